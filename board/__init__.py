@@ -1,0 +1,1 @@
+"""Board files (what hardware is where), their loader and the one assembly table."""

@@ -1,0 +1,83 @@
+"""Builds a hal Board from a BoardSpec with the drivers the board file names, and nothing else."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, Driver
+from board.loader import BoardError, BoardSpec, Section
+from hal.interfaces import Board
+from hal.register_map import load_register_map
+from hal.sim.plant import Plant
+
+
+def _constructor(driver_name: str, driver: Driver) -> Callable[..., Any]:
+    module_name, attribute = driver.target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BoardError(
+            f"driver {driver_name!r} cannot be loaded: {exc} "
+            "(on a Raspberry Pi install the extra: pip install 'pievse[pi]')"
+        ) from exc
+    return getattr(module, attribute)
+
+
+def assemble(spec: BoardSpec, monotonic: Callable[[], float] = time.monotonic) -> Board:
+    plant = Plant(spec.plant, monotonic) if spec.plant is not None else None
+    built_ports: dict[str, object] = {}
+
+    def port(name: str) -> object:
+        if name not in built_ports:
+            section = spec.ports[name]
+            built_ports[name] = _build(section, PORT_DRIVERS[section.driver], port, plant)
+        return built_ports[name]
+
+    def device(kind: str) -> Any:
+        section = spec.devices.get(kind)
+        if section is None:
+            return None
+        return _build(section, DEVICE_DRIVERS[kind][section.driver], port, plant)
+
+    return Board(
+        name=spec.name,
+        ratings=spec.ratings,
+        pilot=device("pilot"),
+        contactor=device("contactor"),
+        rcd=device("rcd"),
+        thermometer=device("thermometer"),
+        derating=spec.derating,
+        meter=device("meter"),
+        cable=device("cable"),
+        lock=device("lock"),
+        tag_reader=device("tag_reader"),
+        led=device("led"),
+        bench=plant,
+    )
+
+
+def _build(
+    section: Section,
+    driver: Driver,
+    port: Callable[[str], object],
+    plant: Plant | None,
+) -> object:
+    kwargs: dict[str, object] = {}
+    for key, param in driver.params.items():
+        value = section.params.get(key)
+        if value is not None and param.kind.startswith("port:"):
+            value = port(str(value))
+        elif value is not None and param.kind == "map":
+            kwargs["register_map"] = load_register_map(str(value))
+            continue
+        kwargs[key] = value
+    construct = _constructor(section.driver, driver)
+    if driver.needs_plant:
+        return construct(plant, **kwargs)
+    try:
+        return construct(**kwargs)
+    except ValueError as exc:
+        raise BoardError(f"driver {section.driver!r}: {exc}") from exc

@@ -1,0 +1,139 @@
+"""The one assembly table: driver names in board files -> constructors, imported lazily.
+
+Each entry declares its parameters, so the loader can reject a wrong board file with the
+file, section and key before anything is constructed, and so a Pi-only driver's imports are
+only attempted when a board names it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Parameter kinds: "str", "int", "float", "bool", "steps" (list of [number, number]),
+# "map" (a meter register map name), "port:<kind>" (a name from the board's [ports] table).
+
+
+@dataclass(frozen=True)
+class Param:
+    kind: str
+    required: bool = True
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Driver:
+    target: str
+    """"module:attribute" of the constructor."""
+    params: dict[str, Param] = field(default_factory=dict)
+    port_kind: str | None = None
+    """For port drivers: which kind of port it provides."""
+    needs_plant: bool = False
+
+
+def _port(kind: str, required: bool = True) -> Param:
+    return Param(f"port:{kind}", required)
+
+
+PORT_DRIVERS: dict[str, Driver] = {
+    "sim.digital_out": Driver(
+        "hal.sim.ports:SimDigitalOut", {"signal": Param("str")}, "digital_out", True
+    ),
+    "sim.digital_in": Driver(
+        "hal.sim.ports:SimDigitalIn", {"signal": Param("str")}, "digital_in", True
+    ),
+    "sim.pwm": Driver("hal.sim.ports:SimPwmOut", {"signal": Param("str")}, "pwm", True),
+    "sim.analog": Driver("hal.sim.ports:SimAnalogIn", {"signal": Param("str")}, "analog", True),
+    "sim.registers": Driver(
+        "hal.sim.ports:SimRegisterBus",
+        {"map": Param("map"), "device_id": Param("int", False, 1)},
+        "registers",
+        True,
+    ),
+    "sim.byte_link": Driver(
+        "hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True
+    ),
+}
+
+DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
+    "pilot": {
+        "peak_hold": Driver(
+            "hal.devices.pilot:PeakHoldPilot",
+            {
+                "pwm": _port("pwm"),
+                "high": _port("analog"),
+                "low": _port("analog"),
+                "alert": _port("digital_in", required=False),
+                "frequency_hz": Param("float", False, 1000.0),
+            },
+        ),
+    },
+    "cable": {
+        "proximity": Driver(
+            "hal.devices.cable:ProximityCableSense",
+            {
+                "adc": _port("analog"),
+                "pull_up_ohm": Param("float"),
+                "supply_v": Param("float"),
+            },
+        ),
+        "fixed": Driver("hal.devices.cable:FixedCable", {"rating_a": Param("float")}),
+    },
+    "contactor": {
+        "relay": Driver(
+            "hal.devices.contactor:RelayContactor",
+            {"coil": _port("digital_out"), "feedback": _port("digital_in", required=False)},
+        ),
+    },
+    "rcd": {
+        "trip_input": Driver(
+            "hal.devices.rcd:TripInputRcd",
+            {
+                "trip": _port("digital_in"),
+                "test": _port("digital_out", required=False),
+                "test_settle_s": Param("float", False, 0.05),
+            },
+        ),
+    },
+    "thermometer": {
+        "linear_analog": Driver(
+            "hal.devices.thermometer:LinearAnalogThermometer",
+            {
+                "adc": _port("analog"),
+                "offset_v": Param("float"),
+                "volts_per_c": Param("float"),
+                "trip_c": Param("float"),
+                "resume_c": Param("float"),
+                "alert": _port("digital_in", required=False),
+            },
+        ),
+    },
+    "lock": {
+        "feedback": Driver(
+            "hal.devices.lock:FeedbackLock",
+            {"actuator": _port("digital_out"), "feedback": _port("digital_in")},
+        ),
+    },
+    "tag_reader": {
+        "ascii_lines": Driver(
+            "hal.devices.tag_reader:AsciiLineTagReader", {"link": _port("byte_link")}
+        ),
+    },
+    "led": {
+        "rgb": Driver(
+            "hal.devices.led:RgbLed",
+            {
+                "red": _port("digital_out"),
+                "green": _port("digital_out"),
+                "blue": _port("digital_out"),
+            },
+        ),
+    },
+    "meter": {
+        "modbus": Driver(
+            "hal.devices.meter:ModbusMeter",
+            {"bus": _port("registers"), "map": Param("map"), "device_id": Param("int", False, 1)},
+        ),
+    },
+}
+
+REQUIRED_DEVICES = ("pilot", "contactor", "rcd", "thermometer", "meter")

@@ -1,0 +1,248 @@
+"""Board file loader: a bundled board's name or a path -> a validated BoardSpec.
+
+Every error names the file, the section and the key, and what was expected, because board
+files are written by hand for field installs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, REQUIRED_DEVICES, Driver, Param
+from hal.interfaces import Ratings
+from hal.register_map import RegisterMapError, known_maps, load_register_map
+from hal.sim.plant import PlantSettings
+
+BOARDS_DIR = Path(__file__).parent / "boards"
+
+
+class BoardError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Section:
+    driver: str
+    params: dict[str, object]
+
+
+@dataclass(frozen=True)
+class BoardSpec:
+    path: Path
+    name: str
+    ratings: Ratings
+    derating: tuple[tuple[float, float], ...]
+    plant: PlantSettings | None
+    ports: dict[str, Section]
+    devices: dict[str, Section]
+
+
+def bundled_boards() -> list[str]:
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.toml"))
+
+
+def resolve_board(name_or_path: str) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or "/" in name_or_path:
+        if not candidate.is_file():
+            raise BoardError(f"board file {name_or_path}: not found")
+        return candidate
+    bundled = BOARDS_DIR / f"{name_or_path}.toml"
+    if not bundled.is_file():
+        raise BoardError(
+            f"unknown board {name_or_path!r}; bundled boards: {', '.join(bundled_boards())} "
+            "(or give the path of a board file)"
+        )
+    return bundled
+
+
+def load_board(name_or_path: str) -> BoardSpec:
+    path = resolve_board(name_or_path)
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise BoardError(f"board file {path.name}: not valid TOML: {exc}") from exc
+    return _BoardReader(path.name, data).read(path)
+
+
+class _BoardReader:
+    def __init__(self, filename: str, data: dict[str, object]) -> None:
+        self.filename = filename
+        self.data = data
+
+    def fail(self, section: str, key: str | None, message: str) -> BoardError:
+        where = f"[{section}] {key}" if key else f"[{section}]"
+        return BoardError(f"board file {self.filename}: {where}: {message}")
+
+    def table(self, name: str, required: bool = True) -> dict[str, object] | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                raise self.fail(name, None, "section missing")
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(name, None, "expected a table")
+        return value
+
+    def value(self, section: str, table: dict[str, object], key: str, param: Param) -> object:
+        if key not in table:
+            if param.required:
+                raise self.fail(section, key, f"missing (expected {_describe(param.kind)})")
+            return param.default
+        raw = table[key]
+        kind = param.kind
+        ok = {
+            "str": isinstance(raw, str),
+            "int": isinstance(raw, int) and not isinstance(raw, bool),
+            "float": isinstance(raw, int | float) and not isinstance(raw, bool),
+            "bool": isinstance(raw, bool),
+        }.get(kind)
+        if ok is not None:
+            if not ok:
+                raise self.fail(section, key, f"expected {_describe(kind)}, got {raw!r}")
+            return float(raw) if kind == "float" else raw
+        if kind == "map":
+            if not isinstance(raw, str):
+                raise self.fail(section, key, f"expected a meter map name, got {raw!r}")
+            try:
+                load_register_map(raw)
+            except RegisterMapError as exc:
+                raise self.fail(section, key, str(exc)) from exc
+            return raw
+        if kind == "steps":
+            return self.steps(section, key, raw)
+        return self.port_ref(section, key, raw, kind.removeprefix("port:"))
+
+    def steps(self, section: str, key: str, raw: object) -> tuple[tuple[float, float], ...]:
+        expected = "a list of [above_c, max_current_a] pairs with rising temperatures"
+        if not isinstance(raw, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(v, int | float) for v in p)
+            for p in raw
+        ):
+            raise self.fail(section, key, f"expected {expected}, got {raw!r}")
+        pairs = tuple((float(a), float(b)) for a, b in raw)
+        if [a for a, _ in pairs] != sorted(a for a, _ in pairs):
+            raise self.fail(section, key, f"expected {expected}")
+        return pairs
+
+    def port_ref(self, section: str, key: str, raw: object, kind: str) -> str:
+        ports = self.table("ports") or {}
+        if not isinstance(raw, str) or raw not in ports:
+            raise self.fail(
+                section, key, f"expected the name of a {kind} port in [ports], got {raw!r}"
+            )
+        port = ports[raw]
+        driver = PORT_DRIVERS.get(port.get("driver", "")) if isinstance(port, dict) else None
+        if driver is not None and driver.port_kind != kind:
+            raise self.fail(section, key, f"port {raw!r} is a {driver.port_kind} port, not {kind}")
+        return raw
+
+    def section(
+        self, section: str, table: dict[str, object], drivers: dict[str, Driver]
+    ) -> Section:
+        name = table.get("driver")
+        if name not in drivers:
+            raise self.fail(
+                section, "driver", f"unknown driver {name!r}; known: {', '.join(sorted(drivers))}"
+            )
+        driver = drivers[str(name)]
+        unknown = sorted(set(table) - set(driver.params) - {"driver"})
+        if unknown:
+            raise self.fail(
+                section,
+                unknown[0],
+                f"not a parameter of driver {name!r} "
+                f"(known: {', '.join(sorted(driver.params)) or 'none'})",
+            )
+        params = {
+            key: self.value(section, table, key, param) for key, param in driver.params.items()
+        }
+        return Section(str(name), params)
+
+    def read(self, path: Path) -> BoardSpec:
+        board = self.table("board")
+        assert board is not None
+        ratings = Ratings(
+            max_current_a=self.positive(board, "max_current_a", 6.0, 80.0),
+            phases=int(self.positive(board, "phases", 1, 3, allowed=(1, 3))),
+            nominal_voltage_v=self.positive(board, "nominal_voltage_v", 100.0, 300.0),
+            frequency_hz=self.positive(board, "frequency_hz", 45.0, 65.0),
+        )
+        name = board.get("name", path.stem)
+        if not isinstance(name, str):
+            raise self.fail("board", "name", f"expected a string, got {name!r}")
+
+        port_tables = self.table("ports") or {}
+        ports = {}
+        for port_name, port_table in port_tables.items():
+            if not isinstance(port_table, dict):
+                raise self.fail("ports", port_name, "expected an inline table with a driver")
+            ports[port_name] = self.section(f"ports.{port_name}", port_table, PORT_DRIVERS)
+
+        devices = {}
+        for device, drivers in DEVICE_DRIVERS.items():
+            table = self.table(device, required=device in REQUIRED_DEVICES)
+            if table is not None:
+                devices[device] = self.section(device, table, drivers)
+
+        derating_table = self.table("derating", required=False) or {}
+        derating = self.value("derating", derating_table, "steps", Param("steps", False, []))
+
+        uses_sim = any(p.driver.startswith("sim.") for p in ports.values())
+        plant = self.plant(ratings) if uses_sim else None
+        if plant is None and "plant" in self.data:
+            raise self.fail("plant", None, "only boards with simulated ports have a plant")
+        return BoardSpec(path, name, ratings, tuple(derating), plant, ports, devices)  # type: ignore[arg-type]
+
+    def positive(
+        self,
+        table: dict[str, object],
+        key: str,
+        low: float,
+        high: float,
+        allowed: tuple[int, ...] | None = None,
+    ) -> float:
+        raw = table.get(key)
+        if raw is None:
+            raise self.fail("board", key, f"missing (expected a number {low}..{high})")
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise self.fail("board", key, f"expected a number, got {raw!r}")
+        if allowed is not None and raw not in allowed:
+            raise self.fail("board", key, f"expected one of {allowed}, got {raw!r}")
+        if not low <= raw <= high:
+            raise self.fail("board", key, f"expected {low}..{high}, got {raw!r}")
+        return float(raw)
+
+    def plant(self, ratings: Ratings) -> PlantSettings:
+        table = self.table("plant", required=False) or {}
+        fields = {f.name: f for f in dataclasses.fields(PlantSettings)}
+        from_board = {"phases", "nominal_voltage_v", "grid_frequency_hz"}
+        values: dict[str, object] = {}
+        for key in table:
+            if key not in fields or key in from_board:
+                settable = sorted(set(fields) - from_board)
+                raise self.fail("plant", key, f"unknown key (known: {', '.join(settable)})")
+            kind = "int" if fields[key].type in ("int", int) else "float"
+            values[key] = self.value("plant", table, key, Param(kind))
+        if values.get("cable_rating_a", 32.0) not in (13.0, 20.0, 32.0, 63.0):
+            raise self.fail("plant", "cable_rating_a", "expected 13, 20, 32 or 63")
+        return PlantSettings(
+            phases=ratings.phases,
+            nominal_voltage_v=ratings.nominal_voltage_v,
+            grid_frequency_hz=ratings.frequency_hz,
+            **values,  # type: ignore[arg-type]
+        )
+
+
+def _describe(kind: str) -> str:
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "map": f"a meter map name ({', '.join(known_maps())})",
+    }.get(kind, kind)

@@ -1,0 +1,1 @@
+"""The pievse controller: control loop, safety supervisor, limits, persistence, API, CLI."""

@@ -1,0 +1,158 @@
+"""The configuration file (TOML): every key typed, bounded and documented in the README.
+
+An error names the file, the key and what is expected; the CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChargePointConfig:
+    id: str = "pievse-0001"
+
+
+@dataclass(frozen=True)
+class OcppConfig:
+    csms_url: str = ""
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    listen: str = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    tick_ms: int = 100
+    suspend_timeout_s: float = 6.0
+    duty_hold_s: float = 5.0
+    contactor_release_s: float = 0.1
+    fault_retry_s: float = 10.0
+    connection_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    site_max_current_a: float = 80.0
+
+
+@dataclass(frozen=True)
+class MeterConfig:
+    poll_interval_s: float = 1.0
+    offline_after_failures: int = 3
+    on_loss: str = "stop"
+    overcurrent_tolerance_a: float = 2.0
+    ev_response_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class StandaloneConfig:
+    free_vend_id_tag: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    charge_point: ChargePointConfig = field(default_factory=ChargePointConfig)
+    ocpp: OcppConfig = field(default_factory=OcppConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    meter: MeterConfig = field(default_factory=MeterConfig)
+    standalone: StandaloneConfig = field(default_factory=StandaloneConfig)
+
+
+# (section, key) -> check of the value beyond its type; returns an error or None.
+_RULES: dict[tuple[str, str], tuple[str, Any]] = {
+    ("charge_point", "id"): (
+        "1 to 48 printable characters without '/'",
+        lambda v: 0 < len(v) <= 48 and v.isprintable() and "/" not in v,
+    ),
+    ("ocpp", "csms_url"): (
+        "empty, or a ws:// or wss:// URL",
+        lambda v: v == "" or v.startswith(("ws://", "wss://")),
+    ),
+    ("api", "listen"): ("HOST:PORT", lambda v: parse_listen(v) is not None),
+    ("control", "tick_ms"): ("10..1000", lambda v: 10 <= v <= 1000),
+    ("control", "suspend_timeout_s"): ("0..60", lambda v: 0 <= v <= 60),
+    ("control", "duty_hold_s"): ("0..60", lambda v: 0 <= v <= 60),
+    ("control", "contactor_release_s"): ("0.01..2", lambda v: 0.01 <= v <= 2),
+    ("control", "fault_retry_s"): ("1..3600", lambda v: 1 <= v <= 3600),
+    ("control", "connection_timeout_s"): ("1..3600", lambda v: 1 <= v <= 3600),
+    ("limits", "site_max_current_a"): ("0..80", lambda v: 0 <= v <= 80),
+    ("meter", "poll_interval_s"): ("0.1..60", lambda v: 0.1 <= v <= 60),
+    ("meter", "offline_after_failures"): ("1..100", lambda v: 1 <= v <= 100),
+    ("meter", "on_loss"): ('"stop" or "continue"', lambda v: v in ("stop", "continue")),
+    ("meter", "overcurrent_tolerance_a"): ("0..20", lambda v: 0 <= v <= 20),
+    ("meter", "ev_response_s"): ("0..30", lambda v: 0 <= v <= 30),
+    ("standalone", "free_vend_id_tag"): ("at most 20 characters", lambda v: len(v) <= 20),
+}
+
+
+def parse_listen(value: str) -> tuple[str, int] | None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        return None
+    return host.strip("[]"), int(port)
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))
+
+
+def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    sections: dict[str, Any] = {}
+    known_sections = {f.name: f for f in fields(Config)}
+    for name, table in data.items():
+        if name not in known_sections:
+            raise ConfigError(
+                f"{where}: [{name}]: unknown section (known: {', '.join(known_sections)})"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{name}]: expected a table")
+        section_type = known_sections[name].default_factory  # type: ignore[misc]
+        sections[name] = _parse_section(section_type, name, table, where)
+    return Config(**sections)
+
+
+def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(section_type)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{where}: [{name}] {key}: unknown key (known: {', '.join(known)})")
+        default = known[key].default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int) and not isinstance(default, bool):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            value = float(value) if ok else value
+        else:
+            ok = isinstance(value, str)
+        description, check = _RULES.get((name, key), ("", lambda _v: True))
+        kind = type(default).__name__.replace("str", "string").replace("float", "number")
+        if not ok:
+            raise ConfigError(f"{where}: [{name}] {key}: expected a {kind}, got {value!r}")
+        if not check(value):
+            raise ConfigError(f"{where}: [{name}] {key}: expected {description}, got {value!r}")
+        values[key] = value
+    return section_type(**values)

@@ -1,0 +1,71 @@
+"""Connector status as OCPP 1.6 names it, derived from what the control loop knows.
+
+A pure function of a snapshot, so every transition of the standard's status table can be
+tested without hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware.faults import REPORTS, Fault
+from hal.interfaces import PilotState
+
+
+@dataclass(frozen=True)
+class StatusInputs:
+    pilot_state: PilotState
+    in_session: bool
+    finishing: bool
+    pwm_active: bool
+    contactor_closed: bool
+    faults: frozenset[Fault]
+    meter_flagged: bool
+    """The meter failed but policy lets charging continue: report, do not fault."""
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    status: str
+    error_code: str = "NoError"
+    vendor_error_code: str | None = None
+
+
+def _worst(faults: frozenset[Fault], connector_id: int) -> Fault | None:
+    # Declaration order of Fault is the order of severity.
+    for fault in Fault:
+        if fault in faults and REPORTS[fault].connector_id == connector_id:
+            return fault
+    return None
+
+
+def box_status(inputs: StatusInputs) -> ConnectorStatus:
+    fault = _worst(inputs.faults, 0)
+    if fault is not None:
+        return ConnectorStatus("Faulted", REPORTS[fault].error_code)
+    return ConnectorStatus("Available")
+
+
+def connector_status(inputs: StatusInputs) -> ConnectorStatus:
+    fault = _worst(inputs.faults, 1)
+    if fault is not None:
+        report = REPORTS[fault]
+        return ConnectorStatus("Faulted", report.error_code, report.vendor_error_code)
+    status = _plain_status(inputs)
+    if inputs.meter_flagged:
+        return ConnectorStatus(status, "PowerMeterFailure")
+    return ConnectorStatus(status)
+
+
+def _plain_status(inputs: StatusInputs) -> str:
+    if inputs.pilot_state == PilotState.A:
+        return "Available"
+    if inputs.finishing:
+        return "Finishing"
+    if not inputs.in_session:
+        return "Preparing"
+    if not inputs.pwm_active:
+        return "SuspendedEVSE"
+    if inputs.contactor_closed and inputs.pilot_state in (PilotState.C, PilotState.D):
+        return "Charging"
+    return "SuspendedEV"

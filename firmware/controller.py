@@ -1,0 +1,534 @@
+"""The charge controller: the IEC 61851-1 state machine from the EVSE side, in one place.
+
+One asyncio task ticks at a fixed period and also wakes at once on events (pilot change,
+fault input edge, new limit, tag). Each step reads like the standard's state table:
+
+| pilot | session                 | pilot output             | contactor                      |
+|-------|-------------------------|--------------------------|--------------------------------|
+| A     | ends (EVDisconnected)   | steady +12 V             | open at once                   |
+| B     | authorized              | PWM at offered current   | open at once (C->B)            |
+| C/D   | authorized, offer >= 6 A| PWM at offered current   | closed                         |
+| C/D   | offer < 6 A or stopping | steady +12 V (suspend)   | open on C->B or after 6 s      |
+| E/F   | fault                   | steady +12 V / F         | open at once                   |
+
+Safety reactions do not wait for a step: the supervisor opens the contactor inside the edge
+callback. Duty changes are held to one per `duty_hold_s`; suspending is never held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from firmware.clock import Clock
+from firmware.config import Config
+from firmware.connector_status import (
+    ConnectorStatus,
+    StatusInputs,
+    box_status,
+    connector_status,
+)
+from firmware.derating import thermal_limit_a
+from firmware.duty_cycle import current_for_duty, duty_percent
+from firmware.faults import Fault
+from firmware.limits import Limit, LimitSources, arbitrate
+from firmware.safety import SafetySupervisor
+from firmware.sessions import Session, SessionLog
+from hal.interfaces import Board, CableFault, Measurements, MeterError, PilotSample, PilotState
+
+log = logging.getLogger(__name__)
+
+Authorize = Callable[[str], Awaitable[bool]]
+CONNECTOR_ID = 1
+CONNECTED = (PilotState.B, PilotState.C, PilotState.D)
+DRAWING = (PilotState.C, PilotState.D)
+DUTY_EPSILON = 0.05
+
+
+class ChargeController:
+    def __init__(
+        self,
+        board: Board,
+        config: Config,
+        clock: Clock,
+        sessions: SessionLog,
+        authorize: Authorize,
+    ) -> None:
+        self._board = board
+        self._control = config.control
+        self._meter_cfg = config.meter
+        self._free_vend_tag = config.standalone.free_vend_id_tag
+        self._clock = clock
+        self._sessions = sessions
+        self._authorize = authorize
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_event = asyncio.Event()
+        self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
+        self.limits = LimitSources()
+        self.limits.register("site", lambda _now: config.limits.site_max_current_a)
+        self.limits.register(
+            "thermal", lambda _now: thermal_limit_a(self._temperature_c, board.derating)
+        )
+
+        self._sample: PilotSample = board.pilot.sample()
+        self._temperature_c = board.thermometer.read_c()
+        self._cable_rating_a: float | None = None
+        self._offer = Limit("board", board.ratings.max_current_a)
+        self._authorized_tag: str | None = None
+        self._authorized_at = 0.0
+        self._session: Session | None = None
+        self._finishing = False
+        self._duty: float | None = None
+        self._duty_changed_at = -math.inf
+        self._duty_due: float | None = None
+        self._previous_allowed_a = 0.0
+        self._stop_requested_at: float | None = None
+        self._measurements: Measurements | None = None
+        self._meter_failures = 0
+        self._meter_flagged = False
+        self._rcd_test_running = False
+        self._rcd_test_failed_at = -math.inf
+        self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
+
+    # --- wiring --------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Thread-safe: an edge callback on any thread may call it."""
+        loop = self._loop
+        if loop is None:
+            self._wake_event.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+                loop.call_soon_threadsafe(self._wake_event.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.supervisor.watch_inputs()
+        if not await self.supervisor.rcd_self_test():
+            self.supervisor.trip(Fault.RCD, "RCD self-test failed at start-up")
+        await self.poll_meter_once()
+        self._close_sessions_left_open()
+        tasks = [asyncio.create_task(self._meter_task(), name="meter")]
+        if self._board.tag_reader is not None:
+            tasks.append(asyncio.create_task(self._tag_task(), name="tags"))
+        try:
+            await self._tick_forever()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        self.supervisor.open_contactor(self._control.contactor_release_s)
+        self.supervisor.command_pilot(None)
+
+    async def _tick_forever(self) -> None:
+        assert self._loop is not None
+        period = self._control.tick_ms / 1000.0
+        next_tick = self._loop.time() + period
+        while True:
+            deadline = next_tick
+            if self._duty_due is not None:
+                due_in = self._duty_due - self._clock.monotonic()
+                deadline = min(deadline, self._loop.time() + max(0.0, due_in))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await self._wake_event.wait()
+            self._wake_event.clear()
+            now = self._loop.time()
+            if now >= next_tick:
+                self.tick_lateness_s.append(now - next_tick)
+                next_tick += period
+                if now - next_tick > period:  # fell far behind (suspended host): re-phase
+                    next_tick = now + period
+            try:
+                self.step()
+            except Exception:
+                log.exception("control step failed; contactor opened")
+                self.supervisor.open_contactor(self._control.contactor_release_s)
+
+    # --- one step of the state machine ---------------------------------------------------
+
+    def step(self) -> None:
+        now = self._clock.monotonic()
+        sample = self._board.pilot.sample()
+        self._sample = sample
+        self._check_pilot(sample)
+        self._check_temperature()
+        self._check_cable(sample)
+        self.supervisor.check_weld_after_open()
+        self._recover_faults(sample, now)
+        self._follow_session(sample, now)
+        self._offer = self._arbitrate()
+        self._drive(sample, now)
+        self._show_led()
+
+    def _check_pilot(self, sample: PilotSample) -> None:
+        faults = self.supervisor.faults()
+        holding_f = Fault.DIODE in faults or Fault.CONTACTOR_WELD in faults
+        if sample.state in (PilotState.E, PilotState.F) and not holding_f:
+            self.supervisor.trip(Fault.PILOT_ERROR, f"pilot reads state {sample.state}")
+        elif Fault.PILOT_ERROR in faults and sample.state not in (PilotState.E, PilotState.F):
+            self.supervisor.clear(Fault.PILOT_ERROR)
+        if not sample.diode_ok:
+            self.supervisor.trip(
+                Fault.DIODE, f"pilot low level {sample.low_v:.1f} V, expected -12 V (EV diode)"
+            )
+
+    def _check_temperature(self) -> None:
+        thermometer = self._board.thermometer
+        self._temperature_c = thermometer.read_c()
+        if self._temperature_c >= thermometer.trip_c:
+            self.supervisor.trip(
+                Fault.OVERTEMPERATURE, f"enclosure at {self._temperature_c:.1f} degC"
+            )
+        elif (
+            Fault.OVERTEMPERATURE in self.supervisor.faults()
+            and self._temperature_c < thermometer.resume_c
+            and not thermometer.alert_active()
+        ):
+            self.supervisor.clear(Fault.OVERTEMPERATURE)
+
+    def _check_cable(self, sample: PilotSample) -> None:
+        cable = self._board.cable
+        if cable is None:
+            return
+        try:
+            self._cable_rating_a = cable.rating_a()
+        except CableFault as exc:
+            self._cable_rating_a = None
+            if sample.state in CONNECTED:
+                self.supervisor.trip(Fault.CABLE, str(exc))
+            return
+        self.supervisor.clear(Fault.CABLE)
+
+    def _recover_faults(self, sample: PilotSample, now: float) -> None:
+        faults = self.supervisor.faults()
+        unplugged = sample.state == PilotState.A
+        if Fault.RCD in faults and unplugged and not self._board.rcd.tripped():
+            self._start_rcd_self_test(now)
+        if Fault.DIODE in faults and now - faults[Fault.DIODE] >= self._control.fault_retry_s:
+            self.supervisor.clear(Fault.DIODE)  # release state F and look again
+        if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
+            self.supervisor.clear(Fault.CONTACTOR_WELD)
+        if Fault.OVERCURRENT in faults and unplugged:
+            self.supervisor.clear(Fault.OVERCURRENT)
+
+    def _start_rcd_self_test(self, now: float) -> None:
+        if self._rcd_test_running or now - self._rcd_test_failed_at < self._control.fault_retry_s:
+            return
+        self._rcd_test_running = True
+
+        async def run_test() -> None:
+            try:
+                passed = await self.supervisor.rcd_self_test()
+            finally:
+                self._rcd_test_running = False
+            if passed:
+                self.supervisor.clear(Fault.RCD)
+            else:
+                self._rcd_test_failed_at = self._clock.monotonic()
+                log.warning("RCD self-test failed; the RCD fault stays latched")
+
+        asyncio.get_running_loop().create_task(run_test())
+
+    def _follow_session(self, sample: PilotSample, now: float) -> None:
+        if sample.state == PilotState.A:
+            if self._session is not None:
+                self.end_session("EVDisconnected")
+            self._finishing = False
+            if self._board.lock is not None:
+                self._board.lock.unlock()
+            if (
+                self._authorized_tag is not None
+                and now - self._authorized_at > self._control.connection_timeout_s
+            ):
+                log.info(
+                    "tag %s: no EV plugged in within the connection timeout", self._authorized_tag
+                )
+                self._authorized_tag = None
+            return
+        if sample.state not in CONNECTED or self._session is not None or self._finishing:
+            return
+        if self._authorized_tag is None and self._free_vend_tag:
+            self._authorize_tag(self._free_vend_tag, now)
+        if self._authorized_tag is not None and not self.supervisor.faults():
+            self._start_session(self._authorized_tag)
+
+    def _arbitrate(self) -> Limit:
+        limits = [Limit("board", self._board.ratings.max_current_a)]
+        if self._board.cable is not None:
+            limits.append(Limit("cable", self._cable_rating_a or 0.0))
+        limits.extend(self.limits.collect(self._clock.now()))
+        return arbitrate(limits)
+
+    def _drive(self, sample: PilotSample, now: float) -> None:
+        faults = self.supervisor.faults()
+        offering = (
+            self._session is not None
+            and not self._finishing
+            and sample.state in CONNECTED
+            and not faults
+        )
+        self._apply_duty(duty_percent(self._offer.current_a) if offering else None, now)
+        lock = self._board.lock
+        if lock is not None and offering:
+            lock.lock()
+        locked = lock is None or lock.is_locked()
+        contactor = self._board.contactor
+        if offering and sample.state in DRAWING and self._duty is not None and locked:
+            self._stop_requested_at = None
+            if not contactor.commanded_closed:
+                self.supervisor.close_contactor()
+            return
+        if not contactor.commanded_closed:
+            self._stop_requested_at = None
+            return
+        # The EV is still in C/D while we stopped offering: wait for C->B, then force.
+        if sample.state in DRAWING and not faults:
+            if self._stop_requested_at is None:
+                self._stop_requested_at = now
+            if now - self._stop_requested_at < self._control.suspend_timeout_s:
+                return
+            log.warning(
+                "EV kept state %s %.0f s after the pilot stopped offering; "
+                "opening the contactor under load",
+                sample.state,
+                self._control.suspend_timeout_s,
+            )
+        self._stop_requested_at = None
+        self.supervisor.open_contactor(self._control.contactor_release_s)
+
+    def _apply_duty(self, target: float | None, now: float) -> None:
+        self._duty_due = None
+        if target is None:
+            if self._duty is not None:
+                self._record_duty_change(None, now)
+        elif self._duty is None:
+            self._record_duty_change(target, now)
+        elif abs(target - self._duty) > DUTY_EPSILON:
+            due = self._duty_changed_at + self._control.duty_hold_s
+            if now >= due:
+                self._record_duty_change(target, now)
+            else:
+                self._duty_due = due
+        self.supervisor.command_pilot(self._duty)
+
+    def _record_duty_change(self, duty: float | None, now: float) -> None:
+        self._previous_allowed_a = self._allowed_now_a()
+        self._duty = duty
+        self._duty_changed_at = now
+
+    def _allowed_now_a(self) -> float:
+        return 0.0 if self._duty is None else current_for_duty(self._duty)
+
+    def _show_led(self) -> None:
+        led = self._board.led
+        if led is None:
+            return
+        status = self.connector_status().status
+        colour = {
+            "Available": "green",
+            "Charging": "blue",
+            "Faulted": "red",
+        }.get(status, "yellow")
+        if self.box_status().status == "Faulted":
+            colour = "red"
+        led.show(colour)
+
+    # --- sessions and authorization ------------------------------------------------------
+
+    async def present_tag(self, id_tag: str) -> None:
+        session = self._session
+        if session is not None:
+            if id_tag == session.id_tag:
+                self.end_session("Local")
+                self._finishing = True
+            else:
+                log.info(
+                    "tag %s presented during the session of %s; ignored", id_tag, session.id_tag
+                )
+            self.wake()
+            return
+        if not await self._authorize(id_tag):
+            log.info("tag %s not authorized", id_tag)
+            return
+        self._authorize_tag(id_tag, self._clock.monotonic())
+        self._finishing = False
+        self.wake()
+
+    def _authorize_tag(self, id_tag: str, now: float) -> None:
+        self._authorized_tag = id_tag
+        self._authorized_at = now
+
+    def _start_session(self, id_tag: str) -> None:
+        meter_wh = self._energy_wh()
+        self._session = self._sessions.start(CONNECTOR_ID, id_tag, self._clock.now(), meter_wh)
+        self._authorized_tag = None
+        log.info("session %d started for %s at %.1f Wh", self._session.id, id_tag, meter_wh)
+
+    def end_session(self, reason: str) -> None:
+        session = self._session
+        if session is None:
+            return
+        self._session = None
+        self.supervisor.open_contactor(self._control.contactor_release_s)
+        stopped = self._sessions.stop(session, self._clock.now(), self._energy_wh(), reason)
+        log.info(
+            "session %d stopped (%s): %.1f Wh",
+            session.id,
+            reason,
+            (stopped.meter_stop_wh or 0.0) - session.meter_start_wh,
+        )
+
+    def _close_sessions_left_open(self) -> None:
+        for session in self._sessions.open_sessions():
+            meter_wh = self._energy_wh() or session.meter_start_wh
+            self._sessions.stop(session, self._clock.now(), meter_wh, "PowerLoss")
+            log.warning("session %d was open at start-up; closed as PowerLoss", session.id)
+
+    def _energy_wh(self) -> float:
+        m = self._measurements
+        return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
+
+    async def _tag_task(self) -> None:
+        reader = self._board.tag_reader
+        assert reader is not None
+        while True:
+            tag = await reader.next_tag()
+            log.info("tag %s presented", tag)
+            try:
+                await self.present_tag(tag)
+            except Exception:
+                log.exception("handling tag %s failed", tag)
+
+    # --- metering ------------------------------------------------------------------------
+
+    async def _meter_task(self) -> None:
+        while True:
+            await asyncio.sleep(self._meter_cfg.poll_interval_s)
+            await self.poll_meter_once()
+
+    async def poll_meter_once(self) -> None:
+        try:
+            measurements = await self._board.meter.poll()
+        except MeterError as exc:
+            self._meter_failed(str(exc))
+            return
+        except Exception as exc:
+            log.exception("meter poll raised unexpectedly")
+            self._meter_failed(repr(exc))
+            return
+        if self._meter_failures >= self._meter_cfg.offline_after_failures:
+            log.info("meter answers again after %d failed polls", self._meter_failures)
+        self._meter_failures = 0
+        self._meter_flagged = False
+        self.supervisor.clear(Fault.METER_OFFLINE)
+        self._measurements = measurements
+        self._check_overcurrent(measurements)
+
+    def _meter_failed(self, reason: str) -> None:
+        self._meter_failures += 1
+        log.warning("meter poll failed (%d in a row): %s", self._meter_failures, reason)
+        if self._meter_failures < self._meter_cfg.offline_after_failures:
+            return
+        if self._meter_cfg.on_loss == "stop":
+            self.supervisor.trip(Fault.METER_OFFLINE, f"meter offline: {reason}")
+        else:
+            self._meter_flagged = True
+            self.wake()
+
+    def _check_overcurrent(self, m: Measurements) -> None:
+        drawn = max((c for c in m.current_a if c is not None), default=0.0)
+        allowed = self._allowed_now_a()
+        if self._clock.monotonic() - self._duty_changed_at < self._meter_cfg.ev_response_s:
+            allowed = max(allowed, self._previous_allowed_a)
+        if (
+            self._board.contactor.is_closed()
+            and drawn > allowed + self._meter_cfg.overcurrent_tolerance_a
+        ):
+            self.supervisor.trip(
+                Fault.OVERCURRENT, f"EV draws {drawn:.1f} A where {allowed:.1f} A is offered"
+            )
+
+    # --- what the outside sees -----------------------------------------------------------
+
+    def _status_inputs(self) -> StatusInputs:
+        return StatusInputs(
+            pilot_state=self._sample.state,
+            in_session=self._session is not None,
+            finishing=self._finishing,
+            pwm_active=self._duty is not None,
+            contactor_closed=self._board.contactor.is_closed(),
+            faults=frozenset(self.supervisor.faults()),
+            meter_flagged=self._meter_flagged,
+        )
+
+    def connector_status(self) -> ConnectorStatus:
+        return connector_status(self._status_inputs())
+
+    def box_status(self) -> ConnectorStatus:
+        return box_status(self._status_inputs())
+
+    @property
+    def session(self) -> Session | None:
+        return self._session
+
+    def snapshot(self) -> dict[str, Any]:
+        def connector(status: ConnectorStatus, transaction_id: int | None) -> dict[str, Any]:
+            entry: dict[str, Any] = {
+                "status": status.status,
+                "error_code": status.error_code,
+                "transaction_id": transaction_id,
+            }
+            if status.vendor_error_code:
+                entry["vendor_error_code"] = status.vendor_error_code
+            return entry
+
+        session = self._session
+        m = self._measurements
+        sample = self._sample
+        return {
+            "connectors": {
+                "0": connector(self.box_status(), None),
+                "1": connector(self.connector_status(), session.id if session else None),
+            },
+            "pilot": {
+                "state": sample.state.value,
+                "duty_percent": None if self._duty is None else round(self._duty, 2),
+                "offered_a": round(self._offer.current_a, 2) if self._duty is not None else 0.0,
+                "high_v": sample.high_v,
+                "low_v": sample.low_v,
+            },
+            "contactor": "closed" if self._board.contactor.is_closed() else "open",
+            "limit": {"current_a": round(self._offer.current_a, 2), "source": self._offer.source},
+            "cable_rating_a": self._cable_rating_a,
+            "temperature_c": round(self._temperature_c, 2),
+            "faults": sorted(f.value for f in self.supervisor.faults()),
+            "meter": {
+                "online": self._meter_failures < self._meter_cfg.offline_after_failures,
+                "consecutive_failures": self._meter_failures,
+                **(_measurements_json(m) if m else {}),
+            },
+            "session": None
+            if session is None
+            else {
+                "id": session.id,
+                "id_tag": session.id_tag,
+                "started_at": session.started_at.isoformat(),
+                "energy_wh": round(self._energy_wh() - session.meter_start_wh, 3),
+            },
+        }
+
+
+def _measurements_json(m: Measurements) -> dict[str, Any]:
+    data = asdict(m)
+    data["timestamp"] = m.timestamp.isoformat()
+    return data

@@ -1,0 +1,41 @@
+"""The fault table: what each fault is, where it is reported and with which OCPP error code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Fault(StrEnum):
+    """Declared from most to least severe: a status shows the worst active fault."""
+
+    CONTACTOR_WELD = "contactor_weld"
+    RCD = "rcd"
+    OVERCURRENT = "overcurrent"
+    DIODE = "diode"
+    PILOT_ERROR = "pilot_error"
+    CABLE = "cable"
+    METER_OFFLINE = "meter_offline"
+    OVERTEMPERATURE = "overtemperature"
+
+
+@dataclass(frozen=True)
+class FaultReport:
+    connector_id: int
+    error_code: str
+    """An OCPP 1.6 ChargePointErrorCode."""
+    pilot_state_f: bool
+    """Whether the pilot is held at -12 V so the EV stops drawing (weld, diode)."""
+    vendor_error_code: str | None = None
+
+
+REPORTS: dict[Fault, FaultReport] = {
+    Fault.RCD: FaultReport(1, "GroundFailure", False),
+    Fault.OVERTEMPERATURE: FaultReport(0, "HighTemperature", False),
+    Fault.METER_OFFLINE: FaultReport(1, "PowerMeterFailure", False),
+    Fault.CONTACTOR_WELD: FaultReport(1, "PowerSwitchFailure", True),
+    Fault.DIODE: FaultReport(1, "EVCommunicationError", True),
+    Fault.PILOT_ERROR: FaultReport(1, "EVCommunicationError", False),
+    Fault.OVERCURRENT: FaultReport(1, "OverCurrentFailure", False),
+    Fault.CABLE: FaultReport(1, "OtherError", False, "ProximityOutOfRange"),
+}

@@ -1,0 +1,69 @@
+"""The one SQLite database in the data directory, with numbered schema migrations.
+
+WAL mode with synchronous=FULL: a committed row survives power loss, and readers (the API)
+never block the writer. `PRAGMA user_version` records how far the migrations went.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        meter_start_wh REAL NOT NULL,
+        stopped_at TEXT,
+        meter_stop_wh REAL,
+        stop_reason TEXT
+    );
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"release understands ({SCHEMA_VERSION}); run a newer pievse"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self.db:
+                self.db.execute("BEGIN")
+                self.db.executescript(MIGRATIONS[number])
+                self.db.execute(f"PRAGMA user_version={number + 1}")
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.execute(
+            "INSERT INTO settings(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,1 @@
+"""Hardware abstraction: ports (primitives the hardware offers) and devices built from them."""

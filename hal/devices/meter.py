@@ -1,0 +1,85 @@
+"""Energy meter read over a register bus with a register map, one Measurements per poll."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hal.interfaces import Measurements, MeterError
+from hal.ports import RegisterBus, RegisterBusError
+from hal.register_map import RegisterMap, plan_reads
+
+_PHASE_INDEX = {"L1": 0, "L2": 1, "L3": 2, "L1-N": 0, "L2-N": 1, "L3-N": 2}
+
+
+class ModbusMeter:
+    def __init__(
+        self,
+        bus: RegisterBus,
+        register_map: RegisterMap,
+        device_id: int,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._bus = bus
+        self._map = register_map
+        self._device_id = device_id
+        self._reads = plan_reads(register_map.rows)
+        self._now = now
+        self._last_energy_wh: float | None = None
+
+    @property
+    def transactions_per_poll(self) -> int:
+        return len(self._reads)
+
+    async def poll(self) -> Measurements:
+        words: dict[tuple[int, int], int] = {}
+        for block in self._reads:
+            try:
+                values = await self._bus.read_registers(
+                    block.function_code, block.address, block.count, self._device_id
+                )
+            except RegisterBusError as exc:
+                raise MeterError(f"meter read at {block.address:#06x} failed: {exc}") from exc
+            if len(values) != block.count:
+                raise MeterError(
+                    f"meter read at {block.address:#06x}: {len(values)} registers, "
+                    f"expected {block.count}"
+                )
+            for offset, value in enumerate(values):
+                words[(block.function_code, block.address + offset)] = value
+        return self._decode(words)
+
+    def _decode(self, words: dict[tuple[int, int], int]) -> Measurements:
+        voltage: list[float | None] = [None, None, None]
+        current: list[float | None] = [None, None, None]
+        fields: dict[str, float] = {}
+        for row in self._map.rows:
+            raw = [words[(row.function_code, row.address + i)] for i in range(row.width)]
+            value = row.decode(raw)
+            if not math.isfinite(value):
+                raise MeterError(f"meter register {row.address:#06x} ({row.measurand}) is {value}")
+            if row.measurand == "Voltage" and row.phase:
+                voltage[_PHASE_INDEX[row.phase]] = value
+            elif row.measurand == "Current.Import" and row.phase:
+                current[_PHASE_INDEX[row.phase]] = value
+            else:
+                fields[row.measurand] = value
+        energy = fields.get("Energy.Active.Import.Register")
+        if energy is not None:
+            if energy < 0:
+                raise MeterError(f"meter energy register is negative ({energy} Wh)")
+            if self._last_energy_wh is not None and energy < self._last_energy_wh:
+                raise MeterError(
+                    f"meter energy went backwards ({self._last_energy_wh} -> {energy} Wh)"
+                )
+            self._last_energy_wh = energy
+        return Measurements(
+            timestamp=self._now(),
+            voltage_v=(voltage[0], voltage[1], voltage[2]),
+            current_a=(current[0], current[1], current[2]),
+            power_w=fields.get("Power.Active.Import"),
+            power_factor=fields.get("Power.Factor"),
+            frequency_hz=fields.get("Frequency"),
+            energy_import_wh=energy,
+        )

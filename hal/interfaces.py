@@ -1,0 +1,183 @@
+"""Device interfaces the controller talks to, and the records they report.
+
+The controller (`firmware`) imports only this module from `hal`: it never learns which
+driver sits behind a device. Commands on the safety path are synchronous and return at
+once; only bus reads that take milliseconds are `async`. Devices report what they measure,
+never what was commanded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+Listener = Callable[[], None]
+"""Called when a device's input changes; may run on any thread, so it must only hand over."""
+
+PhaseValues = tuple[float | None, float | None, float | None]
+
+
+class PilotState(StrEnum):
+    """IEC 61851-1 control pilot states as seen from the EVSE (by the high level)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+    E = "E"
+    F = "F"
+
+
+@dataclass(frozen=True)
+class PilotSample:
+    state: PilotState
+    high_v: float
+    low_v: float
+    pwm_active: bool
+    diode_ok: bool
+    """False when the PWM's low level is not near -12 V; only judged while the PWM runs."""
+
+
+class Pilot(Protocol):
+    def set_duty(self, duty_percent: float) -> None: ...
+
+    def set_steady_high(self) -> None: ...
+
+    def set_state_f(self) -> None: ...
+
+    def sample(self) -> PilotSample: ...
+
+    def on_change(self, listener: Listener) -> None: ...
+
+
+class CableSense(Protocol):
+    def rating_a(self) -> float | None:
+        """Current rating the plugged cable's PP resistor encodes; None when no cable."""
+        ...
+
+
+class CableFault(Exception):
+    """The proximity circuit reads a value no IEC 61851 cable has (short or broken resistor)."""
+
+
+class Contactor(Protocol):
+    def close(self) -> None: ...
+
+    def open(self) -> None: ...
+
+    @property
+    def commanded_closed(self) -> bool: ...
+
+    def is_closed(self) -> bool:
+        """The measured state (mirror contact), not the command."""
+        ...
+
+    def on_change(self, listener: Listener) -> None: ...
+
+
+class ResidualCurrentMonitor(Protocol):
+    def tripped(self) -> bool: ...
+
+    def on_change(self, listener: Listener) -> None: ...
+
+    async def self_test(self) -> bool: ...
+
+
+class Thermometer(Protocol):
+    trip_c: float
+    resume_c: float
+
+    def read_c(self) -> float: ...
+
+    def alert_active(self) -> bool:
+        """The sensor's own over-temperature output (hardware comparator), if it has one."""
+        ...
+
+    def on_change(self, listener: Listener) -> None: ...
+
+
+class ConnectorLock(Protocol):
+    def lock(self) -> None: ...
+
+    def unlock(self) -> None: ...
+
+    def is_locked(self) -> bool: ...
+
+
+class IdTagReader(Protocol):
+    async def next_tag(self) -> str: ...
+
+
+class StatusLed(Protocol):
+    def show(self, colour: str) -> None:
+        """One of "off", "green", "blue", "yellow", "red"."""
+        ...
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """One meter poll. A field is None where the meter lacks that register."""
+
+    timestamp: datetime
+    voltage_v: PhaseValues
+    current_a: PhaseValues
+    power_w: float | None
+    power_factor: float | None
+    frequency_hz: float | None
+    energy_import_wh: float | None
+
+
+class EnergyMeter(Protocol):
+    async def poll(self) -> Measurements: ...
+
+
+class MeterError(Exception):
+    """A poll failed or returned implausible values."""
+
+
+class BenchControl(Protocol):
+    """What a test bench may change on a simulated board (the plant), never on real hardware."""
+
+    def set_ev(self, state: str, max_current_a: float | None, phases: int | None) -> None: ...
+
+    def present_tag(self, id_tag: str) -> None: ...
+
+    def set_fault(self, fault: str, active: bool) -> None: ...
+
+    def set_temperature(self, celsius: float) -> None: ...
+
+    def ev_status(self) -> dict[str, object]: ...
+
+
+BENCH_FAULTS = ("rcd", "overtemperature", "meter_offline", "contactor_weld", "diode")
+
+
+@dataclass(frozen=True)
+class Ratings:
+    max_current_a: float
+    phases: int
+    nominal_voltage_v: float
+    frequency_hz: float
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the controller may drive, assembled from a board file."""
+
+    name: str
+    ratings: Ratings
+    pilot: Pilot
+    contactor: Contactor
+    rcd: ResidualCurrentMonitor
+    thermometer: Thermometer
+    derating: tuple[tuple[float, float], ...]
+    """(above_c, max_current_a) steps, lowest temperature first."""
+    meter: EnergyMeter
+    cable: CableSense | None = None
+    lock: ConnectorLock | None = None
+    tag_reader: IdTagReader | None = None
+    led: StatusLed | None = None
+    bench: BenchControl | None = None

@@ -1,0 +1,307 @@
+"""The plant: a simulated EV, cable, contactor, RCD, enclosure and grid behind the ports.
+
+It models electrical levels (pilot voltages through the 1 kOhm source resistor, the EV's
+resistors and diode; PP divider volts; sensor volts), not controller states, so that the
+real device code decides pilot states, cable ratings and faults on the bench exactly as it
+would on a Pi. Thread-safe: a bench may poke it from another thread, as a GPIO interrupt
+thread would on real hardware. Edge listeners run outside the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hal.interfaces import BENCH_FAULTS
+
+SOURCE_OHM = 1000.0
+GENERATOR_V = 12.0
+DIODE_DROP_V = 0.7
+R2_OHM = 2740.0
+EV_STATE_OHM: dict[str, float | None] = {
+    "A": None,
+    "B": R2_OHM,
+    "C": 1 / (1 / R2_OHM + 1 / 1300.0),
+    "D": 1 / (1 / R2_OHM + 1 / 270.0),
+}
+CABLE_PP_OHM = {13.0: 1500.0, 20.0: 680.0, 32.0: 220.0, 63.0: 100.0}
+EV_STATES = ("A", "B", "C", "D", "E", "F")
+
+DIGITAL_INPUTS = ("contactor_mirror", "rcd_trip", "overtemp_alert", "lock_feedback", "pilot_alert")
+DIGITAL_OUTPUTS = (
+    "contactor_coil",
+    "rcd_test",
+    "lock_actuator",
+    "led_red",
+    "led_green",
+    "led_blue",
+)
+ANALOG_INPUTS = ("pilot_high", "pilot_low", "pp", "enclosure_temp")
+
+
+def ev_offered_current_a(duty_fraction: float) -> float:
+    """What an EV reads from the duty cycle (IEC 61851-1 table A.8, EV side)."""
+    duty = duty_fraction * 100.0
+    if 8.0 <= duty < 10.0:
+        return 6.0
+    if 10.0 <= duty <= 85.0:
+        return duty * 0.6
+    if 85.0 < duty <= 96.5:
+        return (duty - 64.0) * 2.5
+    return 0.0
+
+
+@dataclass(frozen=True)
+class PlantSettings:
+    phases: int = 3
+    nominal_voltage_v: float = 230.0
+    grid_frequency_hz: float = 50.0
+    ev_max_current_a: float = 32.0
+    ev_phases: int = 3
+    ev_battery_wh: float = 60_000.0
+    ev_soc_percent: float = 20.0
+    cable_rating_a: float = 32.0
+    pp_pull_up_ohm: float = 1000.0
+    pp_supply_v: float = 5.0
+    ambient_c: float = 25.0
+    overtemperature_c: float = 90.0
+    sensor_alert_c: float = 80.0
+    sensor_clear_c: float = 70.0
+    sensor_offset_v: float = 0.5
+    sensor_volts_per_c: float = 0.01
+
+
+class Plant:
+    def __init__(
+        self, settings: PlantSettings, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.settings = settings
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
+        self._listeners: dict[str, list[Callable[[bool], None]]] = {n: [] for n in DIGITAL_INPUTS}
+        self._tag_sinks: list[Callable[[bytes], None]] = []
+        self._outputs = dict.fromkeys(DIGITAL_OUTPUTS, False)
+        self._duty = 1.0
+        self.ev_state = "A"
+        self.ev_max_current_a = settings.ev_max_current_a
+        self.ev_phases = settings.ev_phases
+        self.ev_soc_percent = settings.ev_soc_percent
+        self.ev_overdraw_a = 0.0
+        self.temperature_c = settings.ambient_c
+        self.faults = dict.fromkeys(BENCH_FAULTS, False)
+        self.energy_wh = 0.0
+        self._alert_latched = False
+        self._pilot_alert = False
+        self._last_advance = monotonic()
+        self._last_pilot_levels = self._pilot_levels()
+        self._inputs = self._compute_inputs()
+
+    # --- controller side (ports) -------------------------------------------------------
+
+    def set_output(self, signal: str, level: bool) -> None:
+        self._mutate(lambda: self._outputs.__setitem__(signal, level))
+
+    def output(self, signal: str) -> bool:
+        with self._lock:
+            return self._outputs[signal]
+
+    def set_pilot_duty(self, duty_fraction: float) -> None:
+        self._mutate(lambda: setattr(self, "_duty", duty_fraction))
+
+    def read_input(self, signal: str) -> bool:
+        with self._lock:
+            return self._inputs[signal]
+
+    def watch(self, signal: str, listener: Callable[[bool], None]) -> None:
+        with self._lock:
+            self._listeners[signal].append(listener)
+
+    def add_tag_sink(self, sink: Callable[[bytes], None]) -> None:
+        self._tag_sinks.append(sink)
+
+    def read_analog(self, signal: str) -> float:
+        with self._lock:
+            self._advance()
+            if signal in ("pilot_high", "pilot_low"):
+                high, low = self._pilot_levels()
+                return high if signal == "pilot_high" else low
+            if signal == "pp":
+                return self._pp_volts()
+            return (
+                self.settings.sensor_offset_v
+                + self.settings.sensor_volts_per_c * self.temperature_c
+            )
+
+    def meter_values(self) -> dict[str, float]:
+        """What an ideal meter at the box's supply would read now; raises when offline."""
+        with self._lock:
+            if self.faults["meter_offline"]:
+                raise TimeoutError("simulated meter does not answer")
+            self._advance()
+            currents = self._phase_currents()
+            volts = self.settings.nominal_voltage_v
+            power_factor = 0.99 if any(currents) else 1.0
+            values = {
+                "Power.Active.Import": sum(currents) * volts * power_factor,
+                "Power.Factor": power_factor,
+                "Frequency": self.settings.grid_frequency_hz,
+                "Energy.Active.Import.Register": self.energy_wh,
+            }
+            for i in range(3):
+                present = i < self.settings.phases
+                values[f"Voltage/L{i + 1}-N"] = volts if present else 0.0
+                values[f"Current.Import/L{i + 1}"] = currents[i]
+            return values
+
+    # --- bench side (BenchControl) -------------------------------------------------------
+
+    def set_ev(self, state: str, max_current_a: float | None, phases: int | None) -> None:
+        if state not in EV_STATES:
+            raise ValueError(f"EV state must be one of {', '.join(EV_STATES)}, got {state!r}")
+        if phases is not None and phases not in (1, 3):
+            raise ValueError(f"EV phases must be 1 or 3, got {phases}")
+        if max_current_a is not None and not 0 <= max_current_a <= 80:
+            raise ValueError(f"EV max_current_a must be 0..80, got {max_current_a}")
+
+        def change() -> None:
+            self.ev_state = state
+            if max_current_a is not None:
+                self.ev_max_current_a = max_current_a
+            if phases is not None:
+                self.ev_phases = phases
+
+        self._mutate(change)
+
+    def present_tag(self, id_tag: str) -> None:
+        for sink in list(self._tag_sinks):
+            sink(id_tag.encode("ascii", "replace") + b"\n")
+
+    def set_fault(self, fault: str, active: bool) -> None:
+        if fault not in BENCH_FAULTS:
+            raise ValueError(f"fault must be one of {', '.join(BENCH_FAULTS)}, got {fault!r}")
+
+        def change() -> None:
+            self.faults[fault] = active
+            if fault == "overtemperature":
+                s = self.settings
+                self.temperature_c = s.overtemperature_c if active else s.ambient_c
+
+        self._mutate(change)
+
+    def set_temperature(self, celsius: float) -> None:
+        self._mutate(lambda: setattr(self, "temperature_c", celsius))
+
+    def set_overdraw(self, extra_a: float) -> None:
+        """An EV that ignores the pilot and draws `extra_a` more than it was offered."""
+        self._mutate(lambda: setattr(self, "ev_overdraw_a", extra_a))
+
+    def ev_status(self) -> dict[str, object]:
+        with self._lock:
+            self._advance()
+            return {
+                "state": self.ev_state,
+                "max_current_a": self.ev_max_current_a,
+                "phases": self.ev_phases,
+                "soc_percent": round(self.ev_soc_percent, 2),
+                "current_a": [round(c, 3) for c in self._phase_currents()],
+                "temperature_c": self.temperature_c,
+                "faults": [name for name, on in self.faults.items() if on],
+            }
+
+    # --- physics ------------------------------------------------------------------------
+
+    def _mutate(self, change: Callable[[], None]) -> None:
+        with self._lock:
+            self._advance()
+            change()
+            fired = self._refresh_inputs()
+        for listener, level in fired:
+            listener(level)
+
+    def _refresh_inputs(self) -> list[tuple[Callable[[bool], None], bool]]:
+        before = self._inputs
+        levels = self._pilot_levels()
+        if levels != self._last_pilot_levels:
+            self._last_pilot_levels = levels
+            self._pilot_alert = not self._pilot_alert
+        after = self._compute_inputs()
+        self._inputs = after
+        return [
+            (listener, after[name])
+            for name in DIGITAL_INPUTS
+            if after[name] != before[name]
+            for listener in self._listeners[name]
+        ]
+
+    def _compute_inputs(self) -> dict[str, bool]:
+        s = self.settings
+        if self.temperature_c >= s.sensor_alert_c:
+            self._alert_latched = True
+        elif self.temperature_c < s.sensor_clear_c:
+            self._alert_latched = False
+        return {
+            "contactor_mirror": self._contacts_closed(),
+            "rcd_trip": self.faults["rcd"] or self._outputs["rcd_test"],
+            "overtemp_alert": self._alert_latched,
+            "lock_feedback": self._outputs["lock_actuator"] and self.ev_state != "A",
+            "pilot_alert": self._pilot_alert,
+        }
+
+    def _contacts_closed(self) -> bool:
+        return self._outputs["contactor_coil"] or self.faults["contactor_weld"]
+
+    def _pilot_levels(self) -> tuple[float, float]:
+        if self.ev_state == "E":
+            return 0.0, 0.0
+        if self.ev_state == "F":
+            return -GENERATOR_V, -GENERATOR_V
+        load = EV_STATE_OHM[self.ev_state]
+        if load is None:
+            high = GENERATOR_V
+            low_phase = -GENERATOR_V
+        elif self.faults["diode"]:
+            high = GENERATOR_V * load / (SOURCE_OHM + load)
+            low_phase = -high
+        else:
+            high = GENERATOR_V - SOURCE_OHM * (GENERATOR_V - DIODE_DROP_V) / (SOURCE_OHM + load)
+            low_phase = -GENERATOR_V
+        if self._duty >= 1.0:
+            return round(high, 3), round(high, 3)
+        if self._duty <= 0.0:
+            return round(low_phase, 3), round(low_phase, 3)
+        return round(high, 3), round(low_phase, 3)
+
+    def _pp_volts(self) -> float:
+        s = self.settings
+        if self.ev_state == "A":
+            return s.pp_supply_v
+        resistor = CABLE_PP_OHM[s.cable_rating_a]
+        return s.pp_supply_v * resistor / (resistor + s.pp_pull_up_ohm)
+
+    def _phase_currents(self) -> list[float]:
+        drawing = self._contacts_closed() and self.ev_state in ("C", "D")
+        if not drawing or not 0.0 < self._duty < 1.0:
+            return [0.0, 0.0, 0.0]
+        per_phase = (
+            min(ev_offered_current_a(self._duty), self.ev_max_current_a) + self.ev_overdraw_a
+        )
+        in_use = min(self.ev_phases, self.settings.phases)
+        return [per_phase if i < in_use else 0.0 for i in range(3)]
+
+    def _advance(self) -> None:
+        now = self._monotonic()
+        dt = now - self._last_advance
+        self._last_advance = now
+        if dt <= 0:
+            return
+        watts = sum(self._phase_currents()) * self.settings.nominal_voltage_v * 0.99
+        wh = watts * dt / 3600.0
+        if wh <= 0:
+            return
+        self.energy_wh += wh
+        soc = self.ev_soc_percent + 100.0 * wh / self.settings.ev_battery_wh
+        self.ev_soc_percent = min(100.0, soc)
+        if self.ev_soc_percent >= 100.0:
+            self.ev_state = "B"  # a full EV stops requesting energy

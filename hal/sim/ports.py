@@ -1,0 +1,120 @@
+"""Ports bound to named plant signals; the board file says which signal each port carries."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from hal.ports import EdgeCallback, RegisterBusError
+from hal.register_map import RegisterMap
+from hal.sim.plant import ANALOG_INPUTS, DIGITAL_INPUTS, DIGITAL_OUTPUTS, Plant
+
+
+def _check(signal: str, known: tuple[str, ...], kind: str) -> str:
+    if signal not in known:
+        raise ValueError(f"no simulated {kind} signal {signal!r}; known: {', '.join(known)}")
+    return signal
+
+
+class SimDigitalOut:
+    def __init__(self, plant: Plant, signal: str) -> None:
+        self._plant = plant
+        self._signal = _check(signal, DIGITAL_OUTPUTS, "digital output")
+
+    def write(self, level: bool) -> None:
+        self._plant.set_output(self._signal, level)
+
+
+class SimDigitalIn:
+    def __init__(self, plant: Plant, signal: str) -> None:
+        self._plant = plant
+        self._signal = _check(signal, DIGITAL_INPUTS, "digital input")
+
+    def read(self) -> bool:
+        return self._plant.read_input(self._signal)
+
+    def on_edge(self, callback: EdgeCallback) -> None:
+        self._plant.watch(self._signal, callback)
+
+
+class SimPwmOut:
+    def __init__(self, plant: Plant, signal: str = "pilot") -> None:
+        _check(signal, ("pilot",), "PWM")
+        self._plant = plant
+
+    def set(self, frequency_hz: float, duty_fraction: float) -> None:
+        if not 0.0 <= duty_fraction <= 1.0:
+            raise ValueError(f"duty fraction must be 0..1, got {duty_fraction}")
+        self._plant.set_pilot_duty(duty_fraction)
+
+
+class SimAnalogIn:
+    def __init__(self, plant: Plant, signal: str) -> None:
+        self._plant = plant
+        self._signal = _check(signal, ANALOG_INPUTS, "analog input")
+
+    def read_volts(self) -> float:
+        return self._plant.read_analog(self._signal)
+
+
+class SimRegisterBus:
+    """A meter on a register bus, its register image encoded from the plant with a map."""
+
+    def __init__(self, plant: Plant, register_map: RegisterMap, device_id: int = 1) -> None:
+        self._plant = plant
+        self._map = register_map
+        self._device_id = device_id
+
+    def image(self) -> dict[tuple[int, int], int]:
+        values = self._plant.meter_values()
+        image: dict[tuple[int, int], int] = {}
+        for row in self._map.rows:
+            key = f"{row.measurand}/{row.phase}" if row.phase else row.measurand
+            for offset, word in enumerate(row.encode(values.get(key, 0.0))):
+                image[(row.function_code, row.address + offset)] = word
+        return image
+
+    async def read_registers(
+        self, function_code: int, address: int, count: int, device_id: int
+    ) -> list[int]:
+        if device_id != self._device_id:
+            raise RegisterBusError(f"no reply from device {device_id} (timeout)")
+        try:
+            image = self.image()
+        except TimeoutError as exc:
+            raise RegisterBusError(f"no reply from device {device_id} (timeout)") from exc
+        return [image.get((function_code, address + i), 0) for i in range(count)]
+
+
+class SimByteLink:
+    """The serial line of a tag reader: the plant writes a line when a card is presented."""
+
+    def __init__(self, plant: Plant, signal: str = "rfid") -> None:
+        _check(signal, ("rfid",), "byte link")
+        self._pending = bytearray()
+        self._guard = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready: asyncio.Event | None = None
+        plant.add_tag_sink(self._receive)
+
+    def _receive(self, data: bytes) -> None:
+        with self._guard:
+            self._pending.extend(data)
+        if self._loop is not None and self._ready is not None:
+            self._loop.call_soon_threadsafe(self._ready.set)
+
+    async def read(self, max_bytes: int) -> bytes:
+        if self._ready is None:
+            self._loop = asyncio.get_running_loop()
+            self._ready = asyncio.Event()
+        while True:
+            with self._guard:
+                if self._pending:
+                    chunk = bytes(self._pending[:max_bytes])
+                    del self._pending[:max_bytes]
+                    return chunk
+                self._ready.clear()
+            await self._ready.wait()
+
+    def write(self, data: bytes) -> None:
+        """The bench reader takes no commands."""

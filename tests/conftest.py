@@ -1,0 +1,105 @@
+"""Fixtures: a real wallbox in-process (bench-sim board, real SQLite, real HTTP on loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from firmware.app import RunOptions, Wallbox
+
+FAST_CONFIG = """
+[control]
+tick_ms = 20
+fault_retry_s = 1.0
+duty_hold_s = 0.5
+suspend_timeout_s = 1.0
+contactor_release_s = 0.05
+
+[meter]
+poll_interval_s = 0.1
+offline_after_failures = 3
+"""
+
+
+class BenchClient:
+    """Talks to the running wallbox only through its HTTP API, like an external bench."""
+
+    def __init__(self, http: aiohttp.ClientSession, base: str, wallbox: Wallbox) -> None:
+        self.http = http
+        self.base = base
+        self.wallbox = wallbox
+
+    async def status(self) -> dict[str, Any]:
+        async with self.http.get(f"{self.base}/api/status") as response:
+            assert response.status == 200
+            return await response.json()
+
+    async def post(self, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+        async with self.http.post(f"{self.base}{path}", json=body) as response:
+            return response.status, await response.json()
+
+    async def bench(self, action: str, **body: Any) -> dict[str, Any]:
+        code, answer = await self.post(f"/api/bench/{action}", body)
+        assert code == 200, answer
+        return answer
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 3.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await self.status()
+            if predicate(status):
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError(f"condition not met within {timeout} s; last status: {status}")
+            await asyncio.sleep(0.02)
+
+    async def wait_status(self, connector: str, status: str, timeout: float = 3.0) -> dict[str, Any]:
+        return await self.wait_for(lambda s: s["connectors"][connector]["status"] == status, timeout)
+
+
+def write_config(directory: Path, text: str) -> Path:
+    path = directory / "pievse.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def config_text() -> str:
+    return FAST_CONFIG
+
+
+@pytest.fixture
+async def bench(tmp_path: Path, config_text: str) -> AsyncIterator[BenchClient]:
+    options = RunOptions(
+        config=write_config(tmp_path, config_text),
+        data_dir=tmp_path / "data",
+        api="127.0.0.1:0",
+    )
+    wallbox = Wallbox(options)
+    await wallbox.start()
+    assert wallbox.api_address is not None
+    host, port = wallbox.api_address
+    async with aiohttp.ClientSession() as http:
+        client = BenchClient(http, f"http://{host}:{port}", wallbox)
+        await client.wait_for(lambda s: s["meter"].get("energy_import_wh") is not None)
+        yield client
+    await wallbox.stop()
+
+
+async def start_charging(bench: BenchClient, tag: str = "CARD-1") -> dict[str, Any]:
+    await bench.bench("ev", state="B")
+    await bench.wait_status("1", "Preparing")
+    await bench.bench("tag", id_tag=tag)
+    await bench.wait_status("1", "SuspendedEV")
+    await bench.bench("ev", state="C")
+    return await bench.wait_for(
+        lambda s: s["connectors"]["1"]["status"] == "Charging" and s["contactor"] == "closed"
+    )
