@@ -36,7 +36,7 @@ from firmware.connector_status import (
 )
 from firmware.derating import thermal_limit_a
 from firmware.duty_cycle import current_for_duty, duty_percent
-from firmware.faults import Fault
+from firmware.faults import REPORTS, Fault
 from firmware.limits import Limit, LimitSources, arbitrate
 from firmware.safety import SafetySupervisor
 from firmware.sessions import Session, SessionLog
@@ -240,6 +240,11 @@ class ChargeController:
         asyncio.get_running_loop().create_task(run_test())
 
     def _follow_session(self, sample: PilotSample, now: float) -> None:
+        if self._session is not None and any(
+            REPORTS[fault].ends_session for fault in self.supervisor.faults()
+        ):
+            self.end_session("Other")
+            self._finishing = True
         if sample.state == PilotState.A:
             if self._session is not None:
                 self.end_session("EVDisconnected")

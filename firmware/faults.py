@@ -26,16 +26,18 @@ class FaultReport:
     """An OCPP 1.6 ChargePointErrorCode."""
     pilot_state_f: bool
     """Whether the pilot is held at -12 V so the EV stops drawing (weld, diode)."""
+    ends_session: bool = True
+    """False where charging resumes by itself once the fault clears (over-temperature)."""
     vendor_error_code: str | None = None
 
 
 REPORTS: dict[Fault, FaultReport] = {
     Fault.RCD: FaultReport(1, "GroundFailure", False),
-    Fault.OVERTEMPERATURE: FaultReport(0, "HighTemperature", False),
+    Fault.OVERTEMPERATURE: FaultReport(0, "HighTemperature", False, ends_session=False),
     Fault.METER_OFFLINE: FaultReport(1, "PowerMeterFailure", False),
     Fault.CONTACTOR_WELD: FaultReport(1, "PowerSwitchFailure", True),
     Fault.DIODE: FaultReport(1, "EVCommunicationError", True),
     Fault.PILOT_ERROR: FaultReport(1, "EVCommunicationError", False),
     Fault.OVERCURRENT: FaultReport(1, "OverCurrentFailure", False),
-    Fault.CABLE: FaultReport(1, "OtherError", False, "ProximityOutOfRange"),
+    Fault.CABLE: FaultReport(1, "OtherError", False, vendor_error_code="ProximityOutOfRange"),
 }

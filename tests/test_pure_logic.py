@@ -1,0 +1,128 @@
+"""The hard logic as pure functions: duty cycle, arbitration, derating, PP bands, status."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from firmware.connector_status import StatusInputs, box_status, connector_status
+from firmware.derating import thermal_limit_a
+from firmware.duty_cycle import current_for_duty, duty_percent
+from firmware.faults import Fault
+from firmware.limits import Limit, LimitSources, arbitrate
+from hal.devices.cable import rating_from_resistance
+from hal.devices.pilot import state_from_high_level
+from hal.interfaces import CableFault, PilotState
+from hal.sim.plant import ev_offered_current_a
+
+
+@pytest.mark.parametrize(
+    ("amps", "duty"),
+    [(6.0, 10.0), (10.0, 16.6667), (16.0, 26.6667), (32.0, 53.3333), (51.0, 85.0),
+     (51.5, 84.6), (63.0, 89.2), (80.0, 96.0), (100.0, 96.0)],
+)
+def test_duty_cycle_formula_at_its_boundaries(amps: float, duty: float) -> None:
+    assert duty_percent(amps) == pytest.approx(duty, abs=1e-3)
+
+
+@pytest.mark.parametrize("amps", [5.99, 0.0, -3.0])
+def test_below_six_amps_the_pilot_stops_oscillating(amps: float) -> None:
+    assert duty_percent(amps) is None
+
+
+@given(st.floats(min_value=6.0, max_value=80.0))
+def test_duty_never_below_ten_percent_and_the_ev_never_reads_more(amps: float) -> None:
+    duty = duty_percent(amps)
+    assert duty is not None
+    assert 10.0 <= duty <= 96.0
+    # Between 51 and 52.5 A the two formulas of the standard overlap: the EV reads up to
+    # 1.5 A less (84.x % decodes with the lower formula), never more.
+    for read_back in (current_for_duty(duty), ev_offered_current_a(duty / 100)):
+        assert amps - 1.5 <= read_back <= amps + 1e-9
+
+
+@given(st.lists(st.floats(min_value=0, max_value=100), min_size=1, max_size=8))
+def test_arbitration_takes_the_lowest(values: list[float]) -> None:
+    limits = [Limit(f"s{i}", v) for i, v in enumerate(values)]
+    winner = arbitrate(limits)
+    assert winner.current_a == min(values)
+    assert winner == limits[values.index(min(values))]
+
+
+def test_limit_sources_ignore_none_and_refuse_duplicates() -> None:
+    sources = LimitSources()
+    sources.register("profile", lambda _now: None)
+    sources.register("site", lambda _now: 20.0)
+    with pytest.raises(ValueError, match="registered twice"):
+        sources.register("site", lambda _now: 1.0)
+    from datetime import UTC, datetime
+
+    assert sources.collect(datetime.now(UTC)) == [Limit("site", 20.0)]
+
+
+@pytest.mark.parametrize(
+    ("temperature", "limit"),
+    [(25.0, None), (59.9, None), (60.0, 16.0), (69.9, 16.0), (70.0, 10.0), (95.0, 10.0)],
+)
+def test_derating_steps(temperature: float, limit: float | None) -> None:
+    assert thermal_limit_a(temperature, [(60.0, 16.0), (70.0, 10.0)]) == limit
+
+
+@pytest.mark.parametrize(
+    ("ohm", "rating"),
+    [(100, 63.0), (220, 32.0), (680, 20.0), (1500, 13.0), (20_000, None), (float("inf"), None)],
+)
+def test_proximity_resistor_bands(ohm: float, rating: float | None) -> None:
+    assert rating_from_resistance(ohm) == rating
+
+
+@pytest.mark.parametrize("ohm", [0.0, 30.0, 4000.0])
+def test_proximity_resistor_out_of_range_is_a_fault(ohm: float) -> None:
+    with pytest.raises(CableFault):
+        rating_from_resistance(ohm)
+
+
+@pytest.mark.parametrize(
+    ("volts", "state"),
+    [(12.0, "A"), (11.0, "A"), (9.0, "B"), (8.0, "B"), (6.0, "C"), (5.0, "C"), (3.0, "D"),
+     (2.0, "D"), (0.0, "E"), (-5.6, "E"), (-12.0, "F"), (-11.0, "F")],
+)
+def test_pilot_state_from_high_level(volts: float, state: str) -> None:
+    assert state_from_high_level(volts) == PilotState(state)
+
+
+def _inputs(**changes: object) -> StatusInputs:
+    base: dict[str, object] = dict(
+        pilot_state=PilotState.C, in_session=True, finishing=False, pwm_active=True,
+        contactor_closed=True, faults=frozenset(), meter_flagged=False,
+    )
+    base.update(changes)
+    return StatusInputs(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, "Charging"),
+        ({"pilot_state": PilotState.A}, "Available"),
+        ({"in_session": False, "pilot_state": PilotState.B}, "Preparing"),
+        ({"pwm_active": False}, "SuspendedEVSE"),
+        ({"pilot_state": PilotState.B, "contactor_closed": False}, "SuspendedEV"),
+        ({"finishing": True, "in_session": False}, "Finishing"),
+        ({"faults": frozenset({Fault.RCD})}, "Faulted"),
+        ({"faults": frozenset({Fault.OVERTEMPERATURE})}, "Charging"),
+    ],
+)
+def test_connector_status_table(changes: dict[str, object], expected: str) -> None:
+    assert connector_status(_inputs(**changes)).status == expected
+
+
+def test_worst_fault_wins_and_box_faults_go_to_connector_zero() -> None:
+    both = _inputs(faults=frozenset({Fault.METER_OFFLINE, Fault.CONTACTOR_WELD}))
+    assert connector_status(both).error_code == "PowerSwitchFailure"
+    hot = _inputs(faults=frozenset({Fault.OVERTEMPERATURE}))
+    assert box_status(hot).error_code == "HighTemperature"
+    assert box_status(both).status == "Available"
+    flagged = connector_status(_inputs(meter_flagged=True))
+    assert (flagged.status, flagged.error_code) == ("Charging", "PowerMeterFailure")
