@@ -49,6 +49,7 @@ CONNECTOR_ID = 1
 CONNECTED = (PilotState.B, PilotState.C, PilotState.D)
 DRAWING = (PilotState.C, PilotState.D)
 DUTY_EPSILON = 0.05
+CLOCK_TOLERANCE_S = 1e-6
 
 
 class ChargeController:
@@ -320,7 +321,7 @@ class ChargeController:
             self._record_duty_change(target, now)
         elif abs(target - self._duty) > DUTY_EPSILON:
             due = self._duty_changed_at + self._control.duty_hold_s
-            if now >= due:
+            if now >= due - CLOCK_TOLERANCE_S:
                 self._record_duty_change(target, now)
             else:
                 self._duty_due = due

@@ -124,6 +124,8 @@ class Measurements:
     timestamp: datetime
     voltage_v: PhaseValues
     current_a: PhaseValues
+    power_phase_w: PhaseValues
+    power_factor_phase: PhaseValues
     power_w: float | None
     power_factor: float | None
     frequency_hz: float | None

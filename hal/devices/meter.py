@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hal.interfaces import Measurements, MeterError
+from hal.interfaces import Measurements, MeterError, PhaseValues
 from hal.ports import RegisterBus, RegisterBusError
 from hal.register_map import RegisterMap, plan_reads
 
@@ -51,18 +51,18 @@ class ModbusMeter:
         return self._decode(words)
 
     def _decode(self, words: dict[tuple[int, int], int]) -> Measurements:
-        voltage: list[float | None] = [None, None, None]
-        current: list[float | None] = [None, None, None]
+        per_phase: dict[str, list[float | None]] = {
+            m: [None, None, None]
+            for m in ("Voltage", "Current.Import", "Power.Active.Import", "Power.Factor")
+        }
         fields: dict[str, float] = {}
         for row in self._map.rows:
             raw = [words[(row.function_code, row.address + i)] for i in range(row.width)]
             value = row.decode(raw)
             if not math.isfinite(value):
                 raise MeterError(f"meter register {row.address:#06x} ({row.measurand}) is {value}")
-            if row.measurand == "Voltage" and row.phase:
-                voltage[_PHASE_INDEX[row.phase]] = value
-            elif row.measurand == "Current.Import" and row.phase:
-                current[_PHASE_INDEX[row.phase]] = value
+            if row.phase:
+                per_phase[row.measurand][_PHASE_INDEX[row.phase]] = value
             else:
                 fields[row.measurand] = value
         energy = fields.get("Energy.Active.Import.Register")
@@ -76,10 +76,16 @@ class ModbusMeter:
             self._last_energy_wh = energy
         return Measurements(
             timestamp=self._now(),
-            voltage_v=(voltage[0], voltage[1], voltage[2]),
-            current_a=(current[0], current[1], current[2]),
+            voltage_v=_phases(per_phase["Voltage"]),
+            current_a=_phases(per_phase["Current.Import"]),
+            power_phase_w=_phases(per_phase["Power.Active.Import"]),
+            power_factor_phase=_phases(per_phase["Power.Factor"]),
             power_w=fields.get("Power.Active.Import"),
             power_factor=fields.get("Power.Factor"),
             frequency_hz=fields.get("Frequency"),
             energy_import_wh=energy,
         )
+
+
+def _phases(values: list[float | None]) -> PhaseValues:
+    return (values[0], values[1], values[2])

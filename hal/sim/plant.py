@@ -153,6 +153,8 @@ class Plant:
                 present = i < self.settings.phases
                 values[f"Voltage/L{i + 1}-N"] = volts if present else 0.0
                 values[f"Current.Import/L{i + 1}"] = currents[i]
+                values[f"Power.Active.Import/L{i + 1}"] = currents[i] * volts * power_factor
+                values[f"Power.Factor/L{i + 1}"] = power_factor if currents[i] else 1.0
             return values
 
     # --- bench side (BenchControl) -------------------------------------------------------

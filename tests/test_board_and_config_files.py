@@ -1,0 +1,102 @@
+"""Wrong board and config files: one clear error naming file, section and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from board.assembly import assemble
+from board.loader import BOARDS_DIR, BoardError, load_board
+from firmware.config import ConfigError, load_config, parse_config
+from hal.register_map import load_register_map, plan_reads
+
+
+def _board_with(tmp_path: Path, old: str, new: str) -> str:
+    text = (BOARDS_DIR / "bench-sim.toml").read_text()
+    assert old in text, old
+    path = tmp_path / "my-board.toml"
+    path.write_text(text.replace(old, new, 1))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("frequency_hz = 1000", 'frequency_hz = "fast"',
+         "my-board.toml: [pilot] frequency_hz: expected a number, got 'fast'"),
+        ('driver = "peak_hold"', 'driver = "bitbang"',
+         "my-board.toml: [pilot] driver: unknown driver 'bitbang'; known: peak_hold"),
+        ('high = "pilot_high"', 'high = "nowhere"',
+         "[pilot] high: expected the name of a analog port in [ports], got 'nowhere'"),
+        ('high = "pilot_high"', 'high = "contactor_coil"',
+         "[pilot] high: port 'contactor_coil' is a digital_out port, not analog"),
+        ("max_current_a = 32", "max_current_a = 120", "[board] max_current_a: expected 6.0..80.0"),
+        ("phases = 3", "phases = 2", "[board] phases: expected one of (1, 3), got 2"),
+        ('map = "sdm630"\ndevice_id = 1\n', 'map = "sdm999"\n',
+         "[meter] map: unknown meter map 'sdm999'; known: sdm630"),
+        ("cable_rating_a = 32", "cable_rating_a = 40", "[plant] cable_rating_a: expected 13, 20"),
+        ("ambient_c = 25", "ambiant_c = 25", "[plant] ambiant_c: unknown key"),
+        ("trip_c = 80\n", "trip_c = 80\nhysteresis = 3\n",
+         "[thermometer] hysteresis: not a parameter of driver 'linear_analog'"),
+        ("steps = [[60.0, 16.0], [70.0, 10.0]]", "steps = [[70.0, 10.0], [60.0, 16.0]]",
+         "[derating] steps: expected a list of [above_c, max_current_a] pairs"),
+        ("[contactor]\n", "[contactorx]\n", "[contactor]: section missing"),
+    ],
+)
+def test_board_file_errors_name_file_section_and_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(BoardError) as excinfo:
+        load_board(_board_with(tmp_path, old, new))
+    assert message in str(excinfo.value)
+
+
+def test_unknown_board_names_the_bundled_ones() -> None:
+    with pytest.raises(BoardError, match="unknown board 'pi-zero'; bundled boards: bench-sim"):
+        load_board("pi-zero")
+
+
+def test_invalid_toml_and_semantic_errors_from_drivers(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[board\n")
+    with pytest.raises(BoardError, match="broken.toml: not valid TOML"):
+        load_board(str(bad))
+    path = _board_with(tmp_path, "resume_c = 70", "resume_c = 90")
+    with pytest.raises(BoardError, match=r"resume_c \(90.0\) must be below trip_c"):
+        assemble(load_board(path))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"control": {"tick_ms": 5}}, "[control] tick_ms: expected 10..1000, got 5"),
+        ({"control": {"tick_ms": "fast"}}, "[control] tick_ms: expected a int, got 'fast'"),
+        ({"meter": {"on_loss": "panic"}}, '[meter] on_loss: expected "stop" or "continue"'),
+        ({"ocpp": {"csms_url": "http://x"}}, "[ocpp] csms_url: expected empty, or a ws://"),
+        ({"api": {"listen": "localhost"}}, "[api] listen: expected HOST:PORT"),
+        ({"charge_point": {"id": "a/b"}}, "[charge_point] id: expected 1 to 48 printable"),
+        ({"control": {"tikc_ms": 100}}, "[control] tikc_ms: unknown key"),
+        ({"contorl": {}}, "[contorl]: unknown section"),
+        ({"standalone": {"free_vend_id_tag": "X" * 21}}, "[standalone] free_vend_id_tag"),
+    ],
+)
+def test_config_errors_name_section_and_key(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        parse_config(data, "pievse.toml")
+    assert message in str(excinfo.value)
+
+
+def test_config_file_not_found_and_not_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("x = [")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(tmp_path / "bad.toml")
+
+
+def test_sdm630_map_is_read_in_one_block_and_round_trips() -> None:
+    sdm630 = load_register_map("sdm630")
+    assert [(r.function_code, r.address, r.count) for r in plan_reads(sdm630.rows)] == [(4, 0, 74)]
+    for row in sdm630.rows:
+        assert row.decode(row.encode(1234.5)) == pytest.approx(1234.5)

@@ -1,0 +1,148 @@
+"""Control-loop timing rules with an injected clock: nothing here sleeps for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from board.assembly import assemble
+from board.loader import load_board
+from firmware.clock import ManualClock
+from firmware.config import Config
+from firmware.controller import ChargeController
+from firmware.sessions import SessionLog
+from firmware.store import Store
+from hal.sim.plant import Plant
+
+
+@dataclass
+class Rig:
+    clock: ManualClock
+    plant: Plant
+    controller: ChargeController
+    limit: dict[str, float | None]
+
+    def step(self, seconds: float = 0.0) -> None:
+        self.clock.advance(seconds)
+        self.controller.step()
+
+    @property
+    def duty(self) -> float | None:
+        return self.controller.snapshot()["pilot"]["duty_percent"]
+
+    @property
+    def contactor(self) -> str:
+        return self.controller.snapshot()["contactor"]
+
+    @property
+    def status(self) -> str:
+        return self.controller.connector_status().status
+
+
+async def _allow(_tag: str) -> bool:
+    return True
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    clock = ManualClock()
+    board = assemble(load_board("bench-sim"), clock.monotonic)
+    store = Store(tmp_path / "pievse.db")
+    controller = ChargeController(board, Config(), clock, SessionLog(store), _allow)
+    controller.supervisor.watch_inputs()
+    limit: dict[str, float | None] = {"a": None}
+    controller.limits.register("test", lambda _now: limit["a"])
+    assert isinstance(board.bench, Plant)
+    yield Rig(clock, board.bench, controller, limit)
+    store.close()
+
+
+async def _charging(rig: Rig) -> None:
+    rig.plant.set_ev("B", None, None)
+    await rig.controller.present_tag("CARD")
+    rig.step()
+    rig.plant.set_ev("C", None, None)
+    rig.step()
+    assert rig.status == "Charging"
+    assert rig.contactor == "closed"
+
+
+async def test_duty_changes_at_most_once_per_five_seconds(rig: Rig) -> None:
+    await _charging(rig)
+    assert rig.duty == 53.33
+    rig.step(10.0)  # quiet period: the next change applies within one tick
+    rig.limit["a"] = 16.0
+    rig.step(0.1)
+    assert rig.duty == 26.67
+    rig.limit["a"] = 20.0
+    rig.step(1.0)
+    assert rig.duty == 26.67, "held: the last change was 1 s ago"
+    rig.step(3.899)
+    assert rig.duty == 26.67
+    rig.step(0.001)  # exactly 5 s after the last change
+    assert rig.duty == 33.33
+
+
+async def test_suspend_is_never_held_and_the_contactor_waits_for_the_ev(rig: Rig) -> None:
+    await _charging(rig)
+    rig.limit["a"] = 4.0
+    rig.step(0.1)  # within the hold period of the session's first duty, yet at once
+    assert rig.duty is None
+    assert rig.status == "SuspendedEVSE"
+    assert rig.contactor == "closed", "the EV is given time to answer with C->B"
+    rig.step(5.9)
+    assert rig.contactor == "closed"
+    rig.step(0.1)  # 6 s without C->B: opened under load
+    assert rig.contactor == "open"
+
+    rig.limit["a"] = 10.0
+    rig.step(0.1)
+    assert rig.duty == 16.67, "resuming from suspend is not held"
+    assert rig.contactor == "closed"
+    assert rig.status == "Charging"
+
+
+async def test_ev_answering_c_to_b_opens_at_once(rig: Rig) -> None:
+    await _charging(rig)
+    rig.limit["a"] = 0.0
+    rig.step(0.1)
+    rig.plant.set_ev("B", None, None)
+    rig.step(0.1)
+    assert rig.contactor == "open"
+    assert rig.status == "SuspendedEVSE"
+
+
+async def test_no_contactor_without_authorization(rig: Rig) -> None:
+    rig.plant.set_ev("C", None, None)
+    rig.step(1.0)
+    assert rig.status == "Preparing"
+    assert rig.duty is None
+    assert rig.contactor == "open"
+
+
+async def test_authorization_expires_when_no_ev_plugs_in(rig: Rig) -> None:
+    await rig.controller.present_tag("LATE")
+    rig.step(61.0)
+    rig.plant.set_ev("C", None, None)
+    rig.step(0.1)
+    assert rig.status == "Preparing"
+
+
+@pytest.mark.parametrize("config_tag", ["FREE"])
+async def test_free_vend_authorizes_on_plug_in(tmp_path: Path, config_tag: str) -> None:
+    from firmware.config import parse_config
+
+    clock = ManualClock()
+    board = assemble(load_board("bench-sim"), clock.monotonic)
+    store = Store(tmp_path / "db")
+    config = parse_config({"standalone": {"free_vend_id_tag": config_tag}})
+    controller = ChargeController(board, config, clock, SessionLog(store), _allow)
+    assert board.bench is not None
+    board.bench.set_ev("C", None, None)
+    controller.step()
+    assert controller.session is not None
+    assert controller.session.id_tag == "FREE"
+    assert controller.connector_status().status == "Charging"
