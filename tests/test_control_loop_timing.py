@@ -80,7 +80,7 @@ async def test_duty_changes_at_most_once_per_five_seconds(rig: Rig) -> None:
     rig.limit["a"] = 20.0
     rig.step(1.0)
     assert rig.duty == 26.67, "held: the last change was 1 s ago"
-    rig.step(3.899)
+    rig.step(3.999)
     assert rig.duty == 26.67
     rig.step(0.001)  # exactly 5 s after the last change
     assert rig.duty == 33.33
