@@ -24,6 +24,7 @@ class BadRequest(ValueError):
 
 def build_app(status: StatusProvider, bench: BenchControl | None) -> web.Application:
     app = web.Application(middlewares=[_errors_as_json])
+
     async def get_status(_request: web.Request) -> web.Response:
         return _json(status())
 

@@ -85,7 +85,7 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("control", "suspend_timeout_s"): ("0..60", lambda v: 0 <= v <= 60),
     ("control", "duty_hold_s"): ("0..60", lambda v: 0 <= v <= 60),
     ("control", "contactor_release_s"): ("0.01..2", lambda v: 0.01 <= v <= 2),
-    ("control", "fault_retry_s"): ("1..3600", lambda v: 1 <= v <= 3600),
+    ("control", "fault_retry_s"): ("0.05..3600", lambda v: 0.05 <= v <= 3600),
     ("control", "connection_timeout_s"): ("1..3600", lambda v: 1 <= v <= 3600),
     ("limits", "site_max_current_a"): ("0..80", lambda v: 0 <= v <= 80),
     ("meter", "poll_interval_s"): ("0.1..60", lambda v: 0.1 <= v <= 60),

@@ -215,7 +215,9 @@ class ChargeController:
         unplugged = sample.state == PilotState.A
         if Fault.RCD in faults and unplugged and not self._board.rcd.tripped():
             self._start_rcd_self_test(now)
-        if Fault.DIODE in faults and now - faults[Fault.DIODE] >= self._control.fault_retry_s:
+        if Fault.DIODE in faults and _elapsed(
+            faults[Fault.DIODE], now, self._control.fault_retry_s
+        ):
             self.supervisor.clear(Fault.DIODE)  # release state F and look again
         if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
             self.supervisor.clear(Fault.CONTACTOR_WELD)
@@ -223,7 +225,9 @@ class ChargeController:
             self.supervisor.clear(Fault.OVERCURRENT)
 
     def _start_rcd_self_test(self, now: float) -> None:
-        if self._rcd_test_running or now - self._rcd_test_failed_at < self._control.fault_retry_s:
+        if self._rcd_test_running or not _elapsed(
+            self._rcd_test_failed_at, now, self._control.fault_retry_s
+        ):
             return
         self._rcd_test_running = True
 
@@ -252,9 +256,8 @@ class ChargeController:
             self._finishing = False
             if self._board.lock is not None:
                 self._board.lock.unlock()
-            if (
-                self._authorized_tag is not None
-                and now - self._authorized_at > self._control.connection_timeout_s
+            if self._authorized_tag is not None and _elapsed(
+                self._authorized_at, now, self._control.connection_timeout_s
             ):
                 log.info(
                     "tag %s: no EV plugged in within the connection timeout", self._authorized_tag
@@ -289,7 +292,10 @@ class ChargeController:
             lock.lock()
         locked = lock is None or lock.is_locked()
         contactor = self._board.contactor
-        if offering and sample.state in DRAWING and self._duty is not None and locked:
+        # Offer still on after this step's decision, and the sample was taken with the PWM
+        # running, so its diode check has passed.
+        pwm_on = self._duty is not None and sample.pwm_active
+        if offering and sample.state in DRAWING and pwm_on and locked:
             self._stop_requested_at = None
             if not contactor.commanded_closed:
                 self.supervisor.close_contactor()
@@ -301,7 +307,7 @@ class ChargeController:
         if sample.state in DRAWING and not faults:
             if self._stop_requested_at is None:
                 self._stop_requested_at = now
-            if now - self._stop_requested_at < self._control.suspend_timeout_s:
+            if not _elapsed(self._stop_requested_at, now, self._control.suspend_timeout_s):
                 return
             log.warning(
                 "EV kept state %s %.0f s after the pilot stopped offering; "
@@ -320,11 +326,10 @@ class ChargeController:
         elif self._duty is None:
             self._record_duty_change(target, now)
         elif abs(target - self._duty) > DUTY_EPSILON:
-            due = self._duty_changed_at + self._control.duty_hold_s
-            if now >= due - CLOCK_TOLERANCE_S:
+            if _elapsed(self._duty_changed_at, now, self._control.duty_hold_s):
                 self._record_duty_change(target, now)
             else:
-                self._duty_due = due
+                self._duty_due = self._duty_changed_at + self._control.duty_hold_s
         self.supervisor.command_pilot(self._duty)
 
     def _record_duty_change(self, duty: float | None, now: float) -> None:
@@ -532,6 +537,11 @@ class ChargeController:
                 "energy_wh": round(self._energy_wh() - session.meter_start_wh, 3),
             },
         }
+
+
+def _elapsed(since: float, now: float, duration_s: float) -> bool:
+    """Whether `duration_s` has passed; tolerant of float rounding in accumulated clocks."""
+    return now - since >= duration_s - CLOCK_TOLERANCE_S
 
 
 def _measurements_json(m: Measurements) -> dict[str, Any]:

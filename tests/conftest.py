@@ -61,8 +61,12 @@ class BenchClient:
                 raise AssertionError(f"condition not met within {timeout} s; last status: {status}")
             await asyncio.sleep(0.02)
 
-    async def wait_status(self, connector: str, status: str, timeout: float = 3.0) -> dict[str, Any]:
-        return await self.wait_for(lambda s: s["connectors"][connector]["status"] == status, timeout)
+    async def wait_status(
+        self, connector: str, status: str, timeout: float = 3.0
+    ) -> dict[str, Any]:
+        return await self.wait_for(
+            lambda s: s["connectors"][connector]["status"] == status, timeout
+        )
 
 
 def write_config(directory: Path, text: str) -> Path:

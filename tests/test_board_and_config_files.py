@@ -23,24 +23,45 @@ def _board_with(tmp_path: Path, old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("frequency_hz = 1000", 'frequency_hz = "fast"',
-         "my-board.toml: [pilot] frequency_hz: expected a number, got 'fast'"),
-        ('driver = "peak_hold"', 'driver = "bitbang"',
-         "my-board.toml: [pilot] driver: unknown driver 'bitbang'; known: peak_hold"),
-        ('high = "pilot_high"', 'high = "nowhere"',
-         "[pilot] high: expected the name of a analog port in [ports], got 'nowhere'"),
-        ('high = "pilot_high"', 'high = "contactor_coil"',
-         "[pilot] high: port 'contactor_coil' is a digital_out port, not analog"),
+        (
+            "frequency_hz = 1000",
+            'frequency_hz = "fast"',
+            "my-board.toml: [pilot] frequency_hz: expected a number, got 'fast'",
+        ),
+        (
+            'driver = "peak_hold"',
+            'driver = "bitbang"',
+            "my-board.toml: [pilot] driver: unknown driver 'bitbang'; known: peak_hold",
+        ),
+        (
+            'high = "pilot_high"',
+            'high = "nowhere"',
+            "[pilot] high: expected the name of a analog port in [ports], got 'nowhere'",
+        ),
+        (
+            'high = "pilot_high"',
+            'high = "contactor_coil"',
+            "[pilot] high: port 'contactor_coil' is a digital_out port, not analog",
+        ),
         ("max_current_a = 32", "max_current_a = 120", "[board] max_current_a: expected 6.0..80.0"),
         ("phases = 3", "phases = 2", "[board] phases: expected one of (1, 3), got 2"),
-        ('map = "sdm630"\ndevice_id = 1\n', 'map = "sdm999"\n',
-         "[meter] map: unknown meter map 'sdm999'; known: sdm630"),
+        (
+            'map = "sdm630"\ndevice_id = 1\n',
+            'map = "sdm999"\n',
+            "[meter] map: unknown meter map 'sdm999'; known: sdm630",
+        ),
         ("cable_rating_a = 32", "cable_rating_a = 40", "[plant] cable_rating_a: expected 13, 20"),
         ("ambient_c = 25", "ambiant_c = 25", "[plant] ambiant_c: unknown key"),
-        ("trip_c = 80\n", "trip_c = 80\nhysteresis = 3\n",
-         "[thermometer] hysteresis: not a parameter of driver 'linear_analog'"),
-        ("steps = [[60.0, 16.0], [70.0, 10.0]]", "steps = [[70.0, 10.0], [60.0, 16.0]]",
-         "[derating] steps: expected a list of [above_c, max_current_a] pairs"),
+        (
+            "trip_c = 80\n",
+            "trip_c = 80\nhysteresis = 3\n",
+            "[thermometer] hysteresis: not a parameter of driver 'linear_analog'",
+        ),
+        (
+            "steps = [[60.0, 16.0], [70.0, 10.0]]",
+            "steps = [[70.0, 10.0], [60.0, 16.0]]",
+            "[derating] steps: expected a list of [above_c, max_current_a] pairs",
+        ),
         ("[contactor]\n", "[contactorx]\n", "[contactor]: section missing"),
     ],
 )
@@ -60,7 +81,7 @@ def test_unknown_board_names_the_bundled_ones() -> None:
 def test_invalid_toml_and_semantic_errors_from_drivers(tmp_path: Path) -> None:
     bad = tmp_path / "broken.toml"
     bad.write_text("[board\n")
-    with pytest.raises(BoardError, match="broken.toml: not valid TOML"):
+    with pytest.raises(BoardError, match=r"broken\.toml: not valid TOML"):
         load_board(str(bad))
     path = _board_with(tmp_path, "resume_c = 70", "resume_c = 90")
     with pytest.raises(BoardError, match=r"resume_c \(90.0\) must be below trip_c"):

@@ -68,9 +68,11 @@ async def test_same_tag_stops_and_the_ev_is_asked_first(bench: BenchClient) -> N
     # The EV still says C; the contactor opens after suspend_timeout_s (1 s in tests).
     opened = await bench.wait_for(lambda s: s["contactor"] == "open", timeout=3)
     assert opened["connectors"]["1"]["status"] == "Finishing"
-    rows = sqlite3.connect(bench.wallbox.store.path).execute(
-        "SELECT stop_reason FROM sessions"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(bench.wallbox.store.path)
+        .execute("SELECT stop_reason FROM sessions")
+        .fetchall()
+    )
     assert rows == [("Local",)]
 
 

@@ -101,6 +101,8 @@ async def test_suspend_is_never_held_and_the_contactor_waits_for_the_ev(rig: Rig
     rig.limit["a"] = 10.0
     rig.step(0.1)
     assert rig.duty == 16.67, "resuming from suspend is not held"
+    assert rig.contactor == "open", "closing waits for a sample with the PWM running"
+    rig.step(0.0)
     assert rig.contactor == "closed"
     assert rig.status == "Charging"
 
@@ -143,6 +145,7 @@ async def test_free_vend_authorizes_on_plug_in(tmp_path: Path, config_tag: str) 
     assert board.bench is not None
     board.bench.set_ev("C", None, None)
     controller.step()
+    controller.step()  # the first sample with the PWM running closes the contactor
     assert controller.session is not None
     assert controller.session.id_tag == "FREE"
     assert controller.connector_status().status == "Charging"

@@ -19,8 +19,17 @@ from hal.sim.plant import ev_offered_current_a
 
 @pytest.mark.parametrize(
     ("amps", "duty"),
-    [(6.0, 10.0), (10.0, 16.6667), (16.0, 26.6667), (32.0, 53.3333), (51.0, 85.0),
-     (51.5, 84.6), (63.0, 89.2), (80.0, 96.0), (100.0, 96.0)],
+    [
+        (6.0, 10.0),
+        (10.0, 16.6667),
+        (16.0, 26.6667),
+        (32.0, 53.3333),
+        (51.0, 85.0),
+        (51.5, 84.6),
+        (63.0, 89.2),
+        (80.0, 96.0),
+        (100.0, 96.0),
+    ],
 )
 def test_duty_cycle_formula_at_its_boundaries(amps: float, duty: float) -> None:
     assert duty_percent(amps) == pytest.approx(duty, abs=1e-3)
@@ -85,8 +94,20 @@ def test_proximity_resistor_out_of_range_is_a_fault(ohm: float) -> None:
 
 @pytest.mark.parametrize(
     ("volts", "state"),
-    [(12.0, "A"), (11.0, "A"), (9.0, "B"), (8.0, "B"), (6.0, "C"), (5.0, "C"), (3.0, "D"),
-     (2.0, "D"), (0.0, "E"), (-5.6, "E"), (-12.0, "F"), (-11.0, "F")],
+    [
+        (12.0, "A"),
+        (11.0, "A"),
+        (9.0, "B"),
+        (8.0, "B"),
+        (6.0, "C"),
+        (5.0, "C"),
+        (3.0, "D"),
+        (2.0, "D"),
+        (0.0, "E"),
+        (-5.6, "E"),
+        (-12.0, "F"),
+        (-11.0, "F"),
+    ],
 )
 def test_pilot_state_from_high_level(volts: float, state: str) -> None:
     assert state_from_high_level(volts) == PilotState(state)
@@ -94,8 +115,13 @@ def test_pilot_state_from_high_level(volts: float, state: str) -> None:
 
 def _inputs(**changes: object) -> StatusInputs:
     base: dict[str, object] = dict(
-        pilot_state=PilotState.C, in_session=True, finishing=False, pwm_active=True,
-        contactor_closed=True, faults=frozenset(), meter_flagged=False,
+        pilot_state=PilotState.C,
+        in_session=True,
+        finishing=False,
+        pwm_active=True,
+        contactor_closed=True,
+        faults=frozenset(),
+        meter_flagged=False,
     )
     base.update(changes)
     return StatusInputs(**base)  # type: ignore[arg-type]

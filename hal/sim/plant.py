@@ -81,6 +81,7 @@ class Plant:
         self._monotonic = monotonic
         self._lock = threading.RLock()
         self._listeners: dict[str, list[Callable[[bool], None]]] = {n: [] for n in DIGITAL_INPUTS}
+        self._probes: list[Callable[[str, float], None]] = []
         self._tag_sinks: list[Callable[[bytes], None]] = []
         self._outputs = dict.fromkeys(DIGITAL_OUTPUTS, False)
         self._duty = 1.0
@@ -102,6 +103,12 @@ class Plant:
 
     def set_output(self, signal: str, level: bool) -> None:
         self._mutate(lambda: self._outputs.__setitem__(signal, level))
+        for probe in self._probes:
+            probe(signal, float(level))
+
+    def probe_outputs(self, probe: Callable[[str, float], None]) -> None:
+        """A scope probe on every output the controller drives (for benchmarks)."""
+        self._probes.append(probe)
 
     def output(self, signal: str) -> bool:
         with self._lock:
@@ -109,6 +116,8 @@ class Plant:
 
     def set_pilot_duty(self, duty_fraction: float) -> None:
         self._mutate(lambda: setattr(self, "_duty", duty_fraction))
+        for probe in self._probes:
+            probe("pilot", duty_fraction)
 
     def read_input(self, signal: str) -> bool:
         with self._lock:
