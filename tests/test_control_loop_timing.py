@@ -149,3 +149,20 @@ async def test_free_vend_authorizes_on_plug_in(tmp_path: Path, config_tag: str) 
     assert controller.session is not None
     assert controller.session.id_tag == "FREE"
     assert controller.connector_status().status == "Charging"
+
+
+async def test_an_ev_without_diode_never_gets_the_contactor_closed(rig: Rig) -> None:
+    coil: list[float] = []
+    rig.plant.probe_outputs(
+        lambda signal, level: coil.append(level) if signal == "contactor_coil" else None
+    )
+    rig.plant.set_fault("diode", True)
+    rig.plant.set_ev("B", None, None)
+    await rig.controller.present_tag("CARD")
+    rig.plant.set_ev("C", None, None)
+    codes = []
+    for _ in range(50):  # several retries of the fault (fault_retry_s = 10 s)
+        rig.step(1.0)
+        codes.append(rig.controller.connector_status().error_code)
+    assert codes.count("EVCommunicationError") > 40
+    assert 1.0 not in coil
