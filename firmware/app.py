@@ -114,9 +114,7 @@ class Wallbox:
         return f"free charging as {tag!r}" if tag else "any presented tag authorizes"
 
     async def stop(self) -> None:
-        session = self.controller.session
-        if session is not None:
-            self.controller.end_session("Reboot")
+        self.controller.end_session("Reboot")
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
