@@ -401,7 +401,8 @@ class ChargeController:
 
     def _close_sessions_left_open(self) -> None:
         for session in self._sessions.open_sessions():
-            meter_wh = self._energy_wh() or session.meter_start_wh
+            # A stop reading below the start is never valid (e.g. a replaced meter).
+            meter_wh = max(self._energy_wh(), session.meter_start_wh)
             self._sessions.stop(session, self._clock.now(), meter_wh, "PowerLoss")
             log.warning("session %d was open at start-up; closed as PowerLoss", session.id)
 
