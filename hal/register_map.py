@@ -33,6 +33,8 @@ MEASURANDS = (
     "Frequency",
     "Energy.Active.Import.Register",
 )
+PHASED_MEASURANDS = ("Voltage", "Current.Import", "Power.Active.Import", "Power.Factor")
+"""Measurands a meter may report per phase; the others are totals and take no phase."""
 PHASES = ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N")
 
 
@@ -122,6 +124,8 @@ def load_register_map(name: str) -> RegisterMap:
             raise RegisterMapError(f"{at}: measurand: expected one of {', '.join(MEASURANDS)}")
         if row.phase is not None and row.phase not in PHASES:
             raise RegisterMapError(f"{at}: phase: expected one of {', '.join(PHASES)}")
+        if row.phase is not None and row.measurand not in PHASED_MEASURANDS:
+            raise RegisterMapError(f"{at}: phase: {row.measurand} is a total and takes no phase")
         if row.function_code not in (3, 4):
             raise RegisterMapError(f"{at}: function_code: expected 3 or 4")
         if row.word_order not in ("big", "little"):

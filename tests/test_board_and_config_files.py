@@ -9,7 +9,7 @@ import pytest
 from board.assembly import assemble
 from board.loader import BOARDS_DIR, BoardError, load_board
 from firmware.config import ConfigError, load_config, parse_config
-from hal.register_map import load_register_map, plan_reads
+from hal.register_map import RegisterMapError, load_register_map, plan_reads
 
 
 def _board_with(tmp_path: Path, old: str, new: str) -> str:
@@ -114,6 +114,15 @@ def test_config_file_not_found_and_not_toml(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("x = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(tmp_path / "bad.toml")
+
+
+def test_a_phase_on_a_total_measurand_is_refused(monkeypatch, tmp_path: Path) -> None:
+    (tmp_path / "odd.toml").write_text(
+        '[[register]]\naddress = 0x46\ntype = "float32"\nmeasurand = "Frequency"\nphase = "L1"\n'
+    )
+    monkeypatch.setattr("hal.register_map.MAPS_DIR", tmp_path)
+    with pytest.raises(RegisterMapError, match="Frequency is a total and takes no phase"):
+        load_register_map("odd")
 
 
 def test_sdm630_map_is_read_in_one_block_and_round_trips() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from hal.interfaces import Measurements, MeterError, PhaseValues
 from hal.ports import RegisterBus, RegisterBusError
-from hal.register_map import RegisterMap, plan_reads
+from hal.register_map import PHASED_MEASURANDS, RegisterMap, plan_reads
 
 _PHASE_INDEX = {"L1": 0, "L2": 1, "L3": 2, "L1-N": 0, "L2-N": 1, "L3-N": 2}
 
@@ -52,8 +52,7 @@ class ModbusMeter:
 
     def _decode(self, words: dict[tuple[int, int], int]) -> Measurements:
         per_phase: dict[str, list[float | None]] = {
-            m: [None, None, None]
-            for m in ("Voltage", "Current.Import", "Power.Active.Import", "Power.Factor")
+            m: [None, None, None] for m in PHASED_MEASURANDS
         }
         fields: dict[str, float] = {}
         for row in self._map.rows:
