@@ -22,6 +22,10 @@ class StatusInputs:
     faults: frozenset[Fault]
     meter_flagged: bool
     """The meter failed but policy lets charging continue: report, do not fault."""
+    reader_failed: bool = False
+    """The tag reader fails: remote starts still work, so the box is not Faulted."""
+    box_operative: bool = True
+    connector_operative: bool = True
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ def box_status(inputs: StatusInputs) -> ConnectorStatus:
     fault = _worst(inputs.faults, 0)
     if fault is not None:
         return ConnectorStatus("Faulted", REPORTS[fault].error_code)
-    return ConnectorStatus("Available")
+    status = "Available" if inputs.box_operative else "Unavailable"
+    return ConnectorStatus(status, "ReaderFailure" if inputs.reader_failed else "NoError")
 
 
 def connector_status(inputs: StatusInputs) -> ConnectorStatus:
@@ -58,8 +63,11 @@ def connector_status(inputs: StatusInputs) -> ConnectorStatus:
 
 
 def _plain_status(inputs: StatusInputs) -> str:
+    if not inputs.in_session and not (inputs.box_operative and inputs.connector_operative):
+        return "Unavailable"
     if inputs.pilot_state == PilotState.A:
-        return "Available"
+        # The transaction may outlive an unplugged EV (StopTransactionOnEVSideDisconnect).
+        return "SuspendedEV" if inputs.in_session else "Available"
     if inputs.finishing:
         return "Finishing"
     if not inputs.in_session:

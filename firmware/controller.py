@@ -23,8 +23,8 @@ import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 from firmware.clock import Clock
 from firmware.config import Config
@@ -50,6 +50,26 @@ CONNECTED = (PilotState.B, PilotState.C, PilotState.D)
 DRAWING = (PilotState.C, PilotState.D)
 DUTY_EPSILON = 0.05
 CLOCK_TOLERANCE_S = 1e-6
+LOCK_CONFIRM_S = 1.0
+READER_RETRY_S = 1.0
+
+
+@dataclass
+class SessionPolicy:
+    """Session rules the CSMS may change at run time (OCPP configuration keys)."""
+
+    connection_timeout_s: float
+    stop_on_ev_disconnect: bool = True
+    unlock_on_ev_disconnect: bool = True
+    stop_on_invalid_id: bool = True
+
+
+class SessionListener(Protocol):
+    """Told of every session start and stop, in order, from the control loop."""
+
+    def session_started(self, session: Session) -> None: ...
+
+    def session_stopped(self, session: Session, reason: str) -> None: ...
 
 
 class ChargeController:
@@ -68,6 +88,9 @@ class ChargeController:
         self._clock = clock
         self._sessions = sessions
         self._authorize = authorize
+        self.policy = SessionPolicy(config.control.connection_timeout_s)
+        self.session_listeners: list[SessionListener] = []
+        self.step_listeners: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_event = asyncio.Event()
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
@@ -85,6 +108,11 @@ class ChargeController:
         self._authorized_at = 0.0
         self._session: Session | None = None
         self._finishing = False
+        self._session_blocked = False
+        self._operative = {0: True, 1: True}
+        self._operative_pending: dict[int, bool] = {}
+        self._lock_commanded_at: float | None = None
+        self._reader_failed = False
         self._duty: float | None = None
         self._duty_changed_at = -math.inf
         self._duty_due: float | None = None
@@ -149,11 +177,16 @@ class ChargeController:
                 next_tick += period
                 if now - next_tick > period:  # fell far behind (suspended host): re-phase
                     next_tick = now + period
-            try:
-                self.step()
-            except Exception:
-                log.exception("control step failed; contactor opened")
-                self.supervisor.open_contactor(self._control.contactor_release_s)
+            self._guarded_step()
+
+    def _guarded_step(self) -> None:
+        try:
+            self.step()
+        except Exception:
+            log.exception("control step failed; contactor opened")
+            self.supervisor.trip(Fault.INTERNAL, "control step failed")
+        for listener in self.step_listeners:
+            listener()
 
     # --- one step of the state machine ---------------------------------------------------
 
@@ -165,6 +198,7 @@ class ChargeController:
         self._check_temperature()
         self._check_cable(sample)
         self.supervisor.check_weld_after_open()
+        self.supervisor.check_close_confirmed()
         self._recover_faults(sample, now)
         self._follow_session(sample, now)
         self._offer = self._arbitrate()
@@ -221,8 +255,13 @@ class ChargeController:
             self.supervisor.clear(Fault.DIODE)  # release state F and look again
         if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
             self.supervisor.clear(Fault.CONTACTOR_WELD)
-        if Fault.OVERCURRENT in faults and unplugged:
-            self.supervisor.clear(Fault.OVERCURRENT)
+        for fault in (Fault.OVERCURRENT, Fault.LOCK, Fault.CONTACTOR_FAILURE):
+            if fault in faults and unplugged:
+                self.supervisor.clear(fault)
+        if Fault.INTERNAL in faults and _elapsed(
+            faults[Fault.INTERNAL], now, self._control.fault_retry_s
+        ):
+            self.supervisor.clear(Fault.INTERNAL)
 
     def _start_rcd_self_test(self, now: float) -> None:
         if self._rcd_test_running or not _elapsed(
@@ -251,13 +290,11 @@ class ChargeController:
             self.end_session("Other")
             self._finishing = True
         if sample.state == PilotState.A:
-            if self._session is not None:
+            if self._session is not None and self.policy.stop_on_ev_disconnect:
                 self.end_session("EVDisconnected")
             self._finishing = False
-            if self._board.lock is not None:
-                self._board.lock.unlock()
             if self._authorized_tag is not None and _elapsed(
-                self._authorized_at, now, self._control.connection_timeout_s
+                self._authorized_at, now, self.policy.connection_timeout_s
             ):
                 log.info(
                     "tag %s: no EV plugged in within the connection timeout", self._authorized_tag
@@ -265,6 +302,9 @@ class ChargeController:
                 self._authorized_tag = None
             return
         if sample.state not in CONNECTED or self._session is not None or self._finishing:
+            return
+        if not self.operative:
+            self._authorized_tag = None
             return
         if self._authorized_tag is None and self._free_vend_tag:
             self._authorize_tag(self._free_vend_tag, now)
@@ -283,14 +323,12 @@ class ChargeController:
         offering = (
             self._session is not None
             and not self._finishing
+            and not self._session_blocked
             and sample.state in CONNECTED
             and not faults
         )
         self._apply_duty(duty_percent(self._offer.current_a) if offering else None, now)
-        lock = self._board.lock
-        if lock is not None and offering:
-            lock.lock()
-        locked = lock is None or lock.is_locked()
+        locked = self._drive_lock(sample, now)
         contactor = self._board.contactor
         # Offer still on after this step's decision, and the sample was taken with the PWM
         # running, so its diode check has passed.
@@ -298,7 +336,7 @@ class ChargeController:
         if offering and sample.state in DRAWING and pwm_on and locked:
             self._stop_requested_at = None
             if not contactor.commanded_closed:
-                self.supervisor.close_contactor()
+                self.supervisor.close_contactor(self._control.contactor_release_s)
             return
         if not contactor.commanded_closed:
             self._stop_requested_at = None
@@ -317,6 +355,30 @@ class ChargeController:
             )
         self._stop_requested_at = None
         self.supervisor.open_contactor(self._control.contactor_release_s)
+
+    def _drive_lock(self, sample: PilotSample, now: float) -> bool:
+        """Locked for the whole session; released when it ends or, if so configured, when the
+        EV end of the cable is unplugged. Returns whether the connector is locked."""
+        lock = self._board.lock
+        if lock is None:
+            return True
+        unplugged = sample.state == PilotState.A
+        want = self._session is not None and not (unplugged and self.policy.unlock_on_ev_disconnect)
+        if not want or Fault.LOCK in self.supervisor.faults():
+            lock.unlock()
+            self._lock_commanded_at = None
+            return False
+        lock.lock()
+        if lock.is_locked():
+            self._lock_commanded_at = None
+            return True
+        if self._lock_commanded_at is None:
+            self._lock_commanded_at = now
+        elif not unplugged and _elapsed(self._lock_commanded_at, now, LOCK_CONFIRM_S):
+            self.supervisor.trip(
+                Fault.LOCK, f"connector lock not confirmed {LOCK_CONFIRM_S:.0f} s after locking"
+            )
+        return False
 
     def _apply_duty(self, target: float | None, now: float) -> None:
         self._duty_due = None
@@ -360,13 +422,14 @@ class ChargeController:
         session = self._session
         if session is not None:
             if id_tag == session.id_tag:
-                self.end_session("Local")
-                self._finishing = True
+                self.stop_session("Local")
             else:
                 log.info(
                     "tag %s presented during the session of %s; ignored", id_tag, session.id_tag
                 )
-            self.wake()
+            return
+        if not self.operative:
+            log.info("tag %s presented while the connector is unavailable; ignored", id_tag)
             return
         if not await self._authorize(id_tag):
             log.info("tag %s not authorized", id_tag)
@@ -374,6 +437,67 @@ class ChargeController:
         self._authorize_tag(id_tag, self._clock.monotonic())
         self._finishing = False
         self.wake()
+
+    def remote_start(self, id_tag: str) -> bool:
+        """An already authorized start (RemoteStartTransaction); False if one cannot start."""
+        if not self.operative or self._session is not None or self.supervisor.faults():
+            return False
+        self._authorize_tag(id_tag, self._clock.monotonic())
+        self._finishing = False
+        self.wake()
+        return True
+
+    def stop_session(self, reason: str) -> Session | None:
+        """Ends the running session (remote stop, reset, unlock); the EV stays plugged."""
+        session = self._session
+        if session is not None:
+            self.end_session(reason)
+            self._finishing = True
+            self._guarded_step()  # the pilot stops offering now, not at the next tick
+        return session
+
+    def deauthorize(self, session_id: int) -> None:
+        """The CSMS refused the tag of a running session (StartTransaction idTagInfo)."""
+        session = self._session
+        if session is None or session.id != session_id:
+            return
+        if self.policy.stop_on_invalid_id:
+            self.stop_session("DeAuthorized")
+        else:
+            log.info("session %d: tag %s refused; energy stays off", session.id, session.id_tag)
+            self._session_blocked = True
+            self.wake()
+
+    def unlock_connector(self) -> bool:
+        """UnlockConnector: stops a running session first. False when there is no lock."""
+        self.stop_session("UnlockCommand")
+        lock = self._board.lock
+        if lock is None:
+            return False
+        lock.unlock()
+        return True
+
+    def connector_locked(self) -> bool | None:
+        lock = self._board.lock
+        return None if lock is None else lock.is_locked()
+
+    @property
+    def operative(self) -> bool:
+        return self._operative[0] and self._operative[1]
+
+    def set_operative(self, connector_id: int, operative: bool) -> bool:
+        """ChangeAvailability: applies now (True) or when the running session ends (False)."""
+        if self._session is not None and not operative:
+            self._operative_pending[connector_id] = operative
+            return False
+        self._operative_pending.pop(connector_id, None)
+        self._operative[connector_id] = operative
+        self.wake()
+        return True
+
+    def operative_states(self) -> dict[int, bool]:
+        """Per connector id, what it is or will be once the running session ends."""
+        return {**self._operative, **self._operative_pending}
 
     def _authorize_tag(self, id_tag: str, now: float) -> None:
         self._authorized_tag = id_tag
@@ -383,13 +507,17 @@ class ChargeController:
         meter_wh = self._energy_wh()
         self._session = self._sessions.start(CONNECTOR_ID, id_tag, self._clock.now(), meter_wh)
         self._authorized_tag = None
+        self._session_blocked = False
         log.info("session %d started for %s at %.1f Wh", self._session.id, id_tag, meter_wh)
+        for listener in self.session_listeners:
+            listener.session_started(self._session)
 
     def end_session(self, reason: str) -> None:
         session = self._session
         if session is None:
             return
         self._session = None
+        self._session_blocked = False
         self.supervisor.open_contactor(self._control.contactor_release_s)
         stopped = self._sessions.stop(session, self._clock.now(), self._energy_wh(), reason)
         log.info(
@@ -398,6 +526,10 @@ class ChargeController:
             reason,
             (stopped.meter_stop_wh or 0.0) - session.meter_start_wh,
         )
+        for listener in self.session_listeners:
+            listener.session_stopped(stopped, reason)
+        for connector_id, operative in list(self._operative_pending.items()):
+            self.set_operative(connector_id, operative)
 
     def _close_sessions_left_open(self) -> None:
         for session in self._sessions.open_sessions():
@@ -411,15 +543,35 @@ class ChargeController:
         return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
 
     async def _tag_task(self) -> None:
+        """A reader that keeps failing is reported (ReaderFailure) and retried; one that
+        waits quietly for a card for READER_RETRY_S counts as working again."""
         reader = self._board.tag_reader
         assert reader is not None
         while True:
-            tag = await reader.next_tag()
+            try:
+                async with asyncio.timeout(READER_RETRY_S if self._reader_failed else None):
+                    tag = await reader.next_tag()
+            except TimeoutError:
+                log.info("tag reader works again")
+                self._set_reader_failed(False)
+                continue
+            except Exception as exc:
+                if not self._reader_failed:
+                    log.warning("tag reader failed: %s", exc)
+                self._set_reader_failed(True)
+                await asyncio.sleep(READER_RETRY_S)
+                continue
+            self._set_reader_failed(False)
             log.info("tag %s presented", tag)
             try:
                 await self.present_tag(tag)
             except Exception:
                 log.exception("handling tag %s failed", tag)
+
+    def _set_reader_failed(self, failed: bool) -> None:
+        if failed != self._reader_failed:
+            self._reader_failed = failed
+            self.wake()
 
     # --- metering ------------------------------------------------------------------------
 
@@ -481,6 +633,9 @@ class ChargeController:
             contactor_closed=self._board.contactor.is_closed(),
             faults=frozenset(self.supervisor.faults()),
             meter_flagged=self._meter_flagged,
+            reader_failed=self._reader_failed,
+            box_operative=self._operative[0],
+            connector_operative=self._operative[1],
         )
 
     def connector_status(self) -> ConnectorStatus:
@@ -492,6 +647,19 @@ class ChargeController:
     @property
     def session(self) -> Session | None:
         return self._session
+
+    @property
+    def measurements(self) -> Measurements | None:
+        return self._measurements
+
+    @property
+    def offered_a(self) -> float:
+        """What the pilot offers now (0 while suspended)."""
+        return self._allowed_now_a()
+
+    @property
+    def temperature_c(self) -> float:
+        return self._temperature_c
 
     def snapshot(self) -> dict[str, Any]:
         def connector(status: ConnectorStatus, transaction_id: int | None) -> dict[str, Any]:

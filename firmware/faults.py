@@ -10,13 +10,16 @@ class Fault(StrEnum):
     """Declared from most to least severe: a status shows the worst active fault."""
 
     CONTACTOR_WELD = "contactor_weld"
+    CONTACTOR_FAILURE = "contactor_failure"
     RCD = "rcd"
     OVERCURRENT = "overcurrent"
     DIODE = "diode"
     PILOT_ERROR = "pilot_error"
     CABLE = "cable"
+    LOCK = "lock"
     METER_OFFLINE = "meter_offline"
     OVERTEMPERATURE = "overtemperature"
+    INTERNAL = "internal"
 
 
 @dataclass(frozen=True)
@@ -40,4 +43,7 @@ REPORTS: dict[Fault, FaultReport] = {
     Fault.PILOT_ERROR: FaultReport(1, "EVCommunicationError", False),
     Fault.OVERCURRENT: FaultReport(1, "OverCurrentFailure", False),
     Fault.CABLE: FaultReport(1, "OtherError", False, vendor_error_code="ProximityOutOfRange"),
+    Fault.CONTACTOR_FAILURE: FaultReport(1, "PowerSwitchFailure", False),
+    Fault.LOCK: FaultReport(1, "ConnectorLockFailure", False),
+    Fault.INTERNAL: FaultReport(0, "InternalError", False),
 }

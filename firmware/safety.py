@@ -28,6 +28,7 @@ class SafetySupervisor:
         self._lock = threading.RLock()
         self._faults: dict[Fault, float] = {}
         self._weld_check_due: float | None = None
+        self._close_check_due: float | None = None
         self._rcd_testing = False
         # Safe state before anything else: contactor open, pilot at steady +12 V.
         board.contactor.open()
@@ -111,15 +112,29 @@ class SafetySupervisor:
             else:
                 pilot.set_duty(duty_percent)
 
-    def close_contactor(self) -> bool:
-        """Closes only with no fault active, no RCD test and no weld; returns whether it closed."""
+    def close_contactor(self, operate_s: float) -> bool:
+        """Closes only with no fault active, no RCD test and no weld; returns whether it closed.
+        The mirror contact must confirm within `operate_s` (see check_close_confirmed)."""
         with self._lock:
             if self._faults or self._rcd_testing:
                 return False
             if self._check_weld("before closing"):
                 return False
             self._board.contactor.close()
+            self._close_check_due = self._monotonic() + operate_s
             return True
+
+    def check_close_confirmed(self) -> None:
+        """Called each tick: a coil that does not pull in (or a broken mirror) is a fault."""
+        with self._lock:
+            due = self._close_check_due
+            contactor = self._board.contactor
+            if due is None or self._monotonic() < due:
+                return
+            self._close_check_due = None
+            failed = contactor.commanded_closed and not contactor.is_closed()
+        if failed:
+            self.trip(Fault.CONTACTOR_FAILURE, "contactor commanded closed but reads open")
 
     def open_contactor(self, release_s: float) -> None:
         with self._lock:

@@ -154,7 +154,16 @@ class BenchControl(Protocol):
     def ev_status(self) -> dict[str, object]: ...
 
 
-BENCH_FAULTS = ("rcd", "overtemperature", "meter_offline", "contactor_weld", "diode")
+BENCH_FAULTS = (
+    "rcd",
+    "overtemperature",
+    "meter_offline",
+    "contactor_weld",
+    "diode",
+    "contactor_stuck_open",
+    "lock",
+    "reader",
+)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,12 @@ def _inputs(**changes: object) -> StatusInputs:
     ("changes", "expected"),
     [
         ({}, "Charging"),
-        ({"pilot_state": PilotState.A}, "Available"),
+        ({"pilot_state": PilotState.A, "in_session": False}, "Available"),
+        ({"pilot_state": PilotState.A}, "SuspendedEV"),  # StopTransactionOnEVSideDisconnect off
+        ({"in_session": False, "connector_operative": False}, "Unavailable"),
+        ({"in_session": False, "box_operative": False}, "Unavailable"),
+        ({"connector_operative": False}, "Charging"),  # Scheduled: applies after the session
+        ({"faults": frozenset({Fault.LOCK}), "connector_operative": False}, "Faulted"),
         ({"in_session": False, "pilot_state": PilotState.B}, "Preparing"),
         ({"pwm_active": False}, "SuspendedEVSE"),
         ({"pilot_state": PilotState.B, "contactor_closed": False}, "SuspendedEV"),

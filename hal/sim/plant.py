@@ -185,6 +185,10 @@ class Plant:
 
         self._mutate(change)
 
+    def reader_failed(self) -> bool:
+        with self._lock:
+            return self.faults["reader"]
+
     def present_tag(self, id_tag: str) -> None:
         for sink in list(self._tag_sinks):
             sink(id_tag.encode("ascii", "replace") + b"\n")
@@ -256,12 +260,15 @@ class Plant:
             "contactor_mirror": self._contacts_closed(),
             "rcd_trip": self.faults["rcd"] or self._outputs["rcd_test"],
             "overtemp_alert": self._alert_latched,
-            "lock_feedback": self._outputs["lock_actuator"] and self.ev_state != "A",
+            "lock_feedback": self._outputs["lock_actuator"]
+            and self.ev_state != "A"
+            and not self.faults["lock"],
             "pilot_alert": self._pilot_alert,
         }
 
     def _contacts_closed(self) -> bool:
-        return self._outputs["contactor_coil"] or self.faults["contactor_weld"]
+        pulled_in = self._outputs["contactor_coil"] and not self.faults["contactor_stuck_open"]
+        return pulled_in or self.faults["contactor_weld"]
 
     def _pilot_levels(self) -> tuple[float, float]:
         if self.ev_state == "E":

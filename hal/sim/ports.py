@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 from hal.ports import EdgeCallback, RegisterBusError
 from hal.register_map import RegisterMap
 from hal.sim.plant import ANALOG_INPUTS, DIGITAL_INPUTS, DIGITAL_OUTPUTS, Plant
+
+READER_FAULT_POLL_S = 0.2
 
 
 def _check(signal: str, known: tuple[str, ...], kind: str) -> str:
@@ -95,6 +98,7 @@ class SimByteLink:
         self._guard = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready: asyncio.Event | None = None
+        self._plant = plant
         plant.add_tag_sink(self._receive)
 
     def _receive(self, data: bytes) -> None:
@@ -108,13 +112,17 @@ class SimByteLink:
             self._loop = asyncio.get_running_loop()
             self._ready = asyncio.Event()
         while True:
+            if self._plant.reader_failed():
+                raise OSError("tag reader does not answer (bench fault)")
             with self._guard:
                 if self._pending:
                     chunk = bytes(self._pending[:max_bytes])
                     del self._pending[:max_bytes]
                     return chunk
                 self._ready.clear()
-            await self._ready.wait()
+            with contextlib.suppress(TimeoutError):
+                # Also wakes now and then to notice a bench "reader" fault.
+                await asyncio.wait_for(self._ready.wait(), READER_FAULT_POLL_S)
 
     def write(self, data: bytes) -> None:
         """The bench reader takes no commands."""
