@@ -56,6 +56,7 @@ def assemble(spec: BoardSpec, monotonic: Callable[[], float] = time.monotonic) -
         tag_reader=device("tag_reader"),
         led=device("led"),
         bench=plant,
+        meter_model=str(spec.devices["meter"].params.get("map", "")),
     )
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +18,25 @@ from aiohttp import web
 from board.assembly import assemble
 from board.loader import load_board
 from firmware.api import build_app
+from firmware.authorizer import Authorizer
 from firmware.clock import Clock, SystemClock
 from firmware.config import ApiConfig, Config, load_config, parse_config, parse_listen
+from firmware.configuration_keys import PREFIX, ConfigurationKeys
 from firmware.controller import ChargeController
+from firmware.core_keys import core_key_specs
+from firmware.core_profile import CoreProfile
+from firmware.csms_link import CsmsLink, LinkSettings
+from firmware.meter_values import Reading
+from firmware.outbox import Outbox
+from firmware.remote_trigger_profile import RemoteTriggerProfile
 from firmware.sessions import SessionLog
+from firmware.status_reporter import VENDOR_ID, StatusReporter
 from firmware.store import Store
+from firmware.transaction_reporter import TransactionReporter
 
 log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
+STOP_DRAIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -53,36 +67,152 @@ def resolve_config(options: RunOptions) -> Config:
     return config
 
 
-async def _authorize_any(_id_tag: str) -> bool:
-    return True
-
-
 class Wallbox:
-    """One running wallbox: devices, controller, store and API, started and stopped together."""
+    """One running wallbox: devices, controller, store, OCPP link and API, started and
+    stopped together."""
 
-    def __init__(self, options: RunOptions, clock: Clock | None = None) -> None:
-        self.config = resolve_config(options)
+    def __init__(
+        self,
+        options: RunOptions,
+        clock: Clock | None = None,
+        restart: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        config = resolve_config(options)
         self.clock = clock or SystemClock()
         spec = load_board(options.board)
         self.board = assemble(spec, self.clock.monotonic)
         self.store = Store(options.data_dir / "pievse.db")
+        self.keys = ConfigurationKeys(self.store, core_key_specs(config))
+        self.config = config = _with_stored_keys(config, self.store)
         self.sessions = SessionLog(self.store)
+        self._authorizer = Authorizer(None)
         self.controller = ChargeController(
-            self.board, self.config, self.clock, self.sessions, _authorize_any
+            self.board, config, self.clock, self.sessions, self._authorize
         )
+        self._bind_policy()
+        self.restart_kind: str | None = None
+        self._restart_hook = restart
+        self.restart_requested = asyncio.Event()
+        self.link: CsmsLink | None = None
+        self.core: CoreProfile | None = None
+        self.outbox: Outbox | None = None
+        self.transactions: TransactionReporter | None = None
+        self.statuses: StatusReporter | None = None
+        if config.ocpp.csms_url:
+            self._build_ocpp(config)
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
+        self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
+
+    def _build_ocpp(self, config: Config) -> None:
+        controller = self.controller
+        self.outbox = outbox = Outbox(self.store, self.sessions, self.keys)
+        self.transactions = transactions = TransactionReporter(
+            outbox, self.sessions, self.keys, self.clock, self._reading, controller.deauthorize
+        )
+        controller.session_listeners.append(transactions)
+        settings = LinkSettings(
+            config.ocpp.csms_url,
+            config.charge_point.id,
+            config.ocpp.response_timeout_s,
+            config.ocpp.reconnect_min_s,
+            config.ocpp.reconnect_max_s,
+        )
+        self.link = link = CsmsLink(
+            settings, self._boot_payload(), self.keys, outbox, self.clock, handlers=()
+        )
+        self.statuses = statuses = StatusReporter(
+            lambda: {0: controller.box_status(), 1: controller.connector_status()},
+            outbox,
+            self.keys,
+            self.clock,
+            lambda: link.accepted,
+        )
+        controller.step_listeners.append(statuses.observe)
+        link.on_accepted.append(statuses.resync)
+        self._authorizer = Authorizer(link)
+        self.core = CoreProfile(
+            controller, self.keys, self._authorizer, transactions, outbox, self.store, self._restart
+        )
+        self.core.restore_availability()
+        self.core.vendors[VENDOR_ID] = self._vendor_data_transfer
+        link.set_handlers([self.core, RemoteTriggerProfile(link, statuses, transactions)])
+
+    def _boot_payload(self) -> dict[str, Any]:
+        cp = self.config.charge_point
+        payload = {
+            "chargePointVendor": cp.vendor,
+            "chargePointModel": (cp.model or self.board.name)[:20],
+            "chargePointSerialNumber": (cp.serial or cp.id)[:25],
+            "chargeBoxSerialNumber": (cp.serial or cp.id)[:25],
+            "firmwareVersion": firmware_version(),
+            "meterType": self.board.meter_model.upper()[:25],
+            "meterSerialNumber": cp.meter_serial,
+        }
+        return {k: v for k, v in payload.items() if v}
+
+    def _bind_policy(self) -> None:
+        policy = self.controller.policy
+        keys = self.keys
+        bindings: dict[str, Callable[[], None]] = {
+            "ConnectionTimeOut": lambda: setattr(
+                policy, "connection_timeout_s", float(keys.number("ConnectionTimeOut"))
+            ),
+            "StopTransactionOnEVSideDisconnect": lambda: setattr(
+                policy, "stop_on_ev_disconnect", keys.flag("StopTransactionOnEVSideDisconnect")
+            ),
+            "UnlockConnectorOnEVSideDisconnect": lambda: setattr(
+                policy, "unlock_on_ev_disconnect", keys.flag("UnlockConnectorOnEVSideDisconnect")
+            ),
+            "StopTransactionOnInvalidId": lambda: setattr(
+                policy, "stop_on_invalid_id", keys.flag("StopTransactionOnInvalidId")
+            ),
+        }
+        for name, apply in bindings.items():
+            apply()
+            keys.on_change(name, lambda _value, apply=apply: apply())
+
+    async def _authorize(self, id_tag: str) -> bool:
+        return await self._authorizer.authorize(id_tag)
+
+    def _reading(self) -> Reading:
+        ratings = self.board.ratings
+        return Reading(
+            self.controller.measurements,
+            self.controller.offered_a,
+            ratings.phases,
+            ratings.nominal_voltage_v,
+            self.controller.temperature_c,
+        )
+
+    def _vendor_data_transfer(
+        self, message_id: str | None, _data: str | None
+    ) -> tuple[str, str | None]:
+        """Vendor "pievse", messageId "Status": the local API's status document."""
+        if message_id != "Status":
+            return "UnknownMessageId", None
+        return "Accepted", json.dumps(self.status())
+
+    async def _restart(self, kind: str) -> None:
+        self.restart_kind = kind
+        self.restart_requested.set()
+        if self._restart_hook is not None:
+            await self._restart_hook(kind)
 
     def status(self) -> dict[str, Any]:
         status = self.controller.snapshot()
         status["board"] = self.board.name
         status["charge_point_id"] = self.config.charge_point.id
-        status["ocpp"] = {
-            "connected": False,
-            "registration": "standalone",
-            "csms_url": self.config.ocpp.csms_url or None,
-        }
+        if self.link is None:
+            status["ocpp"] = {"connected": False, "registration": "standalone", "csms_url": None}
+            return status
+        status["ocpp"] = self.link.describe()
+        session = self.controller.session
+        if session is not None and self.transactions is not None:
+            connector = status["connectors"]["1"]
+            connector["transaction_id"] = self.transactions.transaction_id(session.id)
+            connector["session_id"] = session.id
         return status
 
     async def start(self) -> None:
@@ -98,11 +228,14 @@ class Wallbox:
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
-        if self.config.ocpp.csms_url:
-            log.warning(
-                "CSMS %s configured, but this build has no OCPP client yet: running standalone",
-                self.config.ocpp.csms_url,
-            )
+        if self.link is not None:
+            assert self.statuses is not None and self.transactions is not None
+            self._services = [
+                asyncio.create_task(self.link.run(), name="csms-link"),
+                asyncio.create_task(self.statuses.run(), name="status-notifications"),
+                asyncio.create_task(self.transactions.run_clock_aligned(), name="aligned-values"),
+            ]
+            log.info("CSMS %s as %s", self.link.url, self.config.charge_point.id)
         else:
             log.info("no CSMS configured: running standalone (%s)", self._standalone_mode())
         log.info(
@@ -115,10 +248,14 @@ class Wallbox:
 
     async def stop(self) -> None:
         self.controller.end_session("Reboot")
-        if self._task is not None:
-            self._task.cancel()
+        if self.link is not None and self.link.accepted and self.outbox is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STOP_DRAIN_S):
+                    await self.outbox.drained()
+        for task in [*self._services, *([self._task] if self._task else [])]:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         if self._runner is not None:
             await self._runner.cleanup()
         self.controller.shutdown()
@@ -130,11 +267,27 @@ class Wallbox:
         await self._task
 
 
+def _with_stored_keys(config: Config, store: Store) -> Config:
+    """Keys the CSMS changed that are read only at start-up (RebootRequired)."""
+    stored = store.get_setting(PREFIX + "MeterPollInterval")
+    if stored is None or not stored.isdigit():
+        return config
+    return replace(config, meter=replace(config.meter, poll_interval_s=float(stored)))
+
+
+def firmware_version() -> str:
+    try:
+        return metadata.version("pievse")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 class ApiListenError(RuntimeError):
     pass
 
 
-async def run(options: RunOptions) -> None:
+async def run(options: RunOptions) -> str | None:
+    """Runs until a signal, a failure or a CSMS reset; returns the reset kind, if any."""
     wallbox = Wallbox(options)
     await wallbox.start()
     stop = asyncio.Event()
@@ -143,9 +296,13 @@ async def run(options: RunOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     waiter = asyncio.create_task(wallbox.wait())
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    resetter = asyncio.create_task(wallbox.restart_requested.wait())
+    await asyncio.wait({waiter, stopper, resetter}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
+    resetter.cancel()
     log.info("stopping: contactor open, pilot at +12 V")
     await wallbox.stop()
     if waiter.done() and not waiter.cancelled() and waiter.exception():
         raise waiter.exception()  # type: ignore[misc]
+    waiter.cancel()
+    return wallbox.restart_kind

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         api=args.api,
     )
     try:
-        asyncio.run(run(options))
+        reset = asyncio.run(run(options))
     except (BoardError, ConfigError, StoreError) as exc:
         print(f"pievse: error: {exc}", file=sys.stderr)
         return 2
@@ -59,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    if reset is not None:
+        # A CSMS Reset restarts the whole process: same interpreter, same command line.
+        logging.getLogger(__name__).warning("%s reset: restarting the process", reset)
+        logging.shutdown()
+        os.execv(sys.executable, sys.orig_argv)
     return 0
 
 

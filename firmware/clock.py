@@ -14,13 +14,26 @@ class Clock(Protocol):
         """Wall-clock time, timezone-aware UTC."""
         ...
 
+    def set_wall(self, now: datetime) -> None:
+        """The CSMS's time (BootNotification, Heartbeat) becomes ours."""
+        ...
+
 
 class SystemClock:
+    """The host clock, shifted by what the CSMS says; the system time itself is not touched
+    (that needs root, and NTP on the Pi owns it)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta()
+
     def monotonic(self) -> float:
         return time.monotonic()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self._offset
+
+    def set_wall(self, now: datetime) -> None:
+        self._offset = now - datetime.now(UTC)
 
 
 class ManualClock:
@@ -36,6 +49,15 @@ class ManualClock:
     def now(self) -> datetime:
         return self._wall
 
+    def set_wall(self, now: datetime) -> None:
+        self._wall = now
+
     def advance(self, seconds: float) -> None:
         self._mono += seconds
         self._wall += timedelta(seconds=seconds)
+
+
+def iso_utc(moment: datetime) -> str:
+    """OCPP dateTime: UTC with a Z, to the millisecond."""
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")

@@ -18,11 +18,20 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class ChargePointConfig:
     id: str = "pievse-0001"
+    vendor: str = "pievse"
+    model: str = ""
+    """Empty: the board's name."""
+    serial: str = ""
+    """Empty: the charge point id."""
+    meter_serial: str = ""
 
 
 @dataclass(frozen=True)
 class OcppConfig:
     csms_url: str = ""
+    response_timeout_s: float = 30.0
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,13 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
         "1 to 48 printable characters without '/'",
         lambda v: 0 < len(v) <= 48 and v.isprintable() and "/" not in v,
     ),
+    ("charge_point", "vendor"): ("1 to 20 characters", lambda v: 0 < len(v) <= 20),
+    ("charge_point", "model"): ("at most 20 characters", lambda v: len(v) <= 20),
+    ("charge_point", "serial"): ("at most 25 characters", lambda v: len(v) <= 25),
+    ("charge_point", "meter_serial"): ("at most 25 characters", lambda v: len(v) <= 25),
+    ("ocpp", "response_timeout_s"): ("1..300", lambda v: 1 <= v <= 300),
+    ("ocpp", "reconnect_min_s"): ("0.1..600", lambda v: 0.1 <= v <= 600),
+    ("ocpp", "reconnect_max_s"): ("1..3600", lambda v: 1 <= v <= 3600),
     ("ocpp", "csms_url"): (
         "empty, or a ws:// or wss:// URL",
         lambda v: v == "" or v.startswith(("ws://", "wss://")),

@@ -22,6 +22,8 @@ class StatusInputs:
     faults: frozenset[Fault]
     meter_flagged: bool
     """The meter failed but policy lets charging continue: report, do not fault."""
+    awaiting_ev: bool = False
+    """A tag was authorized (or a remote start accepted) and the EV is not plugged in yet."""
     reader_failed: bool = False
     """The tag reader fails: remote starts still work, so the box is not Faulted."""
     box_operative: bool = True
@@ -67,7 +69,9 @@ def _plain_status(inputs: StatusInputs) -> str:
         return "Unavailable"
     if inputs.pilot_state == PilotState.A:
         # The transaction may outlive an unplugged EV (StopTransactionOnEVSideDisconnect).
-        return "SuspendedEV" if inputs.in_session else "Available"
+        if inputs.in_session:
+            return "SuspendedEV"
+        return "Preparing" if inputs.awaiting_ev else "Available"
     if inputs.finishing:
         return "Finishing"
     if not inputs.in_session:

@@ -438,9 +438,12 @@ class ChargeController:
         self._finishing = False
         self.wake()
 
+    def can_start(self) -> bool:
+        return self.operative and self._session is None and not self.supervisor.faults()
+
     def remote_start(self, id_tag: str) -> bool:
         """An already authorized start (RemoteStartTransaction); False if one cannot start."""
-        if not self.operative or self._session is not None or self.supervisor.faults():
+        if not self.can_start():
             return False
         self._authorize_tag(id_tag, self._clock.monotonic())
         self._finishing = False
@@ -535,8 +538,10 @@ class ChargeController:
         for session in self._sessions.open_sessions():
             # A stop reading below the start is never valid (e.g. a replaced meter).
             meter_wh = max(self._energy_wh(), session.meter_start_wh)
-            self._sessions.stop(session, self._clock.now(), meter_wh, "PowerLoss")
+            stopped = self._sessions.stop(session, self._clock.now(), meter_wh, "PowerLoss")
             log.warning("session %d was open at start-up; closed as PowerLoss", session.id)
+            for listener in self.session_listeners:
+                listener.session_stopped(stopped, "PowerLoss")
 
     def _energy_wh(self) -> float:
         m = self._measurements
@@ -633,6 +638,7 @@ class ChargeController:
             contactor_closed=self._board.contactor.is_closed(),
             faults=frozenset(self.supervisor.faults()),
             meter_flagged=self._meter_flagged,
+            awaiting_ev=self._authorized_tag is not None,
             reader_failed=self._reader_failed,
             box_operative=self._operative[0],
             connector_operative=self._operative[1],

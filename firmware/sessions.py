@@ -48,6 +48,25 @@ class SessionLog:
             reason,
         )
 
+    def set_transaction_id(self, session_id: int, transaction_id: int) -> None:
+        """The CSMS's id for the session, from its StartTransaction answer."""
+        self._db.execute(
+            "UPDATE sessions SET transaction_id=? WHERE id=?", (transaction_id, session_id)
+        )
+
+    def transaction_id(self, session_id: int) -> int | None:
+        row = self._db.execute(
+            "SELECT transaction_id FROM sessions WHERE id=?", (session_id,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def session_for_transaction(self, transaction_id: int) -> int | None:
+        row = self._db.execute(
+            "SELECT id FROM sessions WHERE transaction_id=? ORDER BY id DESC LIMIT 1",
+            (transaction_id,),
+        ).fetchone()
+        return None if row is None else row[0]
+
     def open_sessions(self) -> list[Session]:
         return [s for s in self.recent(1000) if s.stopped_at is None]
 

@@ -23,6 +23,16 @@ MIGRATIONS: tuple[str, ...] = (
         stop_reason TEXT
     );
     """,
+    """
+    ALTER TABLE sessions ADD COLUMN transaction_id INTEGER;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        action TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        session_id INTEGER REFERENCES sessions(id),
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

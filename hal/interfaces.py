@@ -192,3 +192,5 @@ class Board:
     tag_reader: IdTagReader | None = None
     led: StatusLed | None = None
     bench: BenchControl | None = None
+    meter_model: str = ""
+    """The meter's register map name (BootNotification meterType)."""

@@ -133,6 +133,7 @@ def _inputs(**changes: object) -> StatusInputs:
         ({}, "Charging"),
         ({"pilot_state": PilotState.A, "in_session": False}, "Available"),
         ({"pilot_state": PilotState.A}, "SuspendedEV"),  # StopTransactionOnEVSideDisconnect off
+        ({"pilot_state": PilotState.A, "in_session": False, "awaiting_ev": True}, "Preparing"),
         ({"in_session": False, "connector_operative": False}, "Unavailable"),
         ({"in_session": False, "box_operative": False}, "Unavailable"),
         ({"connector_operative": False}, "Charging"),  # Scheduled: applies after the session

@@ -1,0 +1,270 @@
+"""The link to the CSMS: connect, register, keep alive, reconnect.
+
+- URL = CSMS URL + "/" + charge point id, subprotocol `ocpp1.6` (a server that does not
+  agree to it is refused).
+- Reconnects with exponential back-off and full jitter; the back-off resets once a
+  connection has been registered.
+- WebSocketPingInterval: a ping each interval; a pong that does not come within the next
+  interval means a dead socket (the peer vanished without a close), so it is dropped and
+  re-established: detection within two intervals.
+- BootNotification once per process start (OCPP 1.6 4.2): Accepted sets the clock and the
+  heartbeat interval; Pending retries after `interval` and meanwhile answers the CSMS (and
+  sends only what TriggerMessage asks for); Rejected sends nothing until `interval` passed.
+  A reconnect after acceptance does not boot again.
+- Heartbeat only when nothing else was sent for HeartbeatInterval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import urllib.parse
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
+from firmware.clock import Clock
+from firmware.configuration_keys import ConfigurationKeys
+from firmware.csms_connection import CsmsConnection, RequestFailed
+from firmware.outbox import Outbox
+
+log = logging.getLogger(__name__)
+SUBPROTOCOL = "ocpp1.6"
+DEFAULT_RETRY_S = 60
+OPEN_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    csms_url: str
+    charge_point_id: str
+    response_timeout_s: float = 30.0
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+
+
+class DeadConnection(Exception):
+    pass
+
+
+class CsmsLink:
+    def __init__(
+        self,
+        settings: LinkSettings,
+        boot_payload: dict[str, Any],
+        keys: ConfigurationKeys,
+        outbox: Outbox,
+        clock: Clock,
+        handlers: Iterable[object],
+    ) -> None:
+        self.settings = settings
+        self._boot_payload = boot_payload
+        self._keys = keys
+        self._outbox = outbox
+        self._clock = clock
+        self._handlers = list(handlers)
+        self.url = (
+            settings.csms_url.rstrip("/")
+            + "/"
+            + urllib.parse.quote(settings.charge_point_id, safe="")
+        )
+        self.registration = "connecting"
+        self.connected = False
+        self.last_error: str | None = None
+        self.connections = 0
+        self.on_accepted: list[Callable[[], None]] = []
+        self._connection: CsmsConnection | None = None
+        self._boot_due = 0.0
+        self._last_sent = 0.0
+        self._accepted = asyncio.Event()
+
+    # --- what others use -----------------------------------------------------------------
+
+    def set_handlers(self, handlers: Iterable[object]) -> None:
+        """The profile handlers need the link themselves, so they arrive after it."""
+        self._handlers = list(handlers)
+
+    @property
+    def accepted(self) -> bool:
+        return self.connected and self.registration == "accepted"
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Sends now, bypassing the outbox (Authorize, triggered messages)."""
+        connection = self._connection
+        if connection is None or not self.connected:
+            raise RequestFailed("not connected to the CSMS")
+        return await connection.request(action, payload)
+
+    async def boot(self) -> str:
+        """One BootNotification (also what TriggerMessage BootNotification does)."""
+        answer = await self.request("BootNotification", self._boot_payload)
+        self._set_time(answer["currentTime"])
+        status = answer["status"]
+        interval = answer["interval"]
+        loop_time = asyncio.get_running_loop().time()
+        if status == "Accepted":
+            if interval > 0:
+                self._keys.set("HeartbeatInterval", str(interval))
+            first = self.registration != "accepted"
+            self.registration = "accepted"
+            self._accepted.set()
+            if first:
+                log.info("registered with the CSMS (heartbeat every %d s)", interval)
+        else:
+            self.registration = status.lower()
+            self._accepted.clear()
+            self._boot_due = loop_time + (interval or DEFAULT_RETRY_S)
+            log.warning("CSMS answered BootNotification %s; next try in %d s", status, interval)
+        return status
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "registration": self.registration,
+            "csms_url": self.settings.csms_url,
+            "url": self.url,
+            "last_error": self.last_error,
+        }
+
+    # --- the connection loop -------------------------------------------------------------
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            registered = False
+            try:
+                registered = await self._connect_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("CSMS connection to %s failed: %s", self.url, self.last_error)
+            finally:
+                self.connected = False
+                self._connection = None
+                self._outbox.drop_volatile()
+            failures = 0 if registered else failures + 1
+            ceiling = min(
+                self.settings.reconnect_max_s,
+                self.settings.reconnect_min_s * 2 ** min(failures, 16),
+            )
+            delay = random.uniform(self.settings.reconnect_min_s / 2, ceiling)
+            log.info("reconnecting in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self) -> bool:
+        """One connection, until it fails; True if it was registered at some point."""
+        try:
+            websocket = await connect(
+                self.url,
+                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                ping_interval=None,
+                open_timeout=OPEN_TIMEOUT_S,
+                max_size=2**20,
+            )
+        except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as exc:
+            raise ConnectionError(f"cannot connect: {exc}") from exc
+        async with websocket:
+            if websocket.subprotocol != SUBPROTOCOL:
+                raise ConnectionError(f"CSMS did not agree to subprotocol {SUBPROTOCOL}")
+            self._last_sent = asyncio.get_running_loop().time()
+            connection = CsmsConnection(
+                self.settings.charge_point_id,
+                websocket,
+                self._handlers,
+                self.settings.response_timeout_s,
+                self._note_traffic,
+            )
+            self._connection = connection
+            self.connected = True
+            self.connections += 1
+            self.last_error = None
+            log.info("connected to %s", self.url)
+            reader = asyncio.create_task(connection.start(), name="ocpp-reader")
+            work = [
+                asyncio.create_task(self._watch_pongs(websocket), name="ocpp-ping"),
+                asyncio.create_task(self._operate(), name="ocpp-operate"),
+            ]
+            try:
+                done, _ = await asyncio.wait([reader, *work], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (reader, *work):
+                    task.cancel()
+                await asyncio.gather(reader, *work, return_exceptions=True)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            return self.registration == "accepted"
+
+    def _note_traffic(self) -> None:
+        self._last_sent = asyncio.get_running_loop().time()
+
+    async def _operate(self) -> None:
+        while self.registration != "accepted":
+            wait = self._boot_due - asyncio.get_running_loop().time()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    # A triggered BootNotification may be accepted meanwhile.
+                    await asyncio.wait_for(self._accepted.wait(), wait)
+                continue
+            try:
+                await self.boot()
+            except RequestFailed as exc:
+                log.warning("BootNotification failed: %s", exc)
+                self._boot_due = asyncio.get_running_loop().time() + self.settings.reconnect_min_s
+        for listener in self.on_accepted:
+            listener()
+        await asyncio.gather(self._outbox.pump(self.request), self._heartbeats())
+
+    async def _heartbeats(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            interval = self._keys.number("HeartbeatInterval")
+            if interval <= 0:
+                await asyncio.sleep(1.0)
+                continue
+            quiet_for = loop.time() - self._last_sent
+            if quiet_for < interval:
+                await asyncio.sleep(min(interval - quiet_for, 1.0))
+                continue
+            try:
+                answer = await self.request("Heartbeat", {})
+            except RequestFailed as exc:
+                log.warning("Heartbeat failed: %s", exc)
+                continue
+            self._set_time(answer["currentTime"])
+
+    async def _watch_pongs(self, websocket: Any) -> None:
+        while True:
+            interval = self._keys.number("WebSocketPingInterval")
+            if interval <= 0:
+                await asyncio.sleep(1.0)
+                continue
+            await asyncio.sleep(interval)
+            pong = await websocket.ping()
+            try:
+                await asyncio.wait_for(pong, interval)
+            except TimeoutError:
+                raise DeadConnection(
+                    f"no pong within {interval} s; the connection is dead"
+                ) from None
+
+    def _set_time(self, text: str) -> None:
+        try:
+            csms_now = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            log.warning("CSMS time %r is not an ISO 8601 date-time; clock not set", text)
+            return
+        if csms_now.tzinfo is None:
+            log.warning("CSMS time %r has no time zone; clock not set", text)
+            return
+        skew = (csms_now - self._clock.now()).total_seconds()
+        if abs(skew) > 1.0:
+            log.info("clock set from the CSMS (off by %.1f s)", skew)
+        self._clock.set_wall(csms_now)

@@ -1,0 +1,159 @@
+"""Messages to the CSMS, sent one at a time in the order they were made.
+
+Transaction messages (StartTransaction, StopTransaction, MeterValues of a transaction) are
+written to SQLite before they are sent and deleted only once the CSMS answered, so they
+survive outages and power loss. StopTransaction and MeterValues carry the local session id
+until sending, when it becomes the CSMS's transactionId from the StartTransaction answer.
+A CALLERROR or a missing answer is retried after TransactionMessageRetryInterval x attempts,
+up to TransactionMessageAttempts (OCPP 1.6 section 4.9). Other messages (status, heartbeat,
+triggered ones) live in memory only: after an outage the current state is sent instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware.configuration_keys import ConfigurationKeys
+from firmware.csms_connection import ConnectionLost, RequestFailed
+from firmware.sessions import SessionLog
+from firmware.store import Store
+
+log = logging.getLogger(__name__)
+Request = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+AnswerHandler = Callable[["Message", dict[str, Any]], None]
+
+
+@dataclass
+class Message:
+    action: str
+    payload: dict[str, Any]
+    row_id: int | None = None
+    """Set for durable (transaction) messages."""
+    session_id: int | None = None
+    attempts: int = 0
+    done: asyncio.Future[dict[str, Any] | None] | None = field(default=None, repr=False)
+
+
+class Outbox:
+    def __init__(self, store: Store, sessions: SessionLog, keys: ConfigurationKeys) -> None:
+        self._db = store.db
+        self._sessions = sessions
+        self._keys = keys
+        self._queue: deque[Message] = deque()
+        self._wake = asyncio.Event()
+        self.answer_handlers: dict[str, AnswerHandler] = {}
+        rows = self._db.execute(
+            "SELECT id, action, payload, session_id, attempts FROM outbox ORDER BY id"
+        ).fetchall()
+        for row_id, action, payload, session_id, attempts in rows:
+            self._queue.append(Message(action, json.loads(payload), row_id, session_id, attempts))
+        if rows:
+            log.info("%d transaction message(s) waiting from before the restart", len(rows))
+
+    def put_transaction(self, action: str, payload: dict[str, Any], session_id: int) -> None:
+        cursor = self._db.execute(
+            "INSERT INTO outbox(action, payload, session_id) VALUES(?, ?, ?)",
+            (action, json.dumps(payload), session_id),
+        )
+        self._queue.append(Message(action, payload, cursor.lastrowid, session_id))
+        self._wake.set()
+
+    def put(self, action: str, payload: dict[str, Any]) -> asyncio.Future[dict[str, Any] | None]:
+        """A message that is not kept across outages; the future gives its answer or None."""
+        done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._queue.append(Message(action, payload, done=done))
+        self._wake.set()
+        return done
+
+    def drop_volatile(self) -> None:
+        """At a disconnect: what was not sent is stale by the time the link is back."""
+        kept: deque[Message] = deque()
+        for message in self._queue:
+            if message.row_id is not None:
+                kept.append(message)
+            elif message.done is not None and not message.done.done():
+                message.done.set_result(None)
+        self._queue = kept
+
+    def pending_transaction_messages(self) -> int:
+        return sum(1 for m in self._queue if m.row_id is not None)
+
+    async def drained(self) -> None:
+        """Until no transaction message waits (a soft reset waits for its StopTransaction)."""
+        while self.pending_transaction_messages():
+            await asyncio.sleep(0.05)
+
+    async def pump(self, request: Request) -> None:
+        """Sends while the link is registered; returns only by the connection failing."""
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            message = self._queue[0]
+            payload = self._resolve(message)
+            if payload is None:
+                self._finish(message, None)
+                continue
+            try:
+                answer = await request(message.action, payload)
+            except ConnectionLost:
+                raise
+            except RequestFailed as exc:
+                await self._failed(message, str(exc))
+                continue
+            self._finish(message, answer)
+            handler = self.answer_handlers.get(message.action)
+            if handler is not None:
+                handler(message, answer)
+
+    def _resolve(self, message: Message) -> dict[str, Any] | None:
+        if message.session_id is None or message.action == "StartTransaction":
+            return message.payload
+        transaction_id = self._sessions.transaction_id(message.session_id)
+        if transaction_id is None:
+            log.error(
+                "%s of session %d dropped: its StartTransaction was never accepted",
+                message.action,
+                message.session_id,
+            )
+            return None
+        return {**message.payload, "transactionId": transaction_id}
+
+    async def _failed(self, message: Message, reason: str) -> None:
+        if message.row_id is None:
+            log.warning("%s not delivered: %s", message.action, reason)
+            self._finish(message, None)
+            return
+        message.attempts += 1
+        limit = self._keys.number("TransactionMessageAttempts")
+        if message.attempts >= limit:
+            log.error("%s given up after %d attempts: %s", message.action, limit, reason)
+            self._finish(message, None)
+            return
+        self._db.execute(
+            "UPDATE outbox SET attempts=? WHERE id=?", (message.attempts, message.row_id)
+        )
+        delay = self._keys.number("TransactionMessageRetryInterval") * message.attempts
+        log.warning(
+            "%s attempt %d failed (%s); retry in %d s",
+            message.action,
+            message.attempts,
+            reason,
+            delay,
+        )
+        await asyncio.sleep(delay)
+
+    def _finish(self, message: Message, answer: dict[str, Any] | None) -> None:
+        if self._queue and self._queue[0] is message:
+            self._queue.popleft()
+        if message.row_id is not None:
+            self._db.execute("DELETE FROM outbox WHERE id=?", (message.row_id,))
+        if message.done is not None and not message.done.done():
+            message.done.set_result(answer)

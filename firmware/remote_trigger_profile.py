@@ -1,0 +1,67 @@
+"""TriggerMessage (OCPP 1.6 Remote Trigger profile): the answer first, then the message.
+
+Triggered messages go out directly, not through the outbox queue, because they are also
+allowed while registration is Pending, when nothing else may be sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from firmware.csms_connection import RequestFailed
+from firmware.csms_link import CsmsLink
+from firmware.status_reporter import CONNECTORS, StatusReporter
+from firmware.transaction_reporter import TransactionReporter
+
+log = logging.getLogger(__name__)
+
+
+class RemoteTriggerProfile:
+    def __init__(
+        self, link: CsmsLink, statuses: StatusReporter, transactions: TransactionReporter
+    ) -> None:
+        self._link = link
+        self._statuses = statuses
+        self._transactions = transactions
+
+    @on(Action.trigger_message)
+    def on_trigger_message(self, requested_message: str, connector_id: int | None = None) -> Any:
+        if connector_id is not None and connector_id not in CONNECTORS:
+            return call_result.TriggerMessage(status="Rejected")
+        return call_result.TriggerMessage(status="Accepted")
+
+    @after(Action.trigger_message)
+    async def after_trigger_message(
+        self, requested_message: str, connector_id: int | None = None
+    ) -> None:
+        if connector_id is not None and connector_id not in CONNECTORS:
+            return
+        try:
+            await self._send(requested_message, connector_id)
+        except RequestFailed as exc:
+            log.warning("triggered %s failed: %s", requested_message, exc)
+
+    async def _send(self, message: str, connector_id: int | None) -> None:
+        link = self._link
+        if message == "BootNotification":
+            await link.boot()
+        elif message == "Heartbeat":
+            await link.request("Heartbeat", {})
+        elif message == "StatusNotification":
+            for connector in CONNECTORS if connector_id is None else (connector_id,):
+                await link.request("StatusNotification", self._statuses.notification(connector))
+        elif message == "MeterValues":
+            payload = self._transactions.current_meter_values(
+                1 if connector_id is None else connector_id, "Trigger"
+            )
+            if payload is not None:
+                await link.request("MeterValues", payload)
+        elif message == "DiagnosticsStatusNotification":
+            await link.request("DiagnosticsStatusNotification", {"status": "Idle"})
+        elif message == "FirmwareStatusNotification":
+            await link.request("FirmwareStatusNotification", {"status": "Idle"})

@@ -1,0 +1,174 @@
+"""Transactions on the wire: StartTransaction, StopTransaction and MeterValues.
+
+Told of session starts and stops by the controller; writes the messages to the durable
+outbox in order. Sampled meter values (MeterValueSampleInterval, MeterValuesSampledData)
+go out during a transaction; clock-aligned ones (ClockAlignedDataInterval,
+MeterValuesAlignedData) at whole multiples of the interval after midnight UTC, with the
+transaction's id when one runs. StopTxn*Data feed the StopTransaction's transactionData.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from firmware.clock import Clock, iso_utc
+from firmware.configuration_keys import ConfigurationKeys
+from firmware.meter_values import Reading, meter_value
+from firmware.outbox import Message, Outbox
+from firmware.sessions import Session, SessionLog
+
+log = logging.getLogger(__name__)
+CONNECTOR_ID = 1
+
+
+def next_aligned(now: datetime, interval_s: int) -> datetime:
+    """The next instant after `now` that is a whole number of intervals after midnight."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    elapsed = (now - midnight).total_seconds()
+    steps = int(elapsed // interval_s) + 1
+    return midnight + timedelta(seconds=steps * interval_s)
+
+
+class TransactionReporter:
+    def __init__(
+        self,
+        outbox: Outbox,
+        sessions: SessionLog,
+        keys: ConfigurationKeys,
+        clock: Clock,
+        reading: Callable[[], Reading],
+        deauthorize: Callable[[int], None],
+    ) -> None:
+        self._outbox = outbox
+        self._sessions = sessions
+        self._keys = keys
+        self._clock = clock
+        self._reading = reading
+        self._deauthorize = deauthorize
+        self._session: Session | None = None
+        self._sampler: asyncio.Task[None] | None = None
+        self._stop_samples: list[dict[str, Any]] = []
+        outbox.answer_handlers["StartTransaction"] = self._started
+
+    # --- SessionListener -----------------------------------------------------------------
+
+    def session_started(self, session: Session) -> None:
+        self._session = session
+        self._stop_samples = []
+        self._outbox.put_transaction(
+            "StartTransaction",
+            {
+                "connectorId": CONNECTOR_ID,
+                "idTag": session.id_tag,
+                "meterStart": round(session.meter_start_wh),
+                "timestamp": iso_utc(session.started_at),
+            },
+            session.id,
+        )
+        self._sampler = asyncio.get_running_loop().create_task(
+            self._sample(session), name="meter-values"
+        )
+
+    def session_stopped(self, session: Session, reason: str) -> None:
+        self._session = None
+        if self._sampler is not None:
+            self._sampler.cancel()
+            self._sampler = None
+        stopped_at = session.stopped_at or self._clock.now()
+        payload: dict[str, Any] = {
+            "meterStop": round(session.meter_stop_wh or session.meter_start_wh),
+            "timestamp": iso_utc(stopped_at),
+            "reason": reason,
+        }
+        if reason in ("Local", "DeAuthorized"):
+            payload["idTag"] = session.id_tag
+        end = self._value(stopped_at, self._keys.items("StopTxnSampledData"), "Transaction.End")
+        data = [*self._stop_samples, *([end] if end else [])]
+        if data:
+            payload["transactionData"] = data
+        self._outbox.put_transaction("StopTransaction", payload, session.id)
+
+    # --- the CSMS's answers --------------------------------------------------------------
+
+    def _started(self, message: Message, answer: dict[str, Any]) -> None:
+        assert message.session_id is not None
+        self._sessions.set_transaction_id(message.session_id, answer["transactionId"])
+        status = answer["idTagInfo"]["status"]
+        if status != "Accepted":
+            log.warning("CSMS refused the tag of session %d: %s", message.session_id, status)
+            self._deauthorize(message.session_id)
+
+    def transaction_id(self, session_id: int) -> int | None:
+        return self._sessions.transaction_id(session_id)
+
+    def session_of(self, transaction_id: int) -> int | None:
+        return self._sessions.session_for_transaction(transaction_id)
+
+    # --- meter values --------------------------------------------------------------------
+
+    def current_meter_values(self, connector_id: int, context: str) -> dict[str, Any] | None:
+        """A MeterValues payload now (TriggerMessage); None when the meter gave nothing."""
+        value = self._value(self._clock.now(), self._keys.items("MeterValuesSampledData"), context)
+        if value is None:
+            return None
+        payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
+        session = self._session
+        if session is not None and connector_id == CONNECTOR_ID:
+            transaction_id = self.transaction_id(session.id)
+            if transaction_id is not None:
+                payload["transactionId"] = transaction_id
+        return payload
+
+    def _value(self, at: datetime, measurands: list[str], context: str) -> dict[str, Any] | None:
+        return meter_value(at, measurands, self._reading(), context)
+
+    async def _sample(self, session: Session) -> None:
+        while True:
+            interval = self._keys.number("MeterValueSampleInterval")
+            if interval <= 0:
+                await asyncio.sleep(1.0)
+                continue
+            await asyncio.sleep(interval)
+            now = self._clock.now()
+            value = self._value(now, self._keys.items("MeterValuesSampledData"), "Sample.Periodic")
+            if value is not None:
+                self._send_transaction_value(session, value)
+            stop_value = self._value(now, self._keys.items("StopTxnSampledData"), "Sample.Periodic")
+            if stop_value is not None:
+                self._stop_samples.append(stop_value)
+
+    def _send_transaction_value(self, session: Session, value: dict[str, Any]) -> None:
+        self._outbox.put_transaction(
+            "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}, session.id
+        )
+
+    async def run_clock_aligned(self) -> None:
+        while True:
+            interval = self._keys.number("ClockAlignedDataInterval")
+            if interval <= 0:
+                await asyncio.sleep(1.0)
+                continue
+            now = self._clock.now()
+            due = next_aligned(now, interval)
+            await asyncio.sleep((due - now).total_seconds())
+            if self._keys.number("ClockAlignedDataInterval") != interval:
+                continue
+            self._aligned(due)
+
+    def _aligned(self, at: datetime) -> None:
+        session = self._session
+        value = self._value(at, self._keys.items("MeterValuesAlignedData"), "Sample.Clock")
+        if value is not None:
+            if session is not None:
+                self._send_transaction_value(session, value)
+            else:
+                self._outbox.put(
+                    "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}
+                )
+        stop_value = self._value(at, self._keys.items("StopTxnAlignedData"), "Sample.Clock")
+        if session is not None and stop_value is not None:
+            self._stop_samples.append(stop_value)
