@@ -91,7 +91,7 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("charge_point", "meter_serial"): ("at most 25 characters", lambda v: len(v) <= 25),
     ("ocpp", "response_timeout_s"): ("1..300", lambda v: 1 <= v <= 300),
     ("ocpp", "reconnect_min_s"): ("0.1..600", lambda v: 0.1 <= v <= 600),
-    ("ocpp", "reconnect_max_s"): ("1..3600", lambda v: 1 <= v <= 3600),
+    ("ocpp", "reconnect_max_s"): ("0.1..3600", lambda v: 0.1 <= v <= 3600),
     ("ocpp", "csms_url"): (
         "empty, or a ws:// or wss:// URL",
         lambda v: v == "" or v.startswith(("ws://", "wss://")),

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 SUBPROTOCOL = "ocpp1.6"
 DEFAULT_RETRY_S = 60
 OPEN_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class CsmsLink:
         self._boot_due = 0.0
         self._last_sent = 0.0
         self._accepted = asyncio.Event()
+        self._ping_interval_changed = asyncio.Event()
+        keys.on_change("WebSocketPingInterval", lambda _v: self._ping_interval_changed.set())
 
     # --- what others use -----------------------------------------------------------------
 
@@ -167,6 +170,7 @@ class CsmsLink:
                 ping_interval=None,
                 open_timeout=OPEN_TIMEOUT_S,
                 max_size=2**20,
+                close_timeout=CLOSE_TIMEOUT_S,
             )
         except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as exc:
             raise ConnectionError(f"cannot connect: {exc}") from exc
@@ -194,12 +198,16 @@ class CsmsLink:
             try:
                 done, _ = await asyncio.wait([reader, *work], return_when=asyncio.FIRST_COMPLETED)
             finally:
+                self.connected = False
                 for task in (reader, *work):
                     task.cancel()
                 await asyncio.gather(reader, *work, return_exceptions=True)
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                failure = None if task.cancelled() else task.exception()
+                if isinstance(failure, DeadConnection):
+                    websocket.transport.abort()  # a closing handshake would wait in vain
+                if failure is not None:
+                    raise failure
             return self.registration == "accepted"
 
     def _note_traffic(self) -> None:
@@ -242,11 +250,16 @@ class CsmsLink:
 
     async def _watch_pongs(self, websocket: Any) -> None:
         while True:
+            self._ping_interval_changed.clear()
             interval = self._keys.number("WebSocketPingInterval")
-            if interval <= 0:
-                await asyncio.sleep(1.0)
+            try:
+                # A changed interval applies at once, not after the old one ran out.
+                await asyncio.wait_for(
+                    self._ping_interval_changed.wait(), interval if interval > 0 else None
+                )
                 continue
-            await asyncio.sleep(interval)
+            except TimeoutError:
+                pass
             pong = await websocket.ping()
             try:
                 await asyncio.wait_for(pong, interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from firmware.app import RunOptions, Wallbox
+from tests.csms import TestCsms
 
 FAST_CONFIG = """
 [control]
@@ -34,6 +36,7 @@ class BenchClient:
         self.http = http
         self.base = base
         self.wallbox = wallbox
+        self.resets: list[str] = []
 
     async def status(self) -> dict[str, Any]:
         async with self.http.get(f"{self.base}/api/status") as response:
@@ -80,22 +83,70 @@ def config_text() -> str:
     return FAST_CONFIG
 
 
-@pytest.fixture
-async def bench(tmp_path: Path, config_text: str) -> AsyncIterator[BenchClient]:
+@contextlib.asynccontextmanager
+async def running_wallbox(data: Path, config_text: str) -> AsyncIterator[BenchClient]:
+    """A wallbox on `data` (its config file and database), reachable over its HTTP API."""
+    data.mkdir(parents=True, exist_ok=True)
     options = RunOptions(
-        config=write_config(tmp_path, config_text),
-        data_dir=tmp_path / "data",
+        config=write_config(data, config_text),
+        data_dir=data / "data",
         api="127.0.0.1:0",
     )
-    wallbox = Wallbox(options)
+    resets: list[str] = []
+
+    async def restart(kind: str) -> None:
+        resets.append(kind)
+
+    wallbox = Wallbox(options, restart=restart)
     await wallbox.start()
     assert wallbox.api_address is not None
     host, port = wallbox.api_address
     async with aiohttp.ClientSession() as http:
         client = BenchClient(http, f"http://{host}:{port}", wallbox)
-        await client.wait_for(lambda s: s["meter"].get("energy_import_wh") is not None)
+        client.resets = resets
+        try:
+            await client.wait_for(lambda s: s["meter"].get("energy_import_wh") is not None)
+            yield client
+        finally:
+            await wallbox.stop()
+
+
+@pytest.fixture
+async def bench(tmp_path: Path, config_text: str) -> AsyncIterator[BenchClient]:
+    async with running_wallbox(tmp_path, config_text) as client:
         yield client
-    await wallbox.stop()
+
+
+def ocpp_config(csms: TestCsms, extra: str = "") -> str:
+    return (
+        FAST_CONFIG
+        + f"""
+[ocpp]
+csms_url = "{csms.url}"
+response_timeout_s = 2
+reconnect_min_s = 0.1
+reconnect_max_s = 0.5
+"""
+        + extra
+    )
+
+
+@pytest.fixture
+async def csms() -> AsyncIterator[TestCsms]:
+    server = TestCsms()
+    await server.start()
+    yield server
+    await server.stop()
+    assert not server.protocol_errors, f"the CSMS refused frames: {server.protocol_errors}"
+
+
+@pytest.fixture
+async def box(tmp_path: Path, csms: TestCsms) -> AsyncIterator[BenchClient]:
+    """A wallbox registered with the test CSMS, both connectors reported Available."""
+    async with running_wallbox(tmp_path, ocpp_config(csms)) as client:
+        await csms.wait_status(0, "Available")
+        await csms.wait_status(1, "Available")
+        yield client
 
 
 async def start_charging(bench: BenchClient, tag: str = "CARD-1") -> dict[str, Any]:

@@ -1,0 +1,254 @@
+"""A real CSMS for the tests: the `ocpp` library's central-system side over websockets.
+
+It validates every frame the charge point sends against the 1.6 schemas (the library does,
+and a CALLERROR it would answer is recorded as a protocol failure), answers with what a
+test scripts, and records everything it received in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import websockets
+from ocpp.messages import CallError, unpack
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16.enums import Action
+from websockets.asyncio.server import ServerConnection, serve
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Received:
+    action: str
+    payload: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Script:
+    """What the CSMS answers; tests change it before or during a run."""
+
+    boot: list[tuple[str, int]] = field(default_factory=lambda: [("Accepted", 300)])
+    """Answers to successive BootNotifications; the last one repeats."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """idTag -> idTagInfo status for Authorize and StartTransaction; others are Accepted."""
+    start_status: str | None = None
+    """Overrides the StartTransaction idTagInfo status for every tag."""
+    fail_actions: dict[str, int] = field(default_factory=dict)
+    """action -> how many of the next ones get a CALLERROR InternalError."""
+
+
+class CentralSystemSide(ChargePoint):
+    def __init__(self, cp_id: str, connection: ServerConnection, csms: TestCsms) -> None:
+        super().__init__(cp_id, connection, response_timeout=5)
+        self.csms = csms
+
+    async def route_message(self, raw_msg: str) -> None:
+        message = json.loads(raw_msg)
+        if isinstance(message, list) and message and message[0] in (3, 4):
+            self.csms.raw_answers.append(message)
+        if isinstance(message, list) and len(message) == 4 and message[0] == 2:
+            action = message[2]
+            failures = self.csms.script.fail_actions.get(action, 0)
+            if failures:
+                self.csms.script.fail_actions[action] = failures - 1
+                self.csms.received.append(Received(action, message[3]))
+                error = unpack(raw_msg).create_call_error(RuntimeError("scripted failure"))
+                await self._send(error.to_json())
+                return
+        await super().route_message(raw_msg)
+
+    async def _send(self, message: str) -> None:
+        parsed = json.loads(message)
+        if parsed[0] == 4:
+            self.csms.protocol_errors.append(parsed)
+        await super()._send(message)
+
+    def _record(self, action: str, payload: dict[str, Any]) -> None:
+        self.csms.received.append(Received(action, payload))
+
+    @on(Action.boot_notification, skip_schema_validation=False)
+    def on_boot(self, **payload: Any) -> Any:
+        self._record("BootNotification", payload)
+        script = self.csms.script
+        status, interval = script.boot[0] if len(script.boot) == 1 else script.boot.pop(0)
+        return call_result.BootNotification(
+            current_time=now_iso(), interval=interval, status=status
+        )
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self) -> Any:
+        self._record("Heartbeat", {})
+        return call_result.Heartbeat(current_time=now_iso())
+
+    @on(Action.status_notification)
+    def on_status(self, **payload: Any) -> Any:
+        self._record("StatusNotification", payload)
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, id_tag: str) -> Any:
+        self._record("Authorize", {"id_tag": id_tag})
+        return call_result.Authorize(id_tag_info={"status": self.csms.tag_status(id_tag)})
+
+    @on(Action.start_transaction)
+    def on_start(self, **payload: Any) -> Any:
+        self._record("StartTransaction", payload)
+        status = self.csms.script.start_status or self.csms.tag_status(payload["id_tag"])
+        return call_result.StartTransaction(
+            transaction_id=next(self.csms.transaction_ids), id_tag_info={"status": status}
+        )
+
+    @on(Action.stop_transaction)
+    def on_stop(self, **payload: Any) -> Any:
+        self._record("StopTransaction", payload)
+        return call_result.StopTransaction()
+
+    @on(Action.meter_values)
+    def on_meter_values(self, **payload: Any) -> Any:
+        self._record("MeterValues", payload)
+        return call_result.MeterValues()
+
+    @on(Action.diagnostics_status_notification)
+    def on_diagnostics_status(self, **payload: Any) -> Any:
+        self._record("DiagnosticsStatusNotification", payload)
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **payload: Any) -> Any:
+        self._record("FirmwareStatusNotification", payload)
+        return call_result.FirmwareStatusNotification()
+
+
+class TestCsms:
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.script = Script()
+        self.received: list[Received] = []
+        self.raw_answers: list[list[Any]] = []
+        self.protocol_errors: list[list[Any]] = []
+        self.paths: list[str] = []
+        self.subprotocols: list[str | None] = []
+        self.transaction_ids = itertools.count(1001)
+        self.side: CentralSystemSide | None = None
+        self.connections: list[ServerConnection] = []
+        self._server: Any = None
+        self.port = 0
+
+    def tag_status(self, id_tag: str) -> str:
+        return self.script.tags.get(id_tag, "Accepted")
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ocpp"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        self.paths.append(connection.request.path)
+        self.subprotocols.append(connection.subprotocol)
+        self.connections.append(connection)
+        side = CentralSystemSide(connection.request.path.rsplit("/", 1)[-1], connection, self)
+        self.side = side
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await side.start()
+
+    async def drop_connection(self) -> None:
+        for connection in self.connections:
+            await connection.close()
+
+    # --- what tests ask ------------------------------------------------------------------
+
+    def of(self, action: str, since: int = 0) -> list[dict[str, Any]]:
+        return [r.payload for r in self.received[since:] if r.action == action]
+
+    def actions(self, since: int = 0) -> list[str]:
+        return [r.action for r in self.received[since:]]
+
+    def statuses(self, connector_id: int, since: int = 0) -> list[str]:
+        return [
+            p["status"]
+            for p in self.of("StatusNotification", since)
+            if p["connector_id"] == connector_id
+        ]
+
+    async def wait_for(
+        self,
+        action: str,
+        predicate: Callable[[dict[str, Any]], bool] = lambda _p: True,
+        timeout: float = 5.0,
+        since: int = 0,
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for payload in self.of(action, since):
+                if predicate(payload):
+                    return payload
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"no {action} matching within {timeout} s; received: {self.actions(since)}"
+                )
+            await asyncio.sleep(0.02)
+
+    async def wait_status(
+        self, connector_id: int, status: str, since: int = 0, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        return await self.wait_for(
+            "StatusNotification",
+            lambda p: p["connector_id"] == connector_id and p["status"] == status,
+            timeout,
+            since,
+        )
+
+    async def connected(self, timeout: float = 5.0) -> CentralSystemSide:
+        deadline = time.monotonic() + timeout
+        while self.side is None or self.side._connection.state.name != "OPEN":
+            if time.monotonic() > deadline:
+                raise AssertionError("the charge point did not connect")
+            await asyncio.sleep(0.02)
+        return self.side
+
+    async def call(self, request: Any) -> Any:
+        """A CSMS-initiated request; fails the test on a CALLERROR."""
+        side = await self.connected()
+        return await side.call(request, suppress=False)
+
+    async def send_raw(self, frame: str, timeout: float = 3.0) -> list[Any]:
+        """Sends a frame as is and returns the charge point's answer frame."""
+        side = await self.connected()
+        before = len(self.raw_answers)
+        await side._connection.send(frame)
+        deadline = time.monotonic() + timeout
+        while len(self.raw_answers) == before:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no answer to {frame!r}")
+            await asyncio.sleep(0.01)
+        return self.raw_answers[before]
+
+
+def call_error_code(answer: list[Any]) -> str:
+    assert answer[0] == CallError.message_type_id, answer
+    return str(answer[2])
