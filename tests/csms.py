@@ -66,7 +66,7 @@ class CentralSystemSide(ChargePoint):
                 self.csms.script.fail_actions[action] = failures - 1
                 self.csms.received.append(Received(action, message[3]))
                 error = unpack(raw_msg).create_call_error(RuntimeError("scripted failure"))
-                await self._send(error.to_json())
+                await ChargePoint._send(self, error.to_json())  # scripted, not a finding
                 return
         await super().route_message(raw_msg)
 
@@ -152,8 +152,13 @@ class TestCsms:
         return self.script.tags.get(id_tag, "Accepted")
 
     async def start(self) -> None:
+        await self.start_on(0)
+
+    async def start_on(self, port: int) -> None:
+        """Listens on `port` (0: any); a restarted CSMS keeps its address."""
+        self.side = None
         self._server = await serve(
-            self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None
+            self._handle, "127.0.0.1", port, subprotocols=["ocpp1.6"], ping_interval=None
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
