@@ -24,7 +24,7 @@ from firmware.config import ApiConfig, Config, load_config, parse_config, parse_
 from firmware.configuration_keys import PREFIX, ConfigurationKeys
 from firmware.controller import ChargeController
 from firmware.core_keys import core_key_specs
-from firmware.core_profile import CoreProfile
+from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
 from firmware.meter_values import Reading
 from firmware.outbox import Outbox
@@ -122,6 +122,7 @@ class Wallbox:
         self.link = link = CsmsLink(
             settings, self._boot_payload(), self.keys, outbox, self.clock, handlers=()
         )
+        restore_availability(self.store, controller)
         self.statuses = statuses = StatusReporter(
             lambda: {0: controller.box_status(), 1: controller.connector_status()},
             outbox,
@@ -135,7 +136,6 @@ class Wallbox:
         self.core = CoreProfile(
             controller, self.keys, self._authorizer, transactions, outbox, self.store, self._restart
         )
-        self.core.restore_availability()
         self.core.vendors[VENDOR_ID] = self._vendor_data_transfer
         link.set_handlers([self.core, RemoteTriggerProfile(link, statuses, transactions)])
 

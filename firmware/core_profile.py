@@ -34,6 +34,14 @@ VendorHandler = Callable[[str | None, str | None], tuple[str, str | None]]
 """(messageId, data) -> (status, data) for DataTransfer of one vendorId."""
 
 
+def restore_availability(store: Store, controller: ChargeController) -> None:
+    """Availability set by ChangeAvailability survives restarts (OCPP 1.6 5.2)."""
+    for connector_id in CONNECTOR_IDS:
+        stored = store.get_setting(AVAILABILITY_SETTING.format(connector_id))
+        if stored == "Inoperative":
+            controller.set_operative(connector_id, False)
+
+
 class CoreProfile:
     def __init__(
         self,
@@ -54,13 +62,6 @@ class CoreProfile:
         self._restart = restart
         self.vendors: dict[str, VendorHandler] = {}
         self._remote_start_ok = False
-
-    def restore_availability(self) -> None:
-        """Availability survives restarts (OCPP 1.6 5.2)."""
-        for connector_id in CONNECTOR_IDS:
-            stored = self._store.get_setting(AVAILABILITY_SETTING.format(connector_id))
-            if stored == "Inoperative":
-                self._controller.set_operative(connector_id, False)
 
     # --- configuration -------------------------------------------------------------------
 

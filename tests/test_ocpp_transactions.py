@@ -179,7 +179,9 @@ async def test_meter_values_during_the_transaction(tmp_path: Path, csms: TestCsm
         await csms.wait_status(1, "Available")
         await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))
         await csms.call(
-            call.ChangeConfiguration(key="StopTxnSampledData", value="Energy.Active.Import.Register")
+            call.ChangeConfiguration(
+                key="StopTxnSampledData", value="Energy.Active.Import.Register"
+            )
         )
         await _charging(box, csms)
         values = await csms.wait_for("MeterValues", timeout=3)
