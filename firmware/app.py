@@ -26,6 +26,7 @@ from firmware.controller import ChargeController
 from firmware.core_keys import core_key_specs
 from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
+from firmware.heap_trim import trim_heap
 from firmware.meter_values import Reading
 from firmware.outbox import Outbox
 from firmware.remote_trigger_profile import RemoteTriggerProfile
@@ -241,6 +242,7 @@ class Wallbox:
         log.info(
             "board %s; local API on http://%s:%d/api/status", self.board.name, *self.api_address
         )
+        trim_heap()
 
     def _standalone_mode(self) -> str:
         tag = self.config.standalone.free_vend_id_tag

@@ -171,6 +171,8 @@ class CsmsLink:
                 open_timeout=OPEN_TIMEOUT_S,
                 max_size=2**20,
                 close_timeout=CLOSE_TIMEOUT_S,
+                # OCPP frames are small; per-message deflate would cost ~0.5 MB of zlib state.
+                compression=None,
             )
         except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as exc:
             raise ConnectionError(f"cannot connect: {exc}") from exc

@@ -1,0 +1,148 @@
+"""OCPP figures of the real `pievse run` process against a CSMS on loopback.
+
+Run: python tests/bench/bench_ocpp.py [--boots 5] [--minutes 10]
+
+- start of process -> BootNotification received by the CSMS (median of `--boots` runs);
+- the process runs with the systemd unit's Environment= lines, as deployed;
+- a charging session of `--minutes` with MeterValueSampleInterval = 10 s on the default
+  config (100 ms tick, 1 s meter poll): RSS at the end (VmRSS) and CPU % of one core over
+  the session (utime + stime from /proc).
+Targets: < 1.5 s, <= 45 MB, <= 3 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from ocpp.v16 import call  # noqa: E402
+
+from tests.csms import TestCsms  # noqa: E402
+from tests.test_cli import _free_port  # noqa: E402
+
+
+def service_environment() -> dict[str, str]:
+    """The Environment= lines of the systemd unit: measure the process as it is deployed."""
+    env = dict(os.environ)
+    for line in (ROOT / "deploy" / "pievse.service").read_text().splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line.removeprefix("Environment=").partition("=")
+            env[key] = value
+    return env
+
+
+async def _start(csms: TestCsms, data_dir: Path, api_port: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "firmware.cli",
+        "run",
+        "--csms",
+        csms.url,
+        "--data-dir",
+        str(data_dir),
+        "--api",
+        f"127.0.0.1:{api_port}",
+        cwd=ROOT,
+        env=service_environment(),
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    process.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), 20)
+
+
+def _post(port: int, path: str, body: dict[str, object]) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def boot_times(runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        csms = TestCsms()
+        await csms.start()
+        with tempfile.TemporaryDirectory() as data:
+            started = time.monotonic()
+            process = await _start(csms, Path(data), _free_port())
+            await csms.wait_for("BootNotification", timeout=30)
+            times.append(csms.received[0].at - started)
+            await _stop(process)
+        await csms.stop()
+    return times
+
+
+async def session(minutes: float) -> tuple[float, float, int]:
+    csms = TestCsms()
+    await csms.start()
+    api_port = _free_port()
+    with tempfile.TemporaryDirectory() as data:
+        process = await _start(csms, Path(data), api_port)
+        try:
+            await csms.wait_status(1, "Available", timeout=30)
+            await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="10"))
+            _post(api_port, "/api/bench/ev", {"state": "C"})
+            _post(api_port, "/api/bench/tag", {"id_tag": "BENCH"})
+            await csms.wait_status(1, "Charging", timeout=30)
+            cpu_before, wall_before = _cpu_seconds(process.pid), time.monotonic()
+            await asyncio.sleep(minutes * 60)
+            cpu = _cpu_seconds(process.pid) - cpu_before
+            wall = time.monotonic() - wall_before
+            rss = _rss_mb(process.pid)
+            values = len(csms.of("MeterValues"))
+        finally:
+            await _stop(process)
+    await csms.stop()
+    return rss, 100.0 * cpu / wall, values
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--boots", type=int, default=5)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    args = parser.parse_args()
+    times = await boot_times(args.boots)
+    print(
+        f"start of process -> BootNotification: median {statistics.median(times):.3f} s "
+        f"over {len(times)} runs (min {min(times):.3f}, max {max(times):.3f}); target < 1.5 s"
+    )
+    rss, cpu, values = await session(args.minutes)
+    print(
+        f"charging session of {args.minutes:g} min, meter values every 10 s "
+        f"({values} MeterValues received): RSS {rss:.1f} MB (target <= 45), "
+        f"CPU {cpu:.2f} % of one core (target <= 3)"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
