@@ -65,3 +65,23 @@ async def test_fault_reaches_the_csms_and_clears(
         since=mark,
         timeout=15,
     )
+
+
+async def test_a_failing_control_step_is_an_internal_error_on_connector_zero(
+    box: BenchClient, csms: TestCsms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="CARD-1")
+    await csms.wait_status(1, "Charging")
+    controller = box.wallbox.controller
+
+    def broken() -> None:
+        raise RuntimeError("a bug in a limit source")
+
+    monkeypatch.setattr(controller, "_arbitrate", broken)
+    report = await csms.wait_status(0, "Faulted")
+    mark = len(csms.received)
+    assert report["error_code"] == "InternalError"
+    assert (await box.status())["contactor"] == "open"
+    monkeypatch.undo()
+    await csms.wait_status(0, "Available", since=mark, timeout=5)
