@@ -158,3 +158,13 @@ async def start_charging(bench: BenchClient, tag: str = "CARD-1") -> dict[str, A
     return await bench.wait_for(
         lambda s: s["connectors"]["1"]["status"] == "Charging" and s["contactor"] == "closed"
     )
+
+
+async def charge_under_csms(
+    box: BenchClient, csms: TestCsms, tag: str = "CARD-1"
+) -> dict[str, Any]:
+    """EV in C, tag presented, Charging reported; returns the StartTransaction payload."""
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag=tag)
+    await csms.wait_status(1, "Charging")
+    return await csms.wait_for("StartTransaction")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BenchClient
+from tests.conftest import BenchClient, charge_under_csms
 from tests.csms import TestCsms
 
 
@@ -31,9 +31,7 @@ async def test_fault_reaches_the_csms_and_clears(
     error_code: str,
 ) -> None:
     if fault not in ("lock", "reader"):
-        await box.bench("ev", state="C")
-        await box.bench("tag", id_tag="CARD-1")
-        await csms.wait_status(1, "Charging")
+        await charge_under_csms(box, csms)
     mark = len(csms.received)
     await box.bench("fault", fault=fault, active=True)
     if fault == "lock":
@@ -70,9 +68,7 @@ async def test_fault_reaches_the_csms_and_clears(
 async def test_a_failing_control_step_is_an_internal_error_on_connector_zero(
     box: BenchClient, csms: TestCsms, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await box.bench("ev", state="C")
-    await box.bench("tag", id_tag="CARD-1")
-    await csms.wait_status(1, "Charging")
+    await charge_under_csms(box, csms)
     controller = box.wallbox.controller
 
     def broken() -> None:

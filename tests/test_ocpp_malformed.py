@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import BenchClient
+from tests.conftest import BenchClient, charge_under_csms
 from tests.csms import TestCsms, call_error_code
-
-
-async def _charging(box: BenchClient, csms: TestCsms) -> None:
-    await box.bench("ev", state="C")
-    await box.bench("tag", id_tag="CARD-1")
-    await csms.wait_status(1, "Charging")
 
 
 @pytest.mark.parametrize(
@@ -40,7 +34,7 @@ async def _charging(box: BenchClient, csms: TestCsms) -> None:
 async def test_malformed_frames_get_the_right_call_error(
     box: BenchClient, csms: TestCsms, frame: str, code: str, echoed_id: str
 ) -> None:
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     answer = await csms.send_raw(frame)
     assert call_error_code(answer) == code
     assert answer[1] == echoed_id

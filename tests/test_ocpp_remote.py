@@ -11,7 +11,7 @@ from ocpp.v16 import call
 
 from firmware.config import Config
 from firmware.core_keys import core_key_specs
-from tests.conftest import BenchClient, ocpp_config, running_wallbox
+from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 
 CORE_KEYS = {
@@ -173,9 +173,7 @@ async def test_remote_start_is_rejected_when_it_cannot_start(
 
 
 async def test_remote_stop(box: BenchClient, csms: TestCsms) -> None:
-    await box.bench("ev", state="C")
-    await box.bench("tag", id_tag="CARD-1")
-    await csms.wait_status(1, "Charging")
+    await charge_under_csms(box, csms)
     assert (await csms.call(call.RemoteStopTransaction(transaction_id=999))).status == "Rejected"
     mark = len(csms.received)
     answer = await csms.call(call.RemoteStopTransaction(transaction_id=1001))
@@ -189,9 +187,7 @@ async def test_remote_stop(box: BenchClient, csms: TestCsms) -> None:
 async def test_unlock_connector_stops_the_transaction_first(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await box.bench("ev", state="C")
-    await box.bench("tag", id_tag="CARD-1")
-    await csms.wait_status(1, "Charging")
+    await charge_under_csms(box, csms)
     mark = len(csms.received)
     assert (await csms.call(call.UnlockConnector(connector_id=1))).status == "Unlocked"
     stop = await csms.wait_for("StopTransaction", since=mark)
@@ -212,9 +208,7 @@ async def test_lock_failure_is_reported(box: BenchClient, csms: TestCsms) -> Non
 async def test_reset_stops_the_transaction_with_its_reason_then_restarts(
     box: BenchClient, csms: TestCsms, kind: str
 ) -> None:
-    await box.bench("ev", state="C")
-    await box.bench("tag", id_tag="CARD-1")
-    await csms.wait_status(1, "Charging")
+    await charge_under_csms(box, csms)
     assert (await csms.call(call.Reset(type=kind))).status == "Accepted"
     stop = await csms.wait_for("StopTransaction")
     assert stop["reason"] == f"{kind}Reset"
@@ -243,9 +237,7 @@ async def test_change_availability_of_the_connector(box: BenchClient, csms: Test
 async def test_change_availability_of_the_box_is_scheduled_during_a_transaction(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await box.bench("ev", state="C")
-    await box.bench("tag", id_tag="CARD-1")
-    await csms.wait_status(1, "Charging")
+    await charge_under_csms(box, csms)
     mark = len(csms.received)
     answer = await csms.call(call.ChangeAvailability(connector_id=0, type="Inoperative"))
     assert answer.status == "Scheduled"

@@ -7,20 +7,12 @@ from pathlib import Path
 
 from ocpp.v16 import call
 
-from tests.conftest import BenchClient, ocpp_config, running_wallbox
+from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 
 
 def _collapse(statuses: list[str]) -> list[str]:
     return [s for i, s in enumerate(statuses) if i == 0 or statuses[i - 1] != s]
-
-
-async def _charging(box: BenchClient, csms: TestCsms, tag: str = "CARD-1") -> dict:
-    await box.bench("ev", state="B")
-    await box.bench("tag", id_tag=tag)
-    await box.bench("ev", state="C")
-    await csms.wait_status(1, "Charging")
-    return await csms.wait_for("StartTransaction")
 
 
 async def test_plug_in_then_tag(box: BenchClient, csms: TestCsms) -> None:
@@ -80,7 +72,7 @@ async def test_tag_without_an_ev_times_out_per_connection_timeout(
 
 
 async def test_same_tag_stops_locally(box: BenchClient, csms: TestCsms) -> None:
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     mark = len(csms.received)
     await box.bench("tag", id_tag="CARD-1")
     stop = await csms.wait_for("StopTransaction", since=mark)
@@ -137,7 +129,7 @@ async def test_ev_side_disconnect_can_leave_the_transaction_running(
     await csms.call(
         call.ChangeConfiguration(key="StopTransactionOnEVSideDisconnect", value="false")
     )
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     mark = len(csms.received)
     await box.bench("ev", state="A")
     await csms.wait_status(1, "SuspendedEV", since=mark)
@@ -149,7 +141,7 @@ async def test_ev_side_disconnect_can_leave_the_transaction_running(
 async def test_fault_during_charging_stops_the_transaction_and_reports_the_error(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     mark = len(csms.received)
     await box.bench("fault", fault="rcd", active=True)
     faulted = await csms.wait_status(1, "Faulted", since=mark)
@@ -162,7 +154,7 @@ async def test_fault_during_charging_stops_the_transaction_and_reports_the_error
 
 
 async def test_box_fault_on_connector_zero_and_recovery(box: BenchClient, csms: TestCsms) -> None:
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     mark = len(csms.received)
     await box.bench("fault", fault="overtemperature", active=True)
     faulted = await csms.wait_status(0, "Faulted", since=mark)
@@ -183,7 +175,7 @@ async def test_meter_values_during_the_transaction(tmp_path: Path, csms: TestCsm
                 key="StopTxnSampledData", value="Energy.Active.Import.Register"
             )
         )
-        await _charging(box, csms)
+        await charge_under_csms(box, csms)
         values = await csms.wait_for("MeterValues", timeout=3)
         assert values["transaction_id"] == 1001
         sampled = values["meter_value"][0]["sampled_value"]
@@ -199,7 +191,7 @@ async def test_meter_values_during_the_transaction(tmp_path: Path, csms: TestCsm
 
 
 async def test_a_reconnect_mid_transaction_loses_nothing(box: BenchClient, csms: TestCsms) -> None:
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     await csms.stop()  # the CSMS goes away mid-transaction
     await box.wait_for(lambda s: not s["ocpp"]["connected"])
     await box.bench("ev", state="A")  # the session ends while offline
@@ -217,7 +209,7 @@ async def test_a_reconnect_mid_transaction_loses_nothing(box: BenchClient, csms:
 async def test_transaction_messages_survive_a_restart(tmp_path: Path, csms: TestCsms) -> None:
     config = ocpp_config(csms)
     async with running_wallbox(tmp_path, config) as box:
-        await _charging(box, csms)
+        await charge_under_csms(box, csms)
         await csms.stop()
         await box.wait_for(lambda s: not s["ocpp"]["connected"])
     # The box stopped (Reboot) while the CSMS was away: the StopTransaction waits on disk.
@@ -250,7 +242,7 @@ async def test_a_transaction_message_is_dropped_after_its_attempts(
 ) -> None:
     await csms.call(call.ChangeConfiguration(key="TransactionMessageRetryInterval", value="0"))
     await csms.call(call.ChangeConfiguration(key="TransactionMessageAttempts", value="2"))
-    await _charging(box, csms)
+    await charge_under_csms(box, csms)
     csms.script.fail_actions["StopTransaction"] = 5
     mark = len(csms.received)
     await box.bench("ev", state="A")
