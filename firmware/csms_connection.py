@@ -109,7 +109,7 @@ class CsmsConnection(ChargePoint):
     async def _answer(self, message: Call) -> None:
         try:
             check_action(message, self._served)
-            validate(message, message.unique_id)
+            validate(message)
             result = await self._run_handler(message)
         except FrameError as exc:
             log.warning("CALL %s refused: %s", message.action, exc)
@@ -138,7 +138,7 @@ class CsmsConnection(ChargePoint):
         payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
         result = message.create_call_result(payload)
         try:
-            validate(result, message.unique_id)
+            validate(result)
         except FrameError as exc:
             log.error("our %s answer does not match the schema: %s", message.action, exc)
             raise FrameError("InternalError", "invalid answer", message.unique_id) from exc
@@ -147,7 +147,7 @@ class CsmsConnection(ChargePoint):
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Sends one CALL and returns the validated answer; one at a time (OCPP-J 4.1.1)."""
         message = Call(str(uuid.uuid4()), action, payload)
-        validate(message, message.unique_id)
+        validate(message)
         async with self._request_lock:
             if self._closed:
                 raise ConnectionLost("connection closed")
@@ -173,7 +173,7 @@ class CsmsConnection(ChargePoint):
             )
         answer.action = action
         try:
-            validate(answer, message.unique_id)
+            validate(answer)
         except FrameError as exc:
             raise RequestFailed(f"{action}: invalid answer: {exc}") from None
         return answer.payload

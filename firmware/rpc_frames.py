@@ -100,7 +100,7 @@ def check_action(call: Call, served: set[str]) -> None:
     raise FrameError("NotImplemented", f"unknown action {call.action!r}", call.unique_id)
 
 
-def validate(message: Call | CallResult, unique_id: str) -> None:
+def validate(message: Call | CallResult) -> None:
     """Raises FrameError with the 1.6 code for the first (most relevant) schema violation."""
     is_call = isinstance(message, Call)
     decimals = message.action in (DECIMAL_CALLS if is_call else DECIMAL_RESULTS)
@@ -118,4 +118,4 @@ def validate(message: Call | CallResult, unique_id: str) -> None:
         return
     code = _CODES_BY_VALIDATOR.get(str(error.validator), "FormationViolation")
     where = "/".join(str(p) for p in error.absolute_path) or "payload"
-    raise FrameError(code, f"{message.action} {where}: {error.message}", unique_id)
+    raise FrameError(code, f"{message.action} {where}: {error.message}", message.unique_id)

@@ -18,6 +18,20 @@ import pytest
 PIEVSE = [sys.executable, "-m", "firmware.cli"]
 
 
+def run_with_csms(csms_url: str, data_dir: Path, api_port: int) -> list[str]:
+    """The `pievse run` command line of a box registered with a CSMS."""
+    return [
+        *PIEVSE,
+        "run",
+        "--csms",
+        csms_url,
+        "--data-dir",
+        str(data_dir),
+        "--api",
+        f"127.0.0.1:{api_port}",
+    ]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

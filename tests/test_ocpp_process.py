@@ -4,28 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 from ocpp.v16 import call
 
 from tests.csms import TestCsms
-from tests.test_cli import _free_port
+from tests.test_cli import _free_port, run_with_csms
 
 
 async def test_hard_reset_restarts_the_process(tmp_path: Path, csms: TestCsms) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "firmware.cli",
-        "run",
-        "--csms",
-        csms.url,
-        "--data-dir",
-        str(tmp_path),
-        "--api",
-        f"127.0.0.1:{_free_port()}",
-        stderr=asyncio.subprocess.PIPE,
+        *run_with_csms(csms.url, tmp_path, _free_port()), stderr=asyncio.subprocess.PIPE
     )
     try:
         await csms.wait_status(1, "Available", timeout=15)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from ocpp.v16 import call  # noqa: E402
 
 from tests.csms import TestCsms  # noqa: E402
-from tests.test_cli import _free_port  # noqa: E402
+from tests.test_cli import _free_port, run_with_csms  # noqa: E402
 
 
 def service_environment() -> dict[str, str]:
@@ -45,16 +45,7 @@ def service_environment() -> dict[str, str]:
 
 async def _start(csms: TestCsms, data_dir: Path, api_port: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "firmware.cli",
-        "run",
-        "--csms",
-        csms.url,
-        "--data-dir",
-        str(data_dir),
-        "--api",
-        f"127.0.0.1:{api_port}",
+        *run_with_csms(csms.url, data_dir, api_port),
         cwd=ROOT,
         env=service_environment(),
         stderr=asyncio.subprocess.DEVNULL,
