@@ -99,15 +99,6 @@ class ConfigurationKeys:
                     )
             self._values[spec.name] = value
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._specs
-
-    def names(self) -> list[str]:
-        return list(self._specs)
-
-    def text(self, name: str) -> str:
-        return self._values[name]
-
     def flag(self, name: str) -> bool:
         return self._values[name] == "true"
 

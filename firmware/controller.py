@@ -498,10 +498,6 @@ class ChargeController:
         self.wake()
         return True
 
-    def operative_states(self) -> dict[int, bool]:
-        """Per connector id, what it is or will be once the running session ends."""
-        return {**self._operative, **self._operative_pending}
-
     def _authorize_tag(self, id_tag: str, now: float) -> None:
         self._authorized_tag = id_tag
         self._authorized_at = now

@@ -78,7 +78,6 @@ class CsmsLink:
         self.registration = "connecting"
         self.connected = False
         self.last_error: str | None = None
-        self.connections = 0
         self.on_accepted: list[Callable[[], None]] = []
         self._connection: CsmsConnection | None = None
         self._boot_due = 0.0
@@ -189,7 +188,6 @@ class CsmsLink:
             )
             self._connection = connection
             self.connected = True
-            self.connections += 1
             self.last_error = None
             log.info("connected to %s", self.url)
             reader = asyncio.create_task(connection.start(), name="ocpp-reader")
