@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, Driver
@@ -26,21 +27,26 @@ def _constructor(driver_name: str, driver: Driver) -> Callable[..., Any]:
     return getattr(module, attribute)
 
 
-def assemble(spec: BoardSpec, monotonic: Callable[[], float] = time.monotonic) -> Board:
+def assemble(
+    spec: BoardSpec,
+    monotonic: Callable[[], float] = time.monotonic,
+    data_dir: Path | None = None,
+) -> Board:
+    """`data_dir` holds the files drivers keep (a "data_file" parameter); None keeps none."""
     plant = Plant(spec.plant, monotonic) if spec.plant is not None else None
     built_ports: dict[str, object] = {}
 
     def port(name: str) -> object:
         if name not in built_ports:
             section = spec.ports[name]
-            built_ports[name] = _build(section, PORT_DRIVERS[section.driver], port, plant)
+            built_ports[name] = _build(section, PORT_DRIVERS[section.driver], port, plant, data_dir)
         return built_ports[name]
 
     def device(kind: str) -> Any:
         section = spec.devices.get(kind)
         if section is None:
             return None
-        return _build(section, DEVICE_DRIVERS[kind][section.driver], port, plant)
+        return _build(section, DEVICE_DRIVERS[kind][section.driver], port, plant, data_dir)
 
     return Board(
         name=spec.name,
@@ -65,6 +71,7 @@ def _build(
     driver: Driver,
     port: Callable[[str], object],
     plant: Plant | None,
+    data_dir: Path | None,
 ) -> object:
     kwargs: dict[str, object] = {}
     for key, param in driver.params.items():
@@ -74,11 +81,11 @@ def _build(
         elif value is not None and param.kind == "map":
             kwargs["register_map"] = load_register_map(str(value))
             continue
+        elif param.kind == "data_file":
+            value = data_dir / str(value) if value is not None and data_dir is not None else None
         kwargs[key] = value
     construct = _constructor(section.driver, driver)
-    if driver.needs_plant:
-        return construct(plant, **kwargs)
     try:
-        return construct(**kwargs)
+        return construct(plant, **kwargs) if driver.needs_plant else construct(**kwargs)
     except ValueError as exc:
         raise BoardError(f"driver {section.driver!r}: {exc}") from exc

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Parameter kinds: "str", "int", "float", "bool", "steps" (list of [number, number]),
-# "map" (a meter register map name), "port:<kind>" (a name from the board's [ports] table).
+# "map" (a meter register map name), "data_file" (a file name in the data directory),
+# "port:<kind>" (a name from the board's [ports] table).
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,36 @@ PORT_DRIVERS: dict[str, Driver] = {
     ),
     "sim.pwm": Driver("hal.sim.ports:SimPwmOut", {"signal": Param("str")}, "pwm", True),
     "sim.analog": Driver("hal.sim.ports:SimAnalogIn", {"signal": Param("str")}, "analog", True),
-    "sim.registers": Driver(
-        "hal.sim.ports:SimRegisterBus",
-        {"map": Param("map"), "device_id": Param("int", False, 1)},
+    "sim.meter_emulator": Driver(
+        "hal.sim.ports:EmulatedMeterBus",
+        {
+            "map": Param("map"),
+            "device_id": Param("int", False, 1),
+            "timeout_s": Param("float", False, 0.5),
+            "energy_file": Param("data_file", False),
+        },
         "registers",
         True,
+    ),
+    "modbus.tcp": Driver(
+        "hal.modbus:ModbusTcpBus",
+        {
+            "host": Param("str"),
+            "port": Param("int", False, 502),
+            "timeout_s": Param("float", False, 1.0),
+        },
+        "registers",
+    ),
+    "modbus.rtu": Driver(
+        "hal.modbus:ModbusRtuBus",
+        {
+            "device": Param("str"),
+            "baudrate": Param("int", False, 9600),
+            "parity": Param("str", False, "N"),
+            "stop_bits": Param("int", False, 1),
+            "timeout_s": Param("float", False, 0.5),
+        },
+        "registers",
     ),
     "sim.byte_link": Driver(
         "hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True

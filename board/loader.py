@@ -115,6 +115,10 @@ class _BoardReader:
             return raw
         if kind == "steps":
             return self.steps(section, key, raw)
+        if kind == "data_file":
+            if not isinstance(raw, str) or not raw or "/" in raw or raw.startswith("."):
+                raise self.fail(section, key, f"expected {_describe(kind)}, got {raw!r}")
+            return raw
         return self.port_ref(section, key, raw, kind.removeprefix("port:"))
 
     def steps(self, section: str, key: str, raw: object) -> tuple[tuple[float, float], ...]:
@@ -245,4 +249,5 @@ def _describe(kind: str) -> str:
         "float": "a number",
         "bool": "true or false",
         "map": f"a meter map name ({', '.join(known_maps())})",
+        "data_file": "a file name (no directory) kept in the data directory",
     }.get(kind, kind)

@@ -81,7 +81,7 @@ class Wallbox:
         config = resolve_config(options)
         self.clock = clock or SystemClock()
         spec = load_board(options.board)
-        self.board = assemble(spec, self.clock.monotonic)
+        self.board = assemble(spec, self.clock.monotonic, options.data_dir)
         self.store = Store(options.data_dir / "pievse.db")
         self.keys = ConfigurationKeys(self.store, core_key_specs(config))
         self.config = config = _with_stored_keys(config, self.store)
@@ -261,6 +261,7 @@ class Wallbox:
         if self._runner is not None:
             await self._runner.cleanup()
         self.controller.shutdown()
+        await self.board.meter.close()
         self.store.close()
 
     async def wait(self) -> None:

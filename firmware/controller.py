@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
@@ -40,7 +40,15 @@ from firmware.faults import REPORTS, Fault
 from firmware.limits import Limit, LimitSources, arbitrate
 from firmware.safety import SafetySupervisor
 from firmware.sessions import Session, SessionLog
-from hal.interfaces import Board, CableFault, Measurements, MeterError, PilotSample, PilotState
+from hal.interfaces import (
+    METER_ERROR_KINDS,
+    Board,
+    CableFault,
+    Measurements,
+    MeterError,
+    PilotSample,
+    PilotState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +128,7 @@ class ChargeController:
         self._stop_requested_at: float | None = None
         self._measurements: Measurements | None = None
         self._meter_failures = 0
+        self._meter_errors = Counter({kind: 0 for kind in METER_ERROR_KINDS})
         self._meter_flagged = False
         self._rcd_test_running = False
         self._rcd_test_failed_at = -math.inf
@@ -585,11 +594,11 @@ class ChargeController:
         try:
             measurements = await self._board.meter.poll()
         except MeterError as exc:
-            self._meter_failed(str(exc))
+            self._meter_failed(exc.kind, str(exc))
             return
         except Exception as exc:
             log.exception("meter poll raised unexpectedly")
-            self._meter_failed(repr(exc))
+            self._meter_failed("exception", repr(exc))
             return
         if self._meter_failures >= self._meter_cfg.offline_after_failures:
             log.info("meter answers again after %d failed polls", self._meter_failures)
@@ -599,7 +608,8 @@ class ChargeController:
         self._measurements = measurements
         self._check_overcurrent(measurements)
 
-    def _meter_failed(self, reason: str) -> None:
+    def _meter_failed(self, kind: str, reason: str) -> None:
+        self._meter_errors[kind] += 1
         self._meter_failures += 1
         log.warning("meter poll failed (%d in a row): %s", self._meter_failures, reason)
         if self._meter_failures < self._meter_cfg.offline_after_failures:
@@ -697,6 +707,8 @@ class ChargeController:
             "meter": {
                 "online": self._meter_failures < self._meter_cfg.offline_after_failures,
                 "consecutive_failures": self._meter_failures,
+                "errors": dict(self._meter_errors),
+                "last_energy_flagged": self._meter_flagged,
                 **(_measurements_json(m) if m else {}),
             },
             "session": None

@@ -135,9 +135,19 @@ class Measurements:
 class EnergyMeter(Protocol):
     async def poll(self) -> Measurements: ...
 
+    async def close(self) -> None: ...
+
+
+METER_ERROR_KINDS = ("timeout", "crc", "exception", "connection", "implausible")
+
 
 class MeterError(Exception):
-    """A poll failed or returned implausible values."""
+    """A poll failed or returned implausible values; `kind` (one of METER_ERROR_KINDS) is
+    what the controller counts."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class BenchControl(Protocol):
@@ -158,6 +168,8 @@ BENCH_FAULTS = (
     "rcd",
     "overtemperature",
     "meter_offline",
+    "meter_exception",
+    "meter_implausible",
     "contactor_weld",
     "diode",
     "contactor_stuck_open",

@@ -40,6 +40,8 @@ class RegisterBus(Protocol):
         self, function_code: int, address: int, count: int, device_id: int
     ) -> list[int]: ...
 
+    async def close(self) -> None: ...
+
 
 class ByteLink(Protocol):
     async def read(self, max_bytes: int) -> bytes: ...
@@ -47,5 +49,12 @@ class ByteLink(Protocol):
     def write(self, data: bytes) -> None: ...
 
 
+BUS_ERROR_KINDS = ("timeout", "crc", "exception", "connection")
+
+
 class RegisterBusError(Exception):
-    """A register transaction failed (timeout, CRC error, exception reply, short reply)."""
+    """A register transaction failed; `kind` is one of BUS_ERROR_KINDS, for counting."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

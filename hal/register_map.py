@@ -14,9 +14,6 @@ from pathlib import Path
 
 MAPS_DIR = Path(__file__).parent / "meters"
 MAX_REGISTERS_PER_READ = 125
-# Reading a few unused registers is cheaper than the request, reply header, CRC and the
-# silent intervals of another transaction (about 20 registers' worth on RS485).
-DEFAULT_MAX_GAP = 20
 
 _TYPES: dict[str, tuple[str, int]] = {
     "float32": ("f", 2),
@@ -24,6 +21,8 @@ _TYPES: dict[str, tuple[str, int]] = {
     "uint32": ("I", 2),
     "int16": ("h", 1),
     "uint16": ("H", 1),
+    "int64": ("q", 4),
+    "uint64": ("Q", 4),
 }
 MEASURANDS = (
     "Voltage",
@@ -64,11 +63,17 @@ class RegisterRow:
         return struct.unpack(">" + _TYPES[self.type][0], raw)[0] * self.scale
 
     def encode(self, value: float) -> list[int]:
+        """Raises ValueError for a value the register type cannot hold (NaN in an integer)."""
         code = _TYPES[self.type][0]
         raw_value: float | int = value / self.scale
         if code != "f":
+            if not math.isfinite(raw_value):
+                raise ValueError(f"{self.type} register cannot hold {value}")
             raw_value = round(raw_value)
-        raw = struct.pack(">" + code, raw_value)
+        try:
+            raw = struct.pack(">" + code, raw_value)
+        except struct.error as exc:
+            raise ValueError(f"{self.type} register cannot hold {value}: {exc}") from exc
         words = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
         return list(reversed(words)) if self.word_order == "little" else words
 
@@ -78,6 +83,9 @@ class RegisterMap:
     name: str
     model: str
     rows: tuple[RegisterRow, ...]
+    max_gap: int | None = None
+    """Most unused registers one read may span; None: any (the meter answers every address
+    in its range). A meter that refuses reads across undefined addresses sets 0."""
 
     def measurands(self) -> set[str]:
         return {row.measurand for row in self.rows}
@@ -135,20 +143,29 @@ def load_register_map(name: str) -> RegisterMap:
         rows.append(row)
     if not rows:
         raise RegisterMapError(f"{where}: no [[register]] rows")
-    return RegisterMap(name, str(data.get("model", name)), tuple(rows))
+    max_gap = data.get("max_gap")
+    if max_gap is not None and (not isinstance(max_gap, int) or max_gap < 0):
+        raise RegisterMapError(f"{where}: max_gap: expected an integer >= 0")
+    return RegisterMap(name, str(data.get("model", name)), tuple(rows), max_gap)
 
 
-def plan_reads(rows: tuple[RegisterRow, ...], max_gap: int = DEFAULT_MAX_GAP) -> list[BlockRead]:
-    """Fewest block reads covering every row: neighbours merge across gaps of <= max_gap."""
+def plan_reads(register_map: RegisterMap) -> list[BlockRead]:
+    """Fewest block reads covering every row.
+
+    Rows sorted by address merge into the current read while it stays within 125 registers
+    (and within the map's max_gap); starting a new read only when the next row does not fit
+    gives the fewest reads for rows in address order.
+    """
+    max_gap = register_map.max_gap
     reads: list[BlockRead] = []
-    for row in sorted(rows, key=lambda r: (r.function_code, r.address)):
+    for row in sorted(register_map.rows, key=lambda r: (r.function_code, r.address)):
         end = row.address + row.width
         if reads:
             last = reads[-1]
             last_end = last.address + last.count
             if (
                 last.function_code == row.function_code
-                and row.address - last_end <= max_gap
+                and (max_gap is None or row.address - last_end <= max_gap)
                 and end - last.address <= MAX_REGISTERS_PER_READ
             ):
                 reads[-1] = BlockRead(

@@ -48,7 +48,7 @@ def _board_with(tmp_path: Path, old: str, new: str) -> str:
         (
             'map = "sdm630"\ndevice_id = 1\n',
             'map = "sdm999"\n',
-            "[meter] map: unknown meter map 'sdm999'; known: sdm630",
+            "[meter] map: unknown meter map 'sdm999'; known: abb_b23, em340, sdm120, sdm630",
         ),
         ("cable_rating_a = 32", "cable_rating_a = 40", "[plant] cable_rating_a: expected 13, 20"),
         ("ambient_c = 25", "ambiant_c = 25", "[plant] ambiant_c: unknown key"),
@@ -127,6 +127,6 @@ def test_a_phase_on_a_total_measurand_is_refused(monkeypatch, tmp_path: Path) ->
 
 def test_sdm630_map_is_read_in_one_block_and_round_trips() -> None:
     sdm630 = load_register_map("sdm630")
-    assert [(r.function_code, r.address, r.count) for r in plan_reads(sdm630.rows)] == [(4, 0, 74)]
+    assert [(r.function_code, r.address, r.count) for r in plan_reads(sdm630)] == [(4, 0, 74)]
     for row in sdm630.rows:
         assert row.decode(row.encode(1234.5)) == pytest.approx(1234.5)

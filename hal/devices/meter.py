@@ -21,16 +21,21 @@ class ModbusMeter:
         device_id: int,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        if not 1 <= device_id <= 247:
+            raise ValueError(f"device_id must be 1..247, got {device_id}")
         self._bus = bus
         self._map = register_map
         self._device_id = device_id
-        self._reads = plan_reads(register_map.rows)
+        self._reads = plan_reads(register_map)
         self._now = now
         self._last_energy_wh: float | None = None
 
     @property
     def transactions_per_poll(self) -> int:
         return len(self._reads)
+
+    async def close(self) -> None:
+        await self._bus.close()
 
     async def poll(self) -> Measurements:
         words: dict[tuple[int, int], int] = {}
@@ -40,11 +45,14 @@ class ModbusMeter:
                     block.function_code, block.address, block.count, self._device_id
                 )
             except RegisterBusError as exc:
-                raise MeterError(f"meter read at {block.address:#06x} failed: {exc}") from exc
+                raise MeterError(
+                    exc.kind, f"meter read at {block.address:#06x} failed: {exc}"
+                ) from exc
             if len(values) != block.count:
                 raise MeterError(
+                    "implausible",
                     f"meter read at {block.address:#06x}: {len(values)} registers, "
-                    f"expected {block.count}"
+                    f"expected {block.count}",
                 )
             for offset, value in enumerate(values):
                 words[(block.function_code, block.address + offset)] = value
@@ -59,7 +67,9 @@ class ModbusMeter:
             raw = [words[(row.function_code, row.address + i)] for i in range(row.width)]
             value = row.decode(raw)
             if not math.isfinite(value):
-                raise MeterError(f"meter register {row.address:#06x} ({row.measurand}) is {value}")
+                raise MeterError(
+                    "implausible", f"meter register {row.address:#06x} ({row.measurand}) is {value}"
+                )
             if row.phase:
                 per_phase[row.measurand][_PHASE_INDEX[row.phase]] = value
             else:
@@ -67,10 +77,11 @@ class ModbusMeter:
         energy = fields.get("Energy.Active.Import.Register")
         if energy is not None:
             if energy < 0:
-                raise MeterError(f"meter energy register is negative ({energy} Wh)")
+                raise MeterError("implausible", f"meter energy register is negative ({energy} Wh)")
             if self._last_energy_wh is not None and energy < self._last_energy_wh:
                 raise MeterError(
-                    f"meter energy went backwards ({self._last_energy_wh} -> {energy} Wh)"
+                    "implausible",
+                    f"meter energy went backwards ({self._last_energy_wh} -> {energy} Wh)",
                 )
             self._last_energy_wh = energy
         return Measurements(

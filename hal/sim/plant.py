@@ -166,6 +166,15 @@ class Plant:
                 values[f"Power.Factor/L{i + 1}"] = power_factor if currents[i] else 1.0
             return values
 
+    def meter_fault(self) -> str | None:
+        """The emulated meter's fault (hal.sim.meter_emulator names) for a bench fault."""
+        with self._lock:
+            if self.faults["meter_exception"]:
+                return "exception"
+            if self.faults["meter_implausible"]:
+                return "backwards"
+            return None
+
     # --- bench side (BenchControl) -------------------------------------------------------
 
     def set_ev(self, state: str, max_current_a: float | None, phases: int | None) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from pathlib import Path
 
-from hal.ports import EdgeCallback, RegisterBusError
+from hal.modbus import ModbusTcpBus
+from hal.ports import EdgeCallback
 from hal.register_map import RegisterMap
+from hal.sim.meter_emulator import MeterEmulator
 from hal.sim.plant import ANALOG_INPUTS, DIGITAL_INPUTS, DIGITAL_OUTPUTS, Plant
 
 READER_FAULT_POLL_S = 0.2
@@ -60,33 +63,51 @@ class SimAnalogIn:
         return self._plant.read_analog(self._signal)
 
 
-class SimRegisterBus:
-    """A meter on a register bus, its register image encoded from the plant with a map."""
+class PlantMeter:
+    """The plant as the emulated meter's source of values and of bench faults."""
 
-    def __init__(self, plant: Plant, register_map: RegisterMap, device_id: int = 1) -> None:
+    def __init__(self, plant: Plant) -> None:
         self._plant = plant
-        self._map = register_map
-        self._device_id = device_id
 
-    def image(self) -> dict[tuple[int, int], int]:
-        values = self._plant.meter_values()
-        image: dict[tuple[int, int], int] = {}
-        for row in self._map.rows:
-            key = f"{row.measurand}/{row.phase}" if row.phase else row.measurand
-            for offset, word in enumerate(row.encode(values.get(key, 0.0))):
-                image[(row.function_code, row.address + offset)] = word
-        return image
+    def values(self) -> dict[str, float]:
+        return self._plant.meter_values()
+
+    def fault(self) -> str | None:
+        return self._plant.meter_fault()
+
+
+class EmulatedMeterBus:
+    """Modbus TCP, through the real client, to a meter emulator on loopback that the plant
+    drives, so the bench always has the real driver and a real server on the path.
+
+    The emulator starts on the first read, in the controller's event loop, on a free port.
+    """
+
+    def __init__(
+        self,
+        plant: Plant,
+        register_map: RegisterMap,
+        device_id: int = 1,
+        timeout_s: float = 0.5,
+        energy_file: Path | None = None,
+    ) -> None:
+        self.emulator = MeterEmulator(register_map, PlantMeter(plant), device_id, energy_file)
+        self._timeout_s = timeout_s
+        self._bus: ModbusTcpBus | None = None
 
     async def read_registers(
         self, function_code: int, address: int, count: int, device_id: int
     ) -> list[int]:
-        if device_id != self._device_id:
-            raise RegisterBusError(f"no reply from device {device_id} (timeout)")
-        try:
-            image = self.image()
-        except TimeoutError as exc:
-            raise RegisterBusError(f"no reply from device {device_id} (timeout)") from exc
-        return [image.get((function_code, address + i), 0) for i in range(count)]
+        if self._bus is None:
+            host, port = await self.emulator.start_tcp("127.0.0.1", 0)
+            self._bus = ModbusTcpBus(host, port, self._timeout_s)
+        return await self._bus.read_registers(function_code, address, count, device_id)
+
+    async def close(self) -> None:
+        if self._bus is not None:
+            await self._bus.close()
+            await self.emulator.stop()
+            self._bus = None
 
 
 class SimByteLink:

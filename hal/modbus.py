@@ -1,0 +1,254 @@
+"""The one module that imports pymodbus: register buses (clients) and a register server.
+
+pymodbus moves its API between minor releases (the server datastore is being replaced by
+SimData/SimDevice for 4.0), so every call into it sits here, behind the RegisterBus port and
+a small server class. The client never retries by itself: the meter decides what a failed
+transaction means, and each failure is classified (timeout, crc, exception, connection) so
+it can be counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+from pymodbus.framer import FramerRTU, FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from hal.ports import RegisterBusError
+
+PARITIES = ("N", "E", "O")
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+EXCEPTION_NAMES = {code.value: code.name.lower().replace("_", " ") for code in ExcCodes}
+
+# pymodbus logs every missed reply at ERROR; the meter logs each failed poll once itself.
+logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+
+
+class _ClientBus:
+    """Shared read path of the TCP and RTU buses."""
+
+    def __init__(self, describe: str) -> None:
+        self._describe = describe
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    def _make_client(self) -> Any:
+        raise NotImplementedError
+
+    def _classify_timeout(self) -> str:
+        return "timeout"
+
+    async def read_registers(
+        self, function_code: int, address: int, count: int, device_id: int
+    ) -> list[int]:
+        async with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            client = self._client
+            if not client.connected:
+                try:
+                    connected = await client.connect()
+                except (OSError, ModbusException) as exc:
+                    raise RegisterBusError("connection", f"{self._describe}: {exc}") from exc
+                if not connected:
+                    raise RegisterBusError("connection", f"{self._describe}: cannot connect")
+            read = (
+                client.read_input_registers if function_code == 4 else client.read_holding_registers
+            )
+            try:
+                reply = await read(address, count=count, device_id=device_id)
+            except ConnectionException as exc:
+                raise RegisterBusError("connection", f"{self._describe}: {exc}") from exc
+            except ModbusIOException as exc:
+                kind = self._classify_timeout()
+                raise RegisterBusError(
+                    kind, f"{self._describe}: no valid reply from device {device_id} ({kind})"
+                ) from exc
+            except ModbusException as exc:
+                raise RegisterBusError("timeout", f"{self._describe}: {exc}") from exc
+            if reply.isError():
+                code = getattr(reply, "exception_code", 0)
+                name = EXCEPTION_NAMES.get(code, "unknown")
+                raise RegisterBusError(
+                    "exception", f"{self._describe}: exception reply {code} ({name})"
+                )
+            return list(reply.registers)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class ModbusTcpBus(_ClientBus):
+    def __init__(self, host: str, port: int = 502, timeout_s: float = 1.0) -> None:
+        if not 0 < port < 65536:
+            raise ValueError(f"port must be 1..65535, got {port}")
+        if not 0 < timeout_s <= 60:
+            raise ValueError(f"timeout_s must be in (0, 60], got {timeout_s}")
+        super().__init__(f"modbus tcp {host}:{port}")
+        self._host, self._port, self._timeout_s = host, port, timeout_s
+
+    def _make_client(self) -> Any:
+        return AsyncModbusTcpClient(
+            self._host, port=self._port, timeout=self._timeout_s, retries=0, reconnect_delay=0
+        )
+
+
+class ModbusRtuBus(_ClientBus):
+    """Modbus RTU over a serial line (an RS485 adapter, or a pseudo-terminal on the bench).
+
+    pymodbus drops a reply whose CRC does not match and then times out; the bytes that did
+    arrive are kept here so such a failure is counted as a CRC error, not a timeout.
+    """
+
+    def __init__(
+        self,
+        device: str,
+        baudrate: int = 9600,
+        parity: str = "N",
+        stop_bits: int = 1,
+        timeout_s: float = 0.5,
+    ) -> None:
+        if baudrate not in BAUD_RATES:
+            raise ValueError(f"baudrate must be one of {BAUD_RATES}, got {baudrate}")
+        if parity not in PARITIES:
+            raise ValueError(f"parity must be one of {', '.join(PARITIES)}, got {parity!r}")
+        if stop_bits not in (1, 2):
+            raise ValueError(f"stop_bits must be 1 or 2, got {stop_bits}")
+        if not 0 < timeout_s <= 60:
+            raise ValueError(f"timeout_s must be in (0, 60], got {timeout_s}")
+        super().__init__(f"modbus rtu {device}")
+        self._device = device
+        self._settings = {
+            "baudrate": baudrate,
+            "parity": parity,
+            "stopbits": stop_bits,
+            "timeout": timeout_s,
+        }
+        self._received = bytearray()
+
+    def _make_client(self) -> Any:
+        return AsyncModbusSerialClient(
+            self._device,
+            framer=FramerType.RTU,
+            bytesize=8,
+            retries=0,
+            reconnect_delay=0,
+            trace_packet=self._trace,
+            **self._settings,
+        )
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if sending:
+            self._received.clear()
+        else:
+            self._received.extend(data)
+        return data
+
+    def _classify_timeout(self) -> str:
+        frame = bytes(self._received)
+        if len(frame) >= 4 and not FramerRTU.check_CRC(
+            frame[:-2], int.from_bytes(frame[-2:], "big")
+        ):
+            return "crc"
+        return "timeout"
+
+
+ReadHandler = Callable[[int, int, int], Awaitable[list[int] | int]]
+"""(function_code, address, count) -> register values, or a Modbus exception code."""
+
+ReplyFilter = Callable[[bytes], bytes]
+"""Rewrites an encoded reply before it goes on the wire (b"" sends nothing)."""
+
+
+class RegisterServer:
+    """A Modbus server for one device whose register values are computed on each read.
+
+    `ranges` says which registers exist ((function code, first, count)); a read outside
+    them is answered with illegal address, as a real meter does.
+    """
+
+    def __init__(
+        self,
+        device_id: int,
+        ranges: list[tuple[int, int, int]],
+        on_read: ReadHandler,
+        reply_filter: ReplyFilter | None = None,
+    ) -> None:
+        self._on_read = on_read
+        self._reply_filter = reply_filter
+        blocks: dict[int, list[SimData]] = {3: [], 4: []}
+        for function_code, first, count in ranges:
+            blocks[function_code].append(
+                SimData(first, count=count, values=0, datatype=DataType.REGISTERS)
+            )
+        for block in blocks.values():
+            if not block:
+                block.append(SimData(0, datatype=DataType.INVALID))
+        bits = [SimData(0, values=False, datatype=DataType.BITS)]
+        self._device = SimDevice(
+            device_id, simdata=(bits, list(bits), blocks[3], blocks[4]), action=self._action
+        )
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        if set_values is not None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        values = await self._on_read(function_code, address, count)
+        if isinstance(values, int):
+            return ExcCodes(values)
+        offset = address - start_address
+        registers[offset : offset + count] = values
+        return None
+
+    def _trace(self, sending: bool, data: bytes) -> bytes:
+        if sending and self._reply_filter is not None:
+            return self._reply_filter(data)
+        return data
+
+    async def serve_tcp(self, host: str, port: int) -> tuple[str, int]:
+        """Listens and returns the bound address (port 0 picks a free one)."""
+        server = ModbusTcpServer(self._device, address=(host, port), trace_packet=self._trace)
+        self._server = server
+        await server.serve_forever(background=True)
+        sockets = server.transport.sockets if server.transport is not None else ()
+        bound = sockets[0].getsockname() if sockets else (host, port)
+        return str(bound[0]), int(bound[1])
+
+    async def serve_rtu(
+        self, device: str, baudrate: int = 9600, parity: str = "N", stop_bits: int = 1
+    ) -> None:
+        server = ModbusSerialServer(
+            self._device,
+            framer=FramerType.RTU,
+            port=device,
+            baudrate=baudrate,
+            parity=parity,
+            stopbits=stop_bits,
+            trace_packet=self._trace,
+        )
+        self._server = server
+        await server.serve_forever(background=True)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await self._server.shutdown()
+            self._server = None
