@@ -11,9 +11,13 @@ from pathlib import Path
 
 from board.loader import BoardError
 from firmware.app import DEFAULT_DATA_DIR, ApiListenError, RunOptions, run
-from firmware.config import ConfigError
+from firmware.config import ConfigError, parse_listen
 from firmware.journal_logging import setup_logging
 from firmware.store import StoreError
+from hal.modbus import BAUD_RATES, PARITIES
+from hal.register_map import known_maps
+from hal.sim.meter_emulator import METER_FAULTS
+from hal.sim.meter_emulator_service import EmulatorError, EmulatorOptions, run_emulator
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +41,96 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"data directory (default {DEFAULT_DATA_DIR})",
     )
     run_cmd.add_argument("--api", help="local API HOST:PORT (default 127.0.0.1:8080)")
+    _add_emulator_command(commands)
     return parser
+
+
+def _listen(value: str) -> tuple[str, int]:
+    address = parse_listen(value)
+    if address is None:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return address
+
+
+def _add_emulator_command(commands: argparse._SubParsersAction) -> None:
+    cmd = commands.add_parser(
+        "meter-emulator",
+        help="serve a simulated Modbus energy meter (TCP or RTU)",
+        description="Serves a meter register map whose values follow a load you set.",
+    )
+    cmd.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    cmd.add_argument("--map", default="sdm630", choices=known_maps(), help="register map")
+    cmd.add_argument("--device-id", type=int, default=1, help="Modbus unit id (1..247)")
+    where = cmd.add_mutually_exclusive_group()
+    where.add_argument(
+        "--tcp",
+        type=_listen,
+        default=("127.0.0.1", 5020),
+        help="HOST:PORT (default 127.0.0.1:5020)",
+    )
+    where.add_argument("--serial", help="RTU on this serial device")
+    where.add_argument(
+        "--pty", action="store_true", help="RTU on a new pseudo-terminal, paced at --baud"
+    )
+    cmd.add_argument("--baud", type=int, default=9600, choices=BAUD_RATES)
+    cmd.add_argument("--parity", default="N", choices=PARITIES)
+    cmd.add_argument("--stop-bits", type=int, default=1, choices=(1, 2))
+    cmd.add_argument(
+        "--control", type=_listen, help="HTTP control HOST:PORT (GET/PUT /load, PUT /fault)"
+    )
+    cmd.add_argument("--energy-file", type=Path, help="keep the energy counter in this file")
+    cmd.add_argument("--current", type=float, help="per-phase current (A)")
+    cmd.add_argument("--phases", type=int, help="phases carrying the current (1..3)")
+    cmd.add_argument("--voltage", type=float, help="phase voltage (V)")
+    cmd.add_argument("--power-factor", type=float)
+    cmd.add_argument("--frequency", type=float, help="grid frequency (Hz)")
+    cmd.add_argument("--fault", choices=METER_FAULTS, help="start with this fault injected")
+
+
+def _emulator_options(args: argparse.Namespace) -> EmulatorOptions:
+    load = {
+        name: value
+        for name, value in (
+            ("current_a", args.current),
+            ("phases", args.phases),
+            ("voltage_v", args.voltage),
+            ("power_factor", args.power_factor),
+            ("frequency_hz", args.frequency),
+        )
+        if value is not None
+    }
+    return EmulatorOptions(
+        map_name=args.map,
+        device_id=args.device_id,
+        tcp=args.tcp,
+        serial=args.serial,
+        pty=args.pty,
+        baudrate=args.baud,
+        parity=args.parity,
+        stop_bits=args.stop_bits,
+        control=args.control,
+        energy_file=args.energy_file,
+        load=load,
+        fault=args.fault,
+    )
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(run_emulator(_emulator_options(args)))
+    except EmulatorError as exc:
+        print(f"pievse meter-emulator: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    if args.command == "meter-emulator":
+        return _run_emulator(args)
     options = RunOptions(
         board=args.board,
         config=args.config,

@@ -223,6 +223,12 @@ class RegisterServer:
             return self._reply_filter(data)
         return data
 
+    def _trace_serial(self, sending: bool, data: bytes) -> bytes:
+        # On a shared RS485 line a request for another unit id is not ours to answer at all.
+        if sending and data and data[0] != self._device.id:
+            return b""
+        return self._trace(sending, data)
+
     async def serve_tcp(self, host: str, port: int) -> tuple[str, int]:
         """Listens and returns the bound address (port 0 picks a free one)."""
         server = ModbusTcpServer(self._device, address=(host, port), trace_packet=self._trace)
@@ -242,7 +248,7 @@ class RegisterServer:
             baudrate=baudrate,
             parity=parity,
             stopbits=stop_bits,
-            trace_packet=self._trace,
+            trace_packet=self._trace_serial,
         )
         self._server = server
         await server.serve_forever(background=True)

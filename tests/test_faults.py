@@ -55,15 +55,28 @@ async def test_overtemperature_faults_connector_zero_and_resumes_below_hysteresi
     assert resumed["contactor"] == "closed"
 
 
-async def test_meter_offline_with_stop_policy_faults_and_recovers(bench: BenchClient) -> None:
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        ("meter_offline", "timeout"),
+        ("meter_exception", "exception"),
+        ("meter_implausible", "implausible"),
+    ],
+)
+async def test_meter_failures_with_stop_policy_fault_count_and_recover(
+    bench: BenchClient, fault: str, kind: str
+) -> None:
     await start_charging(bench)
-    await bench.bench("fault", fault="meter_offline", active=True)
+    await bench.bench("fault", fault=fault, active=True)
     status = await bench.wait_status("1", "Faulted")
     assert status["connectors"]["1"]["error_code"] == "PowerMeterFailure"
     assert status["contactor"] == "open"
     assert status["meter"]["online"] is False
+    errors = status["meter"]["errors"]
+    assert errors[kind] >= 3, "offline_after_failures = 3 consecutive failures of this kind"
+    assert sum(errors.values()) == errors[kind]
 
-    await bench.bench("fault", fault="meter_offline", active=False)
+    await bench.bench("fault", fault=fault, active=False)
     recovered = await bench.wait_for(lambda s: s["meter"]["online"])
     assert recovered["connectors"]["1"]["error_code"] == "NoError"
     assert recovered["connectors"]["1"]["status"] == "Finishing"

@@ -9,6 +9,7 @@ them: no reply, a corrupted CRC, an exception reply, implausible values.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -199,6 +200,8 @@ class MeterEmulator:
 
     async def stop(self) -> None:
         await self._server.stop()
+        with contextlib.suppress(TimeoutError):  # a silent source keeps the last counter read
+            self._last_energy_wh = self._base_wh + self._source.values().get(ENERGY, 0.0)
         self._save(force=True)
 
     def energy_wh(self) -> float:

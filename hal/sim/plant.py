@@ -172,7 +172,7 @@ class Plant:
             if self.faults["meter_exception"]:
                 return "exception"
             if self.faults["meter_implausible"]:
-                return "backwards"
+                return "nan"
             return None
 
     # --- bench side (BenchControl) -------------------------------------------------------
