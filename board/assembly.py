@@ -57,6 +57,8 @@ def assemble(
         thermometer=device("thermometer"),
         derating=spec.derating,
         meter=device("meter"),
+        outlet_thermometer=device("outlet_thermometer"),
+        ev_soc=device("ev_soc"),
         cable=device("cable"),
         lock=device("lock"),
         tag_reader=device("tag_reader"),

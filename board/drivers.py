@@ -133,6 +133,9 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
             },
         ),
     },
+    "ev_soc": {
+        "bench_ev": Driver("hal.sim.bench_ev:BenchEvStateOfCharge", needs_plant=True),
+    },
     "lock": {
         "feedback": Driver(
             "hal.devices.lock:FeedbackLock",
@@ -161,5 +164,8 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
         ),
     },
 }
+
+# A sensor at the outlet is the same kind of device as the enclosure's.
+DEVICE_DRIVERS["outlet_thermometer"] = DEVICE_DRIVERS["thermometer"]
 
 REQUIRED_DEVICES = ("pilot", "contactor", "rcd", "thermometer", "meter")

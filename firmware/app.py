@@ -27,7 +27,7 @@ from firmware.core_keys import core_key_specs
 from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
 from firmware.heap_trim import trim_heap
-from firmware.meter_values import Reading
+from firmware.meter_values import Reading, deliverable_measurands
 from firmware.outbox import Outbox
 from firmware.remote_trigger_profile import RemoteTriggerProfile
 from firmware.sessions import SessionLog
@@ -83,7 +83,10 @@ class Wallbox:
         spec = load_board(options.board)
         self.board = assemble(spec, self.clock.monotonic, options.data_dir)
         self.store = Store(options.data_dir / "pievse.db")
-        self.keys = ConfigurationKeys(self.store, core_key_specs(config))
+        measurands = deliverable_measurands(
+            self.board.meter.measurands, self.board.ev_soc is not None
+        )
+        self.keys = ConfigurationKeys(self.store, core_key_specs(config, measurands))
         self.config = config = _with_stored_keys(config, self.store)
         self.sessions = SessionLog(self.store)
         self._authorizer = Authorizer(None)
@@ -179,12 +182,14 @@ class Wallbox:
 
     def _reading(self) -> Reading:
         ratings = self.board.ratings
+        controller = self.controller
         return Reading(
-            self.controller.measurements,
-            self.controller.offered_a,
+            controller.measurements,
+            controller.offered_a,
             ratings.phases,
             ratings.nominal_voltage_v,
-            self.controller.temperature_c,
+            controller.temperatures_c,
+            controller.ev_soc_percent,
         )
 
     def _vendor_data_transfer(

@@ -110,6 +110,7 @@ class ChargeController:
 
         self._sample: PilotSample = board.pilot.sample()
         self._temperature_c = board.thermometer.read_c()
+        self._outlet_c = board.outlet_thermometer.read_c() if board.outlet_thermometer else None
         self._cable_rating_a: float | None = None
         self._offer = Limit("board", board.ratings.max_current_a)
         self._authorized_tag: str | None = None
@@ -227,16 +228,20 @@ class ChargeController:
             )
 
     def _check_temperature(self) -> None:
-        thermometer = self._board.thermometer
-        self._temperature_c = thermometer.read_c()
-        if self._temperature_c >= thermometer.trip_c:
-            self.supervisor.trip(
-                Fault.OVERTEMPERATURE, f"enclosure at {self._temperature_c:.1f} degC"
-            )
-        elif (
-            Fault.OVERTEMPERATURE in self.supervisor.faults()
-            and self._temperature_c < thermometer.resume_c
-            and not thermometer.alert_active()
+        """Either sensor past its trip point trips; both must be below resume to clear."""
+        enclosure = self._board.thermometer
+        outlet = self._board.outlet_thermometer
+        self._temperature_c = enclosure.read_c()
+        readings = [("enclosure", enclosure, self._temperature_c)]
+        if outlet is not None:
+            self._outlet_c = outlet.read_c()
+            readings.append(("outlet", outlet, self._outlet_c))
+        hot = [(where, c) for where, sensor, c in readings if c >= sensor.trip_c]
+        if hot:
+            where, celsius = hot[0]
+            self.supervisor.trip(Fault.OVERTEMPERATURE, f"{where} at {celsius:.1f} degC")
+        elif Fault.OVERTEMPERATURE in self.supervisor.faults() and all(
+            c < sensor.resume_c and not sensor.alert_active() for _, sensor, c in readings
         ):
             self.supervisor.clear(Fault.OVERTEMPERATURE)
 
@@ -673,6 +678,19 @@ class ChargeController:
     def temperature_c(self) -> float:
         return self._temperature_c
 
+    @property
+    def temperatures_c(self) -> dict[str, float]:
+        """By OCPP location: Body (the enclosure) and, where fitted, Outlet."""
+        found = {"Body": self._temperature_c}
+        if self._outlet_c is not None:
+            found["Outlet"] = self._outlet_c
+        return found
+
+    @property
+    def ev_soc_percent(self) -> float | None:
+        source = self._board.ev_soc
+        return None if source is None else source.soc_percent()
+
     def snapshot(self) -> dict[str, Any]:
         def connector(status: ConnectorStatus, transaction_id: int | None) -> dict[str, Any]:
             entry: dict[str, Any] = {
@@ -703,6 +721,8 @@ class ChargeController:
             "limit": {"current_a": round(self._offer.current_a, 2), "source": self._offer.source},
             "cable_rating_a": self._cable_rating_a,
             "temperature_c": round(self._temperature_c, 2),
+            "outlet_temperature_c": None if self._outlet_c is None else round(self._outlet_c, 2),
+            "ev_soc_percent": self.ev_soc_percent,
             "faults": sorted(f.value for f in self.supervisor.faults()),
             "meter": {
                 "online": self._meter_failures < self._meter_cfg.offline_after_failures,

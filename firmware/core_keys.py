@@ -15,8 +15,8 @@ MAX_MEASURANDS = len(MEASURANDS)
 GET_CONFIGURATION_MAX_KEYS = 64
 
 
-def core_key_specs(config: Config) -> list[KeySpec]:
-    measurands = frozenset(MEASURANDS)
+def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
+    """`measurands`: what the board can deliver; a list naming anything else is Rejected."""
 
     def measurand_list(name: str, default: str) -> list[KeySpec]:
         return [

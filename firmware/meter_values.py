@@ -1,14 +1,14 @@
-"""OCPP 1.6 MeterValue records built from one meter poll and what the controller offers.
+"""OCPP 1.6 MeterValue records built from one meter poll and what the controller knows.
 
-Each measurand names where its value comes from, its unit (1.6 UnitOfMeasure; Frequency and
-Power.Factor have none) and whether it is reported per phase. The configuration keys
-MeterValuesSampledData and friends accept exactly the names of this table.
+Each measurand names its unit (1.6 UnitOfMeasure; Frequency and Power.Factor have none) and
+yields its values with phase and location. The configuration keys MeterValuesSampledData and
+friends accept exactly the names of this table that the board can deliver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,9 @@ from firmware.clock import iso_utc
 from hal.interfaces import Measurements
 
 PHASE_NAMES = ("L1", "L2", "L3")
+IN_USE_A = 1.0
+"""A phase carrying at least this much current counts as in use for Power.Offered."""
+REGISTER = "Energy.Active.Import.Register"
 
 
 @dataclass(frozen=True)
@@ -26,39 +29,93 @@ class Reading:
     offered_a: float
     phases: int
     nominal_voltage_v: float
-    temperature_c: float
+    temperatures_c: dict[str, float] = field(default_factory=dict)
+    """By OCPP location (Body, Outlet)."""
+    soc_percent: float | None = None
+    interval_start_wh: float | None = None
+    """The register at the start of the interval Energy.Active.Import.Interval covers."""
+
+
+Value = tuple[float, str | None, str]
+"""(value, phase or None, location)."""
 
 
 @dataclass(frozen=True)
 class Measurand:
     unit: str | None
-    location: str
-    per_phase: Callable[[Reading], tuple[float | None, ...]] | None = None
-    total: Callable[[Reading], float | None] | None = None
-    phase_suffix: str = ""
+    values: Callable[[Reading], list[Value]]
+    needs: str | None = None
+    """What the board must have: a meter measurand, "soc", or None (always deliverable)."""
 
 
-def _meter(field: str) -> Callable[[Reading], Any]:
-    def read(reading: Reading) -> Any:
+def _meter_total(attribute: str) -> Callable[[Reading], list[Value]]:
+    def read(reading: Reading) -> list[Value]:
         m = reading.measurements
-        return None if m is None else getattr(m, field)
+        value = None if m is None else getattr(m, attribute)
+        return [] if value is None else [(value, None, "Outlet")]
 
     return read
 
 
+def _meter_phases(attribute: str, suffix: str = "") -> Callable[[Reading], list[Value]]:
+    def read(reading: Reading) -> list[Value]:
+        m = reading.measurements
+        values = () if m is None else getattr(m, attribute)
+        return [
+            (value, phase + suffix, "Outlet")
+            for phase, value in zip(PHASE_NAMES, values, strict=False)
+            if value is not None
+        ]
+
+    return read
+
+
+def _interval(reading: Reading) -> list[Value]:
+    m = reading.measurements
+    if m is None or m.energy_import_wh is None or reading.interval_start_wh is None:
+        return []
+    return [(max(0.0, m.energy_import_wh - reading.interval_start_wh), None, "Outlet")]
+
+
+def phases_in_use(reading: Reading) -> int:
+    """Phases the EV draws on now; before it draws, the phases the box can offer."""
+    m = reading.measurements
+    drawing = [] if m is None else [c for c in m.current_a if c is not None and c >= IN_USE_A]
+    return len(drawing) or reading.phases
+
+
+def _power_offered(reading: Reading) -> list[Value]:
+    """Offered current x voltage x phases in use; measured voltage where the meter has it."""
+    phases = phases_in_use(reading)
+    m = reading.measurements
+    volts = [v for v in (m.voltage_v[:phases] if m else ()) if v is not None and v > 0]
+    voltage = sum(volts) / len(volts) if volts else reading.nominal_voltage_v
+    return [(reading.offered_a * voltage * phases, None, "Outlet")]
+
+
 MEASURANDS: dict[str, Measurand] = {
-    "Energy.Active.Import.Register": Measurand("Wh", "Outlet", total=_meter("energy_import_wh")),
-    "Power.Active.Import": Measurand("W", "Outlet", total=_meter("power_w")),
-    "Current.Import": Measurand("A", "Outlet", per_phase=_meter("current_a")),
-    "Voltage": Measurand("V", "Outlet", per_phase=_meter("voltage_v"), phase_suffix="-N"),
-    "Frequency": Measurand(None, "Outlet", total=_meter("frequency_hz")),
-    "Power.Factor": Measurand(None, "Outlet", total=_meter("power_factor")),
-    "Current.Offered": Measurand("A", "Outlet", total=lambda r: r.offered_a),
-    "Power.Offered": Measurand(
-        "W", "Outlet", total=lambda r: r.offered_a * r.phases * r.nominal_voltage_v
+    REGISTER: Measurand("Wh", _meter_total("energy_import_wh"), REGISTER),
+    "Energy.Active.Import.Interval": Measurand("Wh", _interval, REGISTER),
+    "Power.Active.Import": Measurand("W", _meter_total("power_w"), "Power.Active.Import"),
+    "Current.Import": Measurand("A", _meter_phases("current_a"), "Current.Import"),
+    "Voltage": Measurand("V", _meter_phases("voltage_v", "-N"), "Voltage"),
+    "Frequency": Measurand(None, _meter_total("frequency_hz"), "Frequency"),
+    "Power.Factor": Measurand(None, _meter_total("power_factor"), "Power.Factor"),
+    "Current.Offered": Measurand("A", lambda r: [(r.offered_a, None, "Outlet")]),
+    "Power.Offered": Measurand("W", _power_offered),
+    "Temperature": Measurand(
+        "Celsius", lambda r: [(c, None, where) for where, c in r.temperatures_c.items()]
     ),
-    "Temperature": Measurand("Celsius", "Body", total=lambda r: r.temperature_c),
+    "SoC": Measurand(
+        "Percent", lambda r: [] if r.soc_percent is None else [(r.soc_percent, None, "EV")], "soc"
+    ),
 }
+
+
+def deliverable_measurands(meter_measurands: Iterable[str], has_soc: bool) -> frozenset[str]:
+    """The measurands this board can report: what its meter reads, plus what it knows itself."""
+    have = {*meter_measurands, *(["soc"] if has_soc else [])}
+    return frozenset(name for name, m in MEASURANDS.items() if m.needs is None or m.needs in have)
 
 
 def _format(value: float) -> str:
@@ -70,18 +127,18 @@ def sampled_values(measurands: list[str], reading: Reading, context: str) -> lis
     values: list[dict[str, Any]] = []
     for name in measurands:
         spec = MEASURANDS[name]
-        base: dict[str, Any] = {"context": context, "measurand": name, "location": spec.location}
-        if spec.unit is not None:
-            base["unit"] = spec.unit
-        if spec.total is not None:
-            value = spec.total(reading)
-            if value is not None:
-                values.append({"value": _format(value), **base})
-            continue
-        assert spec.per_phase is not None
-        for phase, value in zip(PHASE_NAMES, spec.per_phase(reading) or (), strict=False):
-            if value is not None:
-                values.append({"value": _format(value), **base, "phase": phase + spec.phase_suffix})
+        for value, phase, location in spec.values(reading):
+            entry: dict[str, Any] = {
+                "value": _format(value),
+                "context": context,
+                "measurand": name,
+                "location": location,
+            }
+            if phase is not None:
+                entry["phase"] = phase
+            if spec.unit is not None:
+                entry["unit"] = spec.unit
+            values.append(entry)
     return values
 
 

@@ -4,14 +4,21 @@ Told of session starts and stops by the controller; writes the messages to the d
 outbox in order. Sampled meter values (MeterValueSampleInterval, MeterValuesSampledData)
 go out during a transaction; clock-aligned ones (ClockAlignedDataInterval,
 MeterValuesAlignedData) at whole multiples of the interval after midnight UTC, with the
-transaction's id when one runs. StopTxn*Data feed the StopTransaction's transactionData.
+transaction's id when one runs. A Transaction.Begin value follows each StartTransaction.
+StopTxn*Data feed the StopTransaction's transactionData (Begin, samples, End).
+
+Energy.Active.Import.Interval is the energy since the previous value of the same series:
+the periodic series restarts at each transaction's meterStart, the clock-aligned series runs
+on across transactions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +30,8 @@ from firmware.sessions import Session, SessionLog
 
 log = logging.getLogger(__name__)
 CONNECTOR_ID = 1
+PERIODIC = "periodic"
+CLOCK = "clock"
 
 
 def next_aligned(now: datetime, interval_s: int) -> datetime:
@@ -52,6 +61,9 @@ class TransactionReporter:
         self._session: Session | None = None
         self._sampler: asyncio.Task[None] | None = None
         self._stop_samples: list[dict[str, Any]] = []
+        self._interval_start: dict[str, float] = {}
+        self._aligned_changed = asyncio.Event()
+        keys.on_change("ClockAlignedDataInterval", lambda _value: self._aligned_changed.set())
         outbox.answer_handlers["StartTransaction"] = self._started
 
     # --- SessionListener -----------------------------------------------------------------
@@ -69,6 +81,18 @@ class TransactionReporter:
             },
             session.id,
         )
+        self._interval_start[PERIODIC] = session.meter_start_wh
+        begin = self._reading()
+        value = self._value(
+            session.started_at, "MeterValuesSampledData", begin, "Transaction.Begin"
+        )
+        if value is not None:
+            self._send_transaction_value(session, value)
+        stop_value = self._value(
+            session.started_at, "StopTxnSampledData", begin, "Transaction.Begin"
+        )
+        if stop_value is not None:
+            self._stop_samples.append(stop_value)
         self._sampler = asyncio.get_running_loop().create_task(
             self._sample(session), name="meter-values"
         )
@@ -86,7 +110,7 @@ class TransactionReporter:
         }
         if reason in ("Local", "DeAuthorized"):
             payload["idTag"] = session.id_tag
-        end = self._value(stopped_at, self._keys.items("StopTxnSampledData"), "Transaction.End")
+        end = self._value(stopped_at, "StopTxnSampledData", self._take(PERIODIC), "Transaction.End")
         data = [*self._stop_samples, *([end] if end else [])]
         if data:
             payload["transactionData"] = data
@@ -112,7 +136,8 @@ class TransactionReporter:
 
     def current_meter_values(self, connector_id: int, context: str) -> dict[str, Any] | None:
         """A MeterValues payload now (TriggerMessage); None when the meter gave nothing."""
-        value = self._value(self._clock.now(), self._keys.items("MeterValuesSampledData"), context)
+        reading = self._take(PERIODIC, advance=False)
+        value = self._value(self._clock.now(), "MeterValuesSampledData", reading, context)
         if value is None:
             return None
         payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
@@ -123,8 +148,20 @@ class TransactionReporter:
                 payload["transactionId"] = transaction_id
         return payload
 
-    def _value(self, at: datetime, measurands: list[str], context: str) -> dict[str, Any] | None:
-        return meter_value(at, measurands, self._reading(), context)
+    def _take(self, series: str, advance: bool = True) -> Reading:
+        """A reading whose Interval runs from the series' previous value; unless `advance`
+        is false, the series' next interval starts here."""
+        reading = self._reading()
+        start = self._interval_start.get(series)
+        m = reading.measurements
+        if advance and m is not None and m.energy_import_wh is not None:
+            self._interval_start[series] = m.energy_import_wh
+        return replace(reading, interval_start_wh=start)
+
+    def _value(
+        self, at: datetime, key: str, reading: Reading, context: str
+    ) -> dict[str, Any] | None:
+        return meter_value(at, self._keys.items(key), reading, context)
 
     async def _sample(self, session: Session) -> None:
         while True:
@@ -134,10 +171,11 @@ class TransactionReporter:
                 continue
             await asyncio.sleep(interval)
             now = self._clock.now()
-            value = self._value(now, self._keys.items("MeterValuesSampledData"), "Sample.Periodic")
+            reading = self._take(PERIODIC)
+            value = self._value(now, "MeterValuesSampledData", reading, "Sample.Periodic")
             if value is not None:
                 self._send_transaction_value(session, value)
-            stop_value = self._value(now, self._keys.items("StopTxnSampledData"), "Sample.Periodic")
+            stop_value = self._value(now, "StopTxnSampledData", reading, "Sample.Periodic")
             if stop_value is not None:
                 self._stop_samples.append(stop_value)
 
@@ -147,21 +185,21 @@ class TransactionReporter:
         )
 
     async def run_clock_aligned(self) -> None:
+        """A new ClockAlignedDataInterval takes effect at once, not after the old period."""
         while True:
+            self._aligned_changed.clear()
             interval = self._keys.number("ClockAlignedDataInterval")
-            if interval <= 0:
-                await asyncio.sleep(1.0)
-                continue
             now = self._clock.now()
-            due = next_aligned(now, interval)
-            await asyncio.sleep((due - now).total_seconds())
-            if self._keys.number("ClockAlignedDataInterval") != interval:
+            wait = None if interval <= 0 else (next_aligned(now, interval) - now).total_seconds()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._aligned_changed.wait(), wait)
                 continue
-            self._aligned(due)
+            self._aligned(next_aligned(now, interval))
 
     def _aligned(self, at: datetime) -> None:
         session = self._session
-        value = self._value(at, self._keys.items("MeterValuesAlignedData"), "Sample.Clock")
+        reading = self._take(CLOCK)
+        value = self._value(at, "MeterValuesAlignedData", reading, "Sample.Clock")
         if value is not None:
             if session is not None:
                 self._send_transaction_value(session, value)
@@ -169,6 +207,6 @@ class TransactionReporter:
                 self._outbox.put(
                     "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}
                 )
-        stop_value = self._value(at, self._keys.items("StopTxnAlignedData"), "Sample.Clock")
+        stop_value = self._value(at, "StopTxnAlignedData", reading, "Sample.Clock")
         if session is not None and stop_value is not None:
             self._stop_samples.append(stop_value)

@@ -99,6 +99,15 @@ class Thermometer(Protocol):
     def on_change(self, listener: Listener) -> None: ...
 
 
+class EvStateOfCharge(Protocol):
+    """The EV's battery level, where the EV interface carries it (IEC 61851 PWM alone does
+    not; ISO 15118 or a bench EV does)."""
+
+    def soc_percent(self) -> float | None:
+        """None while no EV reports one."""
+        ...
+
+
 class ConnectorLock(Protocol):
     def lock(self) -> None: ...
 
@@ -133,6 +142,9 @@ class Measurements:
 
 
 class EnergyMeter(Protocol):
+    measurands: frozenset[str]
+    """The OCPP measurands its register map reads (a poll may still leave one None)."""
+
     async def poll(self) -> Measurements: ...
 
     async def close(self) -> None: ...
@@ -199,6 +211,9 @@ class Board:
     derating: tuple[tuple[float, float], ...]
     """(above_c, max_current_a) steps, lowest temperature first."""
     meter: EnergyMeter
+    outlet_thermometer: Thermometer | None = None
+    """A sensor at the socket outlet or cable connection, where the board has one."""
+    ev_soc: EvStateOfCharge | None = None
     cable: CableSense | None = None
     lock: ConnectorLock | None = None
     tag_reader: IdTagReader | None = None

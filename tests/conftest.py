@@ -84,10 +84,13 @@ def config_text() -> str:
 
 
 @contextlib.asynccontextmanager
-async def running_wallbox(data: Path, config_text: str) -> AsyncIterator[BenchClient]:
+async def running_wallbox(
+    data: Path, config_text: str, board: str = "bench-sim"
+) -> AsyncIterator[BenchClient]:
     """A wallbox on `data` (its config file and database), reachable over its HTTP API."""
     data.mkdir(parents=True, exist_ok=True)
     options = RunOptions(
+        board=board,
         config=write_config(data, config_text),
         data_dir=data / "data",
         api="127.0.0.1:0",

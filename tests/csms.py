@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import websockets
@@ -25,8 +25,8 @@ from ocpp.v16.enums import Action
 from websockets.asyncio.server import ServerConnection, serve
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+def now_iso(offset: timedelta = timedelta()) -> str:
+    return (datetime.now(UTC) + offset).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -48,6 +48,8 @@ class Script:
     """Overrides the StartTransaction idTagInfo status for every tag."""
     fail_actions: dict[str, int] = field(default_factory=dict)
     """action -> how many of the next ones get a CALLERROR InternalError."""
+    time_offset: timedelta = timedelta()
+    """The CSMS's clock (BootNotification, Heartbeat currentTime) runs this far from ours."""
 
 
 class CentralSystemSide(ChargePoint):
@@ -85,13 +87,13 @@ class CentralSystemSide(ChargePoint):
         script = self.csms.script
         status, interval = script.boot[0] if len(script.boot) == 1 else script.boot.pop(0)
         return call_result.BootNotification(
-            current_time=now_iso(), interval=interval, status=status
+            current_time=now_iso(script.time_offset), interval=interval, status=status
         )
 
     @on(Action.heartbeat)
     def on_heartbeat(self) -> Any:
         self._record("Heartbeat", {})
-        return call_result.Heartbeat(current_time=now_iso())
+        return call_result.Heartbeat(current_time=now_iso(self.csms.script.time_offset))
 
     @on(Action.status_notification)
     def on_status(self, **payload: Any) -> Any:

@@ -166,30 +166,6 @@ async def test_box_fault_on_connector_zero_and_recovery(box: BenchClient, csms: 
     assert "StopTransaction" not in csms.actions(mark)
 
 
-async def test_meter_values_during_the_transaction(tmp_path: Path, csms: TestCsms) -> None:
-    async with running_wallbox(tmp_path, ocpp_config(csms)) as box:
-        await csms.wait_status(1, "Available")
-        await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))
-        await csms.call(
-            call.ChangeConfiguration(
-                key="StopTxnSampledData", value="Energy.Active.Import.Register"
-            )
-        )
-        await charge_under_csms(box, csms)
-        values = await csms.wait_for("MeterValues", timeout=3)
-        assert values["transaction_id"] == 1001
-        sampled = values["meter_value"][0]["sampled_value"]
-        measurands = {(v["measurand"], v.get("phase")) for v in sampled}
-        assert ("Energy.Active.Import.Register", None) in measurands
-        assert ("Current.Import", "L1") in measurands
-        assert ("Current.Offered", None) in measurands
-        assert all(v["context"] == "Sample.Periodic" for v in sampled)
-        await box.bench("ev", state="A")
-        stop = await csms.wait_for("StopTransaction")
-        contexts = [v["sampled_value"][0]["context"] for v in stop["transaction_data"]]
-        assert contexts[-1] == "Transaction.End"
-
-
 async def test_a_reconnect_mid_transaction_loses_nothing(box: BenchClient, csms: TestCsms) -> None:
     await charge_under_csms(box, csms)
     await csms.stop()  # the CSMS goes away mid-transaction

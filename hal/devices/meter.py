@@ -27,6 +27,7 @@ class ModbusMeter:
         self._map = register_map
         self._device_id = device_id
         self._reads = plan_reads(register_map)
+        self.measurands = frozenset(register_map.measurands())
         self._now = now
         self._last_energy_wh: float | None = None
 

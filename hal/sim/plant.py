@@ -38,7 +38,7 @@ DIGITAL_OUTPUTS = (
     "led_green",
     "led_blue",
 )
-ANALOG_INPUTS = ("pilot_high", "pilot_low", "pp", "enclosure_temp")
+ANALOG_INPUTS = ("pilot_high", "pilot_low", "pp", "enclosure_temp", "outlet_temp")
 
 
 def ev_offered_current_a(duty_fraction: float) -> float:
@@ -71,6 +71,8 @@ class PlantSettings:
     sensor_clear_c: float = 70.0
     sensor_offset_v: float = 0.5
     sensor_volts_per_c: float = 0.01
+    outlet_rise_c_per_a2: float = 0.01
+    """Outlet contacts warm with the square of the current: +10 degC at 32 A."""
 
 
 class Plant:
@@ -138,10 +140,10 @@ class Plant:
                 return high if signal == "pilot_high" else low
             if signal == "pp":
                 return self._pp_volts()
-            return (
-                self.settings.sensor_offset_v
-                + self.settings.sensor_volts_per_c * self.temperature_c
-            )
+            celsius = self.temperature_c
+            if signal == "outlet_temp":
+                celsius += self.settings.outlet_rise_c_per_a2 * max(self._phase_currents()) ** 2
+            return self.settings.sensor_offset_v + self.settings.sensor_volts_per_c * celsius
 
     def meter_values(self) -> dict[str, float]:
         """What an ideal meter at the box's supply would read now; raises when offline."""
@@ -193,6 +195,12 @@ class Plant:
                 self.ev_phases = phases
 
         self._mutate(change)
+
+    def ev_soc_reported(self) -> float | None:
+        """The bench EV tells its battery level while plugged in (as ISO 15118 would)."""
+        with self._lock:
+            self._advance()
+            return None if self.ev_state in ("A", "E", "F") else self.ev_soc_percent
 
     def reader_failed(self) -> bool:
         with self._lock:
