@@ -107,7 +107,9 @@ class ModbusRtuBus(_ClientBus):
     """Modbus RTU over a serial line (an RS485 adapter, or a pseudo-terminal on the bench).
 
     pymodbus drops a reply whose CRC does not match and then times out; the bytes that did
-    arrive are kept here so such a failure is counted as a CRC error, not a timeout.
+    arrive are kept here so such a failure is counted as a CRC error, not a timeout. (Its
+    receive hook sees the whole unconsumed buffer each time, which starts empty at each
+    request.)
     """
 
     def __init__(
@@ -134,7 +136,10 @@ class ModbusRtuBus(_ClientBus):
             "stopbits": stop_bits,
             "timeout": timeout_s,
         }
-        self._received = bytearray()
+        self._received = b""
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        """Bytes on the line since start, both directions (for diagnostics and benchmarks)."""
 
     def _make_client(self) -> Any:
         return AsyncModbusSerialClient(
@@ -149,13 +154,15 @@ class ModbusRtuBus(_ClientBus):
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
         if sending:
-            self._received.clear()
+            self._received = b""
+            self.bytes_sent += len(data)
         else:
-            self._received.extend(data)
+            self.bytes_received += len(data) - len(self._received)
+            self._received = bytes(data)
         return data
 
     def _classify_timeout(self) -> str:
-        frame = bytes(self._received)
+        frame = self._received
         if len(frame) >= 4 and not FramerRTU.check_CRC(
             frame[:-2], int.from_bytes(frame[-2:], "big")
         ):

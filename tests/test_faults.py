@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -164,3 +165,19 @@ async def test_ev_drawing_more_than_offered_trips_overcurrent(bench: BenchClient
     bench.wallbox.board.bench.set_overdraw(0.0)
     await bench.bench("ev", state="A")
     await bench.wait_status("1", "Available")
+
+
+@pytest.mark.parametrize("config_text", [FAST_CONFIG + "overcurrent_tolerance_a = 3.0\n"])
+async def test_overdraw_within_the_configured_tolerance_keeps_charging(
+    bench: BenchClient,
+) -> None:
+    await start_charging(bench)
+    bench.wallbox.board.bench.set_overdraw(2.5)
+    drawn = await bench.wait_for(lambda s: s["meter"]["current_a"][0] > 34.0)
+    assert drawn["meter"]["current_a"][0] == pytest.approx(34.5), "read over Modbus"
+    await asyncio.sleep(1.0)  # ten meter polls
+    still = await bench.status()
+    assert still["connectors"]["1"]["status"] == "Charging"
+    bench.wallbox.board.bench.set_overdraw(3.5)
+    tripped = await bench.wait_status("1", "Faulted")
+    assert tripped["connectors"]["1"]["error_code"] == "OverCurrentFailure"
