@@ -130,3 +130,36 @@ def test_sdm630_map_is_read_in_one_block_and_round_trips() -> None:
     assert [(r.function_code, r.address, r.count) for r in plan_reads(sdm630)] == [(4, 0, 74)]
     for row in sdm630.rows:
         assert row.decode(row.encode(1234.5)) == pytest.approx(1234.5)
+
+
+def _map_file(tmp_path: Path, monkeypatch, addresses: list[int], header: str = "") -> None:
+    rows = "".join(
+        f'[[register]]\naddress = {a}\ntype = "float32"\nmeasurand = "Frequency"\n\n'
+        for a in addresses
+    )
+    (tmp_path / "synthetic.toml").write_text(header + rows)
+    monkeypatch.setattr("hal.register_map.MAPS_DIR", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("addresses", "header", "reads"),
+    [
+        ([0, 60, 123], "", [(4, 0, 125)]),  # exactly 125 registers: one read
+        ([0, 60, 124], "", [(4, 0, 62), (4, 124, 2)]),  # 126 would be too many
+        ([0, 10, 200, 210], "", [(4, 0, 12), (4, 200, 12)]),
+        ([0, 2, 10], "max_gap = 0\n", [(4, 0, 4), (4, 10, 2)]),
+        ([0, 2, 10], "max_gap = 6\n", [(4, 0, 12)]),
+    ],
+)
+def test_reads_are_the_fewest_blocks_of_at_most_125_registers(
+    tmp_path: Path, monkeypatch, addresses: list[int], header: str, reads: list[tuple]
+) -> None:
+    _map_file(tmp_path, monkeypatch, addresses, header)
+    planned = plan_reads(load_register_map("synthetic"))
+    assert [(r.function_code, r.address, r.count) for r in planned] == reads
+
+
+def test_a_negative_max_gap_is_refused(tmp_path: Path, monkeypatch) -> None:
+    _map_file(tmp_path, monkeypatch, [0], "max_gap = -1\n")
+    with pytest.raises(RegisterMapError, match="max_gap: expected an integer >= 0"):
+        load_register_map("synthetic")

@@ -20,6 +20,7 @@ from hal.modbus import ModbusRtuBus, ModbusTcpBus
 from hal.register_map import known_maps, load_register_map, plan_reads
 from hal.sim.meter_emulator import MeterEmulator, SetLoad
 from hal.sim.serial_wire import SerialWire
+from tests.conftest import FAST_CONFIG, running_wallbox
 
 ALL_MAPS = known_maps()
 SINGLE_PHASE = {"sdm120"}
@@ -209,3 +210,36 @@ def test_a_corrupt_energy_file_is_refused_not_reset(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a meter energy file"):
         MeterEmulator(load_register_map("sdm630"), SetLoad(), 1, energy_file)
     assert energy_file.read_text() == "{not json"
+
+
+async def test_a_board_file_reads_an_external_rtu_meter_end_to_end(tmp_path: Path) -> None:
+    """A field board's `modbus.rtu` port: pievse runs against an EM340 on a serial line."""
+    wire = SerialWire()
+    load = SetLoad()
+    load.set(current_a=0.0, voltage_v=229.9, frequency_hz=49.9)
+    emulator = MeterEmulator(load_register_map("em340"), load, device_id=3)
+    await emulator.start_rtu(wire.b_path, 19200)
+    bench_sim = Path(__file__).resolve().parent.parent / "board" / "boards" / "bench-sim.toml"
+    text = bench_sim.read_text()
+    board = text.replace(
+        text[text.index("meter_bus = {") : text.index("\n", text.index("meter_bus = {"))],
+        f'meter_bus = {{ driver = "modbus.rtu", device = "{wire.a_path}", baudrate = 19200 }}',
+    ).replace('map = "sdm630"\ndevice_id = 1', 'map = "em340"\ndevice_id = 3')
+    assert 'map = "em340"' in board
+    (tmp_path / "field.toml").write_text(board)
+    try:
+        async with running_wallbox(
+            tmp_path, FAST_CONFIG, board=str(tmp_path / "field.toml")
+        ) as box:
+            status = await box.status()
+            assert status["meter"]["voltage_v"] == pytest.approx([229.9] * 3)
+            assert status["meter"]["frequency_hz"] == pytest.approx(49.9)
+            assert status["meter"]["online"] is True
+            emulator.set_fault("crc")
+            failed = await box.wait_for(lambda s: s["meter"]["errors"]["crc"] >= 3)
+            assert failed["connectors"]["1"]["error_code"] == "PowerMeterFailure"
+            emulator.set_fault(None)
+            await box.wait_for(lambda s: s["connectors"]["1"]["error_code"] == "NoError")
+    finally:
+        await emulator.stop()
+        wire.close()
