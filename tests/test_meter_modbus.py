@@ -243,3 +243,22 @@ async def test_a_board_file_reads_an_external_rtu_meter_end_to_end(tmp_path: Pat
     finally:
         await emulator.stop()
         wire.close()
+
+
+async def test_a_tcp_meter_that_restarts_is_read_again(tmp_path: Path) -> None:
+    sdm630 = load_register_map("sdm630")
+    first = MeterEmulator(sdm630, SetLoad(), 1)
+    host, port = await first.start_tcp("127.0.0.1", 0)
+    meter = ModbusMeter(ModbusTcpBus(host, port, timeout_s=0.3), sdm630, 1)
+    await meter.poll()
+    await first.stop()
+    with pytest.raises(MeterError) as failed:
+        await meter.poll()
+    assert failed.value.kind in ("connection", "timeout")
+    second = MeterEmulator(sdm630, SetLoad(), 1)
+    await second.start_tcp(host, port)
+    try:
+        assert (await meter.poll()).voltage_v[0] == pytest.approx(230.0)
+    finally:
+        await meter.close()
+        await second.stop()
