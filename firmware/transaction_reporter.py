@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from firmware.clock import Clock, iso_utc
@@ -35,11 +35,12 @@ CLOCK = "clock"
 
 
 def next_aligned(now: datetime, interval_s: int) -> datetime:
-    """The next instant after `now` that is a whole number of intervals after midnight."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    """The next instant after `now` that is a whole number of intervals after midnight UTC;
+    midnight itself always is one, also for intervals that do not divide the day."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     elapsed = (now - midnight).total_seconds()
     steps = int(elapsed // interval_s) + 1
-    return midnight + timedelta(seconds=steps * interval_s)
+    return min(midnight + timedelta(seconds=steps * interval_s), midnight + timedelta(days=1))
 
 
 class TransactionReporter:

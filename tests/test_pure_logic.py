@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,9 +13,11 @@ from firmware.derating import thermal_limit_a
 from firmware.duty_cycle import current_for_duty, duty_percent
 from firmware.faults import Fault
 from firmware.limits import Limit, LimitSources, arbitrate
+from firmware.meter_values import Reading, deliverable_measurands, sampled_values
+from firmware.transaction_reporter import next_aligned
 from hal.devices.cable import rating_from_resistance
 from hal.devices.pilot import state_from_high_level
-from hal.interfaces import CableFault, PilotState
+from hal.interfaces import CableFault, Measurements, PilotState
 from hal.sim.plant import ev_offered_current_a
 
 
@@ -158,3 +162,78 @@ def test_worst_fault_wins_and_box_faults_go_to_connector_zero() -> None:
     assert box_status(both).status == "Available"
     flagged = connector_status(_inputs(meter_flagged=True))
     assert (flagged.status, flagged.error_code) == ("Charging", "PowerMeterFailure")
+
+
+@pytest.mark.parametrize(
+    ("now", "interval", "expected"),
+    [
+        ("2026-03-01T10:07:12.500", 900, "2026-03-01T10:15:00"),
+        ("2026-03-01T10:15:00.000", 900, "2026-03-01T10:30:00"),  # on a boundary: the next
+        ("2026-03-01T23:59:59.999", 900, "2026-03-02T00:00:00"),
+        ("2026-03-01T23:59:58.000", 7, "2026-03-02T00:00:00"),  # 7 s does not divide the day
+        ("2026-03-02T00:00:00.000", 7, "2026-03-02T00:00:07"),
+        ("2026-03-01T12:00:00.000", 86_400, "2026-03-02T00:00:00"),
+    ],
+)
+def test_clock_aligned_instants_restart_at_midnight_utc(
+    now: str, interval: int, expected: str
+) -> None:
+    moment = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    assert next_aligned(moment, interval) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
+
+
+def _measured(currents: tuple, volts: tuple, energy: float | None = 1000.0) -> Measurements:
+    return Measurements(
+        timestamp=datetime(2026, 3, 1, tzinfo=UTC),
+        voltage_v=volts,
+        current_a=currents,
+        power_phase_w=(None, None, None),
+        power_factor_phase=(None, None, None),
+        power_w=None,
+        power_factor=None,
+        frequency_hz=None,
+        energy_import_wh=energy,
+    )
+
+
+@pytest.mark.parametrize(
+    ("measured", "expected_w"),
+    [
+        (None, 16 * 230 * 3),  # no meter reading: nominal voltage, the board's phases
+        (_measured((0.0, 0.0, 0.0), (231.0, 229.0, 230.0)), 16 * 230 * 3),  # not drawing yet
+        (_measured((15.8, 0.2, 0.0), (231.0, 229.0, 230.0)), 16 * 231 * 1),  # one phase in use
+        (_measured((16.0, 16.0, 0.0), (232.0, 228.0, 230.0)), 16 * 230 * 2),
+        (_measured((16.0, 0.0, 0.0), (None, None, None)), 16 * 230 * 1),  # no voltage register
+    ],
+)
+def test_power_offered_is_offer_times_voltage_times_phases_in_use(
+    measured: Measurements | None, expected_w: float
+) -> None:
+    reading = Reading(measured, 16.0, 3, 230.0)
+    [value] = sampled_values(["Power.Offered"], reading, "Trigger")
+    assert float(value["value"]) == pytest.approx(expected_w)
+
+
+def test_energy_interval_needs_a_start_and_never_goes_negative() -> None:
+    m = _measured((0.0, 0.0, 0.0), (230.0, 230.0, 230.0), energy=1500.0)
+    assert sampled_values(["Energy.Active.Import.Interval"], Reading(m, 0, 3, 230), "x") == []
+    with_start = Reading(m, 0, 3, 230, interval_start_wh=1200.0)
+    [value] = sampled_values(["Energy.Active.Import.Interval"], with_start, "x")
+    assert value["value"] == "300"
+    replaced_meter = Reading(m, 0, 3, 230, interval_start_wh=9000.0)
+    [value] = sampled_values(["Energy.Active.Import.Interval"], replaced_meter, "x")
+    assert value["value"] == "0"
+
+
+def test_deliverable_measurands_follow_the_meter_and_the_ev_interface() -> None:
+    single = deliverable_measurands({"Energy.Active.Import.Register", "Current.Import"}, False)
+    assert single == {
+        "Energy.Active.Import.Register",
+        "Energy.Active.Import.Interval",
+        "Current.Import",
+        "Current.Offered",
+        "Power.Offered",
+        "Temperature",
+    }
+    assert "SoC" in deliverable_measurands(set(), True)
+    assert "Frequency" not in deliverable_measurands(set(), True)
