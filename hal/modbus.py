@@ -19,8 +19,6 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerRTU, FramerType
-from pymodbus.server import ModbusSerialServer, ModbusTcpServer
-from pymodbus.simulator import DataType, SimData, SimDevice
 
 from hal.ports import RegisterBusError
 
@@ -181,7 +179,9 @@ class RegisterServer:
     """A Modbus server for one device whose register values are computed on each read.
 
     `ranges` says which registers exist ((function code, first, count)); a read outside
-    them is answered with illegal address, as a real meter does.
+    them is answered with illegal address, as a real meter does. The server half of
+    pymodbus is imported here, not at module level: a wallbox that only reads a meter
+    does not carry it (about 0.5 MB).
     """
 
     def __init__(
@@ -191,6 +191,8 @@ class RegisterServer:
         on_read: ReadHandler,
         reply_filter: ReplyFilter | None = None,
     ) -> None:
+        from pymodbus.simulator import DataType, SimData, SimDevice
+
         self._on_read = on_read
         self._reply_filter = reply_filter
         blocks: dict[int, list[SimData]] = {3: [], 4: []}
@@ -205,7 +207,7 @@ class RegisterServer:
         self._device = SimDevice(
             device_id, simdata=(bits, list(bits), blocks[3], blocks[4]), action=self._action
         )
-        self._server: ModbusTcpServer | ModbusSerialServer | None = None
+        self._server: Any = None
 
     async def _action(
         self,
@@ -238,6 +240,8 @@ class RegisterServer:
 
     async def serve_tcp(self, host: str, port: int) -> tuple[str, int]:
         """Listens and returns the bound address (port 0 picks a free one)."""
+        from pymodbus.server import ModbusTcpServer
+
         server = ModbusTcpServer(self._device, address=(host, port), trace_packet=self._trace)
         self._server = server
         await server.serve_forever(background=True)
@@ -248,6 +252,8 @@ class RegisterServer:
     async def serve_rtu(
         self, device: str, baudrate: int = 9600, parity: str = "N", stop_bits: int = 1
     ) -> None:
+        from pymodbus.server import ModbusSerialServer
+
         server = ModbusSerialServer(
             self._device,
             framer=FramerType.RTU,
