@@ -29,8 +29,11 @@ from firmware.csms_link import CsmsLink, LinkSettings
 from firmware.heap_trim import trim_heap
 from firmware.meter_values import Reading, deliverable_measurands
 from firmware.outbox import Outbox
+from firmware.profile_store import ProfileStore
 from firmware.remote_trigger_profile import RemoteTriggerProfile
 from firmware.sessions import SessionLog
+from firmware.smart_charging import SmartCharging
+from firmware.smart_charging_profile import SmartChargingProfile
 from firmware.status_reporter import VENDOR_ID, StatusReporter
 from firmware.store import Store
 from firmware.transaction_reporter import TransactionReporter
@@ -102,6 +105,7 @@ class Wallbox:
         self.outbox: Outbox | None = None
         self.transactions: TransactionReporter | None = None
         self.statuses: StatusReporter | None = None
+        self.smart: SmartCharging | None = None
         if config.ocpp.csms_url:
             self._build_ocpp(config)
         self._runner: web.AppRunner | None = None
@@ -137,11 +141,35 @@ class Wallbox:
         controller.step_listeners.append(statuses.observe)
         link.on_accepted.append(statuses.resync)
         self._authorizer = Authorizer(link)
+        self.smart = smart = SmartCharging(
+            ProfileStore(self.store),
+            self.keys,
+            self.clock,
+            self.board.ratings,
+            lambda: controller.session,
+            transactions.transaction_id,
+            controller.wake,
+        )
+        controller.limits.register("charging_profile", smart.limit_a)
+        controller.session_listeners.append(smart)
         self.core = CoreProfile(
-            controller, self.keys, self._authorizer, transactions, outbox, self.store, self._restart
+            controller,
+            self.keys,
+            self._authorizer,
+            transactions,
+            outbox,
+            self.store,
+            self._restart,
+            smart,
         )
         self.core.vendors[VENDOR_ID] = self._vendor_data_transfer
-        link.set_handlers([self.core, RemoteTriggerProfile(link, statuses, transactions)])
+        link.set_handlers(
+            [
+                self.core,
+                RemoteTriggerProfile(link, statuses, transactions),
+                SmartChargingProfile(smart),
+            ]
+        )
 
     def _boot_payload(self) -> dict[str, Any]:
         cp = self.config.charge_point
@@ -214,6 +242,8 @@ class Wallbox:
             status["ocpp"] = {"connected": False, "registration": "standalone", "csms_url": None}
             return status
         status["ocpp"] = self.link.describe()
+        if self.smart is not None:
+            status["limit"]["charging_profile"] = self.smart.describe()
         session = self.controller.session
         if session is not None and self.transactions is not None:
             connector = status["connectors"]["1"]
@@ -241,6 +271,10 @@ class Wallbox:
                 asyncio.create_task(self.statuses.run(), name="status-notifications"),
                 asyncio.create_task(self.transactions.run_clock_aligned(), name="aligned-values"),
             ]
+            if self.smart is not None:
+                self._services.append(
+                    asyncio.create_task(self.smart.run(), name="charging-profiles")
+                )
             log.info("CSMS %s as %s", self.link.url, self.config.charge_point.id)
         else:
             log.info("no CSMS configured: running standalone (%s)", self._standalone_mode())

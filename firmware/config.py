@@ -64,6 +64,15 @@ class MeterConfig:
 
 
 @dataclass(frozen=True)
+class SmartChargingConfig:
+    rate_units: str = "Current,Power"
+    """ChargingScheduleAllowedChargingRateUnit: what SetChargingProfile may use."""
+    max_stack_level: int = 10
+    max_periods: int = 48
+    max_profiles: int = 20
+
+
+@dataclass(frozen=True)
 class StandaloneConfig:
     free_vend_id_tag: str = ""
 
@@ -77,6 +86,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     meter: MeterConfig = field(default_factory=MeterConfig)
     standalone: StandaloneConfig = field(default_factory=StandaloneConfig)
+    smart_charging: SmartChargingConfig = field(default_factory=SmartChargingConfig)
 
 
 # (section, key) -> check of the value beyond its type; returns an error or None.
@@ -110,6 +120,13 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("meter", "overcurrent_tolerance_a"): ("0..20", lambda v: 0 <= v <= 20),
     ("meter", "ev_response_s"): ("0..30", lambda v: 0 <= v <= 30),
     ("standalone", "free_vend_id_tag"): ("at most 20 characters", lambda v: len(v) <= 20),
+    ("smart_charging", "rate_units"): (
+        '"Current", "Power" or "Current,Power"',
+        lambda v: v in ("Current", "Power", "Current,Power", "Power,Current"),
+    ),
+    ("smart_charging", "max_stack_level"): ("0..100", lambda v: 0 <= v <= 100),
+    ("smart_charging", "max_periods"): ("1..1000", lambda v: 1 <= v <= 1000),
+    ("smart_charging", "max_profiles"): ("1..1000", lambda v: 1 <= v <= 1000),
 }
 
 

@@ -1,4 +1,5 @@
-"""The configuration keys this product has: OCPP 1.6 Core and Remote Trigger, plus its own.
+"""The configuration keys this product has: OCPP 1.6 Core, Remote Trigger and Smart Charging,
+plus its own.
 
 Defaults that the config file also sets (connection timeout) come from there; once the CSMS
 changes a key, the stored value wins.
@@ -10,7 +11,7 @@ from firmware.config import Config
 from firmware.configuration_keys import KeySpec, valid_phase_rotation
 from firmware.meter_values import MEASURANDS
 
-FEATURE_PROFILES = ("Core", "RemoteTrigger")
+FEATURE_PROFILES = ("Core", "RemoteTrigger", "SmartCharging")
 MAX_MEASURANDS = len(MEASURANDS)
 GET_CONFIGURATION_MAX_KEYS = 64
 
@@ -57,6 +58,32 @@ def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
         seconds("TransactionMessageRetryInterval", 60, 86_400),
         flag("UnlockConnectorOnEVSideDisconnect", True),
         seconds("WebSocketPingInterval", 30, 3600),
+        # Smart Charging: limits the profile store enforces, fixed by the config file.
+        KeySpec(
+            "ChargeProfileMaxStackLevel",
+            "int",
+            str(config.smart_charging.max_stack_level),
+            readonly=True,
+        ),
+        KeySpec(
+            "ChargingScheduleAllowedChargingRateUnit",
+            "csl",
+            config.smart_charging.rate_units,
+            readonly=True,
+        ),
+        KeySpec(
+            "ChargingScheduleMaxPeriods",
+            "int",
+            str(config.smart_charging.max_periods),
+            readonly=True,
+        ),
+        KeySpec("ConnectorSwitch3to1PhaseSupported", "bool", "false", readonly=True),
+        KeySpec(
+            "MaxChargingProfilesInstalled",
+            "int",
+            str(config.smart_charging.max_profiles),
+            readonly=True,
+        ),
         # Vendor key: the meter task's period is fixed when it starts.
         KeySpec(
             "MeterPollInterval",

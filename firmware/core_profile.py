@@ -22,6 +22,7 @@ from firmware.controller import ChargeController
 from firmware.core_keys import GET_CONFIGURATION_MAX_KEYS
 from firmware.outbox import Outbox
 from firmware.rpc_frames import FrameError
+from firmware.smart_charging import SmartCharging
 from firmware.store import Store
 from firmware.transaction_reporter import TransactionReporter
 
@@ -52,8 +53,10 @@ class CoreProfile:
         outbox: Outbox,
         store: Store,
         restart: Callable[[str], Awaitable[None]],
+        smart: SmartCharging,
     ) -> None:
         self._controller = controller
+        self._smart = smart
         self._keys = keys
         self._authorizer = authorizer
         self._transactions = transactions
@@ -88,10 +91,12 @@ class CoreProfile:
         self, id_tag: str, connector_id: int | None = None, charging_profile: Any = None
     ) -> Any:
         self._remote_start_ok = False
-        if charging_profile is not None:
-            log.info("RemoteStartTransaction with a charging profile: smart charging not built")
-            return call_result.RemoteStartTransaction(status="Rejected")
+        self._smart.forget_remote_start_profile()
         if connector_id not in (None, 1) or not self._controller.can_start():
+            return call_result.RemoteStartTransaction(status="Rejected")
+        if charging_profile is not None and not self._smart.accept_remote_start_profile(
+            charging_profile
+        ):
             return call_result.RemoteStartTransaction(status="Rejected")
         self._remote_start_ok = True
         return call_result.RemoteStartTransaction(status="Accepted")
@@ -104,6 +109,7 @@ class CoreProfile:
             id_tag
         ):
             log.info("remote start for %s not authorized by the CSMS", id_tag)
+            self._smart.forget_remote_start_profile()
             return
         self._controller.remote_start(id_tag)
 

@@ -33,6 +33,15 @@ MIGRATIONS: tuple[str, ...] = (
         attempts INTEGER NOT NULL DEFAULT 0
     );
     """,
+    """
+    CREATE TABLE charging_profiles (
+        id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        session_id INTEGER REFERENCES sessions(id),
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

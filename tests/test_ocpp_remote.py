@@ -50,7 +50,7 @@ async def test_get_configuration_lists_every_core_key_with_its_readonly_flag(
     for key, readonly in CORE_KEYS.items():
         assert listed[key]["readonly"] is readonly, key
     assert listed["NumberOfConnectors"]["value"] == "1"
-    assert listed["SupportedFeatureProfiles"]["value"] == "Core,RemoteTrigger"
+    assert listed["SupportedFeatureProfiles"]["value"] == "Core,RemoteTrigger,SmartCharging"
     assert not answer.unknown_key
 
 
@@ -154,7 +154,7 @@ async def test_remote_start_is_rejected_when_it_cannot_start(
     profile = {
         "chargingProfileId": 1,
         "stackLevel": 0,
-        "chargingProfilePurpose": "TxProfile",
+        "chargingProfilePurpose": "TxDefaultProfile",  # a remote start carries a TxProfile
         "chargingProfileKind": "Absolute",
         "chargingSchedule": {
             "chargingRateUnit": "A",
