@@ -130,13 +130,12 @@ class SmartCharging:
         if connector_id not in CONNECTOR_IDS:
             return None
         unit = unit or "A"
-        start = self._clock.now().replace(microsecond=0)
+        start = self._clock.now()
         end = start + timedelta(seconds=duration_s)
         segments = composite(self._applicable(), connector_id, start, end, self._context())
         board = self._ratings.max_current_a
-        periods: list[dict[str, Any]] = []
-        cursor = start
         pieces: list[tuple[datetime, float, int]] = []
+        cursor = start
         for segment in segments:
             if segment.start > cursor:
                 pieces.append((cursor, board, self._ratings.phases))
@@ -144,17 +143,21 @@ class SmartCharging:
             cursor = segment.end
         if cursor < end:
             pieces.append((cursor, board, self._ratings.phases))
+        periods: list[dict[str, Any]] = []
         for at, amps, phases in pieces:
-            limit = round(from_amps(amps, unit, phases, self._ratings.nominal_voltage_v), 1)
-            if periods and periods[-1]["limit"] == limit and periods[-1]["number_phases"] == phases:
+            entry = {
+                "start_period": int((at - start).total_seconds()),
+                "limit": round(from_amps(amps, unit, phases, self._ratings.nominal_voltage_v), 1),
+                "number_phases": phases,
+            }
+            if periods and periods[-1]["start_period"] == entry["start_period"]:
+                periods.pop()  # shorter than the one-second resolution: the later one holds
+            if periods and (periods[-1]["limit"], periods[-1]["number_phases"]) == (
+                entry["limit"],
+                phases,
+            ):
                 continue
-            periods.append(
-                {
-                    "start_period": int((at - start).total_seconds()),
-                    "limit": limit,
-                    "number_phases": phases,
-                }
-            )
+            periods.append(entry)
         return {
             "duration": duration_s,
             "start_schedule": iso_utc(start),
