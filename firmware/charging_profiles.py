@@ -17,7 +17,8 @@ PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
 KINDS = ("Absolute", "Recurring", "Relative")
 UNITS = {"A": "Current", "W": "Power"}
 """chargingRateUnit -> its name in ChargingScheduleAllowedChargingRateUnit."""
-DEFAULT_PHASES = 3
+MAX_SPAN_S = 10 * 366 * 86_400
+"""Longest duration or period start accepted (ten years): beyond it dates overflow."""
 
 
 class ProfileError(ValueError):
@@ -86,6 +87,8 @@ def parse_profile(
     if any(b.start_s <= a.start_s for a, b in pairwise(periods)):
         raise ProfileError("periods must start in ascending order")
     for period in periods:
+        if period.start_s > MAX_SPAN_S:
+            raise ProfileError(f"startPeriod {period.start_s} s is more than ten years")
         if period.limit < 0:
             raise ProfileError(f"period limit {period.limit} is negative")
         if period.number_phases is not None and period.number_phases not in (1, 2, 3):
@@ -105,8 +108,8 @@ def parse_profile(
         raise ProfileError(f"recurrencyKind only applies to Recurring profiles, not {kind}")
     if kind == "Relative" and schedule.start is not None:
         raise ProfileError("a Relative profile starts with its transaction: no startSchedule")
-    if schedule.duration_s is not None and schedule.duration_s <= 0:
-        raise ProfileError("duration must be positive")
+    if schedule.duration_s is not None and not 0 < schedule.duration_s <= MAX_SPAN_S:
+        raise ProfileError("duration must be positive and at most ten years")
     profile = ChargingProfile(
         id=payload["charging_profile_id"],
         connector_id=connector_id,

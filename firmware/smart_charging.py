@@ -27,6 +27,8 @@ from hal.interfaces import Ratings
 
 log = logging.getLogger(__name__)
 HORIZON = timedelta(days=1)
+MAX_COMPOSITE_S = 366 * 86_400
+"""GetCompositeSchedule answers at most a year ahead; its duration field says so."""
 CONNECTOR_IDS = (0, 1)
 
 
@@ -130,6 +132,7 @@ class SmartCharging:
         if connector_id not in CONNECTOR_IDS:
             return None
         unit = unit or "A"
+        duration_s = min(duration_s, MAX_COMPOSITE_S)
         start = self._clock.now()
         end = start + timedelta(seconds=duration_s)
         segments = composite(self._applicable(), connector_id, start, end, self._context())

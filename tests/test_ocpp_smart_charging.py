@@ -69,6 +69,9 @@ def _offered(status: dict[str, Any]) -> float | None:
             "Rejected",
         ),
         (1, profile(validFrom="2026-05-01T00:00:00Z", validTo="2026-04-01T00:00:00Z"), "Rejected"),
+        (1, profile(schedule={"duration": 10**12}), "Rejected"),  # dates would overflow
+        (1, profile(periods=[(0, 10.0), (10**12, 6.0)]), "Rejected"),
+        (1, profile(validFrom="yesterday"), "Rejected"),
     ],
 )
 async def test_set_charging_profile_answers(
@@ -234,6 +237,8 @@ async def test_get_composite_schedule_in_amps_and_watts(box: BenchClient, csms: 
     )
     assert watts.charging_schedule["charging_rate_unit"] == "W"
     assert watts.charging_schedule["charging_schedule_period"][0]["limit"] == 20 * 230 * 3
+    year = await csms.call(call.GetCompositeSchedule(connector_id=1, duration=10**9))
+    assert year.charging_schedule["duration"] == 366 * 86_400, "answered for at most a year"
     rejected = await csms.call(call.GetCompositeSchedule(connector_id=2, duration=60))
     assert rejected.status == "Rejected"
 
