@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import urllib.parse
@@ -32,6 +31,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 from firmware.clock import Clock
 from firmware.configuration_keys import ConfigurationKeys
 from firmware.csms_connection import CsmsConnection, RequestFailed
+from firmware.event_wait import wait_set
 from firmware.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -217,9 +217,8 @@ class CsmsLink:
         while self.registration != "accepted":
             wait = self._boot_due - asyncio.get_running_loop().time()
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    # A triggered BootNotification may be accepted meanwhile.
-                    await asyncio.wait_for(self._accepted.wait(), wait)
+                # A triggered BootNotification may be accepted meanwhile.
+                await wait_set(self._accepted, wait)
                 continue
             try:
                 await self.boot()
@@ -252,14 +251,9 @@ class CsmsLink:
         while True:
             self._ping_interval_changed.clear()
             interval = self._keys.number("WebSocketPingInterval")
-            try:
-                # A changed interval applies at once, not after the old one ran out.
-                await asyncio.wait_for(
-                    self._ping_interval_changed.wait(), interval if interval > 0 else None
-                )
+            # A changed interval applies at once, not after the old one ran out.
+            if await wait_set(self._ping_interval_changed, interval if interval > 0 else None):
                 continue
-            except TimeoutError:
-                pass
             pong = await websocket.ping()
             try:
                 await asyncio.wait_for(pong, interval)

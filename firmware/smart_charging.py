@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,6 +20,7 @@ from firmware.charging_profiles import UNITS, ChargingProfile, ProfileError, par
 from firmware.clock import Clock, iso_utc
 from firmware.composite_schedule import Context, Segment, composite, from_amps
 from firmware.configuration_keys import ConfigurationKeys
+from firmware.event_wait import wait_set
 from firmware.profile_store import ProfileStore
 from firmware.sessions import Session
 from hal.interfaces import Ratings
@@ -207,10 +207,8 @@ class SmartCharging:
             self._changed.clear()
             now = self._clock.now()
             due = self._next_change(now)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), (due - now).total_seconds())
-                continue
-            self._wake()
+            if not await wait_set(self._changed, max(0.0, (due - now).total_seconds())):
+                self._wake()
 
     # --- inside -----------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ connectors is sent again, because the CSMS may have missed changes while the lin
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 from firmware.clock import Clock, iso_utc
 from firmware.configuration_keys import ConfigurationKeys
 from firmware.connector_status import ConnectorStatus
+from firmware.event_wait import wait_set
 from firmware.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,7 @@ class StatusReporter:
             if next_due is None:
                 await self._wake.wait()
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, next_due))
+            await wait_set(self._wake, max(0.0, next_due))
 
     def _report_due(self) -> float | None:
         """Queues what is due; returns seconds until the next one becomes due, if any."""

@@ -15,7 +15,6 @@ on across transactions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,6 +23,7 @@ from typing import Any
 
 from firmware.clock import Clock, iso_utc
 from firmware.configuration_keys import ConfigurationKeys
+from firmware.event_wait import wait_set
 from firmware.meter_values import Reading, meter_value
 from firmware.outbox import Message, Outbox
 from firmware.sessions import Session, SessionLog
@@ -192,10 +192,8 @@ class TransactionReporter:
             interval = self._keys.number("ClockAlignedDataInterval")
             now = self._clock.now()
             wait = None if interval <= 0 else (next_aligned(now, interval) - now).total_seconds()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._aligned_changed.wait(), wait)
-                continue
-            self._aligned(next_aligned(now, interval))
+            if not await wait_set(self._aligned_changed, wait):
+                self._aligned(next_aligned(now, interval))
 
     def _aligned(self, at: datetime) -> None:
         session = self._session

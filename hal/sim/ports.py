@@ -141,9 +141,11 @@ class SimByteLink:
                     del self._pending[:max_bytes]
                     return chunk
                 self._ready.clear()
+            # Also wakes now and then to notice a bench "reader" fault. (asyncio.timeout,
+            # not wait_for: on Python 3.11 wait_for can swallow a cancellation.)
             with contextlib.suppress(TimeoutError):
-                # Also wakes now and then to notice a bench "reader" fault.
-                await asyncio.wait_for(self._ready.wait(), READER_FAULT_POLL_S)
+                async with asyncio.timeout(READER_FAULT_POLL_S):
+                    await self._ready.wait()
 
     def write(self, data: bytes) -> None:
         """The bench reader takes no commands."""
