@@ -147,8 +147,7 @@ async def test_a_multi_period_tx_profile_is_followed_on_the_pilot(
         lambda s: s["connectors"]["1"]["status"] == "SuspendedEVSE", timeout=8
     )
     assert suspended["pilot"]["duty_percent"] is None, "4 A is below 6 A: the EV is paused"
-    resumed = await box.wait_for(lambda s: _offered(s) == 14.0, timeout=8)
-    assert resumed["connectors"]["1"]["status"] in ("SuspendedEVSE", "Charging")
+    await box.wait_for(lambda s: _offered(s) == 14.0, timeout=8)
     await box.wait_for(lambda s: s["connectors"]["1"]["status"] == "Charging", timeout=5)
 
 
