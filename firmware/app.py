@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import signal
@@ -27,6 +28,8 @@ from firmware.core_keys import core_key_specs
 from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
 from firmware.heap_trim import trim_heap
+from firmware.id_tag_store import IdTagStore
+from firmware.local_auth_list_profile import LocalAuthListProfile
 from firmware.meter_values import Reading, deliverable_measurands
 from firmware.outbox import Outbox
 from firmware.profile_store import ProfileStore
@@ -40,6 +43,7 @@ from firmware.transaction_reporter import TransactionReporter
 
 log = logging.getLogger(__name__)
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
+STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 
 
@@ -140,7 +144,9 @@ class Wallbox:
         )
         controller.step_listeners.append(statuses.observe)
         link.on_accepted.append(statuses.resync)
-        self._authorizer = Authorizer(link)
+        tags = IdTagStore(self.store)
+        self._authorizer = authorizer = Authorizer(link, tags, self.keys, self.clock)
+        transactions.id_tag_listeners.append(authorizer.learn)
         self.smart = smart = SmartCharging(
             ProfileStore(self.store),
             self.keys,
@@ -168,6 +174,7 @@ class Wallbox:
                 self.core,
                 RemoteTriggerProfile(link, statuses, transactions),
                 SmartChargingProfile(smart),
+                LocalAuthListProfile(tags, self.keys),
             ]
         )
 
@@ -293,10 +300,20 @@ class Wallbox:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STOP_DRAIN_S):
                     await self.outbox.drained()
-        for task in [*self._services, *([self._task] if self._task else [])]:
+        tasks = [*self._services, *([self._task] if self._task else [])]
+        for task in tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        _, stuck = await asyncio.wait(tasks, timeout=STOP_TASKS_S) if tasks else (set(), set())
+        for task in stuck:
+            # A service that swallows its cancellation must not hold the box up; say where.
+            where = io.StringIO()
+            task.print_stack(file=where)
+            log.error(
+                "task %s did not stop within %.0f s:\n%s",
+                task.get_name(),
+                STOP_TASKS_S,
+                where.getvalue(),
+            )
         if self._runner is not None:
             await self._runner.cleanup()
         self.controller.shutdown()

@@ -11,7 +11,9 @@ from firmware.config import Config
 from firmware.configuration_keys import KeySpec, valid_phase_rotation
 from firmware.meter_values import MEASURANDS
 
-FEATURE_PROFILES = ("Core", "RemoteTrigger", "SmartCharging")
+FEATURE_PROFILES = ("Core", "LocalAuthListManagement", "RemoteTrigger", "SmartCharging")
+LOCAL_AUTH_LIST_MAX_LENGTH = 10_000
+SEND_LOCAL_LIST_MAX_LENGTH = 1_000
 MAX_MEASURANDS = len(MEASURANDS)
 GET_CONFIGURATION_MAX_KEYS = 64
 
@@ -32,12 +34,16 @@ def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
         return KeySpec(name, "int", str(default), minimum=minimum, maximum=maximum)
 
     return [
+        flag("AllowOfflineTxForUnknownId", False),
+        flag("AuthorizationCacheEnabled", True),
         flag("AuthorizeRemoteTxRequests", False),
         seconds("ClockAlignedDataInterval", 0, 86_400),
         seconds("ConnectionTimeOut", round(config.control.connection_timeout_s), 3600, minimum=1),
         KeySpec("ConnectorPhaseRotation", "str", "0.RST,1.RST", check=valid_phase_rotation),
         KeySpec("GetConfigurationMaxKeys", "int", str(GET_CONFIGURATION_MAX_KEYS), readonly=True),
         seconds("HeartbeatInterval", 300, 86_400),
+        flag("LocalAuthListEnabled", True),
+        KeySpec("LocalAuthListMaxLength", "int", str(LOCAL_AUTH_LIST_MAX_LENGTH), readonly=True),
         flag("LocalAuthorizeOffline", True),
         flag("LocalPreAuthorize", False),
         *measurand_list("MeterValuesAlignedData", "Energy.Active.Import.Register"),
@@ -53,6 +59,7 @@ def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
         flag("StopTransactionOnInvalidId", True),
         *measurand_list("StopTxnAlignedData", ""),
         *measurand_list("StopTxnSampledData", ""),
+        KeySpec("SendLocalListMaxLength", "int", str(SEND_LOCAL_LIST_MAX_LENGTH), readonly=True),
         KeySpec("SupportedFeatureProfiles", "csl", ",".join(FEATURE_PROFILES), readonly=True),
         KeySpec("TransactionMessageAttempts", "int", "3", minimum=1, maximum=100),
         seconds("TransactionMessageRetryInterval", 60, 86_400),

@@ -161,7 +161,7 @@ class CoreProfile:
 
     @on(Action.clear_cache)
     def on_clear_cache(self) -> Any:
-        # No authorization cache is kept yet, so it is always clear.
+        self._authorizer.clear_cache()
         return call_result.ClearCache(status="Accepted")
 
     @on(Action.data_transfer)

@@ -42,6 +42,21 @@ MIGRATIONS: tuple[str, ...] = (
         payload TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE local_list (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT
+    );
+    CREATE TABLE auth_cache (
+        id_tag TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        expiry TEXT,
+        parent_id_tag TEXT,
+        used_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -63,9 +63,12 @@ class TransactionReporter:
         self._sampler: asyncio.Task[None] | None = None
         self._stop_samples: list[dict[str, Any]] = []
         self._interval_start: dict[str, float] = {}
+        self.id_tag_listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        """Told every idTagInfo the CSMS sends with a transaction answer (the auth cache)."""
         self._aligned_changed = asyncio.Event()
         keys.on_change("ClockAlignedDataInterval", lambda _value: self._aligned_changed.set())
         outbox.answer_handlers["StartTransaction"] = self._started
+        outbox.answer_handlers["StopTransaction"] = self._stopped
 
     # --- SessionListener -----------------------------------------------------------------
 
@@ -122,10 +125,18 @@ class TransactionReporter:
     def _started(self, message: Message, answer: dict[str, Any]) -> None:
         assert message.session_id is not None
         self._sessions.set_transaction_id(message.session_id, answer["transactionId"])
+        for listener in self.id_tag_listeners:
+            listener(message.payload["idTag"], answer["idTagInfo"])
         status = answer["idTagInfo"]["status"]
         if status != "Accepted":
             log.warning("CSMS refused the tag of session %d: %s", message.session_id, status)
             self._deauthorize(message.session_id)
+
+    def _stopped(self, message: Message, answer: dict[str, Any]) -> None:
+        id_tag = message.payload.get("idTag")
+        if id_tag is not None and "idTagInfo" in answer:
+            for listener in self.id_tag_listeners:
+                listener(id_tag, answer["idTagInfo"])
 
     def transaction_id(self, session_id: int) -> int | None:
         return self._sessions.transaction_id(session_id)

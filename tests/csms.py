@@ -48,6 +48,8 @@ class Script:
     """Overrides the StartTransaction idTagInfo status for every tag."""
     fail_actions: dict[str, int] = field(default_factory=dict)
     """action -> how many of the next ones get a CALLERROR InternalError."""
+    expiry: dict[str, str] = field(default_factory=dict)
+    """idTag -> expiryDate sent in its idTagInfo."""
     time_offset: timedelta = timedelta()
     """The CSMS's clock (BootNotification, Heartbeat currentTime) runs this far from ours."""
 
@@ -103,7 +105,7 @@ class CentralSystemSide(ChargePoint):
     @on(Action.authorize)
     def on_authorize(self, id_tag: str) -> Any:
         self._record("Authorize", {"id_tag": id_tag})
-        return call_result.Authorize(id_tag_info={"status": self.csms.tag_status(id_tag)})
+        return call_result.Authorize(id_tag_info=self.csms.id_tag_info(id_tag))
 
     @on(Action.start_transaction)
     def on_start(self, **payload: Any) -> Any:
@@ -152,6 +154,12 @@ class TestCsms:
 
     def tag_status(self, id_tag: str) -> str:
         return self.script.tags.get(id_tag, "Accepted")
+
+    def id_tag_info(self, id_tag: str) -> dict[str, str]:
+        info = {"status": self.tag_status(id_tag)}
+        if id_tag in self.script.expiry:
+            info["expiry_date"] = self.script.expiry[id_tag]
+        return info
 
     async def start(self) -> None:
         await self.start_on(0)

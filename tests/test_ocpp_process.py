@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 
+from tests.conftest import FAST_CONFIG, running_wallbox
 from tests.csms import TestCsms
 from tests.test_cli import _free_port, run_with_csms
 
@@ -31,3 +34,25 @@ async def test_hard_reset_restarts_the_process(tmp_path: Path, csms: TestCsms) -
     log = stderr.decode()
     assert "Hard reset: restarting the process" in log
     assert process.returncode == 0
+
+
+async def test_a_service_that_ignores_cancellation_does_not_hold_up_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("firmware.app.STOP_TASKS_S", 0.3)
+    release = asyncio.Event()
+
+    async def stubborn() -> None:
+        while not release.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stubborn(), name="stubborn")
+    async with running_wallbox(tmp_path, FAST_CONFIG) as box:
+        box.wallbox._services.append(task)
+        started = asyncio.get_running_loop().time()
+    assert asyncio.get_running_loop().time() - started < 3.0
+    assert "task stubborn did not stop within 0 s" in caplog.text
+    release.set()
+    task.cancel()
+    await task

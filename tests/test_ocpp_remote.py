@@ -50,7 +50,9 @@ async def test_get_configuration_lists_every_core_key_with_its_readonly_flag(
     for key, readonly in CORE_KEYS.items():
         assert listed[key]["readonly"] is readonly, key
     assert listed["NumberOfConnectors"]["value"] == "1"
-    assert listed["SupportedFeatureProfiles"]["value"] == "Core,RemoteTrigger,SmartCharging"
+    assert listed["SupportedFeatureProfiles"]["value"] == (
+        "Core,LocalAuthListManagement,RemoteTrigger,SmartCharging"
+    )
     assert not answer.unknown_key
 
 
