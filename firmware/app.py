@@ -28,12 +28,15 @@ from firmware.core_keys import core_key_specs
 from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
 from firmware.heap_trim import trim_heap
+from firmware.id_tag_info import ANYONE, IdTagInfo
 from firmware.id_tag_store import IdTagStore
 from firmware.local_auth_list_profile import LocalAuthListProfile
 from firmware.meter_values import Reading, deliverable_measurands
 from firmware.outbox import Outbox
 from firmware.profile_store import ProfileStore
 from firmware.remote_trigger_profile import RemoteTriggerProfile
+from firmware.reservation_profile import ReservationProfile
+from firmware.reservations import ReservationBook
 from firmware.sessions import SessionLog
 from firmware.smart_charging import SmartCharging
 from firmware.smart_charging_profile import SmartChargingProfile
@@ -96,9 +99,10 @@ class Wallbox:
         self.keys = ConfigurationKeys(self.store, core_key_specs(config, measurands))
         self.config = config = _with_stored_keys(config, self.store)
         self.sessions = SessionLog(self.store)
-        self._authorizer = Authorizer(None)
+        self.reservations = ReservationBook(self.store, self.clock)
+        self._authorizer: Authorizer | None = None
         self.controller = ChargeController(
-            self.board, config, self.clock, self.sessions, self._authorize
+            self.board, config, self.clock, self.sessions, self._authorize, self.reservations
         )
         self._bind_policy()
         self.restart_kind: str | None = None
@@ -161,7 +165,7 @@ class Wallbox:
         self.core = CoreProfile(
             controller,
             self.keys,
-            self._authorizer,
+            authorizer,
             transactions,
             outbox,
             self.store,
@@ -175,6 +179,7 @@ class Wallbox:
                 RemoteTriggerProfile(link, statuses, transactions),
                 SmartChargingProfile(smart),
                 LocalAuthListProfile(tags, self.keys),
+                ReservationProfile(self.reservations, controller, self.keys, self.clock),
             ]
         )
 
@@ -212,7 +217,9 @@ class Wallbox:
             apply()
             keys.on_change(name, lambda _value, apply=apply: apply())
 
-    async def _authorize(self, id_tag: str) -> bool:
+    async def _authorize(self, id_tag: str) -> IdTagInfo:
+        if self._authorizer is None:
+            return ANYONE
         return await self._authorizer.authorize(id_tag)
 
     def _reading(self) -> Reading:
@@ -244,6 +251,18 @@ class Wallbox:
     def status(self) -> dict[str, Any]:
         status = self.controller.snapshot()
         status["board"] = self.board.name
+        reservation = self.reservations.current()
+        status["reservation"] = (
+            None
+            if reservation is None
+            else {
+                "id": reservation.id,
+                "connector_id": reservation.connector_id,
+                "id_tag": reservation.id_tag,
+                "parent_id_tag": reservation.parent_id_tag,
+                "expires_at": reservation.expires_at.isoformat(),
+            }
+        )
         status["charge_point_id"] = self.config.charge_point.id
         if self.link is None:
             status["ocpp"] = {"connected": False, "registration": "standalone", "csms_url": None}

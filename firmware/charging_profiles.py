@@ -13,6 +13,8 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from firmware.clock import parse_ocpp_datetime
+
 PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
 KINDS = ("Absolute", "Recurring", "Relative")
 UNITS = {"A": "Current", "W": "Power"}
@@ -63,12 +65,9 @@ def _time(value: Any) -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_ocpp_datetime(str(value))
     except ValueError as exc:
-        raise ProfileError(f"not a date-time: {value!r}") from exc
-    if moment.tzinfo is None:
-        raise ProfileError(f"date-time without a time zone: {value!r}")
-    return moment
+        raise ProfileError(str(exc)) from None
 
 
 def parse_profile(

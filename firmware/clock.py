@@ -61,3 +61,15 @@ def iso_utc(moment: datetime) -> str:
     """OCPP dateTime: UTC with a Z, to the millisecond."""
     text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
+
+
+def parse_ocpp_datetime(text: str) -> datetime:
+    """An OCPP dateTime from the CSMS; a local time without an offset would be ambiguous,
+    so it is refused like any other malformed value (ValueError)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise ValueError(f"not an ISO 8601 date-time: {text!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"date-time without a time zone: {text!r}")
+    return moment

@@ -47,6 +47,8 @@ class ControlConfig:
     contactor_release_s: float = 0.1
     fault_retry_s: float = 10.0
     connection_timeout_s: float = 60.0
+    resume_after_power_loss: bool = False
+    """A session cut by a power loss goes on if its EV is still plugged in at restart."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ class StatusInputs:
     """The meter failed but policy lets charging continue: report, do not fault."""
     awaiting_ev: bool = False
     """A tag was authorized (or a remote start accepted) and the EV is not plugged in yet."""
+    reserved: bool = False
+    """A reservation holds the connector for one driver."""
     reader_failed: bool = False
     """The tag reader fails: remote starts still work, so the box is not Faulted."""
     box_operative: bool = True
@@ -71,7 +73,9 @@ def _plain_status(inputs: StatusInputs) -> str:
         # The transaction may outlive an unplugged EV (StopTransactionOnEVSideDisconnect).
         if inputs.in_session:
             return "SuspendedEV"
-        return "Preparing" if inputs.awaiting_ev else "Available"
+        if inputs.awaiting_ev:
+            return "Preparing"
+        return "Reserved" if inputs.reserved else "Available"
     if inputs.finishing:
         return "Finishing"
     if not inputs.in_session:

@@ -24,6 +24,7 @@ import math
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from firmware.clock import Clock
@@ -37,7 +38,9 @@ from firmware.connector_status import (
 from firmware.derating import thermal_limit_a
 from firmware.duty_cycle import current_for_duty, duty_percent
 from firmware.faults import REPORTS, Fault
+from firmware.id_tag_info import IdTagInfo
 from firmware.limits import Limit, LimitSources, arbitrate
+from firmware.reservations import Reservation, ReservationBook
 from firmware.safety import SafetySupervisor
 from firmware.sessions import Session, SessionLog
 from hal.interfaces import (
@@ -52,7 +55,7 @@ from hal.interfaces import (
 
 log = logging.getLogger(__name__)
 
-Authorize = Callable[[str], Awaitable[bool]]
+Authorize = Callable[[str], Awaitable[IdTagInfo]]
 CONNECTOR_ID = 1
 CONNECTED = (PilotState.B, PilotState.C, PilotState.D)
 DRAWING = (PilotState.C, PilotState.D)
@@ -60,6 +63,8 @@ DUTY_EPSILON = 0.05
 CLOCK_TOLERANCE_S = 1e-6
 LOCK_CONFIRM_S = 1.0
 READER_RETRY_S = 1.0
+SESSION_READING_EVERY_S = 10.0
+"""How often a running session's meter reading is persisted for a power loss to end it on."""
 
 
 @dataclass
@@ -70,6 +75,7 @@ class SessionPolicy:
     stop_on_ev_disconnect: bool = True
     unlock_on_ev_disconnect: bool = True
     stop_on_invalid_id: bool = True
+    resume_after_power_loss: bool = False
 
 
 class SessionListener(Protocol):
@@ -78,6 +84,11 @@ class SessionListener(Protocol):
     def session_started(self, session: Session) -> None: ...
 
     def session_stopped(self, session: Session, reason: str) -> None: ...
+
+    def session_resumed(self, session: Session) -> None:
+        """A session open at a power loss goes on (resume_after_power_loss): it was started
+        and reported before, so nothing is started again."""
+        ...
 
 
 class ChargeController:
@@ -88,6 +99,7 @@ class ChargeController:
         clock: Clock,
         sessions: SessionLog,
         authorize: Authorize,
+        reservations: ReservationBook,
     ) -> None:
         self._board = board
         self._control = config.control
@@ -96,7 +108,11 @@ class ChargeController:
         self._clock = clock
         self._sessions = sessions
         self._authorize = authorize
-        self.policy = SessionPolicy(config.control.connection_timeout_s)
+        self.reservations = reservations
+        self.policy = SessionPolicy(
+            config.control.connection_timeout_s,
+            resume_after_power_loss=config.control.resume_after_power_loss,
+        )
         self.session_listeners: list[SessionListener] = []
         self.step_listeners: list[Callable[[], None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -114,7 +130,9 @@ class ChargeController:
         self._cable_rating_a: float | None = None
         self._offer = Limit("board", board.ratings.max_current_a)
         self._authorized_tag: str | None = None
+        self._authorized_info: IdTagInfo | None = None
         self._authorized_at = 0.0
+        self._reservation: Reservation | None = None
         self._session: Session | None = None
         self._finishing = False
         self._session_blocked = False
@@ -128,6 +146,7 @@ class ChargeController:
         self._previous_allowed_a = 0.0
         self._stop_requested_at: float | None = None
         self._measurements: Measurements | None = None
+        self._reading_saved_at = -math.inf
         self._meter_failures = 0
         self._meter_errors = Counter({kind: 0 for kind in METER_ERROR_KINDS})
         self._meter_flagged = False
@@ -151,8 +170,8 @@ class ChargeController:
         self.supervisor.watch_inputs()
         if not await self.supervisor.rcd_self_test():
             self.supervisor.trip(Fault.RCD, "RCD self-test failed at start-up")
-        await self.poll_meter_once()
-        self._close_sessions_left_open()
+        await self._first_meter_reading()
+        self._settle_sessions_left_open()
         tasks = [asyncio.create_task(self._meter_task(), name="meter")]
         if self._board.tag_reader is not None:
             tasks.append(asyncio.create_task(self._tag_task(), name="tags"))
@@ -210,6 +229,7 @@ class ChargeController:
         self.supervisor.check_weld_after_open()
         self.supervisor.check_close_confirmed()
         self._recover_faults(sample, now)
+        self._reservation = self.reservations.current()
         self._follow_session(sample, now)
         self._offer = self._arbitrate()
         self._drive(sample, now)
@@ -320,8 +340,12 @@ class ChargeController:
         if not self.operative:
             self._authorized_tag = None
             return
-        if self._authorized_tag is None and self._free_vend_tag:
-            self._authorize_tag(self._free_vend_tag, now)
+        if (
+            self._authorized_tag is None
+            and self._free_vend_tag
+            and not self.reserved_for_another(self._free_vend_tag, None)
+        ):
+            self._authorize_tag(self._free_vend_tag, None, now)
         if self._authorized_tag is not None and not self.supervisor.faults():
             self._start_session(self._authorized_tag)
 
@@ -435,40 +459,57 @@ class ChargeController:
     async def present_tag(self, id_tag: str) -> None:
         session = self._session
         if session is not None:
-            if id_tag == session.id_tag:
-                self.stop_session("Local")
-            else:
-                log.info(
-                    "tag %s presented during the session of %s; ignored", id_tag, session.id_tag
-                )
+            await self._tag_during_session(session, id_tag)
             return
         if not self.operative:
             log.info("tag %s presented while the connector is unavailable; ignored", id_tag)
             return
-        if not await self._authorize(id_tag):
-            log.info("tag %s not authorized", id_tag)
+        info = await self._authorize(id_tag)
+        if not info.accepted:
+            log.info("tag %s not authorized (%s)", id_tag, info.status)
             return
-        self._authorize_tag(id_tag, self._clock.monotonic())
+        if self.reserved_for_another(id_tag, info):
+            log.info("tag %s refused: the connector is reserved for another driver", id_tag)
+            return
+        self._authorize_tag(id_tag, info, self._clock.monotonic())
         self._finishing = False
         self.wake()
+
+    async def _tag_during_session(self, session: Session, id_tag: str) -> None:
+        """The session's own tag stops it; so does another card of the same group (same
+        parentIdTag, OCPP 1.6 3.5), whose group the box may have to ask the CSMS for."""
+        if id_tag == session.id_tag:
+            self.stop_session("Local")
+            return
+        parent = self._sessions.parent_id_tag(session.id)
+        info = await self._authorize(id_tag) if parent is not None else None
+        if info is None or not info.shares_parent_with(parent) or self._session is not session:
+            log.info("tag %s presented during the session of %s; ignored", id_tag, session.id_tag)
+            return
+        log.info("tag %s of group %s stops the session of %s", id_tag, parent, session.id_tag)
+        self.stop_session("Local", stop_id_tag=id_tag)
 
     def can_start(self) -> bool:
         return self.operative and self._session is None and not self.supervisor.faults()
 
-    def remote_start(self, id_tag: str) -> bool:
+    def reserved_for_another(self, id_tag: str, info: IdTagInfo | None) -> bool:
+        reservation = self.reservations.current()
+        return reservation is not None and not reservation.admits(id_tag, info)
+
+    def remote_start(self, id_tag: str, info: IdTagInfo | None) -> bool:
         """An already authorized start (RemoteStartTransaction); False if one cannot start."""
-        if not self.can_start():
+        if not self.can_start() or self.reserved_for_another(id_tag, info):
             return False
-        self._authorize_tag(id_tag, self._clock.monotonic())
+        self._authorize_tag(id_tag, info, self._clock.monotonic())
         self._finishing = False
         self.wake()
         return True
 
-    def stop_session(self, reason: str) -> Session | None:
+    def stop_session(self, reason: str, stop_id_tag: str | None = None) -> Session | None:
         """Ends the running session (remote stop, reset, unlock); the EV stays plugged."""
         session = self._session
         if session is not None:
-            self.end_session(reason)
+            self.end_session(reason, stop_id_tag)
             self._finishing = True
             self._guarded_step()  # the pilot stops offering now, not at the next tick
         return session
@@ -512,46 +553,110 @@ class ChargeController:
         self.wake()
         return True
 
-    def _authorize_tag(self, id_tag: str, now: float) -> None:
+    def _authorize_tag(self, id_tag: str, info: IdTagInfo | None, now: float) -> None:
         self._authorized_tag = id_tag
+        self._authorized_info = info
         self._authorized_at = now
 
     def _start_session(self, id_tag: str) -> None:
+        """The session, the reservation it uses up and the messages that report it (the
+        listeners' StartTransaction) commit as one: a power loss keeps all or none."""
         meter_wh = self._energy_wh()
-        self._session = self._sessions.start(CONNECTOR_ID, id_tag, self._clock.now(), meter_wh)
+        info = self._authorized_info
+        parent = None if info is None else info.parent_id_tag
+        with self._sessions.atomic():
+            reservation_id = self.reservations.use(id_tag, info)
+            session = self._sessions.start(
+                CONNECTOR_ID, id_tag, self._clock.now(), meter_wh, parent, reservation_id
+            )
+            for listener in self.session_listeners:
+                listener.session_started(session)
+        self._session = session
+        self._reading_saved_at = self._clock.monotonic()
         self._authorized_tag = None
+        self._authorized_info = None
         self._session_blocked = False
-        log.info("session %d started for %s at %.1f Wh", self._session.id, id_tag, meter_wh)
-        for listener in self.session_listeners:
-            listener.session_started(self._session)
+        log.info("session %d started for %s at %.1f Wh", session.id, id_tag, meter_wh)
 
-    def end_session(self, reason: str) -> None:
+    def end_session(self, reason: str, stop_id_tag: str | None = None) -> None:
         session = self._session
         if session is None:
             return
         self._session = None
         self._session_blocked = False
         self.supervisor.open_contactor(self._control.contactor_release_s)
-        stopped = self._sessions.stop(session, self._clock.now(), self._energy_wh(), reason)
+        self._record_stop(session, self._clock.now(), self._energy_wh(), reason, stop_id_tag)
+        for connector_id, operative in list(self._operative_pending.items()):
+            self.set_operative(connector_id, operative)
+
+    def _record_stop(
+        self,
+        session: Session,
+        at: datetime,
+        meter_wh: float,
+        reason: str,
+        stop_id_tag: str | None = None,
+    ) -> None:
+        """The stop and the messages that report it (StopTransaction) commit as one."""
+        with self._sessions.atomic():
+            stopped = self._sessions.stop(session, at, meter_wh, reason, stop_id_tag)
+            for listener in self.session_listeners:
+                listener.session_stopped(stopped, reason)
         log.info(
             "session %d stopped (%s): %.1f Wh",
             session.id,
             reason,
-            (stopped.meter_stop_wh or 0.0) - session.meter_start_wh,
+            meter_wh - session.meter_start_wh,
         )
-        for listener in self.session_listeners:
-            listener.session_stopped(stopped, reason)
-        for connector_id, operative in list(self._operative_pending.items()):
-            self.set_operative(connector_id, operative)
 
-    def _close_sessions_left_open(self) -> None:
+    async def _first_meter_reading(self) -> None:
+        """A session left open needs the meter's count: a meter powering up with the box
+        gets a few polls to answer before the last persisted reading is used instead."""
+        await self.poll_meter_once()
+        attempts = self._meter_cfg.offline_after_failures
+        while self._measurements is None and attempts > 1 and self._sessions.open_sessions():
+            attempts -= 1
+            await asyncio.sleep(self._meter_cfg.poll_interval_s)
+            await self.poll_meter_once()
+
+    def _settle_sessions_left_open(self) -> None:
+        """Sessions open at start-up were cut by a power loss (or a crash). One goes on if
+        so configured and its EV is still plugged in; the others end as PowerLoss."""
+        sample = self._board.pilot.sample()
         for session in self._sessions.open_sessions():
-            # A stop reading below the start is never valid (e.g. a replaced meter).
-            meter_wh = max(self._energy_wh(), session.meter_start_wh)
-            stopped = self._sessions.stop(session, self._clock.now(), meter_wh, "PowerLoss")
-            log.warning("session %d was open at start-up; closed as PowerLoss", session.id)
-            for listener in self.session_listeners:
-                listener.session_stopped(stopped, "PowerLoss")
+            if (
+                self.policy.resume_after_power_loss
+                and self._session is None
+                and sample.state in CONNECTED
+                and self.operative
+                and not self.supervisor.faults()
+            ):
+                self._resume(session)
+                continue
+            self._end_after_power_loss(session)
+
+    def _resume(self, session: Session) -> None:
+        self._session = session
+        self._reading_saved_at = self._clock.monotonic()
+        log.warning("session %d was open at start-up and its EV is plugged in: resumed", session.id)
+        for listener in self.session_listeners:
+            listener.session_resumed(session)
+
+    def _end_after_power_loss(self, session: Session) -> None:
+        """Ends it on the meter's count: the meter's own if it answers (nothing flowed while
+        the box was off, and what flowed before the cut was delivered), else the last reading
+        persisted; never below either, nor below the start (a replaced meter). The stop time
+        is the last moment the box knew the session running, not the restart time."""
+        last = self._sessions.last_reading(session.id)
+        persisted_wh = session.meter_start_wh if last is None else last.energy_wh
+        meter_wh = max(persisted_wh, session.meter_start_wh)
+        if self._measurements is not None:
+            meter_wh = max(meter_wh, self._energy_wh())
+        stopped_at = session.started_at if last is None else last.at
+        log.warning(
+            "session %d was open at start-up; closed as PowerLoss at %.1f Wh", session.id, meter_wh
+        )
+        self._record_stop(session, stopped_at, meter_wh, "PowerLoss")
 
     def _energy_wh(self) -> float:
         m = self._measurements
@@ -611,7 +716,20 @@ class ChargeController:
         self._meter_flagged = False
         self.supervisor.clear(Fault.METER_OFFLINE)
         self._measurements = measurements
+        self._save_session_reading(measurements)
         self._check_overcurrent(measurements)
+
+    def _save_session_reading(self, m: Measurements) -> None:
+        session = self._session
+        now = self._clock.monotonic()
+        if (
+            session is None
+            or m.energy_import_wh is None
+            or not _elapsed(self._reading_saved_at, now, SESSION_READING_EVERY_S)
+        ):
+            return
+        self._reading_saved_at = now
+        self._sessions.note_reading(session.id, m.energy_import_wh, self._clock.now())
 
     def _meter_failed(self, kind: str, reason: str) -> None:
         self._meter_errors[kind] += 1
@@ -650,6 +768,7 @@ class ChargeController:
             faults=frozenset(self.supervisor.faults()),
             meter_flagged=self._meter_flagged,
             awaiting_ev=self._authorized_tag is not None,
+            reserved=self._reservation is not None,
             reader_failed=self._reader_failed,
             box_operative=self._operative[0],
             connector_operative=self._operative[1],

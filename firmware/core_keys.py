@@ -11,7 +11,13 @@ from firmware.config import Config
 from firmware.configuration_keys import KeySpec, valid_phase_rotation
 from firmware.meter_values import MEASURANDS
 
-FEATURE_PROFILES = ("Core", "LocalAuthListManagement", "RemoteTrigger", "SmartCharging")
+FEATURE_PROFILES = (
+    "Core",
+    "LocalAuthListManagement",
+    "RemoteTrigger",
+    "Reservation",
+    "SmartCharging",
+)
 LOCAL_AUTH_LIST_MAX_LENGTH = 10_000
 SEND_LOCAL_LIST_MAX_LENGTH = 1_000
 MAX_MEASURANDS = len(MEASURANDS)
@@ -59,6 +65,7 @@ def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
         flag("StopTransactionOnInvalidId", True),
         *measurand_list("StopTxnAlignedData", ""),
         *measurand_list("StopTxnSampledData", ""),
+        KeySpec("ReserveConnectorZeroSupported", "bool", "true", readonly=True),
         KeySpec("SendLocalListMaxLength", "int", str(SEND_LOCAL_LIST_MAX_LENGTH), readonly=True),
         KeySpec("SupportedFeatureProfiles", "csl", ",".join(FEATURE_PROFILES), readonly=True),
         KeySpec("TransactionMessageAttempts", "int", "3", minimum=1, maximum=100),

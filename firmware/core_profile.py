@@ -92,7 +92,11 @@ class CoreProfile:
     ) -> Any:
         self._remote_start_ok = False
         self._smart.forget_remote_start_profile()
-        if connector_id not in (None, 1) or not self._controller.can_start():
+        if (
+            connector_id not in (None, 1)
+            or not self._controller.can_start()
+            or self._controller.reserved_for_another(id_tag, self._authorizer.local(id_tag))
+        ):
             return call_result.RemoteStartTransaction(status="Rejected")
         if charging_profile is not None and not self._smart.accept_remote_start_profile(
             charging_profile
@@ -105,13 +109,16 @@ class CoreProfile:
     async def after_remote_start_transaction(self, id_tag: str, **_: Any) -> None:
         if not self._remote_start_ok:
             return
-        if self._keys.flag("AuthorizeRemoteTxRequests") and not await self._authorizer.authorize(
-            id_tag
-        ):
-            log.info("remote start for %s not authorized by the CSMS", id_tag)
+        info = self._authorizer.local(id_tag)
+        if self._keys.flag("AuthorizeRemoteTxRequests"):
+            info = await self._authorizer.authorize(id_tag)
+            if not info.accepted:
+                log.info("remote start for %s not authorized by the CSMS", id_tag)
+                self._smart.forget_remote_start_profile()
+                return
+        if not self._controller.remote_start(id_tag, info):
+            log.warning("remote start for %s could not start after all", id_tag)
             self._smart.forget_remote_start_profile()
-            return
-        self._controller.remote_start(id_tag)
 
     @on(Action.remote_stop_transaction)
     def on_remote_stop_transaction(self, transaction_id: int) -> Any:

@@ -22,13 +22,12 @@ import random
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from firmware.clock import Clock
+from firmware.clock import Clock, parse_ocpp_datetime
 from firmware.configuration_keys import ConfigurationKeys
 from firmware.csms_connection import CsmsConnection, RequestFailed
 from firmware.event_wait import wait_set
@@ -264,12 +263,9 @@ class CsmsLink:
 
     def _set_time(self, text: str) -> None:
         try:
-            csms_now = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            log.warning("CSMS time %r is not an ISO 8601 date-time; clock not set", text)
-            return
-        if csms_now.tzinfo is None:
-            log.warning("CSMS time %r has no time zone; clock not set", text)
+            csms_now = parse_ocpp_datetime(text)
+        except ValueError as exc:
+            log.warning("CSMS time: %s; clock not set", exc)
             return
         skew = (csms_now - self._clock.now()).total_seconds()
         if abs(skew) > 1.0:

@@ -7,37 +7,13 @@ entries. The cache is bounded: the least recently used entry makes room.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from firmware.id_tag_info import IdTagInfo
 from firmware.store import Store
 
 VERSION_SETTING = "local_list_version"
 CACHE_MAX_ENTRIES = 1000
-
-
-@dataclass(frozen=True)
-class IdTagInfo:
-    status: str
-    expiry: datetime | None = None
-    parent_id_tag: str | None = None
-
-    @classmethod
-    def from_wire(cls, info: dict[str, Any]) -> IdTagInfo:
-        """From an idTagInfo as the CSMS sends it (camelCase)."""
-        expiry = info.get("expiryDate")
-        return cls(
-            info["status"],
-            datetime.fromisoformat(expiry.replace("Z", "+00:00")) if expiry else None,
-            info.get("parentIdTag"),
-        )
-
-    def at(self, now: datetime) -> IdTagInfo:
-        """As it stands at `now`: an Accepted tag past its expiry date is Expired."""
-        if self.status == "Accepted" and self.expiry is not None and self.expiry <= now:
-            return IdTagInfo("Expired", self.expiry, self.parent_id_tag)
-        return self
 
 
 class LocalListError(ValueError):
@@ -85,8 +61,7 @@ class IdTagStore:
         tags = [tag for tag, _ in entries]
         if len(set(tags)) != len(tags):
             raise LocalListError("Failed", "an id tag appears twice")
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._store.atomic():
             if full:
                 self._db.execute("DELETE FROM local_list")
             for tag, info in entries:
@@ -119,8 +94,7 @@ class IdTagStore:
         return _info(row)
 
     def remember(self, id_tag: str, info: IdTagInfo, now: datetime) -> None:
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._store.atomic():
             self._db.execute(
                 "INSERT INTO auth_cache(id_tag, status, expiry, parent_id_tag, used_at)"
                 " VALUES(?, ?, ?, ?, ?) ON CONFLICT(id_tag) DO UPDATE SET"

@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from firmware.configuration_keys import ConfigurationKeys
-from firmware.id_tag_store import IdTagInfo, IdTagStore, LocalListError
+from firmware.id_tag_info import IdTagInfo
+from firmware.id_tag_store import IdTagStore, LocalListError
 
 log = logging.getLogger(__name__)
 
 
 def _info(raw: dict[str, Any] | None) -> IdTagInfo | None:
     """An idTagInfo as the ocpp library hands it to handlers (snake_case)."""
-    if raw is None:
-        return None
-    expiry = raw.get("expiry_date")
-    return IdTagInfo(
-        raw["status"],
-        datetime.fromisoformat(expiry.replace("Z", "+00:00")) if expiry else None,
-        raw.get("parent_id_tag"),
-    )
+    return None if raw is None else IdTagInfo.from_wire(snake_to_camel_case(raw))
 
 
 class LocalAuthListProfile:

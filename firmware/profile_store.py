@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 class ProfileStore:
     def __init__(self, store: Store) -> None:
+        self._store = store
         self._db = store.db
         self._profiles: dict[int, tuple[ChargingProfile, dict[str, Any]]] = {}
         rows = self._db.execute(
@@ -55,8 +56,7 @@ class ProfileStore:
 
     def install(self, profile: ChargingProfile, payload: dict[str, Any]) -> None:
         replaced = self.replaced_by(profile)
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._store.atomic():
             self._delete(replaced)
             self._db.execute(
                 "INSERT INTO charging_profiles(id, connector_id, session_id, received_at, payload)"
@@ -75,8 +75,7 @@ class ProfileStore:
 
     def remove(self, matches: Callable[[ChargingProfile], bool]) -> int:
         gone = [profile.id for profile in self.all() if matches(profile)]
-        with self._db:
-            self._db.execute("BEGIN")
+        with self._store.atomic():
             self._delete(gone)
         for profile_id in gone:
             del self._profiles[profile_id]

@@ -178,6 +178,10 @@ class SmartCharging:
             log.info("remote start's TxProfile %d bound to session %d", profile.id, session.id)
         self._changed_now()
 
+    def session_resumed(self, _session: Session) -> None:
+        """Its TxProfiles are still bound to it in the store; the composite now has them."""
+        self._changed_now()
+
     def session_stopped(self, session: Session, _reason: str) -> None:
         """A transaction's TxProfiles end with it (OCPP 1.6 3.13.4)."""
         self._profiles.remove(lambda p: p.purpose == "TxProfile" and p.session_id == session.id)

@@ -6,7 +6,9 @@ never block the writer. `PRAGMA user_version` records how far the migrations wen
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 MIGRATIONS: tuple[str, ...] = (
@@ -57,6 +59,20 @@ MIGRATIONS: tuple[str, ...] = (
         used_at TEXT NOT NULL
     );
     """,
+    """
+    ALTER TABLE sessions ADD COLUMN parent_id_tag TEXT;
+    ALTER TABLE sessions ADD COLUMN reservation_id INTEGER;
+    ALTER TABLE sessions ADD COLUMN stop_id_tag TEXT;
+    ALTER TABLE sessions ADD COLUMN last_meter_wh REAL;
+    ALTER TABLE sessions ADD COLUMN last_meter_at TEXT;
+    CREATE TABLE reservations (
+        id INTEGER PRIMARY KEY,
+        connector_id INTEGER NOT NULL,
+        id_tag TEXT NOT NULL,
+        parent_id_tag TEXT,
+        expires_at TEXT NOT NULL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -87,6 +103,24 @@ class Store:
                 self.db.execute("BEGIN")
                 self.db.executescript(MIGRATIONS[number])
                 self.db.execute(f"PRAGMA user_version={number + 1}")
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One SQLite transaction around the block; a block inside another joins it.
+
+        Whatever must never be half-done at a power loss goes in one block: a session's end
+        and its StopTransaction, an answer's effect and the message's removal.
+        """
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def get_setting(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()

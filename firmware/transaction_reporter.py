@@ -73,30 +73,37 @@ class TransactionReporter:
     # --- SessionListener -----------------------------------------------------------------
 
     def session_started(self, session: Session) -> None:
-        self._session = session
-        self._stop_samples = []
-        self._outbox.put_transaction(
-            "StartTransaction",
-            {
-                "connectorId": CONNECTOR_ID,
-                "idTag": session.id_tag,
-                "meterStart": round(session.meter_start_wh),
-                "timestamp": iso_utc(session.started_at),
-            },
-            session.id,
-        )
-        self._interval_start[PERIODIC] = session.meter_start_wh
+        payload: dict[str, Any] = {
+            "connectorId": CONNECTOR_ID,
+            "idTag": session.id_tag,
+            "meterStart": round(session.meter_start_wh),
+            "timestamp": iso_utc(session.started_at),
+        }
+        if session.reservation_id is not None:
+            payload["reservationId"] = session.reservation_id
+        self._outbox.put_transaction("StartTransaction", payload, session.id)
+        self._follow(session)
         begin = self._reading()
         value = self._value(
             session.started_at, "MeterValuesSampledData", begin, "Transaction.Begin"
         )
         if value is not None:
-            self._send_transaction_value(session, value)
+            self._send_transaction_value(session, value, begin)
         stop_value = self._value(
             session.started_at, "StopTxnSampledData", begin, "Transaction.Begin"
         )
         if stop_value is not None:
             self._stop_samples.append(stop_value)
+
+    def session_resumed(self, session: Session) -> None:
+        """After a power loss: sampling goes on; the Begin values went out before it."""
+        self._follow(session)
+
+    def _follow(self, session: Session) -> None:
+        self._session = session
+        self._stop_samples = []
+        last = self._sessions.last_reading(session.id)
+        self._interval_start[PERIODIC] = session.meter_start_wh if last is None else last.energy_wh
         self._sampler = asyncio.get_running_loop().create_task(
             self._sample(session), name="meter-values"
         )
@@ -113,7 +120,7 @@ class TransactionReporter:
             "reason": reason,
         }
         if reason in ("Local", "DeAuthorized"):
-            payload["idTag"] = session.id_tag
+            payload["idTag"] = session.stop_id_tag or session.id_tag
         end = self._value(stopped_at, "StopTxnSampledData", self._take(PERIODIC), "Transaction.End")
         data = [*self._stop_samples, *([end] if end else [])]
         if data:
@@ -125,9 +132,12 @@ class TransactionReporter:
     def _started(self, message: Message, answer: dict[str, Any]) -> None:
         assert message.session_id is not None
         self._sessions.set_transaction_id(message.session_id, answer["transactionId"])
+        info = answer["idTagInfo"]
+        if info.get("parentIdTag"):
+            self._sessions.set_parent(message.session_id, info["parentIdTag"])
         for listener in self.id_tag_listeners:
-            listener(message.payload["idTag"], answer["idTagInfo"])
-        status = answer["idTagInfo"]["status"]
+            listener(message.payload["idTag"], info)
+        status = info["status"]
         if status != "Accepted":
             log.warning("CSMS refused the tag of session %d: %s", message.session_id, status)
             self._deauthorize(message.session_id)
@@ -186,15 +196,23 @@ class TransactionReporter:
             reading = self._take(PERIODIC)
             value = self._value(now, "MeterValuesSampledData", reading, "Sample.Periodic")
             if value is not None:
-                self._send_transaction_value(session, value)
+                self._send_transaction_value(session, value, reading)
             stop_value = self._value(now, "StopTxnSampledData", reading, "Sample.Periodic")
             if stop_value is not None:
                 self._stop_samples.append(stop_value)
 
-    def _send_transaction_value(self, session: Session, value: dict[str, Any]) -> None:
-        self._outbox.put_transaction(
-            "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}, session.id
-        )
+    def _send_transaction_value(
+        self, session: Session, value: dict[str, Any], reading: Reading
+    ) -> None:
+        """Queued with the reading it carries persisted: a power loss never ends the session
+        below a value the CSMS was already sent."""
+        m = reading.measurements
+        with self._sessions.atomic():
+            if m is not None and m.energy_import_wh is not None:
+                self._sessions.note_reading(session.id, m.energy_import_wh, m.timestamp)
+            self._outbox.put_transaction(
+                "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}, session.id
+            )
 
     async def run_clock_aligned(self) -> None:
         """A new ClockAlignedDataInterval takes effect at once, not after the old period."""
@@ -212,7 +230,7 @@ class TransactionReporter:
         value = self._value(at, "MeterValuesAlignedData", reading, "Sample.Clock")
         if value is not None:
             if session is not None:
-                self._send_transaction_value(session, value)
+                self._send_transaction_value(session, value, reading)
             else:
                 self._outbox.put(
                     "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}

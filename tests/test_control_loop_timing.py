@@ -13,6 +13,8 @@ from board.loader import load_board
 from firmware.clock import ManualClock
 from firmware.config import Config
 from firmware.controller import ChargeController
+from firmware.id_tag_info import ANYONE, IdTagInfo
+from firmware.reservations import ReservationBook
 from firmware.sessions import SessionLog
 from firmware.store import Store
 from hal.sim.plant import Plant
@@ -42,8 +44,8 @@ class Rig:
         return self.controller.connector_status().status
 
 
-async def _allow(_tag: str) -> bool:
-    return True
+async def _allow(_tag: str) -> IdTagInfo:
+    return ANYONE
 
 
 @pytest.fixture
@@ -51,7 +53,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     clock = ManualClock()
     board = assemble(load_board("bench-sim"), clock.monotonic)
     store = Store(tmp_path / "pievse.db")
-    controller = ChargeController(board, Config(), clock, SessionLog(store), _allow)
+    controller = ChargeController(
+        board, Config(), clock, SessionLog(store), _allow, ReservationBook(store, clock)
+    )
     controller.supervisor.watch_inputs()
     limit: dict[str, float | None] = {"a": None}
     controller.limits.register("test", lambda _now: limit["a"])
@@ -141,7 +145,9 @@ async def test_free_vend_authorizes_on_plug_in(tmp_path: Path, config_tag: str) 
     board = assemble(load_board("bench-sim"), clock.monotonic)
     store = Store(tmp_path / "db")
     config = parse_config({"standalone": {"free_vend_id_tag": config_tag}})
-    controller = ChargeController(board, config, clock, SessionLog(store), _allow)
+    controller = ChargeController(
+        board, config, clock, SessionLog(store), _allow, ReservationBook(store, clock)
+    )
     assert board.bench is not None
     board.bench.set_ev("C", None, None)
     controller.step()

@@ -27,7 +27,7 @@ from tests.csms import TestCsms, call_error_code
         ),
         ('[2, "m9", "UnlockConnector", {"connectorId": "one"}]', "TypeConstraintViolation", "m9"),
         ('[2, "m10", "FlyToTheMoon", {}]', "NotImplemented", "m10"),
-        ('[2, "m11", "ReserveNow", {}]', "NotSupported", "m11"),
+        ('[2, "m11", "Heartbeat", {}]', "NotSupported", "m11"),
         ('[2, "m12", "GetConfiguration", {"key": [1]}]', "TypeConstraintViolation", "m12"),
     ],
 )

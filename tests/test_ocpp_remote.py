@@ -38,6 +38,12 @@ CORE_KEYS = {
     "UnlockConnectorOnEVSideDisconnect": False,
     "WebSocketPingInterval": False,
     "MinimumStatusDuration": False,
+    "AllowOfflineTxForUnknownId": False,
+    "AuthorizationCacheEnabled": False,
+    "LocalAuthListEnabled": False,
+    "LocalAuthListMaxLength": True,
+    "SendLocalListMaxLength": True,
+    "ReserveConnectorZeroSupported": True,
 }
 
 
@@ -51,7 +57,7 @@ async def test_get_configuration_lists_every_core_key_with_its_readonly_flag(
         assert listed[key]["readonly"] is readonly, key
     assert listed["NumberOfConnectors"]["value"] == "1"
     assert listed["SupportedFeatureProfiles"]["value"] == (
-        "Core,LocalAuthListManagement,RemoteTrigger,SmartCharging"
+        "Core,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging"
     )
     assert not answer.unknown_key
 
