@@ -131,6 +131,7 @@ class CsmsLink:
             "csms_url": self.settings.csms_url,
             "url": self.url,
             "last_error": self.last_error,
+            "queued": self._outbox.pending_transaction_messages(),
         }
 
     # --- the connection loop -------------------------------------------------------------

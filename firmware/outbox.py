@@ -7,6 +7,11 @@ until sending, when it becomes the CSMS's transactionId from the StartTransactio
 A CALLERROR or a missing answer is retried after TransactionMessageRetryInterval x attempts,
 up to TransactionMessageAttempts (OCPP 1.6 section 4.9). Other messages (status, heartbeat,
 triggered ones) live in memory only: after an outage the current state is sent instead.
+
+What an answer changes (the transactionId a StartTransaction gets) and the message's removal
+commit together, so a power loss in between re-sends the message rather than losing either.
+Delivery is at least once: a message the CSMS answered just before a power loss goes again,
+unchanged, and a CSMS recognises it (same connector, tag, meter value and timestamp).
 """
 
 from __future__ import annotations
@@ -42,10 +47,12 @@ class Message:
 
 class Outbox:
     def __init__(self, store: Store, sessions: SessionLog, keys: ConfigurationKeys) -> None:
+        self._store = store
         self._db = store.db
         self._sessions = sessions
         self._keys = keys
         self._queue: deque[Message] = deque()
+        self._in_flight: Message | None = None
         self._wake = asyncio.Event()
         self.answer_handlers: dict[str, AnswerHandler] = {}
         rows = self._db.execute(
@@ -70,6 +77,13 @@ class Outbox:
         self._queue.append(Message(action, payload, done=done))
         self._wake.set()
         return done
+
+    def put_front(self, action: str, payload: dict[str, Any]) -> None:
+        """Ahead of everything waiting (the current status after a reconnect), but never
+        ahead of a message already on the wire."""
+        position = 1 if self._in_flight is not None else 0
+        self._queue.insert(position, Message(action, payload))
+        self._wake.set()
 
     def drop_volatile(self) -> None:
         """At a disconnect: what was not sent is stale by the time the link is back."""
@@ -101,6 +115,7 @@ class Outbox:
             if payload is None:
                 self._finish(message, None)
                 continue
+            self._in_flight = message
             try:
                 answer = await request(message.action, payload)
             except ConnectionLost:
@@ -108,10 +123,13 @@ class Outbox:
             except RequestFailed as exc:
                 await self._failed(message, str(exc))
                 continue
-            self._finish(message, answer)
+            finally:
+                self._in_flight = None
             handler = self.answer_handlers.get(message.action)
-            if handler is not None:
-                handler(message, answer)
+            with self._store.atomic():
+                if handler is not None:
+                    handler(message, answer)
+                self._finish(message, answer)
 
     def _resolve(self, message: Message) -> dict[str, Any] | None:
         if message.session_id is None or message.action == "StartTransaction":

@@ -62,8 +62,15 @@ class StatusReporter:
                 self._wake.set()
 
     def resync(self) -> None:
-        """After (re)registration: report both connectors again."""
+        """After (re)registration both connectors' current status goes out at once, ahead of
+        the transaction messages queued meanwhile: the CSMS learns what is now before it
+        learns what happened while it was away."""
         self._reported.clear()
+        for connector_id in reversed(CONNECTORS):
+            seen = self._observed.get(connector_id)
+            if seen is not None:
+                self._reported[connector_id] = seen.status
+                self._outbox.put_front("StatusNotification", self.notification(connector_id))
         self._wake.set()
 
     def notification(self, connector_id: int) -> dict[str, Any]:
