@@ -33,7 +33,14 @@ def assemble(
     data_dir: Path | None = None,
 ) -> Board:
     """`data_dir` holds the files drivers keep (a "data_file" parameter); None keeps none."""
-    plant = Plant(spec.plant, monotonic) if spec.plant is not None else None
+    plant = None
+    if spec.plant is not None:
+        state_file = spec.plant.state_file
+        kept = data_dir / state_file if state_file and data_dir is not None else None
+        try:
+            plant = Plant(spec.plant, monotonic, kept)
+        except ValueError as exc:
+            raise BoardError(f"[plant] state_file: {exc}") from exc
     built_ports: dict[str, object] = {}
 
     def port(name: str) -> object:

@@ -230,7 +230,7 @@ class _BoardReader:
             if key not in fields or key in from_board:
                 settable = sorted(set(fields) - from_board)
                 raise self.fail("plant", key, f"unknown key (known: {', '.join(settable)})")
-            kind = "int" if fields[key].type in ("int", int) else "float"
+            kind = {"int": "int", "str": "data_file"}.get(str(fields[key].type), "float")
             values[key] = self.value("plant", table, key, Param(kind))
         if values.get("cable_rating_a", 32.0) not in (13.0, 20.0, 32.0, 63.0):
             raise self.fail("plant", "cable_rating_a", "expected 13, 20, 32 or 63")

@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 METER_FAULTS = ("timeout", "crc", "exception", "nan", "negative", "backwards")
 DEVICE_FAILURE = 4
 ENERGY = "Energy.Active.Import.Register"
-SAVE_EVERY_S = 5.0
 BACKWARDS_WH = 100.0
 
 
@@ -157,7 +156,7 @@ class MeterEmulator:
         self._energy_file = energy_file
         self._base_wh = _load_energy(energy_file)
         self._last_energy_wh = self._base_wh
-        self._saved_at = 0.0
+        self._saved_wh = self._base_wh
         self._fault: str | None = None
         self._silent = False
         self._serial = False
@@ -202,7 +201,7 @@ class MeterEmulator:
         await self._server.stop()
         with contextlib.suppress(TimeoutError):  # a silent source keeps the last counter read
             self._last_energy_wh = self._base_wh + self._source.values().get(ENERGY, 0.0)
-        self._save(force=True)
+        self._save()
 
     def energy_wh(self) -> float:
         return self._last_energy_wh
@@ -257,13 +256,12 @@ class MeterEmulator:
             return frame[:-1] + bytes([frame[-1] ^ 0xFF])
         return frame
 
-    def _save(self, force: bool = False) -> None:
-        if self._energy_file is None:
+    def _save(self) -> None:
+        """Before a read shows a higher count, the file has it: a killed process never
+        comes back with its meter below a value some client was already given."""
+        if self._energy_file is None or self._last_energy_wh == self._saved_wh:
             return
-        now = time.monotonic()
-        if not force and now - self._saved_at < SAVE_EVERY_S:
-            return
-        self._saved_at = now
+        self._saved_wh = self._last_energy_wh
         tmp = self._energy_file.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps({"energy_wh": self._last_energy_wh}))

@@ -9,12 +9,18 @@ thread would on real hardware. Edge listeners run outside the lock.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hal.interfaces import BENCH_FAULTS
+
+log = logging.getLogger(__name__)
 
 SOURCE_OHM = 1000.0
 GENERATOR_V = 12.0
@@ -73,13 +79,20 @@ class PlantSettings:
     sensor_volts_per_c: float = 0.01
     outlet_rise_c_per_a2: float = 0.01
     """Outlet contacts warm with the square of the current: +10 degC at 32 A."""
+    state_file: str = ""
+    """Where the EV's state is kept (a file in the data directory), so that, as with a real
+    car, a restarted or killed controller finds the EV still plugged in; empty: nowhere."""
 
 
 class Plant:
     def __init__(
-        self, settings: PlantSettings, monotonic: Callable[[], float] = time.monotonic
+        self,
+        settings: PlantSettings,
+        monotonic: Callable[[], float] = time.monotonic,
+        state_file: Path | None = None,
     ) -> None:
         self.settings = settings
+        self._state_file = state_file
         self._monotonic = monotonic
         self._lock = threading.RLock()
         self._listeners: dict[str, list[Callable[[bool], None]]] = {n: [] for n in DIGITAL_INPUTS}
@@ -95,6 +108,7 @@ class Plant:
         self.temperature_c = settings.ambient_c
         self.faults = dict.fromkeys(BENCH_FAULTS, False)
         self.energy_wh = 0.0
+        self._load_ev_state()
         self._alert_latched = False
         self._pilot_alert = False
         self._last_advance = monotonic()
@@ -193,6 +207,7 @@ class Plant:
                 self.ev_max_current_a = max_current_a
             if phases is not None:
                 self.ev_phases = phases
+            self._save_ev_state()
 
         self._mutate(change)
 
@@ -338,5 +353,40 @@ class Plant:
         self.energy_wh += wh
         soc = self.ev_soc_percent + 100.0 * wh / self.settings.ev_battery_wh
         self.ev_soc_percent = min(100.0, soc)
-        if self.ev_soc_percent >= 100.0:
+        if self.ev_soc_percent >= 100.0 and self.ev_state != "B":
             self.ev_state = "B"  # a full EV stops requesting energy
+            self._save_ev_state()
+
+    # --- the EV across restarts ---------------------------------------------------------
+
+    def _load_ev_state(self) -> None:
+        path = self._state_file
+        if path is None or not path.exists():
+            return
+        try:
+            saved = json.loads(path.read_text())
+            state, max_a = saved["state"], float(saved["max_current_a"])
+            phases, soc = int(saved["phases"]), float(saved["soc_percent"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a bench EV state file ({exc})") from exc
+        if state not in EV_STATES or phases not in (1, 3) or not 0 <= max_a <= 80:
+            raise ValueError(f"{path}: EV state out of range: {saved}")
+        self.ev_state, self.ev_max_current_a = state, max_a
+        self.ev_phases, self.ev_soc_percent = phases, min(100.0, max(0.0, soc))
+
+    def _save_ev_state(self) -> None:
+        path = self._state_file
+        if path is None:
+            return
+        state = {
+            "state": self.ev_state,
+            "max_current_a": self.ev_max_current_a,
+            "phases": self.ev_phases,
+            "soc_percent": round(self.ev_soc_percent, 3),
+        }
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cannot keep the bench EV's state in %s: %s", path, exc)
