@@ -209,7 +209,7 @@ class TransactionReporter:
         m = reading.measurements
         with self._sessions.atomic():
             if m is not None and m.energy_import_wh is not None:
-                self._sessions.note_reading(session.id, m.energy_import_wh, m.timestamp)
+                self._sessions.note_reading(session.id, m.energy_import_wh, self._clock.now())
             self._outbox.put_transaction(
                 "MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]}, session.id
             )

@@ -34,6 +34,8 @@ class Received:
     action: str
     payload: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    answer: dict[str, Any] | None = None
+    """What this CSMS answered, where a test needs it (StartTransaction's transactionId)."""
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Script:
     """action -> how many of the next ones get a CALLERROR InternalError."""
     expiry: dict[str, str] = field(default_factory=dict)
     """idTag -> expiryDate sent in its idTagInfo."""
+    parents: dict[str, str] = field(default_factory=dict)
+    """idTag -> parentIdTag sent in its idTagInfo."""
     time_offset: timedelta = timedelta()
     """The CSMS's clock (BootNotification, Heartbeat currentTime) runs this far from ours."""
 
@@ -109,11 +113,19 @@ class CentralSystemSide(ChargePoint):
 
     @on(Action.start_transaction)
     def on_start(self, **payload: Any) -> Any:
-        self._record("StartTransaction", payload)
-        status = self.csms.script.start_status or self.csms.tag_status(payload["id_tag"])
-        return call_result.StartTransaction(
-            transaction_id=next(self.csms.transaction_ids), id_tag_info={"status": status}
+        """A retransmitted StartTransaction (same connector, tag, meterStart and timestamp:
+        the charge point lost our answer) gets the transaction it got before, as a CSMS
+        that keeps its books does."""
+        key = tuple(payload[k] for k in ("connector_id", "id_tag", "meter_start", "timestamp"))
+        known = self.csms.started.get(key)
+        transaction_id = known if known is not None else next(self.csms.transaction_ids)
+        self.csms.started[key] = transaction_id
+        self.csms.received.append(
+            Received("StartTransaction", payload, answer={"transaction_id": transaction_id})
         )
+        info = self.csms.id_tag_info(payload["id_tag"])
+        info["status"] = self.csms.script.start_status or info["status"]
+        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=info)
 
     @on(Action.stop_transaction)
     def on_stop(self, **payload: Any) -> Any:
@@ -147,6 +159,7 @@ class TestCsms:
         self.paths: list[str] = []
         self.subprotocols: list[str | None] = []
         self.transaction_ids = itertools.count(1001)
+        self.started: dict[tuple[Any, ...], int] = {}
         self.side: CentralSystemSide | None = None
         self.connections: list[ServerConnection] = []
         self._server: Any = None
@@ -159,6 +172,8 @@ class TestCsms:
         info = {"status": self.tag_status(id_tag)}
         if id_tag in self.script.expiry:
             info["expiry_date"] = self.script.expiry[id_tag]
+        if id_tag in self.script.parents:
+            info["parent_id_tag"] = self.script.parents[id_tag]
         return info
 
     async def start(self) -> None:

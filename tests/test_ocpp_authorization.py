@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
-from tests.conftest import BenchClient
+from tests.conftest import BenchClient, charge_under_csms
 from tests.csms import TestCsms
 
 
@@ -186,3 +186,43 @@ async def test_without_pre_authorize_the_csms_is_asked_first(
     mark = len(csms.received)
     assert not await _tag_starts_a_session(box, "LISTED")
     assert "Authorize" in csms.actions(mark)
+
+
+async def test_a_card_of_the_same_group_stops_the_session(box: BenchClient, csms: TestCsms) -> None:
+    csms.script.parents.update({"DAD": "FAMILY", "MUM": "FAMILY", "NEIGHBOUR": "NEXT-DOOR"})
+    await charge_under_csms(box, csms, tag="DAD")
+    mark = len(csms.received)
+    await box.bench("tag", id_tag="NEIGHBOUR")
+    await csms.wait_for("Authorize", lambda p: p["id_tag"] == "NEIGHBOUR", since=mark)
+    await asyncio.sleep(0.3)
+    assert "StopTransaction" not in csms.actions(mark), "another group's card stops nothing"
+    await box.bench("tag", id_tag="MUM")
+    stop = await csms.wait_for("StopTransaction", since=mark)
+    assert (stop["reason"], stop["id_tag"]) == ("Local", "MUM")
+
+
+async def test_a_card_without_a_group_stops_only_its_own_session(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    await charge_under_csms(box, csms, tag="LONER")
+    mark = len(csms.received)
+    await box.bench("tag", id_tag="SOMEONE")
+    await asyncio.sleep(0.4)
+    assert "StopTransaction" not in csms.actions(mark)
+    assert "Authorize" not in csms.actions(mark), "no group to look up"
+
+
+async def test_concurrent_tx_stops_the_start_but_is_not_cached(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    await _authorize_online(box, csms, "BUSY")  # cached as Accepted
+    csms.script.start_status = "ConcurrentTx"  # busy at another charge point right now
+    mark = len(csms.received)
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="BUSY")
+    stop = await csms.wait_for("StopTransaction", since=mark)
+    assert stop["reason"] == "DeAuthorized"
+    await box.bench("ev", state="A")
+    await box.wait_for(lambda s: s["session"] is None)
+    await _go_offline(box, csms)
+    assert await _tag_starts_a_session(box, "BUSY"), "the cache still says Accepted"
