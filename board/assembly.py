@@ -11,6 +11,7 @@ from typing import Any
 from board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, Driver
 from board.loader import BoardError, BoardSpec, Section
 from hal.interfaces import Board
+from hal.ports import HardwareUnavailable
 from hal.register_map import load_register_map
 from hal.sim.plant import Plant
 
@@ -70,6 +71,7 @@ def assemble(
         lock=device("lock"),
         tag_reader=device("tag_reader"),
         led=device("led"),
+        tamper=device("tamper"),
         bench=plant,
         meter_model=str(spec.devices["meter"].params.get("map", "")),
     )
@@ -96,5 +98,5 @@ def _build(
     construct = _constructor(section.driver, driver)
     try:
         return construct(plant, **kwargs) if driver.needs_plant else construct(**kwargs)
-    except ValueError as exc:
-        raise BoardError(f"driver {section.driver!r}: {exc}") from exc
+    except (ValueError, HardwareUnavailable) as exc:
+        raise BoardError(f"[{section.name}] driver {section.driver!r}: {exc}") from exc

@@ -78,7 +78,66 @@ PORT_DRIVERS: dict[str, Driver] = {
     "sim.byte_link": Driver(
         "hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True
     ),
+    "linux.gpio_out": Driver(
+        "hal.linux.gpio:GpioOut",
+        {"pin": Param("int"), "active_low": Param("bool", False, False)},
+        "digital_out",
+    ),
+    "linux.gpio_in": Driver(
+        "hal.linux.gpio:GpioIn",
+        {
+            "pin": Param("int"),
+            "pull": Param("str", False, "off"),
+            "active_low": Param("bool", False, False),
+            "debounce_ms": Param("int", False, 0),
+        },
+        "digital_in",
+    ),
+    "linux.sysfs_pwm": Driver(
+        "hal.linux.sysfs_pwm:SysfsPwmOut",
+        {
+            "chip": Param("int", False, 0),
+            "channel": Param("int"),
+            "root": Param("str", False, "/sys/class/pwm"),
+            "inverted": Param("bool", False, False),
+        },
+        "pwm",
+    ),
+    "linux.i2c": Driver("hal.linux.i2c:I2cBus", {"bus": Param("int", False, 1)}, "i2c"),
+    "linux.ads1115": Driver(
+        "hal.linux.ads1115:Ads1115",
+        {"i2c": _port("i2c"), "address": Param("int", False, 0x48)},
+        "adc_chip",
+    ),
+    "linux.ads1115_channel": Driver(
+        "hal.linux.ads1115:Ads1115Input",
+        {
+            "adc": _port("adc_chip"),
+            "channel": Param("int"),
+            "full_scale_v": Param("float", False, 4.096),
+            "gain": Param("float", False, 1.0),
+            "offset_v": Param("float", False, 0.0),
+        },
+        "analog",
+    ),
+    "linux.serial": Driver(
+        "hal.linux.serial_link:SerialByteLink",
+        {
+            "device": Param("str"),
+            "baudrate": Param("int", False, 115200),
+            "parity": Param("str", False, "N"),
+            "stop_bits": Param("int", False, 1),
+        },
+        "byte_link",
+    ),
+    "coprocessor.serial": Driver(
+        "hal.devices.pilot_coprocessor:PilotCoprocessor",
+        {"device": Param("str"), "baudrate": Param("int", False, 115200)},
+        "coprocessor",
+    ),
 }
+
+_COPROCESSOR = {"coprocessor": _port("coprocessor")}
 
 DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
     "pilot": {
@@ -92,6 +151,7 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
                 "frequency_hz": Param("float", False, 1000.0),
             },
         ),
+        "coprocessor": Driver("hal.devices.pilot_coprocessor:CoprocessorPilot", _COPROCESSOR),
     },
     "cable": {
         "proximity": Driver(
@@ -107,8 +167,13 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
     "contactor": {
         "relay": Driver(
             "hal.devices.contactor:RelayContactor",
-            {"coil": _port("digital_out"), "feedback": _port("digital_in", required=False)},
+            {
+                "coil": _port("digital_out"),
+                "feedback": _port("digital_in", required=False),
+                "keepalive": _port("digital_out", required=False),
+            },
         ),
+        "coprocessor": Driver("hal.devices.pilot_coprocessor:CoprocessorContactor", _COPROCESSOR),
     },
     "rcd": {
         "trip_input": Driver(
@@ -119,14 +184,38 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
                 "test_settle_s": Param("float", False, 0.05),
             },
         ),
+        "coprocessor": Driver("hal.devices.pilot_coprocessor:CoprocessorRcd", _COPROCESSOR),
     },
     "thermometer": {
         "linear_analog": Driver(
-            "hal.devices.thermometer:LinearAnalogThermometer",
+            "hal.devices.thermometer:linear_analog",
             {
                 "adc": _port("analog"),
                 "offset_v": Param("float"),
                 "volts_per_c": Param("float"),
+                "trip_c": Param("float"),
+                "resume_c": Param("float"),
+                "alert": _port("digital_in", required=False),
+            },
+        ),
+        "ntc": Driver(
+            "hal.devices.thermometer:ntc",
+            {
+                "adc": _port("analog"),
+                "supply_v": Param("float"),
+                "fixed_ohm": Param("float"),
+                "r25_ohm": Param("float"),
+                "beta": Param("float"),
+                "trip_c": Param("float"),
+                "resume_c": Param("float"),
+                "alert": _port("digital_in", required=False),
+            },
+        ),
+        "tmp102": Driver(
+            "hal.devices.thermometer:tmp102",
+            {
+                "i2c": _port("i2c"),
+                "address": Param("int", False, 0x48),
                 "trip_c": Param("float"),
                 "resume_c": Param("float"),
                 "alert": _port("digital_in", required=False),
@@ -146,6 +235,13 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
         "ascii_lines": Driver(
             "hal.devices.tag_reader:AsciiLineTagReader", {"link": _port("byte_link")}
         ),
+        "pn532": Driver(
+            "hal.devices.pn532:Pn532TagReader",
+            {"link": _port("byte_link"), "poll_interval_s": Param("float", False, 0.2)},
+        ),
+    },
+    "tamper": {
+        "switch": Driver("hal.devices.tamper:LidSwitch", {"input": _port("digital_in")}),
     },
     "led": {
         "rgb": Driver(

@@ -27,6 +27,8 @@ class BoardError(ValueError):
 class Section:
     driver: str
     params: dict[str, object]
+    name: str = ""
+    """Where it is in the board file ("pilot", "ports.pilot_pwm"), for error messages."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class _BoardReader:
         params = {
             key: self.value(section, table, key, param) for key, param in driver.params.items()
         }
-        return Section(str(name), params)
+        return Section(str(name), params, section)
 
     def read(self, path: Path) -> BoardSpec:
         board = self.table("board")

@@ -233,6 +233,7 @@ class ChargeController:
         self._follow_session(sample, now)
         self._offer = self._arbitrate()
         self._drive(sample, now)
+        self._board.contactor.keep_alive()
         self._show_led()
 
     def _check_pilot(self, sample: PilotSample) -> None:
@@ -289,6 +290,9 @@ class ChargeController:
             self.supervisor.clear(Fault.DIODE)  # release state F and look again
         if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
             self.supervisor.clear(Fault.CONTACTOR_WELD)
+        tamper = self._board.tamper
+        if Fault.TAMPER in faults and tamper is not None and not tamper.opened():
+            self.supervisor.clear(Fault.TAMPER)
         for fault in (Fault.OVERCURRENT, Fault.LOCK, Fault.CONTACTOR_FAILURE):
             if fault in faults and unplugged:
                 self.supervisor.clear(fault)

@@ -12,6 +12,7 @@ class Fault(StrEnum):
     CONTACTOR_WELD = "contactor_weld"
     CONTACTOR_FAILURE = "contactor_failure"
     RCD = "rcd"
+    TAMPER = "tamper"
     OVERCURRENT = "overcurrent"
     DIODE = "diode"
     PILOT_ERROR = "pilot_error"
@@ -46,4 +47,5 @@ REPORTS: dict[Fault, FaultReport] = {
     Fault.CONTACTOR_FAILURE: FaultReport(1, "PowerSwitchFailure", False),
     Fault.LOCK: FaultReport(1, "ConnectorLockFailure", False),
     Fault.INTERNAL: FaultReport(0, "InternalError", False),
+    Fault.TAMPER: FaultReport(0, "OtherError", False, vendor_error_code="Tamper"),
 }

@@ -40,6 +40,10 @@ class SafetySupervisor:
         board.thermometer.on_change(self._thermal_alert_changed)
         board.contactor.on_change(self._contactor_feedback_changed)
         board.pilot.on_change(self._wake)
+        if board.tamper is not None:
+            board.tamper.on_change(self._tamper_changed)
+            if board.tamper.opened():
+                self.trip(Fault.TAMPER, "enclosure open at start-up")
         if board.rcd.tripped():
             self.trip(Fault.RCD, "RCD trip input active at start-up")
         if board.thermometer.alert_active():
@@ -55,6 +59,13 @@ class SafetySupervisor:
     def _thermal_alert_changed(self) -> None:
         if self._board.thermometer.alert_active():
             self.trip(Fault.OVERTEMPERATURE, "enclosure over-temperature output active")
+        else:
+            self._wake()
+
+    def _tamper_changed(self) -> None:
+        tamper = self._board.tamper
+        if tamper is not None and tamper.opened():
+            self.trip(Fault.TAMPER, "enclosure opened (tamper switch)")
         else:
             self._wake()
 

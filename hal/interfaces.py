@@ -77,6 +77,12 @@ class Contactor(Protocol):
 
     def on_change(self, listener: Listener) -> None: ...
 
+    def keep_alive(self) -> None:
+        """Called every control step. Where the coil is held by a retriggerable monostable
+        or by a co-processor's heartbeat watchdog, the contactor drops by itself when these
+        calls stop: a hung or killed controller never leaves power on."""
+        ...
+
 
 class ResidualCurrentMonitor(Protocol):
     def tripped(self) -> bool: ...
@@ -114,6 +120,14 @@ class ConnectorLock(Protocol):
     def unlock(self) -> None: ...
 
     def is_locked(self) -> bool: ...
+
+
+class TamperSwitch(Protocol):
+    """The enclosure's lid switch: opened while the box is live exposes mains."""
+
+    def opened(self) -> bool: ...
+
+    def on_change(self, listener: Listener) -> None: ...
 
 
 class IdTagReader(Protocol):
@@ -187,6 +201,7 @@ BENCH_FAULTS = (
     "contactor_stuck_open",
     "lock",
     "reader",
+    "tamper",
 )
 
 
@@ -218,6 +233,7 @@ class Board:
     lock: ConnectorLock | None = None
     tag_reader: IdTagReader | None = None
     led: StatusLed | None = None
+    tamper: TamperSwitch | None = None
     bench: BenchControl | None = None
     meter_model: str = ""
     """The meter's register map name (BootNotification meterType)."""

@@ -58,3 +58,20 @@ class RegisterBusError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class HardwareUnavailable(RuntimeError):
+    """A real port cannot reach its hardware: the message names the pin, bus or device and
+    what to enable or install. Drivers raise it instead of falling back to anything."""
+
+
+class I2cBus(Protocol):
+    """Register reads and writes of the chips on one I2C bus."""
+
+    def read(self, address: int, register: int, length: int) -> bytes: ...
+
+    def write(self, address: int, register: int, data: bytes) -> None: ...
+
+    def probe(self, address: int, register: int, chip: str) -> None:
+        """Raises HardwareUnavailable, naming `chip`, when nothing answers at `address`."""
+        ...

@@ -15,6 +15,8 @@ import pytest
 from firmware.app import RunOptions, Wallbox
 from tests.csms import TestCsms
 
+pytest_plugins = ["tests.fakes.rpi_gpio", "tests.fakes.smbus", "tests.fakes.sysfs_pwm"]
+
 FAST_CONFIG = """
 [control]
 tick_ms = 20

@@ -31,7 +31,8 @@ def _board_with(tmp_path: Path, old: str, new: str) -> str:
         (
             'driver = "peak_hold"',
             'driver = "bitbang"',
-            "my-board.toml: [pilot] driver: unknown driver 'bitbang'; known: peak_hold",
+            "my-board.toml: [pilot] driver: unknown driver 'bitbang'; "
+            "known: coprocessor, peak_hold",
         ),
         (
             'high = "pilot_high"',

@@ -35,7 +35,14 @@ EV_STATE_OHM: dict[str, float | None] = {
 CABLE_PP_OHM = {13.0: 1500.0, 20.0: 680.0, 32.0: 220.0, 63.0: 100.0}
 EV_STATES = ("A", "B", "C", "D", "E", "F")
 
-DIGITAL_INPUTS = ("contactor_mirror", "rcd_trip", "overtemp_alert", "lock_feedback", "pilot_alert")
+DIGITAL_INPUTS = (
+    "contactor_mirror",
+    "rcd_trip",
+    "overtemp_alert",
+    "lock_feedback",
+    "pilot_alert",
+    "tamper",
+)
 DIGITAL_OUTPUTS = (
     "contactor_coil",
     "rcd_test",
@@ -296,6 +303,7 @@ class Plant:
             and self.ev_state != "A"
             and not self.faults["lock"],
             "pilot_alert": self._pilot_alert,
+            "tamper": self.faults["tamper"],
         }
 
     def _contacts_closed(self) -> bool:

@@ -1,0 +1,49 @@
+"""A /sys/class/pwm tree in a temporary directory, with a stand-in for the kernel's half:
+writing a channel number to `export` makes its pwmN directory appear."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+class FakePwmChip:
+    def __init__(self, root: Path, chip: int = 0, channels: int = 2) -> None:
+        self.root = root
+        self.dir = root / f"pwmchip{chip}"
+        self.dir.mkdir(parents=True)
+        (self.dir / "npwm").write_text(f"{channels}\n")
+        (self.dir / "export").write_text("")
+        self.exported: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._kernel, daemon=True)
+        self._thread.start()
+
+    def _kernel(self) -> None:
+        while not self._stop.wait(0.005):
+            text = (self.dir / "export").read_text().strip()
+            if text and int(text) not in self.exported:
+                channel = int(text)
+                self.exported.append(channel)
+                channel_dir = self.dir / f"pwm{channel}"
+                channel_dir.mkdir()
+                for name in ("period", "duty_cycle", "enable"):
+                    (channel_dir / name).write_text("0\n")
+                (channel_dir / "polarity").write_text("normal\n")
+
+    def value(self, channel: int, name: str) -> int:
+        return int((self.dir / f"pwm{channel}" / name).read_text())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def pwm_chip(tmp_path: Path) -> Iterator[FakePwmChip]:
+    chip = FakePwmChip(tmp_path / "sys-class-pwm")
+    yield chip
+    chip.close()
