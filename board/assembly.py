@@ -56,11 +56,14 @@ def assemble(
             return None
         return _build(section, DEVICE_DRIVERS[kind][section.driver], port, plant, data_dir)
 
+    # The safe state before anything else: contactor open, then the pilot at +12 V.
+    contactor = device("contactor")
+    pilot = device("pilot")
     return Board(
         name=spec.name,
         ratings=spec.ratings,
-        pilot=device("pilot"),
-        contactor=device("contactor"),
+        pilot=pilot,
+        contactor=contactor,
         rcd=device("rcd"),
         thermometer=device("thermometer"),
         derating=spec.derating,

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from board.loader import BoardError
+from board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
 from firmware.app import DEFAULT_DATA_DIR, ApiListenError, RunOptions, run
 from firmware.config import ConfigError, parse_listen
 from firmware.journal_logging import setup_logging
@@ -42,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("--api", help="local API HOST:PORT (default 127.0.0.1:8080)")
     _add_emulator_command(commands)
+    flash = commands.add_parser(
+        "flash-pilot",
+        help="copy the pilot co-processor firmware onto an RP2040 running MicroPython",
+    )
+    flash.add_argument("port", help="the RP2040's serial port, e.g. /dev/ttyACM0")
+    flash.add_argument(
+        "--no-reset", action="store_true", help="leave the board in its REPL after copying"
+    )
     return parser
 
 
@@ -126,11 +135,23 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flash_pilot(args: argparse.Namespace) -> int:
+    try:
+        written = flash_pilot(args.port, reset=not args.no_reset)
+    except FlashError as exc:
+        print(f"pievse flash-pilot: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"pilot firmware {PILOT_FIRMWARE_VERSION} on {args.port}: {', '.join(written)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     if args.command == "meter-emulator":
         return _run_emulator(args)
+    if args.command == "flash-pilot":
+        return _flash_pilot(args)
     options = RunOptions(
         board=args.board,
         config=args.config,

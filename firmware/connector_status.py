@@ -50,7 +50,8 @@ def _worst(faults: frozenset[Fault], connector_id: int) -> Fault | None:
 def box_status(inputs: StatusInputs) -> ConnectorStatus:
     fault = _worst(inputs.faults, 0)
     if fault is not None:
-        return ConnectorStatus("Faulted", REPORTS[fault].error_code)
+        report = REPORTS[fault]
+        return ConnectorStatus("Faulted", report.error_code, report.vendor_error_code)
     status = "Available" if inputs.box_operative else "Unavailable"
     return ConnectorStatus(status, "ReaderFailure" if inputs.reader_failed else "NoError")
 

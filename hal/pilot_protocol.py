@@ -68,6 +68,7 @@ FLAG_CONTACTOR_CLOSED = 0x02
 FLAG_RCD_TRIPPED = 0x04
 FLAG_DIODE_OK = 0x08
 FLAG_PWM_ACTIVE = 0x10
+"""The last sample pair was taken with the PWM running (measured, not the duty asked for)."""
 FLAG_HOST_LOST = 0x20
 """The heartbeat stopped: the co-processor took the box to its safe state by itself."""
 

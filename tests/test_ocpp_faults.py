@@ -20,6 +20,7 @@ from tests.csms import TestCsms
         ("diode", 1, "Faulted", "EVCommunicationError"),
         ("lock", 1, "Faulted", "ConnectorLockFailure"),
         ("reader", 0, "Available", "ReaderFailure"),
+        ("tamper", 0, "Faulted", "OtherError"),
     ],
 )
 async def test_fault_reaches_the_csms_and_clears(
@@ -47,6 +48,9 @@ async def test_fault_reaches_the_csms_and_clears(
         timeout=6,
     )
     assert report["status"] == status
+    if fault == "tamper":
+        assert report["vendor_error_code"] == "Tamper"
+        assert (await box.status())["contactor"] == "open", "an open lid stops charging"
     if status == "Faulted":
         assert (await box.status())["connectors"][str(connector_id)]["status"] == "Faulted"
     mark = len(csms.received)

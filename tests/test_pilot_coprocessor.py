@@ -8,12 +8,9 @@ import asyncio
 import contextlib
 import os
 import select
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,22 +26,7 @@ from hal.devices.pilot_coprocessor import (
 from hal.interfaces import PilotState
 from hal.ports import HardwareUnavailable
 from hal.sim.serial_wire import SerialWire
-
-ROOT = Path(__file__).resolve().parents[1]
-MICROPYTHON = Path(sys.executable).with_name("micropython")
-MICROPYPATH = ":".join(
-    str(ROOT / d) for d in ("tests/micropython/fakes", "board/pilot_firmware", "hal")
-)
-
-
-def micropython(script: Path | str, *args: str, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(MICROPYTHON), str(script), *args],
-        env={**os.environ, "MICROPYPATH": MICROPYPATH, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+from tests.micropython_port import ROOT, Pico, micropython, running_pico
 
 
 def test_the_firmware_rules_in_micropython() -> None:
@@ -77,35 +59,10 @@ def test_frames_agree_between_the_two_interpreters(tmp_path: Path) -> None:
     assert proto.parse_status(payload) == ("C", 5950, -11980, 267, 0x1B, 0, 2, 1)
 
 
-@dataclass
-class Pico:
-    """The firmware's main.py running in MicroPython on one end of a serial line."""
-
-    wire: SerialWire
-    state_file: Path
-    process: subprocess.Popen[str]
-
-    def ev(self, *words: str) -> None:
-        self.state_file.write_text(" ".join(words))
-
-
 @pytest.fixture
 def pico(tmp_path: Path) -> Iterator[Pico]:
-    wire = SerialWire()
-    state_file = tmp_path / "ev"
-    state_file.write_text("A")
-    process = micropython(
-        ROOT / "board/pilot_firmware/main.py",
-        PILOT_SIM_UART=wire.b_path,
-        PILOT_SIM_STATE=str(state_file),
-    )
-    try:
-        yield Pico(wire, state_file, process)
-    finally:
-        process.kill()
-        output, _ = process.communicate(timeout=10)
-        wire.close()
-        assert "Traceback" not in output, output
+    with running_pico(tmp_path) as pico:
+        yield pico
 
 
 @contextlib.asynccontextmanager

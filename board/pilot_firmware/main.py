@@ -3,6 +3,11 @@
 Runs at boot. One loop: read the host's bytes, sample the pilot synchronised to the PWM's
 high and low phases, apply the logic, drive the outputs, feed the watchdog. An RCD trip also
 drops the contactor-enable pin from its interrupt, without waiting for the loop.
+
+Ctrl-C (what `pievse flash-pilot` sends through mpremote) ends the loop in the safe state:
+contactor-enable low, pilot at steady +12 V. The RP2040's watchdog cannot be stopped once
+started, so a timer keeps feeding it while the REPL serves the flashing; `machine.reset()`
+then boots the new firmware.
 """
 
 import time
@@ -48,19 +53,19 @@ class Hardware:
         return adc_v * cfg.PILOT_GAIN + cfg.PILOT_OFFSET_V
 
     def sample_levels(self) -> tuple | None:
-        """(high, low): with the PWM running, one reading in the middle of each phase;
-        steady, the one level twice. None when no reading could be placed inside its phase
-        (the PWM shows no edges, or interrupts kept delaying it): better no sample than one
-        from the wrong phase, which would look like a missing diode."""
+        """(high, low, PWM running): with the PWM running, one reading in the middle of
+        each phase; steady, the one level twice. None when no reading could be placed inside
+        its phase (the PWM shows no edges, or interrupts kept delaying it): better no sample
+        than one from the wrong phase, which would look like a missing diode."""
         duty = self._duty
         if duty in (STEADY_HIGH, STATE_F):
             level = self.pilot_volts()
-            return level, level
+            return level, level, False
         high_us = self._period_us * duty // 1000
         deadline = time.ticks_add(time.ticks_us(), 5 * self._period_us)
         high = self._in_phase(1, high_us // 2, deadline)
         low = self._in_phase(0, (self._period_us - high_us) // 2, deadline)
-        return None if high is None or low is None else (high, low)
+        return None if high is None or low is None else (high, low, True)
 
     def _in_phase(self, level: int, delay_us: int, deadline: int) -> float | None:
         """A reading `delay_us` into the next phase at `level`, kept only if the PWM is still
@@ -79,6 +84,16 @@ class Hardware:
             if time.ticks_diff(deadline, time.ticks_us()) <= 0:
                 return False
         return True
+
+    def safe(self) -> None:
+        """Contactor-enable off, no offer, no test current; the watchdog fed from a timer."""
+        self.enable.value(0)
+        self.rcd_test.value(0)
+        self.pwm.duty_u16(65535)
+        watchdog = self.watchdog
+        self.maintenance = machine.Timer(
+            period=cfg.WATCHDOG_MS // 4, callback=lambda _timer: watchdog.feed()
+        )
 
     def apply(self, logic: PilotLogic) -> None:
         if logic.duty_permille != self._duty:
@@ -108,4 +123,9 @@ def run(hardware: Hardware, logic: PilotLogic) -> None:
         hardware.watchdog.feed()
 
 
-run(Hardware(), PilotLogic(cfg.FIRMWARE_VERSION, time.ticks_ms()))
+hardware = Hardware()
+try:
+    run(hardware, PilotLogic(cfg.FIRMWARE_VERSION, time.ticks_ms()))
+except KeyboardInterrupt:
+    hardware.safe()
+    print("pilot firmware stopped: contactor open, pilot +12 V, REPL ready")

@@ -50,6 +50,8 @@ class PilotLogic:
         self.high_mv = 12000
         self.low_mv = 12000
         self.diode_ok = True
+        self.diode_checked = False
+        self.pwm_sampled = False
         self.rcd_tripped = False
         self.rcd_test = False
         self.contactor_closed = False
@@ -96,7 +98,10 @@ class PilotLogic:
 
     # --- the hardware's inputs -------------------------------------------------------------
 
-    def on_levels(self, high_v: float, low_v: float) -> None:
+    def on_levels(self, high_v: float, low_v: float, pwm_running: bool) -> None:
+        """`pwm_running`: the pair was sampled in the high and the low phase of a running
+        PWM. Only such a pair can show the diode; right after the host starts the PWM the
+        hardware may still be steady, and that sample must neither fault nor close."""
         self.high_mv = int(high_v * 1000)
         self.low_mv = int(low_v * 1000)
         seen = state_from_high(high_v)
@@ -107,9 +112,10 @@ class PilotLogic:
             self._candidate_count = 1
         if self._candidate_count >= DEBOUNCE_SAMPLES:
             self.state = seen
-        pwm_active = STATE_F < self.duty_permille < STEADY_HIGH
-        judged = pwm_active and self.state in ("B", "C", "D")
+        self.pwm_sampled = pwm_running
+        judged = pwm_running and self.state in ("B", "C", "D")
         self.diode_ok = not judged or low_v <= DIODE_LOW_MAX_V
+        self.diode_checked = judged and self.diode_ok
 
     def on_rcd(self, tripped: bool) -> None:
         self.rcd_tripped = tripped
@@ -136,7 +142,7 @@ class PilotLogic:
             if reason != proto.TRIP_NONE:
                 self.trip = reason
         elif not self.contactor_enabled and reason is None:
-            self.contactor_enabled = STATE_F < self.duty_permille < STEADY_HIGH
+            self.contactor_enabled = self.diode_checked
         if self._summary() != self._reported or time.ticks_diff(now_ms, self._status_due_ms) >= 0:
             return [self._status_frame(now_ms)]
         return []
@@ -168,7 +174,7 @@ class PilotLogic:
             flags |= proto.FLAG_RCD_TRIPPED
         if self.diode_ok:
             flags |= proto.FLAG_DIODE_OK
-        if STATE_F < self.duty_permille < STEADY_HIGH:
+        if self.pwm_sampled:
             flags |= proto.FLAG_PWM_ACTIVE
         if self.host_lost:
             flags |= proto.FLAG_HOST_LOST

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from serial import SerialException
+
 from hal import pilot_protocol as proto
 from hal.interfaces import Listener, PilotSample, PilotState
 from hal.linux.serial_link import open_serial
@@ -135,8 +137,12 @@ class PilotCoprocessor:
     def _readable(self) -> None:
         try:
             data = self._serial.read(4096)
-        except OSError as exc:
+        except (OSError, SerialException) as exc:
+            # Reading stops: the status goes stale, every reading raises (an internal fault,
+            # contactor open), and the co-processor, without heartbeats, goes safe by itself.
             log.error("pilot co-processor line %s failed: %s", self.device, exc)
+            if self._loop is not None:
+                self._loop.remove_reader(self._serial.fileno())
             return
         if data:
             self._receive(data)

@@ -36,6 +36,8 @@ class FakeGpio(types.ModuleType):
         super().__init__("RPi.GPIO")
         self.mode: int | None = None
         self.pins: dict[int, PinState] = {}
+        self.wired: dict[int, int] = {}
+        """Levels the outside world holds on inputs before the process sets them up."""
         self.edge_threads: list[str] = []
 
     def setwarnings(self, _flag: bool) -> None:
@@ -54,9 +56,8 @@ class FakeGpio(types.ModuleType):
             level = 0 if initial == -1 else initial
             self.pins[pin] = PinState(direction, level, writes=[level])
         else:
-            self.pins[pin] = PinState(
-                direction, 1 if pull_up_down == self.PUD_UP else 0, pull_up_down
-            )
+            pulled = 1 if pull_up_down == self.PUD_UP else 0
+            self.pins[pin] = PinState(direction, self.wired.get(pin, pulled), pull_up_down)
 
     def output(self, pin: int, level: int) -> None:
         state = self.pins.get(pin)

@@ -27,15 +27,22 @@ class FakePwmChip:
             text = (self.dir / "export").read_text().strip()
             if text and int(text) not in self.exported:
                 channel = int(text)
-                self.exported.append(channel)
-                channel_dir = self.dir / f"pwm{channel}"
-                channel_dir.mkdir()
+                # the kernel's files appear whole, at once
+                staging = self.dir / f".pwm{channel}"
+                staging.mkdir()
                 for name in ("period", "duty_cycle", "enable"):
-                    (channel_dir / name).write_text("0\n")
-                (channel_dir / "polarity").write_text("normal\n")
+                    (staging / name).write_text("0\n")
+                (staging / "polarity").write_text("normal\n")
+                staging.rename(self.dir / f"pwm{channel}")
+                self.exported.append(channel)
 
     def value(self, channel: int, name: str) -> int:
-        return int((self.dir / f"pwm{channel}" / name).read_text())
+        """A sysfs write is atomic, a file's rewrite is not: an empty read is one caught
+        between truncation and write."""
+        while True:
+            text = (self.dir / f"pwm{channel}" / name).read_text()
+            if text:
+                return int(text)
 
     def close(self) -> None:
         self._stop.set()

@@ -23,9 +23,14 @@ def statuses(frames):
     return found
 
 
+def pwm_on(logic):
+    """What the hardware runs once it applied the logic's duty."""
+    return proto.DUTY_STATE_F < logic.duty_permille < proto.DUTY_STEADY_HIGH
+
+
 def fed(logic, state, now, samples=2):
     for _ in range(samples):
-        logic.on_levels(*LEVELS[state])
+        logic.on_levels(*LEVELS[state], pwm_on(logic))
     return logic.tick(now)
 
 
@@ -64,9 +69,9 @@ def test_hello_is_answered_with_version_and_a_status():
 
 def test_state_changes_need_two_samples_in_a_row():
     logic = PilotLogic("t", 0)
-    logic.on_levels(6.0, -12.0)
+    logic.on_levels(6.0, -12.0, True)
     assert logic.state == "A"
-    logic.on_levels(6.0, -12.0)
+    logic.on_levels(6.0, -12.0, True)
     assert logic.state == "C"
 
 
@@ -87,12 +92,25 @@ def test_drops_by_itself_on_a_e_f_and_forgets_the_request():
     for state, high in (("A", 12.0), ("E", 0.0), ("F", -12.0)):
         logic = charging()
         for _ in range(2):
-            logic.on_levels(high, high)
+            logic.on_levels(high, high, True)
         logic.tick(1)
         assert not logic.contactor_enabled, state
         assert logic.trip == proto.TRIP_PILOT, (state, logic.trip)
         fed(logic, "C", 2)
         assert not logic.contactor_enabled, "only a new request closes it again"
+
+
+def test_a_steady_sample_after_the_pwm_was_asked_for_neither_faults_nor_closes():
+    logic = PilotLogic("t", 0)
+    logic.receive(frame(proto.SET_CONTACTOR, b"\x01"), 0)
+    fed(logic, "C", 0)
+    logic.receive(frame(proto.SET_PILOT, (500).to_bytes(2, "big"), 2), 0)
+    for _ in range(2):
+        logic.on_levels(6.0, 6.0, False)  # the PWM not applied yet: both phases at +6 V
+    logic.tick(1)
+    assert logic.diode_ok and not logic.contactor_enabled and logic.trip == proto.TRIP_NONE
+    fed(logic, "C", 2)
+    assert logic.contactor_enabled, "the first sample under PWM shows the diode"
 
 
 def test_ev_pausing_in_b_opens_without_a_trip():
@@ -114,7 +132,7 @@ def test_rcd_trip_drops_and_latches():
 def test_missing_diode_drops():
     logic = charging()
     for _ in range(2):
-        logic.on_levels(6.0, -6.0)
+        logic.on_levels(6.0, -6.0, True)
     logic.tick(1)
     assert not logic.diode_ok and not logic.contactor_enabled
     assert logic.trip == proto.TRIP_DIODE
@@ -168,7 +186,7 @@ def test_status_goes_out_on_change_and_periodically():
     assert statuses(logic.tick(10)) == []
     assert statuses(logic.tick(proto.STATUS_EVERY_MS + 1)) != []
     for _ in range(2):
-        logic.on_levels(12.0, 12.0)
+        logic.on_levels(12.0, 12.0, True)
     sent = statuses(logic.tick(proto.STATUS_EVERY_MS + 2))
     assert sent and sent[0][0] == "A", sent
 

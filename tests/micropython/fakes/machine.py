@@ -4,6 +4,8 @@ unix port: the pins, PWM, ADC, UART and watchdog the firmware uses, over a simul
 The EV comes from the file named by PILOT_SIM_STATE ("C", or "C rcd nodiode"), re-read every
 20 ms; the UART is the pty named by PILOT_SIM_UART. The pilot line is computed from the PWM's
 own timing, so the firmware's sampling is only right if it really follows the PWM phases.
+Output pins and the PWM duty are written to PILOT_SIM_OUTPUTS (if set) whenever they change,
+so a test sees what the pins do after the firmware stopped talking.
 """
 
 import os
@@ -16,6 +18,14 @@ EV_HIGH_V = {"A": 12.0, "B": 9.0, "C": 6.0, "D": 3.0, "E": 0.0, "F": -12.0}
 _pins = {}
 _sim = {"ev": "A", "rcd": False, "nodiode": False, "read_at": -1000}
 _irqs = []
+
+
+def _outputs_changed():
+    path = os.getenv("PILOT_SIM_OUTPUTS")
+    if path:
+        with open(path, "w") as f:
+            f.write(" ".join(f"{pin}={level}" for pin, level in sorted(_pins.items())))
+            f.write(f" pwm={_pwm['duty_u16']}\n")
 
 
 def _simulation():
@@ -51,10 +61,13 @@ class Pin:
         self.id = id
         if value is not None:
             _pins[id] = value
+            _outputs_changed()
 
     def value(self, level=None):
         if level is not None:
-            _pins[self.id] = level
+            if _pins.get(self.id) != level:
+                _pins[self.id] = level
+                _outputs_changed()
             return None
         if self.id == cfg.PWM_PIN:
             return 1 if _pwm_high() else 0
@@ -91,6 +104,7 @@ class PWM:
         if value is None:
             return _pwm["duty_u16"]
         _pwm["duty_u16"] = value
+        _outputs_changed()
         return None
 
 
@@ -134,3 +148,17 @@ class WDT:
 
     def feed(self):
         pass
+
+
+class Timer:
+    """Periodic callbacks need an interrupt the unix port lacks; the firmware only uses one
+    to feed the watchdog, which this fake never lets bite."""
+
+    def __init__(self, period=1000, callback=None):
+        self.period = period
+        self.callback = callback
+
+
+def reset():
+    """A hard reset ends this "chip": the test starts the flashed firmware anew."""
+    raise SystemExit(0)
