@@ -15,28 +15,51 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from board.assembly import assemble
 from board.loader import load_board
 from firmware.api import build_app
 from firmware.authorizer import Authorizer
+from firmware.certificate_store import (
+    CENTRAL_SYSTEM_ROOT,
+    MANUFACTURER_ROOT,
+    CertificateError,
+    CertificateStore,
+    parse_certificates,
+)
 from firmware.clock import Clock, SystemClock
-from firmware.config import ApiConfig, Config, load_config, parse_config, parse_listen
+from firmware.config import (
+    ApiConfig,
+    Config,
+    ConfigError,
+    SecurityConfig,
+    load_config,
+    parse_config,
+    parse_listen,
+)
 from firmware.configuration_keys import PREFIX, ConfigurationKeys
+from firmware.connection_security import ConnectionSecurity, SecurityConfigError
 from firmware.controller import ChargeController
 from firmware.core_keys import core_key_specs
 from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
+from firmware.diagnostics_log import DiagnosticsLog
+from firmware.faults import Fault
 from firmware.heap_trim import trim_heap
 from firmware.id_tag_info import ANYONE, IdTagInfo
 from firmware.id_tag_store import IdTagStore
 from firmware.local_auth_list_profile import LocalAuthListProfile
+from firmware.log_uploads import LogUploads
 from firmware.meter_values import Reading, deliverable_measurands
 from firmware.outbox import Outbox
 from firmware.profile_store import ProfileStore
 from firmware.remote_trigger_profile import RemoteTriggerProfile
 from firmware.reservation_profile import ReservationProfile
 from firmware.reservations import ReservationBook
+from firmware.security_extension_profile import SecurityExtensionProfile
+from firmware.security_keys import security_key_specs
+from firmware.security_log import SecurityLog
 from firmware.sessions import SessionLog
 from firmware.smart_charging import SmartCharging
 from firmware.smart_charging_profile import SmartChargingProfile
@@ -96,8 +119,25 @@ class Wallbox:
         measurands = deliverable_measurands(
             self.board.meter.measurands, self.board.ev_soc is not None
         )
-        self.keys = ConfigurationKeys(self.store, core_key_specs(config, measurands))
+        self.security: ConnectionSecurity | None = None
+        self.keys = ConfigurationKeys(
+            self.store,
+            [
+                *core_key_specs(config, measurands),
+                *security_key_specs(config, self._profile_allowed),
+            ],
+        )
         self.config = config = _with_stored_keys(config, self.store)
+        self.security_log = SecurityLog(
+            self.store, self.clock, config.security.security_log_max_entries
+        )
+        self.certificates = CertificateStore(
+            options.data_dir / "certs", self.clock.now, config.security.certificate_store_max_length
+        )
+        _provision(config.security, self.certificates)
+        self.diagnostics = DiagnosticsLog(options.data_dir / "logs")
+        self.uploads: LogUploads | None = None
+        self._tamper_seen = False
         self.sessions = SessionLog(self.store)
         self.reservations = ReservationBook(self.store, self.clock)
         self._authorizer: Authorizer | None = None
@@ -128,6 +168,25 @@ class Wallbox:
             outbox, self.sessions, self.keys, self.clock, self._reading, controller.deauthorize
         )
         controller.session_listeners.append(transactions)
+        self.security_log.sender = outbox.put_durable
+        self.security = security = ConnectionSecurity(
+            self.store,
+            self.keys,
+            self.certificates,
+            self.security_log,
+            config.charge_point.id,
+            config.ocpp.csms_url,
+            config.security.csms_url_tls,
+            config.security.upgrade_attempts,
+        )
+        security.adopt_config(
+            config.security.effective_profile(config.ocpp.csms_url),
+            config.security.authorization_key,
+        )
+        try:
+            security.check_startup()
+        except SecurityConfigError as exc:
+            raise ConfigError(str(exc)) from None
         settings = LinkSettings(
             config.ocpp.csms_url,
             config.charge_point.id,
@@ -136,8 +195,14 @@ class Wallbox:
             config.ocpp.reconnect_max_s,
         )
         self.link = link = CsmsLink(
-            settings, self._boot_payload(), self.keys, outbox, self.clock, handlers=()
+            settings, self._boot_payload(), self.keys, outbox, self.clock, (), security
         )
+        link.on_clock_set.append(
+            lambda skew: self.security_log.record(
+                "SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off"
+            )
+        )
+        link.on_invalid_message = self._invalid_message
         restore_availability(self.store, controller)
         self.statuses = statuses = StatusReporter(
             lambda: {0: controller.box_status(), 1: controller.connector_status()},
@@ -173,10 +238,38 @@ class Wallbox:
             smart,
         )
         self.core.vendors[VENDOR_ID] = self._vendor_data_transfer
+
+        async def log_status(status: str, request_id: int | None) -> None:
+            payload: dict[str, Any] = {"status": status}
+            if request_id is not None:
+                payload["requestId"] = request_id
+            outbox.put("LogStatusNotification", payload)
+
+        self.uploads = uploads = LogUploads(
+            self.diagnostics, self.security_log, self.clock, config.charge_point.id, log_status
+        )
+        extension = SecurityExtensionProfile(
+            link,
+            self.keys,
+            self.certificates,
+            security,
+            self.security_log,
+            uploads,
+            config.charge_point.id,
+        )
+        triggers = RemoteTriggerProfile(link, statuses, transactions)
+        triggers.extended.update(
+            {
+                "LogStatusNotification": uploads.notify_current,
+                "SignChargePointCertificate": extension.request_signing,
+                "FirmwareStatusNotification": self._signed_firmware_status,
+            }
+        )
         link.set_handlers(
             [
                 self.core,
-                RemoteTriggerProfile(link, statuses, transactions),
+                triggers,
+                extension,
                 SmartChargingProfile(smart),
                 LocalAuthListProfile(tags, self.keys),
                 ReservationProfile(self.reservations, controller, self.keys, self.clock),
@@ -195,6 +288,22 @@ class Wallbox:
             "meterSerialNumber": cp.meter_serial,
         }
         return {k: v for k, v in payload.items() if v}
+
+    def _profile_allowed(self, value: str) -> bool:
+        return self.security is not None and self.security.allowed_profile(value)
+
+    def _invalid_message(self, text: str) -> None:
+        self.security_log.record("InvalidMessages", text)
+
+    async def _signed_firmware_status(self) -> None:
+        assert self.link is not None
+        await self.link.request("SignedFirmwareStatusNotification", {"status": "Idle"})
+
+    def _watch_tamper(self) -> None:
+        opened = Fault.TAMPER in self.controller.supervisor.faults()
+        if opened and not self._tamper_seen:
+            self.security_log.record("TamperDetectionActivated", "enclosure opened")
+        self._tamper_seen = opened
 
     def _bind_policy(self) -> None:
         policy = self.controller.policy
@@ -243,6 +352,7 @@ class Wallbox:
         return "Accepted", json.dumps(self.status())
 
     async def _restart(self, kind: str) -> None:
+        self.security_log.record("ResetOrReboot", f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
         self.restart_requested.set()
         if self._restart_hook is not None:
@@ -289,6 +399,9 @@ class Wallbox:
             self.store.close()
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
+        self.diagnostics.attach()
+        self.security_log.record("StartupOfTheDevice", f"pievse {firmware_version()} started")
+        self.controller.step_listeners.append(self._watch_tamper)
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
         if self.link is not None:
             assert self.statuses is not None and self.transactions is not None
@@ -333,8 +446,11 @@ class Wallbox:
                 STOP_TASKS_S,
                 where.getvalue(),
             )
+        if self.uploads is not None:
+            await self.uploads.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        self.diagnostics.detach()
         self.controller.shutdown()
         await self.board.meter.close()
         self.store.close()
@@ -343,6 +459,34 @@ class Wallbox:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""
         assert self._task is not None
         await self._task
+
+
+def _provision(security: SecurityConfig, certificates: CertificateStore) -> None:
+    """Certificates the config file names (first trust, factory client certificate)."""
+    roots = (
+        ("central_system_root_certificate", CENTRAL_SYSTEM_ROOT),
+        ("manufacturer_root_certificate", MANUFACTURER_ROOT),
+    )
+    for key, kind in roots:
+        path = getattr(security, key)
+        if not path:
+            continue
+        try:
+            for certificate in parse_certificates(Path(path).read_bytes()):
+                pem = certificate.public_bytes(Encoding.PEM).decode()
+                certificates.install_root(kind, pem)
+        except (OSError, CertificateError) as exc:
+            raise ConfigError(f"[security] {key}: {path}: {exc}") from None
+    chain, key_file = security.charge_point_certificate, security.charge_point_key
+    if bool(chain) != bool(key_file):
+        raise ConfigError("[security] charge_point_certificate and charge_point_key go together")
+    if chain and not certificates.chain_path.exists():
+        try:
+            certificates.install_charge_point_certificate(
+                Path(chain).read_bytes(), Path(key_file).read_bytes()
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"[security] charge_point_certificate: {exc}") from None
 
 
 def _with_stored_keys(config: Config, store: Store) -> Config:

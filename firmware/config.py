@@ -5,6 +5,7 @@ An error names the file, the key and what is expected; the CLI turns it into exi
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -80,6 +81,34 @@ class StandaloneConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    profile: int = -1
+    """OCPP Security Whitepaper profile 0..3; -1: 1 for a ws:// CSMS URL, 2 for wss://."""
+    authorization_key: str = ""
+    """AuthorizationKey (32..40 hex digits) until the CSMS sets another."""
+    cpo_name: str = ""
+    csms_url_tls: str = ""
+    """The wss:// URL for profiles 2 and 3; empty: csms_url if it is wss://, else csms_url
+    with wss:// (same host and port)."""
+    central_system_root_certificate: str = ""
+    """A PEM file of CentralSystemRootCertificate(s) installed at start (first trust)."""
+    manufacturer_root_certificate: str = ""
+    charge_point_certificate: str = ""
+    """Factory-provisioned client certificate chain (PEM) for profile 3, with its key."""
+    charge_point_key: str = ""
+    additional_root_certificate_check: bool = False
+    certificate_store_max_length: int = 20
+    upgrade_attempts: int = 3
+    """Failed connections with a new profile or key before the old ones come back."""
+    security_log_max_entries: int = 1000
+
+    def effective_profile(self, csms_url: str) -> int:
+        if self.profile >= 0:
+            return self.profile
+        return 2 if csms_url.startswith("wss://") else 1
+
+
+@dataclass(frozen=True)
 class Config:
     charge_point: ChargePointConfig = field(default_factory=ChargePointConfig)
     ocpp: OcppConfig = field(default_factory=OcppConfig)
@@ -89,6 +118,7 @@ class Config:
     meter: MeterConfig = field(default_factory=MeterConfig)
     standalone: StandaloneConfig = field(default_factory=StandaloneConfig)
     smart_charging: SmartChargingConfig = field(default_factory=SmartChargingConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
 
 # (section, key) -> check of the value beyond its type; returns an error or None.
@@ -129,7 +159,25 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("smart_charging", "max_stack_level"): ("0..100", lambda v: 0 <= v <= 100),
     ("smart_charging", "max_periods"): ("1..1000", lambda v: 1 <= v <= 1000),
     ("smart_charging", "max_profiles"): ("1..1000", lambda v: 1 <= v <= 1000),
+    ("security", "profile"): ("0..3 (or -1: from the URL)", lambda v: -1 <= v <= 3),
+    ("security", "authorization_key"): (
+        "empty, or 32 to 40 hex digits (16 to 20 bytes)",
+        lambda v: v == "" or valid_authorization_key(v),
+    ),
+    ("security", "cpo_name"): ("at most 64 characters", lambda v: len(v) <= 64),
+    ("security", "csms_url_tls"): (
+        "empty, or a wss:// URL",
+        lambda v: v == "" or v.startswith("wss://"),
+    ),
+    ("security", "certificate_store_max_length"): ("1..100", lambda v: 1 <= v <= 100),
+    ("security", "upgrade_attempts"): ("1..100", lambda v: 1 <= v <= 100),
+    ("security", "security_log_max_entries"): ("10..100000", lambda v: 10 <= v <= 100_000),
 }
+
+
+def valid_authorization_key(value: str) -> bool:
+    """16 to 20 bytes as hex digits (OCPP 1.6 Security Whitepaper)."""
+    return re.fullmatch(r"(?:[0-9A-Fa-f]{2}){16,20}", value) is not None
 
 
 def parse_listen(value: str) -> tuple[str, int] | None:

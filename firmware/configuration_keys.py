@@ -37,6 +37,9 @@ class KeySpec:
     check: Callable[[str], bool] | None = field(default=None, compare=False)
     write_only: bool = False
     """Never returned by GetConfiguration and never logged (credentials)."""
+    accept_change: Callable[[str], bool] | None = field(default=None, compare=False)
+    """A rule on the box's state a ChangeConfiguration must pass (a stored value is not
+    judged by it at start-up: the state it depends on may not exist yet)."""
 
 
 class KeyValueError(ValueError):
@@ -105,6 +108,10 @@ class ConfigurationKeys:
     def number(self, name: str) -> int:
         return int(self._values[name])
 
+    def value(self, name: str) -> str:
+        """The value as stored (write-only keys too: for the code that uses them)."""
+        return self._values[name]
+
     def items(self, name: str) -> list[str]:
         value = self._values[name]
         return value.split(",") if value else []
@@ -141,15 +148,19 @@ class ConfigurationKeys:
             shown = "(hidden)" if spec.write_only else repr(raw)
             log.info("ChangeConfiguration %s=%s rejected: %s", name, shown, exc)
             return "Rejected"
+        if spec.accept_change is not None and not spec.accept_change(value):
+            log.info("ChangeConfiguration %s rejected by the box's state", name)
+            return "Rejected"
         self.set(name, value)
         return "RebootRequired" if spec.reboot_required else "Accepted"
 
-    def set(self, name: str, value: str) -> None:
-        """Store a value already in normal form (the CSMS's or the product's own)."""
+    def set(self, name: str, value: str, notify: bool = True) -> None:
+        """Store a value already in normal form (the CSMS's or the product's own);
+        `notify=False` for the owner of a key putting back a value it owns."""
         spec = self._specs[name]
         self._store.set_setting(PREFIX + name, value)
         changed = self._values[name] != value
         self._values[name] = value
-        if changed and not spec.reboot_required:
+        if changed and notify and not spec.reboot_required:
             for listener in self._listeners.get(name, []):
                 listener(value)

@@ -31,7 +31,7 @@ from ocpp.routing import create_route_map
 from ocpp.v16 import ChargePoint
 from websockets.exceptions import ConnectionClosed
 
-from firmware.rpc_frames import FrameError, check_action, parse_frame, validate
+from firmware.rpc_frames import FrameError, check_action, parse_frame, redacted, validate
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("pievse.ocpp.frames")
@@ -53,6 +53,7 @@ class CsmsConnection(ChargePoint):
         handlers: Iterable[object],
         response_timeout_s: float,
         on_traffic: Callable[[], None],
+        on_invalid: Callable[[str], None] = lambda _text: None,
     ) -> None:
         super().__init__(charge_point_id, websocket, response_timeout_s)
         self.route_map = {}
@@ -60,6 +61,7 @@ class CsmsConnection(ChargePoint):
             self.route_map.update(create_route_map(handler))
         self._served = {a for a, h in self.route_map.items() if "_on_action" in h}
         self._on_traffic = on_traffic
+        self._on_invalid = on_invalid
         self._pending: dict[str, asyncio.Future[CallResult | CallError]] = {}
         self._call_tasks: set[asyncio.Task[None]] = set()
         self._request_lock = asyncio.Lock()
@@ -70,7 +72,8 @@ class CsmsConnection(ChargePoint):
         try:
             async for raw in self._connection:
                 self._on_traffic()
-                frames_log.debug("%s <- %s", self.id, raw)
+                if frames_log.isEnabledFor(logging.DEBUG):
+                    frames_log.debug("%s <- %s", self.id, redacted(raw))
                 await self.route_message(raw)
         finally:
             self._closed = True
@@ -84,7 +87,8 @@ class CsmsConnection(ChargePoint):
         try:
             message = parse_frame(raw_msg)
         except FrameError as exc:
-            log.warning("CSMS sent a malformed frame (%s): %.200r", exc, raw_msg)
+            log.warning("CSMS sent a malformed frame (%s): %.200r", exc, redacted(raw_msg))
+            self._on_invalid(f"malformed frame: {exc}")
             await self._send(exc.call_error().to_json())
             return
         if isinstance(message, Call):
@@ -112,7 +116,10 @@ class CsmsConnection(ChargePoint):
             validate(message)
             result = await self._run_handler(message)
         except FrameError as exc:
-            log.warning("CALL %s refused: %s", message.action, exc)
+            secret = message.action == "ChangeConfiguration"  # the value may be a key
+            log.warning("CALL %s refused: %s", message.action, exc.code if secret else exc)
+            if exc.code != "InternalError":
+                self._on_invalid(f"{message.action}: {exc.code}")
             await self._send(exc.call_error().to_json())
             return
         await self._send(result.to_json())
@@ -177,6 +184,11 @@ class CsmsConnection(ChargePoint):
         except FrameError as exc:
             raise RequestFailed(f"{action}: invalid answer: {exc}") from None
         return answer.payload
+
+    async def answers_sent(self) -> None:
+        """Until every incoming CALL has been answered (and its `after` step has run)."""
+        while self._call_tasks:
+            await asyncio.wait(set(self._call_tasks))
 
     async def _send(self, message: str) -> None:
         self._on_traffic()

@@ -12,6 +12,10 @@
   sends only what TriggerMessage asks for); Rejected sends nothing until `interval` passed.
   A reconnect after acceptance does not boot again.
 - Heartbeat only when nothing else was sent for HeartbeatInterval.
+- Each attempt takes its URL, credentials and TLS context from `ConnectionSecurity` (the
+  Security Whitepaper's profiles); a failed attempt is reported to it for classification and
+  fallback. A change of profile, key or client certificate reconnects once the CSMS has its
+  answer.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +32,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from firmware.clock import Clock, parse_ocpp_datetime
 from firmware.configuration_keys import ConfigurationKeys
+from firmware.connection_security import ConnectionSecurity
 from firmware.csms_connection import CsmsConnection, RequestFailed
 from firmware.event_wait import wait_set
 from firmware.outbox import Outbox
@@ -38,6 +42,7 @@ SUBPROTOCOL = "ocpp1.6"
 DEFAULT_RETRY_S = 60
 OPEN_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 2.0
+ANSWER_BEFORE_RECONNECT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ class DeadConnection(Exception):
     pass
 
 
+class Reconnect(Exception):
+    """Asked for: new credentials or a new client certificate take effect."""
+
+
 class CsmsLink:
     def __init__(
         self,
@@ -62,6 +71,7 @@ class CsmsLink:
         outbox: Outbox,
         clock: Clock,
         handlers: Iterable[object],
+        security: ConnectionSecurity,
     ) -> None:
         self.settings = settings
         self._boot_payload = boot_payload
@@ -69,11 +79,12 @@ class CsmsLink:
         self._outbox = outbox
         self._clock = clock
         self._handlers = list(handlers)
-        self.url = (
-            settings.csms_url.rstrip("/")
-            + "/"
-            + urllib.parse.quote(settings.charge_point_id, safe="")
-        )
+        self.security = security
+        security.on_reconnect = self.reconnect
+        self.url = security.connect_options().url
+        self.on_clock_set: list[Callable[[float], None]] = []
+        self.on_invalid_message: Callable[[str], None] = lambda _text: None
+        self._reconnect_wanted = asyncio.Event()
         self.registration = "connecting"
         self.connected = False
         self.last_error: str | None = None
@@ -90,6 +101,11 @@ class CsmsLink:
     def set_handlers(self, handlers: Iterable[object]) -> None:
         """The profile handlers need the link themselves, so they arrive after it."""
         self._handlers = list(handlers)
+
+    def reconnect(self) -> None:
+        """Closes the connection once the CSMS has the answers it waits for, then connects
+        again at once with what `ConnectionSecurity` gives."""
+        self._reconnect_wanted.set()
 
     @property
     def accepted(self) -> bool:
@@ -132,6 +148,7 @@ class CsmsLink:
             "url": self.url,
             "last_error": self.last_error,
             "queued": self._outbox.pending_transaction_messages(),
+            **self.security.describe(),
         }
 
     # --- the connection loop -------------------------------------------------------------
@@ -144,6 +161,9 @@ class CsmsLink:
                 registered = await self._connect_once()
             except asyncio.CancelledError:
                 raise
+            except Reconnect:
+                log.info("reconnecting with the new security settings")
+                continue
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("CSMS connection to %s failed: %s", self.url, self.last_error)
@@ -151,6 +171,8 @@ class CsmsLink:
                 self.connected = False
                 self._connection = None
                 self._outbox.drop_volatile()
+            if self._reconnect_wanted.is_set():
+                continue
             failures = 0 if registered else failures + 1
             ceiling = min(
                 self.settings.reconnect_max_s,
@@ -162,10 +184,15 @@ class CsmsLink:
 
     async def _connect_once(self) -> bool:
         """One connection, until it fails; True if it was registered at some point."""
+        self._reconnect_wanted.clear()
+        options = self.security.connect_options()
+        self.url = options.url
         try:
             websocket = await connect(
-                self.url,
+                options.url,
                 subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                additional_headers=options.headers or None,
+                ssl=options.ssl_context,
                 ping_interval=None,
                 open_timeout=OPEN_TIMEOUT_S,
                 max_size=2**20,
@@ -174,7 +201,9 @@ class CsmsLink:
                 compression=None,
             )
         except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as exc:
+            await self.security.failed(options, exc)
             raise ConnectionError(f"cannot connect: {exc}") from exc
+        self.security.connected(options)
         async with websocket:
             if websocket.subprotocol != SUBPROTOCOL:
                 raise ConnectionError(f"CSMS did not agree to subprotocol {SUBPROTOCOL}")
@@ -185,6 +214,7 @@ class CsmsLink:
                 self._handlers,
                 self.settings.response_timeout_s,
                 self._note_traffic,
+                self.on_invalid_message,
             )
             self._connection = connection
             self.connected = True
@@ -194,6 +224,7 @@ class CsmsLink:
             work = [
                 asyncio.create_task(self._watch_pongs(websocket), name="ocpp-ping"),
                 asyncio.create_task(self._operate(), name="ocpp-operate"),
+                asyncio.create_task(self._reconnect_when_asked(connection), name="ocpp-renew"),
             ]
             try:
                 done, _ = await asyncio.wait([reader, *work], return_when=asyncio.FIRST_COMPLETED)
@@ -209,6 +240,12 @@ class CsmsLink:
                 if failure is not None:
                     raise failure
             return self.registration == "accepted"
+
+    async def _reconnect_when_asked(self, connection: CsmsConnection) -> None:
+        await self._reconnect_wanted.wait()
+        async with asyncio.timeout(ANSWER_BEFORE_RECONNECT_S):
+            await connection.answers_sent()
+        raise Reconnect
 
     def _note_traffic(self) -> None:
         self._last_sent = asyncio.get_running_loop().time()
@@ -269,6 +306,8 @@ class CsmsLink:
             log.warning("CSMS time: %s; clock not set", exc)
             return
         skew = (csms_now - self._clock.now()).total_seconds()
+        self._clock.set_wall(csms_now)
         if abs(skew) > 1.0:
             log.info("clock set from the CSMS (off by %.1f s)", skew)
-        self._clock.set_wall(csms_now)
+            for listener in self.on_clock_set:
+                listener(skew)

@@ -7,6 +7,7 @@ until sending, when it becomes the CSMS's transactionId from the StartTransactio
 A CALLERROR or a missing answer is retried after TransactionMessageRetryInterval x attempts,
 up to TransactionMessageAttempts (OCPP 1.6 section 4.9). Other messages (status, heartbeat,
 triggered ones) live in memory only: after an outage the current state is sent instead.
+Security events are durable too, without a session: an event raised offline must arrive.
 
 What an answer changes (the transactionId a StartTransaction gets) and the message's removal
 commit together, so a power loss in between re-sends the message rather than losing either.
@@ -64,6 +65,12 @@ class Outbox:
             log.info("%d transaction message(s) waiting from before the restart", len(rows))
 
     def put_transaction(self, action: str, payload: dict[str, Any], session_id: int) -> None:
+        self.put_durable(action, payload, session_id)
+
+    def put_durable(
+        self, action: str, payload: dict[str, Any], session_id: int | None = None
+    ) -> None:
+        """Kept across outages and restarts: transaction messages, and security events."""
         cursor = self._db.execute(
             "INSERT INTO outbox(action, payload, session_id) VALUES(?, ?, ?)",
             (action, json.dumps(payload), session_id),
@@ -96,7 +103,7 @@ class Outbox:
         self._queue = kept
 
     def pending_transaction_messages(self) -> int:
-        return sum(1 for m in self._queue if m.row_id is not None)
+        return sum(1 for m in self._queue if m.session_id is not None)
 
     async def drained(self) -> None:
         """Until no transaction message waits (a soft reset waits for its StopTransaction)."""

@@ -1,12 +1,16 @@
-"""TriggerMessage (OCPP 1.6 Remote Trigger profile): the answer first, then the message.
+"""TriggerMessage (OCPP 1.6 Remote Trigger profile) and ExtendedTriggerMessage (Security
+Whitepaper): the answer first, then the message.
 
 Triggered messages go out directly, not through the outbox queue, because they are also
-allowed while registration is Pending, when nothing else may be sent.
+allowed while registration is Pending, when nothing else may be sent. The extended messages
+(LogStatusNotification, SignChargePointCertificate, FirmwareStatusNotification as its signed
+form) come from their owners through `extended`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ocpp.routing import after, on
@@ -19,6 +23,7 @@ from firmware.status_reporter import CONNECTORS, StatusReporter
 from firmware.transaction_reporter import TransactionReporter
 
 log = logging.getLogger(__name__)
+BASIC_MESSAGES = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues")
 
 
 class RemoteTriggerProfile:
@@ -28,6 +33,8 @@ class RemoteTriggerProfile:
         self._link = link
         self._statuses = statuses
         self._transactions = transactions
+        self.extended: dict[str, Callable[[], Awaitable[None]]] = {}
+        """ExtendedTriggerMessage requestedMessage -> what sends it."""
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, connector_id: int | None = None) -> Any:
@@ -43,6 +50,31 @@ class RemoteTriggerProfile:
             return
         try:
             await self._send(requested_message, connector_id)
+        except RequestFailed as exc:
+            log.warning("triggered %s failed: %s", requested_message, exc)
+
+    @on(Action.extended_trigger_message)
+    def on_extended_trigger_message(
+        self, requested_message: str, connector_id: int | None = None
+    ) -> Any:
+        if connector_id is not None and connector_id not in CONNECTORS:
+            return call_result.ExtendedTriggerMessage(status="Rejected")
+        if requested_message not in (*self.extended, *BASIC_MESSAGES):
+            return call_result.ExtendedTriggerMessage(status="NotImplemented")
+        return call_result.ExtendedTriggerMessage(status="Accepted")
+
+    @after(Action.extended_trigger_message)
+    async def after_extended_trigger_message(
+        self, requested_message: str, connector_id: int | None = None
+    ) -> None:
+        if connector_id is not None and connector_id not in CONNECTORS:
+            return
+        try:
+            sender = self.extended.get(requested_message)
+            if sender is not None:
+                await sender()
+            elif requested_message in BASIC_MESSAGES:
+                await self._send(requested_message, connector_id)
         except RequestFailed as exc:
             log.warning("triggered %s failed: %s", requested_message, exc)
 

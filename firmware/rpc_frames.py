@@ -119,3 +119,24 @@ def validate(message: Call | CallResult) -> None:
     code = _CODES_BY_VALIDATOR.get(str(error.validator), "FormationViolation")
     where = "/".join(str(p) for p in error.absolute_path) or "payload"
     raise FrameError(code, f"{message.action} {where}: {error.message}", message.unique_id)
+
+
+SECRET_KEYS = frozenset({"AuthorizationKey"})
+
+
+def redacted(raw: str | bytes) -> str:
+    """A frame fit for a log: the value of a ChangeConfiguration of a secret key hidden."""
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return text
+    if (
+        isinstance(frame, list)
+        and len(frame) == 4
+        and frame[2] == "ChangeConfiguration"
+        and isinstance(frame[3], dict)
+        and frame[3].get("key") in SECRET_KEYS
+    ):
+        return json.dumps([*frame[:3], {**frame[3], "value": "(hidden)"}])
+    return text

@@ -122,15 +122,22 @@ async def bench(tmp_path: Path, config_text: str) -> AsyncIterator[BenchClient]:
         yield client
 
 
-def ocpp_config(csms: TestCsms, extra: str = "") -> str:
+def ocpp_config(
+    csms: TestCsms, extra: str = "", security: str = "profile = 0", url: str | None = None
+) -> str:
+    """`security`: the [security] section's lines (the test CSMS on ws:// asks for no
+    credentials unless a test sets them)."""
     return (
         FAST_CONFIG
         + f"""
 [ocpp]
-csms_url = "{csms.url}"
+csms_url = "{url or csms.url}"
 response_timeout_s = 2
 reconnect_min_s = 0.1
 reconnect_max_s = 0.5
+
+[security]
+{security}
 """
         + extra
     )

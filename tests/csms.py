@@ -8,13 +8,16 @@ test scripts, and records everything it received in order.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 import websockets
@@ -23,6 +26,7 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
 
 
 def now_iso(offset: timedelta = timedelta()) -> str:
@@ -147,11 +151,41 @@ class CentralSystemSide(ChargePoint):
         self._record("FirmwareStatusNotification", payload)
         return call_result.FirmwareStatusNotification()
 
+    @on(Action.signed_firmware_status_notification)
+    def on_signed_firmware_status(self, **payload: Any) -> Any:
+        self._record("SignedFirmwareStatusNotification", payload)
+        return call_result.SignedFirmwareStatusNotification()
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, **payload: Any) -> Any:
+        self._record("SecurityEventNotification", payload)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **payload: Any) -> Any:
+        self._record("LogStatusNotification", payload)
+        return call_result.LogStatusNotification()
+
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, csr: str) -> Any:
+        self._record("SignCertificate", {"csr": csr})
+        return call_result.SignCertificate(status="Accepted")
+
 
 class TestCsms:
+    """`tls`: serve wss:// with this context (its verify mode decides whether client
+    certificates are asked for); `password`: ask for HTTP Basic auth with the charge point
+    id and these bytes (what AuthorizationKey's hex digits stand for)."""
+
     __test__ = False
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, password: bytes | None = None) -> None:
+        self.tls = tls
+        self.password = password
+        self.refused: list[str] = []
+        """Why handshakes were refused (wrong password, ...)."""
+        self.client_certificates: list[bytes | None] = []
+        """Per connection: the client certificate (DER) the charge point showed, if any."""
         self.script = Script()
         self.received: list[Received] = []
         self.raw_answers: list[list[Any]] = []
@@ -183,13 +217,30 @@ class TestCsms:
         """Listens on `port` (0: any); a restarted CSMS keeps its address."""
         self.side = None
         self._server = await serve(
-            self._handle, "127.0.0.1", port, subprotocols=["ocpp1.6"], ping_interval=None
+            self._handle,
+            "127.0.0.1",
+            port,
+            subprotocols=["ocpp1.6"],
+            ping_interval=None,
+            ssl=self.tls,
+            process_request=self._check_auth,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        scheme = "wss" if self.tls is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/ocpp"
+
+    def _check_auth(self, connection: ServerConnection, request: Request) -> Response | None:
+        if self.password is None:
+            return None
+        charge_point_id = request.path.rsplit("/", 1)[-1]
+        expected = base64.b64encode(charge_point_id.encode() + b":" + self.password).decode()
+        if request.headers.get("Authorization") == f"Basic {expected}":
+            return None
+        self.refused.append("no or wrong Basic credentials")
+        return connection.respond(HTTPStatus.UNAUTHORIZED, "unauthorized\n")
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -200,6 +251,10 @@ class TestCsms:
         assert connection.request is not None
         self.paths.append(connection.request.path)
         self.subprotocols.append(connection.subprotocol)
+        tls = connection.transport.get_extra_info("ssl_object")
+        self.client_certificates.append(
+            None if tls is None else tls.getpeercert(binary_form=True)
+        )
         self.connections.append(connection)
         side = CentralSystemSide(connection.request.path.rsplit("/", 1)[-1], connection, self)
         self.side = side

@@ -47,6 +47,9 @@ from tests.transaction_ledger import LedgerReport, audit  # noqa: E402
 TAGS = ("FLEET-1", "FLEET-2", "GUEST-3")
 KILL_POINTS = ("starting", "charging", "stopping", "replaying")
 CONFIG = """
+[security]
+profile = 0
+
 [ocpp]
 csms_url = "{url}"
 response_timeout_s = 2

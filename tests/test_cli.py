@@ -19,10 +19,16 @@ PIEVSE = [sys.executable, "-m", "firmware.cli"]
 
 
 def run_with_csms(csms_url: str, data_dir: Path, api_port: int) -> list[str]:
-    """The `pievse run` command line of a box registered with a CSMS."""
+    """The `pievse run` command line of a box registered with a CSMS (security profile 0:
+    the test CSMS asks for no credentials)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "security.toml"
+    config.write_text("[security]\nprofile = 0\n")
     return [
         *PIEVSE,
         "run",
+        "--config",
+        str(config),
         "--csms",
         csms_url,
         "--data-dir",

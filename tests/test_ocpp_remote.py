@@ -11,6 +11,7 @@ from ocpp.v16 import call
 
 from firmware.config import Config
 from firmware.core_keys import core_key_specs
+from firmware.security_keys import security_key_specs
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 
@@ -52,7 +53,10 @@ async def test_get_configuration_lists_every_core_key_with_its_readonly_flag(
 ) -> None:
     answer = await csms.call(call.GetConfiguration())
     listed = {entry["key"]: entry for entry in answer.configuration_key}
-    assert len(listed) == len(core_key_specs(Config(), frozenset()))
+    every = [*core_key_specs(Config(), frozenset()), *security_key_specs(Config(), bool)]
+    assert len(listed) == len(every) - 1, "all but the write-only AuthorizationKey"
+    assert "AuthorizationKey" not in listed
+    assert listed["SecurityProfile"] == {"key": "SecurityProfile", "readonly": False, "value": "0"}
     for key, readonly in CORE_KEYS.items():
         assert listed[key]["readonly"] is readonly, key
     assert listed["NumberOfConnectors"]["value"] == "1"

@@ -113,7 +113,9 @@ async def main(samples: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="pievse-bench-"))
     csms = TestCsms()
     await csms.start()
-    (data_dir / "bench.toml").write_text(f'[ocpp]\ncsms_url = "{csms.url}"\n')
+    (data_dir / "bench.toml").write_text(
+        f'[ocpp]\ncsms_url = "{csms.url}"\n\n[security]\nprofile = 0\n'
+    )
     wallbox = Wallbox(
         RunOptions(config=data_dir / "bench.toml", data_dir=data_dir, api="127.0.0.1:0")
     )

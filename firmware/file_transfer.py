@@ -1,0 +1,169 @@
+"""Files to and from the places a CSMS names: HTTP(S) with aiohttp, FTP with the standard
+library. Failures come back as the status words OCPP reports them with, so each caller
+(GetLog, GetDiagnostics, firmware downloads) says the same thing for the same failure.
+
+Upload: a location ending in "/" is a directory and gets the file's name appended. HTTP
+uploads PUT the file; a server that answers 405 to PUT gets a multipart/form-data POST
+(field "file") instead, the other common convention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ftplib
+import io
+import urllib.parse
+from pathlib import Path
+
+import aiohttp
+
+TRANSFER_TIMEOUT_S = 60.0
+HTTP_SCHEMES = ("http", "https")
+FTP_SCHEMES = ("ftp",)
+
+
+class TransferError(Exception):
+    """`status`: BadMessage (not a usable location), NotSupportedOperation (a scheme this box
+    does not speak), PermissionDenied (the server refused us), TransferFailure (anything
+    else: the network, the server, the file)."""
+
+    def __init__(self, status: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_location(location: str) -> urllib.parse.SplitResult:
+    try:
+        parts = urllib.parse.urlsplit(location)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise TransferError("BadMessage", f"not a URL: {location!r} ({exc})") from None
+    if not parts.scheme or not parts.hostname:
+        raise TransferError("BadMessage", f"not a URL with a scheme and a host: {location!r}")
+    if parts.scheme not in HTTP_SCHEMES + FTP_SCHEMES:
+        raise TransferError("NotSupportedOperation", f"{parts.scheme}:// is not supported")
+    return parts
+
+
+def _target(location: str, filename: str) -> str:
+    return location + filename if location.endswith("/") else location
+
+
+async def upload(location: str, filename: str, data: bytes) -> str:
+    """Returns where the file went."""
+    parts = check_location(location)
+    target = _target(location, filename)
+    if parts.scheme in FTP_SCHEMES:
+        await asyncio.to_thread(_ftp_store, urllib.parse.urlsplit(target), data)
+        return target
+    timeout = aiohttp.ClientTimeout(total=TRANSFER_TIMEOUT_S)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            async with http.put(target, data=data) as response:
+                status = response.status
+            if status == 405:
+                form = aiohttp.FormData()
+                form.add_field("file", data, filename=filename)
+                async with http.post(target, data=form) as response:
+                    status = response.status
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise TransferError("TransferFailure", f"upload to {target} failed: {exc}") from exc
+    _check_http_status(status, target)
+    return target
+
+
+async def download(location: str, destination: Path, max_bytes: int) -> int:
+    """Into `destination` (replaced only when complete); returns its size."""
+    parts = check_location(location)
+    partial = destination.with_name(destination.name + ".part")
+    if parts.scheme in FTP_SCHEMES:
+        size = await asyncio.to_thread(_ftp_retrieve, parts, partial, max_bytes)
+        partial.replace(destination)
+        return size
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=TRANSFER_TIMEOUT_S)
+    size = 0
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as http,
+            http.get(location) as response,
+        ):
+            _check_http_status(response.status, location)
+            with partial.open("wb") as f:
+                async for chunk in response.content.iter_chunked(65536):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TransferError(
+                            "TransferFailure", f"{location} is larger than {max_bytes} bytes"
+                        )
+                    f.write(chunk)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        partial.unlink(missing_ok=True)
+        raise TransferError("TransferFailure", f"download of {location} failed: {exc}") from exc
+    except TransferError:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(destination)
+    return size
+
+
+def _check_http_status(status: int, url: str) -> None:
+    if status in (401, 403):
+        raise TransferError("PermissionDenied", f"{url}: HTTP {status}")
+    if status >= 400:
+        raise TransferError("TransferFailure", f"{url}: HTTP {status}")
+
+
+def _ftp_login(parts: urllib.parse.SplitResult) -> ftplib.FTP:
+    ftp = ftplib.FTP(timeout=TRANSFER_TIMEOUT_S)
+    try:
+        ftp.connect(parts.hostname or "", parts.port or 21)
+        ftp.login(
+            urllib.parse.unquote(parts.username or "anonymous"),
+            urllib.parse.unquote(parts.password or ""),
+        )
+    except ftplib.error_perm as exc:
+        ftp.close()
+        raise TransferError("PermissionDenied", f"FTP login refused: {exc}") from exc
+    except (ftplib.Error, OSError) as exc:
+        ftp.close()
+        raise TransferError("TransferFailure", f"FTP connection failed: {exc}") from exc
+    return ftp
+
+
+def _ftp_store(parts: urllib.parse.SplitResult, data: bytes) -> None:
+    ftp = _ftp_login(parts)
+    try:
+        ftp.storbinary(f"STOR {urllib.parse.unquote(parts.path)}", io.BytesIO(data))
+    except ftplib.error_perm as exc:
+        raise TransferError("PermissionDenied", f"FTP refused the file: {exc}") from exc
+    except (ftplib.Error, OSError) as exc:
+        raise TransferError("TransferFailure", f"FTP upload failed: {exc}") from exc
+    finally:
+        ftp.close()
+
+
+def _ftp_retrieve(parts: urllib.parse.SplitResult, partial: Path, max_bytes: int) -> int:
+    ftp = _ftp_login(parts)
+    size = 0
+    try:
+        with partial.open("wb") as f:
+
+            def write(chunk: bytes) -> None:
+                nonlocal size
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TransferError("TransferFailure", f"larger than {max_bytes} bytes")
+                f.write(chunk)
+
+            ftp.retrbinary(f"RETR {urllib.parse.unquote(parts.path)}", write)
+    except ftplib.error_perm as exc:
+        partial.unlink(missing_ok=True)
+        raise TransferError("PermissionDenied", f"FTP refused the file: {exc}") from exc
+    except (ftplib.Error, OSError, TransferError) as exc:
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, TransferError):
+            raise
+        raise TransferError("TransferFailure", f"FTP download failed: {exc}") from exc
+    finally:
+        ftp.close()
+    return size
