@@ -92,10 +92,10 @@ class SecurityExtensionProfile:
     @on(Action.delete_certificate)
     def on_delete_certificate(self, certificate_hash_data: dict[str, str]) -> Any:
         wanted = CertificateHash(
-            certificate_hash_data["hashAlgorithm"],
-            certificate_hash_data["issuerNameHash"].lower(),
-            certificate_hash_data["issuerKeyHash"].lower(),
-            certificate_hash_data["serialNumber"].lower().lstrip("0") or "0",
+            certificate_hash_data["hash_algorithm"],
+            certificate_hash_data["issuer_name_hash"].lower(),
+            certificate_hash_data["issuer_key_hash"].lower(),
+            certificate_hash_data["serial_number"].lower().lstrip("0") or "0",
         )
         found = self._certificates.find(wanted)
         if found is None:
@@ -159,14 +159,14 @@ class SecurityExtensionProfile:
         try:
             oldest, latest = (
                 parse_ocpp_datetime(log[name]) if name in log else None
-                for name in ("oldestTimestamp", "latestTimestamp")
+                for name in ("oldest_timestamp", "latest_timestamp")
             )
         except ValueError:
             return call_result.GetLog(status="Rejected")
         request = LogRequest(
             log_type,
             request_id,
-            log["remoteLocation"],
+            log["remote_location"],
             DEFAULT_RETRIES if retries is None else retries,
             DEFAULT_RETRY_INTERVAL_S if retry_interval is None else retry_interval,
             oldest,

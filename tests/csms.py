@@ -233,7 +233,10 @@ class TestCsms:
         return f"{scheme}://127.0.0.1:{self.port}/ocpp"
 
     def _check_auth(self, connection: ServerConnection, request: Request) -> Response | None:
-        if self.password is None:
+        """Profile 3 proves itself with its (verified) client certificate, 1 and 2 with the
+        password."""
+        tls = connection.transport.get_extra_info("ssl_object")
+        if self.password is None or (tls is not None and tls.getpeercert()):
             return None
         charge_point_id = request.path.rsplit("/", 1)[-1]
         expected = base64.b64encode(charge_point_id.encode() + b":" + self.password).decode()
@@ -252,9 +255,7 @@ class TestCsms:
         self.paths.append(connection.request.path)
         self.subprotocols.append(connection.subprotocol)
         tls = connection.transport.get_extra_info("ssl_object")
-        self.client_certificates.append(
-            None if tls is None else tls.getpeercert(binary_form=True)
-        )
+        self.client_certificates.append(None if tls is None else tls.getpeercert(binary_form=True))
         self.connections.append(connection)
         side = CentralSystemSide(connection.request.path.rsplit("/", 1)[-1], connection, self)
         self.side = side
