@@ -12,9 +12,12 @@ from pathlib import Path
 from board.loader import BoardError
 from board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
 from firmware.app import DEFAULT_DATA_DIR, ApiListenError, RunOptions, run
+from firmware.clock import SystemClock
 from firmware.config import ConfigError, parse_listen
 from firmware.journal_logging import setup_logging
-from firmware.store import StoreError
+from firmware.outbox import DurableOutbox
+from firmware.security_log import SecurityLog
+from firmware.store import Store, StoreError
 from hal.modbus import BAUD_RATES, PARITIES
 from hal.register_map import known_maps
 from hal.sim.meter_emulator import METER_FAULTS
@@ -43,6 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("--api", help="local API HOST:PORT (default 127.0.0.1:8080)")
     _add_emulator_command(commands)
+    security_log = commands.add_parser(
+        "security-log", help="print (or clear) the security log of a data directory"
+    )
+    security_log.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"data directory (default {DEFAULT_DATA_DIR})",
+    )
+    security_log.add_argument(
+        "--clear", action="store_true", help="empty it (recorded as SecurityLogWasCleared)"
+    )
     flash = commands.add_parser(
         "flash-pilot",
         help="copy the pilot co-processor firmware onto an RP2040 running MicroPython",
@@ -135,6 +150,31 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _security_log(args: argparse.Namespace) -> int:
+    """Reads the database beside a running box (WAL readers do not block it). A clearing
+    while the box runs reaches the CSMS at its next start, when the outbox is read."""
+    path = args.data_dir / "pievse.db"
+    if not path.exists():
+        print(f"pievse security-log: error: --data-dir: no database at {path}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(path)
+    except StoreError as exc:
+        print(f"pievse security-log: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        security_log = SecurityLog(store, SystemClock())
+        if args.clear:
+            outbox = DurableOutbox(store)
+            security_log.sender = outbox.put
+            security_log.clear()
+        for event in security_log.events():
+            print(event.line())
+    finally:
+        store.close()
+    return 0
+
+
 def _flash_pilot(args: argparse.Namespace) -> int:
     try:
         written = flash_pilot(args.port, reset=not args.no_reset)
@@ -152,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_emulator(args)
     if args.command == "flash-pilot":
         return _flash_pilot(args)
+    if args.command == "security-log":
+        return _security_log(args)
     options = RunOptions(
         board=args.board,
         config=args.config,

@@ -38,6 +38,10 @@ from firmware.event_wait import wait_set
 from firmware.outbox import Outbox
 
 log = logging.getLogger(__name__)
+websocket_log = logging.getLogger("pievse.websockets")
+# websockets logs the handshake's headers at DEBUG, the Basic credentials among them: that
+# logger never goes below INFO, whatever -v does to the others.
+websocket_log.setLevel(logging.INFO)
 SUBPROTOCOL = "ocpp1.6"
 DEFAULT_RETRY_S = 60
 OPEN_TIMEOUT_S = 10.0
@@ -193,6 +197,7 @@ class CsmsLink:
                 subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
                 additional_headers=options.headers or None,
                 ssl=options.ssl_context,
+                logger=websocket_log,
                 ping_interval=None,
                 open_timeout=OPEN_TIMEOUT_S,
                 max_size=2**20,
@@ -237,6 +242,8 @@ class CsmsLink:
                 failure = None if task.cancelled() else task.exception()
                 if isinstance(failure, DeadConnection):
                     websocket.transport.abort()  # a closing handshake would wait in vain
+                if isinstance(failure, Reconnect):
+                    await websocket.close()  # a normal closure (1000), not an error
                 if failure is not None:
                     raise failure
             return self.registration == "accepted"

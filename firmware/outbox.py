@@ -50,6 +50,7 @@ class Outbox:
     def __init__(self, store: Store, sessions: SessionLog, keys: ConfigurationKeys) -> None:
         self._store = store
         self._db = store.db
+        self._table = DurableOutbox(store)
         self._sessions = sessions
         self._keys = keys
         self._queue: deque[Message] = deque()
@@ -71,11 +72,8 @@ class Outbox:
         self, action: str, payload: dict[str, Any], session_id: int | None = None
     ) -> None:
         """Kept across outages and restarts: transaction messages, and security events."""
-        cursor = self._db.execute(
-            "INSERT INTO outbox(action, payload, session_id) VALUES(?, ?, ?)",
-            (action, json.dumps(payload), session_id),
-        )
-        self._queue.append(Message(action, payload, cursor.lastrowid, session_id))
+        row_id = self._table.put(action, payload, session_id)
+        self._queue.append(Message(action, payload, row_id, session_id))
         self._wake.set()
 
     def put(self, action: str, payload: dict[str, Any]) -> asyncio.Future[dict[str, Any] | None]:
@@ -182,3 +180,19 @@ class Outbox:
             self._db.execute("DELETE FROM outbox WHERE id=?", (message.row_id,))
         if message.done is not None and not message.done.done():
             message.done.set_result(answer)
+
+
+class DurableOutbox:
+    """The outbox's table without a running link: what another process (the CLI) queues is
+    sent by the box from its next start."""
+
+    def __init__(self, store: Store) -> None:
+        self._db = store.db
+
+    def put(self, action: str, payload: dict[str, Any], session_id: int | None = None) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO outbox(action, payload, session_id) VALUES(?, ?, ?)",
+            (action, json.dumps(payload), session_id),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
