@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,10 @@ from firmware.core_keys import core_key_specs
 from firmware.core_profile import CoreProfile, restore_availability
 from firmware.csms_link import CsmsLink, LinkSettings
 from firmware.diagnostics_log import DiagnosticsLog
+from firmware.diagnostics_upload import DiagnosticsUploads
 from firmware.faults import Fault
+from firmware.firmware_profile import FirmwareProfile
+from firmware.firmware_updates import FINAL, FirmwareUpdates
 from firmware.heap_trim import trim_heap
 from firmware.id_tag_info import ANYONE, IdTagInfo
 from firmware.id_tag_store import IdTagStore
@@ -54,6 +57,7 @@ from firmware.log_uploads import LogUploads
 from firmware.meter_values import Reading, deliverable_measurands
 from firmware.outbox import Outbox
 from firmware.profile_store import ProfileStore
+from firmware.releases import Releases
 from firmware.remote_trigger_profile import RemoteTriggerProfile
 from firmware.reservation_profile import ReservationProfile
 from firmware.reservations import ReservationBook
@@ -65,6 +69,7 @@ from firmware.smart_charging import SmartCharging
 from firmware.smart_charging_profile import SmartChargingProfile
 from firmware.status_reporter import VENDOR_ID, StatusReporter
 from firmware.store import Store
+from firmware.systemd_notify import SystemdNotifier
 from firmware.transaction_reporter import TransactionReporter
 
 log = logging.getLogger(__name__)
@@ -137,6 +142,11 @@ class Wallbox:
         _provision(config.security, self.certificates)
         self.diagnostics = DiagnosticsLog(options.data_dir / "logs")
         self.uploads: LogUploads | None = None
+        self.releases = Releases(Path(config.firmware.install_root))
+        self.firmware: FirmwareUpdates | None = None
+        self.diagnostics_uploads: DiagnosticsUploads | None = None
+        self.systemd = SystemdNotifier()
+        self._data_dir = options.data_dir
         self._tamper_seen = False
         self.sessions = SessionLog(self.store)
         self.reservations = ReservationBook(self.store, self.clock)
@@ -257,6 +267,27 @@ class Wallbox:
             uploads,
             config.charge_point.id,
         )
+        self.firmware = firmware = FirmwareUpdates(
+            self.releases,
+            self._data_dir,
+            self.certificates,
+            self.security_log,
+            self.clock,
+            firmware_version(),
+            config.firmware.verify_timeout_s,
+            config.firmware.max_bundle_mb * 1_000_000,
+            self._firmware_status,
+            lambda: controller.session is None,
+            self._restart_into_release,
+        )
+        link.on_accepted.append(firmware.registered)
+        self.diagnostics_uploads = diagnostics = DiagnosticsUploads(
+            self.diagnostics,
+            self._diagnostics_state,
+            self.clock,
+            config.charge_point.id,
+            lambda status: outbox.put("DiagnosticsStatusNotification", {"status": status}),
+        )
         triggers = RemoteTriggerProfile(link, statuses, transactions)
         triggers.extended.update(
             {
@@ -265,11 +296,25 @@ class Wallbox:
                 "FirmwareStatusNotification": self._signed_firmware_status,
             }
         )
+        triggers.current.update(
+            {
+                "FirmwareStatusNotification": lambda: {
+                    "status": firmware.current_status(signed_form=False)
+                },
+                "DiagnosticsStatusNotification": lambda: {"status": diagnostics.status},
+            }
+        )
         link.set_handlers(
             [
                 self.core,
                 triggers,
                 extension,
+                FirmwareProfile(
+                    firmware,
+                    diagnostics,
+                    config.firmware.retries,
+                    config.firmware.retry_interval_s,
+                ),
                 SmartChargingProfile(smart),
                 LocalAuthListProfile(tags, self.keys),
                 ReservationProfile(self.reservations, controller, self.keys, self.clock),
@@ -296,8 +341,44 @@ class Wallbox:
         self.security_log.record("InvalidMessages", text)
 
     async def _signed_firmware_status(self) -> None:
-        assert self.link is not None
-        await self.link.request("SignedFirmwareStatusNotification", {"status": "Idle"})
+        assert self.link is not None and self.firmware is not None
+        payload: dict[str, Any] = {"status": self.firmware.current_status(signed_form=True)}
+        if self.firmware.signed and self.firmware.request_id is not None:
+            payload["requestId"] = self.firmware.request_id
+        await self.link.request("SignedFirmwareStatusNotification", payload)
+
+    def _firmware_status(self, status: str, signed: bool, request_id: int | None) -> None:
+        """Final states are durable: the result of an update must reach the CSMS."""
+        assert self.outbox is not None
+        payload: dict[str, Any] = {"status": status}
+        if signed and request_id is not None:
+            payload["requestId"] = request_id
+        action = "SignedFirmwareStatusNotification" if signed else "FirmwareStatusNotification"
+        if status in FINAL:
+            self.outbox.put_durable(action, payload)
+        else:
+            self.outbox.put(action, payload)
+
+    def _diagnostics_state(self) -> dict[str, Any]:
+        """What GetDiagnostics uploads besides the log; nothing write-only in it."""
+        configuration, _ = self.keys.get_configuration(None)
+        return {
+            "status": self.status(),
+            "configuration": configuration,
+            "sessions": [asdict(session) for session in self.sessions.recent(100)],
+            "security_log": [event.line() for event in self.security_log.events()],
+            "releases": {"current": self.releases.current(), "previous": self.releases.previous()},
+        }
+
+    async def _restart_into_release(self, reason: str) -> None:
+        await self._restart("Firmware", reason)
+
+    def restart_executable(self) -> str | None:
+        """After a firmware restart, the program to start: the release now current."""
+        current = self.releases.current()
+        if self.restart_kind != "Firmware" or current is None:
+            return None
+        return str(self.releases.executable(current).resolve())
 
     def _watch_tamper(self) -> None:
         opened = Fault.TAMPER in self.controller.supervisor.faults()
@@ -351,8 +432,8 @@ class Wallbox:
             return "UnknownMessageId", None
         return "Accepted", json.dumps(self.status())
 
-    async def _restart(self, kind: str) -> None:
-        self.security_log.record("ResetOrReboot", f"{kind} reset requested by the CSMS")
+    async def _restart(self, kind: str, reason: str | None = None) -> None:
+        self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
         self.restart_requested.set()
         if self._restart_hook is not None:
@@ -402,6 +483,9 @@ class Wallbox:
         self.diagnostics.attach()
         self.security_log.record("StartupOfTheDevice", f"pievse {firmware_version()} started")
         self.controller.step_listeners.append(self._watch_tamper)
+        self.controller.step_listeners.append(self.systemd.watchdog)
+        if self.firmware is not None:
+            self.firmware.watch_verification()
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
         if self.link is not None:
             assert self.statuses is not None and self.transactions is not None
@@ -420,6 +504,7 @@ class Wallbox:
         log.info(
             "board %s; local API on http://%s:%d/api/status", self.board.name, *self.api_address
         )
+        self.systemd.ready(f"pievse {firmware_version()} on {self.board.name}")
         trim_heap()
 
     def _standalone_mode(self) -> str:
@@ -427,6 +512,7 @@ class Wallbox:
         return f"free charging as {tag!r}" if tag else "any presented tag authorizes"
 
     async def stop(self) -> None:
+        self.systemd.stopping()
         self.controller.end_session("Reboot")
         if self.link is not None and self.link.accepted and self.outbox is not None:
             with contextlib.suppress(TimeoutError):
@@ -446,8 +532,9 @@ class Wallbox:
                 STOP_TASKS_S,
                 where.getvalue(),
             )
-        if self.uploads is not None:
-            await self.uploads.stop()
+        for service in (self.uploads, self.firmware, self.diagnostics_uploads):
+            if service is not None:
+                await service.stop()
         if self._runner is not None:
             await self._runner.cleanup()
         self.diagnostics.detach()
@@ -508,8 +595,16 @@ class ApiListenError(RuntimeError):
     pass
 
 
-async def run(options: RunOptions) -> str | None:
-    """Runs until a signal, a failure or a CSMS reset; returns the reset kind, if any."""
+@dataclass(frozen=True)
+class Restart:
+    kind: str
+    """Soft, Hard (a CSMS reset) or Firmware (into another release)."""
+    executable: str | None
+    """For Firmware: the release's program to start instead of this one."""
+
+
+async def run(options: RunOptions) -> Restart | None:
+    """Runs until a signal, a failure or a restart; returns the restart asked for, if any."""
     wallbox = Wallbox(options)
     await wallbox.start()
     stop = asyncio.Event()
@@ -527,4 +622,6 @@ async def run(options: RunOptions) -> str | None:
     if waiter.done() and not waiter.cancelled() and waiter.exception():
         raise waiter.exception()  # type: ignore[misc]
     waiter.cancel()
-    return wallbox.restart_kind
+    if wallbox.restart_kind is None:
+        return None
+    return Restart(wallbox.restart_kind, wallbox.restart_executable())

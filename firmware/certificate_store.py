@@ -110,6 +110,32 @@ def issued_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def check_valid_at(certificate: x509.Certificate, now: datetime, what: str) -> None:
+    if now < certificate.not_valid_before_utc:
+        raise CertificateError(
+            f"{what} is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M}Z"
+        )
+    if now > certificate.not_valid_after_utc:
+        raise CertificateError(
+            f"{what} expired at {certificate.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
+        )
+
+
+def check_chain(
+    chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime, root_kind: str
+) -> None:
+    """Every certificate valid now, each signed by the next, the last one a root or signed
+    by one; raises CertificateError naming the first thing wrong."""
+    for certificate in chain:
+        check_valid_at(certificate, now, "a certificate of the chain")
+    for child, parent in itertools.pairwise(chain):
+        if not issued_by(child, parent):
+            raise CertificateError("the chain is broken (a certificate not signed by the next)")
+    top = chain[-1]
+    if not any(top == root or issued_by(top, root) for root in roots):
+        raise CertificateError(f"the chain does not lead to an installed {root_kind}")
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Atomically, 0600 from the first byte on."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -162,15 +188,7 @@ class CertificateStore:
         return sum(len(self._root_files(kind)) for kind in ROOT_KINDS)
 
     def check_valid_now(self, certificate: x509.Certificate, what: str) -> None:
-        now = self._now()
-        if now < certificate.not_valid_before_utc:
-            raise CertificateError(
-                f"{what} is not valid before {certificate.not_valid_before_utc:%Y-%m-%d %H:%M}Z"
-            )
-        if now > certificate.not_valid_after_utc:
-            raise CertificateError(
-                f"{what} expired at {certificate.not_valid_after_utc:%Y-%m-%d %H:%M}Z"
-            )
+        check_valid_at(certificate, self._now(), what)
 
     def install_root(self, kind: str, pem: str, signed_by_installed: bool = False) -> bool:
         """Installs one CA certificate; False when it was there already. With
@@ -285,15 +303,7 @@ class CertificateStore:
         names = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         if not names or names[0].value != common_name:
             raise CertificateError(f"the certificate is not for {common_name}")
-        for certificate in chain:
-            self.check_valid_now(certificate, "a certificate of the chain")
-        for child, parent in itertools.pairwise(chain):
-            if not issued_by(child, parent):
-                raise CertificateError("the chain is broken (a certificate not signed by the next)")
-        roots = self.roots(CENTRAL_SYSTEM_ROOT)
-        top = chain[-1]
-        if not any(top == root or issued_by(top, root) for root in roots):
-            raise CertificateError("the chain does not lead to an installed Central System root")
+        check_chain(chain, self.roots(CENTRAL_SYSTEM_ROOT), self._now(), CENTRAL_SYSTEM_ROOT)
         _write_private(self.chain_path, b"".join(_pem(c) for c in chain))
         os.replace(pending, self.key_path)
 

@@ -11,11 +11,13 @@ from pathlib import Path
 
 from board.loader import BoardError
 from board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
-from firmware.app import DEFAULT_DATA_DIR, ApiListenError, RunOptions, run
+from firmware.app import DEFAULT_DATA_DIR, ApiListenError, RunOptions, firmware_version, run
 from firmware.clock import SystemClock
 from firmware.config import ConfigError, parse_listen
 from firmware.journal_logging import setup_logging
 from firmware.outbox import DurableOutbox
+from firmware.release_guard import guard
+from firmware.releases import Releases
 from firmware.security_log import SecurityLog
 from firmware.store import Store, StoreError
 from hal.modbus import BAUD_RATES, PARITIES
@@ -26,6 +28,7 @@ from hal.sim.meter_emulator_service import EmulatorError, EmulatorOptions, run_e
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pievse", description="AC wallbox controller")
+    parser.add_argument("--version", action="version", version=f"pievse {firmware_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
     run_cmd = commands.add_parser("run", help="run the wallbox controller")
@@ -58,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     security_log.add_argument(
         "--clear", action="store_true", help="empty it (recorded as SecurityLogWasCleared)"
     )
+    guard = commands.add_parser(
+        "update-guard",
+        help="roll back a firmware update that missed its deadline (systemd ExecStartPre)",
+    )
+    guard.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    guard.add_argument("--install-root", type=Path, default=Path("/opt/pievse"))
     flash = commands.add_parser(
         "flash-pilot",
         help="copy the pilot co-processor firmware onto an RP2040 running MicroPython",
@@ -194,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
         return _flash_pilot(args)
     if args.command == "security-log":
         return _security_log(args)
+    if args.command == "update-guard":
+        back = guard(args.data_dir, Releases(args.install_root))
+        print(f"rolled back to {back}" if back else "nothing to do")
+        return 0
     options = RunOptions(
         board=args.board,
         config=args.config,
@@ -212,11 +225,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    if reset is not None:
-        # A CSMS Reset restarts the whole process: same interpreter, same command line.
-        logging.getLogger(__name__).warning("%s reset: restarting the process", reset)
-        logging.shutdown()
-        os.execv(sys.executable, sys.orig_argv)
+    if reset is None:
+        return 0
+    log = logging.getLogger(__name__)
+    if reset.kind == "Firmware" and os.environ.get("NOTIFY_SOCKET"):
+        log.warning("exiting for systemd to start the release now current")
+        return 0
+    logging.shutdown()
+    if reset.executable is not None:
+        # Not under systemd: start the new release's program, same arguments, same PID.
+        os.execv(reset.executable, [reset.executable, *sys.argv[1:]])
+    # A CSMS Reset restarts the whole process: same interpreter, same command line.
+    log.warning("%s reset: restarting the process", reset.kind)
+    os.execv(sys.executable, sys.orig_argv)
     return 0
 
 

@@ -109,6 +109,18 @@ class SecurityConfig:
 
 
 @dataclass(frozen=True)
+class FirmwareConfig:
+    install_root: str = "/opt/pievse"
+    """Where the releases live (releases/<version>/, current, previous)."""
+    verify_timeout_s: float = 300.0
+    """A new release must register (BootNotification Accepted) this soon, or it is rolled back."""
+    retries: int = 3
+    """Download and upload attempts after the first, when the CSMS gives none."""
+    retry_interval_s: int = 60
+    max_bundle_mb: int = 300
+
+
+@dataclass(frozen=True)
 class Config:
     charge_point: ChargePointConfig = field(default_factory=ChargePointConfig)
     ocpp: OcppConfig = field(default_factory=OcppConfig)
@@ -119,6 +131,7 @@ class Config:
     standalone: StandaloneConfig = field(default_factory=StandaloneConfig)
     smart_charging: SmartChargingConfig = field(default_factory=SmartChargingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    firmware: FirmwareConfig = field(default_factory=FirmwareConfig)
 
 
 # (section, key) -> check of the value beyond its type; returns an error or None.
@@ -172,6 +185,11 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("security", "certificate_store_max_length"): ("1..100", lambda v: 1 <= v <= 100),
     ("security", "upgrade_attempts"): ("1..100", lambda v: 1 <= v <= 100),
     ("security", "security_log_max_entries"): ("10..100000", lambda v: 10 <= v <= 100_000),
+    ("firmware", "install_root"): ("an absolute path", lambda v: v.startswith("/")),
+    ("firmware", "verify_timeout_s"): ("5..3600", lambda v: 5 <= v <= 3600),
+    ("firmware", "retries"): ("0..100", lambda v: 0 <= v <= 100),
+    ("firmware", "retry_interval_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
+    ("firmware", "max_bundle_mb"): ("1..4096", lambda v: 1 <= v <= 4096),
 }
 
 

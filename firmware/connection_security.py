@@ -308,6 +308,11 @@ class ConnectionSecurity:
             else "AuthorizationKey"
         )
         self._events.record("ReconfigurationOfSecurityParameters", f"{what} set by the CSMS")
+        if current.profile == self.committed.profile and current.profile in (0, 3):
+            # a key this profile does not send: nothing to try, it is simply kept
+            self.committed, self.trying = current, None
+            self._save_committed(current)
+            return
         self.on_reconnect()
 
     def connected(self, options: ConnectOptions) -> None:

@@ -13,6 +13,7 @@ from firmware.meter_values import MEASURANDS
 
 FEATURE_PROFILES = (
     "Core",
+    "FirmwareManagement",
     "LocalAuthListManagement",
     "RemoteTrigger",
     "Reservation",

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import ftplib
 import io
+import logging
 import urllib.parse
 from pathlib import Path
 
 import aiohttp
 
+log = logging.getLogger(__name__)
 TRANSFER_TIMEOUT_S = 60.0
 HTTP_SCHEMES = ("http", "https")
 FTP_SCHEMES = ("ftp",)
@@ -43,6 +45,30 @@ def check_location(location: str) -> urllib.parse.SplitResult:
     if parts.scheme not in HTTP_SCHEMES + FTP_SCHEMES:
         raise TransferError("NotSupportedOperation", f"{parts.scheme}:// is not supported")
     return parts
+
+
+FINAL_FAILURES = ("BadMessage", "NotSupportedOperation", "PermissionDenied")
+"""Failures a retry cannot mend."""
+
+
+async def upload_with_retries(
+    location: str, filename: str, data: bytes, retries: int, retry_interval_s: float
+) -> str:
+    """ "Uploaded", or the status of the last failure (a TransferError status); a refusal or
+    a location that is not one is not retried."""
+    for attempt in range(retries + 1):
+        try:
+            target = await upload(location, filename, data)
+        except TransferError as exc:
+            log.warning("upload of %s, attempt %d: %s", filename, attempt + 1, exc)
+            if exc.status in FINAL_FAILURES:
+                return exc.status
+            if attempt < retries:
+                await asyncio.sleep(retry_interval_s)
+            continue
+        log.info("uploaded %s (%d bytes) to %s", filename, len(data), target)
+        return "Uploaded"
+    return "TransferFailure"
 
 
 def _target(location: str, filename: str) -> str:

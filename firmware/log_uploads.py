@@ -2,9 +2,7 @@
 where the CSMS says, with LogStatusNotification at every step.
 
 One upload at a time; a new request cancels the running one (answered AcceptedCanceled).
-Retries follow the request's retries and retryInterval; a refusal (PermissionDenied), a
-location that is not one (BadMessage) or a scheme this box does not speak
-(NotSupportedOperation) is not retried.
+Retries follow the request's retries and retryInterval (file_transfer.upload_with_retries).
 """
 
 from __future__ import annotations
@@ -17,13 +15,12 @@ from datetime import datetime
 
 from firmware.clock import Clock
 from firmware.diagnostics_log import DiagnosticsLog
-from firmware.file_transfer import TransferError, check_location, upload
+from firmware.file_transfer import TransferError, check_location, upload_with_retries
 from firmware.security_log import SecurityLog
 
 log = logging.getLogger(__name__)
 DEFAULT_RETRIES = 3
 DEFAULT_RETRY_INTERVAL_S = 60
-FINAL_STATUSES = ("BadMessage", "NotSupportedOperation", "PermissionDenied")
 Notify = Callable[[str, int | None], Awaitable[None]]
 """(LogStatusNotification status, requestId)."""
 
@@ -113,22 +110,16 @@ class LogUploads:
             await self._report(exc.status, request.request_id)
             return
         await self._report("Uploading", request.request_id)
-        data = self.content(request)
-        for attempt in range(request.retries + 1):
-            try:
-                target = await upload(request.location, name, data)
-            except TransferError as exc:
-                log.warning("GetLog %d attempt %d: %s", request.request_id, attempt + 1, exc)
-                if exc.status in FINAL_STATUSES:
-                    await self._report(exc.status, request.request_id)
-                    return
-                if attempt < request.retries:
-                    await asyncio.sleep(request.retry_interval_s)
-                continue
-            log.info("GetLog %d: %d bytes to %s", request.request_id, len(data), target)
-            await self._report("Uploaded", request.request_id)
-            return
-        await self._report("UploadFailure", request.request_id)
+        outcome = await upload_with_retries(
+            request.location,
+            name,
+            self.content(request),
+            request.retries,
+            request.retry_interval_s,
+        )
+        await self._report(
+            "UploadFailure" if outcome == "TransferFailure" else outcome, request.request_id
+        )
 
     async def _report(self, status: str, request_id: int) -> None:
         self.status = status

@@ -35,6 +35,8 @@ class RemoteTriggerProfile:
         self._transactions = transactions
         self.extended: dict[str, Callable[[], Awaitable[None]]] = {}
         """ExtendedTriggerMessage requestedMessage -> what sends it."""
+        self.current: dict[str, Callable[[], dict[str, Any]]] = {}
+        """TriggerMessage Firmware/DiagnosticsStatusNotification -> the payload of now."""
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, connector_id: int | None = None) -> Any:
@@ -93,7 +95,5 @@ class RemoteTriggerProfile:
             )
             if payload is not None:
                 await link.request("MeterValues", payload)
-        elif message == "DiagnosticsStatusNotification":
-            await link.request("DiagnosticsStatusNotification", {"status": "Idle"})
-        elif message == "FirmwareStatusNotification":
-            await link.request("FirmwareStatusNotification", {"status": "Idle"})
+        elif message in self.current:
+            await link.request(message, self.current[message]())

@@ -148,6 +148,13 @@ class SessionLog:
         ).fetchone()
         return None if row is None else row[0]
 
+    def recent(self, count: int) -> list[Session]:
+        """The last `count` sessions, newest first (GetDiagnostics)."""
+        rows = self._db.execute(
+            f"SELECT {COLUMNS} FROM sessions ORDER BY id DESC LIMIT ?", (count,)
+        ).fetchall()
+        return [_session(row) for row in rows]
+
     def open_sessions(self) -> list[Session]:
         rows = self._db.execute(
             f"SELECT {COLUMNS} FROM sessions WHERE stopped_at IS NULL ORDER BY id"

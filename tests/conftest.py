@@ -14,6 +14,7 @@ import pytest
 
 from firmware.app import RunOptions, Wallbox
 from tests.csms import TestCsms
+from tests.release_rig import Bundles, build
 
 pytest_plugins = ["tests.fakes.rpi_gpio", "tests.fakes.smbus", "tests.fakes.sysfs_pwm"]
 
@@ -180,3 +181,9 @@ async def charge_under_csms(
     await box.bench("tag", id_tag=tag)
     await csms.wait_status(1, "Charging")
     return await csms.wait_for("StartTransaction")
+
+
+@pytest.fixture(scope="session")
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
+    """Release bundles of this project at several versions, built once (about 20 s)."""
+    return build(tmp_path_factory.mktemp("bundles"))

@@ -60,6 +60,8 @@ class Script:
     """idTag -> parentIdTag sent in its idTagInfo."""
     time_offset: timedelta = timedelta()
     """The CSMS's clock (BootNotification, Heartbeat currentTime) runs this far from ours."""
+    reject_firmware: set[str] = field(default_factory=set)
+    """firmwareVersions whose BootNotification is Rejected (a release that never registers)."""
 
 
 class CentralSystemSide(ChargePoint):
@@ -96,6 +98,8 @@ class CentralSystemSide(ChargePoint):
         self._record("BootNotification", payload)
         script = self.csms.script
         status, interval = script.boot[0] if len(script.boot) == 1 else script.boot.pop(0)
+        if payload.get("firmware_version") in script.reject_firmware:
+            status, interval = "Rejected", 1
         return call_result.BootNotification(
             current_time=now_iso(script.time_offset), interval=interval, status=status
         )

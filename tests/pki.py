@@ -93,7 +93,9 @@ class Pki:
         days: tuple[float, float] = (-1, 30),
         host: str | None = None,
         client: bool = False,
+        code_signing: bool = False,
     ) -> x509.Certificate:
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
         builder = (
             x509.CertificateBuilder()
             .subject_name(_name(common_name))
@@ -103,7 +105,7 @@ class Pki:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH]
+                    [ExtendedKeyUsageOID.CODE_SIGNING if code_signing else usage]
                 ),
                 critical=False,
             )

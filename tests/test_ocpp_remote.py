@@ -61,7 +61,7 @@ async def test_get_configuration_lists_every_core_key_with_its_readonly_flag(
         assert listed[key]["readonly"] is readonly, key
     assert listed["NumberOfConnectors"]["value"] == "1"
     assert listed["SupportedFeatureProfiles"]["value"] == (
-        "Core,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging"
+        "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,Reservation,SmartCharging"
     )
     assert not answer.unknown_key
 

@@ -1,0 +1,161 @@
+"""A pievse release bundle: everything a box needs to install a release without a network.
+
+A bundle is an uncompressed tar (the wheels are compressed already):
+
+    manifest.json   {"format": 1, "name": "pievse", "version": ..., "created": ...,
+                     "files": {"wheels/<wheel>": "<sha256>", ...}}
+    wheels/*.whl    the pievse wheel and every dependency's
+
+It is signed as a whole (OCPP 1.6 Security Whitepaper, SignedUpdateFirmware): the signature is
+over the bundle file's bytes with SHA-256, ECDSA or RSA (PKCS#1 v1.5), by a firmware signing
+certificate that must lead to an installed ManufacturerRootCertificate. `deploy/make_bundle.py`
+builds and signs one; this module reads and checks one, and extracts only what the manifest
+lists, each file checked against its SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import tarfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from firmware.certificate_store import CertificateError, check_chain, parse_certificates
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+NAME = "pievse"
+MAX_MANIFEST_BYTES = 1_000_000
+VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
+
+
+class BundleError(ValueError):
+    """The file is not a usable bundle; the message says why."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    version: str
+    files: dict[str, str]
+    """Path inside the bundle -> SHA-256 (hex)."""
+
+    @property
+    def wheels(self) -> list[str]:
+        return sorted(p for p in self.files if p.endswith(".whl"))
+
+
+def _parse_manifest(data: bytes) -> Manifest:
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
+        raise BundleError(f"{MANIFEST} is not JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{MANIFEST}: not a format {FORMAT} pievse manifest")
+    if manifest.get("name") != NAME:
+        raise BundleError(f"{MANIFEST}: a bundle of {manifest.get('name')!r}, not of pievse")
+    version, files = manifest.get("version"), manifest.get("files")
+    if not isinstance(version, str) or not VERSION_PATTERN.fullmatch(version):
+        raise BundleError(f"{MANIFEST}: version {version!r} is not a release version")
+    if not isinstance(files, dict) or not files:
+        raise BundleError(f"{MANIFEST}: no files listed")
+    for name, digest in files.items():
+        path = PurePosixPath(str(name))
+        if path.is_absolute() or ".." in path.parts or path.parts[:1] != ("wheels",):
+            raise BundleError(f"{MANIFEST}: {name!r} is not a file under wheels/")
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise BundleError(f"{MANIFEST}: {name!r} has no SHA-256")
+    if not any(str(name).startswith(f"wheels/{NAME}-") for name in files):
+        raise BundleError(f"{MANIFEST}: no pievse wheel")
+    return Manifest(version, {str(k): v for k, v in files.items()})
+
+
+def _open(path: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(path, "r:")
+    except (tarfile.TarError, OSError) as exc:
+        raise BundleError(f"{path.name} is not a bundle (tar): {exc}") from None
+
+
+def read_manifest(path: Path) -> Manifest:
+    with _open(path) as bundle:
+        try:
+            member = bundle.getmember(MANIFEST)
+        except KeyError:
+            raise BundleError(f"{path.name} has no {MANIFEST}") from None
+        if not member.isfile() or member.size > MAX_MANIFEST_BYTES:
+            raise BundleError(f"{path.name}: {MANIFEST} is not a small regular file")
+        extracted = bundle.extractfile(member)
+        assert extracted is not None
+        return _parse_manifest(extracted.read())
+
+
+def extract(path: Path, destination: Path) -> Manifest:
+    """Writes the listed files under `destination`, each checked against the manifest."""
+    manifest = read_manifest(path)
+    seen: set[str] = set()
+    with _open(path) as bundle:
+        for member in bundle:
+            if member.name == MANIFEST:
+                continue
+            if member.name not in manifest.files:
+                if member.isdir():
+                    continue
+                raise BundleError(f"{member.name} is in the bundle but not in the manifest")
+            if not member.isfile():
+                raise BundleError(f"{member.name} is not a regular file")
+            source = bundle.extractfile(member)
+            assert source is not None
+            target = destination / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            with target.open("wb") as out:
+                while chunk := source.read(1 << 16):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != manifest.files[member.name]:
+                raise BundleError(f"{member.name} does not match its SHA-256 in the manifest")
+            seen.add(member.name)
+    missing = set(manifest.files) - seen
+    if missing:
+        raise BundleError(f"listed but missing: {', '.join(sorted(missing))}")
+    return manifest
+
+
+def check_signing_certificate(
+    pem: str, roots: list[x509.Certificate], now: datetime
+) -> x509.Certificate:
+    """The signing certificate (optionally with intermediates), valid now, leading to one of
+    the ManufacturerRootCertificates; raises CertificateError."""
+    if not roots:
+        raise CertificateError("no ManufacturerRootCertificate is installed")
+    chain = parse_certificates(pem)
+    check_chain(chain, roots, now, "ManufacturerRootCertificate")
+    return chain[0]
+
+
+def verify_signature(path: Path, signature_b64: str, certificate: x509.Certificate) -> None:
+    try:
+        signature = base64.b64decode(signature_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise BundleError("the signature is not base64") from None
+    data = path.read_bytes()
+    key = certificate.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            raise BundleError(f"a {type(key).__name__} key cannot sign firmware here")
+    except InvalidSignature:
+        raise BundleError("the signature does not match the bundle") from None
