@@ -37,6 +37,7 @@ from firmware.release_bundle import (
     read_manifest,
     verify_signature,
 )
+from firmware.release_guard import roll_back
 from firmware.releases import ReleaseError, Releases
 from firmware.security_log import SecurityLog
 from firmware.update_record import UpdateRecord
@@ -264,26 +265,10 @@ class FirmwareUpdates:
             return
         except TimeoutError:
             pass
-        try:
-            back = self._releases.roll_back()
-        except ReleaseError as exc:
-            log.error("firmware %s did not register, and: %s", self.version, exc)
-            return
         reason = f"{self.version} did not register within {self._verify_timeout_s:g} s"
-        update_record.save(
-            self._record_path,
-            UpdateRecord(
-                "rolled_back",
-                record.version,
-                record.previous,
-                record.deadline,
-                record.signed,
-                record.request_id,
-                reason,
-            ),
-        )
-        log.error("firmware: %s; back to %s", reason, back)
-        await self._restart(f"roll back to release {back}")
+        back = roll_back(self._releases, self._record_path, record, reason, "firmware")
+        if back is not None:
+            await self._restart(f"roll back to release {back}")
 
     def registered(self) -> None:
         """BootNotification Accepted: settle what an update left behind."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from firmware import update_record
 from firmware.releases import ReleaseError, Releases
+from firmware.update_record import UpdateRecord
 
 log = logging.getLogger(__name__)
 
@@ -27,23 +29,21 @@ def guard(data_dir: Path, releases: Releases, now: float | None = None) -> str |
         return None
     if releases.current() != record.version:
         return None
+    return roll_back(
+        releases, path, record, f"{record.version} did not register in time", "update guard"
+    )
+
+
+def roll_back(
+    releases: Releases, path: Path, record: UpdateRecord, reason: str, who: str
+) -> str | None:
+    """`current` back to `previous`, and the record says so for the old release to report;
+    returns the version now current (None when there was nothing to go back to)."""
     try:
         back = releases.roll_back()
     except ReleaseError as exc:
-        log.error("update guard: %s", exc)
+        log.error("%s: %s, and: %s", who, reason, exc)
         return None
-    reason = f"{record.version} did not register in time; back to {back}"
-    update_record.save(
-        path,
-        update_record.UpdateRecord(
-            "rolled_back",
-            record.version,
-            record.previous,
-            record.deadline,
-            record.signed,
-            record.request_id,
-            reason,
-        ),
-    )
-    log.warning("update guard: %s", reason)
+    update_record.save(path, replace(record, state="rolled_back", reason=reason))
+    log.warning("%s: %s; back to %s", who, reason, back)
     return back

@@ -14,6 +14,7 @@ import pytest
 
 from firmware.app import RunOptions, Wallbox
 from tests.csms import TestCsms
+from tests.file_servers import HttpFiles
 from tests.release_rig import Bundles, build
 
 pytest_plugins = ["tests.fakes.rpi_gpio", "tests.fakes.smbus", "tests.fakes.sysfs_pwm"]
@@ -187,3 +188,12 @@ async def charge_under_csms(
 def bundles(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
     """Release bundles of this project at several versions, built once (about 20 s)."""
     return build(tmp_path_factory.mktemp("bundles"))
+
+
+@pytest.fixture
+async def files() -> AsyncIterator[HttpFiles]:
+    """An HTTP server on loopback taking uploads and serving downloads."""
+    server = HttpFiles()
+    await server.start()
+    yield server
+    await server.stop()

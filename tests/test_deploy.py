@@ -12,14 +12,17 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
 
 import pytest
 
+from firmware import update_record
 from firmware.release_bundle import BundleError, extract, read_manifest
-from tests.release_rig import BASE, ROOT, Bundles, install
+from firmware.releases import Releases
+from tests.release_rig import BASE, ROOT, UPDATE, Bundles, install
 from tests.test_cli import PIEVSE, _free_port
 
 UNIT_PATHS = ("/opt/pievse", "/etc/pievse", "/var/lib/pievse")
@@ -177,3 +180,32 @@ def test_pievse_run_tells_systemd_ready_watchdog_and_stopping(tmp_path: Path) ->
     finally:
         process.kill()
         receiver.close()
+
+
+# --- the guard systemd runs before every start ---------------------------------------------------
+
+
+def test_the_update_guard_rolls_back_a_release_past_its_deadline(tmp_path: Path) -> None:
+    root = tmp_path / "opt"
+    for version in (BASE, UPDATE):
+        (root / "releases" / version).mkdir(parents=True)
+        (root / "releases" / version / ".complete").write_text(version)
+    releases = Releases(root)
+    releases.switch(BASE)
+    releases.switch(UPDATE)
+    data = tmp_path / "data"
+    data.mkdir()
+    record = update_record.UpdateRecord("verifying", UPDATE, BASE, time.time() + 60, False, None)
+    update_record.save(update_record.path_in(data), record)
+    command = [sys.executable, "-m", "firmware.cli", "update-guard", "--data-dir", str(data),
+               "--install-root", str(root)]  # fmt: skip
+    early = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert early.stdout.strip() == "nothing to do" and releases.current() == UPDATE
+    update_record.save(
+        update_record.path_in(data),
+        record.__class__(**{**record.__dict__, "deadline": time.time() - 1}),
+    )
+    late = subprocess.run(command, capture_output=True, text=True, check=True)
+    assert late.stdout.strip() == f"rolled back to {BASE}"
+    assert releases.current() == BASE
+    assert update_record.load(update_record.path_in(data)).state == "rolled_back"  # type: ignore[union-attr]

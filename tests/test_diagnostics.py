@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import tarfile
-from collections.abc import AsyncIterator
 
 import pytest
 from ocpp.v16 import call
@@ -17,14 +16,6 @@ from tests.csms import TestCsms
 from tests.file_servers import HttpFiles
 
 KEY = "00112233445566778899aabbccddeeff"
-
-
-@pytest.fixture
-async def files() -> AsyncIterator[HttpFiles]:
-    server = HttpFiles()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_diagnostics_carry_the_log_and_the_state_but_no_secret(

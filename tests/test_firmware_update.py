@@ -8,9 +8,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +16,6 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from firmware import update_record
 from firmware.releases import Releases
 from tests.conftest import BenchClient, ocpp_config, running_wallbox
 from tests.csms import TestCsms, now_iso
@@ -37,16 +33,13 @@ from tests.test_cli import _free_port
 MF_ROOT = "ManufacturerRootCertificate"
 
 
-@pytest.fixture
-async def files(bundles: Bundles) -> AsyncIterator[HttpFiles]:
-    server = HttpFiles()
+@pytest.fixture(autouse=True)
+def served(files: HttpFiles, bundles: Bundles) -> None:
+    """The bundles on the HTTP server, and a file that is not one."""
     for version in (BASE, UPDATE, NEVER_REGISTERS, DOES_NOT_RUN):
-        server.serve[f"{version}.bundle"] = bundles.path(version).read_bytes()
-    server.serve["tampered.bundle"] = bundles.tampered().read_bytes()
-    server.serve["not-a-bundle.bundle"] = b"hello"
-    await server.start()
-    yield server
-    await server.stop()
+        files.serve[f"{version}.bundle"] = bundles.path(version).read_bytes()
+    files.serve["tampered.bundle"] = bundles.tampered().read_bytes()
+    files.serve["not-a-bundle.bundle"] = b"hello"
 
 
 def statuses(csms: TestCsms, action: str, since: int) -> list[str]:
@@ -365,32 +358,3 @@ async def test_a_new_request_cancels_the_one_under_way(
         lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 11,
         timeout=20,
     )
-
-
-# --- the guard systemd runs before every start ---------------------------------------------------
-
-
-def test_the_update_guard_rolls_back_a_release_past_its_deadline(tmp_path: Path) -> None:
-    root = tmp_path / "opt"
-    for version in (BASE, UPDATE):
-        (root / "releases" / version).mkdir(parents=True)
-        (root / "releases" / version / ".complete").write_text(version)
-    releases = Releases(root)
-    releases.switch(BASE)
-    releases.switch(UPDATE)
-    data = tmp_path / "data"
-    data.mkdir()
-    record = update_record.UpdateRecord("verifying", UPDATE, BASE, time.time() + 60, False, None)
-    update_record.save(update_record.path_in(data), record)
-    command = [sys.executable, "-m", "firmware.cli", "update-guard", "--data-dir", str(data),
-               "--install-root", str(root)]  # fmt: skip
-    early = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert early.stdout.strip() == "nothing to do" and releases.current() == UPDATE
-    update_record.save(
-        update_record.path_in(data),
-        record.__class__(**{**record.__dict__, "deadline": time.time() - 1}),
-    )
-    late = subprocess.run(command, capture_output=True, text=True, check=True)
-    assert late.stdout.strip() == f"rolled back to {BASE}"
-    assert releases.current() == BASE
-    assert update_record.load(update_record.path_in(data)).state == "rolled_back"  # type: ignore[union-attr]

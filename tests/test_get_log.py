@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,14 +21,6 @@ from tests.file_servers import FtpFiles, HttpFiles
 def info_logging(caplog: pytest.LogCaptureFixture) -> None:
     """As `pievse run` logs: INFO and up reach the diagnostics log."""
     caplog.set_level(logging.INFO)
-
-
-@pytest.fixture
-async def files() -> AsyncIterator[HttpFiles]:
-    server = HttpFiles()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
