@@ -69,7 +69,8 @@ fi
 [ -f "$project/board/boards/$board.toml" ] || fail "--board: no bundled board $board"
 
 if [ $live = 1 ]; then
-    apt-get install -y --no-install-recommends python3-venv i2c-tools >/dev/null
+    # gcc and the headers build RPi.GPIO's wheel when a bundle is made here
+    apt-get install -y --no-install-recommends python3-venv python3-dev gcc i2c-tools >/dev/null
 fi
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
     || fail "$python is older than Python 3.11"
@@ -95,9 +96,11 @@ if manifest.get("format") != 1 or manifest.get("name") != "pievse":
 for name, digest in manifest["files"].items():
     if hashlib.sha256((base / name).read_bytes()).hexdigest() != digest:
         sys.exit(f"install.sh: error: {name} does not match the bundle's manifest")
-print(manifest["version"])
+extras = ",".join(manifest.get("extras", []))
+print(manifest["version"], f"pievse[{extras}]" if extras else "pievse")
 PY
 )
+read -r version requirement <<<"$version"
 
 # --- the boot configuration: I2C, UART, hardware PWM ---------------------------------------
 ensure_line() {
@@ -129,8 +132,10 @@ if [ ! -f "$release/.complete" ]; then
     mkdir -p "$release"
     "$python" -m venv "$release/venv"
     "$release/venv/bin/python" -m pip install --quiet --no-index --no-cache-dir \
-        --find-links "$work/bundle/wheels" "pievse==$version"
-    [ -n "$extra" ] && say "extra $extra: its wheels must be in the bundle (make_bundle.py --extra $extra)"
+        --find-links "$work/bundle/wheels" "$requirement==$version"
+    if [ -n "$extra" ] && [ "$requirement" = pievse ]; then
+        say "warning: the bundle has no '$extra' wheels (make_bundle.py --extra $extra); GPIO will not work"
+    fi
     "$release/venv/bin/pievse" --version >/dev/null
     echo "$version" >"$release/.complete"
 else

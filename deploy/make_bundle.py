@@ -58,7 +58,7 @@ def build_wheels(
     _pip("wheel", "--wheel-dir", str(out), target)
 
 
-def write_bundle(wheels: Path, out_dir: Path) -> Path:
+def write_bundle(wheels: Path, out_dir: Path, extra: str) -> Path:
     own = sorted(wheels.glob(f"{NAME}-*.whl"))
     if len(own) != 1:
         raise SystemExit(f"make_bundle: expected one {NAME} wheel, found {len(own)}")
@@ -72,6 +72,7 @@ def write_bundle(wheels: Path, out_dir: Path) -> Path:
         "name": NAME,
         "version": version,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "extras": [extra] if extra else [],
         "files": files,
     }
     bundle = out_dir / f"{NAME}-{version}.bundle"
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         build_wheels(
             args.project, wheels, args.extra, args.wheels, args.platform, args.python_version
         )
-        bundle = write_bundle(wheels, args.out)
+        bundle = write_bundle(wheels, args.out, args.extra)
     print(bundle)
     if args.key:
         for path in sign(bundle, args.key, args.certificate):

@@ -3,7 +3,7 @@
 A bundle is an uncompressed tar (the wheels are compressed already):
 
     manifest.json   {"format": 1, "name": "pievse", "version": ..., "created": ...,
-                     "files": {"wheels/<wheel>": "<sha256>", ...}}
+                     "extras": ["pi"], "files": {"wheels/<wheel>": "<sha256>", ...}}
     wheels/*.whl    the pievse wheel and every dependency's
 
 It is signed as a whole (OCPP 1.6 Security Whitepaper, SignedUpdateFirmware): the signature is
@@ -43,11 +43,21 @@ class BundleError(ValueError):
     """The file is not a usable bundle; the message says why."""
 
 
+EXTRAS = ("pi", "pi5")
+
+
 @dataclass(frozen=True)
 class Manifest:
     version: str
     files: dict[str, str]
     """Path inside the bundle -> SHA-256 (hex)."""
+    extras: tuple[str, ...] = ()
+    """The pievse extras whose wheels the bundle carries (pi, pi5): installed with it."""
+
+    @property
+    def requirement(self) -> str:
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        return f"{NAME}{extras}=={self.version}"
 
     @property
     def wheels(self) -> list[str]:
@@ -76,7 +86,10 @@ def _parse_manifest(data: bytes) -> Manifest:
             raise BundleError(f"{MANIFEST}: {name!r} has no SHA-256")
     if not any(str(name).startswith(f"wheels/{NAME}-") for name in files):
         raise BundleError(f"{MANIFEST}: no pievse wheel")
-    return Manifest(version, {str(k): v for k, v in files.items()})
+    extras = manifest.get("extras", [])
+    if not isinstance(extras, list) or any(extra not in EXTRAS for extra in extras):
+        raise BundleError(f"{MANIFEST}: extras {extras!r}: expected some of {', '.join(EXTRAS)}")
+    return Manifest(version, {str(k): v for k, v in files.items()}, tuple(extras))
 
 
 def _open(path: Path) -> tarfile.TarFile:

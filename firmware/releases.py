@@ -107,7 +107,7 @@ class Releases:
                 "--no-cache-dir",
                 "--find-links",
                 str(directory / "bundle" / "wheels"),
-                f"pievse=={manifest.version}",
+                manifest.requirement,
             ],
             "pip install",
         )

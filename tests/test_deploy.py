@@ -121,6 +121,7 @@ GOOD = {
         ({**GOOD, "files": {"../../etc/passwd": "0" * 64}}, {}, "is not a file under wheels/"),
         ({**GOOD, "files": {"wheels/other-1.whl": "0" * 64}}, {}, "no pievse wheel"),
         (GOOD, {}, "listed but missing"),
+        ({**GOOD, "extras": ["gpu"]}, {}, "extras \\['gpu'\\]: expected some of pi, pi5"),
         (GOOD, {"wheels/pievse-9.9.9-py3-none-any.whl": b"changed"}, "does not match its SHA-256"),
         (
             GOOD,
@@ -140,7 +141,10 @@ def test_a_bad_bundle_is_refused_with_its_reason(
 
 def test_a_good_bundle_extracts_and_a_non_tar_is_refused(tmp_path: Path) -> None:
     path = _bundle(tmp_path, GOOD, {"wheels/pievse-9.9.9-py3-none-any.whl": WHEEL})
-    assert extract(path, tmp_path / "out").version == "9.9.9"
+    manifest = extract(path, tmp_path / "out")
+    assert (manifest.version, manifest.requirement) == ("9.9.9", "pievse==9.9.9")
+    pi = _bundle(tmp_path, {**GOOD, "extras": ["pi"]}, {})
+    assert read_manifest(pi).requirement == "pievse[pi]==9.9.9", "installed with its extra"
     assert (tmp_path / "out/wheels/pievse-9.9.9-py3-none-any.whl").read_bytes() == WHEEL
     (tmp_path / "junk").write_bytes(b"\x00" * 100)
     with pytest.raises(BundleError, match="is not a bundle"):
