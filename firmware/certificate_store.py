@@ -263,11 +263,6 @@ class CertificateStore:
             return False
         return True
 
-    def charge_point_certificate(self) -> x509.Certificate | None:
-        if not self.chain_path.exists():
-            return None
-        return parse_certificates(self.chain_path.read_bytes())[0]
-
     def new_csr(self, common_name: str, organization: str) -> str:
         """A fresh P-256 key (kept as pending until its certificate comes) and its CSR."""
         key = ec.generate_private_key(ec.SECP256R1())

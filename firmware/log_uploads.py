@@ -53,7 +53,6 @@ class LogUploads:
         self._notify = notify
         self._task: asyncio.Task[None] | None = None
         self._accepted: tuple[LogRequest, str] | None = None
-        self.status = "Idle"
         self.request_id: int | None = None
 
     def filename(self, request: LogRequest) -> str:
@@ -100,16 +99,16 @@ class LogUploads:
             raise
         except Exception:
             log.exception("log upload %d failed", request.request_id)
-            await self._report("UploadFailure", request.request_id)
+            await self._notify("UploadFailure", request.request_id)
 
     async def _upload(self, request: LogRequest, name: str) -> None:
         try:
             check_location(request.location)
         except TransferError as exc:
             log.warning("GetLog %d: %s", request.request_id, exc)
-            await self._report(exc.status, request.request_id)
+            await self._notify(exc.status, request.request_id)
             return
-        await self._report("Uploading", request.request_id)
+        await self._notify("Uploading", request.request_id)
         outcome = await upload_with_retries(
             request.location,
             name,
@@ -117,13 +116,9 @@ class LogUploads:
             request.retries,
             request.retry_interval_s,
         )
-        await self._report(
+        await self._notify(
             "UploadFailure" if outcome == "TransferFailure" else outcome, request.request_id
         )
-
-    async def _report(self, status: str, request_id: int) -> None:
-        self.status = status
-        await self._notify(status, request_id)
 
     async def stop(self) -> None:
         if self._task is not None:

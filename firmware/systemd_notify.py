@@ -28,10 +28,6 @@ class SystemdNotifier:
         self._ping_every_s = int(usec) / 2e6 if watched else None
         self._last_ping = 0.0
 
-    @property
-    def active(self) -> bool:
-        return bool(self._address)
-
     def _send(self, message: str) -> None:
         if not self._address:
             return
