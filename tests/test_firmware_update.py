@@ -132,8 +132,14 @@ async def test_update_firmware_installs_restarts_and_reports_installed(
             "Installed",
         ]
         assert boots(csms) == [BASE, UPDATE]
-        order = csms.actions(mark)
-        assert order.index("BootNotification") < order.index("FirmwareStatusNotification", 3)
+        received = csms.received[mark:]
+        rebooted = next(n for n, r in enumerate(received) if r.action == "BootNotification")
+        installed = next(
+            n
+            for n, r in enumerate(received)
+            if r.action == "FirmwareStatusNotification" and r.payload["status"] == "Installed"
+        )
+        assert rebooted < installed, "Installed comes from the new release, once registered"
         event = await csms.wait_for(
             "SecurityEventNotification", lambda p: p["type"] == "FirmwareUpdated", since=mark
         )
