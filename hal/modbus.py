@@ -30,6 +30,16 @@ EXCEPTION_NAMES = {code.value: code.name.lower().replace("_", " ") for code in E
 logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
+def _keep_cancellation(exc: BaseException | None = None) -> None:
+    """pymodbus waits with `asyncio.wait_for`, which on Python 3.11 can return a reply that
+    arrived together with a cancellation, or turn the cancellation into one of its own
+    exceptions; either way the polling task would never end. A cancelled task stays
+    cancelled."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
+
+
 class _ClientBus:
     """Shared read path of the TCP and RTU buses."""
 
@@ -55,6 +65,7 @@ class _ClientBus:
                 try:
                     connected = await client.connect()
                 except (OSError, ModbusException) as exc:
+                    _keep_cancellation(exc)
                     raise RegisterBusError("connection", f"{self._describe}: {exc}") from exc
                 if not connected:
                     raise RegisterBusError("connection", f"{self._describe}: cannot connect")
@@ -63,15 +74,10 @@ class _ClientBus:
             )
             try:
                 reply = await read(address, count=count, device_id=device_id)
-            except ConnectionException as exc:
-                raise RegisterBusError("connection", f"{self._describe}: {exc}") from exc
-            except ModbusIOException as exc:
-                kind = self._classify_timeout()
-                raise RegisterBusError(
-                    kind, f"{self._describe}: no valid reply from device {device_id} ({kind})"
-                ) from exc
             except ModbusException as exc:
-                raise RegisterBusError("timeout", f"{self._describe}: {exc}") from exc
+                _keep_cancellation(exc)
+                raise self._bus_error(exc, device_id) from exc
+            _keep_cancellation()
             if reply.isError():
                 code = getattr(reply, "exception_code", 0)
                 name = EXCEPTION_NAMES.get(code, "unknown")
@@ -79,6 +85,16 @@ class _ClientBus:
                     "exception", f"{self._describe}: exception reply {code} ({name})"
                 )
             return list(reply.registers)
+
+    def _bus_error(self, exc: ModbusException, device_id: int) -> RegisterBusError:
+        if isinstance(exc, ConnectionException):
+            return RegisterBusError("connection", f"{self._describe}: {exc}")
+        if isinstance(exc, ModbusIOException):
+            kind = self._classify_timeout()
+            return RegisterBusError(
+                kind, f"{self._describe}: no valid reply from device {device_id} ({kind})"
+            )
+        return RegisterBusError("timeout", f"{self._describe}: {exc}")
 
     async def close(self) -> None:
         if self._client is not None:

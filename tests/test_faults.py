@@ -129,7 +129,8 @@ async def test_weld_found_by_the_check_after_opening(bench: BenchClient) -> None
     await bench.bench("ev", state="B")  # C -> B: the box opens, the contacts stay closed
     status = await bench.wait_for(lambda s: s["connectors"]["1"]["status"] == "Faulted")
     assert status["connectors"]["1"]["error_code"] == "PowerSwitchFailure"
-    assert status["pilot"]["state"] == "F"
+    # the trip comes from the weld check's timer; the pilot is sampled at the next step
+    await bench.wait_for(lambda s: s["pilot"]["state"] == "F", timeout=0.2)
 
 
 async def test_missing_diode_opens_and_sets_state_f_then_retries(bench: BenchClient) -> None:
