@@ -250,10 +250,7 @@ class Wallbox:
         self.core.vendors[VENDOR_ID] = self._vendor_data_transfer
 
         async def log_status(status: str, request_id: int | None) -> None:
-            payload: dict[str, Any] = {"status": status}
-            if request_id is not None:
-                payload["requestId"] = request_id
-            outbox.put("LogStatusNotification", payload)
+            outbox.put("LogStatusNotification", _status_payload(status, request_id))
 
         self.uploads = uploads = LogUploads(
             self.diagnostics, self.security_log, self.clock, config.charge_point.id, log_status
@@ -342,17 +339,17 @@ class Wallbox:
 
     async def _signed_firmware_status(self) -> None:
         assert self.link is not None and self.firmware is not None
-        payload: dict[str, Any] = {"status": self.firmware.current_status(signed_form=True)}
-        if self.firmware.signed and self.firmware.request_id is not None:
-            payload["requestId"] = self.firmware.request_id
+        firmware = self.firmware
+        payload = _status_payload(
+            firmware.current_status(signed_form=True),
+            firmware.request_id if firmware.signed else None,
+        )
         await self.link.request("SignedFirmwareStatusNotification", payload)
 
     def _firmware_status(self, status: str, signed: bool, request_id: int | None) -> None:
         """Final states are durable: the result of an update must reach the CSMS."""
         assert self.outbox is not None
-        payload: dict[str, Any] = {"status": status}
-        if signed and request_id is not None:
-            payload["requestId"] = request_id
+        payload = _status_payload(status, request_id if signed else None)
         action = "SignedFirmwareStatusNotification" if signed else "FirmwareStatusNotification"
         if status in FINAL:
             self.outbox.put_durable(action, payload)
@@ -546,6 +543,14 @@ class Wallbox:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""
         assert self._task is not None
         await self._task
+
+
+def _status_payload(status: str, request_id: int | None) -> dict[str, Any]:
+    """A status notification, with the requestId of the request it reports on, if any."""
+    payload: dict[str, Any] = {"status": status}
+    if request_id is not None:
+        payload["requestId"] = request_id
+    return payload
 
 
 def _provision(security: SecurityConfig, certificates: CertificateStore) -> None:

@@ -268,11 +268,14 @@ class ConnectionSecurity:
             return False
         return True
 
+    def current_url(self) -> str:
+        """The URL of the next attempt: the profile's CSMS URL and the charge point id."""
+        base = self.url(self.credentials.profile).rstrip("/")
+        return base + "/" + urllib.parse.quote(self._id, safe="")
+
     def connect_options(self) -> ConnectOptions:
         credentials = self.credentials
-        url = (
-            self.url(credentials.profile).rstrip("/") + "/" + urllib.parse.quote(self._id, safe="")
-        )
+        url = self.current_url()
         headers: dict[str, str] = {}
         if credentials.profile in (1, 2):
             headers["Authorization"] = basic_auth_header(self._id, credentials.authorization_key)

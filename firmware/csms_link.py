@@ -85,7 +85,7 @@ class CsmsLink:
         self._handlers = list(handlers)
         self.security = security
         security.on_reconnect = self.reconnect
-        self.url = security.connect_options().url
+        self.url = security.current_url()
         self.on_clock_set: list[Callable[[float], None]] = []
         self.on_invalid_message: Callable[[str], None] = lambda _text: None
         self._reconnect_wanted = asyncio.Event()

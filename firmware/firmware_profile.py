@@ -100,7 +100,7 @@ class FirmwareProfile:
             certificate=certificate,
             signature=firmware["signature"],
         )
-        busy = self._updates.status not in ("Idle",)
+        busy = self._updates.busy
         return call_result.SignedUpdateFirmware(status="AcceptedCanceled" if busy else "Accepted")
 
     @after(Action.signed_update_firmware)

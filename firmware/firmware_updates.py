@@ -113,16 +113,18 @@ class FirmwareUpdates:
 
     # --- requests ------------------------------------------------------------------------
 
-    def update(self, job: Job) -> bool:
-        """Starts `job`; True when it replaced one under way."""
-        replaced = self._task is not None and not self._task.done()
-        if replaced:
-            assert self._task is not None
+    @property
+    def busy(self) -> bool:
+        """An update is under way (also one waiting for its retrieve date)."""
+        return self._task is not None and not self._task.done()
+
+    def update(self, job: Job) -> None:
+        """Starts `job`, canceling the one under way."""
+        if self._task is not None and self.busy:
             self._task.cancel()
             log.info("firmware update %s canceled by a new request", self.request_id)
         self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
         self._task = asyncio.create_task(self._run(job), name="firmware-update")
-        return replaced
 
     def signing_certificate(self, pem: str) -> x509.Certificate:
         """Checked before anything is downloaded; raises CertificateError (recorded)."""
@@ -148,15 +150,12 @@ class FirmwareUpdates:
         log.info("firmware update: %s", status)
         self._notify(status, job.signed, job.request_id)
 
-    async def _sleep_until(self, moment: datetime | None) -> bool:
-        """True when it had to wait."""
+    async def _sleep_until(self, moment: datetime | None) -> None:
         if moment is None:
-            return False
+            return
         delay = (moment - self._clock.now()).total_seconds()
-        if delay <= 0:
-            return False
-        await asyncio.sleep(delay)
-        return True
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def _run(self, job: Job) -> None:
         try:
