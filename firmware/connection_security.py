@@ -320,7 +320,8 @@ class ConnectionSecurity:
 
     def connected(self, options: ConnectOptions) -> None:
         self._last_event = None
-        self._certificates.drop_fallback_roots()
+        if options.ssl_context is not None:  # a root was just used to trust the CSMS
+            self._certificates.drop_fallback_roots()
         if self.trying is not None and options.credentials == self.trying:
             log.info("security profile %d in use", self.trying.profile)
             self.committed = self.trying

@@ -178,6 +178,11 @@ async def test_additional_root_certificate_check_replaces_a_root_only_with_its_s
         ], "the new root replaced the old"
         fallback = list((tmp_path / "data" / "certs").glob("*.fallback"))
         assert len(fallback) == 1, "the old root stays as a fallback until a connection works"
+        mark = len(csms.received)
+        await csms.drop_connection()
+        await csms.wait_status(0, "Available", since=mark, timeout=8)
+        kept = list((tmp_path / "data" / "certs").glob("*.fallback"))
+        assert kept == fallback, "a plain ws:// connection proves nothing about the new root"
 
 
 # --- the charge point certificate -----------------------------------------------------------
