@@ -110,6 +110,19 @@ async def test_profile_2_trusts_the_installed_root_and_checks_the_host(tmp_path:
             assert (await box.status())["ocpp"]["url"].startswith("wss://127.0.0.1:")
 
 
+async def refused_at_profile_2(
+    tmp_path: Path, pki: Pki, tls: ssl.SSLContext, event: str, reason: str
+) -> None:
+    """A box trusting `pki` connects to a CSMS serving `tls`: it records `event` with
+    `reason` and says nothing to that server."""
+    async with serving(TestCsms(tls=tls, password=PASSWORD)) as csms:
+        config = ocpp_config(csms, security=security(2, root_file(tmp_path, pki)))
+        async with running_wallbox(tmp_path, config) as box:
+            found = await security_events(box, event)
+            assert found and reason in found[0], found
+            assert not csms.of("BootNotification"), "nothing was said to that server"
+
+
 @pytest.mark.parametrize(
     ("server", "event", "reason"),
     [
@@ -127,12 +140,7 @@ async def test_profile_2_refuses_a_bad_server_certificate(
         "expired": lambda: pki.server(days=(-30, -1)),
         "wrong_host": lambda: pki.server(host="192.0.2.7"),
     }[server]()
-    async with serving(TestCsms(tls=server_context(tmp_path, issued), password=PASSWORD)) as csms:
-        config = ocpp_config(csms, security=security(2, root_file(tmp_path, pki)))
-        async with running_wallbox(tmp_path, config) as box:
-            found = await security_events(box, event)
-            assert found and reason in found[0], found
-            assert not csms.of("BootNotification"), "nothing was said to that server"
+    await refused_at_profile_2(tmp_path, pki, server_context(tmp_path, issued), event, reason)
 
 
 @pytest.mark.parametrize(
@@ -150,12 +158,7 @@ async def test_profile_2_refuses_old_tls_and_foreign_suites(
         tls = server_context(tmp_path, pki.server(), max_version=ssl.TLSVersion.TLSv1_1)
     else:
         tls = server_context(tmp_path, pki.server(), ciphers="ECDHE-ECDSA-AES128-SHA")
-    async with serving(TestCsms(tls=tls, password=PASSWORD)) as csms:
-        config = ocpp_config(csms, security=security(2, root_file(tmp_path, pki)))
-        async with running_wallbox(tmp_path, config) as box:
-            found = await security_events(box, event)
-            assert found and reason in found[0], found
-            assert not csms.of("BootNotification")
+    await refused_at_profile_2(tmp_path, pki, tls, event, reason)
 
 
 # --- profile 3 -----------------------------------------------------------------------------
