@@ -30,7 +30,6 @@ from firmware.certificate_store import (
 )
 from firmware.clock import Clock, SystemClock
 from firmware.config import (
-    ApiConfig,
     Config,
     ConfigError,
     SecurityConfig,
@@ -88,21 +87,25 @@ class RunOptions:
     api: str | None = None
 
 
+FLAG_KEYS = {
+    "csms": ("--csms", "ocpp", "csms_url"),
+    "charge_point_id": ("--id", "charge_point", "id"),
+    "api": ("--api", "api", "listen"),
+}
+"""RunOptions field -> (flag, config section, key): what each flag overrides."""
+
+
 def resolve_config(options: RunOptions) -> Config:
-    """The config file with command-line flags applied on top, each flag validated."""
+    """The config file with command-line flags applied on top: each flag validated like its
+    key and overriding that key only (the rest of its section stays as the file has it)."""
     config = load_config(options.config)
-    if options.csms is not None:
-        config = replace(
-            config, ocpp=parse_config({"ocpp": {"csms_url": options.csms}}, "--csms").ocpp
-        )
-    if options.charge_point_id is not None:
-        flag = parse_config({"charge_point": {"id": options.charge_point_id}}, "--id")
-        config = replace(config, charge_point=flag.charge_point)
-    if options.api is not None:
-        config = replace(
-            config,
-            api=ApiConfig(parse_config({"api": {"listen": options.api}}, "--api").api.listen),
-        )
+    for option, (flag, section, key) in FLAG_KEYS.items():
+        value = getattr(options, option)
+        if value is None:
+            continue
+        checked = getattr(parse_config({section: {key: value}}, flag), section)
+        merged = replace(getattr(config, section), **{key: getattr(checked, key)})
+        config = replace(config, **{section: merged})
     return config
 
 
@@ -197,6 +200,12 @@ class Wallbox:
             security.check_startup()
         except SecurityConfigError as exc:
             raise ConfigError(str(exc)) from None
+        if config.security.profile < 0 and security.credentials.profile == 0:
+            log.warning(
+                "no AuthorizationKey for %s: security profile 0, the CSMS cannot tell this box "
+                "from another; set [security] authorization_key",
+                config.ocpp.csms_url,
+            )
         settings = LinkSettings(
             config.ocpp.csms_url,
             config.charge_point.id,

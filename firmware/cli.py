@@ -11,9 +11,16 @@ from pathlib import Path
 
 from board.loader import BoardError
 from board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
-from firmware.app import DEFAULT_DATA_DIR, ApiListenError, RunOptions, firmware_version, run
+from firmware.app import (
+    DEFAULT_DATA_DIR,
+    ApiListenError,
+    RunOptions,
+    firmware_version,
+    resolve_config,
+    run,
+)
 from firmware.clock import SystemClock
-from firmware.config import ConfigError, parse_listen
+from firmware.config import ConfigError, dump_config, parse_listen
 from firmware.journal_logging import setup_logging
 from firmware.outbox import DurableOutbox
 from firmware.release_guard import guard
@@ -31,23 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pievse {firmware_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
-    run_cmd = commands.add_parser("run", help="run the wallbox controller")
+    run_options = _run_options()
+    run_cmd = commands.add_parser("run", parents=[run_options], help="run the wallbox controller")
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    run_cmd.add_argument(
-        "--board", default="bench-sim", help="bundled board name or board file path"
+    commands.add_parser(
+        "config",
+        parents=[run_options],
+        help="print the configuration `run` would use with these flags (secrets hidden)",
     )
-    run_cmd.add_argument("--config", type=Path, help="configuration file (TOML)")
-    run_cmd.add_argument("--csms", help="CSMS URL (ws:// or wss://), overrides the config")
-    run_cmd.add_argument(
-        "--id", dest="charge_point_id", help="charge point id, overrides the config"
-    )
-    run_cmd.add_argument(
-        "--data-dir",
-        type=Path,
-        default=DEFAULT_DATA_DIR,
-        help=f"data directory (default {DEFAULT_DATA_DIR})",
-    )
-    run_cmd.add_argument("--api", help="local API HOST:PORT (default 127.0.0.1:8080)")
     _add_emulator_command(commands)
     security_log = commands.add_parser(
         "security-log", help="print (or clear) the security log of a data directory"
@@ -76,6 +74,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-reset", action="store_true", help="leave the board in its REPL after copying"
     )
     return parser
+
+
+def _run_options() -> argparse.ArgumentParser:
+    """The flags of `run`, shared with `config`: each overrides one key of the config file."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--board", default="bench-sim", help="bundled board name or board file path"
+    )
+    options.add_argument("--config", type=Path, help="configuration file (TOML)")
+    options.add_argument("--csms", help="CSMS URL (ws:// or wss://), overrides [ocpp] csms_url")
+    options.add_argument(
+        "--id", dest="charge_point_id", help="charge point id, overrides [charge_point] id"
+    )
+    options.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"data directory (default {DEFAULT_DATA_DIR})",
+    )
+    options.add_argument(
+        "--api", help="local API HOST:PORT, overrides [api] listen (default 127.0.0.1:8080)"
+    )
+    return options
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -215,6 +236,13 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir,
         api=args.api,
     )
+    if args.command == "config":
+        try:
+            print(dump_config(resolve_config(options)), end="")
+        except ConfigError as exc:
+            print(f"pievse: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     try:
         reset = asyncio.run(run(options))
     except (BoardError, ConfigError, StoreError) as exc:

@@ -5,11 +5,14 @@ An error names the file, the key and what is expected; the CLI turns it into exi
 
 from __future__ import annotations
 
-import re
+import json
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from firmware.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
+from firmware.authorization_key import valid_authorization_key
 
 
 class ConfigError(ValueError):
@@ -83,9 +86,9 @@ class StandaloneConfig:
 @dataclass(frozen=True)
 class SecurityConfig:
     profile: int = -1
-    """OCPP Security Whitepaper profile 0..3; -1: 1 for a ws:// CSMS URL, 2 for wss://."""
+    """OCPP Security Whitepaper profile 0..3; -1: from the CSMS URL and the key (below)."""
     authorization_key: str = ""
-    """AuthorizationKey (32..40 hex digits) until the CSMS sets another."""
+    """AuthorizationKey (hex digits or a plaintext password) until the CSMS sets another."""
     cpo_name: str = ""
     csms_url_tls: str = ""
     """The wss:// URL for profiles 2 and 3; empty: csms_url if it is wss://, else csms_url
@@ -103,9 +106,13 @@ class SecurityConfig:
     security_log_max_entries: int = 1000
 
     def effective_profile(self, csms_url: str) -> int:
+        """With `profile` unset: 2 for wss://; for ws://, 1 with a key and 0 without one
+        (a bench or a first install must be able to start; the box warns)."""
         if self.profile >= 0:
             return self.profile
-        return 2 if csms_url.startswith("wss://") else 1
+        if csms_url.startswith("wss://"):
+            return 2
+        return 1 if self.authorization_key else 0
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,7 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("smart_charging", "max_profiles"): ("1..1000", lambda v: 1 <= v <= 1000),
     ("security", "profile"): ("0..3 (or -1: from the URL)", lambda v: -1 <= v <= 3),
     ("security", "authorization_key"): (
-        "empty, or 32 to 40 hex digits (16 to 20 bytes)",
+        f"empty, or {AUTHORIZATION_KEY_FORMS}",
         lambda v: v == "" or valid_authorization_key(v),
     ),
     ("security", "cpo_name"): ("at most 64 characters", lambda v: len(v) <= 64),
@@ -191,11 +198,6 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("firmware", "retry_interval_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
     ("firmware", "max_bundle_mb"): ("1..4096", lambda v: 1 <= v <= 4096),
 }
-
-
-def valid_authorization_key(value: str) -> bool:
-    """16 to 20 bytes as hex digits (OCPP 1.6 Security Whitepaper)."""
-    return re.fullmatch(r"(?:[0-9A-Fa-f]{2}){16,20}", value) is not None
 
 
 def parse_listen(value: str) -> tuple[str, int] | None:
@@ -257,3 +259,28 @@ def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: s
             raise ConfigError(f"{where}: [{name}] {key}: expected {description}, got {value!r}")
         values[key] = value
     return section_type(**values)
+
+
+SECRET_KEYS = frozenset({("security", "authorization_key")})
+
+
+def dump_config(config: Config) -> str:
+    """The configuration as TOML the loader reads back, every key with its value in use;
+    a secret that is set shows as "(set)", never its value."""
+    lines: list[str] = []
+    for section, table in asdict(config).items():
+        lines.append(f"[{section}]")
+        for key, value in table.items():
+            if (section, key) in SECRET_KEYS and value:
+                value = "(set)"
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    return repr(value)

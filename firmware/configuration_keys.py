@@ -88,6 +88,7 @@ class ConfigurationKeys:
     def __init__(self, store: Store, specs: Iterable[KeySpec]) -> None:
         self._store = store
         self._specs = {spec.name: spec for spec in specs}
+        self._by_folded = {name.casefold(): name for name in self._specs}
         self._listeners: dict[str, list[Callable[[str], None]]] = {}
         self._values: dict[str, str] = {}
         for spec in self._specs.values():
@@ -119,26 +120,38 @@ class ConfigurationKeys:
     def on_change(self, name: str, listener: Callable[[str], None]) -> None:
         self._listeners.setdefault(name, []).append(listener)
 
+    def standard_name(self, asked: str) -> str | None:
+        """Key names are CiString (OCPP 1.6 section 7.17): `connectiontimeout` is
+        ConnectionTimeOut. None for a key this box does not have."""
+        return self._by_folded.get(asked.casefold())
+
     def get_configuration(
         self, keys: list[str] | None
     ) -> tuple[list[dict[str, object]], list[str]]:
-        """(configurationKey entries, unknownKey names) as GetConfiguration.conf carries them."""
+        """(configurationKey entries, unknownKey names) as GetConfiguration.conf carries them;
+        a known key answers with its standard spelling, an unknown one as it was asked."""
         wanted = keys if keys else [n for n in self._specs if not self._specs[n].write_only]
-        known: list[dict[str, object]] = []
+        known: dict[str, dict[str, object]] = {}
         unknown: list[str] = []
-        for name in dict.fromkeys(wanted):
-            spec = self._specs.get(name)
+        for asked in dict.fromkeys(wanted):
+            name = self.standard_name(asked)
+            spec = None if name is None else self._specs[name]
             if spec is None or spec.write_only:
-                unknown.append(name)
+                unknown.append(asked)
                 continue
-            known.append({"key": name, "readonly": spec.readonly, "value": self._values[name]})
-        return known, unknown
+            known[spec.name] = {
+                "key": spec.name,
+                "readonly": spec.readonly,
+                "value": self._values[spec.name],
+            }
+        return list(known.values()), unknown
 
-    def change(self, name: str, raw: str) -> str:
+    def change(self, asked: str, raw: str) -> str:
         """ChangeConfiguration: Accepted, Rejected, RebootRequired or NotSupported."""
-        spec = self._specs.get(name)
-        if spec is None:
+        name = self.standard_name(asked)
+        if name is None:
             return "NotSupported"
+        spec = self._specs[name]
         if spec.readonly:
             log.info("ChangeConfiguration %s rejected: read-only", name)
             return "Rejected"

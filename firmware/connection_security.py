@@ -7,9 +7,10 @@
 - 3: wss://, the box proves itself with its client certificate (SignCertificate,
   CertificateSigned), the CSMS as in 2.
 
-AuthorizationKey is 16 to 20 bytes written as 32 to 40 hex digits; the Basic password is those
-bytes, not the digits. The CSMS may raise SecurityProfile, never lower it (A00.FR.005; the
-config file may), and may set a new AuthorizationKey. Either change is tried on the next
+AuthorizationKey is 16 to 20 bytes written as 32 to 40 hex digits (the Basic password is those
+bytes, not the digits) or a plaintext password of 16 to 20 characters (`authorization_key`).
+The CSMS may raise SecurityProfile, never lower it (A00.FR.005; the config file may), and may
+set a new AuthorizationKey. Either change is tried on the next
 connections; once one succeeds it is committed, and if `attempts` in a row fail the old
 profile and key come back, with a security event. The committed pair is persisted, so a
 restart during the trial still knows what to fall back to.
@@ -35,6 +36,8 @@ from typing import Any
 
 from websockets.exceptions import InvalidStatus
 
+from firmware.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
+from firmware.authorization_key import authorization_password
 from firmware.certificate_store import CENTRAL_SYSTEM_ROOT, CertificateStore
 from firmware.configuration_keys import ConfigurationKeys
 from firmware.security_log import SecurityLog
@@ -76,7 +79,7 @@ class ConnectOptions:
 
 
 def basic_auth_header(charge_point_id: str, authorization_key: str) -> str:
-    password = bytes.fromhex(authorization_key)
+    password = authorization_password(authorization_key)
     token = base64.b64encode(charge_point_id.encode() + b":" + password).decode()
     return f"Basic {token}"
 
@@ -244,7 +247,7 @@ class ConnectionSecurity:
         if profile <= 1 and not self._plain_url:
             return f"profile {profile} needs a ws:// CSMS URL ([ocpp] csms_url)"
         if profile in (1, 2) and not key:
-            return f"profile {profile} needs an AuthorizationKey (32 to 40 hex digits)"
+            return f"profile {profile} needs an AuthorizationKey ({AUTHORIZATION_KEY_FORMS})"
         if profile >= 2 and not self._certificates.roots(CENTRAL_SYSTEM_ROOT):
             return f"profile {profile} needs an installed CentralSystemRootCertificate"
         if profile == 3 and not self._certificates.has_charge_point_certificate():

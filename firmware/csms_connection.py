@@ -31,10 +31,20 @@ from ocpp.routing import create_route_map
 from ocpp.v16 import ChargePoint
 from websockets.exceptions import ConnectionClosed
 
-from firmware.rpc_frames import FrameError, check_action, parse_frame, redacted, validate
+from firmware.rpc_frames import (
+    FrameError,
+    check_action,
+    check_text,
+    leading_id,
+    parse_frame,
+    redacted,
+    validate,
+)
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("pievse.ocpp.frames")
+MAX_CALLS_IN_PROGRESS = 16
+"""OCPP-J 4.1.1 allows one; a few more tolerate a hasty CSMS, a flood waits in TCP."""
 
 
 class RequestFailed(Exception):
@@ -74,7 +84,16 @@ class CsmsConnection(ChargePoint):
                 self._on_traffic()
                 if frames_log.isEnabledFor(logging.DEBUG):
                     frames_log.debug("%s <- %s", self.id, redacted(raw))
-                await self.route_message(raw)
+                try:
+                    await self.route_message(raw)
+                except (ConnectionClosed, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    # No frame may end the connection (and the calls in flight with it).
+                    log.exception("frame not handled: %.200r", redacted(raw))
+                if len(self._call_tasks) >= MAX_CALLS_IN_PROGRESS:
+                    # A CSMS that does not wait for answers is read no faster than answered.
+                    await asyncio.wait(set(self._call_tasks), return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._closed = True
             for future in self._pending.values():
@@ -85,6 +104,12 @@ class CsmsConnection(ChargePoint):
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         try:
+            if isinstance(raw_msg, bytes):
+                raise FrameError(
+                    "FormationViolation",
+                    "a binary frame: OCPP-J frames are text",
+                    leading_id(raw_msg),
+                )
             message = parse_frame(raw_msg)
         except FrameError as exc:
             log.warning("CSMS sent a malformed frame (%s): %.200r", exc, redacted(raw_msg))
@@ -113,14 +138,15 @@ class CsmsConnection(ChargePoint):
     async def _answer(self, message: Call) -> None:
         try:
             check_action(message, self._served)
+            check_text(message)
             validate(message)
             result = await self._run_handler(message)
         except FrameError as exc:
             secret = message.action == "ChangeConfiguration"  # the value may be a key
-            log.warning("CALL %s refused: %s", message.action, exc.code if secret else exc)
+            log.warning("CALL %r refused: %s", message.action, exc.code if secret else exc)
             if exc.code != "InternalError":
-                self._on_invalid(f"{message.action}: {exc.code}")
-            await self._send(exc.call_error().to_json())
+                self._on_invalid(f"{message.action!a}: {exc.code}")
+            await self._send(exc.call_error(message.unique_id).to_json())
             return
         await self._send(result.to_json())
         after = self.route_map[message.action].get("_after_action")

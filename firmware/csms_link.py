@@ -36,6 +36,7 @@ from firmware.connection_security import ConnectionSecurity
 from firmware.csms_connection import CsmsConnection, RequestFailed
 from firmware.event_wait import wait_set
 from firmware.outbox import Outbox
+from firmware.rpc_frames import WEBSOCKET_MAX_BYTES
 
 log = logging.getLogger(__name__)
 websocket_log = logging.getLogger("pievse.websockets")
@@ -56,6 +57,12 @@ class LinkSettings:
     response_timeout_s: float = 30.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
+
+
+def backoff_ceiling_s(failures: int, minimum_s: float, maximum_s: float) -> float:
+    """The longest wait after `failures` attempts in a row that did not register: doubling
+    from the minimum, never above the maximum (the wait itself is drawn below it)."""
+    return min(maximum_s, minimum_s * 2 ** min(failures, 16))
 
 
 class DeadConnection(Exception):
@@ -95,6 +102,7 @@ class CsmsLink:
         self.on_accepted: list[Callable[[], None]] = []
         self._connection: CsmsConnection | None = None
         self._boot_due = 0.0
+        self._registered_here = False
         self._last_sent = 0.0
         self._accepted = asyncio.Event()
         self._ping_interval_changed = asyncio.Event()
@@ -160,9 +168,8 @@ class CsmsLink:
     async def run(self) -> None:
         failures = 0
         while True:
-            registered = False
             try:
-                registered = await self._connect_once()
+                await self._connect_once()
             except asyncio.CancelledError:
                 raise
             except Reconnect:
@@ -177,18 +184,22 @@ class CsmsLink:
                 self._outbox.drop_volatile()
             if self._reconnect_wanted.is_set():
                 continue
-            failures = 0 if registered else failures + 1
-            ceiling = min(
-                self.settings.reconnect_max_s,
-                self.settings.reconnect_min_s * 2 ** min(failures, 16),
+            # A connection that registered was a success however it ended (a drop is how
+            # every connection ends): only attempts that never got there double the wait.
+            failures = 0 if self._registered_here else failures + 1
+            delay = random.uniform(
+                self.settings.reconnect_min_s / 2,
+                backoff_ceiling_s(
+                    failures, self.settings.reconnect_min_s, self.settings.reconnect_max_s
+                ),
             )
-            delay = random.uniform(self.settings.reconnect_min_s / 2, ceiling)
             log.info("reconnecting in %.1f s", delay)
             await asyncio.sleep(delay)
 
-    async def _connect_once(self) -> bool:
-        """One connection, until it fails; True if it was registered at some point."""
+    async def _connect_once(self) -> None:
+        """One connection, until it fails (`_registered_here` says whether it registered)."""
         self._reconnect_wanted.clear()
+        self._registered_here = False
         options = self.security.connect_options()
         self.url = options.url
         try:
@@ -200,7 +211,7 @@ class CsmsLink:
                 logger=websocket_log,
                 ping_interval=None,
                 open_timeout=OPEN_TIMEOUT_S,
-                max_size=2**20,
+                max_size=WEBSOCKET_MAX_BYTES,
                 close_timeout=CLOSE_TIMEOUT_S,
                 # OCPP frames are small; per-message deflate would cost ~0.5 MB of zlib state.
                 compression=None,
@@ -246,7 +257,6 @@ class CsmsLink:
                     await websocket.close()  # a normal closure (1000), not an error
                 if failure is not None:
                     raise failure
-            return self.registration == "accepted"
 
     async def _reconnect_when_asked(self, connection: CsmsConnection) -> None:
         await self._reconnect_wanted.wait()
@@ -269,6 +279,7 @@ class CsmsLink:
             except RequestFailed as exc:
                 log.warning("BootNotification failed: %s", exc)
                 self._boot_due = asyncio.get_running_loop().time() + self.settings.reconnect_min_s
+        self._registered_here = True
         for listener in self.on_accepted:
             listener()
         await asyncio.gather(self._outbox.pump(self.request), self._heartbeats())

@@ -13,12 +13,20 @@ and NotSupported; OCPP-J 1.6 section 4.2.3 defines them so:
 | too few / too many array items                  | OccurenceConstraintViolation |
 | an action the receiver does not know            | NotImplemented               |
 | a known 1.6 action this product does not serve  | NotSupported                 |
+| nested deeper than MAX_DEPTH, over MAX_FRAME_BYTES | FormationViolation        |
+| a string that is not Unicode (a lone surrogate) | FormationViolation           |
+
+A frame that cannot be parsed is still answered with the uniqueId it began with, where one
+can be read, so the CSMS can match the error to its call. No frame is ever the end of the
+connection: the WebSocket's own limit (`WEBSOCKET_MAX_BYTES`) is the only one that closes it,
+for a message too large to read at all.
 """
 
 from __future__ import annotations
 
 import decimal
 import json
+import re
 from typing import Any
 
 from jsonschema.exceptions import best_match
@@ -27,6 +35,12 @@ from ocpp.v16.enums import Action
 
 UNIQUE_ID_MAX_LENGTH = 36
 UNKNOWN_UNIQUE_ID = "-1"
+MAX_DEPTH = 32
+"""The deepest 1.6 payload (SetChargingProfile) nests 6 levels inside the frame."""
+MAX_FRAME_BYTES = 512 * 1024
+"""A SendLocalList of SendLocalListMaxLength entries is about 150 KB."""
+WEBSOCKET_MAX_BYTES = 2 * MAX_FRAME_BYTES
+_LEADING_ID = re.compile(rf'\s*\[\s*2\s*,\s*"([^"\\]{{1,{UNIQUE_ID_MAX_LENGTH}}})"')
 KNOWN_ACTIONS = frozenset(action.value for action in Action)
 # Schemas with multipleOf 0.1 must be checked on decimals, not binary floats.
 DECIMAL_CALLS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})
@@ -57,15 +71,27 @@ class FrameError(Exception):
         self.description = description
         self.unique_id = unique_id
 
-    def call_error(self) -> CallError:
-        return CallError(self.unique_id or UNKNOWN_UNIQUE_ID, self.code, self.description[:255], {})
+    def call_error(self, unique_id: str | None = None) -> CallError:
+        """`unique_id`: the call's own, where the error was raised without it."""
+        echoed = self.unique_id or unique_id or UNKNOWN_UNIQUE_ID
+        return CallError(echoed, self.code, self.description[:255], {})
 
 
 def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
+    if len(raw) > MAX_FRAME_BYTES:
+        raise FrameError(
+            "FormationViolation", f"frame longer than {MAX_FRAME_BYTES} bytes", leading_id(raw)
+        )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise FrameError("FormationViolation", "frame is not valid JSON") from None
+        raise FrameError("FormationViolation", "frame is not valid JSON", leading_id(raw)) from None
+    except RecursionError:
+        data = None
+    if data is None or _depth_over(data, MAX_DEPTH):
+        raise FrameError(
+            "FormationViolation", f"frame nested deeper than {MAX_DEPTH} levels", leading_id(raw)
+        )
     if not isinstance(data, list) or len(data) < 2:
         raise FrameError("FormationViolation", "a frame is an array [type, uniqueId, ...]")
     type_id, unique_id = data[0], data[1]
@@ -92,12 +118,50 @@ def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
     raise FrameError("FormationViolation", f"unknown message type {type_id!r}", unique_id)
 
 
+def leading_id(raw: str | bytes) -> str | None:
+    """The uniqueId at the start of a CALL that could not be parsed whole, if it has one
+    (an answer that cannot be parsed is never answered)."""
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    found = _LEADING_ID.match(text[: UNIQUE_ID_MAX_LENGTH + 16])
+    return None if found is None else found.group(1)
+
+
+def _depth_over(data: Any, limit: int) -> bool:
+    """Iterative, so a deep frame cannot exhaust the stack of whoever checks it."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _unicode(value: Any) -> bool:
+    """False where a string holds a lone surrogate (an escaped \\ud800 is valid JSON
+    syntax but no Unicode text: it cannot be logged, stored or sent back)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_action(call: Call, served: set[str]) -> None:
     if call.action in served:
         return
     if call.action in KNOWN_ACTIONS:
         raise FrameError("NotSupported", f"{call.action} is not supported", call.unique_id)
-    raise FrameError("NotImplemented", f"unknown action {call.action!r}", call.unique_id)
+    raise FrameError("NotImplemented", f"unknown action {call.action!a}", call.unique_id)
+
+
+def check_text(call: Call) -> None:
+    if not _unicode(call.payload):
+        raise FrameError(
+            "FormationViolation", "a string is not valid Unicode (lone surrogate)", call.unique_id
+        )
 
 
 def validate(message: Call | CallResult) -> None:
@@ -121,7 +185,8 @@ def validate(message: Call | CallResult) -> None:
     raise FrameError(code, f"{message.action} {where}: {error.message}", message.unique_id)
 
 
-SECRET_KEYS = frozenset({"AuthorizationKey"})
+SECRET_KEYS = frozenset({"authorizationkey"})
+"""Case-folded: key names are CiString, `authorizationKEY` is the same secret."""
 
 
 def redacted(raw: str | bytes) -> str:
@@ -129,14 +194,14 @@ def redacted(raw: str | bytes) -> str:
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     if (
         isinstance(frame, list)
         and len(frame) == 4
         and frame[2] == "ChangeConfiguration"
         and isinstance(frame[3], dict)
-        and frame[3].get("key") in SECRET_KEYS
+        and str(frame[3].get("key")).casefold() in SECRET_KEYS
     ):
         return json.dumps([*frame[:3], {**frame[3], "value": "(hidden)"}])
     return text

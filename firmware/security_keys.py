@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from firmware.config import Config, valid_authorization_key
+from firmware.authorization_key import valid_authorization_key
+from firmware.config import Config
 from firmware.configuration_keys import KeySpec
 
 CERTIFICATE_SIGNED_MAX_CHAIN_SIZE = 10_000

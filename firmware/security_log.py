@@ -75,7 +75,8 @@ class SecurityLog:
         if event_type not in EVENTS:
             raise ValueError(f"not a whitepaper security event: {event_type}")
         now = self._clock.now()
-        tech_info = tech_info[:TECH_INFO_MAX]
+        # From the wire it may hold a lone surrogate, which SQLite cannot store.
+        tech_info = tech_info.encode("utf-8", "backslashreplace").decode()[:TECH_INFO_MAX]
         with self._store.atomic():
             cursor = self._db.execute(
                 "INSERT INTO security_log(type, timestamp, tech_info) VALUES(?, ?, ?)",

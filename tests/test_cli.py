@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -10,10 +11,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.csms import TestCsms
 
 PIEVSE = [sys.executable, "-m", "firmware.cli"]
 
@@ -150,3 +154,90 @@ def test_power_loss_mid_session_is_closed_on_the_next_start(tmp_path: Path) -> N
     finally:
         again.process.terminate()
         again.process.wait(timeout=10)
+
+
+FULL_CONFIG = """
+[charge_point]
+id = "FROM-FILE"
+vendor = "ACME"
+model = "Wall-1"
+serial = "SN-7"
+
+[ocpp]
+csms_url = "ws://127.0.0.1:9/file"
+response_timeout_s = 12.0
+reconnect_min_s = 0.3
+reconnect_max_s = 7.0
+
+[api]
+listen = "127.0.0.1:8181"
+
+[security]
+profile = 0
+authorization_key = "plaintext-16char"
+"""
+
+
+def _effective(tmp_path: Path, *flags: str) -> dict:
+    config = tmp_path / "pievse.toml"
+    config.write_text(FULL_CONFIG)
+    done = subprocess.run(
+        [*PIEVSE, "config", "--config", str(config), *flags],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return tomllib.loads(done.stdout)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "section", "key"),
+    [
+        ("--csms", "ws://127.0.0.1:10/flag", "ocpp", "csms_url"),
+        ("--id", "FROM-FLAG", "charge_point", "id"),
+        ("--api", "127.0.0.1:9191", "api", "listen"),
+    ],
+)
+def test_a_flag_overrides_its_own_key_and_nothing_else(
+    tmp_path: Path, flag: str, value: str, section: str, key: str
+) -> None:
+    from_file = _effective(tmp_path)
+    with_flag = _effective(tmp_path, flag, value)
+    assert with_flag[section][key] == value
+    with_flag[section][key] = from_file[section][key]
+    assert with_flag == from_file, "every other key as the file has it"
+    assert from_file["ocpp"]["reconnect_max_s"] == 7.0
+    assert from_file["security"]["authorization_key"] == "(set)", "never printed"
+
+
+async def test_run_with_id_keeps_the_file_s_identity(tmp_path: Path) -> None:
+    csms = TestCsms()
+    await csms.start()
+    config = tmp_path / "pievse.toml"
+    config.write_text(FULL_CONFIG.replace('authorization_key = "plaintext-16char"', ""))
+    process = await asyncio.create_subprocess_exec(
+        *PIEVSE,
+        "run",
+        "--config",
+        str(config),
+        "--csms",
+        csms.url,
+        "--id",
+        "FROM-FLAG",
+        "--api",
+        f"127.0.0.1:{_free_port()}",
+        "--data-dir",
+        str(tmp_path / "data"),
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        boot = await csms.wait_for("BootNotification", timeout=20)
+    finally:
+        process.terminate()
+        await process.wait()
+        await csms.stop()
+    assert csms.paths[0] == "/ocpp/FROM-FLAG"
+    assert boot["charge_point_vendor"] == "ACME"
+    assert boot["charge_point_model"] == "Wall-1"
+    assert boot["charge_point_serial_number"] == "SN-7"

@@ -135,3 +135,24 @@ async def test_a_silently_dead_socket_is_found_within_two_ping_intervals(
             assert detected_after <= 2.0 + 0.3
             await box.wait_for(lambda s: s["ocpp"]["connected"], timeout=3)
             assert len(csms.paths) == 2
+
+
+async def test_back_off_starts_over_after_each_connection_that_registered(
+    tmp_path: Path, csms: TestCsms
+) -> None:
+    """Doubling is per failed attempt: a CSMS that drops registered connections again and
+    again (without a closing handshake, as a crashed CSMS or a lost route does) is reconnected
+    to within the minimum back-off each time."""
+    config = ocpp_config(csms).replace("reconnect_max_s = 0.5", "reconnect_max_s = 60")
+    async with running_wallbox(tmp_path, config):
+        await csms.wait_status(1, "Available")
+        gaps = []
+        for drop in range(1, 8):
+            mark = len(csms.received)
+            csms.connections[-1].transport.abort()
+            dropped_at = asyncio.get_running_loop().time()
+            while len(csms.paths) <= drop:
+                await asyncio.sleep(0.01)
+            gaps.append(asyncio.get_running_loop().time() - dropped_at)
+            await csms.wait_for("StatusNotification", since=mark)  # registered again
+        assert max(gaps) < 0.1 + 0.4, f"reconnected after {gaps}"

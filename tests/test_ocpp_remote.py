@@ -339,3 +339,24 @@ async def test_minimum_status_duration_hides_short_blips(box: BenchClient, csms:
     assert csms.statuses(1, mark) == []
     await box.bench("ev", state="B")
     await csms.wait_status(1, "Preparing", since=mark, timeout=3)
+
+
+async def test_key_names_are_case_insensitive_and_answered_in_the_standard_spelling(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    """OCPP 1.6 7.17: configuration keys are CiString."""
+    changed = await csms.call(call.ChangeConfiguration(key="ConnectionTimeout", value="45"))
+    assert changed.status == "Accepted"
+    shouted = await csms.call(call.ChangeConfiguration(key="HEARTBEATINTERVAL", value="120"))
+    assert shouted.status == "Accepted"
+    answer = await csms.call(
+        call.GetConfiguration(key=["connectiontimeout", "heartbeatInterval", "noSuchKey"])
+    )
+    assert answer.configuration_key == [
+        {"key": "ConnectionTimeOut", "readonly": False, "value": "45"},
+        {"key": "HeartbeatInterval", "readonly": False, "value": "120"},
+    ]
+    assert answer.unknown_key == ["noSuchKey"]
+    assert box.wallbox.controller.policy.connection_timeout_s == 45.0, "applied, not just stored"
+    hidden = await csms.call(call.GetConfiguration(key=["authorizationkey"]))
+    assert hidden.unknown_key == ["authorizationkey"] and not hidden.configuration_key

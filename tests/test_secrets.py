@@ -14,23 +14,28 @@ import aiohttp
 import pytest
 from ocpp.v16 import call
 
+from firmware.authorization_key import authorization_password
 from firmware.connection_security import basic_auth_header
 from tests.conftest import ocpp_config, running_wallbox
 from tests.csms import TestCsms
 from tests.test_security_profiles import KEY, PASSWORD, registered, security, serving
 
-NEW_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4"
+HEX_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3d4"
+PLAINTEXT_KEY = "Plain:Text-Key_17"
 
 
-def secrets() -> list[str]:
+def secrets(new_key: str) -> list[str]:
     forms = []
-    for key in (KEY, NEW_KEY):
+    for key in (KEY, new_key):
         forms += [key, key.upper(), basic_auth_header("pievse-0001", key).split()[1]]
-        forms.append(base64.b64encode(bytes.fromhex(key)).decode())
+        forms.append(base64.b64encode(authorization_password(key)).decode())
     return forms
 
 
-async def test_the_key_is_never_shown(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("new_key", [HEX_KEY, PLAINTEXT_KEY])
+async def test_the_key_is_never_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, new_key: str
+) -> None:
     caplog.set_level(logging.DEBUG)
     async with (
         serving(TestCsms(password=PASSWORD)) as csms,
@@ -41,8 +46,8 @@ async def test_the_key_is_never_shown(tmp_path: Path, caplog: pytest.LogCaptureF
         assert "AuthorizationKey" not in {e["key"] for e in everything.configuration_key}
         asked = await csms.call(call.GetConfiguration(key=["AuthorizationKey"]))
         assert asked.unknown_key == ["AuthorizationKey"] and not asked.configuration_key
-        csms.password = bytes.fromhex(NEW_KEY)
-        changed = await csms.call(call.ChangeConfiguration("AuthorizationKey", NEW_KEY))
+        csms.password = authorization_password(new_key)
+        changed = await csms.call(call.ChangeConfiguration("AuthorizationKey", new_key))
         assert changed.status == "Accepted"
         await _until(lambda: len(csms.paths) == 2)  # it reconnects with the new key
         refused = await csms.call(call.ChangeConfiguration("AuthorizationKey", "short"))
@@ -74,7 +79,7 @@ async def test_the_key_is_never_shown(tmp_path: Path, caplog: pytest.LogCaptureF
     }
     assert "ChangeConfiguration" in box_logs, "the box's frames were logged at DEBUG"
     for where, text in shown.items():
-        for secret in secrets():
+        for secret in secrets(new_key):
             assert secret not in text, f"{where} shows {secret}"
     data = tmp_path / "data"
     for path in [data / "pievse.db", *data.glob("pievse.db-*"), data / "certs"]:

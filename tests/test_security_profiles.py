@@ -15,6 +15,7 @@ import pytest
 from cryptography import x509
 from ocpp.v16 import call
 
+from firmware.authorization_key import authorization_password
 from firmware.config import ConfigError
 from tests.conftest import BenchClient, ocpp_config, running_wallbox
 from tests.csms import TestCsms
@@ -83,6 +84,72 @@ async def test_profile_1_with_a_wrong_password_is_refused_and_recorded(tmp_path:
         assert not csms.of("BootNotification")
         status = await box.status()
         assert status["ocpp"]["connected"] is False
+
+
+async def test_profile_1_with_a_plaintext_key_sends_it_as_it_is(tmp_path: Path) -> None:
+    plaintext = "s3cret-password-17"
+    async with (
+        serving(TestCsms(password=plaintext.encode())) as csms,
+        running_wallbox(tmp_path, ocpp_config(csms, security=security(1, key=plaintext))) as box,
+    ):
+        await registered(csms)
+        assert not csms.refused
+        assert (await box.status())["ocpp"]["security_profile"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0123456789abcdef0123456789abcdef", "Accepted"),  # 32 hex digits: 16 bytes
+        ("plaintext-16char", "Accepted"),
+        ("plaintext-20-chars!!", "Accepted"),
+        ("plaintext-15chr", "Rejected"),  # one short
+        ("plaintext-21-chars!!!", "Rejected"),
+        ("0123456789abcdef0123456789abcdef012345678", "Rejected"),  # 41 hex digits
+        ("0123456789abcdef0123456789abcdef0123456789", "Rejected"),  # 42: 21 bytes
+        ("plaintext-\u00e9-16ch", "Rejected"),  # not ASCII
+    ],
+)
+async def test_authorization_key_takes_hex_or_a_plaintext_password(
+    tmp_path: Path, value: str, expected: str
+) -> None:
+    """OCTT TC_085's reading: 32..40 hex digits are bytes, 16..20 characters a password."""
+    value = value.encode().decode("unicode_escape")
+    async with (
+        serving(TestCsms(password=PASSWORD)) as csms,
+        running_wallbox(tmp_path, ocpp_config(csms, security=security(1))),
+    ):
+        await registered(csms)
+        csms.password = authorization_password(value) if expected == "Accepted" else PASSWORD
+        mark = len(csms.received)
+        answer = await csms.call(call.ChangeConfiguration("AuthorizationKey", value))
+        assert answer.status == expected
+        if expected == "Accepted":
+            await csms.wait_status(0, "Available", since=mark, timeout=8)
+            assert len(csms.paths) == 2 and not csms.refused, "reconnected with the new key"
+
+
+def test_a_key_of_neither_form_in_the_config_file_does_not_start(tmp_path: Path) -> None:
+    config = ocpp_config(TestCsms(), security=security(1, key="too-short"))
+    with pytest.raises(ConfigError, match=r"authorization_key: expected empty, or 32 to 40 hex"):
+        asyncio.run(_start(tmp_path, config))
+
+
+@pytest.mark.parametrize(
+    ("lines", "profile", "warned"),
+    [("", 0, True), (f'authorization_key = "{KEY}"', 1, False)],
+)
+async def test_a_ws_url_without_a_profile_takes_0_without_a_key_and_1_with_one(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, lines: str, profile: int, warned: bool
+) -> None:
+    async with (
+        serving(TestCsms(password=PASSWORD if profile else None)) as csms,
+        running_wallbox(tmp_path, ocpp_config(csms, security=lines)) as box,
+    ):
+        await registered(csms)
+        assert (await box.status())["ocpp"]["security_profile"] == profile
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("security profile 0" in w for w in warnings) is warned
 
 
 def test_profile_1_without_a_key_does_not_start(tmp_path: Path) -> None:
