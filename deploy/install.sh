@@ -136,6 +136,9 @@ if [ ! -f "$release/.complete" ]; then
     if [ -n "$extra" ] && [ "$requirement" = pievse ]; then
         say "warning: the bundle has no '$extra' wheels (make_bundle.py --extra $extra); GPIO will not work"
     fi
+    # Bytecode for the unit's PYTHONOPTIMIZE=2, so no start compiles (the firmware updater
+    # does the same for the releases it installs).
+    "$release/venv/bin/python" -OO -m compileall -q -j 0 "$release/venv/lib" >/dev/null
     "$release/venv/bin/pievse" --version >/dev/null
     echo "$version" >"$release/.complete"
 else

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from board.assembly import assemble
 from board.loader import load_board
@@ -26,7 +25,6 @@ from firmware.certificate_store import (
     MANUFACTURER_ROOT,
     CertificateError,
     CertificateStore,
-    parse_certificates,
 )
 from firmware.clock import Clock, SystemClock
 from firmware.config import (
@@ -48,7 +46,7 @@ from firmware.diagnostics_upload import DiagnosticsUploads
 from firmware.faults import Fault
 from firmware.firmware_profile import FirmwareProfile
 from firmware.firmware_updates import FINAL, FirmwareUpdates
-from firmware.heap_trim import trim_heap
+from firmware.heap_trim import keep_heap_trimmed, trim_heap
 from firmware.id_tag_info import ANYONE, IdTagInfo
 from firmware.id_tag_store import IdTagStore
 from firmware.local_auth_list_profile import LocalAuthListProfile
@@ -493,9 +491,13 @@ class Wallbox:
         if self.firmware is not None:
             self.firmware.watch_verification()
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
+        self._services = [
+            asyncio.create_task(self.security_log.run(), name="security-bursts"),
+            asyncio.create_task(keep_heap_trimmed(), name="heap-trim"),
+        ]
         if self.link is not None:
             assert self.statuses is not None and self.transactions is not None
-            self._services = [
+            self._services += [
                 asyncio.create_task(self.link.run(), name="csms-link"),
                 asyncio.create_task(self.statuses.run(), name="status-notifications"),
                 asyncio.create_task(self.transactions.run_clock_aligned(), name="aligned-values"),
@@ -520,6 +522,7 @@ class Wallbox:
     async def stop(self) -> None:
         self.systemd.stopping()
         self.controller.end_session("Reboot")
+        self.security_log.flush()
         if self.link is not None and self.link.accepted and self.outbox is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STOP_DRAIN_S):
@@ -573,9 +576,7 @@ def _provision(security: SecurityConfig, certificates: CertificateStore) -> None
         if not path:
             continue
         try:
-            for certificate in parse_certificates(Path(path).read_bytes()):
-                pem = certificate.public_bytes(Encoding.PEM).decode()
-                certificates.install_root(kind, pem)
+            certificates.install_roots(kind, Path(path).read_bytes())
         except (OSError, CertificateError) as exc:
             raise ConfigError(f"[security] {key}: {path}: {exc}") from None
     chain, key_file = security.charge_point_certificate, security.charge_point_key

@@ -248,7 +248,7 @@ class ConnectionSecurity:
             return f"profile {profile} needs a ws:// CSMS URL ([ocpp] csms_url)"
         if profile in (1, 2) and not key:
             return f"profile {profile} needs an AuthorizationKey ({AUTHORIZATION_KEY_FORMS})"
-        if profile >= 2 and not self._certificates.roots(CENTRAL_SYSTEM_ROOT):
+        if profile >= 2 and not self._certificates.has_roots(CENTRAL_SYSTEM_ROOT):
             return f"profile {profile} needs an installed CentralSystemRootCertificate"
         if profile == 3 and not self._certificates.has_charge_point_certificate():
             return "profile 3 needs a valid charge point certificate"

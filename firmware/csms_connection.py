@@ -112,7 +112,8 @@ class CsmsConnection(ChargePoint):
                 )
             message = parse_frame(raw_msg)
         except FrameError as exc:
-            log.warning("CSMS sent a malformed frame (%s): %.200r", exc, redacted(raw_msg))
+            # The security log records it (InvalidMessages, a flood summed up), and logs it.
+            log.debug("CSMS sent a malformed frame (%s): %.200r", exc, redacted(raw_msg))
             self._on_invalid(f"malformed frame: {exc}")
             await self._send(exc.call_error().to_json())
             return
@@ -143,8 +144,14 @@ class CsmsConnection(ChargePoint):
             result = await self._run_handler(message)
         except FrameError as exc:
             secret = message.action == "ChangeConfiguration"  # the value may be a key
-            log.warning("CALL %r refused: %s", message.action, exc.code if secret else exc)
-            if exc.code != "InternalError":
+            ours = exc.code == "InternalError"
+            log.log(
+                logging.WARNING if ours else logging.DEBUG,
+                "CALL %r refused: %s",
+                message.action,
+                exc.code if secret else exc,
+            )
+            if not ours:
                 self._on_invalid(f"{message.action!a}: {exc.code}")
             await self._send(exc.call_error(message.unique_id).to_json())
             return

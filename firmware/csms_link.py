@@ -160,6 +160,7 @@ class CsmsLink:
             "url": self.url,
             "last_error": self.last_error,
             "queued": self._outbox.pending_transaction_messages(),
+            "dropped": self._outbox.dropped,
             **self.security.describe(),
         }
 

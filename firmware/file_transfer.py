@@ -10,8 +10,6 @@ uploads PUT the file; a server that answers 405 to PUT gets a multipart/form-dat
 from __future__ import annotations
 
 import asyncio
-import ftplib
-import io
 import logging
 import urllib.parse
 from pathlib import Path
@@ -80,7 +78,9 @@ async def upload(location: str, filename: str, data: bytes) -> str:
     parts = check_location(location)
     target = _target(location, filename)
     if parts.scheme in FTP_SCHEMES:
-        await asyncio.to_thread(_ftp_store, urllib.parse.urlsplit(target), data)
+        from firmware import ftp_transfer  # ftplib only when a CSMS names an FTP location
+
+        await asyncio.to_thread(ftp_transfer.store, urllib.parse.urlsplit(target), data)
         return target
     timeout = aiohttp.ClientTimeout(total=TRANSFER_TIMEOUT_S)
     try:
@@ -103,7 +103,9 @@ async def download(location: str, destination: Path, max_bytes: int) -> int:
     parts = check_location(location)
     partial = destination.with_name(destination.name + ".part")
     if parts.scheme in FTP_SCHEMES:
-        size = await asyncio.to_thread(_ftp_retrieve, parts, partial, max_bytes)
+        from firmware import ftp_transfer
+
+        size = await asyncio.to_thread(ftp_transfer.retrieve, parts, partial, max_bytes)
         partial.replace(destination)
         return size
     timeout = aiohttp.ClientTimeout(total=None, sock_read=TRANSFER_TIMEOUT_S)
@@ -137,59 +139,3 @@ def _check_http_status(status: int, url: str) -> None:
         raise TransferError("PermissionDenied", f"{url}: HTTP {status}")
     if status >= 400:
         raise TransferError("TransferFailure", f"{url}: HTTP {status}")
-
-
-def _ftp_login(parts: urllib.parse.SplitResult) -> ftplib.FTP:
-    ftp = ftplib.FTP(timeout=TRANSFER_TIMEOUT_S)
-    try:
-        ftp.connect(parts.hostname or "", parts.port or 21)
-        ftp.login(
-            urllib.parse.unquote(parts.username or "anonymous"),
-            urllib.parse.unquote(parts.password or ""),
-        )
-    except ftplib.error_perm as exc:
-        ftp.close()
-        raise TransferError("PermissionDenied", f"FTP login refused: {exc}") from exc
-    except (ftplib.Error, OSError) as exc:
-        ftp.close()
-        raise TransferError("TransferFailure", f"FTP connection failed: {exc}") from exc
-    return ftp
-
-
-def _ftp_store(parts: urllib.parse.SplitResult, data: bytes) -> None:
-    ftp = _ftp_login(parts)
-    try:
-        ftp.storbinary(f"STOR {urllib.parse.unquote(parts.path)}", io.BytesIO(data))
-    except ftplib.error_perm as exc:
-        raise TransferError("PermissionDenied", f"FTP refused the file: {exc}") from exc
-    except (ftplib.Error, OSError) as exc:
-        raise TransferError("TransferFailure", f"FTP upload failed: {exc}") from exc
-    finally:
-        ftp.close()
-
-
-def _ftp_retrieve(parts: urllib.parse.SplitResult, partial: Path, max_bytes: int) -> int:
-    ftp = _ftp_login(parts)
-    size = 0
-    try:
-        with partial.open("wb") as f:
-
-            def write(chunk: bytes) -> None:
-                nonlocal size
-                size += len(chunk)
-                if size > max_bytes:
-                    raise TransferError("TransferFailure", f"larger than {max_bytes} bytes")
-                f.write(chunk)
-
-            ftp.retrbinary(f"RETR {urllib.parse.unquote(parts.path)}", write)
-    except ftplib.error_perm as exc:
-        partial.unlink(missing_ok=True)
-        raise TransferError("PermissionDenied", f"FTP refused the file: {exc}") from exc
-    except (ftplib.Error, OSError, TransferError) as exc:
-        partial.unlink(missing_ok=True)
-        if isinstance(exc, TransferError):
-            raise
-        raise TransferError("TransferFailure", f"FTP download failed: {exc}") from exc
-    finally:
-        ftp.close()
-    return size

@@ -24,23 +24,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from firmware import update_record
 from firmware.certificate_store import MANUFACTURER_ROOT, CertificateError, CertificateStore
 from firmware.clock import Clock
 from firmware.file_transfer import TransferError, download
-from firmware.release_bundle import (
-    BundleError,
-    check_signing_certificate,
-    read_manifest,
-    verify_signature,
-)
+from firmware.release_bundle import BundleError, read_manifest
 from firmware.release_guard import roll_back
 from firmware.releases import ReleaseError, Releases
 from firmware.security_log import SecurityLog
 from firmware.update_record import UpdateRecord
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 log = logging.getLogger(__name__)
 FINAL = frozenset(
@@ -128,8 +125,10 @@ class FirmwareUpdates:
 
     def signing_certificate(self, pem: str) -> x509.Certificate:
         """Checked before anything is downloaded; raises CertificateError (recorded)."""
+        from firmware import bundle_signature  # cryptography: only once an update comes
+
         try:
-            return check_signing_certificate(
+            return bundle_signature.check_signing_certificate(
                 pem, self._certificates.roots(MANUFACTURER_ROOT), self._clock.now()
             )
         except CertificateError as exc:
@@ -198,8 +197,10 @@ class FirmwareUpdates:
     async def _install(self, job: Job, bundle: Path) -> None:
         if job.signed:
             assert job.certificate is not None
+            from firmware import bundle_signature
+
             try:
-                verify_signature(bundle, job.signature, job.certificate)
+                bundle_signature.verify_signature(bundle, job.signature, job.certificate)
             except BundleError as exc:
                 self._events.record("InvalidFirmwareSignature", str(exc))
                 self._report(job, "InvalidSignature")

@@ -1,23 +1,43 @@
-"""Returns the start-up garbage of the imports to the operating system.
+"""Returns freed C heap to the operating system.
 
-Importing aiohttp, websockets, jsonschema and the OCPP schemas leaves freed blocks in the C
-heap that glibc keeps; `malloc_trim` hands them back, about 1 MB of the RSS a Pi Zero-class
-board has to spare. Other C libraries (musl, macOS) have no such call and need none.
+Importing aiohttp, websockets, jsonschema and the OCPP schemas, or a burst of frames from the
+CSMS, leaves freed blocks in the C heap that glibc keeps; `malloc_trim` hands them back
+(about 1 MB after start-up, as much again after a flood) to a Pi Zero-class board that has
+little to spare. Other C libraries (musl, macOS) have no such call and need none. The call
+releases the GIL (ctypes does), so a GPIO edge thread is never held up by it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import gc
+from collections.abc import Callable
+
+TRIM_EVERY_S = 60.0
 
 
-def trim_heap() -> None:
-    gc.collect()
+def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     if name is None:
-        return
-    libc = ctypes.CDLL(name)
-    trim = getattr(libc, "malloc_trim", None)
-    if trim is not None:
-        trim(0)
+        return None
+    return getattr(ctypes.CDLL(name), "malloc_trim", None)
+
+
+_TRIM = _malloc_trim()
+
+
+def trim_heap(collect: bool = True) -> None:
+    """`collect`: a full garbage collection first (at start-up only: it pauses the loop)."""
+    if collect:
+        gc.collect()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+async def keep_heap_trimmed(every_s: float = TRIM_EVERY_S) -> None:
+    """What a burst freed goes back within `every_s` (about a millisecond per call)."""
+    while True:
+        await asyncio.sleep(every_s)
+        trim_heap(collect=False)

@@ -9,6 +9,10 @@ up to TransactionMessageAttempts (OCPP 1.6 section 4.9). Other messages (status,
 triggered ones) live in memory only: after an outage the current state is sent instead.
 Security events are durable too, without a session: an event raised offline must arrive.
 
+Messages that are not transaction messages are bounded (`max_other`): past the bound the
+oldest of them is dropped and counted (`dropped`), so nothing a peer provokes can grow the
+queue without end; a transaction message is never dropped.
+
 What an answer changes (the transactionId a StartTransaction gets) and the message's removal
 commit together, so a power loss in between re-sends the message rather than losing either.
 Delivery is at least once: a message the CSMS answered just before a power loss goes again,
@@ -46,8 +50,17 @@ class Message:
     done: asyncio.Future[dict[str, Any] | None] | None = field(default=None, repr=False)
 
 
+MAX_OTHER_MESSAGES = 200
+
+
 class Outbox:
-    def __init__(self, store: Store, sessions: SessionLog, keys: ConfigurationKeys) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sessions: SessionLog,
+        keys: ConfigurationKeys,
+        max_other: int = MAX_OTHER_MESSAGES,
+    ) -> None:
         self._store = store
         self._db = store.db
         self._table = DurableOutbox(store)
@@ -57,11 +70,15 @@ class Outbox:
         self._in_flight: Message | None = None
         self._wake = asyncio.Event()
         self.answer_handlers: dict[str, AnswerHandler] = {}
+        self._max_other = max_other
+        self._others = 0
+        """Messages in the queue that are not transaction messages."""
+        self.dropped = 0
         rows = self._db.execute(
             "SELECT id, action, payload, session_id, attempts FROM outbox ORDER BY id"
         ).fetchall()
         for row_id, action, payload, session_id, attempts in rows:
-            self._queue.append(Message(action, json.loads(payload), row_id, session_id, attempts))
+            self._add(Message(action, json.loads(payload), row_id, session_id, attempts))
         if rows:
             log.info("%d transaction message(s) waiting from before the restart", len(rows))
 
@@ -73,22 +90,38 @@ class Outbox:
     ) -> None:
         """Kept across outages and restarts: transaction messages, and security events."""
         row_id = self._table.put(action, payload, session_id)
-        self._queue.append(Message(action, payload, row_id, session_id))
-        self._wake.set()
+        self._add(Message(action, payload, row_id, session_id))
 
     def put(self, action: str, payload: dict[str, Any]) -> asyncio.Future[dict[str, Any] | None]:
         """A message that is not kept across outages; the future gives its answer or None."""
         done: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        self._queue.append(Message(action, payload, done=done))
-        self._wake.set()
+        self._add(Message(action, payload, done=done))
         return done
 
     def put_front(self, action: str, payload: dict[str, Any]) -> None:
         """Ahead of everything waiting (the current status after a reconnect), but never
         ahead of a message already on the wire."""
         position = 1 if self._in_flight is not None else 0
-        self._queue.insert(position, Message(action, payload))
+        self._add(Message(action, payload), position)
+
+    def _add(self, message: Message, position: int | None = None) -> None:
+        if position is None:
+            self._queue.append(message)
+        else:
+            self._queue.insert(position, message)
+        if message.session_id is None:
+            self._others += 1
+            if self._others > self._max_other:
+                self._drop_oldest_other()
         self._wake.set()
+
+    def _drop_oldest_other(self) -> None:
+        oldest = next(m for m in self._queue if m.session_id is None and m is not self._in_flight)
+        self._queue.remove(oldest)
+        self._forget(oldest, None)
+        self.dropped += 1
+        if self.dropped == 1 or self.dropped % 1000 == 0:
+            log.warning("outbox full: %s dropped (%d dropped so far)", oldest.action, self.dropped)
 
     def drop_volatile(self) -> None:
         """At a disconnect: what was not sent is stale by the time the link is back."""
@@ -96,8 +129,8 @@ class Outbox:
         for message in self._queue:
             if message.row_id is not None:
                 kept.append(message)
-            elif message.done is not None and not message.done.done():
-                message.done.set_result(None)
+            else:
+                self._forget(message, None)
         self._queue = kept
 
     def pending_transaction_messages(self) -> int:
@@ -176,6 +209,11 @@ class Outbox:
     def _finish(self, message: Message, answer: dict[str, Any] | None) -> None:
         if self._queue and self._queue[0] is message:
             self._queue.popleft()
+        self._forget(message, answer)
+
+    def _forget(self, message: Message, answer: dict[str, Any] | None) -> None:
+        if message.session_id is None:
+            self._others -= 1
         if message.row_id is not None:
             self._db.execute("DELETE FROM outbox WHERE id=?", (message.row_id,))
         if message.done is not None and not message.done.done():

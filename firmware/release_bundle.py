@@ -10,27 +10,17 @@ It is signed as a whole (OCPP 1.6 Security Whitepaper, SignedUpdateFirmware): th
 over the bundle file's bytes with SHA-256, ECDSA or RSA (PKCS#1 v1.5), by a firmware signing
 certificate that must lead to an installed ManufacturerRootCertificate. `deploy/make_bundle.py`
 builds and signs one; this module reads and checks one, and extracts only what the manifest
-lists, each file checked against its SHA-256.
+lists, each file checked against its SHA-256 (the signature is `bundle_signature`'s).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
 import tarfile
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path, PurePosixPath
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
-from firmware.certificate_store import CertificateError, check_chain, parse_certificates
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -142,33 +132,3 @@ def extract(path: Path, destination: Path) -> Manifest:
     if missing:
         raise BundleError(f"listed but missing: {', '.join(sorted(missing))}")
     return manifest
-
-
-def check_signing_certificate(
-    pem: str, roots: list[x509.Certificate], now: datetime
-) -> x509.Certificate:
-    """The signing certificate (optionally with intermediates), valid now, leading to one of
-    the ManufacturerRootCertificates; raises CertificateError."""
-    if not roots:
-        raise CertificateError("no ManufacturerRootCertificate is installed")
-    chain = parse_certificates(pem)
-    check_chain(chain, roots, now, "ManufacturerRootCertificate")
-    return chain[0]
-
-
-def verify_signature(path: Path, signature_b64: str, certificate: x509.Certificate) -> None:
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise BundleError("the signature is not base64") from None
-    data = path.read_bytes()
-    key = certificate.public_key()
-    try:
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-        elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-        else:
-            raise BundleError(f"a {type(key).__name__} key cannot sign firmware here")
-    except InvalidSignature:
-        raise BundleError("the signature does not match the bundle") from None

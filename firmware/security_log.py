@@ -4,16 +4,20 @@ persisted, bounded, and sent to the CSMS as SecurityEventNotification.
 Events are kept in SQLite (the newest `max_entries`; older ones are dropped, which is not
 "clearing"); each one also goes into the durable part of the outbox, so an event raised
 offline or before a power loss reaches the CSMS once it is back, in order with the rest.
+A burst of one type (a flood of invalid frames) is summed up (`EventBursts`): the first
+`burst` of a window are recorded, the rest become one event when the window ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from firmware.clock import Clock, iso_utc, parse_ocpp_datetime
+from firmware.event_bursts import EventBursts, Summary
 from firmware.store import Store
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,15 @@ EVENTS = CRITICAL_EVENTS | {
     "InvalidTLSVersion",
     "InvalidTLSCipherSuite",
 }
+ROUTINE_EVENTS = frozenset(
+    {"StartupOfTheDevice", "ResetOrReboot", "SettingSystemTime", "FirmwareUpdated"}
+)
+"""Critical in the whitepaper, but what a box in good health records in the normal course
+(every start, a CSMS reset, the clock set at boot, an update it was asked for): logged at
+INFO like the events that are not critical; the other critical ones at WARNING."""
 Sender = Callable[[str, dict[str, str]], None]
+BURST = 10
+WINDOW_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -63,17 +75,55 @@ class SecurityEvent:
 
 
 class SecurityLog:
-    def __init__(self, store: Store, clock: Clock, max_entries: int = 1000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        max_entries: int = 1000,
+        burst: int = BURST,
+        window_s: float = WINDOW_S,
+    ) -> None:
         self._store = store
         self._db = store.db
         self._clock = clock
         self.max_entries = max_entries
+        self._bursts = EventBursts(burst, window_s)
         self.sender: Sender | None = None
         """The outbox's durable put, once OCPP runs; None standalone (logged only)."""
 
-    def record(self, event_type: str, tech_info: str = "") -> SecurityEvent:
+    def record(self, event_type: str, tech_info: str = "") -> None:
         if event_type not in EVENTS:
             raise ValueError(f"not a whitepaper security event: {event_type}")
+        self.summarise_due()
+        if self._bursts.admit(event_type, tech_info, self._clock.monotonic(), self._clock.now()):
+            self._write(event_type, tech_info)
+
+    def summarise_due(self) -> None:
+        """Writes the summaries of bursts whose window has ended."""
+        for summary in self._bursts.due(self._clock.monotonic()):
+            self._write_summary(summary)
+
+    def flush(self) -> None:
+        """Every burst summed up now: at shutdown no count is lost."""
+        for summary in self._bursts.flush():
+            self._write_summary(summary)
+
+    async def run(self) -> None:
+        """Writes each summary when its window ends, also when no new event comes."""
+        while True:
+            due = self._bursts.next_due()
+            wait = 1.0 if due is None else due - self._clock.monotonic()
+            await asyncio.sleep(min(max(wait, 0.0), 1.0))
+            self.summarise_due()
+
+    def _write_summary(self, summary: Summary) -> None:
+        self._write(
+            summary.event_type,
+            f"{summary.count} more {summary.event_type} from {iso_utc(summary.first)} "
+            f"to {iso_utc(summary.last)}; last: {summary.last_info}",
+        )
+
+    def _write(self, event_type: str, tech_info: str) -> None:
         now = self._clock.now()
         # From the wire it may hold a lone surrogate, which SQLite cannot store.
         tech_info = tech_info.encode("utf-8", "backslashreplace").decode()[:TECH_INFO_MAX]
@@ -91,10 +141,9 @@ class SecurityLog:
                 if tech_info:
                     payload["techInfo"] = tech_info
                 self.sender("SecurityEventNotification", payload)
-        level = logging.WARNING if event_type in CRITICAL_EVENTS else logging.INFO
+        notable = event_type in CRITICAL_EVENTS and event_type not in ROUTINE_EVENTS
+        level = logging.WARNING if notable else logging.INFO
         log.log(level, "security event %s %s", event_type, tech_info)
-        assert cursor.lastrowid is not None
-        return SecurityEvent(cursor.lastrowid, event_type, now, tech_info)
 
     def events(
         self, oldest: datetime | None = None, latest: datetime | None = None

@@ -61,6 +61,9 @@ def test_install_sh_twice_gives_the_same_tree(tmp_path: Path, bundles: Bundles) 
         check=True,
     )
     assert done.stdout.strip() == f"pievse {BASE}"
+    tag = sys.implementation.cache_tag
+    compiled = f"firmware/__pycache__/app.{tag}.opt-2.pyc"
+    assert any(p.endswith(compiled) for p in first), "bytecode for PYTHONOPTIMIZE=2"
 
 
 def test_install_sh_refuses_what_it_cannot_do(tmp_path: Path) -> None:

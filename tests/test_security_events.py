@@ -3,13 +3,15 @@ before a restart, and the security log is persisted, bounded and clearable."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 
-from tests.conftest import BenchClient, ocpp_config, running_wallbox
+from tests.conftest import FAST_CONFIG, BenchClient, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 from tests.test_cli import PIEVSE
 from tests.test_security_profiles import registered, serving
@@ -39,6 +41,22 @@ async def test_startup_reset_tamper_and_invalid_messages(box: BenchClient, csms:
     reset = await event(csms, "ResetOrReboot")
     assert reset["tech_info"] == "Soft reset requested by the CSMS"
     assert box.resets == ["Soft"]
+
+
+async def test_routine_events_log_at_info_and_alarms_at_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="firmware.security_log")
+    async with running_wallbox(tmp_path, FAST_CONFIG) as box:
+        await box.bench("fault", fault="tamper", active=True)
+        await box.wait_for(lambda s: "tamper" in s["faults"])
+    levels = {
+        record.getMessage().split()[2]: record.levelname
+        for record in caplog.records
+        if record.name == "firmware.security_log"
+    }
+    assert levels["StartupOfTheDevice"] == "INFO", "every start: routine"
+    assert levels["TamperDetectionActivated"] == "WARNING"
 
 
 async def test_setting_the_clock_is_an_event(tmp_path: Path) -> None:

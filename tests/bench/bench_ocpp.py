@@ -1,13 +1,16 @@
 """OCPP figures of the real `pievse run` process against a CSMS on loopback.
 
-Run: python tests/bench/bench_ocpp.py [--boots 5] [--minutes 10]
+Run: python tests/bench/bench_ocpp.py [--boots 5] [--minutes 10] [--flood 100000]
 
 - start of process -> BootNotification received by the CSMS (median of `--boots` runs);
-- the process runs with the systemd unit's Environment= lines, as deployed;
+- the process runs as deployed: with the systemd unit's Environment= lines, and with the
+  PYTHONOPTIMIZE=2 bytecode install.sh compiles (here into a temporary PYTHONPYCACHEPREFIX);
 - a charging session of `--minutes` with MeterValueSampleInterval = 10 s on the default
   config (100 ms tick, 1 s meter poll): RSS at the end (VmRSS) and CPU % of one core over
-  the session (utime + stime from /proc).
-Targets: < 1.5 s, <= 45 MB, <= 3 %.
+  the session (utime + stime from /proc);
+- then `--flood` invalid frames (`{}`) from the CSMS while it charges: RSS before, right
+  after the last answer, and a trim period later; the session must still be charging.
+Targets: < 1.5 s, <= 45 MB, <= 3 %; the flood leaves RSS where it was.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,18 +33,35 @@ sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
 
+from firmware.heap_trim import TRIM_EVERY_S  # noqa: E402
 from tests.csms import TestCsms  # noqa: E402
 from tests.test_cli import _free_port, run_with_csms  # noqa: E402
+
+SETTLE_S = TRIM_EVERY_S + 5
+PYCACHE = Path(tempfile.mkdtemp(prefix="pievse-pycache-"))
 
 
 def service_environment() -> dict[str, str]:
     """The Environment= lines of the systemd unit: measure the process as it is deployed."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     for line in (ROOT / "deploy" / "pievse.service").read_text().splitlines():
         if line.startswith("Environment="):
             key, _, value = line.removeprefix("Environment=").partition("=")
             env[key] = value
     return env
+
+
+def compile_as_installed() -> None:
+    """What install.sh does for the release's venv: bytecode for PYTHONOPTIMIZE=2."""
+    paths = [*(p for p in sys.path if p.endswith("site-packages")), str(ROOT)]
+    subprocess.run(
+        [sys.executable, "-OO", "-m", "compileall", "-q", "-j", "0", *paths],
+        env=service_environment(),
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 async def _start(csms: TestCsms, data_dir: Path, api_port: int) -> asyncio.subprocess.Process:
@@ -93,7 +114,33 @@ async def boot_times(runs: int) -> list[float]:
     return times
 
 
-async def session(minutes: float) -> tuple[float, float, int]:
+async def flood(csms: TestCsms, pid: int, frames: int, api_port: int) -> list[str]:
+    side = await csms.connected()
+    before_rss, started = _rss_mb(pid), time.monotonic()
+    answered = len(csms.raw_answers)
+    for n in range(frames):
+        await side._connection.send("{}")
+        if n % 1000 == 999:
+            while len(csms.raw_answers) < answered + n - 5000:
+                await asyncio.sleep(0.01)  # the box answers each one; keep 5000 in flight
+    while len(csms.raw_answers) < answered + frames:
+        await asyncio.sleep(0.05)
+    took, after_rss = time.monotonic() - started, _rss_mb(pid)
+    await asyncio.sleep(SETTLE_S)
+    settled_rss = _rss_mb(pid)
+    status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/status"))
+    events = len(csms.of("SecurityEventNotification"))
+    return [
+        f"flood of {frames} invalid frames answered in {took:.1f} s "
+        f"({frames / took:.0f} frames/s): RSS {before_rss:.1f} MB before, "
+        f"{after_rss:.1f} MB right after, {settled_rss:.1f} MB {SETTLE_S:.0f} s later",
+        f"  still {status['connectors']['1']['status']} with the contactor "
+        f"{status['contactor']}; {events} SecurityEventNotifications in all, "
+        f"{status['ocpp']['dropped']} messages dropped",
+    ]
+
+
+async def session(minutes: float, frames: int) -> tuple[float, float, int, list[str]]:
     csms = TestCsms()
     await csms.start()
     api_port = _free_port()
@@ -111,28 +158,32 @@ async def session(minutes: float) -> tuple[float, float, int]:
             wall = time.monotonic() - wall_before
             rss = _rss_mb(process.pid)
             values = len(csms.of("MeterValues"))
+            flooded = await flood(csms, process.pid, frames, api_port) if frames else []
         finally:
             await _stop(process)
     await csms.stop()
-    return rss, 100.0 * cpu / wall, values
+    return rss, 100.0 * cpu / wall, values, flooded
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--boots", type=int, default=5)
     parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--flood", type=int, default=100_000)
     args = parser.parse_args()
+    compile_as_installed()
     times = await boot_times(args.boots)
     print(
         f"start of process -> BootNotification: median {statistics.median(times):.3f} s "
         f"over {len(times)} runs (min {min(times):.3f}, max {max(times):.3f}); target < 1.5 s"
     )
-    rss, cpu, values = await session(args.minutes)
+    rss, cpu, values, flooded = await session(args.minutes, args.flood)
     print(
         f"charging session of {args.minutes:g} min, meter values every 10 s "
         f"({values} MeterValues received): RSS {rss:.1f} MB (target <= 45), "
         f"CPU {cpu:.2f} % of one core (target <= 3)"
     )
+    print("\n".join(flooded))
 
 
 if __name__ == "__main__":

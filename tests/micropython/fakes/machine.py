@@ -23,9 +23,11 @@ _irqs = []
 def _outputs_changed():
     path = os.getenv("PILOT_SIM_OUTPUTS")
     if path:
-        with open(path, "w") as f:
+        # Written aside and renamed: the test reads this file at any moment, never half of it.
+        with open(path + ".new", "w") as f:
             f.write(" ".join(f"{pin}={level}" for pin, level in sorted(_pins.items())))
             f.write(f" pwm={_pwm['duty_u16']}\n")
+        os.rename(path + ".new", path)
 
 
 def _simulation():
