@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, Driver
-from board.loader import BoardError, BoardSpec, Section
-from hal.interfaces import Board
-from hal.ports import HardwareUnavailable
-from hal.register_map import load_register_map
-from hal.sim.plant import Plant
+from pievse.board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, Driver
+from pievse.board.loader import BoardError, BoardSpec, Section
+from pievse.hal.interfaces import Board
+from pievse.hal.ports import HardwareUnavailable
+from pievse.hal.register_map import load_register_map
+from pievse.hal.sim.plant import Plant
 
 
 def _constructor(driver_name: str, driver: Driver) -> Callable[..., Any]:

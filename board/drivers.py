@@ -37,15 +37,17 @@ def _port(kind: str, required: bool = True) -> Param:
 
 PORT_DRIVERS: dict[str, Driver] = {
     "sim.digital_out": Driver(
-        "hal.sim.ports:SimDigitalOut", {"signal": Param("str")}, "digital_out", True
+        "pievse.hal.sim.ports:SimDigitalOut", {"signal": Param("str")}, "digital_out", True
     ),
     "sim.digital_in": Driver(
-        "hal.sim.ports:SimDigitalIn", {"signal": Param("str")}, "digital_in", True
+        "pievse.hal.sim.ports:SimDigitalIn", {"signal": Param("str")}, "digital_in", True
     ),
-    "sim.pwm": Driver("hal.sim.ports:SimPwmOut", {"signal": Param("str")}, "pwm", True),
-    "sim.analog": Driver("hal.sim.ports:SimAnalogIn", {"signal": Param("str")}, "analog", True),
+    "sim.pwm": Driver("pievse.hal.sim.ports:SimPwmOut", {"signal": Param("str")}, "pwm", True),
+    "sim.analog": Driver(
+        "pievse.hal.sim.ports:SimAnalogIn", {"signal": Param("str")}, "analog", True
+    ),
     "sim.meter_emulator": Driver(
-        "hal.sim.ports:EmulatedMeterBus",
+        "pievse.hal.sim.ports:EmulatedMeterBus",
         {
             "map": Param("map"),
             "device_id": Param("int", False, 1),
@@ -56,7 +58,7 @@ PORT_DRIVERS: dict[str, Driver] = {
         True,
     ),
     "modbus.tcp": Driver(
-        "hal.modbus:ModbusTcpBus",
+        "pievse.hal.modbus:ModbusTcpBus",
         {
             "host": Param("str"),
             "port": Param("int", False, 502),
@@ -65,7 +67,7 @@ PORT_DRIVERS: dict[str, Driver] = {
         "registers",
     ),
     "modbus.rtu": Driver(
-        "hal.modbus:ModbusRtuBus",
+        "pievse.hal.modbus:ModbusRtuBus",
         {
             "device": Param("str"),
             "baudrate": Param("int", False, 9600),
@@ -76,15 +78,15 @@ PORT_DRIVERS: dict[str, Driver] = {
         "registers",
     ),
     "sim.byte_link": Driver(
-        "hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True
+        "pievse.hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True
     ),
     "linux.gpio_out": Driver(
-        "hal.linux.gpio:GpioOut",
+        "pievse.hal.linux.gpio:GpioOut",
         {"pin": Param("int"), "active_low": Param("bool", False, False)},
         "digital_out",
     ),
     "linux.gpio_in": Driver(
-        "hal.linux.gpio:GpioIn",
+        "pievse.hal.linux.gpio:GpioIn",
         {
             "pin": Param("int"),
             "pull": Param("str", False, "off"),
@@ -94,7 +96,7 @@ PORT_DRIVERS: dict[str, Driver] = {
         "digital_in",
     ),
     "linux.sysfs_pwm": Driver(
-        "hal.linux.sysfs_pwm:SysfsPwmOut",
+        "pievse.hal.linux.sysfs_pwm:SysfsPwmOut",
         {
             "chip": Param("int", False, 0),
             "channel": Param("int"),
@@ -103,14 +105,14 @@ PORT_DRIVERS: dict[str, Driver] = {
         },
         "pwm",
     ),
-    "linux.i2c": Driver("hal.linux.i2c:I2cBus", {"bus": Param("int", False, 1)}, "i2c"),
+    "linux.i2c": Driver("pievse.hal.linux.i2c:I2cBus", {"bus": Param("int", False, 1)}, "i2c"),
     "linux.ads1115": Driver(
-        "hal.linux.ads1115:Ads1115",
+        "pievse.hal.linux.ads1115:Ads1115",
         {"i2c": _port("i2c"), "address": Param("int", False, 0x48)},
         "adc_chip",
     ),
     "linux.ads1115_channel": Driver(
-        "hal.linux.ads1115:Ads1115Input",
+        "pievse.hal.linux.ads1115:Ads1115Input",
         {
             "adc": _port("adc_chip"),
             "channel": Param("int"),
@@ -121,7 +123,7 @@ PORT_DRIVERS: dict[str, Driver] = {
         "analog",
     ),
     "linux.serial": Driver(
-        "hal.linux.serial_link:SerialByteLink",
+        "pievse.hal.linux.serial_link:SerialByteLink",
         {
             "device": Param("str"),
             "baudrate": Param("int", False, 115200),
@@ -131,7 +133,7 @@ PORT_DRIVERS: dict[str, Driver] = {
         "byte_link",
     ),
     "coprocessor.serial": Driver(
-        "hal.devices.pilot_coprocessor:PilotCoprocessor",
+        "pievse.hal.devices.pilot_coprocessor:PilotCoprocessor",
         {"device": Param("str"), "baudrate": Param("int", False, 115200)},
         "coprocessor",
     ),
@@ -142,7 +144,7 @@ _COPROCESSOR = {"coprocessor": _port("coprocessor")}
 DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
     "pilot": {
         "peak_hold": Driver(
-            "hal.devices.pilot:PeakHoldPilot",
+            "pievse.hal.devices.pilot:PeakHoldPilot",
             {
                 "pwm": _port("pwm"),
                 "high": _port("analog"),
@@ -151,44 +153,48 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
                 "frequency_hz": Param("float", False, 1000.0),
             },
         ),
-        "coprocessor": Driver("hal.devices.pilot_coprocessor:CoprocessorPilot", _COPROCESSOR),
+        "coprocessor": Driver(
+            "pievse.hal.devices.pilot_coprocessor:CoprocessorPilot", _COPROCESSOR
+        ),
     },
     "cable": {
         "proximity": Driver(
-            "hal.devices.cable:ProximityCableSense",
+            "pievse.hal.devices.cable:ProximityCableSense",
             {
                 "adc": _port("analog"),
                 "pull_up_ohm": Param("float"),
                 "supply_v": Param("float"),
             },
         ),
-        "fixed": Driver("hal.devices.cable:FixedCable", {"rating_a": Param("float")}),
+        "fixed": Driver("pievse.hal.devices.cable:FixedCable", {"rating_a": Param("float")}),
     },
     "contactor": {
         "relay": Driver(
-            "hal.devices.contactor:RelayContactor",
+            "pievse.hal.devices.contactor:RelayContactor",
             {
                 "coil": _port("digital_out"),
                 "feedback": _port("digital_in", required=False),
                 "keepalive": _port("digital_out", required=False),
             },
         ),
-        "coprocessor": Driver("hal.devices.pilot_coprocessor:CoprocessorContactor", _COPROCESSOR),
+        "coprocessor": Driver(
+            "pievse.hal.devices.pilot_coprocessor:CoprocessorContactor", _COPROCESSOR
+        ),
     },
     "rcd": {
         "trip_input": Driver(
-            "hal.devices.rcd:TripInputRcd",
+            "pievse.hal.devices.rcd:TripInputRcd",
             {
                 "trip": _port("digital_in"),
                 "test": _port("digital_out", required=False),
                 "test_settle_s": Param("float", False, 0.05),
             },
         ),
-        "coprocessor": Driver("hal.devices.pilot_coprocessor:CoprocessorRcd", _COPROCESSOR),
+        "coprocessor": Driver("pievse.hal.devices.pilot_coprocessor:CoprocessorRcd", _COPROCESSOR),
     },
     "thermometer": {
         "linear_analog": Driver(
-            "hal.devices.thermometer:linear_analog",
+            "pievse.hal.devices.thermometer:linear_analog",
             {
                 "adc": _port("analog"),
                 "offset_v": Param("float"),
@@ -199,7 +205,7 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
             },
         ),
         "ntc": Driver(
-            "hal.devices.thermometer:ntc",
+            "pievse.hal.devices.thermometer:ntc",
             {
                 "adc": _port("analog"),
                 "supply_v": Param("float"),
@@ -212,7 +218,7 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
             },
         ),
         "tmp102": Driver(
-            "hal.devices.thermometer:tmp102",
+            "pievse.hal.devices.thermometer:tmp102",
             {
                 "i2c": _port("i2c"),
                 "address": Param("int", False, 0x48),
@@ -223,29 +229,29 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
         ),
     },
     "ev_soc": {
-        "bench_ev": Driver("hal.sim.bench_ev:BenchEvStateOfCharge", needs_plant=True),
+        "bench_ev": Driver("pievse.hal.sim.bench_ev:BenchEvStateOfCharge", needs_plant=True),
     },
     "lock": {
         "feedback": Driver(
-            "hal.devices.lock:FeedbackLock",
+            "pievse.hal.devices.lock:FeedbackLock",
             {"actuator": _port("digital_out"), "feedback": _port("digital_in")},
         ),
     },
     "tag_reader": {
         "ascii_lines": Driver(
-            "hal.devices.tag_reader:AsciiLineTagReader", {"link": _port("byte_link")}
+            "pievse.hal.devices.tag_reader:AsciiLineTagReader", {"link": _port("byte_link")}
         ),
         "pn532": Driver(
-            "hal.devices.pn532:Pn532TagReader",
+            "pievse.hal.devices.pn532:Pn532TagReader",
             {"link": _port("byte_link"), "poll_interval_s": Param("float", False, 0.2)},
         ),
     },
     "tamper": {
-        "switch": Driver("hal.devices.tamper:LidSwitch", {"input": _port("digital_in")}),
+        "switch": Driver("pievse.hal.devices.tamper:LidSwitch", {"input": _port("digital_in")}),
     },
     "led": {
         "rgb": Driver(
-            "hal.devices.led:RgbLed",
+            "pievse.hal.devices.led:RgbLed",
             {
                 "red": _port("digital_out"),
                 "green": _port("digital_out"),
@@ -255,7 +261,7 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
     },
     "meter": {
         "modbus": Driver(
-            "hal.devices.meter:ModbusMeter",
+            "pievse.hal.devices.meter:ModbusMeter",
             {"bus": _port("registers"), "map": Param("map"), "device_id": Param("int", False, 1)},
         ),
     },

@@ -11,10 +11,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, REQUIRED_DEVICES, Driver, Param
-from hal.interfaces import Ratings
-from hal.register_map import RegisterMapError, known_maps, load_register_map
-from hal.sim.plant import PlantSettings
+from pievse.board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, REQUIRED_DEVICES, Driver, Param
+from pievse.hal.interfaces import Ratings
+from pievse.hal.register_map import RegisterMapError, known_maps, load_register_map
+from pievse.hal.sim.plant import PlantSettings
 
 BOARDS_DIR = Path(__file__).parent / "boards"
 

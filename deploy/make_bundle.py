@@ -29,7 +29,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from firmware.release_bundle import FORMAT, MANIFEST, NAME
+from pievse.firmware.updates.release_bundle import FORMAT, MANIFEST, NAME
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,25 @@ def _pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", *args, "--quiet"], check=True)
 
 
+def clean_copy(project: Path, into: Path) -> Path:
+    """The project without build output: setuptools reuses a stale build/lib, which would
+    put modules that no longer exist (or old top-level names) into the wheel."""
+    copy = into / "project"
+    ignored = shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*_cache", ".hypothesis"
+    )
+    shutil.copytree(project, copy, ignore=ignored)
+    return copy
+
+
 def build_wheels(
+    project: Path, out: Path, extra: str, reuse: Path | None, platform: str, python: str
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        _build_wheels(clean_copy(project, Path(scratch)), out, extra, reuse, platform, python)
+
+
+def _build_wheels(
     project: Path, out: Path, extra: str, reuse: Path | None, platform: str, python: str
 ) -> None:
     target = f"{project}[{extra}]" if extra else str(project)

@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from firmware.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
-from firmware.authorization_key import valid_authorization_key
+from pievse.firmware.security.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
+from pievse.firmware.security.authorization_key import valid_authorization_key
 
 
 class ConfigError(ValueError):

@@ -20,7 +20,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.framer import FramerRTU, FramerType
 
-from hal.ports import RegisterBusError
+from pievse.hal.ports import RegisterBusError
 
 PARITIES = ("N", "E", "O")
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from firmware.app import RunOptions, Wallbox
+from pievse.firmware.app.wallbox import RunOptions, Wallbox
 from tests.csms import TestCsms
 from tests.file_servers import HttpFiles
 from tests.release_rig import Bundles, build

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hal.sim.serial_wire import SerialWire
+from pievse.hal.sim.serial_wire import SerialWire
 
 ROOT = Path(__file__).resolve().parents[1]
 MICROPYTHON = Path(sys.executable).with_name("micropython")

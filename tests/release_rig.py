@@ -70,7 +70,7 @@ def _project_at(version: str, work: Path, broken: bool = False) -> Path:
         pyproject.read_text().replace(f'version = "{BASE}"', f'version = "{version}"')
     )
     if broken:
-        cli = copy / "firmware" / "cli.py"
+        cli = copy / "firmware" / "app" / "cli.py"
         cli.write_text("import no_such_module_in_this_release\n" + cli.read_text())
     return copy
 

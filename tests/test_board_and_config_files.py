@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from board.assembly import assemble
-from board.loader import BOARDS_DIR, BoardError, load_board
-from firmware.config import ConfigError, load_config, parse_config
-from hal.register_map import RegisterMapError, load_register_map, plan_reads
+from pievse.board.assembly import assemble
+from pievse.board.loader import BOARDS_DIR, BoardError, load_board
+from pievse.firmware.config import ConfigError, load_config, parse_config
+from pievse.hal.register_map import RegisterMapError, load_register_map, plan_reads
 
 
 def _board_with(tmp_path: Path, old: str, new: str) -> str:
@@ -121,7 +121,7 @@ def test_a_phase_on_a_total_measurand_is_refused(monkeypatch, tmp_path: Path) ->
     (tmp_path / "odd.toml").write_text(
         '[[register]]\naddress = 0x46\ntype = "float32"\nmeasurand = "Frequency"\nphase = "L1"\n'
     )
-    monkeypatch.setattr("hal.register_map.MAPS_DIR", tmp_path)
+    monkeypatch.setattr("pievse.hal.register_map.MAPS_DIR", tmp_path)
     with pytest.raises(RegisterMapError, match="Frequency is a total and takes no phase"):
         load_register_map("odd")
 
@@ -139,7 +139,7 @@ def _map_file(tmp_path: Path, monkeypatch, addresses: list[int], header: str = "
         for a in addresses
     )
     (tmp_path / "synthetic.toml").write_text(header + rows)
-    monkeypatch.setattr("hal.register_map.MAPS_DIR", tmp_path)
+    monkeypatch.setattr("pievse.hal.register_map.MAPS_DIR", tmp_path)
 
 
 @pytest.mark.parametrize(

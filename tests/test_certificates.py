@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
-from firmware.x509_checks import certificate_hash
+from pievse.firmware.security.x509_checks import certificate_hash
 from tests.conftest import BenchClient, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 from tests.pki import Pki, pem, server_context

@@ -19,7 +19,7 @@ import pytest
 
 from tests.csms import TestCsms
 
-PIEVSE = [sys.executable, "-m", "firmware.cli"]
+PIEVSE = [sys.executable, "-m", "pievse.firmware.app.cli"]
 
 
 def run_with_csms(csms_url: str, data_dir: Path, api_port: int) -> list[str]:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware.charging_profiles import ChargingProfile, Period, Schedule
-from firmware.composite_schedule import RECURRENCE, Context, composite, to_amps
+from pievse.firmware.charging.composite_schedule import RECURRENCE, Context, composite, to_amps
+from pievse.firmware.charging.profiles import ChargingProfile, Period, Schedule
 
 BASE = datetime(2026, 3, 7, 22, 0, tzinfo=UTC)  # a Saturday evening: midnight and a week edge
 WINDOW = timedelta(days=2, hours=4)

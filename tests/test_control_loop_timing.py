@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from board.assembly import assemble
-from board.loader import load_board
-from firmware.clock import ManualClock
-from firmware.config import Config
-from firmware.controller import ChargeController
-from firmware.id_tag_info import ANYONE, IdTagInfo
-from firmware.reservations import ReservationBook
-from firmware.sessions import SessionLog
-from firmware.store import Store
-from hal.sim.plant import Plant
+from pievse.board.assembly import assemble
+from pievse.board.loader import load_board
+from pievse.firmware.clock import ManualClock
+from pievse.firmware.config import Config
+from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.persistence.store import Store
+from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
+from pievse.firmware.session.reservations import ReservationBook
+from pievse.firmware.session.sessions import SessionLog
+from pievse.hal.sim.plant import Plant
 
 
 @dataclass
@@ -139,7 +139,7 @@ async def test_authorization_expires_when_no_ev_plugs_in(rig: Rig) -> None:
 
 @pytest.mark.parametrize("config_tag", ["FREE"])
 async def test_free_vend_authorizes_on_plug_in(tmp_path: Path, config_tag: str) -> None:
-    from firmware.config import parse_config
+    from pievse.firmware.config import parse_config
 
     clock = ManualClock()
     board = assemble(load_board("bench-sim"), clock.monotonic)

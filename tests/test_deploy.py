@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware import update_record
-from firmware.release_bundle import BundleError, extract, read_manifest
-from firmware.releases import Releases
+from pievse.firmware.updates import update_record
+from pievse.firmware.updates.release_bundle import BundleError, extract, read_manifest
+from pievse.firmware.updates.releases import Releases
 from tests.release_rig import BASE, ROOT, UPDATE, Bundles, install
 from tests.test_cli import PIEVSE, _free_port
 
@@ -61,8 +61,16 @@ def test_install_sh_twice_gives_the_same_tree(tmp_path: Path, bundles: Bundles) 
         check=True,
     )
     assert done.stdout.strip() == f"pievse {BASE}"
+    records = list(
+        prefix.glob("opt/pievse/releases/*/venv/lib/python*/site-packages/pievse-*/RECORD")
+    )
+    assert len(records) == 1
+    top = {line.split(",")[0].split("/")[0] for line in records[0].read_text().splitlines()}
+    assert {t for t in top if not t.endswith(".dist-info") and t != ".."} == {"pievse"}, (
+        "the wheel puts nothing but pievse at the top of site-packages"
+    )
     tag = sys.implementation.cache_tag
-    compiled = f"firmware/__pycache__/app.{tag}.opt-2.pyc"
+    compiled = f"pievse/firmware/app/__pycache__/wallbox.{tag}.opt-2.pyc"
     assert any(p.endswith(compiled) for p in first), "bytecode for PYTHONOPTIMIZE=2"
 
 
@@ -204,8 +212,7 @@ def test_the_update_guard_rolls_back_a_release_past_its_deadline(tmp_path: Path)
     data.mkdir()
     record = update_record.UpdateRecord("verifying", UPDATE, BASE, time.time() + 60, False, None)
     update_record.save(update_record.path_in(data), record)
-    command = [sys.executable, "-m", "firmware.cli", "update-guard", "--data-dir", str(data),
-               "--install-root", str(root)]  # fmt: skip
+    command = [*PIEVSE, "update-guard", "--data-dir", str(data), "--install-root", str(root)]
     early = subprocess.run(command, capture_output=True, text=True, check=True)
     assert early.stdout.strip() == "nothing to do" and releases.current() == UPDATE
     update_record.save(

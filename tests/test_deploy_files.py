@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from firmware.config import Config, load_config
+from pievse.firmware.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from firmware.releases import Releases
+from pievse.firmware.updates.releases import Releases
 from tests.conftest import BenchClient, ocpp_config, running_wallbox
 from tests.csms import TestCsms, now_iso
 from tests.file_servers import HttpFiles

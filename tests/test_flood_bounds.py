@@ -12,15 +12,15 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware.clock import ManualClock
-from firmware.config import Config
-from firmware.configuration_keys import ConfigurationKeys
-from firmware.core_keys import core_key_specs
-from firmware.event_bursts import EventBursts
-from firmware.outbox import Outbox
-from firmware.security_log import SecurityLog
-from firmware.sessions import SessionLog
-from firmware.store import Store
+from pievse.firmware.clock import ManualClock
+from pievse.firmware.config import Config
+from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.ocpp16.core_keys import core_key_specs
+from pievse.firmware.ocpp16.outbox import Outbox
+from pievse.firmware.persistence.store import Store
+from pievse.firmware.security.event_bursts import EventBursts
+from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.session.sessions import SessionLog
 from tests.conftest import BenchClient, charge_under_csms
 from tests.csms import TestCsms
 

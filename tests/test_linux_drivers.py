@@ -12,19 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from firmware.duty_cycle import duty_percent
-from hal.devices.cable import ProximityCableSense
-from hal.devices.pilot import PeakHoldPilot
-from hal.devices.pn532 import Pn532Error, Pn532TagReader
-from hal.devices.thermometer import ntc, tmp102, tmp102_word
-from hal.interfaces import CableFault, PilotState
-from hal.linux.ads1115 import Ads1115, Ads1115Input, config_word
-from hal.linux.gpio import GpioIn, GpioOut
-from hal.linux.i2c import I2cBus
-from hal.linux.serial_link import SerialByteLink
-from hal.linux.sysfs_pwm import SysfsPwmOut
-from hal.ports import HardwareUnavailable
-from hal.sim.serial_wire import SerialWire
+from pievse.firmware.control.duty_cycle import duty_percent
+from pievse.hal.devices.cable import ProximityCableSense
+from pievse.hal.devices.pilot import PeakHoldPilot
+from pievse.hal.devices.pn532 import Pn532Error, Pn532TagReader
+from pievse.hal.devices.thermometer import ntc, tmp102, tmp102_word
+from pievse.hal.interfaces import CableFault, PilotState
+from pievse.hal.linux.ads1115 import Ads1115, Ads1115Input, config_word
+from pievse.hal.linux.gpio import GpioIn, GpioOut
+from pievse.hal.linux.i2c import I2cBus
+from pievse.hal.linux.serial_link import SerialByteLink
+from pievse.hal.linux.sysfs_pwm import SysfsPwmOut
+from pievse.hal.ports import HardwareUnavailable
+from pievse.hal.sim.serial_wire import SerialWire
 from tests.fakes.pn532 import FakePn532
 from tests.fakes.rpi_gpio import FakeGpio
 from tests.fakes.smbus import FakeAds1115, FakeBus, FakeTmp102

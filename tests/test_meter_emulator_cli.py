@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from hal.devices.meter import ModbusMeter
-from hal.interfaces import MeterError
-from hal.modbus import ModbusRtuBus, ModbusTcpBus
-from hal.register_map import load_register_map
+from pievse.hal.devices.meter import ModbusMeter
+from pievse.hal.interfaces import MeterError
+from pievse.hal.modbus import ModbusRtuBus, ModbusTcpBus
+from pievse.hal.register_map import load_register_map
 
-COMMAND = [sys.executable, "-m", "firmware.cli", "meter-emulator"]
+COMMAND = [sys.executable, "-m", "pievse.firmware.app.cli", "meter-emulator"]
 
 
 class Emulator:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from hal.devices.meter import ModbusMeter
-from hal.interfaces import MeterError
-from hal.modbus import ModbusRtuBus, ModbusTcpBus
-from hal.register_map import known_maps, load_register_map, plan_reads
-from hal.sim.meter_emulator import MeterEmulator, SetLoad
-from hal.sim.serial_wire import SerialWire
+from pievse.hal.devices.meter import ModbusMeter
+from pievse.hal.interfaces import MeterError
+from pievse.hal.modbus import ModbusRtuBus, ModbusTcpBus
+from pievse.hal.register_map import known_maps, load_register_map, plan_reads
+from pievse.hal.sim.meter_emulator import MeterEmulator, SetLoad
+from pievse.hal.sim.serial_wire import SerialWire
 from tests.conftest import FAST_CONFIG, running_wallbox
 
 ALL_MAPS = known_maps()

@@ -39,7 +39,7 @@ async def test_hard_reset_restarts_the_process(tmp_path: Path, csms: TestCsms) -
 async def test_a_service_that_ignores_cancellation_does_not_hold_up_stop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("firmware.app.STOP_TASKS_S", 0.3)
+    monkeypatch.setattr("pievse.firmware.app.wallbox.STOP_TASKS_S", 0.3)
     release = asyncio.Event()
 
     async def stubborn() -> None:

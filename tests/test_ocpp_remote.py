@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from ocpp.v16 import call
 
-from firmware.config import Config
-from firmware.core_keys import core_key_specs
-from firmware.security_keys import security_key_specs
+from pievse.firmware.config import Config
+from pievse.firmware.ocpp16.core_keys import core_key_specs
+from pievse.firmware.ocpp16.security_keys import security_key_specs
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from board.loader import BoardError
-from hal.register_map import load_register_map
-from hal.sim.meter_emulator import MeterEmulator, SetLoad
-from hal.sim.serial_wire import SerialWire
+from pievse.board.loader import BoardError
+from pievse.hal.register_map import load_register_map
+from pievse.hal.sim.meter_emulator import MeterEmulator, SetLoad
+from pievse.hal.sim.serial_wire import SerialWire
 from tests.conftest import FAST_CONFIG, BenchClient, running_wallbox
 from tests.fakes.pn532 import FakePn532
 from tests.fakes.relay_hat import COIL, KEEPALIVE, RCD_TRIP, RelayHatWorld

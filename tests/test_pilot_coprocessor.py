@@ -15,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from hal import pilot_protocol as proto
-from hal.devices.pilot_coprocessor import (
+from pievse.hal import pilot_protocol as proto
+from pievse.hal.devices.pilot_coprocessor import (
     CoprocessorContactor,
     CoprocessorError,
     CoprocessorPilot,
     CoprocessorRcd,
     PilotCoprocessor,
 )
-from hal.interfaces import PilotState
-from hal.ports import HardwareUnavailable
-from hal.sim.serial_wire import SerialWire
+from pievse.hal.interfaces import PilotState
+from pievse.hal.ports import HardwareUnavailable
+from pievse.hal.sim.serial_wire import SerialWire
 from tests.micropython_port import ROOT, Pico, micropython, running_pico
 
 

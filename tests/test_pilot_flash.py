@@ -16,11 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from board.pilot_flash import FIRMWARE_DIR, MAIN, MODULES, PILOT_FIRMWARE_VERSION, flash_pilot
-from firmware.cli import main
-from hal.devices.pilot_coprocessor import CoprocessorContactor, CoprocessorPilot, PilotCoprocessor
-from hal.interfaces import PilotState
-from hal.sim.serial_wire import SerialWire
+from pievse.board.pilot_flash import (
+    FIRMWARE_DIR,
+    MAIN,
+    MODULES,
+    PILOT_FIRMWARE_VERSION,
+    flash_pilot,
+)
+from pievse.firmware.app.cli import main
+from pievse.hal.devices.pilot_coprocessor import (
+    CoprocessorContactor,
+    CoprocessorPilot,
+    PilotCoprocessor,
+)
+from pievse.hal.interfaces import PilotState
+from pievse.hal.sim.serial_wire import SerialWire
 from tests.micropython_port import FAKES, MICROPYTHON, running_pico
 
 MPREMOTE = (sys.executable, "-m", "mpremote")
@@ -83,7 +93,7 @@ def test_a_port_without_micropython_is_a_clear_error(
     wire = SerialWire()  # nothing answers on the far end
     try:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("board.pilot_flash.MPREMOTE_TIMEOUT_S", 3.0)
+            patch.setattr("pievse.board.pilot_flash.MPREMOTE_TIMEOUT_S", 3.0)
             assert main(["flash-pilot", wire.a_path]) == 2
     finally:
         wire.close()

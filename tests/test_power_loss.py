@@ -17,15 +17,15 @@ import aiohttp
 import pytest
 from ocpp.v16 import call
 
-from board.assembly import assemble
-from board.loader import load_board
-from firmware.clock import ManualClock
-from firmware.config import parse_config
-from firmware.controller import ChargeController
-from firmware.id_tag_info import ANYONE, IdTagInfo
-from firmware.reservations import ReservationBook
-from firmware.sessions import Session, SessionLog
-from firmware.store import Store
+from pievse.board.assembly import assemble
+from pievse.board.loader import load_board
+from pievse.firmware.clock import ManualClock
+from pievse.firmware.config import parse_config
+from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.persistence.store import Store
+from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
+from pievse.firmware.session.reservations import ReservationBook
+from pievse.firmware.session.sessions import Session, SessionLog
 from tests.csms import TestCsms
 from tests.fault_injection import Box
 

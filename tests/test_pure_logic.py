@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from firmware.connector_status import StatusInputs, box_status, connector_status
-from firmware.derating import thermal_limit_a
-from firmware.duty_cycle import current_for_duty, duty_percent
-from firmware.faults import Fault
-from firmware.limits import Limit, LimitSources, arbitrate
-from firmware.meter_values import Reading, deliverable_measurands, sampled_values
-from firmware.transaction_reporter import next_aligned
-from hal.devices.cable import rating_from_resistance
-from hal.devices.pilot import state_from_high_level
-from hal.interfaces import CableFault, Measurements, PilotState
-from hal.sim.plant import ev_offered_current_a
+from pievse.firmware.control.connector_status import StatusInputs, box_status, connector_status
+from pievse.firmware.control.derating import thermal_limit_a
+from pievse.firmware.control.duty_cycle import current_for_duty, duty_percent
+from pievse.firmware.control.faults import Fault
+from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
+from pievse.firmware.ocpp16.meter_values import Reading, deliverable_measurands, sampled_values
+from pievse.firmware.ocpp16.transaction_reporter import next_aligned
+from pievse.hal.devices.cable import rating_from_resistance
+from pievse.hal.devices.pilot import state_from_high_level
+from pievse.hal.interfaces import CableFault, Measurements, PilotState
+from pievse.hal.sim.plant import ev_offered_current_a
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from ocpp.v16 import call
 
-from firmware.authorization_key import authorization_password
-from firmware.connection_security import basic_auth_header
+from pievse.firmware.security.authorization_key import authorization_password
+from pievse.firmware.security.connection_security import basic_auth_header
 from tests.conftest import ocpp_config, running_wallbox
 from tests.csms import TestCsms
 from tests.test_security_profiles import KEY, PASSWORD, registered, security, serving

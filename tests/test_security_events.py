@@ -46,14 +46,14 @@ async def test_startup_reset_tamper_and_invalid_messages(box: BenchClient, csms:
 async def test_routine_events_log_at_info_and_alarms_at_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="firmware.security_log")
+    caplog.set_level(logging.INFO, logger="pievse.firmware.security.security_log")
     async with running_wallbox(tmp_path, FAST_CONFIG) as box:
         await box.bench("fault", fault="tamper", active=True)
         await box.wait_for(lambda s: "tamper" in s["faults"])
     levels = {
         record.getMessage().split()[2]: record.levelname
         for record in caplog.records
-        if record.name == "firmware.security_log"
+        if record.name == "pievse.firmware.security.security_log"
     }
     assert levels["StartupOfTheDevice"] == "INFO", "every start: routine"
     assert levels["TamperDetectionActivated"] == "WARNING"

@@ -15,8 +15,8 @@ import pytest
 from cryptography import x509
 from ocpp.v16 import call
 
-from firmware.authorization_key import authorization_password
-from firmware.config import ConfigError
+from pievse.firmware.config import ConfigError
+from pievse.firmware.security.authorization_key import authorization_password
 from tests.conftest import BenchClient, ocpp_config, running_wallbox
 from tests.csms import TestCsms
 from tests.pki import Pki, server_context

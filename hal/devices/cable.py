@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hal.interfaces import CableFault
-from hal.ports import AnalogIn
+from pievse.hal.interfaces import CableFault
+from pievse.hal.ports import AnalogIn
 
 # IEC 61851-1 / IEC 62196: 1.5 kOhm 13 A, 680 Ohm 20 A, 220 Ohm 32 A, 100 Ohm 63 A.
 # Band edges sit between neighbours so that resistor tolerance never changes the answer.

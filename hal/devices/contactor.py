@@ -8,8 +8,8 @@ state) the monostable times out and the coil drops.
 
 from __future__ import annotations
 
-from hal.interfaces import Listener
-from hal.ports import DigitalIn, DigitalOut
+from pievse.hal.interfaces import Listener
+from pievse.hal.ports import DigitalIn, DigitalOut
 
 
 class RelayContactor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hal.ports import DigitalOut
+from pievse.hal.ports import DigitalOut
 
 _MIX: dict[str, tuple[bool, bool, bool]] = {
     "off": (False, False, False),

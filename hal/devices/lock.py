@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hal.ports import DigitalIn, DigitalOut
+from pievse.hal.ports import DigitalIn, DigitalOut
 
 
 class FeedbackLock:

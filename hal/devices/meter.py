@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from hal.interfaces import Measurements, MeterError, PhaseValues
-from hal.ports import RegisterBus, RegisterBusError
-from hal.register_map import PHASED_MEASURANDS, RegisterMap, plan_reads
+from pievse.hal.interfaces import Measurements, MeterError, PhaseValues
+from pievse.hal.ports import RegisterBus, RegisterBusError
+from pievse.hal.register_map import PHASED_MEASURANDS, RegisterMap, plan_reads
 
 _PHASE_INDEX = {"L1": 0, "L2": 1, "L3": 2, "L1-N": 0, "L2-N": 1, "L3-N": 2}
 

@@ -7,8 +7,8 @@ check from the low level (IEC 61851-1 annex A: the low level must be -12 V).
 
 from __future__ import annotations
 
-from hal.interfaces import Listener, PilotSample, PilotState
-from hal.ports import AnalogIn, DigitalIn, PwmOut
+from pievse.hal.interfaces import Listener, PilotSample, PilotState
+from pievse.hal.ports import AnalogIn, DigitalIn, PwmOut
 
 # Upper bounds of the high level for each state, midway between the nominal levels
 # (A 12 V, B 9 V, C 6 V, D 3 V, E 0 V, F -12 V).

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 from serial import SerialException
 
-from hal import pilot_protocol as proto
-from hal.interfaces import Listener, PilotSample, PilotState
-from hal.linux.serial_link import open_serial
-from hal.ports import HardwareUnavailable
+from pievse.hal import pilot_protocol as proto
+from pievse.hal.interfaces import Listener, PilotSample, PilotState
+from pievse.hal.linux.serial_link import open_serial
+from pievse.hal.ports import HardwareUnavailable
 
 log = logging.getLogger(__name__)
 RCD_TEST_SETTLE_S = 0.1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from hal.ports import ByteLink
+from pievse.hal.ports import ByteLink
 
 log = logging.getLogger(__name__)
 HOST_TO_PN532 = 0xD4

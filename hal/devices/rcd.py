@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from hal.interfaces import Listener
-from hal.ports import DigitalIn, DigitalOut
+from pievse.hal.interfaces import Listener
+from pievse.hal.ports import DigitalIn, DigitalOut
 
 
 class TripInputRcd:

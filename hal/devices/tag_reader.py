@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from hal.ports import ByteLink
+from pievse.hal.ports import ByteLink
 
 log = logging.getLogger(__name__)
 MAX_ID_TAG_LENGTH = 20  # OCPP 1.6 IdToken is CiString20

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hal.interfaces import Listener
-from hal.ports import DigitalIn
+from pievse.hal.interfaces import Listener
+from pievse.hal.ports import DigitalIn
 
 
 class LidSwitch:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from hal.interfaces import Listener
-from hal.ports import AnalogIn, DigitalIn, I2cBus
+from pievse.hal.interfaces import Listener
+from pievse.hal.ports import AnalogIn, DigitalIn, I2cBus
 
 KELVIN = 273.15
 TMP102_TEMPERATURE = 0x00

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from hal.ports import I2cBus
+from pievse.hal.ports import I2cBus
 
 REG_CONVERSION = 0x00
 REG_CONFIG = 0x01

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hal.ports import EdgeCallback, HardwareUnavailable
+from pievse.hal.ports import EdgeCallback, HardwareUnavailable
 
 BCM_PINS = range(0, 28)
 PULLS = ("up", "down", "off")

@@ -7,7 +7,7 @@ import threading
 
 from smbus2 import SMBus
 
-from hal.ports import HardwareUnavailable
+from pievse.hal.ports import HardwareUnavailable
 
 
 class I2cBus:

@@ -6,7 +6,7 @@ import asyncio
 
 import serial
 
-from hal.ports import HardwareUnavailable
+from pievse.hal.ports import HardwareUnavailable
 
 PARITIES = {"N": serial.PARITY_NONE, "E": serial.PARITY_EVEN, "O": serial.PARITY_ODD}
 

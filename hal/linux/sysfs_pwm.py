@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from hal.ports import HardwareUnavailable
+from pievse.hal.ports import HardwareUnavailable
 
 EXPORT_WAIT_S = 2.0
 """udev needs a moment after export to give the new files to the gpio group."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hal.sim.plant import Plant
+from pievse.hal.sim.plant import Plant
 
 
 class BenchEvStateOfCharge:

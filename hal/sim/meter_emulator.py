@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from hal.modbus import RegisterServer
-from hal.register_map import RegisterMap, plan_reads
+from pievse.hal.modbus import RegisterServer
+from pievse.hal.register_map import RegisterMap, plan_reads
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from hal.register_map import load_register_map
-from hal.sim.meter_emulator import METER_FAULTS, MeterEmulator, SetLoad
-from hal.sim.serial_wire import SerialWire
+from pievse.hal.register_map import load_register_map
+from pievse.hal.sim.meter_emulator import METER_FAULTS, MeterEmulator, SetLoad
+from pievse.hal.sim.serial_wire import SerialWire
 
 LOAD_FIELDS = {
     "current_a": float,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hal.interfaces import BENCH_FAULTS
+from pievse.hal.interfaces import BENCH_FAULTS
 
 log = logging.getLogger(__name__)
 

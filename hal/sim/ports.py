@@ -7,11 +7,11 @@ import contextlib
 import threading
 from pathlib import Path
 
-from hal.modbus import ModbusTcpBus
-from hal.ports import EdgeCallback
-from hal.register_map import RegisterMap
-from hal.sim.meter_emulator import MeterEmulator
-from hal.sim.plant import ANALOG_INPUTS, DIGITAL_INPUTS, DIGITAL_OUTPUTS, Plant
+from pievse.hal.modbus import ModbusTcpBus
+from pievse.hal.ports import EdgeCallback
+from pievse.hal.register_map import RegisterMap
+from pievse.hal.sim.meter_emulator import MeterEmulator
+from pievse.hal.sim.plant import ANALOG_INPUTS, DIGITAL_INPUTS, DIGITAL_OUTPUTS, Plant
 
 READER_FAULT_POLL_S = 0.2
 

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from firmware.app import RunOptions, Wallbox  # noqa: E402
+from pievse.firmware.app.wallbox import RunOptions, Wallbox  # noqa: E402
 from tests.bench.bench_ocpp import service_environment  # noqa: E402
 from tests.test_cli import PIEVSE, _free_port  # noqa: E402
 

@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from hal.devices.meter import ModbusMeter  # noqa: E402
-from hal.modbus import ModbusRtuBus, ModbusTcpBus  # noqa: E402
-from hal.register_map import load_register_map, plan_reads  # noqa: E402
-from hal.sim.serial_wire import SILENT_CHARS, char_bits  # noqa: E402
+from pievse.hal.devices.meter import ModbusMeter  # noqa: E402
+from pievse.hal.modbus import ModbusRtuBus, ModbusTcpBus  # noqa: E402
+from pievse.hal.register_map import load_register_map, plan_reads  # noqa: E402
+from pievse.hal.sim.serial_wire import SILENT_CHARS, char_bits  # noqa: E402
 
 REQUEST_BYTES = 8  # unit id, function, address, count, CRC
 REPLY_HEADER_BYTES = 5  # unit id, function, byte count, CRC
@@ -32,7 +32,7 @@ REPLY_HEADER_BYTES = 5  # unit id, function, byte count, CRC
 
 async def _emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "firmware.cli", "meter-emulator", "--map", "sdm630",
+        sys.executable, "-m", "pievse.firmware.app.cli", "meter-emulator", "--map", "sdm630",
         "--current", "16", *args,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip

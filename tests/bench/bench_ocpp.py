@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
 
-from firmware.heap_trim import TRIM_EVERY_S  # noqa: E402
+from pievse.firmware.app.heap_trim import TRIM_EVERY_S  # noqa: E402
 from tests.csms import TestCsms  # noqa: E402
 from tests.test_cli import _free_port, run_with_csms  # noqa: E402
 

@@ -29,16 +29,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from firmware.authorizer import Authorizer  # noqa: E402
-from firmware.clock import SystemClock, iso_utc  # noqa: E402
-from firmware.config import Config  # noqa: E402
-from firmware.configuration_keys import ConfigurationKeys  # noqa: E402
-from firmware.core_keys import core_key_specs  # noqa: E402
-from firmware.id_tag_info import IdTagInfo  # noqa: E402
-from firmware.id_tag_store import IdTagStore  # noqa: E402
-from firmware.outbox import Outbox  # noqa: E402
-from firmware.sessions import SessionLog  # noqa: E402
-from firmware.store import Store  # noqa: E402
+from pievse.firmware.clock import SystemClock, iso_utc  # noqa: E402
+from pievse.firmware.config import Config  # noqa: E402
+from pievse.firmware.ocpp16.authorizer import Authorizer  # noqa: E402
+from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys  # noqa: E402
+from pievse.firmware.ocpp16.core_keys import core_key_specs  # noqa: E402
+from pievse.firmware.ocpp16.outbox import Outbox  # noqa: E402
+from pievse.firmware.persistence.store import Store  # noqa: E402
+from pievse.firmware.session.id_tag_info import IdTagInfo  # noqa: E402
+from pievse.firmware.session.id_tag_store import IdTagStore  # noqa: E402
+from pievse.firmware.session.sessions import SessionLog  # noqa: E402
 from tests.csms import TestCsms  # noqa: E402
 from tests.test_cli import _free_port, run_with_csms  # noqa: E402
 

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
 
-from firmware.app import RunOptions, Wallbox  # noqa: E402
-from firmware.charging_profiles import ChargingProfile, Period, Schedule  # noqa: E402
-from firmware.clock import iso_utc  # noqa: E402
-from firmware.composite_schedule import Context, composite  # noqa: E402
+from pievse.firmware.app.wallbox import RunOptions, Wallbox  # noqa: E402
+from pievse.firmware.charging.composite_schedule import Context, composite  # noqa: E402
+from pievse.firmware.charging.profiles import ChargingProfile, Period, Schedule  # noqa: E402
+from pievse.firmware.clock import iso_utc  # noqa: E402
 from tests.bench.bench_fault_latency import CPU_LOAD, percentile  # noqa: E402
 from tests.csms import TestCsms  # noqa: E402
 

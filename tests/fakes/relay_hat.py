@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 
-from hal.sim.meter_emulator import SetLoad
+from pievse.hal.sim.meter_emulator import SetLoad
 from tests.fakes.rpi_gpio import FakeGpio
 from tests.fakes.smbus import FakeAds1115
 from tests.fakes.sysfs_pwm import FakePwmChip

@@ -81,5 +81,5 @@ class FakeSMBus:
 @pytest.fixture
 def i2c(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBus]:
     bus = FakeBus()
-    monkeypatch.setattr("hal.linux.i2c.SMBus", bus.smbus)
+    monkeypatch.setattr("pievse.hal.linux.i2c.SMBus", bus.smbus)
     yield bus

@@ -1,0 +1,141 @@
+"""The local HTTP API (aiohttp): status for everyone, bench controls on simulated boards.
+
+The contract is in DESIGN.md and external test benches rely on it: keep field names stable.
+A bad request gets 400 with {"error": "..."} and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
+
+EV_STATES = ("A", "B", "C", "D", "E", "F")
+StatusProvider = Callable[[], dict[str, Any]]
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def build_app(status: StatusProvider, bench: BenchControl | None) -> web.Application:
+    app = web.Application(middlewares=[_errors_as_json])
+
+    async def get_status(_request: web.Request) -> web.Response:
+        return _json(status())
+
+    app.router.add_get("/api/status", get_status)
+    app.router.add_post("/api/bench/{action}", _bench_handler(bench))
+    return app
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
+
+
+@web.middleware
+async def _errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return _json({"error": str(exc)}, 400)
+    except web.HTTPException as exc:
+        return _json({"error": exc.reason}, exc.status)
+
+
+def _bench_handler(bench: BenchControl | None) -> Any:
+    async def handle(request: web.Request) -> web.Response:
+        if bench is None:
+            raise web.HTTPNotFound(reason="bench controls exist only on simulated boards")
+        action = request.match_info["action"]
+        if action not in _ACTIONS:
+            raise web.HTTPNotFound(
+                reason=f"no bench action {action!r}; known: {', '.join(_ACTIONS)}"
+            )
+        body = await _body(request)
+        _ACTIONS[action](bench, body)
+        return _json({"ok": True, "ev": bench.ev_status()})
+
+    return handle
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        body = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("body must be a JSON object")
+    return body
+
+
+def _only(body: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _number(body: dict[str, Any], key: str, low: float, high: float) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise BadRequest(f"{key} must be a number from {low} to {high}, got {value!r}")
+    return float(value)
+
+
+def _ev(bench: BenchControl, body: dict[str, Any]) -> None:
+    _only(body, {"state", "max_current_a", "phases"})
+    state = body.get("state")
+    if state not in EV_STATES:
+        raise BadRequest(f"state must be one of {', '.join(EV_STATES)}, got {state!r}")
+    max_current = _number(body, "max_current_a", 0, 80)
+    phases = body.get("phases")
+    if phases is not None and (isinstance(phases, bool) or phases not in (1, 3)):
+        raise BadRequest(f"phases must be 1 or 3, got {phases!r}")
+    bench.set_ev(state, max_current, phases)
+
+
+def _tag(bench: BenchControl, body: dict[str, Any]) -> None:
+    _only(body, {"id_tag"})
+    tag = body.get("id_tag")
+    if (
+        not isinstance(tag, str)
+        or not 0 < len(tag) <= 20
+        or not tag.isascii()
+        or not tag.isprintable()
+    ):
+        raise BadRequest(f"id_tag must be 1 to 20 printable ASCII characters, got {tag!r}")
+    bench.present_tag(tag)
+
+
+def _fault(bench: BenchControl, body: dict[str, Any]) -> None:
+    _only(body, {"fault", "active"})
+    fault = body.get("fault")
+    if fault not in BENCH_FAULTS:
+        raise BadRequest(f"fault must be one of {', '.join(BENCH_FAULTS)}, got {fault!r}")
+    active = body.get("active")
+    if not isinstance(active, bool):
+        raise BadRequest(f"active must be true or false, got {active!r}")
+    bench.set_fault(fault, active)
+
+
+def _temperature(bench: BenchControl, body: dict[str, Any]) -> None:
+    _only(body, {"celsius"})
+    celsius = _number(body, "celsius", -40, 150)
+    if celsius is None:
+        raise BadRequest("celsius is required")
+    bench.set_temperature(celsius)
+
+
+_ACTIONS: dict[str, Callable[[BenchControl, dict[str, Any]], None]] = {
+    "ev": _ev,
+    "tag": _tag,
+    "fault": _fault,
+    "temperature": _temperature,
+}

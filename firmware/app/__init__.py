@@ -1,0 +1,3 @@
+"""The composition root: options, wiring, run, the command line; the only code that
+imports board.
+"""

@@ -1,0 +1,273 @@
+"""The `pievse` command line. Bad flags, config or board files: one line, exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pievse.board.loader import BoardError
+from pievse.board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
+from pievse.firmware.app.wallbox import (
+    DEFAULT_DATA_DIR,
+    ApiListenError,
+    RunOptions,
+    firmware_version,
+    resolve_config,
+    run,
+)
+from pievse.firmware.clock import SystemClock
+from pievse.firmware.config import ConfigError, dump_config, parse_listen
+from pievse.firmware.diagnostics.journal_logging import setup_logging
+from pievse.firmware.ocpp16.outbox import DurableOutbox
+from pievse.firmware.persistence.store import Store, StoreError
+from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.updates.release_guard import guard
+from pievse.firmware.updates.releases import Releases
+from pievse.hal.modbus import BAUD_RATES, PARITIES
+from pievse.hal.register_map import known_maps
+from pievse.hal.sim.meter_emulator import METER_FAULTS
+from pievse.hal.sim.meter_emulator_service import EmulatorError, EmulatorOptions, run_emulator
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pievse", description="AC wallbox controller")
+    parser.add_argument("--version", action="version", version=f"pievse {firmware_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_options = _run_options()
+    run_cmd = commands.add_parser("run", parents=[run_options], help="run the wallbox controller")
+    run_cmd.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands.add_parser(
+        "config",
+        parents=[run_options],
+        help="print the configuration `run` would use with these flags (secrets hidden)",
+    )
+    _add_emulator_command(commands)
+    security_log = commands.add_parser(
+        "security-log", help="print (or clear) the security log of a data directory"
+    )
+    security_log.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"data directory (default {DEFAULT_DATA_DIR})",
+    )
+    security_log.add_argument(
+        "--clear", action="store_true", help="empty it (recorded as SecurityLogWasCleared)"
+    )
+    guard = commands.add_parser(
+        "update-guard",
+        help="roll back a firmware update that missed its deadline (systemd ExecStartPre)",
+    )
+    guard.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    guard.add_argument("--install-root", type=Path, default=Path("/opt/pievse"))
+    flash = commands.add_parser(
+        "flash-pilot",
+        help="copy the pilot co-processor firmware onto an RP2040 running MicroPython",
+    )
+    flash.add_argument("port", help="the RP2040's serial port, e.g. /dev/ttyACM0")
+    flash.add_argument(
+        "--no-reset", action="store_true", help="leave the board in its REPL after copying"
+    )
+    return parser
+
+
+def _run_options() -> argparse.ArgumentParser:
+    """The flags of `run`, shared with `config`: each overrides one key of the config file."""
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--board", default="bench-sim", help="bundled board name or board file path"
+    )
+    options.add_argument("--config", type=Path, help="configuration file (TOML)")
+    options.add_argument("--csms", help="CSMS URL (ws:// or wss://), overrides [ocpp] csms_url")
+    options.add_argument(
+        "--id", dest="charge_point_id", help="charge point id, overrides [charge_point] id"
+    )
+    options.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"data directory (default {DEFAULT_DATA_DIR})",
+    )
+    options.add_argument(
+        "--api", help="local API HOST:PORT, overrides [api] listen (default 127.0.0.1:8080)"
+    )
+    return options
+
+
+def _listen(value: str) -> tuple[str, int]:
+    address = parse_listen(value)
+    if address is None:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return address
+
+
+def _add_emulator_command(commands: argparse._SubParsersAction) -> None:
+    cmd = commands.add_parser(
+        "meter-emulator",
+        help="serve a simulated Modbus energy meter (TCP or RTU)",
+        description="Serves a meter register map whose values follow a load you set.",
+    )
+    cmd.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    cmd.add_argument("--map", default="sdm630", choices=known_maps(), help="register map")
+    cmd.add_argument("--device-id", type=int, default=1, help="Modbus unit id (1..247)")
+    where = cmd.add_mutually_exclusive_group()
+    where.add_argument(
+        "--tcp",
+        type=_listen,
+        default=("127.0.0.1", 5020),
+        help="HOST:PORT (default 127.0.0.1:5020)",
+    )
+    where.add_argument("--serial", help="RTU on this serial device")
+    where.add_argument(
+        "--pty", action="store_true", help="RTU on a new pseudo-terminal, paced at --baud"
+    )
+    cmd.add_argument("--baud", type=int, default=9600, choices=BAUD_RATES)
+    cmd.add_argument("--parity", default="N", choices=PARITIES)
+    cmd.add_argument("--stop-bits", type=int, default=1, choices=(1, 2))
+    cmd.add_argument(
+        "--control", type=_listen, help="HTTP control HOST:PORT (GET/PUT /load, PUT /fault)"
+    )
+    cmd.add_argument("--energy-file", type=Path, help="keep the energy counter in this file")
+    cmd.add_argument("--current", type=float, help="per-phase current (A)")
+    cmd.add_argument("--phases", type=int, help="phases carrying the current (1..3)")
+    cmd.add_argument("--voltage", type=float, help="phase voltage (V)")
+    cmd.add_argument("--power-factor", type=float)
+    cmd.add_argument("--frequency", type=float, help="grid frequency (Hz)")
+    cmd.add_argument("--fault", choices=METER_FAULTS, help="start with this fault injected")
+
+
+def _emulator_options(args: argparse.Namespace) -> EmulatorOptions:
+    load = {
+        name: value
+        for name, value in (
+            ("current_a", args.current),
+            ("phases", args.phases),
+            ("voltage_v", args.voltage),
+            ("power_factor", args.power_factor),
+            ("frequency_hz", args.frequency),
+        )
+        if value is not None
+    }
+    return EmulatorOptions(
+        map_name=args.map,
+        device_id=args.device_id,
+        tcp=args.tcp,
+        serial=args.serial,
+        pty=args.pty,
+        baudrate=args.baud,
+        parity=args.parity,
+        stop_bits=args.stop_bits,
+        control=args.control,
+        energy_file=args.energy_file,
+        load=load,
+        fault=args.fault,
+    )
+
+
+def _run_emulator(args: argparse.Namespace) -> int:
+    try:
+        asyncio.run(run_emulator(_emulator_options(args)))
+    except EmulatorError as exc:
+        print(f"pievse meter-emulator: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _security_log(args: argparse.Namespace) -> int:
+    """Reads the database beside a running box (WAL readers do not block it). A clearing
+    while the box runs reaches the CSMS at its next start, when the outbox is read."""
+    path = args.data_dir / "pievse.db"
+    if not path.exists():
+        print(f"pievse security-log: error: --data-dir: no database at {path}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(path)
+    except StoreError as exc:
+        print(f"pievse security-log: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        security_log = SecurityLog(store, SystemClock())
+        if args.clear:
+            outbox = DurableOutbox(store)
+            security_log.sender = outbox.put
+            security_log.clear()
+        for event in security_log.events():
+            print(event.line())
+    finally:
+        store.close()
+    return 0
+
+
+def _flash_pilot(args: argparse.Namespace) -> int:
+    try:
+        written = flash_pilot(args.port, reset=not args.no_reset)
+    except FlashError as exc:
+        print(f"pievse flash-pilot: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"pilot firmware {PILOT_FIRMWARE_VERSION} on {args.port}: {', '.join(written)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    if args.command == "meter-emulator":
+        return _run_emulator(args)
+    if args.command == "flash-pilot":
+        return _flash_pilot(args)
+    if args.command == "security-log":
+        return _security_log(args)
+    if args.command == "update-guard":
+        back = guard(args.data_dir, Releases(args.install_root))
+        print(f"rolled back to {back}" if back else "nothing to do")
+        return 0
+    options = RunOptions(
+        board=args.board,
+        config=args.config,
+        csms=args.csms,
+        charge_point_id=args.charge_point_id,
+        data_dir=args.data_dir,
+        api=args.api,
+    )
+    if args.command == "config":
+        try:
+            print(dump_config(resolve_config(options)), end="")
+        except ConfigError as exc:
+            print(f"pievse: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    try:
+        reset = asyncio.run(run(options))
+    except (BoardError, ConfigError, StoreError) as exc:
+        print(f"pievse: error: {exc}", file=sys.stderr)
+        return 2
+    except ApiListenError as exc:
+        print(f"pievse: error: --api: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if reset is None:
+        return 0
+    log = logging.getLogger(__name__)
+    if reset.kind == "Firmware" and os.environ.get("NOTIFY_SOCKET"):
+        log.warning("exiting for systemd to start the release now current")
+        return 0
+    logging.shutdown()
+    if reset.executable is not None:
+        # Not under systemd: start the new release's program, same arguments, same PID.
+        os.execv(reset.executable, [reset.executable, *sys.argv[1:]])
+    # A CSMS Reset restarts the whole process: same interpreter, same command line.
+    log.warning("%s reset: restarting the process", reset.kind)
+    os.execv(sys.executable, sys.orig_argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Charging profiles as values and the composite schedule: pure functions of time, no I/O."""

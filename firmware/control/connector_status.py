@@ -1,0 +1,88 @@
+"""Connector status as OCPP 1.6 names it, derived from what the control loop knows.
+
+A pure function of a snapshot, so every transition of the standard's status table can be
+tested without hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pievse.firmware.control.faults import REPORTS, Fault
+from pievse.hal.interfaces import PilotState
+
+
+@dataclass(frozen=True)
+class StatusInputs:
+    pilot_state: PilotState
+    in_session: bool
+    finishing: bool
+    pwm_active: bool
+    contactor_closed: bool
+    faults: frozenset[Fault]
+    meter_flagged: bool
+    """The meter failed but policy lets charging continue: report, do not fault."""
+    awaiting_ev: bool = False
+    """A tag was authorized (or a remote start accepted) and the EV is not plugged in yet."""
+    reserved: bool = False
+    """A reservation holds the connector for one driver."""
+    reader_failed: bool = False
+    """The tag reader fails: remote starts still work, so the box is not Faulted."""
+    box_operative: bool = True
+    connector_operative: bool = True
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    status: str
+    error_code: str = "NoError"
+    vendor_error_code: str | None = None
+
+
+def _worst(faults: frozenset[Fault], connector_id: int) -> Fault | None:
+    # Declaration order of Fault is the order of severity.
+    for fault in Fault:
+        if fault in faults and REPORTS[fault].connector_id == connector_id:
+            return fault
+    return None
+
+
+def box_status(inputs: StatusInputs) -> ConnectorStatus:
+    fault = _worst(inputs.faults, 0)
+    if fault is not None:
+        report = REPORTS[fault]
+        return ConnectorStatus("Faulted", report.error_code, report.vendor_error_code)
+    status = "Available" if inputs.box_operative else "Unavailable"
+    return ConnectorStatus(status, "ReaderFailure" if inputs.reader_failed else "NoError")
+
+
+def connector_status(inputs: StatusInputs) -> ConnectorStatus:
+    fault = _worst(inputs.faults, 1)
+    if fault is not None:
+        report = REPORTS[fault]
+        return ConnectorStatus("Faulted", report.error_code, report.vendor_error_code)
+    status = _plain_status(inputs)
+    if inputs.meter_flagged:
+        return ConnectorStatus(status, "PowerMeterFailure")
+    return ConnectorStatus(status)
+
+
+def _plain_status(inputs: StatusInputs) -> str:
+    if not inputs.in_session and not (inputs.box_operative and inputs.connector_operative):
+        return "Unavailable"
+    if inputs.pilot_state == PilotState.A:
+        # The transaction may outlive an unplugged EV (StopTransactionOnEVSideDisconnect).
+        if inputs.in_session:
+            return "SuspendedEV"
+        if inputs.awaiting_ev:
+            return "Preparing"
+        return "Reserved" if inputs.reserved else "Available"
+    if inputs.finishing:
+        return "Finishing"
+    if not inputs.in_session:
+        return "Preparing"
+    if not inputs.pwm_active:
+        return "SuspendedEVSE"
+    if inputs.contactor_closed and inputs.pilot_state in (PilotState.C, PilotState.D):
+        return "Charging"
+    return "SuspendedEV"

@@ -1,0 +1,1 @@
+"""Logs and diagnostics: the log file, GetDiagnostics and GetLog uploads, journal logging."""

@@ -1,0 +1,130 @@
+"""GetLog (OCPP 1.6 Security Whitepaper): the diagnostics or the security log, uploaded to
+where the CSMS says, with LogStatusNotification at every step.
+
+One upload at a time; a new request cancels the running one (answered AcceptedCanceled).
+Retries follow the request's retries and retryInterval (file_transfer.upload_with_retries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pievse.firmware.clock import Clock
+from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
+from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.transfer.file_transfer import (
+    TransferError,
+    check_location,
+    upload_with_retries,
+)
+
+log = logging.getLogger(__name__)
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_INTERVAL_S = 60
+Notify = Callable[[str, int | None], Awaitable[None]]
+"""(LogStatusNotification status, requestId)."""
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    log_type: str
+    """DiagnosticsLog or SecurityLog."""
+    request_id: int
+    location: str
+    retries: int
+    retry_interval_s: int
+    oldest: datetime | None
+    latest: datetime | None
+
+
+class LogUploads:
+    def __init__(
+        self,
+        diagnostics: DiagnosticsLog,
+        security_log: SecurityLog,
+        clock: Clock,
+        charge_point_id: str,
+        notify: Notify,
+    ) -> None:
+        self._diagnostics = diagnostics
+        self._security_log = security_log
+        self._clock = clock
+        self._id = charge_point_id
+        self._notify = notify
+        self._task: asyncio.Task[None] | None = None
+        self._accepted: tuple[LogRequest, str] | None = None
+        self.request_id: int | None = None
+
+    def filename(self, request: LogRequest) -> str:
+        stamp = self._clock.now().strftime("%Y%m%dT%H%M%SZ")
+        kind = "security" if request.log_type == "SecurityLog" else "diagnostics"
+        return f"{self._id}-{kind}-{request.request_id}-{stamp}.log"
+
+    def accept(self, request: LogRequest) -> tuple[str, str]:
+        """(GetLog status, filename). The running upload, if any, is canceled now; the new
+        one starts with `begin`, once the CSMS has the answer."""
+        canceled = self._task is not None and not self._task.done()
+        if canceled:
+            assert self._task is not None
+            self._task.cancel()
+            log.info("log upload %s canceled by a new request", self.request_id)
+        name = self.filename(request)
+        self.request_id = request.request_id
+        self._accepted = (request, name)
+        return ("AcceptedCanceled" if canceled else "Accepted"), name
+
+    def begin(self) -> None:
+        if self._accepted is not None:
+            request, name = self._accepted
+            self._accepted = None
+            self._task = asyncio.create_task(self._run(request, name), name="log-upload")
+
+    async def notify_current(self) -> None:
+        """ExtendedTriggerMessage LogStatusNotification: Uploading with its id, else Idle."""
+        uploading = self._task is not None and not self._task.done()
+        await self._notify(
+            "Uploading" if uploading else "Idle", self.request_id if uploading else None
+        )
+
+    def content(self, request: LogRequest) -> bytes:
+        if request.log_type == "SecurityLog":
+            events = self._security_log.events(request.oldest, request.latest)
+            return "".join(event.line() + "\n" for event in events).encode()
+        return self._diagnostics.text(request.oldest, request.latest)
+
+    async def _run(self, request: LogRequest, name: str) -> None:
+        try:
+            await self._upload(request, name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("log upload %d failed", request.request_id)
+            await self._notify("UploadFailure", request.request_id)
+
+    async def _upload(self, request: LogRequest, name: str) -> None:
+        try:
+            check_location(request.location)
+        except TransferError as exc:
+            log.warning("GetLog %d: %s", request.request_id, exc)
+            await self._notify(exc.status, request.request_id)
+            return
+        await self._notify("Uploading", request.request_id)
+        outcome = await upload_with_retries(
+            request.location,
+            name,
+            self.content(request),
+            request.retries,
+            request.retry_interval_s,
+        )
+        await self._notify(
+            "UploadFailure" if outcome == "TransferFailure" else outcome, request.request_id
+        )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

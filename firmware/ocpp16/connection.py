@@ -1,0 +1,229 @@
+"""One WebSocket session with the CSMS, on the `ocpp` library's ChargePoint.
+
+The library supplies the message classes, the official 1.6 schemas, the `@on`/`@after` route
+maps and the payload dataclasses. Three things are done here instead, because the library's
+versions do not fit a charge point:
+- incoming frames are checked with the OCPP-J 1.6 error codes (see `rpc_frames`), and a frame
+  that cannot be parsed still gets a CALLERROR instead of silence;
+- each incoming CALL is answered in its own task, so a handler that itself asks the CSMS
+  something (Authorize before a remote start) cannot block the reader it waits on;
+- an outgoing request fails at once when the connection drops, instead of after its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ocpp.charge_point import (
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
+from ocpp.exceptions import OCPPError
+from ocpp.messages import Call, CallError, CallResult
+from ocpp.routing import create_route_map
+from ocpp.v16 import ChargePoint
+from websockets.exceptions import ConnectionClosed
+
+from pievse.firmware.ocpp16.frames import (
+    FrameError,
+    check_action,
+    check_text,
+    leading_id,
+    parse_frame,
+    redacted,
+    validate,
+)
+
+log = logging.getLogger(__name__)
+frames_log = logging.getLogger("pievse.ocpp.frames")
+MAX_CALLS_IN_PROGRESS = 16
+"""OCPP-J 4.1.1 allows one; a few more tolerate a hasty CSMS, a flood waits in TCP."""
+
+
+class RequestFailed(Exception):
+    """The CSMS answered with a CALLERROR or an invalid payload, or did not answer in time."""
+
+
+class ConnectionLost(RequestFailed):
+    """The connection went while the request waited; it was not an attempt that failed."""
+
+
+class CsmsConnection(ChargePoint):
+    def __init__(
+        self,
+        charge_point_id: str,
+        websocket: Any,
+        handlers: Iterable[object],
+        response_timeout_s: float,
+        on_traffic: Callable[[], None],
+        on_invalid: Callable[[str], None] = lambda _text: None,
+    ) -> None:
+        super().__init__(charge_point_id, websocket, response_timeout_s)
+        self.route_map = {}
+        for handler in handlers:
+            self.route_map.update(create_route_map(handler))
+        self._served = {a for a, h in self.route_map.items() if "_on_action" in h}
+        self._on_traffic = on_traffic
+        self._on_invalid = on_invalid
+        self._pending: dict[str, asyncio.Future[CallResult | CallError]] = {}
+        self._call_tasks: set[asyncio.Task[None]] = set()
+        self._request_lock = asyncio.Lock()
+        self._closed = False
+
+    async def start(self) -> None:
+        """Reads frames until the connection closes; then every waiting request fails."""
+        try:
+            async for raw in self._connection:
+                self._on_traffic()
+                if frames_log.isEnabledFor(logging.DEBUG):
+                    frames_log.debug("%s <- %s", self.id, redacted(raw))
+                try:
+                    await self.route_message(raw)
+                except (ConnectionClosed, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    # No frame may end the connection (and the calls in flight with it).
+                    log.exception("frame not handled: %.200r", redacted(raw))
+                if len(self._call_tasks) >= MAX_CALLS_IN_PROGRESS:
+                    # A CSMS that does not wait for answers is read no faster than answered.
+                    await asyncio.wait(set(self._call_tasks), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._closed = True
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(ConnectionLost("connection closed"))
+            for task in self._call_tasks:
+                task.cancel()
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        try:
+            if isinstance(raw_msg, bytes):
+                raise FrameError(
+                    "FormationViolation",
+                    "a binary frame: OCPP-J frames are text",
+                    leading_id(raw_msg),
+                )
+            message = parse_frame(raw_msg)
+        except FrameError as exc:
+            # The security log records it (InvalidMessages, a flood summed up), and logs it.
+            log.debug("CSMS sent a malformed frame (%s): %.200r", exc, redacted(raw_msg))
+            self._on_invalid(f"malformed frame: {exc}")
+            await self._send(exc.call_error().to_json())
+            return
+        if isinstance(message, Call):
+            task = asyncio.create_task(self._answer_safely(message), name=f"ocpp-{message.action}")
+            self._call_tasks.add(task)
+            task.add_done_callback(self._call_tasks.discard)
+            return
+        future = self._pending.get(message.unique_id)
+        if future is None or future.done():
+            log.warning("answer to no open request ignored: %r", message)
+            return
+        future.set_result(message)
+
+    async def _answer_safely(self, message: Call) -> None:
+        try:
+            await self._answer(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("answering %s failed", message.action)
+
+    async def _answer(self, message: Call) -> None:
+        try:
+            check_action(message, self._served)
+            check_text(message)
+            validate(message)
+            result = await self._run_handler(message)
+        except FrameError as exc:
+            secret = message.action == "ChangeConfiguration"  # the value may be a key
+            ours = exc.code == "InternalError"
+            log.log(
+                logging.WARNING if ours else logging.DEBUG,
+                "CALL %r refused: %s",
+                message.action,
+                exc.code if secret else exc,
+            )
+            if not ours:
+                self._on_invalid(f"{message.action!a}: {exc.code}")
+            await self._send(exc.call_error(message.unique_id).to_json())
+            return
+        await self._send(result.to_json())
+        after = self.route_map[message.action].get("_after_action")
+        if after is not None:
+            outcome = after(**camel_to_snake_case(message.payload))
+            if inspect.isawaitable(outcome):
+                await outcome
+
+    async def _run_handler(self, message: Call) -> CallResult:
+        handler = self.route_map[message.action]["_on_action"]
+        try:
+            response = handler(**camel_to_snake_case(message.payload))
+            if inspect.isawaitable(response):
+                response = await response
+        except (FrameError, asyncio.CancelledError):
+            raise
+        except OCPPError as exc:
+            raise FrameError(exc.code, str(exc.description), message.unique_id) from exc
+        except Exception as exc:
+            log.exception("handler for %s failed", message.action)
+            raise FrameError("InternalError", "handler failed", message.unique_id) from exc
+        payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
+        result = message.create_call_result(payload)
+        try:
+            validate(result)
+        except FrameError as exc:
+            log.error("our %s answer does not match the schema: %s", message.action, exc)
+            raise FrameError("InternalError", "invalid answer", message.unique_id) from exc
+        return result
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Sends one CALL and returns the validated answer; one at a time (OCPP-J 4.1.1)."""
+        message = Call(str(uuid.uuid4()), action, payload)
+        validate(message)
+        async with self._request_lock:
+            if self._closed:
+                raise ConnectionLost("connection closed")
+            future: asyncio.Future[CallResult | CallError] = (
+                asyncio.get_running_loop().create_future()
+            )
+            self._pending[message.unique_id] = future
+            try:
+                await self._send(message.to_json())
+                async with asyncio.timeout(self._response_timeout):
+                    answer = await future
+            except ConnectionClosed:
+                raise ConnectionLost("connection closed") from None
+            except TimeoutError:
+                raise RequestFailed(
+                    f"no answer to {action} within {self._response_timeout:g} s"
+                ) from None
+            finally:
+                self._pending.pop(message.unique_id, None)
+        if isinstance(answer, CallError):
+            raise RequestFailed(
+                f"{action}: CALLERROR {answer.error_code}: {answer.error_description}"
+            )
+        answer.action = action
+        try:
+            validate(answer)
+        except FrameError as exc:
+            raise RequestFailed(f"{action}: invalid answer: {exc}") from None
+        return answer.payload
+
+    async def answers_sent(self) -> None:
+        """Until every incoming CALL has been answered (and its `after` step has run)."""
+        while self._call_tasks:
+            await asyncio.wait(set(self._call_tasks))
+
+    async def _send(self, message: str) -> None:
+        self._on_traffic()
+        frames_log.debug("%s -> %s", self.id, message)
+        await self._connection.send(message)

@@ -1,0 +1,182 @@
+"""What the CSMS may ask under the OCPP 1.6 Core profile.
+
+Each `@on` handler answers at once; work that must follow the answer (starting a remotely
+authorized session, resetting) runs in the matching `@after` handler, as the spec orders:
+the answer first, then the action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.ocpp16.authorizer import Authorizer
+from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.ocpp16.core_keys import GET_CONFIGURATION_MAX_KEYS
+from pievse.firmware.ocpp16.frames import FrameError
+from pievse.firmware.ocpp16.outbox import Outbox
+from pievse.firmware.ocpp16.smart_charging import SmartCharging
+from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
+from pievse.firmware.persistence.store import Store
+
+log = logging.getLogger(__name__)
+CONNECTOR_IDS = (0, 1)
+UNLOCK_CONFIRM_S = 2.0
+SOFT_RESET_DRAIN_S = 10.0
+AVAILABILITY_SETTING = "availability:{}"
+VendorHandler = Callable[[str | None, str | None], tuple[str, str | None]]
+"""(messageId, data) -> (status, data) for DataTransfer of one vendorId."""
+
+
+def restore_availability(store: Store, controller: ChargeController) -> None:
+    """Availability set by ChangeAvailability survives restarts (OCPP 1.6 5.2)."""
+    for connector_id in CONNECTOR_IDS:
+        stored = store.get_setting(AVAILABILITY_SETTING.format(connector_id))
+        if stored == "Inoperative":
+            controller.set_operative(connector_id, False)
+
+
+class CoreProfile:
+    def __init__(
+        self,
+        controller: ChargeController,
+        keys: ConfigurationKeys,
+        authorizer: Authorizer,
+        transactions: TransactionReporter,
+        outbox: Outbox,
+        store: Store,
+        restart: Callable[[str], Awaitable[None]],
+        smart: SmartCharging,
+    ) -> None:
+        self._controller = controller
+        self._smart = smart
+        self._keys = keys
+        self._authorizer = authorizer
+        self._transactions = transactions
+        self._outbox = outbox
+        self._store = store
+        self._restart = restart
+        self.vendors: dict[str, VendorHandler] = {}
+        self._remote_start_ok = False
+
+    # --- configuration -------------------------------------------------------------------
+
+    @on(Action.get_configuration)
+    def on_get_configuration(self, key: list[str] | None = None) -> Any:
+        if key and len(key) > GET_CONFIGURATION_MAX_KEYS:
+            raise FrameError(
+                "OccurenceConstraintViolation",
+                f"at most {GET_CONFIGURATION_MAX_KEYS} keys per request (GetConfigurationMaxKeys)",
+            )
+        known, unknown = self._keys.get_configuration(key)
+        return call_result.GetConfiguration(
+            configuration_key=known or None, unknown_key=unknown or None
+        )
+
+    @on(Action.change_configuration)
+    def on_change_configuration(self, key: str, value: str) -> Any:
+        return call_result.ChangeConfiguration(status=self._keys.change(key, value))
+
+    # --- transactions --------------------------------------------------------------------
+
+    @on(Action.remote_start_transaction)
+    def on_remote_start_transaction(
+        self, id_tag: str, connector_id: int | None = None, charging_profile: Any = None
+    ) -> Any:
+        self._remote_start_ok = False
+        self._smart.forget_remote_start_profile()
+        if (
+            connector_id not in (None, 1)
+            or not self._controller.can_start()
+            or self._controller.reserved_for_another(id_tag, self._authorizer.local(id_tag))
+        ):
+            return call_result.RemoteStartTransaction(status="Rejected")
+        if charging_profile is not None and not self._smart.accept_remote_start_profile(
+            charging_profile
+        ):
+            return call_result.RemoteStartTransaction(status="Rejected")
+        self._remote_start_ok = True
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @after(Action.remote_start_transaction)
+    async def after_remote_start_transaction(self, id_tag: str, **_: Any) -> None:
+        if not self._remote_start_ok:
+            return
+        info = self._authorizer.local(id_tag)
+        if self._keys.flag("AuthorizeRemoteTxRequests"):
+            info = await self._authorizer.authorize(id_tag)
+            if not info.accepted:
+                log.info("remote start for %s not authorized by the CSMS", id_tag)
+                self._smart.forget_remote_start_profile()
+                return
+        if not self._controller.remote_start(id_tag, info):
+            log.warning("remote start for %s could not start after all", id_tag)
+            self._smart.forget_remote_start_profile()
+
+    @on(Action.remote_stop_transaction)
+    def on_remote_stop_transaction(self, transaction_id: int) -> Any:
+        session = self._controller.session
+        if session is None or self._transactions.session_of(transaction_id) != session.id:
+            return call_result.RemoteStopTransaction(status="Rejected")
+        self._controller.stop_session("Remote")
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on(Action.unlock_connector)
+    async def on_unlock_connector(self, connector_id: int) -> Any:
+        if connector_id != 1 or not self._controller.unlock_connector():
+            return call_result.UnlockConnector(status="NotSupported")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + UNLOCK_CONFIRM_S
+        while self._controller.connector_locked() and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        locked = self._controller.connector_locked()
+        return call_result.UnlockConnector(status="UnlockFailed" if locked else "Unlocked")
+
+    # --- the box -------------------------------------------------------------------------
+
+    @on(Action.change_availability)
+    def on_change_availability(self, connector_id: int, type: str) -> Any:
+        if connector_id not in CONNECTOR_IDS:
+            return call_result.ChangeAvailability(status="Rejected")
+        self._store.set_setting(AVAILABILITY_SETTING.format(connector_id), type)
+        applied = self._controller.set_operative(connector_id, type == "Operative")
+        return call_result.ChangeAvailability(status="Accepted" if applied else "Scheduled")
+
+    @on(Action.reset)
+    def on_reset(self, type: str) -> Any:
+        return call_result.Reset(status="Accepted")
+
+    @after(Action.reset)
+    async def after_reset(self, type: str) -> None:
+        reason = "SoftReset" if type == "Soft" else "HardReset"
+        log.warning("%s reset requested by the CSMS", type)
+        self._controller.stop_session(reason)
+        if type == "Soft":
+            try:
+                async with asyncio.timeout(SOFT_RESET_DRAIN_S):
+                    await self._outbox.drained()
+            except TimeoutError:
+                log.warning("StopTransaction not delivered before the reset; it stays queued")
+        await self._restart(type)
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self) -> Any:
+        self._authorizer.clear_cache()
+        return call_result.ClearCache(status="Accepted")
+
+    @on(Action.data_transfer)
+    def on_data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None
+    ) -> Any:
+        handler = self.vendors.get(vendor_id)
+        if handler is None:
+            return call_result.DataTransfer(status="UnknownVendorId")
+        status, answer = handler(message_id, data)
+        return call_result.DataTransfer(status=status, data=answer)

@@ -1,0 +1,132 @@
+"""What the CSMS may ask under the OCPP 1.6 Firmware Management profile (UpdateFirmware,
+GetDiagnostics) and the Security Whitepaper's SignedUpdateFirmware. The work happens in
+FirmwareUpdates and DiagnosticsUploads; these handlers parse, answer, and start it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from pievse.firmware.clock import parse_ocpp_datetime
+from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
+from pievse.firmware.ocpp16.frames import FrameError
+from pievse.firmware.security.certificate_store import CertificateError
+from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
+
+log = logging.getLogger(__name__)
+
+
+def _moment(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_ocpp_datetime(text)
+    except ValueError as exc:
+        raise FrameError("PropertyConstraintViolation", f"{field}: {exc}") from None
+
+
+class FirmwareProfile:
+    def __init__(
+        self,
+        updates: FirmwareUpdates,
+        diagnostics: DiagnosticsUploads,
+        default_retries: int,
+        default_retry_interval_s: int,
+    ) -> None:
+        self._updates = updates
+        self._diagnostics = diagnostics
+        self._retries = default_retries
+        self._interval = default_retry_interval_s
+        self._job: Job | None = None
+
+    @on(Action.update_firmware)
+    def on_update_firmware(
+        self,
+        location: str,
+        retrieve_date: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> Any:
+        moment = _moment(retrieve_date, "retrieveDate")
+        assert moment is not None
+        self._job = Job(
+            location,
+            moment,
+            self._retries if retries is None else retries,
+            self._interval if retry_interval is None else retry_interval,
+        )
+        return call_result.UpdateFirmware()
+
+    @after(Action.update_firmware)
+    def after_update_firmware(self, **_: Any) -> None:
+        if self._job is not None:
+            self._updates.update(self._job)
+            self._job = None
+
+    @on(Action.signed_update_firmware)
+    def on_signed_update_firmware(
+        self,
+        request_id: int,
+        firmware: dict[str, Any],
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> Any:
+        self._job = None
+        try:
+            retrieve = _moment(firmware["retrieve_date_time"], "retrieveDateTime")
+            install = _moment(firmware.get("install_date_time"), "installDateTime")
+        except FrameError:
+            return call_result.SignedUpdateFirmware(status="Rejected")
+        try:
+            certificate = self._updates.signing_certificate(firmware["signing_certificate"])
+        except CertificateError as exc:
+            log.warning("SignedUpdateFirmware %d: signing certificate refused: %s", request_id, exc)
+            return call_result.SignedUpdateFirmware(status="InvalidCertificate")
+        assert retrieve is not None
+        self._job = Job(
+            firmware["location"],
+            retrieve,
+            self._retries if retries is None else retries,
+            self._interval if retry_interval is None else retry_interval,
+            signed=True,
+            request_id=request_id,
+            install_at=install,
+            certificate=certificate,
+            signature=firmware["signature"],
+        )
+        busy = self._updates.busy
+        return call_result.SignedUpdateFirmware(status="AcceptedCanceled" if busy else "Accepted")
+
+    @after(Action.signed_update_firmware)
+    def after_signed_update_firmware(self, **_: Any) -> None:
+        if self._job is not None:
+            self._updates.update(self._job)
+            self._job = None
+
+    @on(Action.get_diagnostics)
+    def on_get_diagnostics(
+        self,
+        location: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        start_time: str | None = None,
+        stop_time: str | None = None,
+    ) -> Any:
+        name = self._diagnostics.accept(
+            location,
+            self._retries if retries is None else retries,
+            self._interval if retry_interval is None else retry_interval,
+            _moment(start_time, "startTime"),
+            _moment(stop_time, "stopTime"),
+        )
+        return call_result.GetDiagnostics(file_name=name)
+
+    @after(Action.get_diagnostics)
+    def after_get_diagnostics(self, **_: Any) -> None:
+        self._diagnostics.begin()

@@ -1,0 +1,67 @@
+"""What the CSMS may ask under the OCPP 1.6 Local Auth List Management profile."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.charge_point import snake_to_camel_case
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.session.id_tag_info import IdTagInfo
+from pievse.firmware.session.id_tag_store import IdTagStore, LocalListError
+
+log = logging.getLogger(__name__)
+
+
+def _info(raw: dict[str, Any] | None) -> IdTagInfo | None:
+    """An idTagInfo as the ocpp library hands it to handlers (snake_case)."""
+    return None if raw is None else IdTagInfo.from_wire(snake_to_camel_case(raw))
+
+
+class LocalAuthListProfile:
+    def __init__(self, tags: IdTagStore, keys: ConfigurationKeys) -> None:
+        self._tags = tags
+        self._keys = keys
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self) -> Any:
+        """0: no list installed yet; -1: the local list is disabled (LocalAuthListEnabled)."""
+        if not self._keys.flag("LocalAuthListEnabled"):
+            return call_result.GetLocalListVersion(list_version=-1)
+        return call_result.GetLocalListVersion(list_version=self._tags.list_version())
+
+    @on(Action.send_local_list)
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+    ) -> Any:
+        if not self._keys.flag("LocalAuthListEnabled"):
+            return call_result.SendLocalList(status="NotSupported")
+        entries = local_authorization_list or []
+        if len(entries) > self._keys.number("SendLocalListMaxLength"):
+            log.warning("SendLocalList with %d entries: more than allowed", len(entries))
+            return call_result.SendLocalList(status="Failed")
+        try:
+            parsed = [(e["id_tag"], _info(e.get("id_tag_info"))) for e in entries]
+            self._tags.update_list(
+                list_version,
+                update_type == "Full",
+                parsed,
+                self._keys.number("LocalAuthListMaxLength"),
+            )
+        except LocalListError as exc:
+            log.warning("SendLocalList %s: %s", exc.status, exc)
+            return call_result.SendLocalList(status=exc.status)
+        except ValueError as exc:
+            log.warning("SendLocalList Failed: %s", exc)
+            return call_result.SendLocalList(status="Failed")
+        log.info(
+            "local list at version %d (%s, %d entries)", list_version, update_type, len(entries)
+        )
+        return call_result.SendLocalList(status="Accepted")

@@ -1,0 +1,73 @@
+"""What the CSMS may ask under the OCPP 1.6 Reservation profile: ReserveNow, CancelReservation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+
+from pievse.firmware.clock import Clock, parse_ocpp_datetime
+from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.session.reservations import Reservation, ReservationBook, reserve_now_answer
+
+log = logging.getLogger(__name__)
+
+
+class ReservationProfile:
+    def __init__(
+        self,
+        book: ReservationBook,
+        controller: ChargeController,
+        keys: ConfigurationKeys,
+        clock: Clock,
+    ) -> None:
+        self._book = book
+        self._controller = controller
+        self._keys = keys
+        self._clock = clock
+
+    @on(Action.reserve_now)
+    def on_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+    ) -> Any:
+        try:
+            expires_at = parse_ocpp_datetime(expiry_date)
+        except ValueError as exc:
+            log.warning("ReserveNow %d refused: expiryDate %s", reservation_id, exc)
+            return call_result.ReserveNow(status="Rejected")
+        if expires_at <= self._clock.now():
+            log.warning("ReserveNow %d refused: it expired at %s", reservation_id, expiry_date)
+            return call_result.ReserveNow(status="Rejected")
+        controller = self._controller
+        status = reserve_now_answer(
+            connector_id,
+            self._keys.flag("ReserveConnectorZeroSupported"),
+            controller.box_status().status,
+            controller.connector_status().status,
+            self._book.current(),
+            reservation_id,
+        )
+        if status == "Accepted":
+            self._book.place(
+                Reservation(reservation_id, connector_id, id_tag, parent_id_tag, expires_at)
+            )
+            controller.wake()
+        else:
+            log.info("ReserveNow %d for %s: %s", reservation_id, id_tag, status)
+        return call_result.ReserveNow(status=status)
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, reservation_id: int) -> Any:
+        cancelled = self._book.cancel(reservation_id)
+        if cancelled:
+            self._controller.wake()
+        return call_result.CancelReservation(status="Accepted" if cancelled else "Rejected")

@@ -1,0 +1,1 @@
+"""The one SQLite store and its migrations."""

@@ -1,0 +1,3 @@
+"""The Security Whitepaper's domain: connection security profiles, certificates, the
+security log.
+"""

@@ -1,0 +1,1 @@
+"""Files to and from the locations a CSMS names (HTTP(S), FTP)."""

@@ -1,0 +1,299 @@
+"""Firmware updates from the CSMS: UpdateFirmware (OCPP 1.6 Firmware Management) and
+SignedUpdateFirmware (Security Whitepaper), from the download to the report after the restart.
+
+    [DownloadScheduled] Downloading [DownloadPaused Downloading ...] Downloaded
+    [SignatureVerified] [InstallScheduled] Installing [InstallRebooting] -- restart --
+    Installed
+
+or one of DownloadFailed, InvalidSignature, InstallationFailed, InstallVerificationFailed.
+The bracketed states are the signed form's only (FirmwareStatusNotification has none of
+them). Installing waits until no transaction runs (and until installDateTime). The new
+release is installed beside the running one, `current` is switched, and the process restarts
+into it; the new release must register (BootNotification Accepted) within
+`verify_timeout_s`, or it switches `current` back and restarts the old one, which then
+reports InstallationFailed. The record of all that is a file the guard can read too
+(update_record).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pievse.firmware.clock import Clock
+from pievse.firmware.security.certificate_store import (
+    MANUFACTURER_ROOT,
+    CertificateError,
+    CertificateStore,
+)
+from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.transfer.file_transfer import TransferError, download
+from pievse.firmware.updates import update_record
+from pievse.firmware.updates.release_bundle import BundleError, read_manifest
+from pievse.firmware.updates.release_guard import roll_back
+from pievse.firmware.updates.releases import ReleaseError, Releases
+from pievse.firmware.updates.update_record import UpdateRecord
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+log = logging.getLogger(__name__)
+FINAL = frozenset(
+    {
+        "Installed",
+        "InstallationFailed",
+        "InstallVerificationFailed",
+        "DownloadFailed",
+        "InvalidSignature",
+    }
+)
+UNSIGNED_EQUIVALENT = {
+    "DownloadScheduled": "Idle",
+    "DownloadPaused": "Downloading",
+    "SignatureVerified": "Downloaded",
+    "InstallScheduled": "Downloaded",
+    "InstallRebooting": "Installing",
+}
+WAIT_FOR_IDLE_S = 1.0
+Notify = Callable[[str, bool, int | None], None]
+"""(status, signed, requestId): sends (Signed)FirmwareStatusNotification."""
+
+
+@dataclass(frozen=True)
+class Job:
+    location: str
+    retrieve_at: datetime
+    retries: int
+    retry_interval_s: int
+    signed: bool = False
+    request_id: int | None = None
+    install_at: datetime | None = None
+    certificate: x509.Certificate | None = None
+    signature: str = ""
+
+
+class FirmwareUpdates:
+    def __init__(
+        self,
+        releases: Releases,
+        data_dir: Path,
+        certificates: CertificateStore,
+        events: SecurityLog,
+        clock: Clock,
+        version: str,
+        verify_timeout_s: float,
+        max_bundle_bytes: int,
+        notify: Notify,
+        installable: Callable[[], bool],
+        restart: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self._releases = releases
+        self._record_path = update_record.path_in(data_dir)
+        self._downloads = data_dir / "firmware"
+        self._certificates = certificates
+        self._events = events
+        self._clock = clock
+        self.version = version
+        self._verify_timeout_s = verify_timeout_s
+        self._max_bytes = max_bundle_bytes
+        self._notify = notify
+        self._installable = installable
+        self._restart = restart
+        self._task: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._registered = asyncio.Event()
+        self.status = "Idle"
+        self.signed = False
+        self.request_id: int | None = None
+
+    # --- requests ------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """An update is under way (also one waiting for its retrieve date)."""
+        return self._task is not None and not self._task.done()
+
+    def update(self, job: Job) -> None:
+        """Starts `job`, canceling the one under way."""
+        if self._task is not None and self.busy:
+            self._task.cancel()
+            log.info("firmware update %s canceled by a new request", self.request_id)
+        self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
+        self._task = asyncio.create_task(self._run(job), name="firmware-update")
+
+    def signing_certificate(self, pem: str) -> x509.Certificate:
+        """Checked before anything is downloaded; raises CertificateError (recorded)."""
+        from pievse.firmware.updates import (
+            bundle_signature,  # cryptography: only once an update comes
+        )
+
+        try:
+            return bundle_signature.check_signing_certificate(
+                pem, self._certificates.roots(MANUFACTURER_ROOT), self._clock.now()
+            )
+        except CertificateError as exc:
+            self._events.record("InvalidFirmwareSigningCertificate", str(exc))
+            raise
+
+    def current_status(self, signed_form: bool) -> str:
+        """What a trigger answers: the state under way, Idle when none. The unsigned form
+        has fewer states, so a signed job's extra ones show as the nearest it has."""
+        if signed_form:
+            return self.status
+        return UNSIGNED_EQUIVALENT.get(self.status, self.status)
+
+    # --- the job -------------------------------------------------------------------------
+
+    def _report(self, job: Job, status: str) -> None:
+        self.status = "Idle" if status in FINAL else status
+        log.info("firmware update: %s", status)
+        self._notify(status, job.signed, job.request_id)
+
+    async def _sleep_until(self, moment: datetime | None) -> None:
+        if moment is None:
+            return
+        delay = (moment - self._clock.now()).total_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _run(self, job: Job) -> None:
+        try:
+            if job.signed and job.retrieve_at > self._clock.now():
+                self._report(job, "DownloadScheduled")
+            await self._sleep_until(job.retrieve_at)
+            bundle = await self._download(job)
+            if bundle is not None:
+                await self._install(job, bundle)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("firmware update failed")
+            self._report(job, "InstallationFailed")
+
+    async def _download(self, job: Job) -> Path | None:
+        self._downloads.mkdir(parents=True, exist_ok=True)
+        bundle = self._downloads / "update.bundle"
+        for attempt in range(job.retries + 1):
+            self._report(job, "Downloading")
+            try:
+                size = await download(job.location, bundle, self._max_bytes)
+            except TransferError as exc:
+                log.warning("firmware download attempt %d: %s", attempt + 1, exc)
+                if attempt < job.retries and exc.status not in (
+                    "BadMessage",
+                    "NotSupportedOperation",
+                ):
+                    if job.signed:
+                        self._report(job, "DownloadPaused")
+                    await asyncio.sleep(job.retry_interval_s)
+                    continue
+                self._report(job, "DownloadFailed")
+                return None
+            log.info("firmware bundle: %d bytes from %s", size, job.location)
+            self._report(job, "Downloaded")
+            return bundle
+        return None
+
+    async def _install(self, job: Job, bundle: Path) -> None:
+        if job.signed:
+            assert job.certificate is not None
+            from pievse.firmware.updates import bundle_signature
+
+            try:
+                bundle_signature.verify_signature(bundle, job.signature, job.certificate)
+            except BundleError as exc:
+                self._events.record("InvalidFirmwareSignature", str(exc))
+                self._report(job, "InvalidSignature")
+                return
+            self._report(job, "SignatureVerified")
+        try:
+            version = read_manifest(bundle).version
+        except BundleError as exc:
+            log.warning("firmware bundle refused: %s", exc)
+            self._report(job, "InstallationFailed")
+            return
+        waiting = job.install_at is not None and job.install_at > self._clock.now()
+        if job.signed and (waiting or not self._installable()):
+            self._report(job, "InstallScheduled")
+        await self._sleep_until(job.install_at)
+        while not self._installable():
+            await asyncio.sleep(WAIT_FOR_IDLE_S)
+        self._report(job, "Installing")
+        try:
+            installed = await asyncio.to_thread(self._releases.install, bundle)
+        except ReleaseError as exc:
+            log.error("firmware %s: %s", version, exc)
+            self._report(job, exc.status if job.signed else "InstallationFailed")
+            return
+        finally:
+            bundle.unlink(missing_ok=True)
+        if installed == self.version:
+            self._report(job, "Installed")
+            return
+        running = self._releases.current() or self.version
+        update_record.save(
+            self._record_path,
+            UpdateRecord(
+                "verifying",
+                installed,
+                running,
+                time.time() + self._verify_timeout_s,
+                job.signed,
+                job.request_id,
+            ),
+        )
+        self._releases.switch(installed)
+        if job.signed:
+            self._report(job, "InstallRebooting")
+        await self._restart(f"restart into release {installed}")
+
+    # --- after a restart -----------------------------------------------------------------
+
+    def watch_verification(self) -> None:
+        """In a new release: go back if registration does not come in time."""
+        record = update_record.load(self._record_path)
+        if record is None or record.state != "verifying" or record.version != self.version:
+            return
+        self.signed, self.request_id, self.status = record.signed, record.request_id, "Installing"
+        self._watch = asyncio.create_task(self._verify(record), name="firmware-verify")
+
+    async def _verify(self, record: UpdateRecord) -> None:
+        remaining = record.deadline - time.time()
+        try:
+            async with asyncio.timeout(max(remaining, 0.0)):
+                await self._registered.wait()
+            return
+        except TimeoutError:
+            pass
+        reason = f"{self.version} did not register within {self._verify_timeout_s:g} s"
+        back = roll_back(self._releases, self._record_path, record, reason, "firmware")
+        if back is not None:
+            await self._restart(f"roll back to release {back}")
+
+    def registered(self) -> None:
+        """BootNotification Accepted: settle what an update left behind."""
+        self._registered.set()
+        record = update_record.load(self._record_path)
+        if record is None:
+            return
+        job = Job("", self._clock.now(), 0, 0, record.signed, record.request_id)
+        if record.state == "verifying" and record.version == self.version:
+            update_record.clear(self._record_path)
+            self._events.record("FirmwareUpdated", f"{record.previous} -> {self.version}")
+            self._report(job, "Installed")
+        elif record.version != self.version:
+            update_record.clear(self._record_path)
+            log.error("firmware %s failed: %s", record.version, record.reason or "rolled back")
+            self._report(job, "InstallationFailed")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._watch):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
