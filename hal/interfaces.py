@@ -42,15 +42,37 @@ class PilotSample:
 
 
 class Pilot(Protocol):
-    def set_duty(self, duty_percent: float) -> None: ...
+    """The control pilot generator and its measurement (IEC 61851-1 annex A).
 
-    def set_steady_high(self) -> None: ...
+    Every command is synchronous, idempotent, returns in well under a millisecond and takes
+    effect on the wire before it returns (or, behind a co-processor, before the next
+    sample): the safety path calls it from any thread.
+    """
 
-    def set_state_f(self) -> None: ...
+    def set_duty(self, duty_percent: float) -> None:
+        """Oscillate at 1 kHz, ±12 V, with this duty (10..96 %; the caller never asks for
+        less than 10)."""
+        ...
 
-    def sample(self) -> PilotSample: ...
+    def set_steady_high(self) -> None:
+        """PWM off, steady +12 V: what the EV sees before an offer and while suspended."""
+        ...
 
-    def on_change(self, listener: Listener) -> None: ...
+    def set_state_f(self) -> None:
+        """Steady -12 V (state F): the EV must stop drawing. Wins over any later duty until
+        set_duty or set_steady_high is called again."""
+        ...
+
+    def sample(self) -> PilotSample:
+        """What the pilot measures now: the high level gives the state, the low level the
+        diode (judged only while the PWM runs). Never what was commanded. Fast enough for
+        every control step (sub-millisecond, or the last sample of a sampler that runs on)."""
+        ...
+
+    def on_change(self, listener: Listener) -> None:
+        """`listener` is called (from any thread) when the measured state may have changed,
+        so the loop samples at once instead of at its next tick."""
+        ...
 
 
 class CableSense(Protocol):
@@ -64,18 +86,31 @@ class CableFault(Exception):
 
 
 class Contactor(Protocol):
-    def close(self) -> None: ...
+    """The power contactor. Only the safety supervisor calls close(); open() may be called
+    from any thread at any time."""
 
-    def open(self) -> None: ...
+    def close(self) -> None:
+        """Energise the coil. Synchronous, idempotent, well under a millisecond."""
+        ...
+
+    def open(self) -> None:
+        """De-energise the coil. Synchronous, idempotent, well under a millisecond; must not
+        raise (a failing output is found by the mirror contact, not here)."""
+        ...
 
     @property
-    def commanded_closed(self) -> bool: ...
+    def commanded_closed(self) -> bool:
+        """What was last commanded; the weld and stuck-open checks compare it with
+        is_closed()."""
+        ...
 
     def is_closed(self) -> bool:
         """The measured state (mirror contact), not the command."""
         ...
 
-    def on_change(self, listener: Listener) -> None: ...
+    def on_change(self, listener: Listener) -> None:
+        """`listener` is called (from any thread) when the mirror contact changes."""
+        ...
 
     def keep_alive(self) -> None:
         """Called every control step. Where the coil is held by a retriggerable monostable
@@ -85,24 +120,41 @@ class Contactor(Protocol):
 
 
 class ResidualCurrentMonitor(Protocol):
-    def tripped(self) -> bool: ...
+    """The RCD / RDC-DD (30 mA AC, 6 mA DC)."""
 
-    def on_change(self, listener: Listener) -> None: ...
+    def tripped(self) -> bool:
+        """The measured trip output now; cheap enough to read in every step."""
+        ...
 
-    async def self_test(self) -> bool: ...
+    def on_change(self, listener: Listener) -> None:
+        """`listener` is called from the thread the edge arrives on, at once: the safety
+        supervisor opens the contactor inside it."""
+        ...
+
+    async def self_test(self) -> bool:
+        """Drives the test input and checks that the monitor trips and releases; True when
+        it did. May take the module's settle time twice; the supervisor opens the contactor
+        first and ignores the test's own trip."""
+        ...
 
 
 class Thermometer(Protocol):
+    """An enclosure or outlet temperature sensor with its trip and resume points."""
+
     trip_c: float
     resume_c: float
 
-    def read_c(self) -> float: ...
+    def read_c(self) -> float:
+        """The temperature now, in °C; fast enough for every step (a cached conversion)."""
+        ...
 
     def alert_active(self) -> bool:
         """The sensor's own over-temperature output (hardware comparator), if it has one."""
         ...
 
-    def on_change(self, listener: Listener) -> None: ...
+    def on_change(self, listener: Listener) -> None:
+        """`listener` is called (from any thread) when the alert output changes."""
+        ...
 
 
 class EvStateOfCharge(Protocol):
@@ -115,11 +167,19 @@ class EvStateOfCharge(Protocol):
 
 
 class ConnectorLock(Protocol):
-    def lock(self) -> None: ...
+    """The socket's cable lock (a tethered cable has none)."""
 
-    def unlock(self) -> None: ...
+    def lock(self) -> None:
+        """Drive the actuator; returns at once, is_locked() reports when it has moved."""
+        ...
 
-    def is_locked(self) -> bool: ...
+    def unlock(self) -> None:
+        """As lock(), the other way."""
+        ...
+
+    def is_locked(self) -> bool:
+        """The measured position (feedback switch), not the command."""
+        ...
 
 
 class TamperSwitch(Protocol):
@@ -131,7 +191,11 @@ class TamperSwitch(Protocol):
 
 
 class IdTagReader(Protocol):
-    async def next_tag(self) -> str: ...
+    async def next_tag(self) -> str:
+        """Waits for the next card presented and returns its id; a card left on the reader
+        is reported once. Raises when the reader fails: the controller reports
+        ReaderFailure and calls again after a pause."""
+        ...
 
 
 class StatusLed(Protocol):
@@ -156,12 +220,19 @@ class Measurements:
 
 
 class EnergyMeter(Protocol):
+    """The charger's own meter (Modbus RTU or TCP)."""
+
     measurands: frozenset[str]
     """The OCPP measurands its register map reads (a poll may still leave one None)."""
 
-    async def poll(self) -> Measurements: ...
+    async def poll(self) -> Measurements:
+        """One reading of every register of the map, in as few bus transactions as the map
+        allows; raises MeterError naming the kind of failure. Never retries by itself."""
+        ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Releases the bus; idempotent."""
+        ...
 
 
 METER_ERROR_KINDS = ("timeout", "crc", "exception", "connection", "implausible")

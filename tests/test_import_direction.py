@@ -92,7 +92,7 @@ def test_the_ocpp_library_and_websockets_stay_in_the_ocpp16_front() -> None:
 def test_no_package_is_named_like_the_ocpp_library_and_nothing_is_left_flat() -> None:
     assert not (FIRMWARE / "ocpp").exists() and not (FIRMWARE / "ocpp.py").exists()
     flat = sorted(p.name for p in FIRMWARE.glob("*.py") if p.name != "__init__.py")
-    assert flat == ["clock.py", "config.py", "event_wait.py"], "shared primitives only"
+    assert flat == ["clock.py", "config.py", "event_wait.py", "single_job.py"], "shared only"
 
 
 def test_every_package_says_what_lives_there() -> None:

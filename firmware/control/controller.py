@@ -115,6 +115,7 @@ class ChargeController:
         )
         self.session_listeners: list[SessionListener] = []
         self.step_listeners: list[Callable[[], None]] = []
+        self.listener_errors = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_event = asyncio.Event()
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
@@ -214,8 +215,18 @@ class ChargeController:
         except Exception:
             log.exception("control step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "control step failed")
-        for listener in self.step_listeners:
-            listener()
+        self._tell(self.step_listeners, lambda listener: listener())
+
+    def _tell(self, listeners: list[Any], call: Callable[[Any], None]) -> None:
+        """Listeners observe; none of them may end the control task, stop the box or touch
+        the contactor: a failure is logged with its traceback and counted
+        (`listener_errors` in the status), and the next listener is told all the same."""
+        for listener in listeners:
+            try:
+                call(listener)
+            except Exception:
+                self.listener_errors += 1
+                log.exception("listener %r failed; the control loop goes on", listener)
 
     # --- one step of the state machine ---------------------------------------------------
 
@@ -573,8 +584,7 @@ class ChargeController:
             session = self._sessions.start(
                 CONNECTOR_ID, id_tag, self._clock.now(), meter_wh, parent, reservation_id
             )
-            for listener in self.session_listeners:
-                listener.session_started(session)
+            self._tell(self.session_listeners, lambda listener: listener.session_started(session))
         self._session = session
         self._reading_saved_at = self._clock.monotonic()
         self._authorized_tag = None
@@ -604,8 +614,9 @@ class ChargeController:
         """The stop and the messages that report it (StopTransaction) commit as one."""
         with self._sessions.atomic():
             stopped = self._sessions.stop(session, at, meter_wh, reason, stop_id_tag)
-            for listener in self.session_listeners:
-                listener.session_stopped(stopped, reason)
+            self._tell(
+                self.session_listeners, lambda listener: listener.session_stopped(stopped, reason)
+            )
         log.info(
             "session %d stopped (%s): %.1f Wh",
             session.id,
@@ -643,8 +654,7 @@ class ChargeController:
         self._session = session
         self._reading_saved_at = self._clock.monotonic()
         log.warning("session %d was open at start-up and its EV is plugged in: resumed", session.id)
-        for listener in self.session_listeners:
-            listener.session_resumed(session)
+        self._tell(self.session_listeners, lambda listener: listener.session_resumed(session))
 
     def _end_after_power_loss(self, session: Session) -> None:
         """Ends it on the meter's count: the meter's own if it answers (nothing flowed while
@@ -847,6 +857,7 @@ class ChargeController:
             "outlet_temperature_c": None if self._outlet_c is None else round(self._outlet_c, 2),
             "ev_soc_percent": self.ev_soc_percent,
             "faults": sorted(f.value for f in self.supervisor.faults()),
+            "listener_errors": self.listener_errors,
             "meter": {
                 "online": self._meter_failures < self._meter_cfg.offline_after_failures,
                 "consecutive_failures": self._meter_failures,

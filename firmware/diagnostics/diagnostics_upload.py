@@ -18,6 +18,7 @@ from typing import Any
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
+from pievse.firmware.single_job import SingleJob
 from pievse.firmware.transfer.file_transfer import upload_with_retries
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,7 @@ class DiagnosticsUploads:
         self._clock = clock
         self._id = charge_point_id
         self._notify = notify
-        self._task: asyncio.Task[None] | None = None
-        self._accepted: tuple[Any, ...] | None = None
+        self._job = SingleJob("diagnostics upload")
         self.status = "Idle"
 
     def archive(self, start: datetime | None, stop: datetime | None) -> bytes:
@@ -68,16 +68,11 @@ class DiagnosticsUploads:
     ) -> str:
         """The file name; the upload starts with `begin`, after the answer."""
         name = f"{self._id}-diagnostics-{self._clock.now():%Y%m%dT%H%M%SZ}.tar.gz"
-        self._accepted = (location, name, retries, retry_interval_s, start, stop)
+        self._job.accept(lambda: self._run(location, name, retries, retry_interval_s, start, stop))
         return name
 
     def begin(self) -> None:
-        if self._accepted is None:
-            return
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-        accepted, self._accepted = self._accepted, None
-        self._task = asyncio.create_task(self._run(*accepted), name="diagnostics-upload")
+        self._job.begin()
 
     async def _run(
         self,
@@ -103,6 +98,4 @@ class DiagnosticsUploads:
         self._notify(status)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._job.stop()

@@ -16,6 +16,7 @@ from datetime import datetime
 from pievse.firmware.clock import Clock
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.single_job import SingleJob
 from pievse.firmware.transfer.file_transfer import (
     TransferError,
     check_location,
@@ -55,8 +56,7 @@ class LogUploads:
         self._clock = clock
         self._id = charge_point_id
         self._notify = notify
-        self._task: asyncio.Task[None] | None = None
-        self._accepted: tuple[LogRequest, str] | None = None
+        self._job = SingleJob("log upload")
         self.request_id: int | None = None
 
     def filename(self, request: LogRequest) -> str:
@@ -67,25 +67,17 @@ class LogUploads:
     def accept(self, request: LogRequest) -> tuple[str, str]:
         """(GetLog status, filename). The running upload, if any, is canceled now; the new
         one starts with `begin`, once the CSMS has the answer."""
-        canceled = self._task is not None and not self._task.done()
-        if canceled:
-            assert self._task is not None
-            self._task.cancel()
-            log.info("log upload %s canceled by a new request", self.request_id)
         name = self.filename(request)
+        canceled = self._job.accept(lambda: self._run(request, name))
         self.request_id = request.request_id
-        self._accepted = (request, name)
         return ("AcceptedCanceled" if canceled else "Accepted"), name
 
     def begin(self) -> None:
-        if self._accepted is not None:
-            request, name = self._accepted
-            self._accepted = None
-            self._task = asyncio.create_task(self._run(request, name), name="log-upload")
+        self._job.begin()
 
     async def notify_current(self) -> None:
         """ExtendedTriggerMessage LogStatusNotification: Uploading with its id, else Idle."""
-        uploading = self._task is not None and not self._task.done()
+        uploading = self._job.running
         await self._notify(
             "Uploading" if uploading else "Idle", self.request_id if uploading else None
         )
@@ -125,6 +117,4 @@ class LogUploads:
         )
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._job.stop()

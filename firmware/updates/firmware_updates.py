@@ -33,6 +33,7 @@ from pievse.firmware.security.certificate_store import (
     CertificateStore,
 )
 from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.single_job import SingleJob
 from pievse.firmware.transfer.file_transfer import TransferError, download
 from pievse.firmware.updates import update_record
 from pievse.firmware.updates.release_bundle import BundleError, read_manifest
@@ -105,7 +106,7 @@ class FirmwareUpdates:
         self._notify = notify
         self._installable = installable
         self._restart = restart
-        self._task: asyncio.Task[None] | None = None
+        self._update = SingleJob("firmware update")
         self._watch: asyncio.Task[None] | None = None
         self._registered = asyncio.Event()
         self.status = "Idle"
@@ -117,15 +118,12 @@ class FirmwareUpdates:
     @property
     def busy(self) -> bool:
         """An update is under way (also one waiting for its retrieve date)."""
-        return self._task is not None and not self._task.done()
+        return self._update.running
 
     def update(self, job: Job) -> None:
         """Starts `job`, canceling the one under way."""
-        if self._task is not None and self.busy:
-            self._task.cancel()
-            log.info("firmware update %s canceled by a new request", self.request_id)
         self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
-        self._task = asyncio.create_task(self._run(job), name="firmware-update")
+        self._update.start(lambda: self._run(job))
 
     def signing_certificate(self, pem: str) -> x509.Certificate:
         """Checked before anything is downloaded; raises CertificateError (recorded)."""
@@ -293,7 +291,7 @@ class FirmwareUpdates:
             self._report(job, "InstallationFailed")
 
     async def stop(self) -> None:
-        for task in (self._task, self._watch):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        await self._update.stop()
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)

@@ -1,0 +1,70 @@
+"""One background job of a kind at a time: firmware updates, GetDiagnostics and GetLog.
+
+They share a life: the CSMS's request is accepted in its handler, the job starts once the
+CSMS has the answer (`begin`, from the `after` handler), a new request cancels the job under
+way, and `stop` cancels and waits at shutdown. Nobody awaits these tasks, so an exception a
+job did not handle itself is logged here instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+class SingleJob:
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._task: asyncio.Task[None] | None = None
+        self._accepted: Job | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def accept(self, job: Job) -> bool:
+        """Cancels the job under way (True if there was one); `job` waits for `begin`."""
+        canceled = self._cancel()
+        self._accepted = job
+        return canceled
+
+    def begin(self) -> None:
+        """Starts the accepted job, if any (once the CSMS has the answer)."""
+        job, self._accepted = self._accepted, None
+        if job is not None:
+            self._start(job)
+
+    def start(self, job: Job) -> bool:
+        """Cancels the job under way (True if there was one) and starts `job` now."""
+        canceled = self._cancel()
+        self._accepted = None
+        self._start(job)
+        return canceled
+
+    async def stop(self) -> None:
+        self._accepted = None
+        task = self._task
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _cancel(self) -> bool:
+        if not self.running:
+            return False
+        assert self._task is not None
+        self._task.cancel()
+        log.info("%s canceled by a new request", self._name)
+        return True
+
+    def _start(self, job: Job) -> None:
+        self._task = asyncio.create_task(job(), name=self._name)
+        self._task.add_done_callback(self._log_failure)
+
+    def _log_failure(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", self._name, exc_info=task.exception())
