@@ -21,9 +21,9 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -39,16 +39,15 @@ from pievse.firmware.control.derating import thermal_limit_a
 from pievse.firmware.control.duty_cycle import current_for_duty, duty_percent
 from pievse.firmware.control.faults import REPORTS, Fault
 from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
+from pievse.firmware.control.metering import MeterWatch
 from pievse.firmware.control.safety import SafetySupervisor
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
 from pievse.hal.interfaces import (
-    METER_ERROR_KINDS,
     Board,
     CableFault,
     Measurements,
-    MeterError,
     PilotSample,
     PilotState,
 )
@@ -146,11 +145,10 @@ class ChargeController:
         self._duty_due: float | None = None
         self._previous_allowed_a = 0.0
         self._stop_requested_at: float | None = None
-        self._measurements: Measurements | None = None
         self._reading_saved_at = -math.inf
-        self._meter_failures = 0
-        self._meter_errors = Counter({kind: 0 for kind in METER_ERROR_KINDS})
-        self._meter_flagged = False
+        self.meter = MeterWatch(
+            board.meter, config.meter, self.supervisor, self.wake, self._on_reading
+        )
         self._rcd_test_running = False
         self._rcd_test_failed_at = -math.inf
         self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
@@ -173,7 +171,7 @@ class ChargeController:
             self.supervisor.trip(Fault.RCD, "RCD self-test failed at start-up")
         await self._first_meter_reading()
         self._settle_sessions_left_open()
-        tasks = [asyncio.create_task(self._meter_task(), name="meter")]
+        tasks = [asyncio.create_task(self.meter.run(), name="meter")]
         if self._board.tag_reader is not None:
             tasks.append(asyncio.create_task(self._tag_task(), name="tags"))
         try:
@@ -576,7 +574,7 @@ class ChargeController:
     def _start_session(self, id_tag: str) -> None:
         """The session, the reservation it uses up and the messages that report it (the
         listeners' StartTransaction) commit as one: a power loss keeps all or none."""
-        meter_wh = self._energy_wh()
+        meter_wh = self.meter.energy_wh
         info = self._authorized_info
         parent = None if info is None else info.parent_id_tag
         with self._sessions.atomic():
@@ -599,7 +597,7 @@ class ChargeController:
         self._session = None
         self._session_blocked = False
         self.supervisor.open_contactor(self._control.contactor_release_s)
-        self._record_stop(session, self._clock.now(), self._energy_wh(), reason, stop_id_tag)
+        self._record_stop(session, self._clock.now(), self.meter.energy_wh, reason, stop_id_tag)
         for connector_id, operative in list(self._operative_pending.items()):
             self.set_operative(connector_id, operative)
 
@@ -627,12 +625,12 @@ class ChargeController:
     async def _first_meter_reading(self) -> None:
         """A session left open needs the meter's count: a meter powering up with the box
         gets a few polls to answer before the last persisted reading is used instead."""
-        await self.poll_meter_once()
+        await self.meter.poll_once()
         attempts = self._meter_cfg.offline_after_failures
-        while self._measurements is None and attempts > 1 and self._sessions.open_sessions():
+        while self.meter.measurements is None and attempts > 1 and self._sessions.open_sessions():
             attempts -= 1
             await asyncio.sleep(self._meter_cfg.poll_interval_s)
-            await self.poll_meter_once()
+            await self.meter.poll_once()
 
     def _settle_sessions_left_open(self) -> None:
         """Sessions open at start-up were cut by a power loss (or a crash). One goes on if
@@ -664,17 +662,13 @@ class ChargeController:
         last = self._sessions.last_reading(session.id)
         persisted_wh = session.meter_start_wh if last is None else last.energy_wh
         meter_wh = max(persisted_wh, session.meter_start_wh)
-        if self._measurements is not None:
-            meter_wh = max(meter_wh, self._energy_wh())
+        if self.meter.measurements is not None:
+            meter_wh = max(meter_wh, self.meter.energy_wh)
         stopped_at = session.started_at if last is None else last.at
         log.warning(
             "session %d was open at start-up; closed as PowerLoss at %.1f Wh", session.id, meter_wh
         )
         self._record_stop(session, stopped_at, meter_wh, "PowerLoss")
-
-    def _energy_wh(self) -> float:
-        m = self._measurements
-        return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
 
     async def _tag_task(self) -> None:
         """A reader that keeps failing is reported (ReaderFailure) and retried; one that
@@ -709,29 +703,9 @@ class ChargeController:
 
     # --- metering ------------------------------------------------------------------------
 
-    async def _meter_task(self) -> None:
-        while True:
-            await asyncio.sleep(self._meter_cfg.poll_interval_s)
-            await self.poll_meter_once()
-
-    async def poll_meter_once(self) -> None:
-        try:
-            measurements = await self._board.meter.poll()
-        except MeterError as exc:
-            self._meter_failed(exc.kind, str(exc))
-            return
-        except Exception as exc:
-            log.exception("meter poll raised unexpectedly")
-            self._meter_failed("exception", repr(exc))
-            return
-        if self._meter_failures >= self._meter_cfg.offline_after_failures:
-            log.info("meter answers again after %d failed polls", self._meter_failures)
-        self._meter_failures = 0
-        self._meter_flagged = False
-        self.supervisor.clear(Fault.METER_OFFLINE)
-        self._measurements = measurements
-        self._save_session_reading(measurements)
-        self._check_overcurrent(measurements)
+    def _on_reading(self, m: Measurements) -> None:
+        self._save_session_reading(m)
+        self._check_overcurrent(m)
 
     def _save_session_reading(self, m: Measurements) -> None:
         session = self._session
@@ -744,18 +718,6 @@ class ChargeController:
             return
         self._reading_saved_at = now
         self._sessions.note_reading(session.id, m.energy_import_wh, self._clock.now())
-
-    def _meter_failed(self, kind: str, reason: str) -> None:
-        self._meter_errors[kind] += 1
-        self._meter_failures += 1
-        log.warning("meter poll failed (%d in a row): %s", self._meter_failures, reason)
-        if self._meter_failures < self._meter_cfg.offline_after_failures:
-            return
-        if self._meter_cfg.on_loss == "stop":
-            self.supervisor.trip(Fault.METER_OFFLINE, f"meter offline: {reason}")
-        else:
-            self._meter_flagged = True
-            self.wake()
 
     def _check_overcurrent(self, m: Measurements) -> None:
         drawn = max((c for c in m.current_a if c is not None), default=0.0)
@@ -780,7 +742,7 @@ class ChargeController:
             pwm_active=self._duty is not None,
             contactor_closed=self._board.contactor.is_closed(),
             faults=frozenset(self.supervisor.faults()),
-            meter_flagged=self._meter_flagged,
+            meter_flagged=self.meter.flagged,
             awaiting_ev=self._authorized_tag is not None,
             reserved=self._reservation is not None,
             reader_failed=self._reader_failed,
@@ -800,7 +762,7 @@ class ChargeController:
 
     @property
     def measurements(self) -> Measurements | None:
-        return self._measurements
+        return self.meter.measurements
 
     @property
     def offered_a(self) -> float:
@@ -836,7 +798,6 @@ class ChargeController:
             return entry
 
         session = self._session
-        m = self._measurements
         sample = self._sample
         return {
             "connectors": {
@@ -858,20 +819,14 @@ class ChargeController:
             "ev_soc_percent": self.ev_soc_percent,
             "faults": sorted(f.value for f in self.supervisor.faults()),
             "listener_errors": self.listener_errors,
-            "meter": {
-                "online": self._meter_failures < self._meter_cfg.offline_after_failures,
-                "consecutive_failures": self._meter_failures,
-                "errors": dict(self._meter_errors),
-                "last_energy_flagged": self._meter_flagged,
-                **(_measurements_json(m) if m else {}),
-            },
+            "meter": self.meter.describe(),
             "session": None
             if session is None
             else {
                 "id": session.id,
                 "id_tag": session.id_tag,
                 "started_at": session.started_at.isoformat(),
-                "energy_wh": round(self._energy_wh() - session.meter_start_wh, 3),
+                "energy_wh": round(self.meter.energy_wh - session.meter_start_wh, 3),
             },
         }
 
@@ -879,9 +834,3 @@ class ChargeController:
 def _elapsed(since: float, now: float, duration_s: float) -> bool:
     """Whether `duration_s` has passed; tolerant of float rounding in accumulated clocks."""
     return now - since >= duration_s - CLOCK_TOLERANCE_S
-
-
-def _measurements_json(m: Measurements) -> dict[str, Any]:
-    data = asdict(m)
-    data["timestamp"] = m.timestamp.isoformat()
-    return data

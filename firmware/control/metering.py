@@ -1,0 +1,104 @@
+"""The charger's meter as the control loop sees it: polled on its own task, failures counted
+by kind, and the loss policy applied after N in a row (DESIGN: energy meters).
+
+A poll that answers clears METER_OFFLINE and hands the reading on (`on_reading`: the session's
+persisted count, the over-current check); `on_loss = "stop"` trips the fault after
+`offline_after_failures`, `"continue"` flags the energy and charging goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from pievse.firmware.config import MeterConfig
+from pievse.firmware.control.faults import Fault
+from pievse.firmware.control.safety import SafetySupervisor
+from pievse.hal.interfaces import METER_ERROR_KINDS, EnergyMeter, Measurements, MeterError
+
+log = logging.getLogger(__name__)
+
+
+class MeterWatch:
+    def __init__(
+        self,
+        meter: EnergyMeter,
+        config: MeterConfig,
+        supervisor: SafetySupervisor,
+        wake: Callable[[], None],
+        on_reading: Callable[[Measurements], None],
+    ) -> None:
+        self._meter = meter
+        self._config = config
+        self._supervisor = supervisor
+        self._wake = wake
+        self._on_reading = on_reading
+        self.measurements: Measurements | None = None
+        self.failures = 0
+        """Failed polls in a row."""
+        self.errors = Counter(dict.fromkeys(METER_ERROR_KINDS, 0))
+        self.flagged = False
+        """Offline under `on_loss = "continue"`: the energy is reported as flagged."""
+
+    @property
+    def online(self) -> bool:
+        return self.failures < self._config.offline_after_failures
+
+    @property
+    def energy_wh(self) -> float:
+        m = self.measurements
+        return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.poll_interval_s)
+            await self.poll_once()
+
+    async def poll_once(self) -> None:
+        try:
+            measurements = await self._meter.poll()
+        except MeterError as exc:
+            self._failed(exc.kind, str(exc))
+            return
+        except Exception as exc:
+            log.exception("meter poll raised unexpectedly")
+            self._failed("exception", repr(exc))
+            return
+        if not self.online:
+            log.info("meter answers again after %d failed polls", self.failures)
+        self.failures = 0
+        self.flagged = False
+        self._supervisor.clear(Fault.METER_OFFLINE)
+        self.measurements = measurements
+        self._on_reading(measurements)
+
+    def _failed(self, kind: str, reason: str) -> None:
+        self.errors[kind] += 1
+        self.failures += 1
+        log.warning("meter poll failed (%d in a row): %s", self.failures, reason)
+        if self.online:
+            return
+        if self._config.on_loss == "stop":
+            self._supervisor.trip(Fault.METER_OFFLINE, f"meter offline: {reason}")
+        else:
+            self.flagged = True
+            self._wake()
+
+    def describe(self) -> dict[str, Any]:
+        """The status document's `meter`: health, then the latest readings."""
+        m = self.measurements
+        readings = {}
+        if m is not None:
+            readings = asdict(m)
+            readings["timestamp"] = m.timestamp.isoformat()
+        return {
+            "online": self.online,
+            "consecutive_failures": self.failures,
+            "errors": dict(self.errors),
+            "last_energy_flagged": self.flagged,
+            **readings,
+        }
