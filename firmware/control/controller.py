@@ -41,6 +41,7 @@ from pievse.firmware.control.faults import REPORTS, Fault
 from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
 from pievse.firmware.control.metering import MeterWatch
 from pievse.firmware.control.safety import SafetySupervisor
+from pievse.firmware.control.tag_reading import TagReaderWatch
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
@@ -61,7 +62,6 @@ DRAWING = (PilotState.C, PilotState.D)
 DUTY_EPSILON = 0.05
 CLOCK_TOLERANCE_S = 1e-6
 LOCK_CONFIRM_S = 1.0
-READER_RETRY_S = 1.0
 SESSION_READING_EVERY_S = 10.0
 """How often a running session's meter reading is persisted for a power loss to end it on."""
 
@@ -139,13 +139,17 @@ class ChargeController:
         self._operative = {0: True, 1: True}
         self._operative_pending: dict[int, bool] = {}
         self._lock_commanded_at: float | None = None
-        self._reader_failed = False
         self._duty: float | None = None
         self._duty_changed_at = -math.inf
         self._duty_due: float | None = None
         self._previous_allowed_a = 0.0
         self._stop_requested_at: float | None = None
         self._reading_saved_at = -math.inf
+        self._tag_reader = (
+            None
+            if board.tag_reader is None
+            else TagReaderWatch(board.tag_reader, self.present_tag, self.wake)
+        )
         self.meter = MeterWatch(
             board.meter, config.meter, self.supervisor, self.wake, self._on_reading
         )
@@ -172,8 +176,8 @@ class ChargeController:
         await self._first_meter_reading()
         self._settle_sessions_left_open()
         tasks = [asyncio.create_task(self.meter.run(), name="meter")]
-        if self._board.tag_reader is not None:
-            tasks.append(asyncio.create_task(self._tag_task(), name="tags"))
+        if self._tag_reader is not None:
+            tasks.append(asyncio.create_task(self._tag_reader.run(), name="tags"))
         try:
             await self._tick_forever()
         finally:
@@ -670,37 +674,6 @@ class ChargeController:
         )
         self._record_stop(session, stopped_at, meter_wh, "PowerLoss")
 
-    async def _tag_task(self) -> None:
-        """A reader that keeps failing is reported (ReaderFailure) and retried; one that
-        waits quietly for a card for READER_RETRY_S counts as working again."""
-        reader = self._board.tag_reader
-        assert reader is not None
-        while True:
-            try:
-                async with asyncio.timeout(READER_RETRY_S if self._reader_failed else None):
-                    tag = await reader.next_tag()
-            except TimeoutError:
-                log.info("tag reader works again")
-                self._set_reader_failed(False)
-                continue
-            except Exception as exc:
-                if not self._reader_failed:
-                    log.warning("tag reader failed: %s", exc)
-                self._set_reader_failed(True)
-                await asyncio.sleep(READER_RETRY_S)
-                continue
-            self._set_reader_failed(False)
-            log.info("tag %s presented", tag)
-            try:
-                await self.present_tag(tag)
-            except Exception:
-                log.exception("handling tag %s failed", tag)
-
-    def _set_reader_failed(self, failed: bool) -> None:
-        if failed != self._reader_failed:
-            self._reader_failed = failed
-            self.wake()
-
     # --- metering ------------------------------------------------------------------------
 
     def _on_reading(self, m: Measurements) -> None:
@@ -745,7 +718,7 @@ class ChargeController:
             meter_flagged=self.meter.flagged,
             awaiting_ev=self._authorized_tag is not None,
             reserved=self._reservation is not None,
-            reader_failed=self._reader_failed,
+            reader_failed=self._tag_reader is not None and self._tag_reader.failed,
             box_operative=self._operative[0],
             connector_operative=self._operative[1],
         )
