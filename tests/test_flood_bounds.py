@@ -102,6 +102,19 @@ async def test_the_outbox_bounds_other_messages_but_never_drops_a_transaction_on
     ), "a dropped durable message leaves the database too"
     restarted = Outbox(store, sessions, keys, max_other=20)
     assert restarted.pending_transaction_messages() == 10
+    outbox.put_front("StatusNotification", {"n": "now"})
+    assert outbox.dropped == 181, "one more went: the oldest, not the status put in front"
+    sent: list[object] = []
+
+    async def request(action: str, payload: dict) -> dict:
+        sent.append(payload["n"])
+        return {}
+
+    pump = asyncio.create_task(outbox.pump(request))
+    while len(sent) < 2:
+        await asyncio.sleep(0.001)
+    pump.cancel()
+    assert sent[:2] == ["now", 90], "the present first, then the oldest kept"
     store.close()
 
 

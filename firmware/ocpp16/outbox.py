@@ -112,11 +112,21 @@ class Outbox:
         if message.session_id is None:
             self._others += 1
             if self._others > self._max_other:
-                self._drop_oldest_other()
+                self._drop_oldest_other(message)
         self._wake.set()
 
-    def _drop_oldest_other(self) -> None:
-        oldest = next(m for m in self._queue if m.session_id is None and m is not self._in_flight)
+    def _drop_oldest_other(self, added: Message) -> None:
+        """Never the one just added (put_front puts the newest first) nor one on the wire."""
+        oldest = next(
+            (
+                m
+                for m in self._queue
+                if m.session_id is None and m is not self._in_flight and m is not added
+            ),
+            None,
+        )
+        if oldest is None:
+            return
         self._queue.remove(oldest)
         self._forget(oldest, None)
         self.dropped += 1
