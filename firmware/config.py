@@ -282,5 +282,7 @@ def _toml_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string
+        # A JSON string is a TOML basic string, as long as nothing becomes a \\u escape of
+        # a surrogate (TOML has none): keep non-ASCII as it is.
+        return json.dumps(value, ensure_ascii=False)
     return repr(value)

@@ -138,3 +138,27 @@ async def _session_untouched(box: BenchClient, csms: TestCsms) -> None:
     assert len(csms.connections) == 1, "the WebSocket was never closed"
     assert "StopTransaction" not in csms.actions()
     assert len(csms.of("StartTransaction")) == 1
+
+
+async def test_a_burst_of_calls_is_answered_one_answer_each(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    """OCPP-J 4.1.1 allows one CALL at a time; a CSMS that sends a hundred without waiting
+    gets an answer for every one (GenericError past 16 in progress) and a working link."""
+    await charge_under_csms(box, csms)
+    side = await csms.connected()
+    before = len(csms.raw_answers)
+    ids = [f"burst{i}" for i in range(100)]
+    for unique_id in ids:
+        await side._connection.send(
+            f'[2, "{unique_id}", "GetConfiguration", {{"key": ["NumberOfConnectors"]}}]'
+        )
+    while len(csms.raw_answers) < before + len(ids):
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    answers = {a[1]: a for a in csms.raw_answers[before:]}
+    assert sorted(answers) == sorted(ids), "one answer each, none twice"
+    refused = [a for a in answers.values() if a[0] == 4]
+    assert all(a[2] == "GenericError" for a in refused)
+    assert len(refused) <= len(ids) - 16
+    await _session_untouched(box, csms)

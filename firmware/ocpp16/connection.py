@@ -44,7 +44,9 @@ from pievse.firmware.ocpp16.frames import (
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("pievse.ocpp.frames")
 MAX_CALLS_IN_PROGRESS = 16
-"""OCPP-J 4.1.1 allows one; a few more tolerate a hasty CSMS, a flood waits in TCP."""
+"""OCPP-J 4.1.1 allows one; a few more tolerate a hasty CSMS, the rest are refused. The reader
+never waits for a call to finish: a handler's `after` step may itself wait for an answer
+only the reader can deliver."""
 
 
 class RequestFailed(Exception):
@@ -91,9 +93,6 @@ class CsmsConnection(ChargePoint):
                 except Exception:
                     # No frame may end the connection (and the calls in flight with it).
                     log.exception("frame not handled: %.200r", redacted(raw))
-                if len(self._call_tasks) >= MAX_CALLS_IN_PROGRESS:
-                    # A CSMS that does not wait for answers is read no faster than answered.
-                    await asyncio.wait(set(self._call_tasks), return_when=asyncio.FIRST_COMPLETED)
         finally:
             self._closed = True
             for future in self._pending.values():
@@ -118,6 +117,16 @@ class CsmsConnection(ChargePoint):
             await self._send(exc.call_error().to_json())
             return
         if isinstance(message, Call):
+            if len(self._call_tasks) >= MAX_CALLS_IN_PROGRESS:
+                self._on_invalid(f"{message.action!a}: more than {MAX_CALLS_IN_PROGRESS} calls")
+                refused = FrameError(
+                    "GenericError",
+                    f"{MAX_CALLS_IN_PROGRESS} calls are waiting for their answers "
+                    "(OCPP-J 4.1.1: one at a time)",
+                    message.unique_id,
+                )
+                await self._send(refused.call_error().to_json())
+                return
             task = asyncio.create_task(self._answer_safely(message), name=f"ocpp-{message.action}")
             self._call_tasks.add(task)
             task.add_done_callback(self._call_tasks.discard)
