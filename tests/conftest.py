@@ -76,6 +76,15 @@ class BenchClient:
         )
 
 
+async def until(predicate: Callable[[], bool], timeout: float = 8.0) -> None:
+    """Until `predicate()` holds (polled every 20 ms); fails the test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.02)
+
+
 def write_config(directory: Path, text: str) -> Path:
     path = directory / "pievse.toml"
     path.write_text(text)

@@ -23,7 +23,7 @@ from typing import Any
 import websockets
 from ocpp.messages import CallError, unpack
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call_result
+from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
@@ -325,6 +325,12 @@ class TestCsms:
         """A CSMS-initiated request; fails the test on a CALLERROR."""
         side = await self.connected()
         return await side.call(request, suppress=False)
+
+    async def configure(self, **keys: str) -> None:
+        """ChangeConfiguration of each key, every one Accepted."""
+        for key, value in keys.items():
+            answer = await self.call(call.ChangeConfiguration(key=key, value=value))
+            assert answer.status == "Accepted", (key, value)
 
     async def send_raw(self, frame: str, timeout: float = 3.0) -> list[Any]:
         """Sends a frame as is and returns the charge point's answer frame."""

@@ -5,7 +5,6 @@ the SignCertificate -> CertificateSigned -> reconnect cycle."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import os
@@ -22,7 +21,7 @@ from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
 from pievse.firmware.security.x509_checks import certificate_hash
-from tests.conftest import BenchClient, ocpp_config, running_wallbox
+from tests.conftest import BenchClient, ocpp_config, running_wallbox, until
 from tests.csms import TestCsms
 from tests.pki import Pki, pem, server_context
 from tests.test_security_profiles import PASSWORD, registered, root_file, security, serving
@@ -217,7 +216,7 @@ async def test_sign_certificate_then_profile_3_then_a_renewal_reconnects(tmp_pat
             assert (
                 await csms.call(call.ChangeConfiguration("SecurityProfile", "3"))
             ).status == "Accepted"
-            await _until(lambda: len(csms.client_certificates) == 2)
+            await until(lambda: len(csms.client_certificates) == 2)
             shown = x509.load_der_x509_certificate(csms.client_certificates[1])
             assert shown.serial_number == first.serial_number, "profile 3 with the signed one"
             await csms.wait_status(0, "Available", since=mark)
@@ -225,17 +224,10 @@ async def test_sign_certificate_then_profile_3_then_a_renewal_reconnects(tmp_pat
             await csms.call(call.ExtendedTriggerMessage("SignChargePointCertificate"))
             renewed = await _signed_by_the_csms(csms, pki, mark)
             assert (await csms.call(call.CertificateSigned(pem(renewed)))).status == "Accepted"
-            await _until(lambda: len(csms.client_certificates) == 3)
+            await until(lambda: len(csms.client_certificates) == 3)
             shown = x509.load_der_x509_certificate(csms.client_certificates[2])
             assert shown.serial_number == renewed.serial_number, "reconnected with the new one"
             assert (await box.status())["ocpp"]["security_profile"] == 3
-
-
-async def _until(predicate, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,6 @@ from tests.conftest import BenchClient, charge_under_csms
 from tests.csms import TestCsms
 
 
-async def _configure(csms: TestCsms, **keys: str) -> None:
-    for key, value in keys.items():
-        answer = await csms.call(call.ChangeConfiguration(key=key, value=value))
-        assert answer.status == "Accepted", (key, value)
-
-
 async def _go_offline(box: BenchClient, csms: TestCsms) -> None:
     await csms.stop()
     await box.wait_for(lambda s: not s["ocpp"]["connected"])
@@ -37,7 +31,7 @@ async def _tag_starts_a_session(box: BenchClient, tag: str) -> bool:
 
 async def _authorize_online(box: BenchClient, csms: TestCsms, tag: str) -> None:
     """The tag is presented with no EV: Authorize.req, then the authorization lapses."""
-    await _configure(csms, ConnectionTimeOut="1")
+    await csms.configure(ConnectionTimeOut="1")
     mark = len(csms.received)
     await box.bench("tag", id_tag=tag)
     await csms.wait_for("Authorize", since=mark)
@@ -72,13 +66,13 @@ async def test_a_tag_the_csms_accepted_is_cached_and_charges_offline(
 async def test_unknown_tags_offline_are_refused_unless_allowed(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await _configure(csms, AllowOfflineTxForUnknownId="false")
+    await csms.configure(AllowOfflineTxForUnknownId="false")
     await _go_offline(box, csms)
     assert not await _tag_starts_a_session(box, "STRANGER")
 
 
 async def test_allow_offline_tx_for_unknown_id(box: BenchClient, csms: TestCsms) -> None:
-    await _configure(csms, AllowOfflineTxForUnknownId="true")
+    await csms.configure(AllowOfflineTxForUnknownId="true")
     await _go_offline(box, csms)
     assert await _tag_starts_a_session(box, "STRANGER")
 
@@ -128,7 +122,7 @@ async def test_local_list_versions(box: BenchClient, csms: TestCsms) -> None:
     assert (await csms.call(call.GetLocalListVersion())).list_version == 2, "nothing changed"
     assert await _send_list(csms, 5, "Full", []) == "Accepted", "an empty full list clears it"
     assert (await csms.call(call.GetLocalListVersion())).list_version == 5
-    await _configure(csms, LocalAuthListEnabled="false")
+    await csms.configure(LocalAuthListEnabled="false")
     assert (await csms.call(call.GetLocalListVersion())).list_version == -1
     assert await _send_list(csms, 6, "Full", [_entry("E")]) == "NotSupported"
 
@@ -164,14 +158,14 @@ async def test_local_authorize_offline_off_refuses_even_listed_tags(
     box: BenchClient, csms: TestCsms
 ) -> None:
     assert await _send_list(csms, 1, "Full", [_entry("LISTED")]) == "Accepted"
-    await _configure(csms, LocalAuthorizeOffline="false")
+    await csms.configure(LocalAuthorizeOffline="false")
     await _go_offline(box, csms)
     assert not await _tag_starts_a_session(box, "LISTED")
 
 
 async def test_local_pre_authorize_starts_without_asking(box: BenchClient, csms: TestCsms) -> None:
     assert await _send_list(csms, 1, "Full", [_entry("LISTED")]) == "Accepted"
-    await _configure(csms, LocalPreAuthorize="true")
+    await csms.configure(LocalPreAuthorize="true")
     mark = len(csms.received)
     assert await _tag_starts_a_session(box, "LISTED")
     await csms.wait_for("StartTransaction", since=mark)

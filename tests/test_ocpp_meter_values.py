@@ -28,16 +28,10 @@ def _by_measurand(meter_value: dict[str, Any]) -> dict[tuple[str, str | None, st
     }
 
 
-async def _configure(csms: TestCsms, **keys: str) -> None:
-    for key, value in keys.items():
-        answer = await csms.call(call.ChangeConfiguration(key=key, value=value))
-        assert answer.status == "Accepted", (key, value)
-
-
 async def test_sampled_values_carry_every_measurand_with_unit_phase_and_location(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await _configure(csms, MeterValuesSampledData=ALL, MeterValueSampleInterval="1")
+    await csms.configure(MeterValuesSampledData=ALL, MeterValueSampleInterval="1")
     start = await charge_under_csms(box, csms)
     periodic = await csms.wait_for(
         "MeterValues",
@@ -82,7 +76,7 @@ async def test_sampled_values_carry_every_measurand_with_unit_phase_and_location
 async def test_power_offered_counts_the_phases_the_ev_draws_on(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await _configure(csms, MeterValuesSampledData="Power.Offered,Current.Import")
+    await csms.configure(MeterValuesSampledData="Power.Offered,Current.Import")
     await box.bench("ev", state="C", phases=1, max_current_a=16)
     await charge_under_csms(box, csms)
     await box.wait_for(lambda s: s["meter"]["current_a"][0] == pytest.approx(16.0))
@@ -100,8 +94,7 @@ async def test_power_offered_counts_the_phases_the_ev_draws_on(
 async def test_transaction_begin_and_end_and_stop_transaction_data(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await _configure(
-        csms,
+    await csms.configure(
         MeterValueSampleInterval="1",
         MeterValuesSampledData="Energy.Active.Import.Register,Energy.Active.Import.Interval",
         StopTxnSampledData="Energy.Active.Import.Register,Energy.Active.Import.Interval",
@@ -161,8 +154,7 @@ async def test_clock_aligned_values_follow_the_wall_clock_outside_a_transaction(
     csms.script.time_offset = midnight - now - timedelta(seconds=2.5)
     async with running_wallbox(tmp_path, ocpp_config(csms)):
         await csms.wait_status(1, "Available")
-        await _configure(
-            csms,
+        await csms.configure(
             MeterValuesAlignedData="Energy.Active.Import.Register,Energy.Active.Import.Interval",
             ClockAlignedDataInterval="900",
         )
@@ -175,7 +167,7 @@ async def test_clock_aligned_values_follow_the_wall_clock_outside_a_transaction(
             "Energy.Active.Import.Register"
         }, "no Interval yet: the series has no earlier value"
 
-        await _configure(csms, ClockAlignedDataInterval="1")
+        await csms.configure(ClockAlignedDataInterval="1")
         mark = len(csms.received)
         second = await csms.wait_for("MeterValues", since=mark, timeout=5)
         third = await csms.wait_for("MeterValues", lambda p: p is not second, since=mark, timeout=5)

@@ -3,21 +3,13 @@ what is sent when it comes back and in which order."""
 
 from __future__ import annotations
 
-from ocpp.v16 import call
-
 from tests.conftest import BenchClient
 from tests.csms import TestCsms
 
 
-async def _configure(csms: TestCsms, **keys: str) -> None:
-    for key, value in keys.items():
-        answer = await csms.call(call.ChangeConfiguration(key=key, value=value))
-        assert answer.status == "Accepted", (key, value)
-
-
 async def _offline_session(box: BenchClient, csms: TestCsms, tag: str = "OFFLINE") -> None:
     """The CSMS goes away, then a session starts (an unknown tag is allowed offline)."""
-    await _configure(csms, AllowOfflineTxForUnknownId="true", MeterValueSampleInterval="1")
+    await csms.configure(AllowOfflineTxForUnknownId="true", MeterValueSampleInterval="1")
     await csms.stop()
     await box.wait_for(lambda s: not s["ocpp"]["connected"])
     await box.bench("ev", state="C")
@@ -76,7 +68,7 @@ async def test_an_offline_start_refused_later_stops_the_running_transaction(
 async def test_an_offline_start_refused_later_is_suspended_when_so_configured(
     box: BenchClient, csms: TestCsms
 ) -> None:
-    await _configure(csms, StopTransactionOnInvalidId="false")
+    await csms.configure(StopTransactionOnInvalidId="false")
     await _offline_session(box, csms, tag="UNKNOWN")
     csms.script.tags["UNKNOWN"] = "Invalid"
     mark = len(csms.received)
@@ -89,7 +81,7 @@ async def test_an_offline_start_refused_later_is_suspended_when_so_configured(
 
 
 async def test_heartbeats_resume_after_a_reconnect(box: BenchClient, csms: TestCsms) -> None:
-    await _configure(csms, HeartbeatInterval="1")
+    await csms.configure(HeartbeatInterval="1")
     await csms.stop()
     await box.wait_for(lambda s: not s["ocpp"]["connected"])
     mark = len(csms.received)

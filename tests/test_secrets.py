@@ -4,7 +4,6 @@ certificates' keys are stored owner-only."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import stat
@@ -16,7 +15,7 @@ from ocpp.v16 import call
 
 from pievse.firmware.security.authorization_key import authorization_password
 from pievse.firmware.security.connection_security import basic_auth_header
-from tests.conftest import ocpp_config, running_wallbox
+from tests.conftest import ocpp_config, running_wallbox, until
 from tests.csms import TestCsms
 from tests.test_security_profiles import KEY, PASSWORD, registered, security, serving
 
@@ -49,7 +48,7 @@ async def test_the_key_is_never_shown(
         csms.password = authorization_password(new_key)
         changed = await csms.call(call.ChangeConfiguration("AuthorizationKey", new_key))
         assert changed.status == "Accepted"
-        await _until(lambda: len(csms.paths) == 2)  # it reconnects with the new key
+        await until(lambda: len(csms.paths) == 2)  # it reconnects with the new key
         refused = await csms.call(call.ChangeConfiguration("AuthorizationKey", "short"))
         assert refused.status == "Rejected"
         await csms.wait_for("SecurityEventNotification", lambda p: True)
@@ -85,10 +84,3 @@ async def test_the_key_is_never_shown(
     for path in [data / "pievse.db", *data.glob("pievse.db-*"), data / "certs"]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
-
-
-async def _until(predicate, timeout: float = 8.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met"
-        await asyncio.sleep(0.05)
