@@ -78,9 +78,8 @@ async def upload(location: str, filename: str, data: bytes) -> str:
     parts = check_location(location)
     target = _target(location, filename)
     if parts.scheme in FTP_SCHEMES:
-        from pievse.firmware.transfer import (
-            ftp_transfer,  # ftplib only when a CSMS names an FTP location
-        )
+        # ftplib is imported only when a CSMS names an FTP location.
+        from pievse.firmware.transfer import ftp_transfer
 
         await asyncio.to_thread(ftp_transfer.store, urllib.parse.urlsplit(target), data)
         return target

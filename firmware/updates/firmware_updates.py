@@ -127,9 +127,8 @@ class FirmwareUpdates:
 
     def signing_certificate(self, pem: str) -> x509.Certificate:
         """Checked before anything is downloaded; raises CertificateError (recorded)."""
-        from pievse.firmware.updates import (
-            bundle_signature,  # cryptography: only once an update comes
-        )
+        # cryptography (about 10 MB resident) is imported once a signed update comes.
+        from pievse.firmware.updates import bundle_signature
 
         try:
             return bundle_signature.check_signing_certificate(
