@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+CLOCK_TOLERANCE_S = 1e-6
+
 
 class Clock(Protocol):
     def monotonic(self) -> float: ...
@@ -73,3 +75,8 @@ def parse_ocpp_datetime(text: str) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"date-time without a time zone: {text!r}")
     return moment
+
+
+def elapsed(since: float, now: float, duration_s: float) -> bool:
+    """Whether `duration_s` has passed; tolerant of float rounding in accumulated clocks."""
+    return now - since >= duration_s - CLOCK_TOLERANCE_S

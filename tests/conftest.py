@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from pievse.firmware.app.wallbox import RunOptions, Wallbox
+from pievse.firmware.app.run_options import RunOptions
+from pievse.firmware.app.wallbox import Wallbox
 from tests.csms import TestCsms
 from tests.file_servers import HttpFiles
 from tests.release_rig import Bundles, build

@@ -33,11 +33,11 @@ class Rig:
 
     @property
     def duty(self) -> float | None:
-        return self.controller.snapshot()["pilot"]["duty_percent"]
+        return None if self.controller.duty is None else round(self.controller.duty, 2)
 
     @property
     def contactor(self) -> str:
-        return self.controller.snapshot()["contactor"]
+        return "closed" if self.controller.contactor_closed else "open"
 
     @property
     def status(self) -> str:
@@ -66,7 +66,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 async def _charging(rig: Rig) -> None:
     rig.plant.set_ev("B", None, None)
-    await rig.controller.present_tag("CARD")
+    await rig.controller.sessions.present_tag("CARD")
     rig.step()
     rig.plant.set_ev("C", None, None)
     rig.step()
@@ -130,7 +130,7 @@ async def test_no_contactor_without_authorization(rig: Rig) -> None:
 
 
 async def test_authorization_expires_when_no_ev_plugs_in(rig: Rig) -> None:
-    await rig.controller.present_tag("LATE")
+    await rig.controller.sessions.present_tag("LATE")
     rig.step(61.0)
     rig.plant.set_ev("C", None, None)
     rig.step(0.1)
@@ -164,7 +164,7 @@ async def test_an_ev_without_diode_never_gets_the_contactor_closed(rig: Rig) -> 
     )
     rig.plant.set_fault("diode", True)
     rig.plant.set_ev("B", None, None)
-    await rig.controller.present_tag("CARD")
+    await rig.controller.sessions.present_tag("CARD")
     rig.plant.set_ev("C", None, None)
     trips = 0
     for _ in range(5):  # the driver tries again after each retry (fault_retry_s = 10 s)
@@ -176,6 +176,6 @@ async def test_an_ev_without_diode_never_gets_the_contactor_closed(rig: Rig) -> 
         assert rig.contactor == "open"
         rig.step(10.0)
         assert rig.status == "Finishing"
-        await rig.controller.present_tag("CARD")
+        await rig.controller.sessions.present_tag("CARD")
     assert trips == 5
     assert 1.0 not in coil

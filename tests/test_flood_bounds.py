@@ -63,8 +63,9 @@ def test_a_burst_is_summed_up_when_its_window_ends(tmp_path: Path) -> None:
     store = Store(tmp_path / "pievse.db")
     clock = ManualClock()
     sent: list[dict[str, str]] = []
-    log = SecurityLog(store, clock, burst=3, window_s=60)
-    log.sender = lambda _action, payload: sent.append(payload)
+    log = SecurityLog(
+        store, clock, burst=3, window_s=60, sender=lambda _action, payload: sent.append(payload)
+    )
     for n in range(1000):
         log.record("InvalidMessages", f"frame {n}")
         clock.advance(0.01)

@@ -47,8 +47,8 @@ async def test_a_failing_listener_never_stops_the_loop_or_the_session(bench: Ben
     broken, counting = Broken(), Counting()
     controller.step_listeners[:0] = [broken]
     controller.step_listeners.append(counting)
-    controller.session_listeners[:0] = [broken]
-    controller.session_listeners.append(counting)
+    controller.sessions.listeners[:0] = [broken]
+    controller.sessions.listeners.append(counting)
     charging = await start_charging(bench)
     assert charging["contactor"] == "closed"
     steps = counting.steps

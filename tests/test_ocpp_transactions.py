@@ -225,5 +225,5 @@ async def test_a_transaction_message_is_dropped_after_its_attempts(
     await csms.wait_status(1, "Available", since=mark)
     await asyncio.sleep(0.3)
     assert len(csms.of("StopTransaction", mark)) == 2
-    assert box.wallbox.outbox is not None
-    assert box.wallbox.outbox.pending_transaction_messages() == 0
+    assert box.wallbox.ocpp is not None
+    assert box.wallbox.ocpp.outbox.pending_transaction_messages() == 0

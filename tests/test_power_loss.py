@@ -95,7 +95,7 @@ async def _start_up(
         board, config, clock, sessions, _anyone, ReservationBook(store, clock)
     )
     recorder = Recorder()
-    controller.session_listeners.append(recorder)
+    controller.sessions.listeners.append(recorder)
     task = asyncio.create_task(controller.run())
     try:
         for _ in range(200):
@@ -161,7 +161,7 @@ async def test_resumed_when_configured_and_the_ev_is_still_plugged_in(data: Path
             if box.controller.connector_status().status == "Charging":
                 break
             await asyncio.sleep(0.02)
-        assert box.controller.snapshot()["contactor"] == "closed"
+        assert box.controller.contactor_closed
     assert _row(data, session_id)[0] is None, "still running, not stopped"
 
 

@@ -11,14 +11,13 @@ from pathlib import Path
 
 from pievse.board.loader import BoardError
 from pievse.board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
-from pievse.firmware.app.wallbox import (
+from pievse.firmware.app.run_options import (
     DEFAULT_DATA_DIR,
-    ApiListenError,
     RunOptions,
     firmware_version,
     resolve_config,
-    run,
 )
+from pievse.firmware.app.wallbox import ApiListenError, run
 from pievse.firmware.clock import SystemClock
 from pievse.firmware.config import ConfigError, dump_config, parse_listen
 from pievse.firmware.diagnostics.journal_logging import setup_logging
@@ -193,10 +192,9 @@ def _security_log(args: argparse.Namespace) -> int:
         print(f"pievse security-log: error: {exc}", file=sys.stderr)
         return 2
     try:
-        security_log = SecurityLog(store, SystemClock())
+        sender = DurableOutbox(store).put if args.clear else None
+        security_log = SecurityLog(store, SystemClock(), sender=sender)
         if args.clear:
-            outbox = DurableOutbox(store)
-            security_log.sender = outbox.put
             security_log.clear()
         for event in security_log.events():
             print(event.line())

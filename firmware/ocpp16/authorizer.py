@@ -19,7 +19,7 @@ from typing import Any
 from pievse.firmware.clock import Clock
 from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
 from pievse.firmware.ocpp16.connection import RequestFailed
-from pievse.firmware.ocpp16.link import CsmsLink
+from pievse.firmware.ocpp16.csms_session import CsmsSession
 from pievse.firmware.session.id_tag_info import CONCURRENT_TX, IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore
 
@@ -29,21 +29,21 @@ UNKNOWN = IdTagInfo("Invalid")
 
 class Authorizer:
     def __init__(
-        self, link: CsmsLink, tags: IdTagStore, keys: ConfigurationKeys, clock: Clock
+        self, csms: CsmsSession, tags: IdTagStore, keys: ConfigurationKeys, clock: Clock
     ) -> None:
-        self._link = link
+        self._csms = csms
         self._tags = tags
         self._keys = keys
         self._clock = clock
 
     async def authorize(self, id_tag: str) -> IdTagInfo:
         local = self.local(id_tag)
-        if self._link.accepted:
+        if self._csms.accepted:
             if self._keys.flag("LocalPreAuthorize") and local is not None and local.accepted:
                 log.info("tag %s pre-authorized locally", id_tag)
                 return local
             try:
-                answer = await self._link.request("Authorize", {"idTag": id_tag})
+                answer = await self._csms.request("Authorize", {"idTag": id_tag})
                 info = IdTagInfo.from_wire(answer["idTagInfo"])
             except (RequestFailed, ValueError) as exc:
                 log.warning("Authorize for %s failed (%s): deciding locally", id_tag, exc)

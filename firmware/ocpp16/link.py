@@ -7,10 +7,10 @@
 - WebSocketPingInterval: a ping each interval; a pong that does not come within the next
   interval means a dead socket (the peer vanished without a close), so it is dropped and
   re-established: detection within two intervals.
-- BootNotification once per process start (OCPP 1.6 4.2): Accepted sets the clock and the
-  heartbeat interval; Pending retries after `interval` and meanwhile answers the CSMS (and
-  sends only what TriggerMessage asks for); Rejected sends nothing until `interval` passed.
-  A reconnect after acceptance does not boot again.
+- BootNotification once per process start (OCPP 1.6 4.2, `CsmsSession.boot`): Pending
+  retries after `interval` and meanwhile answers the CSMS (and sends only what
+  TriggerMessage asks for); Rejected sends nothing until `interval` passed. A reconnect
+  after acceptance does not boot again.
 - Heartbeat only when nothing else was sent for HeartbeatInterval.
 - Each attempt takes its URL, credentials and TLS context from `ConnectionSecurity` (the
   Security Whitepaper's profiles); a failed attempt is reported to it for classification and
@@ -23,17 +23,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from pievse.firmware.clock import Clock, parse_ocpp_datetime
 from pievse.firmware.event_wait import wait_set
 from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
 from pievse.firmware.ocpp16.connection import CsmsConnection, RequestFailed
+from pievse.firmware.ocpp16.csms_session import CsmsSession
 from pievse.firmware.ocpp16.frames import WEBSOCKET_MAX_BYTES
 from pievse.firmware.ocpp16.outbox import Outbox
 from pievse.firmware.security.connection_security import ConnectionSecurity
@@ -44,7 +44,6 @@ websocket_log = logging.getLogger("pievse.websockets")
 # logger never goes below INFO, whatever -v does to the others.
 websocket_log.setLevel(logging.INFO)
 SUBPROTOCOL = "ocpp1.6"
-DEFAULT_RETRY_S = 60
 OPEN_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 2.0
 ANSWER_BEFORE_RECONNECT_S = 5.0
@@ -77,85 +76,34 @@ class CsmsLink:
     def __init__(
         self,
         settings: LinkSettings,
-        boot_payload: dict[str, Any],
+        session: CsmsSession,
         keys: ConfigurationKeys,
         outbox: Outbox,
-        clock: Clock,
         handlers: Iterable[object],
         security: ConnectionSecurity,
+        on_accepted: Sequence[Callable[[], None]] = (),
+        on_invalid_message: Callable[[str], None] = lambda _text: None,
     ) -> None:
         self.settings = settings
-        self._boot_payload = boot_payload
+        self.session = session
         self._keys = keys
         self._outbox = outbox
-        self._clock = clock
         self._handlers = list(handlers)
         self.security = security
-        security.on_reconnect = self.reconnect
+        security.on_reconnect = session.reconnect
         self.url = security.current_url()
-        self.on_clock_set: list[Callable[[float], None]] = []
-        self.on_invalid_message: Callable[[str], None] = lambda _text: None
-        self._reconnect_wanted = asyncio.Event()
-        self.registration = "connecting"
-        self.connected = False
+        self._on_accepted = list(on_accepted)
+        self._on_invalid_message = on_invalid_message
         self.last_error: str | None = None
-        self.on_accepted: list[Callable[[], None]] = []
-        self._connection: CsmsConnection | None = None
-        self._boot_due = 0.0
         self._registered_here = False
         self._last_sent = 0.0
-        self._accepted = asyncio.Event()
         self._ping_interval_changed = asyncio.Event()
         keys.on_change("WebSocketPingInterval", lambda _v: self._ping_interval_changed.set())
 
-    # --- what others use -----------------------------------------------------------------
-
-    def set_handlers(self, handlers: Iterable[object]) -> None:
-        """The profile handlers need the link themselves, so they arrive after it."""
-        self._handlers = list(handlers)
-
-    def reconnect(self) -> None:
-        """Closes the connection once the CSMS has the answers it waits for, then connects
-        again at once with what `ConnectionSecurity` gives."""
-        self._reconnect_wanted.set()
-
-    @property
-    def accepted(self) -> bool:
-        return self.connected and self.registration == "accepted"
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Sends now, bypassing the outbox (Authorize, triggered messages)."""
-        connection = self._connection
-        if connection is None or not self.connected:
-            raise RequestFailed("not connected to the CSMS")
-        return await connection.request(action, payload)
-
-    async def boot(self) -> str:
-        """One BootNotification (also what TriggerMessage BootNotification does)."""
-        answer = await self.request("BootNotification", self._boot_payload)
-        self._set_time(answer["currentTime"])
-        status = answer["status"]
-        interval = answer["interval"]
-        loop_time = asyncio.get_running_loop().time()
-        if status == "Accepted":
-            if interval > 0:
-                self._keys.set("HeartbeatInterval", str(interval))
-            first = self.registration != "accepted"
-            self.registration = "accepted"
-            self._accepted.set()
-            if first:
-                log.info("registered with the CSMS (heartbeat every %d s)", interval)
-        else:
-            self.registration = status.lower()
-            self._accepted.clear()
-            self._boot_due = loop_time + (interval or DEFAULT_RETRY_S)
-            log.warning("CSMS answered BootNotification %s; next try in %d s", status, interval)
-        return status
-
     def describe(self) -> dict[str, Any]:
         return {
-            "connected": self.connected,
-            "registration": self.registration,
+            "connected": self.session.connected,
+            "registration": self.session.registration,
             "csms_url": self.settings.csms_url,
             "url": self.url,
             "last_error": self.last_error,
@@ -180,10 +128,9 @@ class CsmsLink:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("CSMS connection to %s failed: %s", self.url, self.last_error)
             finally:
-                self.connected = False
-                self._connection = None
+                self.session.connection = None
                 self._outbox.drop_volatile()
-            if self._reconnect_wanted.is_set():
+            if self.session.reconnect_wanted.is_set():
                 continue
             # A connection that registered was a success however it ended (a drop is how
             # every connection ends): only attempts that never got there double the wait.
@@ -199,7 +146,7 @@ class CsmsLink:
 
     async def _connect_once(self) -> None:
         """One connection, until it fails (`_registered_here` says whether it registered)."""
-        self._reconnect_wanted.clear()
+        self.session.reconnect_wanted.clear()
         self._registered_here = False
         options = self.security.connect_options()
         self.url = options.url
@@ -231,10 +178,9 @@ class CsmsLink:
                 self._handlers,
                 self.settings.response_timeout_s,
                 self._note_traffic,
-                self.on_invalid_message,
+                self._on_invalid_message,
             )
-            self._connection = connection
-            self.connected = True
+            self.session.connection = connection
             self.last_error = None
             log.info("connected to %s", self.url)
             reader = asyncio.create_task(connection.start(), name="ocpp-reader")
@@ -246,7 +192,7 @@ class CsmsLink:
             try:
                 done, _ = await asyncio.wait([reader, *work], return_when=asyncio.FIRST_COMPLETED)
             finally:
-                self.connected = False
+                self.session.connection = None
                 for task in (reader, *work):
                     task.cancel()
                 await asyncio.gather(reader, *work, return_exceptions=True)
@@ -260,7 +206,7 @@ class CsmsLink:
                     raise failure
 
     async def _reconnect_when_asked(self, connection: CsmsConnection) -> None:
-        await self._reconnect_wanted.wait()
+        await self.session.reconnect_wanted.wait()
         async with asyncio.timeout(ANSWER_BEFORE_RECONNECT_S):
             await connection.answers_sent()
         raise Reconnect
@@ -269,21 +215,22 @@ class CsmsLink:
         self._last_sent = asyncio.get_running_loop().time()
 
     async def _operate(self) -> None:
-        while self.registration != "accepted":
-            wait = self._boot_due - asyncio.get_running_loop().time()
+        session = self.session
+        while session.registration != "accepted":
+            wait = session.boot_due - asyncio.get_running_loop().time()
             if wait > 0:
                 # A triggered BootNotification may be accepted meanwhile.
-                await wait_set(self._accepted, wait)
+                await wait_set(session.registered, wait)
                 continue
             try:
-                await self.boot()
+                await session.boot()
             except RequestFailed as exc:
                 log.warning("BootNotification failed: %s", exc)
-                self._boot_due = asyncio.get_running_loop().time() + self.settings.reconnect_min_s
+                session.boot_due = asyncio.get_running_loop().time() + self.settings.reconnect_min_s
         self._registered_here = True
-        for listener in self.on_accepted:
+        for listener in self._on_accepted:
             listener()
-        await asyncio.gather(self._outbox.pump(self.request), self._heartbeats())
+        await asyncio.gather(self._outbox.pump(session.request), self._heartbeats())
 
     async def _heartbeats(self) -> None:
         loop = asyncio.get_running_loop()
@@ -297,11 +244,11 @@ class CsmsLink:
                 await asyncio.sleep(min(interval - quiet_for, 1.0))
                 continue
             try:
-                answer = await self.request("Heartbeat", {})
+                answer = await self.session.request("Heartbeat", {})
             except RequestFailed as exc:
                 log.warning("Heartbeat failed: %s", exc)
                 continue
-            self._set_time(answer["currentTime"])
+            self.session.set_time(answer["currentTime"])
 
     async def _watch_pongs(self, websocket: Any) -> None:
         while True:
@@ -317,16 +264,3 @@ class CsmsLink:
                 raise DeadConnection(
                     f"no pong within {interval} s; the connection is dead"
                 ) from None
-
-    def _set_time(self, text: str) -> None:
-        try:
-            csms_now = parse_ocpp_datetime(text)
-        except ValueError as exc:
-            log.warning("CSMS time: %s; clock not set", exc)
-            return
-        skew = (csms_now - self._clock.now()).total_seconds()
-        self._clock.set_wall(csms_now)
-        if abs(skew) > 1.0:
-            log.info("clock set from the CSMS (off by %.1f s)", skew)
-            for listener in self.on_clock_set:
-                listener(skew)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +52,7 @@ class TransactionReporter:
         clock: Clock,
         reading: Callable[[], Reading],
         deauthorize: Callable[[int], None],
+        id_tag_listeners: Sequence[Callable[[str, dict[str, Any]], None]] = (),
     ) -> None:
         self._outbox = outbox
         self._sessions = sessions
@@ -63,7 +64,8 @@ class TransactionReporter:
         self._sampler: asyncio.Task[None] | None = None
         self._stop_samples: list[dict[str, Any]] = []
         self._interval_start: dict[str, float] = {}
-        self.id_tag_listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._id_tag_listeners = list(id_tag_listeners)
+        """Told each idTagInfo the CSMS answers (the authorization cache learns from it)."""
         """Told every idTagInfo the CSMS sends with a transaction answer (the auth cache)."""
         self._aligned_changed = asyncio.Event()
         keys.on_change("ClockAlignedDataInterval", lambda _value: self._aligned_changed.set())
@@ -135,7 +137,7 @@ class TransactionReporter:
         info = answer["idTagInfo"]
         if info.get("parentIdTag"):
             self._sessions.set_parent(message.session_id, info["parentIdTag"])
-        for listener in self.id_tag_listeners:
+        for listener in self._id_tag_listeners:
             listener(message.payload["idTag"], info)
         status = info["status"]
         if status != "Accepted":
@@ -145,7 +147,7 @@ class TransactionReporter:
     def _stopped(self, message: Message, answer: dict[str, Any]) -> None:
         id_tag = message.payload.get("idTag")
         if id_tag is not None and "idTagInfo" in answer:
-            for listener in self.id_tag_listeners:
+            for listener in self._id_tag_listeners:
                 listener(id_tag, answer["idTagInfo"])
 
     def transaction_id(self, session_id: int) -> int | None:

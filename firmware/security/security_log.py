@@ -82,14 +82,15 @@ class SecurityLog:
         max_entries: int = 1000,
         burst: int = BURST,
         window_s: float = WINDOW_S,
+        sender: Sender | None = None,
     ) -> None:
         self._store = store
         self._db = store.db
         self._clock = clock
         self.max_entries = max_entries
         self._bursts = EventBursts(burst, window_s)
-        self.sender: Sender | None = None
-        """The outbox's durable put, once OCPP runs; None standalone (logged only)."""
+        self._sender = sender
+        """The outbox's durable put where OCPP runs; None standalone (logged only)."""
 
     def record(self, event_type: str, tech_info: str = "") -> None:
         if event_type not in EVENTS:
@@ -136,11 +137,11 @@ class SecurityLog:
                 "DELETE FROM security_log WHERE id <= ?",
                 (cursor.lastrowid - self.max_entries,),
             )
-            if self.sender is not None:
+            if self._sender is not None:
                 payload = {"type": event_type, "timestamp": iso_utc(now)}
                 if tech_info:
                     payload["techInfo"] = tech_info
-                self.sender("SecurityEventNotification", payload)
+                self._sender("SecurityEventNotification", payload)
         notable = event_type in CRITICAL_EVENTS and event_type not in ROUTINE_EVENTS
         level = logging.WARNING if notable else logging.INFO
         log.log(level, "security event %s %s", event_type, tech_info)

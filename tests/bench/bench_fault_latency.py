@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from pievse.firmware.app.wallbox import RunOptions, Wallbox  # noqa: E402
+from pievse.firmware.app.run_options import RunOptions  # noqa: E402
+from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from tests.bench.bench_ocpp import service_environment  # noqa: E402
 from tests.test_cli import PIEVSE, _free_port  # noqa: E402
 
@@ -234,7 +235,7 @@ def main() -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
-                raise RuntimeError(f"bench stuck: {controller.snapshot()}")
+                raise RuntimeError(f"bench stuck: {wallbox.status()}")
             time.sleep(0.002)
 
     def charging() -> None:

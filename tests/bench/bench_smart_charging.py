@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
 
-from pievse.firmware.app.wallbox import RunOptions, Wallbox  # noqa: E402
+from pievse.firmware.app.run_options import RunOptions  # noqa: E402
+from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from pievse.firmware.charging.composite_schedule import Context, composite  # noqa: E402
 from pievse.firmware.charging.profiles import ChargingProfile, Period, Schedule  # noqa: E402
 from pievse.firmware.clock import iso_utc  # noqa: E402

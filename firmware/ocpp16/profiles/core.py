@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ocpp.routing import after, on
@@ -40,7 +40,7 @@ def restore_availability(store: Store, controller: ChargeController) -> None:
     for connector_id in CONNECTOR_IDS:
         stored = store.get_setting(AVAILABILITY_SETTING.format(connector_id))
         if stored == "Inoperative":
-            controller.set_operative(connector_id, False)
+            controller.sessions.set_operative(connector_id, False)
 
 
 class CoreProfile:
@@ -54,6 +54,7 @@ class CoreProfile:
         store: Store,
         restart: Callable[[str], Awaitable[None]],
         smart: SmartCharging,
+        vendors: Mapping[str, VendorHandler],
     ) -> None:
         self._controller = controller
         self._smart = smart
@@ -63,7 +64,8 @@ class CoreProfile:
         self._outbox = outbox
         self._store = store
         self._restart = restart
-        self.vendors: dict[str, VendorHandler] = {}
+        self._vendors = dict(vendors)
+        """DataTransfer vendorId -> its handler."""
         self._remote_start_ok = False
 
     # --- configuration -------------------------------------------------------------------
@@ -94,8 +96,10 @@ class CoreProfile:
         self._smart.forget_remote_start_profile()
         if (
             connector_id not in (None, 1)
-            or not self._controller.can_start()
-            or self._controller.reserved_for_another(id_tag, self._authorizer.local(id_tag))
+            or not self._controller.sessions.can_start()
+            or self._controller.sessions.reserved_for_another(
+                id_tag, self._authorizer.local(id_tag)
+            )
         ):
             return call_result.RemoteStartTransaction(status="Rejected")
         if charging_profile is not None and not self._smart.accept_remote_start_profile(
@@ -116,7 +120,7 @@ class CoreProfile:
                 log.info("remote start for %s not authorized by the CSMS", id_tag)
                 self._smart.forget_remote_start_profile()
                 return
-        if not self._controller.remote_start(id_tag, info):
+        if not self._controller.sessions.remote_start(id_tag, info):
             log.warning("remote start for %s could not start after all", id_tag)
             self._smart.forget_remote_start_profile()
 
@@ -125,7 +129,7 @@ class CoreProfile:
         session = self._controller.session
         if session is None or self._transactions.session_of(transaction_id) != session.id:
             return call_result.RemoteStopTransaction(status="Rejected")
-        self._controller.stop_session("Remote")
+        self._controller.sessions.stop_session("Remote")
         return call_result.RemoteStopTransaction(status="Accepted")
 
     @on(Action.unlock_connector)
@@ -146,7 +150,7 @@ class CoreProfile:
         if connector_id not in CONNECTOR_IDS:
             return call_result.ChangeAvailability(status="Rejected")
         self._store.set_setting(AVAILABILITY_SETTING.format(connector_id), type)
-        applied = self._controller.set_operative(connector_id, type == "Operative")
+        applied = self._controller.sessions.set_operative(connector_id, type == "Operative")
         return call_result.ChangeAvailability(status="Accepted" if applied else "Scheduled")
 
     @on(Action.reset)
@@ -157,7 +161,7 @@ class CoreProfile:
     async def after_reset(self, type: str) -> None:
         reason = "SoftReset" if type == "Soft" else "HardReset"
         log.warning("%s reset requested by the CSMS", type)
-        self._controller.stop_session(reason)
+        self._controller.sessions.stop_session(reason)
         if type == "Soft":
             try:
                 async with asyncio.timeout(SOFT_RESET_DRAIN_S):
@@ -175,7 +179,7 @@ class CoreProfile:
     def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None
     ) -> Any:
-        handler = self.vendors.get(vendor_id)
+        handler = self._vendors.get(vendor_id)
         if handler is None:
             return call_result.DataTransfer(status="UnknownVendorId")
         status, answer = handler(message_id, data)

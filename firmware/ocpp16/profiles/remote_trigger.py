@@ -10,7 +10,7 @@ form) come from their owners through `extended`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ocpp.routing import after, on
@@ -18,7 +18,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.ocpp16.connection import RequestFailed
-from pievse.firmware.ocpp16.link import CsmsLink
+from pievse.firmware.ocpp16.csms_session import CsmsSession
 from pievse.firmware.ocpp16.status_reporter import CONNECTORS, StatusReporter
 from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
 
@@ -28,14 +28,19 @@ BASIC_MESSAGES = ("BootNotification", "Heartbeat", "StatusNotification", "MeterV
 
 class RemoteTriggerProfile:
     def __init__(
-        self, link: CsmsLink, statuses: StatusReporter, transactions: TransactionReporter
+        self,
+        csms: CsmsSession,
+        statuses: StatusReporter,
+        transactions: TransactionReporter,
+        extended: Mapping[str, Callable[[], Awaitable[None]]],
+        current: Mapping[str, Callable[[], dict[str, Any]]],
     ) -> None:
-        self._link = link
+        self._csms = csms
         self._statuses = statuses
         self._transactions = transactions
-        self.extended: dict[str, Callable[[], Awaitable[None]]] = {}
+        self.extended = dict(extended)
         """ExtendedTriggerMessage requestedMessage -> what sends it."""
-        self.current: dict[str, Callable[[], dict[str, Any]]] = {}
+        self.current = dict(current)
         """TriggerMessage Firmware/DiagnosticsStatusNotification -> the payload of now."""
 
     @on(Action.trigger_message)
@@ -81,19 +86,19 @@ class RemoteTriggerProfile:
             log.warning("triggered %s failed: %s", requested_message, exc)
 
     async def _send(self, message: str, connector_id: int | None) -> None:
-        link = self._link
+        csms = self._csms
         if message == "BootNotification":
-            await link.boot()
+            await csms.boot()
         elif message == "Heartbeat":
-            await link.request("Heartbeat", {})
+            await csms.request("Heartbeat", {})
         elif message == "StatusNotification":
             for connector in CONNECTORS if connector_id is None else (connector_id,):
-                await link.request("StatusNotification", self._statuses.notification(connector))
+                await csms.request("StatusNotification", self._statuses.notification(connector))
         elif message == "MeterValues":
             payload = self._transactions.current_meter_values(
                 1 if connector_id is None else connector_id, "Trigger"
             )
             if payload is not None:
-                await link.request("MeterValues", payload)
+                await csms.request("MeterValues", payload)
         elif message in self.current:
-            await link.request(message, self.current[message]())
+            await csms.request(message, self.current[message]())

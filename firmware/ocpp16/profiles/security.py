@@ -24,7 +24,7 @@ from pievse.firmware.diagnostics.log_uploads import (
 )
 from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
 from pievse.firmware.ocpp16.connection import RequestFailed
-from pievse.firmware.ocpp16.link import CsmsLink
+from pievse.firmware.ocpp16.csms_session import CsmsSession
 from pievse.firmware.security.certificate_store import (
     CENTRAL_SYSTEM_ROOT,
     MANUFACTURER_ROOT,
@@ -45,7 +45,7 @@ REFUSED_ROOT_EVENT = {
 class SecurityExtensionProfile:
     def __init__(
         self,
-        link: CsmsLink,
+        csms: CsmsSession,
         keys: ConfigurationKeys,
         certificates: CertificateStore,
         security: ConnectionSecurity,
@@ -53,7 +53,7 @@ class SecurityExtensionProfile:
         uploads: LogUploads,
         charge_point_id: str,
     ) -> None:
-        self._link = link
+        self._csms = csms
         self._keys = keys
         self._certificates = certificates
         self._security = security
@@ -120,7 +120,7 @@ class SecurityExtensionProfile:
         """A new key pair and its CSR (CN = charge point id, O = CpoName) to the CSMS."""
         csr = self._certificates.new_csr(self._id, self._keys.value("CpoName"))
         try:
-            answer = await self._link.request("SignCertificate", {"csr": csr})
+            answer = await self._csms.request("SignCertificate", {"csr": csr})
         except RequestFailed as exc:
             log.warning("SignCertificate failed: %s", exc)
             return
@@ -148,7 +148,7 @@ class SecurityExtensionProfile:
     @after(Action.certificate_signed)
     def after_certificate_signed(self, **_: Any) -> None:
         if self._signed_now and self._security.credentials.profile == 3:
-            self._link.reconnect()
+            self._csms.reconnect()
 
     # --- logs ----------------------------------------------------------------------------
 

@@ -1,0 +1,50 @@
+"""What `pievse run` is asked for: the flags, and the config they override key by key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+
+from pievse.firmware.config import Config, load_config, parse_config
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    board: str = "bench-sim"
+    config: Path | None = None
+    csms: str | None = None
+    charge_point_id: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    api: str | None = None
+
+
+FLAG_KEYS = {
+    "csms": ("--csms", "ocpp", "csms_url"),
+    "charge_point_id": ("--id", "charge_point", "id"),
+    "api": ("--api", "api", "listen"),
+}
+"""RunOptions field -> (flag, config section, key): what each flag overrides."""
+
+
+def resolve_config(options: RunOptions) -> Config:
+    """The config file with command-line flags applied on top: each flag validated like its
+    key and overriding that key only (the rest of its section stays as the file has it)."""
+    config = load_config(options.config)
+    for option, (flag, section, key) in FLAG_KEYS.items():
+        value = getattr(options, option)
+        if value is None:
+            continue
+        checked = getattr(parse_config({section: {key: value}}, flag), section)
+        merged = replace(getattr(config, section), **{key: getattr(checked, key)})
+        config = replace(config, **{section: merged})
+    return config
+
+
+def firmware_version() -> str:
+    try:
+        return metadata.version("pievse")
+    except metadata.PackageNotFoundError:
+        return "unknown"
