@@ -14,9 +14,9 @@ import pytest
 
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
-from tests.csms import TestCsms
-from tests.file_servers import HttpFiles
-from tests.release_rig import Bundles, build
+from tests.rigs.csms import TestCsms
+from tests.rigs.file_servers import HttpFiles
+from tests.rigs.release_rig import Bundles, build
 
 pytest_plugins = ["tests.fakes.rpi_gpio", "tests.fakes.smbus", "tests.fakes.sysfs_pwm"]
 

@@ -122,11 +122,7 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         parts.boot_payload,
         keys,
         clock,
-        on_clock_set=[
-            lambda skew: parts.security_log.record(
-                "SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off"
-            )
-        ],
+        on_clock_set=[lambda skew: _record_clock_set(parts.security_log, skew)],
     )
     tags = IdTagStore(parts.store)
     authorizer = Authorizer(csms, tags, keys, clock)
@@ -164,13 +160,7 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         parts, csms, outbox, security, authorizer, transactions, statuses, smart, tags, jobs
     )
     link = CsmsLink(
-        LinkSettings(
-            config.ocpp.csms_url,
-            config.charge_point.id,
-            config.ocpp.response_timeout_s,
-            config.ocpp.reconnect_min_s,
-            config.ocpp.reconnect_max_s,
-        ),
+        _link_settings(config),
         csms,
         keys,
         outbox,
@@ -182,6 +172,21 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     return OcppServices(
         security, csms, outbox, authorizer, transactions, statuses, smart, jobs, link
     )
+
+
+def _link_settings(config: Config) -> LinkSettings:
+    ocpp = config.ocpp
+    return LinkSettings(
+        ocpp.csms_url,
+        config.charge_point.id,
+        ocpp.response_timeout_s,
+        ocpp.reconnect_min_s,
+        ocpp.reconnect_max_s,
+    )
+
+
+def _record_clock_set(security_log: SecurityLog, skew: float) -> None:
+    security_log.record("SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off")
 
 
 def connection_security(parts: BoxParts) -> ConnectionSecurity:
@@ -269,7 +274,6 @@ def _profiles(
 ) -> list[object]:
     """One handler per OCPP feature profile, in the order the link dispatches to them."""
     config, keys, controller = parts.config, parts.keys, parts.controller
-    firmware, diagnostics = jobs.firmware, jobs.diagnostics_uploads
     extension = SecurityExtensionProfile(
         csms,
         keys,
@@ -280,6 +284,33 @@ def _profiles(
         config.charge_point.id,
     )
 
+    triggers = _remote_trigger(csms, statuses, transactions, jobs, extension)
+    core = _core(parts, outbox, authorizer, transactions, smart)
+    return [
+        core,
+        triggers,
+        extension,
+        FirmwareProfile(
+            jobs.firmware,
+            jobs.diagnostics_uploads,
+            config.firmware.retries,
+            config.firmware.retry_interval_s,
+        ),
+        SmartChargingProfile(smart),
+        LocalAuthListProfile(tags, keys),
+        ReservationProfile(parts.reservations, controller, keys, parts.clock),
+    ]
+
+
+def _remote_trigger(
+    csms: CsmsSession,
+    statuses: StatusReporter,
+    transactions: TransactionReporter,
+    jobs: Jobs,
+    extension: SecurityExtensionProfile,
+) -> RemoteTriggerProfile:
+    firmware, diagnostics = jobs.firmware, jobs.diagnostics_uploads
+
     async def signed_firmware_status() -> None:
         payload = status_payload(
             firmware.current_status(signed_form=True),
@@ -287,16 +318,7 @@ def _profiles(
         )
         await csms.request("SignedFirmwareStatusNotification", payload)
 
-    def vendor_status(message_id: str | None, _data: str | None) -> tuple[str, str | None]:
-        """Vendor "pievse", messageId "Status": the local API's status document."""
-        if message_id != "Status":
-            return "UnknownMessageId", None
-        return "Accepted", json.dumps(parts.status())
-
-    async def reset(kind: str) -> None:
-        await parts.restart(kind, None)
-
-    triggers = RemoteTriggerProfile(
+    return RemoteTriggerProfile(
         csms,
         statuses,
         transactions,
@@ -312,9 +334,27 @@ def _profiles(
             "DiagnosticsStatusNotification": lambda: {"status": diagnostics.status},
         },
     )
-    core = CoreProfile(
-        controller,
-        keys,
+
+
+def _core(
+    parts: BoxParts,
+    outbox: Outbox,
+    authorizer: Authorizer,
+    transactions: TransactionReporter,
+    smart: SmartCharging,
+) -> CoreProfile:
+    def vendor_status(message_id: str | None, _data: str | None) -> tuple[str, str | None]:
+        """Vendor "pievse", messageId "Status": the local API's status document."""
+        if message_id != "Status":
+            return "UnknownMessageId", None
+        return "Accepted", json.dumps(parts.status())
+
+    async def reset(kind: str) -> None:
+        await parts.restart(kind, None)
+
+    return CoreProfile(
+        parts.controller,
+        parts.keys,
         authorizer,
         transactions,
         outbox,
@@ -323,17 +363,6 @@ def _profiles(
         smart,
         vendors={VENDOR_ID: vendor_status},
     )
-    return [
-        core,
-        triggers,
-        extension,
-        FirmwareProfile(
-            firmware, diagnostics, config.firmware.retries, config.firmware.retry_interval_s
-        ),
-        SmartChargingProfile(smart),
-        LocalAuthListProfile(tags, keys),
-        ReservationProfile(parts.reservations, controller, keys, parts.clock),
-    ]
 
 
 def _reading(parts: BoxParts) -> Reading:

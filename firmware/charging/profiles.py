@@ -70,14 +70,9 @@ def _time(value: Any) -> datetime | None:
         raise ProfileError(str(exc)) from None
 
 
-def parse_profile(
-    payload: dict[str, Any], connector_id: int, received_at: datetime
-) -> ChargingProfile:
-    """A profile from the ocpp library's snake_case payload (cs_charging_profiles)."""
-    raw = payload["charging_schedule"]
+def _periods(raw: list[dict[str, Any]]) -> tuple[Period, ...]:
     periods = tuple(
-        Period(int(p["start_period"]), float(p["limit"]), p.get("number_phases"))
-        for p in raw["charging_schedule_period"]
+        Period(int(p["start_period"]), float(p["limit"]), p.get("number_phases")) for p in raw
     )
     if not periods:
         raise ProfileError("chargingSchedulePeriod is empty")
@@ -92,9 +87,17 @@ def parse_profile(
             raise ProfileError(f"period limit {period.limit} is negative")
         if period.number_phases is not None and period.number_phases not in (1, 2, 3):
             raise ProfileError(f"numberPhases must be 1..3, got {period.number_phases}")
+    return periods
+
+
+def parse_profile(
+    payload: dict[str, Any], connector_id: int, received_at: datetime
+) -> ChargingProfile:
+    """A profile from the ocpp library's snake_case payload (cs_charging_profiles)."""
+    raw = payload["charging_schedule"]
     schedule = Schedule(
         unit=raw["charging_rate_unit"],
-        periods=periods,
+        periods=_periods(raw["charging_schedule_period"]),
         duration_s=raw.get("duration"),
         start=_time(raw.get("start_schedule")),
         min_rate=raw.get("min_charging_rate"),

@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections import deque
 from collections.abc import Callable
 
-from pievse.firmware.clock import Clock, elapsed
+from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config
 from pievse.firmware.control.connector_lock import LockDriver
 from pievse.firmware.control.connector_status import (
@@ -26,10 +25,10 @@ from pievse.firmware.control.connector_status import (
     connector_status,
 )
 from pievse.firmware.control.derating import thermal_limit_a
-from pievse.firmware.control.duty_cycle import current_for_duty, duty_percent
+from pievse.firmware.control.duty_cycle import duty_percent
+from pievse.firmware.control.fault_recovery import FaultRecovery
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.iec61851 import (
-    CONNECTED,
     ContactorAction,
     EvseInputs,
     OfferInputs,
@@ -37,9 +36,11 @@ from pievse.firmware.control.iec61851 import (
     contactor_step,
     pilot_offers,
 )
+from pievse.firmware.control.input_checks import InputChecks
 from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
 from pievse.firmware.control.listeners import ListenerGuard
 from pievse.firmware.control.metering import MeterWatch
+from pievse.firmware.control.pilot_duty import PilotDuty
 from pievse.firmware.control.safety import SafetySupervisor
 from pievse.firmware.control.session_keeper import (
     Authorize,
@@ -50,14 +51,17 @@ from pievse.firmware.control.session_keeper import (
 from pievse.firmware.control.tag_reading import TagReaderWatch
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
-from pievse.hal.interfaces import Board, CableFault, Measurements, PilotSample, PilotState
+from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
-DUTY_EPSILON = 0.05
 LED_COLOURS = {"Available": "green", "Charging": "blue", "Faulted": "red"}
 
 
 class ChargeController:
+    """The one owner of pilot and contactor commands (through the safety supervisor);
+    everything else asks it, or subscribes to it: `sessions.listeners`, `step_listeners`
+    and named `limits` are where OCPP, energy management and the UI plug in."""
+
     def __init__(
         self,
         board: Board,
@@ -81,32 +85,45 @@ class ChargeController:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_event = asyncio.Event()
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
+        self._inputs = InputChecks(board, self.supervisor)
         self.limits = LimitSources()
         self.limits.register("site", lambda _now: config.limits.site_max_current_a)
         self.limits.register(
-            "thermal", lambda _now: thermal_limit_a(self._temperature_c, board.derating)
+            "thermal", lambda _now: thermal_limit_a(self._inputs.enclosure_c, board.derating)
         )
         self.pilot_sample: PilotSample = board.pilot.sample()
-        self._temperature_c = board.thermometer.read_c()
-        self._outlet_c = board.outlet_thermometer.read_c() if board.outlet_thermometer else None
-        self.cable_rating_a: float | None = None
         self.offer = Limit("board", board.ratings.max_current_a)
         self.transition = Transition.IDLE
         self._reserved = False
         self._lock = LockDriver(board.lock, self.supervisor)
-        self.duty: float | None = None
-        """The duty the pilot runs, in percent; None for steady +12 V."""
-        self._duty_changed_at = -math.inf
-        self._duty_due: float | None = None
-        self._previous_allowed_a = 0.0
+        self._duty = PilotDuty(config.control.duty_hold_s)
+        self._recovery = FaultRecovery(
+            board, self.supervisor, clock.monotonic, config.control.fault_retry_s
+        )
         self._suspended_at: float | None = None
         self.meter = MeterWatch(
             board.meter, config.meter, self.supervisor, self.wake, self._on_reading
         )
+        self.sessions = self._keeper(config, clock, sessions, authorize, reservations)
+        self._tag_reader = (
+            None
+            if board.tag_reader is None
+            else TagReaderWatch(board.tag_reader, self.sessions.present_tag, self.wake)
+        )
+        self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
+
+    def _keeper(
+        self,
+        config: Config,
+        clock: Clock,
+        sessions: SessionLog,
+        authorize: Authorize,
+        reservations: ReservationBook,
+    ) -> SessionKeeper:
         seams = SessionSeams(
             self.wake, self._guarded_step, self.supervisor, config.control.contactor_release_s
         )
-        self.sessions = SessionKeeper(
+        return SessionKeeper(
             config,
             self.policy,
             clock,
@@ -117,14 +134,6 @@ class ChargeController:
             seams,
             self.guard,
         )
-        self._tag_reader = (
-            None
-            if board.tag_reader is None
-            else TagReaderWatch(board.tag_reader, self.sessions.present_tag, self.wake)
-        )
-        self._rcd_test_running = False
-        self._rcd_test_failed_at = -math.inf
-        self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
 
     # --- wiring --------------------------------------------------------------------------
 
@@ -165,8 +174,8 @@ class ChargeController:
         next_tick = self._loop.time() + period
         while True:
             deadline = next_tick
-            if self._duty_due is not None:
-                due_in = self._duty_due - self._clock.monotonic()
+            if self._duty.due is not None:
+                due_in = self._duty.due - self._clock.monotonic()
                 deadline = min(deadline, self._loop.time() + max(0.0, due_in))
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(deadline):
@@ -194,12 +203,12 @@ class ChargeController:
         now = self._clock.monotonic()
         sample = self._board.pilot.sample()
         self.pilot_sample = sample
-        self._check_pilot(sample)
-        self._check_temperature()
-        self._check_cable(sample)
+        self._inputs.pilot(sample)
+        self._inputs.temperatures()
+        self._inputs.cable(sample)
         self.supervisor.check_weld_after_open()
         self.supervisor.check_close_confirmed()
-        self._recover_faults(sample, now)
+        self._recovery.recover(sample.state, now)
         self._reserved = self.reservations.current() is not None
         self.sessions.follow(sample.state, now)
         self.offer = self._arbitrate()
@@ -207,93 +216,10 @@ class ChargeController:
         self._board.contactor.keep_alive()
         self._show_led()
 
-    def _check_pilot(self, sample: PilotSample) -> None:
-        faults = self.supervisor.faults()
-        holding_f = Fault.DIODE in faults or Fault.CONTACTOR_WELD in faults
-        if sample.state in (PilotState.E, PilotState.F) and not holding_f:
-            self.supervisor.trip(Fault.PILOT_ERROR, f"pilot reads state {sample.state}")
-        elif Fault.PILOT_ERROR in faults and sample.state not in (PilotState.E, PilotState.F):
-            self.supervisor.clear(Fault.PILOT_ERROR)
-        if not sample.diode_ok:
-            self.supervisor.trip(
-                Fault.DIODE, f"pilot low level {sample.low_v:.1f} V, expected -12 V (EV diode)"
-            )
-
-    def _check_temperature(self) -> None:
-        """Either sensor past its trip point trips; both must be below resume to clear."""
-        enclosure = self._board.thermometer
-        outlet = self._board.outlet_thermometer
-        self._temperature_c = enclosure.read_c()
-        readings = [("enclosure", enclosure, self._temperature_c)]
-        if outlet is not None:
-            self._outlet_c = outlet.read_c()
-            readings.append(("outlet", outlet, self._outlet_c))
-        hot = [(where, c) for where, sensor, c in readings if c >= sensor.trip_c]
-        if hot:
-            where, celsius = hot[0]
-            self.supervisor.trip(Fault.OVERTEMPERATURE, f"{where} at {celsius:.1f} degC")
-        elif Fault.OVERTEMPERATURE in self.supervisor.faults() and all(
-            c < sensor.resume_c and not sensor.alert_active() for _, sensor, c in readings
-        ):
-            self.supervisor.clear(Fault.OVERTEMPERATURE)
-
-    def _check_cable(self, sample: PilotSample) -> None:
-        cable = self._board.cable
-        if cable is None:
-            return
-        try:
-            self.cable_rating_a = cable.rating_a()
-        except CableFault as exc:
-            self.cable_rating_a = None
-            if sample.state in CONNECTED:
-                self.supervisor.trip(Fault.CABLE, str(exc))
-            return
-        self.supervisor.clear(Fault.CABLE)
-
-    def _recover_faults(self, sample: PilotSample, now: float) -> None:
-        faults = self.supervisor.faults()
-        unplugged = sample.state == PilotState.A
-        if Fault.RCD in faults and unplugged and not self._board.rcd.tripped():
-            self._start_rcd_self_test(now)
-        if Fault.DIODE in faults and elapsed(faults[Fault.DIODE], now, self._control.fault_retry_s):
-            self.supervisor.clear(Fault.DIODE)  # release state F and look again
-        if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
-            self.supervisor.clear(Fault.CONTACTOR_WELD)
-        tamper = self._board.tamper
-        if Fault.TAMPER in faults and tamper is not None and not tamper.opened():
-            self.supervisor.clear(Fault.TAMPER)
-        for fault in (Fault.OVERCURRENT, Fault.LOCK, Fault.CONTACTOR_FAILURE):
-            if fault in faults and unplugged:
-                self.supervisor.clear(fault)
-        if Fault.INTERNAL in faults and elapsed(
-            faults[Fault.INTERNAL], now, self._control.fault_retry_s
-        ):
-            self.supervisor.clear(Fault.INTERNAL)
-
-    def _start_rcd_self_test(self, now: float) -> None:
-        if self._rcd_test_running or not elapsed(
-            self._rcd_test_failed_at, now, self._control.fault_retry_s
-        ):
-            return
-        self._rcd_test_running = True
-
-        async def run_test() -> None:
-            try:
-                passed = await self.supervisor.rcd_self_test()
-            finally:
-                self._rcd_test_running = False
-            if passed:
-                self.supervisor.clear(Fault.RCD)
-            else:
-                self._rcd_test_failed_at = self._clock.monotonic()
-                log.warning("RCD self-test failed; the RCD fault stays latched")
-
-        asyncio.get_running_loop().create_task(run_test())
-
     def _arbitrate(self) -> Limit:
         limits = [Limit("board", self._board.ratings.max_current_a)]
         if self._board.cable is not None:
-            limits.append(Limit("cable", self.cable_rating_a or 0.0))
+            limits.append(Limit("cable", self._inputs.cable_rating_a or 0.0))
         limits.extend(self.limits.collect(self._clock.now()))
         return arbitrate(limits)
 
@@ -311,7 +237,7 @@ class ChargeController:
                 target,
             )
         )
-        self._apply_duty(target if offering else None, now)
+        self.supervisor.command_pilot(self._duty.aim(target if offering else None, now))
         unplugged = sample.state == PilotState.A
         want_lock = keeper.session is not None and not (
             unplugged and self.policy.unlock_on_ev_disconnect
@@ -322,7 +248,7 @@ class ChargeController:
             EvseInputs(
                 pilot=sample.state,
                 offering=offering,
-                pwm_seen=self.duty is not None and sample.pwm_active,
+                pwm_seen=self._duty.duty is not None and sample.pwm_active,
                 locked=locked,
                 contactor_closed=self._board.contactor.commanded_closed,
                 faulted=faulted,
@@ -348,28 +274,6 @@ class ChargeController:
         elif step.contactor == ContactorAction.OPEN:
             self.supervisor.open_contactor(self._control.contactor_release_s)
 
-    def _apply_duty(self, target: float | None, now: float) -> None:
-        self._duty_due = None
-        if target is None:
-            if self.duty is not None:
-                self._record_duty_change(None, now)
-        elif self.duty is None:
-            self._record_duty_change(target, now)
-        elif abs(target - self.duty) > DUTY_EPSILON:
-            if elapsed(self._duty_changed_at, now, self._control.duty_hold_s):
-                self._record_duty_change(target, now)
-            else:
-                self._duty_due = self._duty_changed_at + self._control.duty_hold_s
-        self.supervisor.command_pilot(self.duty)
-
-    def _record_duty_change(self, duty: float | None, now: float) -> None:
-        self._previous_allowed_a = self._allowed_now_a()
-        self.duty = duty
-        self._duty_changed_at = now
-
-    def _allowed_now_a(self) -> float:
-        return 0.0 if self.duty is None else current_for_duty(self.duty)
-
     def _show_led(self) -> None:
         led = self._board.led
         if led is None:
@@ -385,9 +289,7 @@ class ChargeController:
 
     def _check_overcurrent(self, m: Measurements) -> None:
         drawn = max((c for c in m.current_a if c is not None), default=0.0)
-        allowed = self._allowed_now_a()
-        if self._clock.monotonic() - self._duty_changed_at < self._meter_cfg.ev_response_s:
-            allowed = max(allowed, self._previous_allowed_a)
+        allowed = self._duty.allowed_a(self._clock.monotonic(), self._meter_cfg.ev_response_s)
         if (
             self._board.contactor.is_closed()
             and drawn > allowed + self._meter_cfg.overcurrent_tolerance_a
@@ -404,7 +306,7 @@ class ChargeController:
             pilot_state=self.pilot_sample.state,
             in_session=keeper.session is not None,
             finishing=keeper.finishing,
-            pwm_active=self.duty is not None,
+            pwm_active=self._duty.duty is not None,
             contactor_closed=self._board.contactor.is_closed(),
             faults=frozenset(self.supervisor.faults()),
             meter_flagged=self.meter.flagged,
@@ -440,7 +342,12 @@ class ChargeController:
     @property
     def offered_a(self) -> float:
         """What the pilot offers now (0 while suspended)."""
-        return self._allowed_now_a()
+        return self._duty.offered_a
+
+    @property
+    def duty(self) -> float | None:
+        """The duty the pilot runs, in percent; None for steady +12 V."""
+        return self._duty.duty
 
     @property
     def contactor_closed(self) -> bool:
@@ -449,11 +356,11 @@ class ChargeController:
 
     @property
     def temperatures_c(self) -> dict[str, float]:
-        """By OCPP location: Body (the enclosure) and, where fitted, Outlet."""
-        found = {"Body": self._temperature_c}
-        if self._outlet_c is not None:
-            found["Outlet"] = self._outlet_c
-        return found
+        return self._inputs.temperatures_c
+
+    @property
+    def cable_rating_a(self) -> float | None:
+        return self._inputs.cable_rating_a
 
     @property
     def ev_soc_percent(self) -> float | None:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from tests.bench.bench_ocpp import service_environment  # noqa: E402
-from tests.test_cli import PIEVSE, _free_port  # noqa: E402
+from tests.rigs.process import PIEVSE, free_port  # noqa: E402
 
 KINDS = ("rcd", "overtemperature", "contactor_weld", "diode", "pilot_short")
 API_LOAD = """
@@ -123,7 +123,7 @@ def from_outside(injections: int, nice: int) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="pievse-bench-"))
     config = data_dir / "bench.toml"
     config.write_text("[control]\nfault_retry_s = 0.05\n")
-    port = _free_port()
+    port = free_port()
     box = subprocess.Popen(
         [
             *PIEVSE,

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 from ocpp.v16 import call  # noqa: E402
 
 from pievse.firmware.app.heap_trim import TRIM_EVERY_S  # noqa: E402
-from tests.csms import TestCsms  # noqa: E402
-from tests.test_cli import _free_port, run_with_csms  # noqa: E402
+from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
 SETTLE_S = TRIM_EVERY_S + 5
 PYCACHE = Path(tempfile.mkdtemp(prefix="pievse-pycache-"))
@@ -106,7 +106,7 @@ async def boot_times(runs: int) -> list[float]:
         await csms.start()
         with tempfile.TemporaryDirectory() as data:
             started = time.monotonic()
-            process = await _start(csms, Path(data), _free_port())
+            process = await _start(csms, Path(data), free_port())
             await csms.wait_for("BootNotification", timeout=30)
             times.append(csms.received[0].at - started)
             await _stop(process)
@@ -143,7 +143,7 @@ async def flood(csms: TestCsms, pid: int, frames: int, api_port: int) -> list[st
 async def session(minutes: float, frames: int) -> tuple[float, float, int, list[str]]:
     csms = TestCsms()
     await csms.start()
-    api_port = _free_port()
+    api_port = free_port()
     with tempfile.TemporaryDirectory() as data:
         process = await _start(csms, Path(data), api_port)
         try:

@@ -39,8 +39,8 @@ from pievse.firmware.persistence.store import Store  # noqa: E402
 from pievse.firmware.session.id_tag_info import IdTagInfo  # noqa: E402
 from pievse.firmware.session.id_tag_store import IdTagStore  # noqa: E402
 from pievse.firmware.session.sessions import SessionLog  # noqa: E402
-from tests.csms import TestCsms  # noqa: E402
-from tests.test_cli import _free_port, run_with_csms  # noqa: E402
+from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -110,7 +110,7 @@ async def replay(data_dir: Path, messages: int) -> tuple[float, list[str]]:
     csms = TestCsms()
     await csms.start()
     process = subprocess.Popen(
-        run_with_csms(csms.url, data_dir, _free_port()),
+        run_with_csms(csms.url, data_dir, free_port()),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -37,7 +37,7 @@ from pievse.firmware.charging.composite_schedule import Context, composite  # no
 from pievse.firmware.charging.profiles import ChargingProfile, Period, Schedule  # noqa: E402
 from pievse.firmware.clock import iso_utc  # noqa: E402
 from tests.bench.bench_fault_latency import CPU_LOAD, percentile  # noqa: E402
-from tests.csms import TestCsms  # noqa: E402
+from tests.rigs.csms import TestCsms  # noqa: E402
 
 HOLD_S = 5.0
 

@@ -1,4 +1,4 @@
-"""The co-processor's rules, run in the MicroPython unix port (tests/test_pilot_coprocessor.py
+"""The co-processor's rules, run in the MicroPython unix port (tests/hal/test_pilot_coprocessor.py
 starts it). Each test_ function runs; any failure exits non-zero."""
 
 import sys

@@ -31,6 +31,8 @@ class ControllerRig:
     board: Board
     plant: Plant
     controller: ChargeController
+    limit_a: float | None = None
+    """A limit source ("test") the test sets; None imposes nothing."""
 
     def step(self, seconds: float = 0.0) -> None:
         self.clock.advance(seconds)
@@ -65,7 +67,9 @@ def controller_rig(
     controller = ChargeController(
         board, config or Config(), clock, SessionLog(store), anyone, ReservationBook(store, clock)
     )
+    rig = ControllerRig(clock, board, board.bench, controller)
+    controller.limits.register("test", lambda _now: rig.limit_a)
     try:
-        yield ControllerRig(clock, board, board.bench, controller)
+        yield rig
     finally:
         store.close()

@@ -1,0 +1,1 @@
+"""Board files on their real drivers, pilot flashing."""

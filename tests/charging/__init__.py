@@ -1,0 +1,1 @@
+"""Charging profiles and the composite schedule."""

@@ -1,0 +1,1 @@
+"""GetDiagnostics, GetLog and the log files."""

@@ -1,0 +1,1 @@
+"""Ports, devices and Modbus meters."""

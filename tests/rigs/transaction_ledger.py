@@ -1,0 +1,133 @@
+"""The CSMS's books: what a charge point's transaction messages must add up to.
+
+A pure audit of the messages a CSMS received, in arrival order. It is what the fault
+injection checks after killing the box and taking the CSMS away: every transaction started
+is stopped exactly once, meter values never go back, nothing arrives out of order, and a
+message received twice is the same frame again (the box lost the answer; OCPP 1.6
+delivery is at least once), never a second, different stop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.rigs.csms import Received
+
+REGISTER = "Energy.Active.Import.Register"
+ROUNDING_WH = 0.5
+"""meterStart/meterStop are whole Wh; sampled values carry decimals."""
+
+
+@dataclass
+class Transaction:
+    start: dict[str, Any]
+    stop: dict[str, Any] | None = None
+    highest_wh: float = 0.0
+    meter_values: int = 0
+
+
+@dataclass
+class LedgerReport:
+    transactions: int = 0
+    stopped: int = 0
+    meter_values: int = 0
+    retransmitted: int = 0
+    stop_reasons: dict[str, int] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(self.stop_reasons.items()))
+        return (
+            f"{self.transactions} transactions started, {self.stopped} stopped ({reasons}); "
+            f"{self.meter_values} transaction MeterValues; {self.retransmitted} frames "
+            f"received twice (answer lost at a kill); {len(self.violations)} violations"
+        )
+
+
+def _energies(payload: dict[str, Any]) -> list[float]:
+    return [
+        float(sample["value"])
+        for value in payload["meter_value"]
+        for sample in value["sampled_value"]
+        if sample.get("measurand", REGISTER) == REGISTER and "phase" not in sample
+    ]
+
+
+def audit(received: list[Received], complete: bool = True) -> LedgerReport:
+    """`complete`: the run ended with every session over and the queue drained, so every
+    transaction must have been stopped."""
+    report = LedgerReport()
+    books: dict[int, Transaction] = {}
+    frames: set[tuple[str, str]] = set()
+    meter_high = 0.0
+    last_stamp = ""
+
+    def bad(text: str) -> None:
+        report.violations.append(text)
+
+    for message in received:
+        payload = message.payload
+        if message.action not in ("StartTransaction", "StopTransaction", "MeterValues"):
+            continue
+        if message.action == "MeterValues" and "transaction_id" not in payload:
+            continue  # clock-aligned values outside a transaction are not queued
+        frame = (message.action, json.dumps(payload, sort_keys=True))
+        if frame in frames:
+            report.retransmitted += 1
+            continue
+        frames.add(frame)
+        stamp = (
+            payload["timestamp"]
+            if message.action != "MeterValues"
+            else payload["meter_value"][0]["timestamp"]
+        )
+        if stamp < last_stamp:
+            bad(f"{message.action} at {stamp} arrived after one of {last_stamp}")
+        last_stamp = max(last_stamp, stamp)
+
+        if message.action == "StartTransaction":
+            tid = (message.answer or {}).get("transaction_id")
+            if tid is None or tid in books:
+                bad(f"StartTransaction {payload} opened transaction {tid} again")
+                continue
+            start_wh = float(payload["meter_start"])
+            if start_wh + ROUNDING_WH < meter_high:
+                bad(f"transaction {tid} starts at {start_wh} Wh, below {meter_high} Wh seen")
+            meter_high = max(meter_high, start_wh)
+            books[tid] = Transaction(payload, highest_wh=start_wh)
+            report.transactions += 1
+            continue
+
+        tid = payload["transaction_id"]
+        book = books.get(tid)
+        if book is None:
+            bad(f"{message.action} for transaction {tid}, which never started")
+            continue
+        if book.stop is not None:
+            bad(f"{message.action} for transaction {tid} after its StopTransaction: {payload}")
+            continue
+        if message.action == "MeterValues":
+            report.meter_values += 1
+            book.meter_values += 1
+            for wh in _energies(payload):
+                if wh + ROUNDING_WH < book.highest_wh or wh + ROUNDING_WH < meter_high:
+                    bad(f"transaction {tid}: {wh} Wh after {max(book.highest_wh, meter_high)}")
+                book.highest_wh = max(book.highest_wh, wh)
+                meter_high = max(meter_high, wh)
+            continue
+        stop_wh = float(payload["meter_stop"])
+        if stop_wh + ROUNDING_WH < book.highest_wh:
+            bad(f"transaction {tid} stops at {stop_wh} Wh below its {book.highest_wh} Wh")
+        meter_high = max(meter_high, stop_wh)
+        book.stop = payload
+        report.stopped += 1
+        reason = payload.get("reason", "Local")
+        report.stop_reasons[reason] = report.stop_reasons.get(reason, 0) + 1
+
+    if complete:
+        for tid, book in books.items():
+            if book.stop is None:
+                bad(f"transaction {tid} ({book.start['id_tag']}) was never stopped")
+    return report

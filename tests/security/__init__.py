@@ -1,0 +1,1 @@
+"""Security profiles, certificates, secrets, security events."""
