@@ -117,13 +117,13 @@ class OcppServices:
 
 def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     config, controller, keys, clock = parts.config, parts.controller, parts.keys, parts.clock
-    security = connection_security(parts)
     csms = CsmsSession(
         parts.boot_payload,
         keys,
         clock,
         on_clock_set=[lambda skew: _record_clock_set(parts.security_log, skew)],
     )
+    security = connection_security(parts, csms.reconnect)
     tags = IdTagStore(parts.store)
     authorizer = Authorizer(csms, tags, keys, clock)
     transactions = TransactionReporter(
@@ -189,7 +189,7 @@ def _record_clock_set(security_log: SecurityLog, skew: float) -> None:
     security_log.record("SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off")
 
 
-def connection_security(parts: BoxParts) -> ConnectionSecurity:
+def connection_security(parts: BoxParts, reconnect: Callable[[], None]) -> ConnectionSecurity:
     """The Security Whitepaper profile in force, checked before anything connects."""
     config = parts.config
     security = ConnectionSecurity(
@@ -201,6 +201,7 @@ def connection_security(parts: BoxParts) -> ConnectionSecurity:
         config.ocpp.csms_url,
         config.security.csms_url_tls,
         config.security.upgrade_attempts,
+        reconnect,
     )
     security.adopt_config(
         config.security.effective_profile(config.ocpp.csms_url),

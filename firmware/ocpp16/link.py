@@ -90,7 +90,6 @@ class CsmsLink:
         self._outbox = outbox
         self._handlers = list(handlers)
         self.security = security
-        security.on_reconnect = session.reconnect
         self.url = security.current_url()
         self._on_accepted = list(on_accepted)
         self._on_invalid_message = on_invalid_message

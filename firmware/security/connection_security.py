@@ -169,7 +169,9 @@ class ConnectionSecurity:
         csms_url: str,
         csms_url_tls: str,
         attempts: int,
+        reconnect: Callable[[], None],
     ) -> None:
+        """`reconnect` asks the link for a new connection once the CSMS has its answers."""
         self._store = store
         self._keys = keys
         self._certificates = certificates
@@ -185,7 +187,7 @@ class ConnectionSecurity:
         self._attempts = attempts
         self._attempts_left = attempts
         self._last_event: tuple[str, str] | None = None
-        self.on_reconnect: Callable[[], None] = lambda: None
+        self._reconnect = reconnect
         self.committed = self._load_committed()
         current = self._current_key_values()
         self.trying: Credentials | None = current if current != self.committed else None
@@ -319,7 +321,7 @@ class ConnectionSecurity:
             self.committed, self.trying = current, None
             self._save_committed(current)
             return
-        self.on_reconnect()
+        self._reconnect()
 
     def connected(self, options: ConnectOptions) -> None:
         self._last_event = None
