@@ -61,6 +61,17 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    main_fuse_a: float = 0.0
+    """Per phase; 0 turns main-fuse protection off."""
+    grid_timeout_s: float = 11.0
+    failsafe_current_a: float = 6.0
+    """The offer while the grid reading is stale; 0 suspends."""
+    ramp_up_a_per_s: float = 1.0
+    hysteresis_a: float = 0.5
+
+
+@dataclass(frozen=True)
 class MeterConfig:
     poll_interval_s: float = 1.0
     offline_after_failures: int = 3
@@ -134,6 +145,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     control: ControlConfig = field(default_factory=ControlConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    site: SiteConfig = field(default_factory=SiteConfig)
     meter: MeterConfig = field(default_factory=MeterConfig)
     standalone: StandaloneConfig = field(default_factory=StandaloneConfig)
     smart_charging: SmartChargingConfig = field(default_factory=SmartChargingConfig)
@@ -166,6 +178,11 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("control", "fault_retry_s"): ("0.05..3600", lambda v: 0.05 <= v <= 3600),
     ("control", "connection_timeout_s"): ("1..3600", lambda v: 1 <= v <= 3600),
     ("limits", "site_max_current_a"): ("0..80", lambda v: 0 <= v <= 80),
+    ("site", "main_fuse_a"): ("0 (off) or 6..1000", lambda v: v == 0 or 6 <= v <= 1000),
+    ("site", "grid_timeout_s"): ("1..600", lambda v: 1 <= v <= 600),
+    ("site", "failsafe_current_a"): ("0 or 6..80", lambda v: v == 0 or 6 <= v <= 80),
+    ("site", "ramp_up_a_per_s"): ("0.1..100", lambda v: 0.1 <= v <= 100),
+    ("site", "hysteresis_a"): ("0..10", lambda v: 0 <= v <= 10),
     ("meter", "poll_interval_s"): ("0.1..60", lambda v: 0.1 <= v <= 60),
     ("meter", "offline_after_failures"): ("1..100", lambda v: 1 <= v <= 100),
     ("meter", "on_loss"): ('"stop" or "continue"', lambda v: v in ("stop", "continue")),

@@ -52,6 +52,10 @@ class BenchClient:
         async with self.http.post(f"{self.base}{path}", json=body) as response:
             return response.status, await response.json()
 
+    async def put(self, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+        async with self.http.put(f"{self.base}{path}", json=body) as response:
+            return response.status, await response.json()
+
     async def bench(self, action: str, **body: Any) -> dict[str, Any]:
         code, answer = await self.post(f"/api/bench/{action}", body)
         assert code == 200, answer

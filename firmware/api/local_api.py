@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
 from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
 
 EV_STATES = ("A", "B", "C", "D", "E", "F")
@@ -22,7 +23,9 @@ class BadRequest(ValueError):
     pass
 
 
-def build_app(status: StatusProvider, bench: BenchControl | None) -> web.Application:
+def build_app(
+    status: StatusProvider, bench: BenchControl | None, grid: GridReadings | None = None
+) -> web.Application:
     app = web.Application(middlewares=[_errors_as_json])
 
     async def get_status(_request: web.Request) -> web.Response:
@@ -30,7 +33,36 @@ def build_app(status: StatusProvider, bench: BenchControl | None) -> web.Applica
 
     app.router.add_get("/api/status", get_status)
     app.router.add_post("/api/bench/{action}", _bench_handler(bench))
+    app.router.add_put("/api/site/grid", _grid_handler(grid))
     return app
+
+
+def _grid_handler(grid: GridReadings | None) -> Any:
+    """A grid reading from the site's own energy system: {"current_a": [L1, L2, L3]} in A,
+    import positive (null for a phase it does not measure), optional "export_w"."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if grid is None:
+            raise web.HTTPNotFound(reason="main-fuse protection is off: set [site] main_fuse_a")
+        body = await _body(request)
+        _only(body, {"current_a", "export_w"})
+        currents = body.get("current_a")
+        if not isinstance(currents, list) or not all(c is None or _is_number(c) for c in currents):
+            raise BadRequest("current_a: expected a list of 3 numbers (or null) in A")
+        export = body.get("export_w")
+        if export is not None and not _is_number(export):
+            raise BadRequest("export_w: expected a number in W")
+        try:
+            grid.feed([None if c is None else float(c) for c in currents], export)
+        except GridReadingError as exc:
+            raise BadRequest(str(exc)) from None
+        return _json({"ok": True})
+
+    return handle
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:

@@ -40,6 +40,8 @@ from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.site.grid_readings import GridReadings
+from pievse.firmware.site.main_fuse import MainFuseLimit
 from pievse.firmware.updates.releases import Releases
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class Wallbox:
             board, config, clock, self.session_log, self._authorize, self.reservations
         )
         self._bind_policy()
+        self.grid, self.main_fuse = self._main_fuse(config)
         self.restart_kind: str | None = None
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
@@ -101,6 +104,27 @@ class Wallbox:
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
+
+    def _main_fuse(self, config: Config) -> tuple[GridReadings | None, MainFuseLimit | None]:
+        """Registered before the OCPP sources: on a tie the fuse names the limit."""
+        if not config.site.main_fuse_a:
+            return None, None
+        controller = self.controller
+        grid = GridReadings(self.clock.monotonic, controller.wake)
+        phases = tuple(range(self.board.ratings.phases))
+        fuse = MainFuseLimit(
+            config.site,
+            grid,
+            self.clock.monotonic,
+            lambda: (
+                (None, None, None)
+                if controller.measurements is None
+                else controller.measurements.current_a
+            ),
+            lambda: phases,
+        )
+        controller.limits.register("main_fuse", fuse.limit_a)
+        return grid, fuse
 
     def _parts(self, data_dir: Path) -> BoxParts:
         return BoxParts(
@@ -191,11 +215,14 @@ class Wallbox:
             self.config.charge_point.id,
             self.reservations.current(),
             self.ocpp,
+            self.main_fuse,
         )
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
-        self._runner = web.AppRunner(build_app(self.status, self.board.bench), access_log=None)
+        self._runner = web.AppRunner(
+            build_app(self.status, self.board.bench, self.grid), access_log=None
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         try:

@@ -8,6 +8,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.rigs.paths import ROOT
 
 FIRMWARE = ROOT / "firmware"
@@ -58,9 +60,10 @@ def test_only_app_imports_board_and_the_rest_sees_only_hal_interfaces() -> None:
         )
 
 
-def test_charging_is_pure() -> None:
-    allowed = ("pievse.firmware.charging", "pievse.firmware.clock")
-    for path in _modules(FIRMWARE / "charging"):
+@pytest.mark.parametrize("package", ["charging", "energy"])
+def test_the_hard_logic_packages_are_pure(package: str) -> None:
+    allowed = (f"pievse.firmware.{package}", "pievse.firmware.clock")
+    for path in _modules(FIRMWARE / package):
         ours = _under(_imports(path), "pievse")
         assert ours <= _under(ours, *allowed), f"{path.name} imports {ours}"
         io = {n.split(".")[0] for n in _imports(path)} & {"asyncio", "sqlite3", "socket", "os"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import runpy
 import signal
@@ -32,6 +33,18 @@ from pievse.hal.devices.pilot_coprocessor import (
 from pievse.hal.interfaces import PilotState
 from pievse.hal.sim.serial_wire import SerialWire
 from tests.rigs.micropython_port import FAKES, MICROPYTHON, running_pico
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """`main` installs the CLI's stderr handler on the root logger; in-process, it must not
+    outlive the test (later tests would log into this test's closed capture)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
 
 MPREMOTE = (sys.executable, "-m", "mpremote")
 ENABLE_PIN = str(runpy.run_path(str(FIRMWARE_DIR / "pilot_config.py"))["CONTACTOR_ENABLE_PIN"])

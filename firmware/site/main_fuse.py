@@ -1,0 +1,62 @@
+"""Main-fuse protection as a limit source: the headroom the house leaves under the fuse on
+the phases the EV uses, cut at once when the house takes more, given back on a ramp; the
+failsafe current while the grid reading is stale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pievse.firmware.config import SiteConfig
+from pievse.firmware.energy.headroom import Ramp, fuse_headroom_a, next_fuse_limit
+from pievse.firmware.site.grid_readings import GridReadings
+
+OwnCurrents = Callable[[], Sequence[float | None]]
+
+
+class MainFuseLimit:
+    def __init__(
+        self,
+        config: SiteConfig,
+        grid: GridReadings,
+        monotonic: Callable[[], float],
+        own_currents: OwnCurrents,
+        phases_used: Callable[[], Sequence[int]],
+    ) -> None:
+        self._config = config
+        self._grid = grid
+        self._monotonic = monotonic
+        self._own = own_currents
+        self._phases = phases_used
+        self._ramp = Ramp(config.ramp_up_a_per_s, config.hysteresis_a)
+        self._limit_a: float | None = None
+        self._at = 0.0
+        self.stale = False
+
+    def limit_a(self, _now: datetime) -> float:
+        config = self._config
+        now = self._monotonic()
+        reading = self._grid.fresh(config.grid_timeout_s)
+        headroom = (
+            None
+            if reading is None
+            else fuse_headroom_a(config.main_fuse_a, reading.current_a, self._own(), self._phases())
+        )
+        self.stale = headroom is None
+        if headroom is None:
+            self._limit_a = None
+            return config.failsafe_current_a
+        self._limit_a = next_fuse_limit(self._limit_a, headroom, now - self._at, self._ramp)
+        self._at = now
+        return self._limit_a
+
+    def describe(self) -> dict[str, Any]:
+        latest = self._grid.latest
+        return {
+            "main_fuse_a": self._config.main_fuse_a,
+            "limit_a": None if self._limit_a is None else round(self._limit_a, 2),
+            "stale": self.stale,
+            "grid_current_a": None if latest is None else list(latest.current_a),
+            "grid_export_w": None if latest is None else latest.export_w,
+        }

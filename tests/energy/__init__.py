@@ -1,0 +1,1 @@
+"""Energy management: headroom, PV surplus, precedence."""

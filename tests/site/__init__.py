@@ -1,0 +1,1 @@
+"""The site: grid readings and main-fuse protection, through the real controller."""

@@ -1,0 +1,127 @@
+"""Main-fuse protection on the bench-sim board, the grid reading put over the local API as a
+home energy system would: the offer follows the headroom, a stale reading falls back to
+the failsafe current, bad readings change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pievse.firmware.config import ConfigError, parse_config
+from tests.conftest import FAST_CONFIG, BenchClient, running_wallbox, start_charging
+
+FUSE_CONFIG = (
+    FAST_CONFIG
+    + """
+[site]
+main_fuse_a = 25.0
+grid_timeout_s = 1.0
+failsafe_current_a = 6.0
+ramp_up_a_per_s = 100.0
+"""
+)
+
+
+def _own(status: dict[str, Any]) -> list[float]:
+    return [c or 0.0 for c in status["meter"].get("current_a") or (0.0, 0.0, 0.0)]
+
+
+@contextlib.asynccontextmanager
+async def house(bench: BenchClient, load_a: list[float]) -> AsyncIterator[list[float]]:
+    """A grid meter that reads the house's `load_a` plus what the box draws, every 0.2 s;
+    the test changes the list to change the house."""
+
+    async def feed() -> None:
+        while True:
+            own = _own(await bench.status())
+            grid = [h + o for h, o in zip(load_a, own, strict=True)]
+            code, answer = await bench.put("/api/site/grid", {"current_a": grid})
+            assert code == 200, answer
+            await asyncio.sleep(0.2)
+
+    task = asyncio.create_task(feed())
+    try:
+        yield load_a
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_the_offer_is_what_the_house_leaves_under_the_fuse(tmp_path: Path) -> None:
+    async with running_wallbox(tmp_path, FUSE_CONFIG) as bench, house(bench, [10.0] * 3) as load:
+        charging = await start_charging(bench)
+        assert charging["contactor"] == "closed"
+        status = await bench.wait_for(lambda s: s["limit"]["source"] == "main_fuse")
+        assert status["limit"]["current_a"] == pytest.approx(15.0, abs=0.3)
+        assert status["site"]["main_fuse_a"] == 25.0 and status["site"]["stale"] is False
+        load[1] = 17.0  # a cooker on L2: only 8 A left there
+        status = await bench.wait_for(
+            lambda s: s["pilot"]["offered_a"] == pytest.approx(8.0, abs=0.3), timeout=5
+        )
+        assert status["connectors"]["1"]["status"] == "Charging"
+        load[1] = 22.0  # 3 A left: below 6 A the pilot suspends, the session stays
+        status = await bench.wait_for(
+            lambda s: s["connectors"]["1"]["status"] == "SuspendedEVSE", timeout=5
+        )
+        assert status["session"] is not None
+        load[1] = 10.0
+        await bench.wait_for(lambda s: s["pilot"]["offered_a"] >= 14.5, timeout=5)
+
+
+async def test_a_stale_grid_reading_falls_back_to_the_failsafe_and_recovers(
+    tmp_path: Path,
+) -> None:
+    async with running_wallbox(tmp_path, FUSE_CONFIG) as bench:
+        assert (await bench.status())["site"]["stale"] is True, "no reading yet"
+        async with house(bench, [0.0] * 3):
+            await start_charging(bench)
+            await bench.wait_for(lambda s: s["pilot"]["offered_a"] >= 24.5, timeout=5)
+        status = await bench.wait_for(lambda s: s["site"]["stale"], timeout=3)
+        status = await bench.wait_for(
+            lambda s: s["pilot"]["offered_a"] == pytest.approx(6.0, abs=0.2), timeout=3
+        )
+        assert status["limit"] == {"current_a": 6.0, "source": "main_fuse"}
+        async with house(bench, [0.0] * 3):
+            await bench.wait_for(lambda s: s["pilot"]["offered_a"] >= 24.5, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"current_a": [1.0, 2.0]}, "expected 3 phases"),
+        ({"current_a": "10"}, "expected a list of 3 numbers"),
+        ({"current_a": [1, True, 3]}, "expected a list of 3 numbers"),
+        ({"current_a": [1, 2, 1e9]}, "out of range"),
+        ({"current_a": [1, 2, 3], "export_w": "lots"}, "export_w"),
+        ({"current_a": [1, 2, 3], "phases": 3}, "unknown field 'phases'"),
+    ],
+)
+async def test_a_bad_grid_reading_is_refused_and_changes_nothing(
+    tmp_path: Path, body: dict[str, Any], message: str
+) -> None:
+    async with running_wallbox(tmp_path, FUSE_CONFIG) as bench:
+        assert (await bench.put("/api/site/grid", {"current_a": [5, 6, 7]}))[0] == 200
+        code, answer = await bench.put("/api/site/grid", body)
+        assert code == 400 and message in answer["error"]
+        assert (await bench.status())["site"]["grid_current_a"] == [5, 6, 7]
+
+
+async def test_without_a_main_fuse_there_is_nothing_to_feed(tmp_path: Path) -> None:
+    async with running_wallbox(tmp_path, FAST_CONFIG) as bench:
+        code, answer = await bench.put("/api/site/grid", {"current_a": [1, 2, 3]})
+        assert code == 404 and "[site] main_fuse_a" in answer["error"]
+        assert (await bench.status())["site"] is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("main_fuse_a", 3.0), ("failsafe_current_a", 4.0), ("grid_timeout_s", 0.0)],
+)
+def test_site_keys_out_of_range_are_config_errors(key: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=f"\\[site\\] {key}"):
+        parse_config({"site": {key: value}})
