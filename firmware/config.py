@@ -69,6 +69,13 @@ class SiteConfig:
     """The offer while the grid reading is stale; 0 suspends."""
     ramp_up_a_per_s: float = 1.0
     hysteresis_a: float = 0.5
+    mode: str = "fast"
+    """At start-up, until the local API sets another (which is kept across restarts)."""
+    pv_enable_delay_s: float = 60.0
+    pv_disable_delay_s: float = 180.0
+    pv_min_charge_s: float = 600.0
+    pv_hysteresis_a: float = 0.5
+    pv_smoothing_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,15 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("site", "failsafe_current_a"): ("0 or 6..80", lambda v: v == 0 or 6 <= v <= 80),
     ("site", "ramp_up_a_per_s"): ("0.1..100", lambda v: 0.1 <= v <= 100),
     ("site", "hysteresis_a"): ("0..10", lambda v: 0 <= v <= 10),
+    ("site", "mode"): (
+        '"fast", "pv", "min_pv" or "off"',
+        lambda v: v in ("fast", "pv", "min_pv", "off"),
+    ),
+    ("site", "pv_enable_delay_s"): ("0..3600", lambda v: 0 <= v <= 3600),
+    ("site", "pv_disable_delay_s"): ("0..3600", lambda v: 0 <= v <= 3600),
+    ("site", "pv_min_charge_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
+    ("site", "pv_hysteresis_a"): ("0..10", lambda v: 0 <= v <= 10),
+    ("site", "pv_smoothing_s"): ("0..600", lambda v: 0 <= v <= 600),
     ("meter", "poll_interval_s"): ("0.1..60", lambda v: 0.1 <= v <= 60),
     ("meter", "offline_after_failures"): ("1..100", lambda v: 1 <= v <= 100),
     ("meter", "on_loss"): ('"stop" or "continue"', lambda v: v in ("stop", "continue")),

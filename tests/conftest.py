@@ -52,6 +52,10 @@ class BenchClient:
         async with self.http.post(f"{self.base}{path}", json=body) as response:
             return response.status, await response.json()
 
+    async def get(self, path: str) -> tuple[int, Any]:
+        async with self.http.get(f"{self.base}{path}") as response:
+            return response.status, await response.json()
+
     async def put(self, path: str, body: Any) -> tuple[int, dict[str, Any]]:
         async with self.http.put(f"{self.base}{path}", json=body) as response:
             return response.status, await response.json()

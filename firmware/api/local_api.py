@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
 from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
 
@@ -24,7 +25,10 @@ class BadRequest(ValueError):
 
 
 def build_app(
-    status: StatusProvider, bench: BenchControl | None, grid: GridReadings | None = None
+    status: StatusProvider,
+    bench: BenchControl | None,
+    grid: GridReadings | None = None,
+    mode: ChargingMode | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[_errors_as_json])
 
@@ -34,7 +38,29 @@ def build_app(
     app.router.add_get("/api/status", get_status)
     app.router.add_post("/api/bench/{action}", _bench_handler(bench))
     app.router.add_put("/api/site/grid", _grid_handler(grid))
+    if mode is not None:
+        app.router.add_get("/api/mode", _mode_handler(mode, put=False))
+        app.router.add_put("/api/mode", _mode_handler(mode, put=True))
     return app
+
+
+def _mode_handler(mode: ChargingMode, put: bool) -> Any:
+    """{"mode": "fast"|"pv"|"min_pv"|"off", "setpoint_a"?: 6..80 or null}."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if put:
+            body = await _body(request)
+            _only(body, {"mode", "setpoint_a"})
+            setpoint = body.get("setpoint_a", mode.setpoint_a)
+            if setpoint is not None and not _is_number(setpoint):
+                raise BadRequest("setpoint_a: expected a number in A, or null")
+            try:
+                mode.set(body.get("mode", mode.mode), None if setpoint is None else float(setpoint))
+            except ModeError as exc:
+                raise BadRequest(str(exc)) from None
+        return _json({"mode": mode.mode, "setpoint_a": mode.setpoint_a})
+
+    return handle
 
 
 def _grid_handler(grid: GridReadings | None) -> Any:
@@ -43,7 +69,7 @@ def _grid_handler(grid: GridReadings | None) -> Any:
 
     async def handle(request: web.Request) -> web.Response:
         if grid is None:
-            raise web.HTTPNotFound(reason="main-fuse protection is off: set [site] main_fuse_a")
+            raise web.HTTPNotFound(reason="this box takes no grid readings")
         body = await _body(request)
         _only(body, {"current_a", "export_w"})
         currents = body.get("current_a")

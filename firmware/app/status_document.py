@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.session.reservations import Reservation
-from pievse.firmware.site.main_fuse import MainFuseLimit
 
 if TYPE_CHECKING:
     from pievse.firmware.app.ocpp_services import OcppServices
@@ -22,7 +21,7 @@ def status_document(
     charge_point_id: str,
     reservation: Reservation | None,
     ocpp: OcppServices | None,
-    main_fuse: MainFuseLimit | None = None,
+    site: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     session = controller.session
     sample = controller.pilot_sample
@@ -67,7 +66,7 @@ def status_document(
         "reservation": None if reservation is None else _reservation(reservation),
         "charge_point_id": charge_point_id,
         "ocpp": STANDALONE if ocpp is None else ocpp.link.describe(),
-        "site": None if main_fuse is None else main_fuse.describe(),
+        "site": site,
     }
 
 

@@ -40,6 +40,7 @@ from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.main_fuse import MainFuseLimit
 from pievse.firmware.updates.releases import Releases
@@ -93,28 +94,29 @@ class Wallbox:
             board, config, clock, self.session_log, self._authorize, self.reservations
         )
         self._bind_policy()
-        self.grid, self.main_fuse = self._main_fuse(config)
+        self.grid = GridReadings(clock.monotonic, self.controller.wake)
+        self.main_fuse = self._main_fuse(config)
         self.restart_kind: str | None = None
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
             None if outbox is None else build_ocpp_services(self._parts(options.data_dir), outbox)
         )
+        self.charging_mode = self._charging_mode(config)
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
 
-    def _main_fuse(self, config: Config) -> tuple[GridReadings | None, MainFuseLimit | None]:
+    def _main_fuse(self, config: Config) -> MainFuseLimit | None:
         """Registered before the OCPP sources: on a tie the fuse names the limit."""
         if not config.site.main_fuse_a:
-            return None, None
+            return None
         controller = self.controller
-        grid = GridReadings(self.clock.monotonic, controller.wake)
         phases = tuple(range(self.board.ratings.phases))
         fuse = MainFuseLimit(
             config.site,
-            grid,
+            self.grid,
             self.clock.monotonic,
             lambda: (
                 (None, None, None)
@@ -124,7 +126,28 @@ class Wallbox:
             lambda: phases,
         )
         controller.limits.register("main_fuse", fuse.limit_a)
-        return grid, fuse
+        return fuse
+
+    def _charging_mode(self, config: Config) -> ChargingMode:
+        """Registered after the OCPP sources: the owner's mode and setpoint come last."""
+        controller, ratings = self.controller, self.board.ratings
+
+        def own_power_w() -> float:
+            m = controller.measurements
+            return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
+
+        mode = ChargingMode(
+            config.site,
+            self.store,
+            self.grid,
+            self.clock.monotonic,
+            own_power_w,
+            (ratings.nominal_voltage_v, ratings.phases),
+            controller.wake,
+        )
+        controller.limits.register("charging_mode", mode.limit_a)
+        controller.limits.register("setpoint", mode.setpoint_limit_a)
+        return mode
 
     def _parts(self, data_dir: Path) -> BoxParts:
         return BoxParts(
@@ -215,13 +238,17 @@ class Wallbox:
             self.config.charge_point.id,
             self.reservations.current(),
             self.ocpp,
-            self.main_fuse,
+            {
+                **self.grid.describe(),
+                "main_fuse": None if self.main_fuse is None else self.main_fuse.describe(),
+                **self.charging_mode.describe(),
+            },
         )
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
         self._runner = web.AppRunner(
-            build_app(self.status, self.board.bench, self.grid), access_log=None
+            build_app(self.status, self.board.bench, self.grid, self.charging_mode), access_log=None
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

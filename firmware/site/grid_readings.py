@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 PHASES = 3
 
@@ -40,6 +41,13 @@ class GridReadings:
         phases = (current_a[0], current_a[1], current_a[2])
         self.latest = GridReading(phases, export_w, self._monotonic())
         self._changed()
+
+    def describe(self) -> dict[str, Any]:
+        latest = self.latest
+        return {
+            "grid_current_a": None if latest is None else list(latest.current_a),
+            "grid_export_w": None if latest is None else latest.export_w,
+        }
 
     def fresh(self, timeout_s: float) -> GridReading | None:
         latest = self.latest

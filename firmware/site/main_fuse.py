@@ -52,11 +52,8 @@ class MainFuseLimit:
         return self._limit_a
 
     def describe(self) -> dict[str, Any]:
-        latest = self._grid.latest
         return {
             "main_fuse_a": self._config.main_fuse_a,
             "limit_a": None if self._limit_a is None else round(self._limit_a, 2),
             "stale": self.stale,
-            "grid_current_a": None if latest is None else list(latest.current_a),
-            "grid_export_w": None if latest is None else latest.export_w,
         }

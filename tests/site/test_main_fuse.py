@@ -58,7 +58,8 @@ async def test_the_offer_is_what_the_house_leaves_under_the_fuse(tmp_path: Path)
         assert charging["contactor"] == "closed"
         status = await bench.wait_for(lambda s: s["limit"]["source"] == "main_fuse")
         assert status["limit"]["current_a"] == pytest.approx(15.0, abs=0.3)
-        assert status["site"]["main_fuse_a"] == 25.0 and status["site"]["stale"] is False
+        fuse = status["site"]["main_fuse"]
+        assert fuse["main_fuse_a"] == 25.0 and fuse["stale"] is False
         load[1] = 17.0  # a cooker on L2: only 8 A left there
         status = await bench.wait_for(
             lambda s: s["pilot"]["offered_a"] == pytest.approx(8.0, abs=0.3), timeout=5
@@ -77,11 +78,11 @@ async def test_a_stale_grid_reading_falls_back_to_the_failsafe_and_recovers(
     tmp_path: Path,
 ) -> None:
     async with running_wallbox(tmp_path, FUSE_CONFIG) as bench:
-        assert (await bench.status())["site"]["stale"] is True, "no reading yet"
+        assert (await bench.status())["site"]["main_fuse"]["stale"] is True, "no reading yet"
         async with house(bench, [0.0] * 3):
             await start_charging(bench)
             await bench.wait_for(lambda s: s["pilot"]["offered_a"] >= 24.5, timeout=5)
-        status = await bench.wait_for(lambda s: s["site"]["stale"], timeout=3)
+        status = await bench.wait_for(lambda s: s["site"]["main_fuse"]["stale"], timeout=3)
         status = await bench.wait_for(
             lambda s: s["pilot"]["offered_a"] == pytest.approx(6.0, abs=0.2), timeout=3
         )
@@ -111,11 +112,14 @@ async def test_a_bad_grid_reading_is_refused_and_changes_nothing(
         assert (await bench.status())["site"]["grid_current_a"] == [5, 6, 7]
 
 
-async def test_without_a_main_fuse_there_is_nothing_to_feed(tmp_path: Path) -> None:
+async def test_without_a_main_fuse_the_grid_reading_limits_nothing(tmp_path: Path) -> None:
     async with running_wallbox(tmp_path, FAST_CONFIG) as bench:
-        code, answer = await bench.put("/api/site/grid", {"current_a": [1, 2, 3]})
-        assert code == 404 and "[site] main_fuse_a" in answer["error"]
-        assert (await bench.status())["site"] is None
+        code, _ = await bench.put("/api/site/grid", {"current_a": [70, 70, 70]})
+        assert code == 200
+        status = await bench.status()
+        assert status["site"]["main_fuse"] is None
+        assert status["site"]["grid_current_a"] == [70, 70, 70]
+        assert status["limit"]["source"] != "main_fuse"
 
 
 @pytest.mark.parametrize(
