@@ -30,7 +30,11 @@ def status_document(
     temperatures = controller.temperatures_c
     outlet = temperatures.get("Outlet")
     connector = _connector(controller.connector_status(), session.id if session else None)
-    limit: dict[str, Any] = {"current_a": round(offer.current_a, 2), "source": offer.source}
+    limit: dict[str, Any] = {
+        "current_a": round(offer.current_a, 2),
+        "source": offer.source,
+        "sources": {s.source: round(s.current_a, 2) for s in controller.active_limits},
+    }
     if ocpp is not None and session is not None:
         connector["transaction_id"] = ocpp.transactions.transaction_id(session.id)
         connector["session_id"] = session.id

@@ -93,6 +93,8 @@ class ChargeController:
         )
         self.pilot_sample: PilotSample = board.pilot.sample()
         self.offer = Limit("board", board.ratings.max_current_a)
+        self.active_limits: tuple[Limit, ...] = (self.offer,)
+        """Every source that imposed a limit at the last step, in precedence order."""
         self.transition = Transition.IDLE
         self._reserved = False
         self._lock = LockDriver(board.lock, self.supervisor)
@@ -221,6 +223,7 @@ class ChargeController:
         if self._board.cable is not None:
             limits.append(Limit("cable", self._inputs.cable_rating_a or 0.0))
         limits.extend(self.limits.collect(self._clock.now()))
+        self.active_limits = tuple(limits)
         return arbitrate(limits)
 
     def _drive(self, sample: PilotSample, now: float) -> None:
