@@ -75,6 +75,7 @@ def assemble(
         tag_reader=device("tag_reader"),
         led=device("led"),
         tamper=device("tamper"),
+        grid_meter=device("grid_meter"),
         bench=plant,
         meter_model=str(spec.devices["meter"].params.get("map", "")),
     )

@@ -267,7 +267,9 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
     },
 }
 
-# A sensor at the outlet is the same kind of device as the enclosure's.
+# A sensor at the outlet is the same kind of device as the enclosure's; the site's grid
+# meter the same kind as the charger's (on the same RS485 line with another unit id, or TCP).
 DEVICE_DRIVERS["outlet_thermometer"] = DEVICE_DRIVERS["thermometer"]
+DEVICE_DRIVERS["grid_meter"] = DEVICE_DRIVERS["meter"]
 
 REQUIRED_DEVICES = ("pilot", "contactor", "rcd", "thermometer", "meter")

@@ -305,6 +305,8 @@ class Board:
     tag_reader: IdTagReader | None = None
     led: StatusLed | None = None
     tamper: TamperSwitch | None = None
+    grid_meter: EnergyMeter | None = None
+    """The site's grid connection (house and box together), for main-fuse protection."""
     bench: BenchControl | None = None
     meter_model: str = ""
     """The meter's register map name (BootNotification meterType)."""

@@ -41,6 +41,7 @@ from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode
+from pievse.firmware.site.grid_meter import GridMeterPoller
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.main_fuse import MainFuseLimit
 from pievse.firmware.updates.releases import Releases
@@ -270,6 +271,11 @@ class Wallbox:
             asyncio.create_task(self.security_log.run(), name="security-bursts"),
             asyncio.create_task(keep_heap_trimmed(), name="heap-trim"),
         ]
+        if self.board.grid_meter is not None:
+            poller = GridMeterPoller(
+                self.board.grid_meter, self.grid, self.config.meter.poll_interval_s
+            )
+            self._services.append(asyncio.create_task(poller.run(), name="grid-meter"))
         if self.ocpp is not None:
             self._services += [
                 asyncio.create_task(job, name=name) for name, job in self.ocpp.tasks().items()
@@ -316,6 +322,8 @@ class Wallbox:
         self.diagnostics.detach()
         self.controller.shutdown()
         await self.board.meter.close()
+        if self.board.grid_meter is not None:
+            await self.board.grid_meter.close()
         self.store.close()
 
     async def wait(self) -> None:

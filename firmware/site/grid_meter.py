@@ -1,0 +1,44 @@
+"""A grid meter the box polls itself: each answer becomes the site's grid reading; a meter
+that stops answering leaves the reading to go stale, and main-fuse protection to its
+failsafe."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
+from pievse.hal.interfaces import EnergyMeter, MeterError
+
+log = logging.getLogger(__name__)
+
+
+class GridMeterPoller:
+    def __init__(self, meter: EnergyMeter, grid: GridReadings, interval_s: float) -> None:
+        self._meter = meter
+        self._grid = grid
+        self._interval_s = interval_s
+        self.failures = 0
+
+    async def run(self) -> None:
+        while True:
+            await self.poll_once()
+            await asyncio.sleep(self._interval_s)
+
+    async def poll_once(self) -> None:
+        try:
+            m = await self._meter.poll()
+        except MeterError as exc:
+            self.failures += 1
+            if self.failures == 1:
+                log.warning("grid meter: %s; its reading goes stale", exc)
+            return
+        export_w = None if m.power_w is None else -m.power_w
+        try:
+            self._grid.feed(list(m.current_a), export_w)
+        except GridReadingError as exc:
+            log.warning("grid meter reading refused: %s", exc)
+            return
+        if self.failures:
+            log.info("grid meter answers again after %d failed polls", self.failures)
+        self.failures = 0
