@@ -9,33 +9,8 @@ import pytest
 from ocpp.v16 import call
 
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
+from tests.rigs.charging_profiles import profile
 from tests.rigs.csms import TestCsms
-
-
-def profile(
-    profile_id: int = 1,
-    purpose: str = "TxDefaultProfile",
-    stack_level: int = 0,
-    periods: list[tuple[int, float]] | None = None,
-    unit: str = "A",
-    kind: str = "Relative",
-    **extra: Any,
-) -> dict[str, Any]:
-    schedule: dict[str, Any] = {
-        "chargingRateUnit": unit,
-        "chargingSchedulePeriod": [
-            {"startPeriod": start, "limit": limit} for start, limit in (periods or [(0, 10.0)])
-        ],
-    }
-    schedule.update(extra.pop("schedule", {}))
-    return {
-        "chargingProfileId": profile_id,
-        "stackLevel": stack_level,
-        "chargingProfilePurpose": purpose,
-        "chargingProfileKind": kind,
-        "chargingSchedule": schedule,
-        **extra,
-    }
 
 
 async def _set(csms: TestCsms, connector_id: int, body: dict[str, Any]) -> str:

@@ -5,14 +5,13 @@ restart, bad requests change nothing."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import FAST_CONFIG, BenchClient, running_wallbox, start_charging
+from tests.rigs.site_rig import sunny
 
 PV_CONFIG = (
     FAST_CONFIG
@@ -26,29 +25,6 @@ pv_smoothing_s = 0.0
 """
 )
 VOLTS_PHASES = 230.0 * 3
-
-
-@contextlib.asynccontextmanager
-async def sunny(bench: BenchClient, pv_w: float, house_w: float) -> AsyncIterator[dict[str, float]]:
-    """A grid meter: export = PV - house - what the box draws, put every 0.1 s."""
-    day = {"pv_w": pv_w, "house_w": house_w}
-
-    async def feed() -> None:
-        while True:
-            own = (await bench.status())["meter"].get("power_w") or 0.0
-            export = day["pv_w"] - day["house_w"] - own
-            code, answer = await bench.put(
-                "/api/site/grid", {"current_a": [0, 0, 0], "export_w": export}
-            )
-            assert code == 200, answer
-            await asyncio.sleep(0.1)
-
-    task = asyncio.create_task(feed())
-    try:
-        yield day
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _mode(bench: BenchClient, **body: Any) -> dict[str, Any]:
