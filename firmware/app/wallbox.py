@@ -8,7 +8,7 @@ import contextlib
 import io
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
+from pievse.firmware.app.site_sources import register_charging_mode, register_main_fuse
 from pievse.firmware.app.status_document import status_document
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
@@ -40,10 +41,8 @@ from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
-from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_meter import GridMeterPoller
 from pievse.firmware.site.grid_readings import GridReadings
-from pievse.firmware.site.main_fuse import MainFuseLimit
 from pievse.firmware.updates.releases import Releases
 
 log = logging.getLogger(__name__)
@@ -96,59 +95,41 @@ class Wallbox:
         )
         self._bind_policy()
         self.grid = GridReadings(clock.monotonic, self.controller.wake)
-        self.main_fuse = self._main_fuse(config)
+        self.main_fuse = register_main_fuse(
+            self.controller,
+            config.site,
+            self.grid,
+            clock.monotonic,
+            self._own_currents,
+            board.ratings,
+        )
         self.restart_kind: str | None = None
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
             None if outbox is None else build_ocpp_services(self._parts(options.data_dir), outbox)
         )
-        self.charging_mode = self._charging_mode(config)
+        self.charging_mode = register_charging_mode(
+            self.controller,
+            config.site,
+            store,
+            self.grid,
+            clock.monotonic,
+            self._own_power_w,
+            board.ratings,
+        )
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
 
-    def _main_fuse(self, config: Config) -> MainFuseLimit | None:
-        """Registered before the OCPP sources: on a tie the fuse names the limit."""
-        if not config.site.main_fuse_a:
-            return None
-        controller = self.controller
-        phases = tuple(range(self.board.ratings.phases))
-        fuse = MainFuseLimit(
-            config.site,
-            self.grid,
-            self.clock.monotonic,
-            lambda: (
-                (None, None, None)
-                if controller.measurements is None
-                else controller.measurements.current_a
-            ),
-            lambda: phases,
-        )
-        controller.limits.register("main_fuse", fuse.limit_a)
-        return fuse
+    def _own_currents(self) -> Sequence[float | None]:
+        m = self.controller.measurements
+        return (None, None, None) if m is None else m.current_a
 
-    def _charging_mode(self, config: Config) -> ChargingMode:
-        """Registered after the OCPP sources: the owner's mode and setpoint come last."""
-        controller, ratings = self.controller, self.board.ratings
-
-        def own_power_w() -> float:
-            m = controller.measurements
-            return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
-
-        mode = ChargingMode(
-            config.site,
-            self.store,
-            self.grid,
-            self.clock.monotonic,
-            own_power_w,
-            (ratings.nominal_voltage_v, ratings.phases),
-            controller.wake,
-        )
-        controller.limits.register("charging_mode", mode.limit_a)
-        controller.limits.register("setpoint", mode.setpoint_limit_a)
-        return mode
+    def _own_power_w(self) -> float:
+        m = self.controller.measurements
+        return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
 
     def _parts(self, data_dir: Path) -> BoxParts:
         return BoxParts(
