@@ -27,8 +27,8 @@ class BadRequest(ValueError):
 def build_app(
     status: StatusProvider,
     bench: BenchControl | None,
-    grid: GridReadings | None = None,
-    mode: ChargingMode | None = None,
+    grid: GridReadings,
+    mode: ChargingMode,
 ) -> web.Application:
     app = web.Application(middlewares=[_errors_as_json])
 
@@ -38,9 +38,8 @@ def build_app(
     app.router.add_get("/api/status", get_status)
     app.router.add_post("/api/bench/{action}", _bench_handler(bench))
     app.router.add_put("/api/site/grid", _grid_handler(grid))
-    if mode is not None:
-        app.router.add_get("/api/mode", _mode_handler(mode, put=False))
-        app.router.add_put("/api/mode", _mode_handler(mode, put=True))
+    app.router.add_get("/api/mode", _mode_handler(mode, put=False))
+    app.router.add_put("/api/mode", _mode_handler(mode, put=True))
     return app
 
 
@@ -63,21 +62,17 @@ def _mode_handler(mode: ChargingMode, put: bool) -> Any:
     return handle
 
 
-def _grid_handler(grid: GridReadings | None) -> Any:
+def _grid_handler(grid: GridReadings) -> Any:
     """A grid reading from the site's own energy system: {"current_a": [L1, L2, L3]} in A,
     import positive (null for a phase it does not measure), optional "export_w"."""
 
     async def handle(request: web.Request) -> web.Response:
-        if grid is None:
-            raise web.HTTPNotFound(reason="this box takes no grid readings")
         body = await _body(request)
         _only(body, {"current_a", "export_w"})
         currents = body.get("current_a")
         if not isinstance(currents, list) or not all(c is None or _is_number(c) for c in currents):
             raise BadRequest("current_a: expected a list of 3 numbers (or null) in A")
-        export = body.get("export_w")
-        if export is not None and not _is_number(export):
-            raise BadRequest("export_w: expected a number in W")
+        export = _number(body, "export_w", -1e6, 1e6)
         try:
             grid.feed([None if c is None else float(c) for c in currents], export)
         except GridReadingError as exc:

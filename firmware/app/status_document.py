@@ -21,7 +21,7 @@ def status_document(
     charge_point_id: str,
     reservation: Reservation | None,
     ocpp: OcppServices | None,
-    site: dict[str, Any] | None = None,
+    site: dict[str, Any],
 ) -> dict[str, Any]:
     session = controller.session
     sample = controller.pilot_sample

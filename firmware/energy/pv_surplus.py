@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-MIN_CURRENT_A = 6.0
+from pievse.firmware.control.duty_cycle import MIN_CURRENT_A
 
 
 def surplus_current_a(export_w: float, own_w: float, voltage_v: float, phases: int) -> float:

@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from pievse.firmware.config import SiteConfig
+from pievse.firmware.control.duty_cycle import MIN_CURRENT_A
 from pievse.firmware.energy.pv_surplus import (
-    MIN_CURRENT_A,
     PvSettings,
     PvState,
     pv_step,
