@@ -58,6 +58,7 @@ def assemble(
 
     # The safe state before anything else: contactor open, then the pilot at +12 V.
     contactor = device("contactor")
+    phase_contactor = device("phase_contactor")
     pilot = device("pilot")
     return Board(
         name=spec.name,
@@ -76,6 +77,7 @@ def assemble(
         led=device("led"),
         tamper=device("tamper"),
         grid_meter=device("grid_meter"),
+        phase_contactor=phase_contactor,
         bench=plant,
         meter_model=str(spec.devices["meter"].params.get("map", "")),
     )

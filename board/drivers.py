@@ -271,5 +271,6 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
 # meter the same kind as the charger's (on the same RS485 line with another unit id, or TCP).
 DEVICE_DRIVERS["outlet_thermometer"] = DEVICE_DRIVERS["thermometer"]
 DEVICE_DRIVERS["grid_meter"] = DEVICE_DRIVERS["meter"]
+DEVICE_DRIVERS["phase_contactor"] = {"relay": DEVICE_DRIVERS["contactor"]["relay"]}
 
 REQUIRED_DEVICES = ("pilot", "contactor", "rcd", "thermometer", "meter")

@@ -198,8 +198,10 @@ class _BoardReader:
         derating_table = self.table("derating", required=False) or {}
         derating = self.value("derating", derating_table, "steps", Param("steps", False, []))
 
+        if "phase_contactor" in devices and ratings.phases != 3:
+            raise self.fail("phase_contactor", None, "needs a 3-phase board ([board] phases = 3)")
         uses_sim = any(p.driver.startswith("sim.") for p in ports.values())
-        plant = self.plant(ratings) if uses_sim else None
+        plant = self.plant(ratings, "phase_contactor" in devices) if uses_sim else None
         if plant is None and "plant" in self.data:
             raise self.fail("plant", None, "only boards with simulated ports have a plant")
         return BoardSpec(path, name, ratings, tuple(derating), plant, ports, devices)  # type: ignore[arg-type]
@@ -223,16 +225,18 @@ class _BoardReader:
             raise self.fail("board", key, f"expected {low}..{high}, got {raw!r}")
         return float(raw)
 
-    def plant(self, ratings: Ratings) -> PlantSettings:
+    def plant(self, ratings: Ratings, phase_switched: bool) -> PlantSettings:
         table = self.table("plant", required=False) or {}
         fields = {f.name: f for f in dataclasses.fields(PlantSettings)}
-        from_board = {"phases", "nominal_voltage_v", "grid_frequency_hz"}
+        from_board = {"phases", "nominal_voltage_v", "grid_frequency_hz", "phase_switched"}
         values: dict[str, object] = {}
         for key in table:
             if key not in fields or key in from_board:
                 settable = sorted(set(fields) - from_board)
                 raise self.fail("plant", key, f"unknown key (known: {', '.join(settable)})")
-            kind = {"int": "int", "str": "data_file"}.get(str(fields[key].type), "float")
+            kind = {"int": "int", "str": "data_file", "bool": "bool"}.get(
+                str(fields[key].type), "float"
+            )
             values[key] = self.value("plant", table, key, Param(kind))
         if values.get("cable_rating_a", 32.0) not in (13.0, 20.0, 32.0, 63.0):
             raise self.fail("plant", "cable_rating_a", "expected 13, 20, 32 or 63")
@@ -240,6 +244,7 @@ class _BoardReader:
             phases=ratings.phases,
             nominal_voltage_v=ratings.nominal_voltage_v,
             grid_frequency_hz=ratings.frequency_hz,
+            phase_switched=phase_switched,
             **values,  # type: ignore[arg-type]
         )
 

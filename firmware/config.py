@@ -76,6 +76,15 @@ class SiteConfig:
     pv_min_charge_s: float = 600.0
     pv_hysteresis_a: float = 0.5
     pv_smoothing_s: float = 30.0
+    three_phase_delay_s: float = 600.0
+    """1p -> 3p only after three phases could have charged this long; 3p -> 1p after the
+    PV disable delay. Only boards with a phase contactor switch."""
+    phase_switch_pause_s: float = 10.0
+    """How long the pilot holds the EV off after the phase contactor switched."""
+    phase_switch_pilot: str = "F"
+    """The pilot during that pause: "F" (-12 V) or "B1" (steady +12 V)."""
+    max_phase_switches: int = 4
+    """Per plug-in: an EV that must re-detect its supply is not asked endlessly."""
 
 
 @dataclass(frozen=True)
@@ -199,6 +208,13 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("site", "pv_min_charge_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
     ("site", "pv_hysteresis_a"): ("0..10", lambda v: 0 <= v <= 10),
     ("site", "pv_smoothing_s"): ("0..600", lambda v: 0 <= v <= 600),
+    ("site", "three_phase_delay_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
+    ("site", "phase_switch_pause_s"): (
+        "5..120 (an EV needs 5 s to re-detect its supply)",
+        lambda v: 5 <= v <= 120,
+    ),
+    ("site", "phase_switch_pilot"): ('"F" or "B1"', lambda v: v in ("F", "B1")),
+    ("site", "max_phase_switches"): ("0..100", lambda v: 0 <= v <= 100),
     ("meter", "poll_interval_s"): ("0.1..60", lambda v: 0.1 <= v <= 60),
     ("meter", "offline_after_failures"): ("1..100", lambda v: 1 <= v <= 100),
     ("meter", "on_loss"): ('"stop" or "continue"', lambda v: v in ("stop", "continue")),

@@ -250,7 +250,16 @@ class MeterError(Exception):
 class BenchControl(Protocol):
     """What a test bench may change on a simulated board (the plant), never on real hardware."""
 
-    def set_ev(self, state: str, max_current_a: float | None, phases: int | None) -> None: ...
+    def set_ev(
+        self,
+        state: str,
+        max_current_a: float | None,
+        phases: int | None,
+        ignores_phase_switch: bool | None = None,
+    ) -> None:
+        """`ignores_phase_switch`: the EV keeps drawing on the phases it found first in this
+        plug-in, whatever the phase contactor does later."""
+        ...
 
     def present_tag(self, id_tag: str) -> None: ...
 
@@ -270,6 +279,8 @@ BENCH_FAULTS = (
     "contactor_weld",
     "diode",
     "contactor_stuck_open",
+    "phase_contactor_weld",
+    "phase_contactor_stuck_open",
     "lock",
     "reader",
     "tamper",
@@ -307,6 +318,9 @@ class Board:
     tamper: TamperSwitch | None = None
     grid_meter: EnergyMeter | None = None
     """The site's grid connection (house and box together), for main-fuse protection."""
+    phase_contactor: Contactor | None = None
+    """Switches L2 and L3 in (closed) or out (open, one phase) behind the main contactor;
+    only the safety supervisor switches it, and only with the main contactor open."""
     bench: BenchControl | None = None
     meter_model: str = ""
     """The meter's register map name (BootNotification meterType)."""

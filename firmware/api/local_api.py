@@ -143,7 +143,7 @@ def _number(body: dict[str, Any], key: str, low: float, high: float) -> float | 
 
 
 def _ev(bench: BenchControl, body: dict[str, Any]) -> None:
-    _only(body, {"state", "max_current_a", "phases"})
+    _only(body, {"state", "max_current_a", "phases", "ignores_phase_switch"})
     state = body.get("state")
     if state not in EV_STATES:
         raise BadRequest(f"state must be one of {', '.join(EV_STATES)}, got {state!r}")
@@ -151,7 +151,10 @@ def _ev(bench: BenchControl, body: dict[str, Any]) -> None:
     phases = body.get("phases")
     if phases is not None and (isinstance(phases, bool) or phases not in (1, 3)):
         raise BadRequest(f"phases must be 1 or 3, got {phases!r}")
-    bench.set_ev(state, max_current, phases)
+    ignores = body.get("ignores_phase_switch")
+    if ignores is not None and not isinstance(ignores, bool):
+        raise BadRequest(f"ignores_phase_switch must be true or false, got {ignores!r}")
+    bench.set_ev(state, max_current, phases, ignores)
 
 
 def _tag(bench: BenchControl, body: dict[str, Any]) -> None:

@@ -151,6 +151,7 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         lambda: controller.session,
         transactions.transaction_id,
         controller.wake,
+        lambda: controller.phases.in_use,
     )
     jobs = _jobs(parts, outbox)
     controller.sessions.listeners.extend([transactions, smart])
@@ -372,7 +373,7 @@ def _reading(parts: BoxParts) -> Reading:
     return Reading(
         controller.measurements,
         controller.offered_a,
-        ratings.phases,
+        controller.phases.in_use,
         ratings.nominal_voltage_v,
         controller.temperatures_c,
         controller.ev_soc_percent,

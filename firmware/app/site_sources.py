@@ -5,13 +5,16 @@ The wallbox registers them, and so do the day scenarios, from the same two funct
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
+from pievse.firmware.clock import Clock
 from pievse.firmware.config import SiteConfig
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.main_fuse import MainFuseLimit
+from pievse.firmware.site.phase_planner import PhasePlanner
 from pievse.hal.interfaces import Ratings
 
 
@@ -21,13 +24,12 @@ def register_main_fuse(
     grid: GridReadings,
     monotonic: Callable[[], float],
     own_currents: Callable[[], Sequence[float | None]],
-    ratings: Ratings,
 ) -> MainFuseLimit | None:
-    """The phases the EV can use are the board's: a 1-phase box ignores L2 and L3."""
+    """The phases the EV uses are those in use (a 1-phase box ignores L2 and L3)."""
     if not config.main_fuse_a:
         return None
-    phases = tuple(range(ratings.phases))
-    fuse = MainFuseLimit(config, grid, monotonic, own_currents, lambda: phases)
+    phases = controller.phases
+    fuse = MainFuseLimit(config, grid, monotonic, own_currents, lambda: phases.in_use)
     controller.limits.register("main_fuse", fuse.limit_a)
     return fuse
 
@@ -47,9 +49,31 @@ def register_charging_mode(
         grid,
         monotonic,
         own_power_w,
-        (ratings.nominal_voltage_v, ratings.phases),
+        (ratings.nominal_voltage_v, lambda: controller.phases.in_use),
         controller.wake,
     )
     controller.limits.register("charging_mode", mode.limit_a)
     controller.limits.register("setpoint", mode.setpoint_limit_a)
     return mode
+
+
+def register_phase_planner(
+    controller: ChargeController,
+    config: SiteConfig,
+    main_fuse: MainFuseLimit | None,
+    mode: ChargingMode,
+    requested: Callable[[datetime], int | None],
+    clock: Clock,
+) -> PhasePlanner:
+    """A step listener: it plans from the step's limits, the switch happens in later steps."""
+    planner = PhasePlanner(
+        config,
+        controller.phases,
+        lambda: controller.active_limits,
+        main_fuse,
+        mode,
+        requested,
+        (clock.monotonic, clock.now),
+    )
+    controller.step_listeners.append(planner.step)
+    return planner

@@ -21,7 +21,11 @@ from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
-from pievse.firmware.app.site_sources import register_charging_mode, register_main_fuse
+from pievse.firmware.app.site_sources import (
+    register_charging_mode,
+    register_main_fuse,
+    register_phase_planner,
+)
 from pievse.firmware.app.status_document import status_document
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
@@ -68,7 +72,7 @@ class Wallbox:
         self.keys = ConfigurationKeys(
             store,
             [
-                *core_key_specs(config, measurands),
+                *core_key_specs(config, measurands, board.phase_contactor is not None),
                 *security_key_specs(config, self._profile_allowed),
             ],
         )
@@ -101,7 +105,6 @@ class Wallbox:
             self.grid,
             clock.monotonic,
             self._own_currents,
-            board.ratings,
         )
         self.restart_kind: str | None = None
         self._restart_hook = restart
@@ -117,6 +120,15 @@ class Wallbox:
             clock.monotonic,
             self._own_power_w,
             board.ratings,
+        )
+        smart = None if self.ocpp is None else self.ocpp.smart
+        register_phase_planner(
+            self.controller,
+            config.site,
+            self.main_fuse,
+            self.charging_mode,
+            (lambda _now: None) if smart is None else smart.requested_phases,
+            clock,
         )
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
@@ -224,6 +236,7 @@ class Wallbox:
                 **self.grid.describe(),
                 "main_fuse": None if self.main_fuse is None else self.main_fuse.describe(),
                 **self.charging_mode.describe(),
+                "phases": self.controller.phases.describe(),
             },
         )
 

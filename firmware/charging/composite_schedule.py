@@ -6,13 +6,15 @@ board's phases, the running transaction's start). Each profile becomes a list of
 has a segment at an instant wins; the composite is the lower of ChargePointMaxProfile and
 the TxProfile where one applies, else the TxDefaultProfile (a connector's own before
 connector 0's). Everything is computed in amperes; W converts with the nominal voltage and
-the period's numberPhases (the board's phases where the period names none).
+the phases the current really flows on (the context's): a period's numberPhases is what
+the CSMS asks the box to switch to, and a 3-phase EV given "2300 W on one phase" by a box
+that cannot switch must still draw 2300 W, not three times that.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -24,7 +26,8 @@ RECURRENCE = {"Daily": timedelta(days=1), "Weekly": timedelta(days=7)}
 @dataclass(frozen=True)
 class Context:
     nominal_voltage_v: float
-    default_phases: int
+    phases: int
+    """The phases in use now."""
     transaction_start: datetime | None = None
 
 
@@ -34,7 +37,10 @@ class Segment:
     end: datetime
     limit_a: float
     phases: int
+    """The period's numberPhases, or the phases in use where it names none."""
     profile: ChargingProfile
+    requested_phases: int | None = None
+    """The period's numberPhases as given."""
 
 
 def to_amps(limit: float, unit: str, phases: int, voltage_v: float) -> float:
@@ -83,9 +89,9 @@ def profile_segments(
             b = upper if seg_end is None else min(seg_end, upper)
             if a >= b:
                 continue
-            phases = period.number_phases or ctx.default_phases
-            amps = to_amps(period.limit, schedule.unit, phases, ctx.nominal_voltage_v)
-            segments.append(Segment(a, b, amps, phases, profile))
+            phases = period.number_phases or ctx.phases
+            amps = to_amps(period.limit, schedule.unit, ctx.phases, ctx.nominal_voltage_v)
+            segments.append(Segment(a, b, amps, phases, profile, period.number_phases))
     return segments
 
 
@@ -115,12 +121,13 @@ def _sweep(timelines: Sequence[list[Segment]], choose: Chooser) -> list[Segment]
             and last.profile is chosen.profile
             and last.limit_a == chosen.limit_a
             and last.phases == chosen.phases
+            and last.requested_phases == chosen.requested_phases
         )
         if same:
             assert last is not None
-            result[-1] = Segment(last.start, b, last.limit_a, last.phases, last.profile)
+            result[-1] = replace(last, end=b)
         else:
-            result.append(Segment(a, b, chosen.limit_a, chosen.phases, chosen.profile))
+            result.append(replace(chosen, start=a, end=b))
     return result
 
 

@@ -40,6 +40,7 @@ from pievse.firmware.control.input_checks import InputChecks
 from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
 from pievse.firmware.control.listeners import ListenerGuard
 from pievse.firmware.control.metering import MeterWatch
+from pievse.firmware.control.phase_switch import PhaseSwitch, PhaseSwitchSettings
 from pievse.firmware.control.pilot_duty import PilotDuty
 from pievse.firmware.control.safety import SafetySupervisor
 from pievse.firmware.control.session_keeper import (
@@ -103,6 +104,17 @@ class ChargeController:
             board, self.supervisor, clock.monotonic, config.control.fault_retry_s
         )
         self._suspended_at: float | None = None
+        site = config.site
+        self.phases = PhaseSwitch(
+            board,
+            self.supervisor,
+            PhaseSwitchSettings(
+                site.phase_switch_pause_s,
+                site.phase_switch_pilot == "F",
+                site.max_phase_switches,
+                config.control.contactor_release_s,
+            ),
+        )
         self.meter = MeterWatch(
             board.meter, config.meter, self.supervisor, self.wake, self._on_reading
         )
@@ -210,9 +222,11 @@ class ChargeController:
         self._inputs.cable(sample)
         self.supervisor.check_weld_after_open()
         self.supervisor.check_close_confirmed()
+        self.supervisor.check_phases_confirmed()
         self._recovery.recover(sample.state, now)
         self._reserved = self.reservations.current() is not None
         self.sessions.follow(sample.state, now)
+        self.phases.step(sample.state, self.meter.measurements, now, self._duty.duty is not None)
         self.offer = self._arbitrate()
         self._drive(sample, now)
         self._board.contactor.keep_alive()
@@ -238,9 +252,12 @@ class ChargeController:
                 keeper.blocked,
                 faulted,
                 target,
+                self.phases.holding_offer,
             )
         )
-        self.supervisor.command_pilot(self._duty.aim(target if offering else None, now))
+        self.supervisor.command_pilot(
+            self._duty.aim(target if offering else None, now), state_f=self.phases.pilot_f
+        )
         unplugged = sample.state == PilotState.A
         want_lock = keeper.session is not None and not (
             unplugged and self.policy.unlock_on_ev_disconnect

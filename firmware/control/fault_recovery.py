@@ -42,6 +42,14 @@ class FaultRecovery:
             supervisor.clear(Fault.DIODE)  # release state F and look again
         if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
             supervisor.clear(Fault.CONTACTOR_WELD)
+        phase = self._board.phase_contactor
+        if (
+            Fault.PHASE_CONTACTOR in faults
+            and unplugged
+            and phase is not None
+            and phase.is_closed() == phase.commanded_closed
+        ):
+            supervisor.clear(Fault.PHASE_CONTACTOR)
         tamper = self._board.tamper
         if Fault.TAMPER in faults and tamper is not None and not tamper.opened():
             supervisor.clear(Fault.TAMPER)

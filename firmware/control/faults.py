@@ -11,6 +11,7 @@ class Fault(StrEnum):
 
     CONTACTOR_WELD = "contactor_weld"
     CONTACTOR_FAILURE = "contactor_failure"
+    PHASE_CONTACTOR = "phase_contactor"
     RCD = "rcd"
     TAMPER = "tamper"
     OVERCURRENT = "overcurrent"
@@ -45,6 +46,9 @@ REPORTS: dict[Fault, FaultReport] = {
     Fault.OVERCURRENT: FaultReport(1, "OverCurrentFailure", False),
     Fault.CABLE: FaultReport(1, "OtherError", False, vendor_error_code="ProximityOutOfRange"),
     Fault.CONTACTOR_FAILURE: FaultReport(1, "PowerSwitchFailure", False),
+    Fault.PHASE_CONTACTOR: FaultReport(
+        1, "PowerSwitchFailure", False, vendor_error_code="PhaseContactor"
+    ),
     Fault.LOCK: FaultReport(1, "ConnectorLockFailure", False),
     Fault.INTERNAL: FaultReport(0, "InternalError", False),
     Fault.TAMPER: FaultReport(0, "OtherError", False, vendor_error_code="Tamper"),

@@ -14,7 +14,8 @@ pilot and the contactor do, and the name of the transition it is.
 | any   | fault    | any              | closed        | open         | F               |
 
 The pilot offers PWM exactly while `offering` holds (`pilot_offers`): below 6 A there is no
-duty (table A.7), so a low limit suspends like a withdrawn authorization does. Closing waits
+duty (table A.7), so a low limit suspends like a withdrawn authorization does, and so does
+a phase switch until the phase contactor has switched and the EV has had its pause. Closing waits
 for a sample taken with the PWM running, so the EV's diode has been seen before energy flows.
 """
 
@@ -66,6 +67,8 @@ class OfferInputs:
     faulted: bool
     duty_percent: float | None
     """The duty of the arbitrated limit; None below 6 A."""
+    switching_phases: bool = False
+    """A phase switch holds the offer back until it is done."""
 
 
 def pilot_offers(inputs: OfferInputs) -> bool:
@@ -75,6 +78,7 @@ def pilot_offers(inputs: OfferInputs) -> bool:
         and not inputs.finishing
         and not inputs.blocked
         and not inputs.faulted
+        and not inputs.switching_phases
         and inputs.pilot in CONNECTED
         and inputs.duty_percent is not None
     )

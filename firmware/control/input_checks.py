@@ -17,10 +17,15 @@ class InputChecks:
         self.enclosure_c = board.thermometer.read_c()
         self.outlet_c = board.outlet_thermometer.read_c() if board.outlet_thermometer else None
         self.cable_rating_a: float | None = None
+        self._held_f = False
 
     def pilot(self, sample: PilotSample) -> None:
+        """State F the box drives itself is no pilot error, nor is it in the first step after
+        the box let go of it (a peak-hold front end may still show the last -12 V)."""
         faults = self._supervisor.faults()
-        holding_f = Fault.DIODE in faults or Fault.CONTACTOR_WELD in faults
+        holding_now = self._supervisor.holding_pilot_f
+        holding_f = holding_now or self._held_f
+        self._held_f = holding_now
         if sample.state in (PilotState.E, PilotState.F) and not holding_f:
             self._supervisor.trip(Fault.PILOT_ERROR, f"pilot reads state {sample.state}")
         elif Fault.PILOT_ERROR in faults and sample.state not in (PilotState.E, PilotState.F):

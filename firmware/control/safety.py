@@ -30,6 +30,9 @@ class SafetySupervisor:
         self._weld_check_due: float | None = None
         self._close_check_due: float | None = None
         self._rcd_testing = False
+        self._phase_check_due: float | None = None
+        self.holding_pilot_f = False
+        """The box itself drives state F (a fault, or the pause of a phase switch)."""
         # Safe state before anything else: contactor open, pilot at steady +12 V.
         board.contactor.open()
         board.pilot.set_steady_high()
@@ -39,6 +42,8 @@ class SafetySupervisor:
         board.rcd.on_change(self._rcd_changed)
         board.thermometer.on_change(self._thermal_alert_changed)
         board.contactor.on_change(self._contactor_feedback_changed)
+        if board.phase_contactor is not None:
+            board.phase_contactor.on_change(self._phase_feedback_changed)
         board.pilot.on_change(self._wake)
         if board.tamper is not None:
             board.tamper.on_change(self._tamper_changed)
@@ -49,6 +54,7 @@ class SafetySupervisor:
         if board.thermometer.alert_active():
             self.trip(Fault.OVERTEMPERATURE, "over-temperature output active at start-up")
         self._check_weld("at start-up")
+        self._phases_disagree("at start-up")
 
     # --- edge handlers: any thread -------------------------------------------------------
 
@@ -68,6 +74,10 @@ class SafetySupervisor:
             self.trip(Fault.TAMPER, "enclosure opened (tamper switch)")
         else:
             self._wake()
+
+    def _phase_feedback_changed(self) -> None:
+        self._phases_disagree("mirror contact changed on its own")
+        self._wake()
 
     def _contactor_feedback_changed(self) -> None:
         self._check_weld("mirror contact closed while commanded open")
@@ -93,6 +103,7 @@ class SafetySupervisor:
             self._board.contactor.open()
             if REPORTS[fault].pilot_state_f:
                 self._board.pilot.set_state_f()
+                self.holding_pilot_f = True
             new = fault not in self._faults
             if new:
                 self._faults[fault] = self._monotonic()
@@ -112,11 +123,14 @@ class SafetySupervisor:
         with self._lock:
             return dict(self._faults)
 
-    def command_pilot(self, duty_percent: float | None) -> None:
-        """PWM at `duty_percent`, or steady +12 V for None; a state-F fault overrides both."""
+    def command_pilot(self, duty_percent: float | None, state_f: bool = False) -> None:
+        """PWM at `duty_percent`, or steady +12 V for None, or -12 V with `state_f`; a
+        state-F fault overrides them all."""
         with self._lock:
             pilot = self._board.pilot
-            if any(REPORTS[f].pilot_state_f for f in self._faults):
+            fault_f = any(REPORTS[f].pilot_state_f for f in self._faults)
+            self.holding_pilot_f = fault_f or state_f
+            if self.holding_pilot_f:
                 pilot.set_state_f()
             elif duty_percent is None:
                 pilot.set_steady_high()
@@ -129,11 +143,46 @@ class SafetySupervisor:
         with self._lock:
             if self._faults or self._rcd_testing:
                 return False
-            if self._check_weld("before closing"):
+            if self._check_weld("before closing") or self._phases_disagree("before closing"):
                 return False
             self._board.contactor.close()
             self._close_check_due = self._monotonic() + operate_s
             return True
+
+    def switch_phases(self, three: bool, operate_s: float) -> bool:
+        """Switches the phase contactor (closed: L2 and L3 in) only while the main contactor
+        is open, commanded and measured: never under load. Returns whether it switched."""
+        phase = self._board.phase_contactor
+        with self._lock:
+            main = self._board.contactor
+            if phase is None or main.commanded_closed or main.is_closed():
+                return False
+            if three:
+                phase.close()
+            else:
+                phase.open()
+            self._phase_check_due = self._monotonic() + operate_s
+            return True
+
+    def check_phases_confirmed(self) -> None:
+        """Called each tick: once its operate time has passed, the phase contactor's mirror
+        must agree with its command, or the EV may get other phases than the box counts."""
+        with self._lock:
+            due = self._phase_check_due
+            if due is None or self._monotonic() < due:
+                return
+            self._phase_check_due = None
+        self._phases_disagree("mirror contact disagrees after switching")
+
+    def _phases_disagree(self, reason: str) -> bool:
+        phase = self._board.phase_contactor
+        if phase is None or self._phase_check_due is not None:
+            return False
+        if phase.commanded_closed == phase.is_closed():
+            return False
+        state = "closed" if phase.is_closed() else "open"
+        self.trip(Fault.PHASE_CONTACTOR, f"phase contactor reads {state}: {reason}")
+        return True
 
     def check_close_confirmed(self) -> None:
         """Called each tick: a coil that does not pull in (or a broken mirror) is a fault."""

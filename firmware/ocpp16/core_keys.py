@@ -25,8 +25,11 @@ MAX_MEASURANDS = len(MEASURANDS)
 GET_CONFIGURATION_MAX_KEYS = 64
 
 
-def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
-    """`measurands`: what the board can deliver; a list naming anything else is Rejected."""
+def core_key_specs(
+    config: Config, measurands: frozenset[str], phase_switching: bool = False
+) -> list[KeySpec]:
+    """`measurands`: what the board can deliver; a list naming anything else is Rejected.
+    `phase_switching`: the board has a phase contactor."""
 
     def measurand_list(name: str, default: str) -> list[KeySpec]:
         return [
@@ -92,7 +95,12 @@ def core_key_specs(config: Config, measurands: frozenset[str]) -> list[KeySpec]:
             str(config.smart_charging.max_periods),
             readonly=True,
         ),
-        KeySpec("ConnectorSwitch3to1PhaseSupported", "bool", "false", readonly=True),
+        KeySpec(
+            "ConnectorSwitch3to1PhaseSupported",
+            "bool",
+            "true" if phase_switching else "false",
+            readonly=True,
+        ),
         KeySpec(
             "MaxChargingProfilesInstalled",
             "int",

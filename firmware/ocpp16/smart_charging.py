@@ -42,7 +42,9 @@ class SmartCharging:
         session: Callable[[], Session | None],
         transaction_id: Callable[[int], int | None],
         wake: Callable[[], None],
+        phases: Callable[[], int],
     ) -> None:
+        """`phases`: those the current flows on now; W limits convert with them."""
         self._profiles = profiles
         self._keys = keys
         self._clock = clock
@@ -50,9 +52,10 @@ class SmartCharging:
         self._session = session
         self._transaction_id = transaction_id
         self._wake = wake
+        self._phases = phases
         self._changed = asyncio.Event()
         self._cache: tuple[datetime, datetime, list[Segment], list[datetime]] | None = None
-        self._cache_session: int | None = None
+        self._cache_key: tuple[int | None, int] | None = None
         self._remote_start: tuple[ChargingProfile, dict[str, Any]] | None = None
 
     # --- what the CSMS asks ---------------------------------------------------------------
@@ -135,22 +138,24 @@ class SmartCharging:
         duration_s = min(duration_s, MAX_COMPOSITE_S)
         start = self._clock.now()
         end = start + timedelta(seconds=duration_s)
-        segments = composite(self._applicable(), connector_id, start, end, self._context())
+        context = self._context()
+        segments = composite(self._applicable(), connector_id, start, end, context)
         board = self._ratings.max_current_a
         pieces: list[tuple[datetime, float, int]] = []
         cursor = start
         for segment in segments:
             if segment.start > cursor:
-                pieces.append((cursor, board, self._ratings.phases))
+                pieces.append((cursor, board, context.phases))
             pieces.append((segment.start, min(board, segment.limit_a), segment.phases))
             cursor = segment.end
         if cursor < end:
-            pieces.append((cursor, board, self._ratings.phases))
+            pieces.append((cursor, board, context.phases))
+        volts = self._ratings.nominal_voltage_v
         periods: list[dict[str, Any]] = []
         for at, amps, phases in pieces:
             entry = {
                 "start_period": int((at - start).total_seconds()),
-                "limit": round(from_amps(amps, unit, phases, self._ratings.nominal_voltage_v), 1),
+                "limit": round(from_amps(amps, unit, context.phases, volts), 1),
                 "number_phases": phases,
             }
             if periods and periods[-1]["start_period"] == entry["start_period"]:
@@ -192,6 +197,11 @@ class SmartCharging:
     def limit_a(self, now: datetime) -> float | None:
         segment = self._segment_at(now)
         return None if segment is None else segment.limit_a
+
+    def requested_phases(self, now: datetime) -> int | None:
+        """The numberPhases of the period that limits now, where it names one."""
+        segment = self._segment_at(now)
+        return None if segment is None else segment.requested_phases
 
     def describe(self) -> dict[str, Any] | None:
         """The profile that limits now, for /api/status."""
@@ -253,19 +263,19 @@ class SmartCharging:
         session = self._session()
         return Context(
             self._ratings.nominal_voltage_v,
-            self._ratings.phases,
+            self._phases(),
             None if session is None else session.started_at,
         )
 
     def _timeline(self, now: datetime) -> tuple[list[Segment], list[datetime], datetime]:
         session = self._session()
-        key = None if session is None else session.id
+        key = (None if session is None else session.id, self._phases())
         cache = self._cache
-        if cache is None or key != self._cache_session or not cache[0] <= now < cache[1]:
+        if cache is None or key != self._cache_key or not cache[0] <= now < cache[1]:
             end = now + HORIZON
             segments = composite(self._applicable(), 1, now, end, self._context())
             cache = (now, end, segments, [s.start for s in segments])
-            self._cache, self._cache_session = cache, key
+            self._cache, self._cache_key = cache, key
         return cache[2], cache[3], cache[1]
 
     def _segment_at(self, now: datetime) -> Segment | None:

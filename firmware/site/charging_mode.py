@@ -39,10 +39,11 @@ class ChargingMode:
         grid: GridReadings,
         monotonic: Callable[[], float],
         own_power_w: Callable[[], float],
-        supply: tuple[float, int],
+        supply: tuple[float, Callable[[], int]],
         changed: Callable[[], None],
     ) -> None:
-        """`supply`: nominal voltage and phases, to turn the surplus's watts into amperes."""
+        """`supply`: nominal voltage and the phases in use now, to turn the surplus's watts
+        into amperes per phase."""
         self._config = config
         self._store = store
         self._grid = grid
@@ -57,6 +58,7 @@ class ChargingMode:
             config.pv_hysteresis_a,
         )
         self._pv = PvState()
+        self._surplus_w: float | None = None
         self._surplus_a: float | None = None
         self._at = 0.0
         stored = store.get_setting(MODE_SETTING)
@@ -94,18 +96,27 @@ class ChargingMode:
     def setpoint_limit_a(self, _now: datetime) -> float | None:
         return self.setpoint_a
 
+    def surplus_offer_a(self, phases: int) -> float | None:
+        """What the surplus gives per phase with `phases` switched in, where the mode
+        charges from it; for choosing between one and three."""
+        if self.mode not in ("pv", "min_pv") or self._surplus_w is None:
+            return None
+        return surplus_current_a(self._surplus_w, 0.0, self._supply[0], phases)
+
     def _surplus(self) -> float | None:
+        """Smoothed in watts, so a phase switch does not disturb the filter."""
         reading = self._grid.fresh(self._config.grid_timeout_s)
         if reading is None or reading.export_w is None:
-            self._surplus_a = None
+            self._surplus_w = self._surplus_a = None
             return None
-        voltage, phases = self._supply
-        sample = surplus_current_a(reading.export_w, self._own_power_w(), voltage, phases)
+        sample = reading.export_w + self._own_power_w()
         now = self._monotonic()
-        self._surplus_a = smooth(
-            self._surplus_a, sample, now - self._at, self._config.pv_smoothing_s
+        self._surplus_w = smooth(
+            self._surplus_w, sample, now - self._at, self._config.pv_smoothing_s
         )
         self._at = now
+        voltage, phases = self._supply
+        self._surplus_a = surplus_current_a(self._surplus_w, 0.0, voltage, phases())
         return self._surplus_a
 
     def describe(self) -> dict[str, Any]:

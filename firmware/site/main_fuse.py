@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pievse.firmware.config import SiteConfig
+from pievse.firmware.control.phase_switch import IN_USE_A
 from pievse.firmware.energy.headroom import Ramp, fuse_headroom_a, next_fuse_limit
 from pievse.firmware.site.grid_readings import GridReadings
 
@@ -22,13 +23,15 @@ class MainFuseLimit:
         grid: GridReadings,
         monotonic: Callable[[], float],
         own_currents: OwnCurrents,
-        phases_used: Callable[[], Sequence[int]],
+        phases_in_use: Callable[[], int],
     ) -> None:
+        """`phases_in_use`: from L1 up; a phase the box's own meter sees current on counts
+        too (a phase contactor that did not open)."""
         self._config = config
         self._grid = grid
         self._monotonic = monotonic
         self._own = own_currents
-        self._phases = phases_used
+        self._phases = phases_in_use
         self._ramp = Ramp(config.ramp_up_a_per_s, config.hysteresis_a)
         self._limit_a: float | None = None
         self._at = 0.0
@@ -38,10 +41,11 @@ class MainFuseLimit:
         config = self._config
         now = self._monotonic()
         reading = self._grid.fresh(config.grid_timeout_s)
+        own = self._own()
         headroom = (
             None
             if reading is None
-            else fuse_headroom_a(config.main_fuse_a, reading.current_a, self._own(), self._phases())
+            else fuse_headroom_a(config.main_fuse_a, reading.current_a, own, self._used(own))
         )
         self.stale = headroom is None
         if headroom is None:
@@ -50,6 +54,23 @@ class MainFuseLimit:
         self._limit_a = next_fuse_limit(self._limit_a, headroom, now - self._at, self._ramp)
         self._at = now
         return self._limit_a
+
+    def headroom_a(self, phases: int) -> float:
+        """What the fuse would leave per phase with `phases` switched in (from L1 up), for
+        choosing between one and three; the failsafe while the reading is stale."""
+        reading = self._grid.fresh(self._config.grid_timeout_s)
+        headroom = (
+            None
+            if reading is None
+            else fuse_headroom_a(
+                self._config.main_fuse_a, reading.current_a, self._own(), range(phases)
+            )
+        )
+        return self._config.failsafe_current_a if headroom is None else headroom
+
+    def _used(self, own: Sequence[float | None]) -> list[int]:
+        drawing = {i for i, c in enumerate(own) if c is not None and c >= IN_USE_A}
+        return sorted(set(range(self._phases())) | drawing)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -37,6 +37,7 @@ EV_STATES = ("A", "B", "C", "D", "E", "F")
 
 DIGITAL_INPUTS = (
     "contactor_mirror",
+    "phase_mirror",
     "rcd_trip",
     "overtemp_alert",
     "lock_feedback",
@@ -45,6 +46,7 @@ DIGITAL_INPUTS = (
 )
 DIGITAL_OUTPUTS = (
     "contactor_coil",
+    "phase_coil",
     "rcd_test",
     "lock_actuator",
     "led_red",
@@ -73,6 +75,11 @@ class PlantSettings:
     grid_frequency_hz: float = 50.0
     ev_max_current_a: float = 32.0
     ev_phases: int = 3
+    ev_ignores_phase_switch: bool = False
+    """The EV keeps the phases it found at the first draw of a plug-in (some onboard
+    chargers do not re-detect their supply)."""
+    phase_switched: bool = False
+    """The board has a phase contactor: L2 and L3 are live only while its coil is on."""
     ev_battery_wh: float = 60_000.0
     ev_soc_percent: float = 20.0
     cable_rating_a: float = 32.0
@@ -110,6 +117,8 @@ class Plant:
         self.ev_state = "A"
         self.ev_max_current_a = settings.ev_max_current_a
         self.ev_phases = settings.ev_phases
+        self.ev_ignores_phase_switch = settings.ev_ignores_phase_switch
+        self._ev_sensed_phases: int | None = None
         self.ev_soc_percent = settings.ev_soc_percent
         self.ev_overdraw_a = 0.0
         self.temperature_c = settings.ambient_c
@@ -200,7 +209,13 @@ class Plant:
 
     # --- bench side (BenchControl) -------------------------------------------------------
 
-    def set_ev(self, state: str, max_current_a: float | None, phases: int | None) -> None:
+    def set_ev(
+        self,
+        state: str,
+        max_current_a: float | None,
+        phases: int | None,
+        ignores_phase_switch: bool | None = None,
+    ) -> None:
         if state not in EV_STATES:
             raise ValueError(f"EV state must be one of {', '.join(EV_STATES)}, got {state!r}")
         if phases is not None and phases not in (1, 3):
@@ -214,6 +229,10 @@ class Plant:
                 self.ev_max_current_a = max_current_a
             if phases is not None:
                 self.ev_phases = phases
+            if ignores_phase_switch is not None:
+                self.ev_ignores_phase_switch = ignores_phase_switch
+            if state == "A":
+                self._ev_sensed_phases = None
             self._save_ev_state()
 
         self._mutate(change)
@@ -258,6 +277,8 @@ class Plant:
                 "state": self.ev_state,
                 "max_current_a": self.ev_max_current_a,
                 "phases": self.ev_phases,
+                "ignores_phase_switch": self.ev_ignores_phase_switch,
+                "supply_phases": self._supplied_phases(),
                 "soc_percent": round(self.ev_soc_percent, 2),
                 "current_a": [round(c, 3) for c in self._phase_currents()],
                 "temperature_c": self.temperature_c,
@@ -297,6 +318,7 @@ class Plant:
             self._alert_latched = False
         return {
             "contactor_mirror": self._contacts_closed(),
+            "phase_mirror": self._phase_contacts_closed(),
             "rcd_trip": self.faults["rcd"] or self._outputs["rcd_test"],
             "overtemp_alert": self._alert_latched,
             "lock_feedback": self._outputs["lock_actuator"]
@@ -309,6 +331,15 @@ class Plant:
     def _contacts_closed(self) -> bool:
         pulled_in = self._outputs["contactor_coil"] and not self.faults["contactor_stuck_open"]
         return pulled_in or self.faults["contactor_weld"]
+
+    def _phase_contacts_closed(self) -> bool:
+        pulled_in = self._outputs["phase_coil"] and not self.faults["phase_contactor_stuck_open"]
+        return pulled_in or self.faults["phase_contactor_weld"]
+
+    def _supplied_phases(self) -> int:
+        if not self.settings.phase_switched:
+            return self.settings.phases
+        return 3 if self._phase_contacts_closed() else 1
 
     def _pilot_levels(self) -> tuple[float, float]:
         if self.ev_state == "E":
@@ -345,7 +376,12 @@ class Plant:
         per_phase = (
             min(ev_offered_current_a(self._duty), self.ev_max_current_a) + self.ev_overdraw_a
         )
-        in_use = min(self.ev_phases, self.settings.phases)
+        supplied = self._supplied_phases()
+        in_use = min(self.ev_phases, supplied)
+        if self.ev_ignores_phase_switch:
+            if self._ev_sensed_phases is None:
+                self._ev_sensed_phases = in_use
+            in_use = min(self._ev_sensed_phases, supplied)
         return [per_phase if i < in_use else 0.0 for i in range(3)]
 
     def _advance(self) -> None:

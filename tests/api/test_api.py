@@ -41,6 +41,7 @@ async def test_derating_steps_cap_the_offer_then_the_trip_opens(bench: BenchClie
         ("/api/bench/ev", {"state": "C", "max_current_a": "32"}, "max_current_a"),
         ("/api/bench/ev", {"state": "C", "phases": 2}, "phases must be 1 or 3"),
         ("/api/bench/ev", {"state": "C", "phases": True}, "phases must be 1 or 3"),
+        ("/api/bench/ev", {"state": "C", "ignores_phase_switch": 1}, "must be true or false"),
         ("/api/bench/ev", {"state": "C", "colour": "red"}, "unknown field 'colour'"),
         ("/api/bench/ev", ["C"], "body must be a JSON object"),
         ("/api/bench/tag", {"id_tag": ""}, "id_tag must be"),

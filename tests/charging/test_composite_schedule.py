@@ -19,6 +19,7 @@ from pievse.firmware.charging.profiles import ChargingProfile, Period, Schedule
 BASE = datetime(2026, 3, 7, 22, 0, tzinfo=UTC)  # a Saturday evening: midnight and a week edge
 WINDOW = timedelta(days=2, hours=4)
 CTX_VOLTAGE = 230.0
+CTX_PHASES = 3
 
 
 def _start_instant(p: ChargingProfile, t: datetime, tx_start: datetime | None) -> datetime | None:
@@ -41,8 +42,7 @@ def reference_limit(p: ChargingProfile, t: datetime, tx_start: datetime | None) 
     if p.schedule.duration_s is not None and offset >= p.schedule.duration_s:
         return None
     period = [q for q in p.schedule.periods if q.start_s <= offset][-1]
-    phases = period.number_phases or 3
-    return to_amps(period.limit, p.schedule.unit, phases, CTX_VOLTAGE)
+    return to_amps(period.limit, p.schedule.unit, CTX_PHASES, CTX_VOLTAGE)
 
 
 def reference(profiles: list[ChargingProfile], t: datetime, tx_start: datetime | None):
@@ -126,7 +126,7 @@ def _at(segments, t: datetime) -> float | None:
 def test_composite_matches_the_minute_by_minute_reference(
     installed: list[ChargingProfile], tx_start: datetime | None
 ) -> None:
-    ctx = Context(CTX_VOLTAGE, 3, tx_start)
+    ctx = Context(CTX_VOLTAGE, CTX_PHASES, tx_start)
     segments = composite(installed, 1, BASE, BASE + WINDOW, ctx)
     for s, nxt in itertools.pairwise(segments):
         assert s.end <= nxt.start, "segments are sorted and do not overlap"

@@ -113,6 +113,7 @@ def test_a_zero_suspend_timeout_opens_on_the_first_step() -> None:
     blocked=st.booleans(),
     faulted=st.booleans(),
     duty=st.none() | st.floats(10.0, 96.0),
+    switching=st.booleans(),
 )
 def test_the_pilot_offers_only_to_an_authorized_connected_session_at_6_a_or_more(
     pilot: PilotState,
@@ -121,14 +122,18 @@ def test_the_pilot_offers_only_to_an_authorized_connected_session_at_6_a_or_more
     blocked: bool,
     faulted: bool,
     duty: float | None,
+    switching: bool,
 ) -> None:
-    offers = pilot_offers(OfferInputs(pilot, in_session, finishing, blocked, faulted, duty))
+    offers = pilot_offers(
+        OfferInputs(pilot, in_session, finishing, blocked, faulted, duty, switching)
+    )
     connected = pilot in (PilotState.B, PilotState.C, PilotState.D)
     assert offers == (
         in_session
         and not finishing
         and not blocked
         and not faulted
+        and not switching
         and connected
         and duty is not None
     )

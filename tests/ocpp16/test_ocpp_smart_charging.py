@@ -227,10 +227,16 @@ async def test_watt_profiles_convert_with_voltage_and_phases(
         ]},
     )  # fmt: skip
     assert await _set(csms, 1, one_phase) == "Accepted"
-    await box.wait_for(lambda s: _offered(s) == pytest.approx(10.0))
+    # numberPhases 1: the box switches to one phase (a pause), then 2300 W is 10 A on it.
+    status = await box.wait_for(lambda s: _offered(s) == pytest.approx(10.0), timeout=20)
+    assert status["site"]["phases"]["in_use"] == 1
+    status = await box.wait_for(lambda s: s["meter"]["current_a"][0] > 9.0)
+    assert status["meter"]["current_a"][1:] == [0.0, 0.0]
     three_phase = profile(2, stack_level=1, periods=[(0, 11040.0)], unit="W")
     assert await _set(csms, 1, three_phase) == "Accepted"
-    await box.wait_for(lambda s: _offered(s) == pytest.approx(16.0))
+    # No period asks for one phase: back to three, 11040 W is 16 A on each.
+    status = await box.wait_for(lambda s: _offered(s) == pytest.approx(16.0), timeout=20)
+    assert status["site"]["phases"]["in_use"] == 3
 
 
 async def test_profiles_survive_a_restart(tmp_path: Path, csms: TestCsms) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pievse.board.assembly import assemble
@@ -17,7 +18,7 @@ from pievse.firmware.persistence.store import Store
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
-from pievse.hal.interfaces import Board
+from pievse.hal.interfaces import Board, Measurements
 from pievse.hal.sim.plant import Plant
 
 
@@ -35,8 +36,29 @@ class ControllerRig:
     """A limit source ("test") the test sets; None imposes nothing."""
 
     def step(self, seconds: float = 0.0) -> None:
+        """One control step and its listeners, as the loop runs them."""
         self.clock.advance(seconds)
         self.controller.step()
+        for listener in self.controller.step_listeners:
+            listener()
+
+    def read_meter(self) -> Measurements:
+        """One poll of the plant's ideal meter, as the meter task would hand it over."""
+        v = self.plant.meter_values()
+        phases = (1, 2, 3)
+        m = Measurements(
+            timestamp=datetime.now(UTC),
+            voltage_v=tuple(v[f"Voltage/L{i}-N"] for i in phases),  # type: ignore[arg-type]
+            current_a=tuple(v[f"Current.Import/L{i}"] for i in phases),  # type: ignore[arg-type]
+            power_phase_w=tuple(v[f"Power.Active.Import/L{i}"] for i in phases),  # type: ignore[arg-type]
+            power_factor_phase=tuple(v[f"Power.Factor/L{i}"] for i in phases),  # type: ignore[arg-type]
+            power_w=v["Power.Active.Import"],
+            power_factor=v["Power.Factor"],
+            frequency_hz=v["Frequency"],
+            energy_import_wh=v["Energy.Active.Import.Register"],
+        )
+        self.controller.meter.measurements = m
+        return m
 
     @property
     def duty(self) -> float | None:

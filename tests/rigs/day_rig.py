@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pievse.firmware.app.site_sources import register_charging_mode, register_main_fuse
+from pievse.firmware.app.site_sources import (
+    register_charging_mode,
+    register_main_fuse,
+    register_phase_planner,
+)
 from pievse.firmware.clock import ManualClock
 from pievse.firmware.config import Config, ControlConfig, SiteConfig
 from pievse.firmware.persistence.store import Store
@@ -27,8 +31,12 @@ NAIVE = SiteConfig(
     pv_smoothing_s=0.0,
     ramp_up_a_per_s=100.0,
     hysteresis_a=0.0,
+    three_phase_delay_s=0.0,
+    phase_switch_pause_s=5.0,
+    max_phase_switches=100,
 )
-"""Follows the surplus and the headroom every poll: no delays, no hysteresis, no ramp."""
+"""Follows the surplus and the headroom every poll: no delays, no hysteresis, no ramp, a
+phase switch whenever the other count would carry more."""
 
 
 @dataclass
@@ -44,7 +52,11 @@ class DayReport:
     contactor_cycles: int = 0
     opened_under_load: int = 0
     phase_switches: int = 0
+    """Those the EV saw (it had drawn in this plug-in)."""
+    phases_switched_under_load: int = 0
     samples: list[float] = field(default_factory=list, repr=False)
+    events: list[tuple[float, str]] = field(default_factory=list, repr=False)
+    """(seconds into the day, what happened): closes, opens, phase switches."""
 
     @property
     def pv_share(self) -> float:
@@ -61,6 +73,8 @@ def run_day(
     start_s: float = 0.0,
     end_s: float | None = None,
     poll_s: float = 1.0,
+    ev_phases: int = 3,
+    ev_ignores_phase_switch: bool = False,
 ) -> DayReport:
     """`main_fuse_a` is what the grid is measured against; `protect` False leaves the box
     unaware of it (0 turns both off)."""
@@ -78,7 +92,7 @@ def run_day(
             values = own()
             return tuple(values[f"Current.Import/L{i}"] for i in (1, 2, 3))  # type: ignore[return-value]
 
-        register_main_fuse(controller, site, grid, clock.monotonic, own_currents, rig.board.ratings)
+        fuse = register_main_fuse(controller, site, grid, clock.monotonic, own_currents)
         store = Store(data / "site.db")
         charging_mode = register_charging_mode(
             controller,
@@ -90,12 +104,20 @@ def run_day(
             rig.board.ratings,
         )
         charging_mode.set(mode, None)
+        register_phase_planner(controller, site, fuse, charging_mode, lambda _now: None, clock)
         controller.supervisor.watch_inputs()
-        plant.set_ev("C", None, None)
+
+        def probe(signal: str, _level: float) -> None:
+            loaded = plant.read_input("contactor_mirror") or any(plant.ev_status()["current_a"])
+            report.phases_switched_under_load += signal == "phase_coil" and loaded
+
+        plant.probe_outputs(probe)
+        plant.set_ev("B", None, ev_phases, ev_ignores_phase_switch)
         controller.sessions.remote_start("DAY", None)
         allowance_s = poll_s + 5.0
         over_run = 0.0
         was_closed = False
+        phases = controller.phases.switched
         t = start_s
         end = scenario.duration_s if end_s is None else end_s
         while t < end:
@@ -112,6 +134,7 @@ def run_day(
             wanted = "C" if controller.duty is not None and not full else "B"
             if wanted != plant.ev_status()["state"]:
                 plant.set_ev(wanted, None, None)
+            rig.read_meter()
             rig.step(poll_s)
             t += poll_s
             overload = max(grid_a) - main_fuse_a if main_fuse_a else 0.0
@@ -125,9 +148,15 @@ def run_day(
             report.ev_from_grid_kwh += (ev_w - from_pv) * poll_s / 3.6e6
             closed = controller.contactor_closed
             report.contactor_cycles += closed and not was_closed
+            if closed != was_closed:
+                report.events.append((t, "closed" if closed else "opened"))
             # Opened while the EV still asked for energy (C/D): the box broke the load.
             drawing = controller.pilot_sample.state in (PilotState.C, PilotState.D)
             report.opened_under_load += was_closed and not closed and drawing
             was_closed = closed
+            if controller.phases.switched != phases:
+                phases = controller.phases.switched
+                report.events.append((t, f"{phases} phase(s)"))
+            report.phase_switches = max(report.phase_switches, controller.phases.switches)
         store.close()
     return report

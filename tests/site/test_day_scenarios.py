@@ -35,15 +35,48 @@ def test_passing_clouds_in_pv_mode_cycle_the_contactor_a_few_times_at_most(
     naive = run_day(day, tmp_path / "naive", "pv", naive=True, start_s=8 * HOUR, end_s=18 * HOUR)
     assert report.ev_kwh > 5
     assert report.contactor_cycles <= 4 < naive.contactor_cycles
+    assert report.phase_switches <= 2
     assert report.pv_share >= naive.pv_share - 0.10
     assert report.opened_under_load == naive.opened_under_load == 0
+    assert report.phases_switched_under_load == naive.phases_switched_under_load == 0
 
 
 def test_a_sunny_pv_day_charges_mostly_from_the_sun_and_nothing_at_night(tmp_path: Path) -> None:
     report = run_day(Scenario.bundled("sunny_day"), tmp_path, "pv", end_s=24 * HOUR)
     assert report.ev_kwh > 10
     assert report.pv_share > 0.85
-    assert report.contactor_cycles == 1
+    events = [what for _, what in report.events]
+    assert events[:2] == ["1 phase(s)", "closed"], "a morning's surplus starts on one phase"
+    assert "3 phase(s)" in events, "the midday surplus is taken on three"
+    assert report.contactor_cycles <= 1 + report.phase_switches <= 3
+    assert report.phases_switched_under_load == report.opened_under_load == 0
+
+
+def test_a_one_phase_car_is_not_switched_for(tmp_path: Path) -> None:
+    """It draws on L1 whatever is switched in: the box sees it on its meter and stays."""
+    report = run_day(
+        Scenario.bundled("sunny_day"), tmp_path, "pv", start_s=10 * HOUR, end_s=14 * HOUR,
+        ev_phases=1,
+    )  # fmt: skip
+    assert report.ev_kwh > 10, "the surplus is turned into amperes on the one phase it uses"
+    assert report.phase_switches == 0
+    assert report.pv_share > 0.95
+
+
+def test_an_ev_that_ignores_a_switch_to_three_phases_is_left_on_what_works(
+    tmp_path: Path,
+) -> None:
+    """It found one phase at its first draw and keeps drawing on one after the 1p->3p
+    switch: the box counts that from its meter and switches no more in this plug-in."""
+    report = run_day(
+        Scenario.bundled("sunny_day"), tmp_path, "pv", start_s=8 * HOUR, end_s=16 * HOUR,
+        ev_ignores_phase_switch=True,
+    )  # fmt: skip
+    events = [what for _, what in report.events]
+    assert events[:2] == ["1 phase(s)", "closed"]
+    assert report.phase_switches == 1, "the one switch up, then no more"
+    assert report.pv_share > 0.95, "PV still converts with the one phase it draws on"
+    assert report.ev_kwh > 15
 
 
 @pytest.mark.parametrize(
