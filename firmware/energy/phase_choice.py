@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 
 from pievse.firmware.control.duty_cycle import MIN_CURRENT_A
 
-
 TIE_A = 0.01
 """A surplus gives one phase exactly three times the current of three: a tie, not a reason
 to switch down."""

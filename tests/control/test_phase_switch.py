@@ -51,11 +51,11 @@ def test_a_switch_to_one_phase_stops_the_current_first_and_pauses_in_state_f(
     session = rig.controller.session
     coil_changes: list[tuple[bool, bool]] = []
     rig.plant.probe_outputs(
-        lambda signal, level: coil_changes.append(
-            (bool(level), rig.plant.read_input("contactor_mirror"))
+        lambda signal, level: (
+            coil_changes.append((bool(level), rig.plant.read_input("contactor_mirror")))
+            if signal == "phase_coil"
+            else None
         )
-        if signal == "phase_coil"
-        else None
     )
     phases = rig.controller.phases
     assert phases.request(1)
