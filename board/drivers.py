@@ -53,6 +53,7 @@ PORT_DRIVERS: dict[str, Driver] = {
             "device_id": Param("int", False, 1),
             "timeout_s": Param("float", False, 0.5),
             "energy_file": Param("data_file", False),
+            "grid_device_id": Param("int", False),
         },
         "registers",
         True,

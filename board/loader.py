@@ -10,11 +10,13 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pievse.board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, REQUIRED_DEVICES, Driver, Param
 from pievse.hal.interfaces import Ratings
 from pievse.hal.register_map import RegisterMapError, known_maps, load_register_map
 from pievse.hal.sim.plant import PlantSettings
+from pievse.hal.sim.scenario import Scenario, ScenarioError
 
 BOARDS_DIR = Path(__file__).parent / "boards"
 
@@ -63,12 +65,40 @@ def resolve_board(name_or_path: str) -> Path:
 
 def load_board(name_or_path: str) -> BoardSpec:
     path = resolve_board(name_or_path)
+    return _BoardReader(path.name, _extended(_read_toml(path), path, {path})).read(path)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise BoardError(f"board file {path.name}: not valid TOML: {exc}") from exc
-    return _BoardReader(path.name, data).read(path)
+
+
+def _extended(data: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, Any]:
+    """`[board] extends`: a board that is another with a few parts added or changed (an
+    installer's Pi with a grid meter). Each table of the child updates the parent's, key by
+    key; a port or a device key given again replaces the parent's."""
+    board = data.get("board")
+    parent_name = board.get("extends") if isinstance(board, dict) else None
+    if parent_name is None:
+        return data
+    if not isinstance(parent_name, str) or not parent_name:
+        raise BoardError(f"board file {path.name}: [board] extends: expected a board's name")
+    relative = parent_name.endswith(".toml") or "/" in parent_name
+    parent_path = resolve_board(str(path.parent / parent_name) if relative else parent_name)
+    if parent_path.resolve() in {p.resolve() for p in seen}:
+        raise BoardError(f"board file {path.name}: [board] extends: {parent_name} extends it")
+    parent = _extended(_read_toml(parent_path), parent_path, seen | {parent_path})
+    merged = {k: dict(v) if isinstance(v, dict) else v for k, v in parent.items()}
+    for key, value in data.items():
+        old = merged.get(key)
+        both_tables = isinstance(value, dict) and isinstance(old, dict)
+        merged[key] = {**old, **value} if both_tables else value
+    merged["board"].pop("extends")
+    merged["board"]["name"] = data["board"].get("name", path.stem)
+    return merged
 
 
 class _BoardReader:
@@ -237,9 +267,19 @@ class _BoardReader:
             kind = {"int": "int", "str": "data_file", "bool": "bool"}.get(
                 str(fields[key].type), "float"
             )
+            kind = "str" if key == "scenario" else kind
             values[key] = self.value("plant", table, key, Param(kind))
         if values.get("cable_rating_a", 32.0) not in (13.0, 20.0, 32.0, 63.0):
             raise self.fail("plant", "cable_rating_a", "expected 13, 20, 32 or 63")
+        scenario = values.get("scenario")
+        if isinstance(scenario, str) and scenario:
+            try:
+                Scenario.named(scenario)
+            except ScenarioError as exc:
+                raise self.fail("plant", "scenario", str(exc)) from None
+        speed = values.get("scenario_speed", 60.0)
+        if not isinstance(speed, float) or not 0 < speed <= 10_000:
+            raise self.fail("plant", "scenario_speed", "expected a number above 0, at most 10000")
         return PlantSettings(
             phases=ratings.phases,
             nominal_voltage_v=ratings.nominal_voltage_v,

@@ -269,6 +269,21 @@ class BenchControl(Protocol):
 
     def ev_status(self) -> dict[str, object]: ...
 
+    def set_site(
+        self,
+        house_a: list[float] | None = None,
+        pv_w: float | None = None,
+        scenario: str | None = None,
+        speed: float = 60.0,
+        at_s: float = 0.0,
+    ) -> None:
+        """The site around the box its grid meter reads: a live house load per phase and PV
+        power, or a scenario day played `speed` times faster from `at_s`. Raises ValueError
+        naming a bad value; nothing changes then."""
+        ...
+
+    def site_status(self) -> dict[str, object]: ...
+
 
 BENCH_FAULTS = (
     "rcd",

@@ -192,7 +192,9 @@ ReplyFilter = Callable[[bytes], bytes]
 
 
 class RegisterServer:
-    """A Modbus server for one device whose register values are computed on each read.
+    """A Modbus server for devices whose register values are computed on each read: one
+    unit, or several sharing the line (an RS485 bus with a charger's and a grid meter, or
+    one TCP gateway in front of them).
 
     `ranges` says which registers exist ((function code, first, count)); a read outside
     them is answered with illegal address, as a real meter does. The server half of
@@ -207,10 +209,24 @@ class RegisterServer:
         on_read: ReadHandler,
         reply_filter: ReplyFilter | None = None,
     ) -> None:
+        self._devices: dict[int, tuple[Any, ReplyFilter | None]] = {}
+        self._server: Any = None
+        self.add(device_id, ranges, on_read, reply_filter)
+
+    def add(
+        self,
+        device_id: int,
+        ranges: list[tuple[int, int, int]],
+        on_read: ReadHandler,
+        reply_filter: ReplyFilter | None = None,
+    ) -> None:
+        """Another unit on the same line; before serving starts."""
         from pymodbus.simulator import DataType, SimData, SimDevice
 
-        self._on_read = on_read
-        self._reply_filter = reply_filter
+        if device_id in self._devices:
+            raise ValueError(f"unit {device_id} is already served on this line")
+        if self._server is not None:
+            raise RuntimeError("units are added before the server starts")
         blocks: dict[int, list[SimData]] = {3: [], 4: []}
         for function_code, first, count in ranges:
             blocks[function_code].append(
@@ -220,45 +236,55 @@ class RegisterServer:
             if not block:
                 block.append(SimData(0, datatype=DataType.INVALID))
         bits = [SimData(0, values=False, datatype=DataType.BITS)]
-        self._device = SimDevice(
-            device_id, simdata=(bits, list(bits), blocks[3], blocks[4]), action=self._action
-        )
-        self._server: Any = None
 
-    async def _action(
-        self,
-        function_code: int,
-        start_address: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
-        if set_values is not None:
-            return ExcCodes.ILLEGAL_FUNCTION
-        values = await self._on_read(function_code, address, count)
-        if isinstance(values, int):
-            return ExcCodes(values)
-        offset = address - start_address
-        registers[offset : offset + count] = values
-        return None
+        async def action(
+            function_code: int,
+            start_address: int,
+            address: int,
+            count: int,
+            registers: list[int],
+            set_values: list[int] | list[bool] | None,
+        ) -> ExcCodes | None:
+            if set_values is not None:
+                return ExcCodes.ILLEGAL_FUNCTION
+            values = await on_read(function_code, address, count)
+            if isinstance(values, int):
+                return ExcCodes(values)
+            offset = address - start_address
+            registers[offset : offset + count] = values
+            return None
+
+        device = SimDevice(
+            device_id, simdata=(bits, list(bits), blocks[3], blocks[4]), action=action
+        )
+        self._devices[device_id] = (device, reply_filter)
+
+    def _filtered(self, unit: int, data: bytes) -> bytes:
+        served = self._devices.get(unit)
+        if served is None or served[1] is None:
+            return data
+        return served[1](data)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
-        if sending and self._reply_filter is not None:
-            return self._reply_filter(data)
+        # MBAP header: transaction (2), protocol (2), length (2), unit id.
+        if sending and len(data) > 6:
+            return self._filtered(data[6], data)
         return data
 
     def _trace_serial(self, sending: bool, data: bytes) -> bytes:
         # On a shared RS485 line a request for another unit id is not ours to answer at all.
-        if sending and data and data[0] != self._device.id:
+        if not sending or not data:
+            return data
+        if data[0] not in self._devices:
             return b""
-        return self._trace(sending, data)
+        return self._filtered(data[0], data)
 
     async def serve_tcp(self, host: str, port: int) -> tuple[str, int]:
         """Listens and returns the bound address (port 0 picks a free one)."""
         from pymodbus.server import ModbusTcpServer
 
-        server = ModbusTcpServer(self._device, address=(host, port), trace_packet=self._trace)
+        devices = [device for device, _ in self._devices.values()]
+        server = ModbusTcpServer(devices, address=(host, port), trace_packet=self._trace)
         self._server = server
         await server.serve_forever(background=True)
         sockets = server.transport.sockets if server.transport is not None else ()
@@ -271,7 +297,7 @@ class RegisterServer:
         from pymodbus.server import ModbusSerialServer
 
         server = ModbusSerialServer(
-            self._device,
+            [device for device, _ in self._devices.values()],
             framer=FramerType.RTU,
             port=device,
             baudrate=baudrate,

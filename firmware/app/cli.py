@@ -138,6 +138,14 @@ def _add_emulator_command(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--power-factor", type=float)
     cmd.add_argument("--frequency", type=float, help="grid frequency (Hz)")
     cmd.add_argument("--fault", choices=METER_FAULTS, help="start with this fault injected")
+    cmd.add_argument(
+        "--grid-device-id",
+        type=int,
+        help="also serve the site's grid meter under this unit id on the same line",
+    )
+    cmd.add_argument("--scenario", help="the grid meter plays this day (a bundled name or a CSV)")
+    cmd.add_argument("--speed", type=float, default=60.0, help="scenario seconds per second")
+    cmd.add_argument("--start-s", type=float, default=0.0, help="scenario second to start at")
 
 
 def _emulator_options(args: argparse.Namespace) -> EmulatorOptions:
@@ -165,6 +173,10 @@ def _emulator_options(args: argparse.Namespace) -> EmulatorOptions:
         energy_file=args.energy_file,
         load=load,
         fault=args.fault,
+        grid_device_id=args.grid_device_id,
+        scenario=args.scenario,
+        speed=args.speed,
+        start_s=args.start_s,
     )
 
 

@@ -17,6 +17,10 @@ from pievse.firmware.site.main_fuse import MainFuseLimit
 from pievse.firmware.site.phase_planner import PhasePlanner
 from pievse.hal.interfaces import Ratings
 
+GRID_STALE = "GridMeterStale"
+"""The connector's vendorErrorCode (errorCode OtherError) while main-fuse protection runs
+on its failsafe current."""
+
 
 def register_main_fuse(
     controller: ChargeController,
@@ -30,7 +34,9 @@ def register_main_fuse(
         return None
     phases = controller.phases
     fuse = MainFuseLimit(config, grid, monotonic, own_currents, lambda: phases.in_use)
-    controller.limits.register("main_fuse", fuse.limit_a)
+    controller.limits.register(
+        "main_fuse", fuse.limit_a, lambda: GRID_STALE if fuse.stale else None
+    )
     return fuse
 
 

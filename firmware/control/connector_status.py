@@ -30,6 +30,8 @@ class StatusInputs:
     """The tag reader fails: remote starts still work, so the box is not Faulted."""
     box_operative: bool = True
     connector_operative: bool = True
+    degraded: str | None = None
+    """A limit source in its failsafe (a stale grid reading): its vendor error code."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ def connector_status(inputs: StatusInputs) -> ConnectorStatus:
     status = _plain_status(inputs)
     if inputs.meter_flagged:
         return ConnectorStatus(status, "PowerMeterFailure")
+    if inputs.degraded is not None:
+        return ConnectorStatus(status, "OtherError", inputs.degraded)
     return ConnectorStatus(status)
 
 

@@ -335,6 +335,7 @@ class ChargeController:
             reader_failed=self._tag_reader is not None and self._tag_reader.failed,
             box_operative=keeper.operative[0],
             connector_operative=keeper.operative[1],
+            degraded=self.limits.degraded(),
         )
 
     def connector_status(self) -> ConnectorStatus:

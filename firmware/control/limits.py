@@ -34,11 +34,29 @@ def arbitrate(limits: Iterable[Limit]) -> Limit:
 class LimitSources:
     def __init__(self) -> None:
         self._sources: dict[str, LimitFunction] = {}
+        self._degraded: dict[str, Callable[[], str | None]] = {}
 
-    def register(self, name: str, function: LimitFunction) -> None:
+    def register(
+        self,
+        name: str,
+        function: LimitFunction,
+        degraded: Callable[[], str | None] | None = None,
+    ) -> None:
+        """`degraded`: a source that may fall back to a failsafe (a stale reading) names it
+        with a vendor error code, which the connector reports while it lasts."""
         if name in self._sources:
             raise ValueError(f"limit source {name!r} registered twice")
         self._sources[name] = function
+        if degraded is not None:
+            self._degraded[name] = degraded
+
+    def degraded(self) -> str | None:
+        """The vendor error code of the first source in its failsafe, if any."""
+        for report in self._degraded.values():
+            code = report()
+            if code is not None:
+                return code
+        return None
 
     def collect(self, now: datetime) -> list[Limit]:
         limits = []

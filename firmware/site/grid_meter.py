@@ -19,6 +19,7 @@ class GridMeterPoller:
         self._grid = grid
         self._interval_s = interval_s
         self.failures = 0
+        self.answered = False
 
     async def run(self) -> None:
         while True:
@@ -30,8 +31,10 @@ class GridMeterPoller:
             m = await self._meter.poll()
         except MeterError as exc:
             self.failures += 1
-            if self.failures == 1:
+            if self.failures == 1 and self.answered:
                 log.warning("grid meter: %s; its reading goes stale", exc)
+            elif self.failures == 1:
+                log.info("grid meter does not answer (%s); waiting for it", exc)
             return
         export_w = None if m.power_w is None else -m.power_w
         try:
@@ -40,5 +43,7 @@ class GridMeterPoller:
             log.warning("grid meter reading refused: %s", exc)
             return
         if self.failures:
-            log.info("grid meter answers again after %d failed polls", self.failures)
+            log.info("grid meter answers after %d failed polls", self.failures)
         self.failures = 0
+        self.answered = True
+        self.answered = False

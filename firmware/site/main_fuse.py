@@ -35,7 +35,8 @@ class MainFuseLimit:
         self._ramp = Ramp(config.ramp_up_a_per_s, config.hysteresis_a)
         self._limit_a: float | None = None
         self._at = 0.0
-        self.stale = False
+        self.stale = True
+        """No fresh grid reading: the failsafe holds (and before the first one, too)."""
 
     def limit_a(self, _now: datetime) -> float:
         config = self._config

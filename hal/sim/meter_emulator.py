@@ -161,8 +161,19 @@ class MeterEmulator:
         self._silent = False
         self._serial = False
         self.reads = 0
-        ranges = [(b.function_code, b.address, b.count) for b in plan_reads(register_map)]
-        self._server = RegisterServer(device_id, ranges, self._read, self._filter_reply)
+        self._companions: list[MeterEmulator] = []
+        self._server = RegisterServer(device_id, self._ranges(), self._read, self._filter_reply)
+
+    def _ranges(self) -> list[tuple[int, int, int]]:
+        return [(b.function_code, b.address, b.count) for b in plan_reads(self.register_map)]
+
+    def share_line(self, companion: MeterEmulator) -> None:
+        """Serves `companion` under its own unit id on this emulator's line (a grid meter
+        on the charger meter's RS485 bus); this one starts and stops both."""
+        self._server.add(
+            companion.device_id, companion._ranges(), companion._read, companion._filter_reply
+        )
+        self._companions.append(companion)
 
     # --- faults -------------------------------------------------------------------------
 
@@ -194,11 +205,16 @@ class MeterEmulator:
     async def start_rtu(
         self, device: str, baudrate: int = 9600, parity: str = "N", stop_bits: int = 1
     ) -> None:
-        self._serial = True
+        for emulator in (self, *self._companions):
+            emulator._serial = True
         await self._server.serve_rtu(device, baudrate, parity, stop_bits)
 
     async def stop(self) -> None:
         await self._server.stop()
+        for emulator in (self, *self._companions):
+            emulator._keep_last_count()
+
+    def _keep_last_count(self) -> None:
         with contextlib.suppress(TimeoutError):  # a silent source keeps the last counter read
             self._last_energy_wh = self._base_wh + self._source.values().get(ENERGY, 0.0)
         self._save()

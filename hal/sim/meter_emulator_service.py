@@ -19,7 +19,9 @@ from aiohttp import web
 
 from pievse.hal.register_map import load_register_map
 from pievse.hal.sim.meter_emulator import METER_FAULTS, MeterEmulator, SetLoad
+from pievse.hal.sim.scenario import Scenario, ScenarioError
 from pievse.hal.sim.serial_wire import SerialWire
+from pievse.hal.sim.site import SiteGridSource, SiteModel
 
 LOAD_FIELDS = {
     "current_a": float,
@@ -44,6 +46,12 @@ class EmulatorOptions:
     energy_file: Path | None = None
     load: dict[str, float] | None = None
     fault: str | None = None
+    grid_device_id: int | None = None
+    """A grid meter of the same map on the same line: the site's house and PV (from
+    `scenario`, or set over the control) with the load above drawn on top."""
+    scenario: str | None = None
+    speed: float = 60.0
+    start_s: float = 0.0
 
 
 class EmulatorError(Exception):
@@ -60,11 +68,14 @@ async def run_emulator(options: EmulatorOptions) -> None:
         load = SetLoad(phases=1 if options.map_name == "sdm120" else 3)
         load.set(**(options.load or {}))
         emulator = MeterEmulator(register_map, load, options.device_id, options.energy_file)
+        site = _site(options, emulator, load)
     except ValueError as exc:
         raise EmulatorError(str(exc)) from exc
     wire: SerialWire | None = None
     runner: web.AppRunner | None = None
     describe = f"map {register_map.name} ({register_map.model}), device {options.device_id}"
+    if options.grid_device_id is not None:
+        describe += f", grid meter device {options.grid_device_id}"
     try:
         if options.pty:
             wire = SerialWire(options.baudrate, options.parity, options.stop_bits)
@@ -89,7 +100,7 @@ async def run_emulator(options: EmulatorOptions) -> None:
         except ValueError as exc:
             raise EmulatorError(f"--fault: {exc}") from exc
         if options.control is not None:
-            runner = web.AppRunner(control_app(emulator, load))
+            runner = web.AppRunner(control_app(emulator, load, site))
             await runner.setup()
             site = web.TCPSite(runner, *options.control)
             try:
@@ -107,6 +118,24 @@ async def run_emulator(options: EmulatorOptions) -> None:
             wire.close()
 
 
+def _site(options: EmulatorOptions, emulator: MeterEmulator, load: SetLoad) -> SiteModel | None:
+    if options.grid_device_id is None:
+        if options.scenario is not None:
+            raise ValueError("--scenario plays a grid meter's site: give --grid-device-id too")
+        return None
+    if options.grid_device_id == options.device_id:
+        raise ValueError("--grid-device-id must differ from --device-id (one line, two units)")
+    site = SiteModel()
+    if options.scenario is not None:
+        try:
+            site.play(Scenario.named(options.scenario), options.speed, options.start_s)
+        except ScenarioError as exc:
+            raise ValueError(f"--scenario: {exc}") from None
+    grid = MeterEmulator(emulator.register_map, SiteGridSource(site, load), options.grid_device_id)
+    emulator.share_line(grid)
+    return site
+
+
 async def _until_stopped() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -116,7 +145,9 @@ async def _until_stopped() -> None:
     await stop.wait()
 
 
-def control_app(emulator: MeterEmulator, load: SetLoad) -> web.Application:
+def control_app(
+    emulator: MeterEmulator, load: SetLoad, site: SiteModel | None = None
+) -> web.Application:
     def state() -> dict[str, Any]:
         return {
             **load.describe(),
@@ -157,11 +188,53 @@ def control_app(emulator: MeterEmulator, load: SetLoad) -> web.Application:
             raise _bad(str(exc)) from exc
         return web.json_response(state())
 
+    async def get_site(_: web.Request) -> web.Response:
+        if site is None:
+            raise web.HTTPNotFound(reason="no grid meter: start with --grid-device-id")
+        return web.json_response(site.describe())
+
+    async def put_site(request: web.Request) -> web.Response:
+        """{"house_a": [3 A], "pv_w": W} live, or {"scenario", "speed"?, "at_s"?}."""
+        if site is None:
+            raise web.HTTPNotFound(reason="no grid meter: start with --grid-device-id")
+        body = await _json_object(request)
+        try:
+            _apply_site(site, body)
+        except (ValueError, TypeError) as exc:
+            raise _bad(str(exc)) from exc
+        return web.json_response(site.describe())
+
     app = web.Application()
+    app.router.add_get("/site", get_site)
+    app.router.add_put("/site", put_site)
     app.router.add_get("/load", get_load)
     app.router.add_put("/load", put_load)
     app.router.add_put("/fault", put_fault)
     return app
+
+
+def _apply_site(site: SiteModel, body: dict[str, Any]) -> None:
+    unknown = sorted(set(body) - {"house_a", "pv_w", "scenario", "speed", "at_s"})
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r}")
+    for name in ("pv_w", "speed", "at_s"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{name}: expected a number, got {value!r}")
+    if "scenario" in body:
+        if not isinstance(body["scenario"], str):
+            raise ValueError(f"scenario: expected a name, got {body['scenario']!r}")
+        scenario = Scenario.named(body["scenario"])
+        site.play(scenario, float(body.get("speed", 60.0)), float(body.get("at_s", 0.0)))
+        return
+    house = body.get("house_a")
+    if house is not None and (
+        not isinstance(house, list)
+        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in house)
+    ):
+        raise ValueError(f"house_a: expected a list of 3 numbers, got {house!r}")
+    pv = body.get("pv_w")
+    site.set_live(None if house is None else [float(v) for v in house], pv)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

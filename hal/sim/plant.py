@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pievse.hal.interfaces import BENCH_FAULTS
+from pievse.hal.sim.scenario import Scenario
+from pievse.hal.sim.site import SiteModel
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,10 @@ class PlantSettings:
     sensor_volts_per_c: float = 0.01
     outlet_rise_c_per_a2: float = 0.01
     """Outlet contacts warm with the square of the current: +10 degC at 32 A."""
+    scenario: str = ""
+    """A scenario day (bundled name or CSV path) the site plays from the start; empty: no
+    site until the bench sets one (its grid meter answers with an exception until then)."""
+    scenario_speed: float = 60.0
     state_file: str = ""
     """Where the EV's state is kept (a file in the data directory), so that, as with a real
     car, a restarted or killed controller finds the EV still plugged in; empty: nowhere."""
@@ -124,6 +130,9 @@ class Plant:
         self.temperature_c = settings.ambient_c
         self.faults = dict.fromkeys(BENCH_FAULTS, False)
         self.energy_wh = 0.0
+        self.site = SiteModel(monotonic)
+        if settings.scenario:
+            self.site.play(Scenario.named(settings.scenario), settings.scenario_speed)
         self._load_ev_state()
         self._alert_latched = False
         self._pilot_alert = False
@@ -197,6 +206,32 @@ class Plant:
                 values[f"Power.Active.Import/L{i + 1}"] = currents[i] * volts * power_factor
                 values[f"Power.Factor/L{i + 1}"] = power_factor if currents[i] else 1.0
             return values
+
+    def grid_meter_values(self) -> dict[str, float]:
+        """What a meter at the site's grid connection reads: house, PV and this EV."""
+        with self._lock:
+            self._advance()
+            currents = self._phase_currents()
+        s = self.settings
+        return self.site.meter_values(currents, s.nominal_voltage_v, s.grid_frequency_hz)
+
+    def set_site(
+        self,
+        house_a: list[float] | None = None,
+        pv_w: float | None = None,
+        scenario: str | None = None,
+        speed: float = 60.0,
+        at_s: float = 0.0,
+    ) -> None:
+        """Live house load and PV, or a scenario played at `speed` from `at_s`; raises
+        ValueError (ScenarioError for a scenario) and changes nothing on bad values."""
+        if scenario is not None:
+            self.site.play(Scenario.named(scenario), speed, at_s)
+        else:
+            self.site.set_live(house_a, pv_w)
+
+    def site_status(self) -> dict[str, object]:
+        return self.site.describe()
 
     def meter_fault(self) -> str | None:
         """The emulated meter's fault (hal.sim.meter_emulator names) for a bench fault."""

@@ -76,6 +76,20 @@ class PlantMeter:
         return self._plant.meter_fault()
 
 
+class PlantGridMeter:
+    """The plant's site as a grid meter's source: absent (an exception reply, as a gateway
+    gives for a unit that does not answer) until the bench or the board gives it a site."""
+
+    def __init__(self, plant: Plant) -> None:
+        self._plant = plant
+
+    def values(self) -> dict[str, float]:
+        return self._plant.grid_meter_values()
+
+    def fault(self) -> str | None:
+        return None if self._plant.site.active else "exception"
+
+
 class EmulatedMeterBus:
     """Modbus TCP, through the real client, to a meter emulator on loopback that the plant
     drives, so the bench always has the real driver and a real server on the path.
@@ -90,8 +104,14 @@ class EmulatedMeterBus:
         device_id: int = 1,
         timeout_s: float = 0.5,
         energy_file: Path | None = None,
+        grid_device_id: int | None = None,
     ) -> None:
+        """`grid_device_id`: a grid meter of the same map on the same line, reading the
+        plant's site (house, PV and the EV together)."""
         self.emulator = MeterEmulator(register_map, PlantMeter(plant), device_id, energy_file)
+        if grid_device_id is not None:
+            grid = MeterEmulator(register_map, PlantGridMeter(plant), grid_device_id)
+            self.emulator.share_line(grid)
         self._timeout_s = timeout_s
         self._bus: ModbusTcpBus | None = None
 

@@ -75,3 +75,10 @@ class Scenario:
             known = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.csv")))
             raise ScenarioError(f"no scenario {name!r}; bundled: {known}")
         return cls.load(path)
+
+    @classmethod
+    def named(cls, name: str) -> Scenario:
+        """A bundled scenario's name, or the path of a CSV file."""
+        if name.endswith(".csv") or "/" in name:
+            return cls.load(Path(name))
+        return cls.bundled(name)

@@ -73,7 +73,7 @@ async def test_malformed_json_and_unknown_paths(bench: BenchClient) -> None:
         assert "not valid JSON" in (await response.json())["error"]
     async with bench.http.post(f"{bench.base}/api/bench/explode", json={}) as response:
         assert response.status == 404
-        assert "known: ev, tag, fault, temperature" in (await response.json())["error"]
+        assert "known: ev, site, tag, fault, temperature" in (await response.json())["error"]
     async with bench.http.get(f"{bench.base}/api/nothing") as response:
         assert response.status == 404
 

@@ -64,6 +64,9 @@ def _board_with(tmp_path: Path, old: str, new: str) -> str:
             "[derating] steps: expected a list of [above_c, max_current_a] pairs",
         ),
         ("[contactor]\n", "[contactorx]\n", "[contactor]: section missing"),
+        ("ambient_c = 25", 'scenario = "rainy"', "[plant] scenario: no scenario 'rainy'"),
+        ("ambient_c = 25", "scenario_speed = 0", "[plant] scenario_speed: expected a number"),
+        ("phases = 3", "phases = 1", "[phase_contactor]: needs a 3-phase board"),
     ],
 )
 def test_board_file_errors_name_file_section_and_key(
@@ -71,6 +74,35 @@ def test_board_file_errors_name_file_section_and_key(
 ) -> None:
     with pytest.raises(BoardError) as excinfo:
         load_board(_board_with(tmp_path, old, new))
+    assert message in str(excinfo.value)
+
+
+def test_a_board_that_extends_another_changes_only_what_it_names(tmp_path: Path) -> None:
+    child = tmp_path / "garage.toml"
+    child.write_text(
+        '[board]\nextends = "bench-sim"\nmax_current_a = 16\n\n[meter]\ndevice_id = 7\n'
+    )
+    spec = load_board(str(child))
+    parent = load_board("bench-sim")
+    assert (spec.name, spec.ratings.max_current_a, spec.ratings.phases) == ("garage", 16.0, 3)
+    assert spec.devices["meter"].params["device_id"] == 7
+    assert spec.devices["meter"].params["map"] == "sdm630", "the rest of [meter] is the parent's"
+    assert spec.ports == parent.ports
+
+
+@pytest.mark.parametrize(
+    ("extends", "message"),
+    [
+        ('"pi-zero"', "unknown board 'pi-zero'"),
+        ("3", "[board] extends: expected a board's name"),
+        ('"loop.toml"', "[board] extends: loop.toml extends it"),
+    ],
+)
+def test_a_bad_extends_is_refused_with_its_file(tmp_path: Path, extends: str, message: str) -> None:
+    path = tmp_path / "loop.toml"
+    path.write_text(f"[board]\nextends = {extends}\n")
+    with pytest.raises(BoardError) as excinfo:
+        load_board(str(path))
     assert message in str(excinfo.value)
 
 

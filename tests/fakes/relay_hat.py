@@ -24,6 +24,7 @@ MONOSTABLE_S = 0.3
 COIL, KEEPALIVE, MIRROR = 17, 27, 22
 RCD_TRIP, RCD_TEST, TEMP_ALERT = 23, 25, 24
 LOCK_ACTUATOR, LOCK_FEEDBACK, LID = 5, 6, 26
+PHASE_COIL, PHASE_MIRROR = 12, 13  # pi-relay-hat-site
 
 
 class RelayHatWorld:
@@ -37,7 +38,10 @@ class RelayHatWorld:
         self.rcd_fault = False
         self.monostable = True
         """False models a monostable that has lost its trigger (the keep-alive stopped)."""
-        gpio.wired.update({MIRROR: 1, RCD_TRIP: 1, TEMP_ALERT: 1, LOCK_FEEDBACK: 1, LID: 0})
+        self.phase_welded = False
+        gpio.wired.update(
+            {MIRROR: 1, RCD_TRIP: 1, TEMP_ALERT: 1, LOCK_FEEDBACK: 1, LID: 0, PHASE_MIRROR: 1}
+        )
         adc.volts[3] = 1.65  # outlet NTC at 25 degC
         self._last_toggle = 0.0
         self._keepalive_level = 0
@@ -71,6 +75,8 @@ class RelayHatWorld:
             tripped = self.rcd_fault or self._output(RCD_TEST) == 1
             self._drive(RCD_TRIP, 0 if tripped else 1)
             self._drive(LOCK_FEEDBACK, 0 if self._output(LOCK_ACTUATOR) else 1)
+            phases_in = self._output(PHASE_COIL) == 1 or self.phase_welded
+            self._drive(PHASE_MIRROR, 0 if phases_in else 1)
             self._pilot()
             drawing = closed and self.ev_state in ("C", "D")
             self.load.set(current_a=self.ev_current_a if drawing else 0.0)

@@ -47,7 +47,9 @@ def _bench_sim(_request: pytest.FixtureRequest, _tmp: Path) -> Iterator[Assemble
     yield AssembledBoard(board, lambda state: plant.set_ev(state, None, None))
 
 
-def _pi_relay_hat(request: pytest.FixtureRequest, tmp: Path) -> Iterator[AssembledBoard]:
+def _pi_relay_hat(
+    request: pytest.FixtureRequest, tmp: Path, variant: str = "pi-relay-hat"
+) -> Iterator[AssembledBoard]:
     gpio = request.getfixturevalue("gpio")
     i2c = request.getfixturevalue("i2c")
     pwm = request.getfixturevalue("pwm_chip")
@@ -63,6 +65,10 @@ def _pi_relay_hat(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Assembl
     )
     path = tmp / "pi-relay-hat.toml"
     path.write_text(text)
+    if variant != "pi-relay-hat":
+        child = (BOARDS / f"{variant}.toml").read_text()
+        path = tmp / f"{variant}.toml"
+        path.write_text(child.replace('extends = "pi-relay-hat"', 'extends = "pi-relay-hat.toml"'))
     try:
         yield AssembledBoard(
             assemble(load_board(str(path))), lambda state: setattr(world, "ev_state", state)
@@ -73,7 +79,15 @@ def _pi_relay_hat(request: pytest.FixtureRequest, tmp: Path) -> Iterator[Assembl
         meter.close()
 
 
-BOARDS_UNDER_TEST = {"bench-sim": _bench_sim, "pi-relay-hat": _pi_relay_hat}
+def _pi_relay_hat_site(request: pytest.FixtureRequest, tmp: Path) -> Iterator[AssembledBoard]:
+    yield from _pi_relay_hat(request, tmp, "pi-relay-hat-site")
+
+
+BOARDS_UNDER_TEST = {
+    "bench-sim": _bench_sim,
+    "pi-relay-hat": _pi_relay_hat,
+    "pi-relay-hat-site": _pi_relay_hat_site,
+}
 
 
 @pytest.fixture(params=BOARDS_UNDER_TEST)
@@ -92,6 +106,23 @@ def test_the_contactor_is_open_from_assembly_and_follows_its_commands(
     contactor.open()
     assert not contactor.commanded_closed
     assert _eventually(lambda: not contactor.is_closed()), "the mirror confirms the release"
+
+
+def test_a_phase_contactor_starts_open_and_its_mirror_follows_its_commands(
+    assembled: AssembledBoard,
+) -> None:
+    phase = assembled.board.phase_contactor
+    if phase is None:
+        pytest.skip("no phase contactor on this board")
+    assert not phase.commanded_closed
+    assert _eventually(lambda: not phase.is_closed()), "de-energised: one phase"
+    changes: list[bool] = []
+    phase.on_change(lambda: changes.append(phase.is_closed()))
+    phase.close()
+    assert _eventually(phase.is_closed)
+    phase.open()
+    assert _eventually(lambda: not phase.is_closed())
+    assert _eventually(lambda: changes[-2:] == [True, False])
 
 
 def test_the_pilot_is_steady_high_from_assembly_and_reads_the_ev(
@@ -133,7 +164,7 @@ def test_the_rcd_is_quiet_and_the_thermometer_reads_the_room(
 def test_every_device_driver_of_the_assembly_table_is_checked_somewhere() -> None:
     on_boards = {
         (kind, section.driver)
-        for name in ("bench-sim", "pi-relay-hat")
+        for name in ("bench-sim", "pi-relay-hat", "pi-relay-hat-site")
         for kind, section in load_board(name).devices.items()
     }
     table = {(kind, driver) for kind, drivers in DEVICE_DRIVERS.items() for driver in drivers}
@@ -145,8 +176,6 @@ def test_every_device_driver_of_the_assembly_table_is_checked_somewhere() -> Non
         # the same classes as on pi-relay-hat, in the other sensor's place
         ("outlet_thermometer", "tmp102"),
         ("thermometer", "ntc"),
-        # the charger's meter class as the site's grid meter (tests/site/test_grid_meter)
-        ("grid_meter", "modbus"),
         # a constant (below)
         ("cable", "fixed"),
     }

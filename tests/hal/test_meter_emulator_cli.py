@@ -16,6 +16,7 @@ from pievse.hal.devices.meter import ModbusMeter
 from pievse.hal.interfaces import MeterError
 from pievse.hal.modbus import ModbusRtuBus, ModbusTcpBus
 from pievse.hal.register_map import load_register_map
+from pievse.hal.sim.scenario import Scenario
 
 COMMAND = [sys.executable, "-m", "pievse.firmware.app.cli", "meter-emulator"]
 
@@ -109,9 +110,47 @@ async def test_pty_emulator_serves_rtu_on_the_printed_device() -> None:
         assert await asyncio.wait_for(started.process.wait(), 10) == 0
 
 
+async def test_a_grid_meter_plays_a_scenario_beside_the_charger_meter_on_one_rtu_line() -> None:
+    """Unit 1 is the charger's load, unit 2 the grid: the evening peak's house and PV at
+    18:00 with the charger's 10 A on top; the control sets the house live."""
+    started = await _start(
+        "--pty", "--baud", "19200", "--current", "10", "--grid-device-id", "2",
+        "--scenario", "evening_peak", "--speed", "1", "--start-s", "64800",
+        "--control", "127.0.0.1:0",
+        lines=2,
+    )  # fmt: skip
+    try:
+        assert "grid meter device 2" in started.lines[0]
+        bus = ModbusRtuBus(started.endpoint("modbus rtu "), 19200, timeout_s=1.0)
+        sdm630 = load_register_map("sdm630")
+        charger, grid = ModbusMeter(bus, sdm630, 1), ModbusMeter(bus, sdm630, 2)
+        assert (await charger.poll()).current_a == pytest.approx((10.0,) * 3)
+        peak = Scenario.bundled("evening_peak").at(64800.0)
+        pv_a = peak.pv_w / 690.0
+        expected = tuple(h + 10.0 - pv_a for h in peak.house_a)
+        assert (await grid.poll()).current_a == pytest.approx(expected, abs=0.05)
+        control = started.endpoint("control ")
+        async with aiohttp.ClientSession() as http:
+            body = {"house_a": [1, 2, 3], "pv_w": 0}
+            async with http.put(f"{control}/site", json=body) as reply:
+                assert reply.status == 200
+                assert (await reply.json())["scenario"] is None
+            async with http.put(f"{control}/site", json={"scenario": "rainy"}) as reply:
+                assert reply.status == 400
+                assert "no scenario 'rainy'" in (await reply.json())["error"]
+        assert (await grid.poll()).current_a == pytest.approx((11.0, 12.0, 13.0), abs=0.05)
+        await charger.close()
+    finally:
+        started.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(started.process.wait(), 10) == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--scenario", "sunny_day"], "--scenario plays a grid meter's site"),
+        (["--grid-device-id", "1"], "--grid-device-id must differ from --device-id"),
+        (["--grid-device-id", "2", "--scenario", "x"], "--scenario: no scenario 'x'"),
         (["--device-id", "0"], "device_id must be 1..247, got 0"),
         (["--current", "500"], "current_a must be 0..100, got 500.0"),
         (["--map", "abb_b23", "--fault", "nan"], "--fault: fault nan needs float registers"),

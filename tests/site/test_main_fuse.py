@@ -4,16 +4,14 @@ the failsafe current, bad readings change nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pievse.firmware.config import ConfigError, parse_config
-from tests.conftest import FAST_CONFIG, BenchClient, running_wallbox, start_charging
+from tests.conftest import FAST_CONFIG, running_wallbox, start_charging
+from tests.rigs.site_rig import house
 
 FUSE_CONFIG = (
     FAST_CONFIG
@@ -25,31 +23,6 @@ failsafe_current_a = 6.0
 ramp_up_a_per_s = 100.0
 """
 )
-
-
-def _own(status: dict[str, Any]) -> list[float]:
-    return [c or 0.0 for c in status["meter"].get("current_a") or (0.0, 0.0, 0.0)]
-
-
-@contextlib.asynccontextmanager
-async def house(bench: BenchClient, load_a: list[float]) -> AsyncIterator[list[float]]:
-    """A grid meter that reads the house's `load_a` plus what the box draws, every 0.2 s;
-    the test changes the list to change the house."""
-
-    async def feed() -> None:
-        while True:
-            own = _own(await bench.status())
-            grid = [h + o for h, o in zip(load_a, own, strict=True)]
-            code, answer = await bench.put("/api/site/grid", {"current_a": grid})
-            assert code == 200, answer
-            await asyncio.sleep(0.2)
-
-    task = asyncio.create_task(feed())
-    try:
-        yield load_a
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_the_offer_is_what_the_house_leaves_under_the_fuse(tmp_path: Path) -> None:
