@@ -55,6 +55,8 @@ class DayReport:
     """Those the EV saw (it had drawn in this plug-in)."""
     phases_switched_under_load: int = 0
     samples: list[float] = field(default_factory=list, repr=False)
+    offered_a: list[tuple[float, float]] = field(default_factory=list, repr=False)
+    """(seconds into the day, what the pilot offered) each poll."""
     events: list[tuple[float, str]] = field(default_factory=list, repr=False)
     """(seconds into the day, what happened): closes, opens, phase switches."""
 
@@ -75,9 +77,11 @@ def run_day(
     poll_s: float = 1.0,
     ev_phases: int = 3,
     ev_ignores_phase_switch: bool = False,
+    grid_silent: tuple[float, float] | None = None,
 ) -> DayReport:
     """`main_fuse_a` is what the grid is measured against; `protect` False leaves the box
-    unaware of it (0 turns both off)."""
+    unaware of it (0 turns both off). `grid_silent`: from when to when the grid meter
+    gives no reading."""
     site = replace(NAIVE if naive else SiteConfig(), main_fuse_a=main_fuse_a if protect else 0.0)
     control = ControlConfig(duty_hold_s=0.0) if naive else ControlConfig()
     config = Config(site=site, control=control)
@@ -127,7 +131,9 @@ def run_day(
             ev_w = values["Power.Active.Import"]
             house_w = sum(moment.house_a) * VOLTS
             grid_a = [h + e for h, e in zip(moment.house_a, ev_a, strict=True)]
-            grid.feed(grid_a, moment.pv_w - house_w - ev_w)
+            silent = grid_silent is not None and grid_silent[0] <= t < grid_silent[1]
+            if not silent:
+                grid.feed(grid_a, moment.pv_w - house_w - ev_w)
             # The EV as IEC 61851-1 asks of it: it draws (C) while the pilot oscillates and
             # goes to B when the PWM stops, so the contactor opens without load.
             full = plant.ev_status()["soc_percent"] >= 100.0
@@ -137,6 +143,7 @@ def run_day(
             rig.read_meter()
             rig.step(poll_s)
             t += poll_s
+            report.offered_a.append((t, controller.offered_a))
             overload = max(grid_a) - main_fuse_a if main_fuse_a else 0.0
             over_run = over_run + poll_s if overload > OVER_TOLERANCE_A else 0.0
             if over_run > allowance_s:

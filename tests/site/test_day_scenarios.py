@@ -27,6 +27,23 @@ def test_the_evening_peak_never_holds_the_grid_over_the_fuse(tmp_path: Path) -> 
     assert unprotected.ev_kwh > report.ev_kwh, "the fuse, not the EV, held it back"
 
 
+def test_a_grid_meter_that_falls_silent_at_the_peak_drops_the_offer_to_the_failsafe(
+    tmp_path: Path,
+) -> None:
+    silent = (18.5 * HOUR, 19 * HOUR)
+    report = run_day(
+        Scenario.bundled("evening_peak"), tmp_path, "fast", 25.0,
+        start_s=18 * HOUR, end_s=20 * HOUR, grid_silent=silent,
+    )  # fmt: skip
+    timeout_s = 11.0  # [site] grid_timeout_s
+    during = [a for t, a in report.offered_a if silent[0] + timeout_s + 1 < t < silent[1]]
+    assert during and max(during) == 6.0, "the failsafe current while the reading is stale"
+    after = [a for t, a in report.offered_a if t > silent[1] + 60]
+    assert max(after) > 6.0, "it recovers on its own"
+    assert report.seconds_over_fuse == 0.0
+    assert report.opened_under_load == 0
+
+
 def test_passing_clouds_in_pv_mode_cycle_the_contactor_a_few_times_at_most(
     tmp_path: Path,
 ) -> None:
