@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 Listener = Callable[[], None]
 """Called when a device's input changes; may run on any thread, so it must only hand over."""
@@ -269,17 +269,11 @@ class BenchControl(Protocol):
 
     def ev_status(self) -> dict[str, object]: ...
 
-    def set_site(
-        self,
-        house_a: list[float] | None = None,
-        pv_w: float | None = None,
-        scenario: str | None = None,
-        speed: float = 60.0,
-        at_s: float = 0.0,
-    ) -> None:
-        """The site around the box its grid meter reads: a live house load per phase and PV
-        power, or a scenario day played `speed` times faster from `at_s`. Raises ValueError
-        naming a bad value; nothing changes then."""
+    def set_site(self, request: dict[str, Any]) -> None:
+        """The site around the box its grid meter reads, as the bench API's JSON gives it:
+        `{"house_a"?: [3 A], "pv_w"?: W}` live, or `{"scenario", "speed"?, "at_s"?}` (a
+        scenario day played `speed` times faster from `at_s`). Raises ValueError naming a
+        bad value; nothing changes then."""
         ...
 
     def site_status(self) -> dict[str, object]: ...

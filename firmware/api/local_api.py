@@ -191,31 +191,8 @@ def _temperature(bench: BenchControl, body: dict[str, Any]) -> None:
 
 def _site(bench: BenchControl, body: dict[str, Any]) -> None:
     """Live house load and PV, or a scenario day played at a speed."""
-    _only(body, {"house_a", "pv_w", "scenario", "speed", "at_s"})
-    scenario = body.get("scenario")
-    if scenario is not None:
-        if not isinstance(scenario, str) or not scenario:
-            raise BadRequest(f"scenario must be a scenario's name, got {scenario!r}")
-        if "house_a" in body or "pv_w" in body:
-            raise BadRequest("scenario plays the house and PV: give it alone, or them live")
-        speed = _number(body, "speed", 0.001, 10_000)
-        at_s = _number(body, "at_s", 0, 7 * 86_400)
-        try:
-            bench.set_site(scenario=scenario, speed=speed or 60.0, at_s=at_s or 0.0)
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        return
-    house = body.get("house_a")
-    if house is not None and (
-        not isinstance(house, list)
-        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in house)
-    ):
-        raise BadRequest(f"house_a must be a list of 3 numbers (A per phase), got {house!r}")
-    pv_w = _number(body, "pv_w", 0, 100_000)
-    if house is None and pv_w is None:
-        raise BadRequest("give house_a, pv_w or a scenario")
     try:
-        bench.set_site(house_a=None if house is None else [float(v) for v in house], pv_w=pv_w)
+        bench.set_site(body)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
 

@@ -14,8 +14,12 @@ _MIX: dict[str, tuple[bool, bool, bool]] = {
 
 
 class RgbLed:
+    """Writes its pins only when the colour changes: the control loop shows the colour every
+    step, and three GPIO writes per tick buy nothing."""
+
     def __init__(self, red: DigitalOut, green: DigitalOut, blue: DigitalOut) -> None:
         self._pins = (red, green, blue)
+        self._shown: str | None = None
         self.show("off")
 
     def show(self, colour: str) -> None:
@@ -23,5 +27,8 @@ class RgbLed:
             levels = _MIX[colour]
         except KeyError:
             raise ValueError(f"unknown LED colour {colour!r}; known: {', '.join(_MIX)}") from None
+        if colour == self._shown:
+            return
+        self._shown = colour
         for pin, level in zip(self._pins, levels, strict=True):
             pin.write(level)

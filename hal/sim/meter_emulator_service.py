@@ -21,7 +21,7 @@ from pievse.hal.register_map import load_register_map
 from pievse.hal.sim.meter_emulator import METER_FAULTS, MeterEmulator, SetLoad
 from pievse.hal.sim.scenario import Scenario, ScenarioError
 from pievse.hal.sim.serial_wire import SerialWire
-from pievse.hal.sim.site import SiteGridSource, SiteModel
+from pievse.hal.sim.site import SiteGridSource, SiteModel, apply_request
 
 LOAD_FIELDS = {
     "current_a": float,
@@ -199,8 +199,8 @@ def control_app(
             raise web.HTTPNotFound(reason="no grid meter: start with --grid-device-id")
         body = await _json_object(request)
         try:
-            _apply_site(site, body)
-        except (ValueError, TypeError) as exc:
+            apply_request(site, body)
+        except ValueError as exc:
             raise _bad(str(exc)) from exc
         return web.json_response(site.describe())
 
@@ -211,30 +211,6 @@ def control_app(
     app.router.add_put("/load", put_load)
     app.router.add_put("/fault", put_fault)
     return app
-
-
-def _apply_site(site: SiteModel, body: dict[str, Any]) -> None:
-    unknown = sorted(set(body) - {"house_a", "pv_w", "scenario", "speed", "at_s"})
-    if unknown:
-        raise ValueError(f"unknown field {unknown[0]!r}")
-    for name in ("pv_w", "speed", "at_s"):
-        value = body.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise ValueError(f"{name}: expected a number, got {value!r}")
-    if "scenario" in body:
-        if not isinstance(body["scenario"], str):
-            raise ValueError(f"scenario: expected a name, got {body['scenario']!r}")
-        scenario = Scenario.named(body["scenario"])
-        site.play(scenario, float(body.get("speed", 60.0)), float(body.get("at_s", 0.0)))
-        return
-    house = body.get("house_a")
-    if house is not None and (
-        not isinstance(house, list)
-        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in house)
-    ):
-        raise ValueError(f"house_a: expected a list of 3 numbers, got {house!r}")
-    pv = body.get("pv_w")
-    site.set_live(None if house is None else [float(v) for v in house], pv)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

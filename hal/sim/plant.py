@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pievse.hal.interfaces import BENCH_FAULTS
 from pievse.hal.sim.scenario import Scenario
-from pievse.hal.sim.site import SiteModel
+from pievse.hal.sim.site import SiteModel, apply_request
 
 log = logging.getLogger(__name__)
 
@@ -215,20 +216,10 @@ class Plant:
         s = self.settings
         return self.site.meter_values(currents, s.nominal_voltage_v, s.grid_frequency_hz)
 
-    def set_site(
-        self,
-        house_a: list[float] | None = None,
-        pv_w: float | None = None,
-        scenario: str | None = None,
-        speed: float = 60.0,
-        at_s: float = 0.0,
-    ) -> None:
-        """Live house load and PV, or a scenario played at `speed` from `at_s`; raises
-        ValueError (ScenarioError for a scenario) and changes nothing on bad values."""
-        if scenario is not None:
-            self.site.play(Scenario.named(scenario), speed, at_s)
-        else:
-            self.site.set_live(house_a, pv_w)
+    def set_site(self, request: dict[str, Any]) -> None:
+        """A bench's site request (`hal.sim.site.apply_request`): live house load and PV, or
+        a scenario played at a speed; ValueError, and nothing changed, on bad values."""
+        apply_request(self.site, request)
 
     def site_status(self) -> dict[str, object]:
         return self.site.describe()

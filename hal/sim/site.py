@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pievse.hal.sim.meter_emulator import MeterSource
@@ -80,7 +80,7 @@ class SiteModel:
     def play(self, scenario: Scenario, speed: float, start_s: float = 0.0) -> None:
         """Scenario time runs `speed` times faster than the monotonic clock from `start_s`."""
         if not (math.isfinite(speed) and 0 < speed <= 10_000):
-            raise ValueError(f"speed must be above 0 and at most 10000, got {speed}")
+            raise ValueError(f"speed must be a number above 0, at most 10000, got {speed}")
         if not (math.isfinite(start_s) and 0 <= start_s <= scenario.duration_s):
             raise ValueError(f"start_s must be 0..{scenario.duration_s:g}, got {start_s}")
         with self._guard:
@@ -146,3 +146,41 @@ class SiteGridSource:
 
     def fault(self) -> str | None:
         return None if self._site.active else "exception"
+
+
+SITE_FIELDS = ("house_a", "pv_w", "scenario", "speed", "at_s")
+
+
+def apply_request(site: SiteModel, body: Mapping[str, Any]) -> None:
+    """A bench's request, as JSON gives it: `{"house_a"?, "pv_w"?}` live, or `{"scenario",
+    "speed"?, "at_s"?}`. Raises ValueError naming what is wrong; nothing changes then."""
+    unknown = sorted(set(body) - set(SITE_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r}; allowed: {', '.join(SITE_FIELDS)}")
+    for name in ("pv_w", "speed", "at_s"):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+    scenario = body.get("scenario")
+    if scenario is not None:
+        if not isinstance(scenario, str) or not scenario:
+            raise ValueError(f"scenario must be a scenario's name, got {scenario!r}")
+        if "house_a" in body or "pv_w" in body:
+            raise ValueError("scenario plays the house and PV: give it alone, or them live")
+        speed, at_s = body.get("speed"), body.get("at_s")
+        site.play(
+            Scenario.named(scenario),
+            60.0 if speed is None else float(speed),
+            0.0 if at_s is None else float(at_s),
+        )
+        return
+    house = body.get("house_a")
+    if house is not None and (
+        not isinstance(house, list)
+        or any(isinstance(v, bool) or not isinstance(v, int | float) for v in house)
+    ):
+        raise ValueError(f"house_a must be a list of 3 numbers (A per phase), got {house!r}")
+    pv_w = body.get("pv_w")
+    if house is None and pv_w is None:
+        raise ValueError("give house_a, pv_w or a scenario")
+    site.set_live(None if house is None else [float(v) for v in house], pv_w)

@@ -18,9 +18,10 @@ from pievse.board.loader import BoardError
 from pievse.hal.register_map import load_register_map
 from pievse.hal.sim.meter_emulator import MeterEmulator, SetLoad
 from pievse.hal.sim.serial_wire import SerialWire
+from pievse.hal.sim.site import SiteGridSource, SiteModel
 from tests.conftest import FAST_CONFIG, BenchClient, running_wallbox
 from tests.fakes.pn532 import FakePn532
-from tests.fakes.relay_hat import COIL, KEEPALIVE, RCD_TRIP, RelayHatWorld
+from tests.fakes.relay_hat import COIL, KEEPALIVE, PHASE_COIL, RCD_TRIP, RelayHatWorld
 from tests.fakes.rpi_gpio import FakeGpio
 from tests.fakes.smbus import FakeAds1115, FakeBus, FakeTmp102
 from tests.fakes.sysfs_pwm import FakePwmChip
@@ -205,3 +206,79 @@ async def _pico_session(box: BenchClient, pico: Pico, lines: Lines) -> None:
     assert faulted["connectors"]["1"]["error_code"] == "GroundFailure"
     assert pico.outputs()["17"] == 0
     await box.wait_for(lambda s: s["contactor"] == "open", timeout=0.5)
+
+
+# --- pi-relay-hat-site ----------------------------------------------------------------------
+
+SITE_CONFIG = (
+    FAST_CONFIG
+    + """
+[site]
+main_fuse_a = 25.0
+grid_timeout_s = 3.0
+ramp_up_a_per_s = 100.0
+three_phase_delay_s = 1.0
+pv_disable_delay_s = 1.0
+phase_switch_pause_s = 5.0
+"""
+)
+
+
+async def test_pi_relay_hat_site_switches_phases_for_the_fuse_on_its_gpio(
+    tmp_path: Path, gpio: FakeGpio, relay_hat: tuple[RelayHatWorld, FakeAds1115, FakeTmp102]
+) -> None:
+    """The house loads L2 and L3 so that three phases cannot charge under the 25 A fuse: the
+    box chooses one phase before the EV draws; when the house lets go it goes back to three
+    with the main contactor open, holding the EV off for the pause."""
+    world, _adc, _enclosure = relay_hat
+    site = SiteModel()
+    site.set_live([0.0, 20.0, 20.0], 0.0)
+    async with serial_lines() as lines:
+        grid = MeterEmulator(load_register_map("sdm630"), SiteGridSource(site, lines.load), 2)
+        # The charger's SDM630 (unit 1) and the grid's (unit 2) on one RS485 line of their own.
+        charger_line = SerialWire()
+        charger = MeterEmulator(load_register_map("sdm630"), lines.load, device_id=1)
+        charger.share_line(grid)
+        await charger.start_rtu(charger_line.b_path, 9600)
+        parent = field_board(
+            tmp_path,
+            "pi-relay-hat.toml",
+            {
+                "chip = 0, channel = 0 }": f'chip = 0, channel = 0, root = "{world.pwm.root}" }}',
+                '"/dev/ttyAMA0"': f'"{lines.rfid.a_path}"',
+                '"/dev/rs485"': f'"{charger_line.a_path}"',
+            },
+        )
+        board = field_board(
+            tmp_path, "pi-relay-hat-site.toml", {'"pi-relay-hat"': f'"{Path(parent).name}"'}
+        )
+        world.load = lines.load
+        try:
+            async with running_wallbox(tmp_path, SITE_CONFIG, board=board) as box:
+                await box.wait_for(lambda s: s["site"]["grid_current_a"] is not None, timeout=5)
+                assert gpio.level(PHASE_COIL) == gpio.HIGH, "three phases at start-up"
+                world.ev_state = "B"
+                await present_card(box, lines.reader)
+                status = await box.wait_for(
+                    lambda s: s["site"]["phases"]["switched"] == 1, timeout=5
+                )
+                assert status["site"]["phases"]["switches"] == 0, "before the EV drew"
+                assert gpio.level(PHASE_COIL) == gpio.LOW
+                world.ev_state = "C"
+                await box.wait_for(lambda s: s["contactor"] == "closed", timeout=5)
+                site.set_live([0.0, 0.0, 0.0], 0.0)
+                paused = await box.wait_for(
+                    lambda s: s["site"]["phases"]["stage"] == "pause", timeout=8
+                )
+                assert paused["contactor"] == "open"
+                assert gpio.level(PHASE_COIL) == gpio.HIGH
+                assert paused["pilot"]["state"] == "F"
+                back = await box.wait_for(
+                    lambda s: s["contactor"] == "closed" and s["site"]["phases"]["switches"] == 1,
+                    timeout=10,
+                )
+                assert back["site"]["phases"]["switched"] == 3
+                assert back["faults"] == [], "the mirror followed the coil each time"
+        finally:
+            await charger.stop()
+            charger_line.close()

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
+from pievse.firmware.config import Config
+from pievse.firmware.ocpp16.core_keys import core_key_specs
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.rigs.charging_profiles import profile
 from tests.rigs.csms import TestCsms
@@ -237,6 +239,17 @@ async def test_watt_profiles_convert_with_voltage_and_phases(
     # No period asks for one phase: back to three, 11040 W is 16 A on each.
     status = await box.wait_for(lambda s: _offered(s) == pytest.approx(16.0), timeout=20)
     assert status["site"]["phases"]["in_use"] == 3
+
+
+async def test_the_phase_contactor_is_announced_read_only(box: BenchClient, csms: TestCsms) -> None:
+    await csms.wait_status(1, "Available")
+    name = "ConnectorSwitch3to1PhaseSupported"
+    keys = await csms.call(call.GetConfiguration(key=[name]))
+    assert keys.configuration_key == [{"key": name, "readonly": True, "value": "true"}]
+    changed = await csms.call(call.ChangeConfiguration(key=name, value="false"))
+    assert changed.status == "Rejected"
+    without = {k.name: k.default for k in core_key_specs(Config(), frozenset())}
+    assert without[name] == "false", "a board without a phase contactor says so"
 
 
 async def test_profiles_survive_a_restart(tmp_path: Path, csms: TestCsms) -> None:

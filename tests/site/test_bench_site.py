@@ -69,7 +69,7 @@ async def test_a_scenario_day_plays_on_the_bench_grid_meter(tmp_path: Path) -> N
         ({"house_a": [1, 2]}, "house_a must have 3 phases"),
         ({"house_a": [1, 2, -3]}, "house_a must be 0..200"),
         ({"house_a": "lots"}, "house_a must be a list of 3 numbers"),
-        ({"pv_w": 1e9}, "pv_w must be a number from 0 to 100000"),
+        ({"pv_w": 1e9}, "pv_w must be 0..100000 W"),
         ({"scenario": "rainy"}, "no scenario 'rainy'"),
         ({"scenario": "sunny_day", "pv_w": 10}, "give it alone"),
         ({"scenario": "sunny_day", "speed": 0}, "speed must be a number"),

@@ -59,7 +59,9 @@ def test_passing_clouds_in_pv_mode_cycle_the_contactor_a_few_times_at_most(
 
 
 def test_a_sunny_pv_day_charges_mostly_from_the_sun_and_nothing_at_night(tmp_path: Path) -> None:
-    report = run_day(Scenario.bundled("sunny_day"), tmp_path, "pv", end_s=24 * HOUR)
+    report = run_day(
+        Scenario.bundled("sunny_day"), tmp_path, "pv", start_s=4 * HOUR, end_s=20 * HOUR
+    )
     assert report.ev_kwh > 10
     assert report.pv_share > 0.85
     events = [what for _, what in report.events]
@@ -86,7 +88,7 @@ def test_an_ev_that_ignores_a_switch_to_three_phases_is_left_on_what_works(
     """It found one phase at its first draw and keeps drawing on one after the 1p->3p
     switch: the box counts that from its meter and switches no more in this plug-in."""
     report = run_day(
-        Scenario.bundled("sunny_day"), tmp_path, "pv", start_s=8 * HOUR, end_s=16 * HOUR,
+        Scenario.bundled("sunny_day"), tmp_path, "pv", start_s=8 * HOUR, end_s=14 * HOUR,
         ev_ignores_phase_switch=True,
     )  # fmt: skip
     events = [what for _, what in report.events]
