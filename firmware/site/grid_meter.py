@@ -11,6 +11,7 @@ from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
 from pievse.hal.interfaces import EnergyMeter, MeterError
 
 log = logging.getLogger(__name__)
+RETRY_S = 1.0
 
 
 class GridMeterPoller:
@@ -22,9 +23,12 @@ class GridMeterPoller:
         self.answered = False
 
     async def run(self) -> None:
+        """While the meter does not answer it is asked at most once a second: a missing
+        grid meter must not take the line from the charger's own."""
         while True:
             await self.poll_once()
-            await asyncio.sleep(self._interval_s)
+            pause = self._interval_s if not self.failures else max(self._interval_s, RETRY_S)
+            await asyncio.sleep(pause)
 
     async def poll_once(self) -> None:
         try:

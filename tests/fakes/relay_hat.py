@@ -12,6 +12,7 @@ import threading
 import time
 
 from pievse.hal.sim.meter_emulator import SetLoad
+from pievse.hal.sim.plant import ev_offered_current_a
 from tests.fakes.rpi_gpio import FakeGpio
 from tests.fakes.smbus import FakeAds1115
 from tests.fakes.sysfs_pwm import FakePwmChip
@@ -79,7 +80,7 @@ class RelayHatWorld:
             self._drive(PHASE_MIRROR, 0 if phases_in else 1)
             self._pilot()
             drawing = closed and self.ev_state in ("C", "D")
-            self.load.set(current_a=self.ev_current_a if drawing else 0.0)
+            self.load.set(current_a=min(self.ev_current_a, self.offered_a()) if drawing else 0.0)
 
     def _pilot(self) -> None:
         plugged = self.ev_state != "A"
@@ -97,6 +98,12 @@ class RelayHatWorld:
             high, low = level, -12.0  # the EV's diode
         self.adc.volts[0] = (high - PILOT_OFFSET) / PILOT_GAIN
         self.adc.volts[1] = (low - PILOT_OFFSET) / PILOT_GAIN
+
+    def offered_a(self) -> float:
+        """What the EV reads from the pilot: it draws nothing while the PWM is off."""
+        if not self.pwm.exported or not self.pwm.value(0, "period"):
+            return 0.0
+        return ev_offered_current_a(self.duty_fraction())
 
     def duty_fraction(self) -> float:
         return self.pwm.value(0, "duty_cycle") / self.pwm.value(0, "period")

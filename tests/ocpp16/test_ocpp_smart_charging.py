@@ -220,25 +220,27 @@ async def test_get_composite_schedule_in_amps_and_watts(box: BenchClient, csms: 
 
 
 async def test_watt_profiles_convert_with_voltage_and_phases(
-    box: BenchClient, csms: TestCsms
+    tmp_path: Path, csms: TestCsms
 ) -> None:
-    await charge_under_csms(box, csms)
-    one_phase = profile(
-        1, periods=[(0, 2300.0)], unit="W", schedule={"chargingSchedulePeriod": [
-            {"startPeriod": 0, "limit": 2300.0, "numberPhases": 1}
-        ]},
-    )  # fmt: skip
-    assert await _set(csms, 1, one_phase) == "Accepted"
-    # numberPhases 1: the box switches to one phase (a pause), then 2300 W is 10 A on it.
-    status = await box.wait_for(lambda s: _offered(s) == pytest.approx(10.0), timeout=20)
-    assert status["site"]["phases"]["in_use"] == 1
-    status = await box.wait_for(lambda s: s["meter"]["current_a"][0] > 9.0)
-    assert status["meter"]["current_a"][1:] == [0.0, 0.0]
-    three_phase = profile(2, stack_level=1, periods=[(0, 11040.0)], unit="W")
-    assert await _set(csms, 1, three_phase) == "Accepted"
-    # No period asks for one phase: back to three, 11040 W is 16 A on each.
-    status = await box.wait_for(lambda s: _offered(s) == pytest.approx(16.0), timeout=20)
-    assert status["site"]["phases"]["in_use"] == 3
+    config = ocpp_config(csms, extra="\n[site]\nphase_switch_pause_s = 5.0\n")
+    async with running_wallbox(tmp_path, config) as box:
+        await charge_under_csms(box, csms)
+        one_phase = profile(
+            1, periods=[(0, 2300.0)], unit="W", schedule={"chargingSchedulePeriod": [
+                {"startPeriod": 0, "limit": 2300.0, "numberPhases": 1}
+            ]},
+        )  # fmt: skip
+        assert await _set(csms, 1, one_phase) == "Accepted"
+        # numberPhases 1: the box switches to one phase (a pause), then 2300 W is 10 A on it.
+        status = await box.wait_for(lambda s: _offered(s) == pytest.approx(10.0), timeout=20)
+        assert status["site"]["phases"]["in_use"] == 1
+        status = await box.wait_for(lambda s: s["meter"]["current_a"][0] > 9.0)
+        assert status["meter"]["current_a"][1:] == [0.0, 0.0]
+        three_phase = profile(2, stack_level=1, periods=[(0, 11040.0)], unit="W")
+        assert await _set(csms, 1, three_phase) == "Accepted"
+        # No period asks for one phase: back to three, 11040 W is 16 A on each.
+        status = await box.wait_for(lambda s: _offered(s) == pytest.approx(16.0), timeout=20)
+        assert status["site"]["phases"]["in_use"] == 3
 
 
 async def test_the_phase_contactor_is_announced_read_only(box: BenchClient, csms: TestCsms) -> None:
