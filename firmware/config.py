@@ -155,6 +155,23 @@ class FirmwareConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    url: str = ""
+    """mqtt://HOST[:PORT] or mqtts://HOST[:PORT]; empty: no MQTT."""
+    username: str = ""
+    password: str = ""
+    """Never logged, never shown by `pievse config`."""
+    ca_file: str = ""
+    """For mqtts://: the CA that signed the broker's certificate; empty: the system's."""
+    topic_prefix: str = "pievse"
+    """The box's topics are <topic_prefix>/<charge point id>/..."""
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix; empty: no discovery."""
+    state_interval_s: float = 30.0
+    """The state is published on change and at least this often."""
+
+
+@dataclass(frozen=True)
 class Config:
     charge_point: ChargePointConfig = field(default_factory=ChargePointConfig)
     ocpp: OcppConfig = field(default_factory=OcppConfig)
@@ -167,6 +184,7 @@ class Config:
     smart_charging: SmartChargingConfig = field(default_factory=SmartChargingConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     firmware: FirmwareConfig = field(default_factory=FirmwareConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
 
 
 # (section, key) -> check of the value beyond its type; returns an error or None.
@@ -241,12 +259,39 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("security", "certificate_store_max_length"): ("1..100", lambda v: 1 <= v <= 100),
     ("security", "upgrade_attempts"): ("1..100", lambda v: 1 <= v <= 100),
     ("security", "security_log_max_entries"): ("10..100000", lambda v: 10 <= v <= 100_000),
+    ("mqtt", "url"): (
+        "empty, or mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
+        lambda v: v == "" or parse_mqtt_url(v) is not None,
+    ),
+    ("mqtt", "topic_prefix"): (
+        "1 to 64 characters without +, # or a leading or trailing /",
+        lambda v: 0 < len(v) <= 64 and not set(v) & {"+", "#"} and v.strip("/") == v,
+    ),
+    ("mqtt", "discovery_prefix"): (
+        "empty, or up to 64 characters without +, #",
+        lambda v: len(v) <= 64 and not set(v) & {"+", "#"},
+    ),
+    ("mqtt", "state_interval_s"): ("1..3600", lambda v: 1 <= v <= 3600),
     ("firmware", "install_root"): ("an absolute path", lambda v: v.startswith("/")),
     ("firmware", "verify_timeout_s"): ("5..3600", lambda v: 5 <= v <= 3600),
     ("firmware", "retries"): ("0..100", lambda v: 0 <= v <= 100),
     ("firmware", "retry_interval_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
     ("firmware", "max_bundle_mb"): ("1..4096", lambda v: 1 <= v <= 4096),
 }
+
+
+def parse_mqtt_url(value: str) -> tuple[bool, str, int] | None:
+    """(TLS, host, port) of an mqtt:// or mqtts:// URL; None when it is not one."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in ("mqtt", "mqtts") or not rest or "/" in rest.rstrip("/"):
+        return None
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if not colon:
+        host, port = rest.rstrip("/"), ""
+    if not host or (port and (not port.isdigit() or not 0 < int(port) < 65536)):
+        return None
+    tls = scheme == "mqtts"
+    return tls, host.strip("[]"), int(port) if port else (8883 if tls else 1883)
 
 
 def parse_listen(value: str) -> tuple[str, int] | None:
@@ -310,7 +355,7 @@ def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: s
     return section_type(**values)
 
 
-SECRET_KEYS = frozenset({("security", "authorization_key")})
+SECRET_KEYS = frozenset({("security", "authorization_key"), ("mqtt", "password")})
 
 
 def dump_config(config: Config) -> str:

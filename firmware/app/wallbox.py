@@ -11,7 +11,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -29,7 +29,7 @@ from pievse.firmware.app.site_sources import (
 from pievse.firmware.app.status_document import status_document
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
-from pievse.firmware.config import Config, parse_listen
+from pievse.firmware.config import Config, ConfigError, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
@@ -48,6 +48,9 @@ from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.grid_meter import GridMeterPoller
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.updates.releases import Releases
+
+if TYPE_CHECKING:
+    from pievse.firmware.mqtt.bridge import MqttBridge
 
 log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
@@ -130,10 +133,35 @@ class Wallbox:
             (lambda _now: None) if smart is None else smart.requested_phases,
             clock,
         )
+        self.mqtt = None if not config.mqtt.url else self._mqtt_bridge(config)
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
+
+    def _mqtt_bridge(self, config: Config) -> MqttBridge:
+        """aiomqtt is the `mqtt` extra's: a box without [mqtt] does not import it."""
+        try:
+            from pievse.firmware.mqtt.bridge import MqttBridge
+        except ImportError as exc:
+            raise ConfigError(
+                f"[mqtt] url: MQTT needs pip install 'pievse[mqtt]' ({exc.name} is missing)"
+            ) from None
+        from pievse.firmware.mqtt.commands import Command, carry_out
+
+        def act(command: Command) -> None:
+            carry_out(
+                command, self.charging_mode, lambda: self.controller.sessions.stop_session("Local")
+            )
+
+        return MqttBridge(
+            config.mqtt,
+            config.charge_point.id,
+            self.status,
+            act,
+            (config.charge_point.model or self.board.name, firmware_version()),
+            self.clock.monotonic,
+        )
 
     def _own_currents(self) -> Sequence[float | None]:
         m = self.controller.measurements
@@ -226,7 +254,7 @@ class Wallbox:
             await self._restart_hook(kind)
 
     def status(self) -> dict[str, Any]:
-        return status_document(
+        document = status_document(
             self.controller,
             self.board.name,
             self.config.charge_point.id,
@@ -239,6 +267,8 @@ class Wallbox:
                 "phases": self.controller.phases.describe(),
             },
         )
+        document["mqtt"] = None if self.mqtt is None else self.mqtt.describe()
+        return document
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
@@ -265,6 +295,8 @@ class Wallbox:
             asyncio.create_task(self.security_log.run(), name="security-bursts"),
             asyncio.create_task(keep_heap_trimmed(), name="heap-trim"),
         ]
+        if self.mqtt is not None:
+            self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
         if self.board.grid_meter is not None:
             poller = GridMeterPoller(
                 self.board.grid_meter, self.grid, self.config.meter.poll_interval_s

@@ -1,0 +1,155 @@
+"""The box's MQTT connection: availability with a last will, Home Assistant discovery, the
+state on change and at least every `state_interval_s`, and the command topics.
+
+It runs as a task of its own and only reads the status and calls what the local API calls,
+so a broker that is down, slow or refuses the login never reaches the control loop; it
+reconnects with a doubling, jittered back-off. A command that fails its checks is logged
+and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import ssl
+from collections.abc import Callable
+from typing import Any
+
+import aiomqtt
+
+from pievse.firmware.config import MqttConfig, parse_mqtt_url
+from pievse.firmware.mqtt.commands import Command, CommandError, parse_command
+from pievse.firmware.mqtt.home_assistant import Topics, discovery
+from pievse.firmware.mqtt.state import state_payload
+
+log = logging.getLogger(__name__)
+CHECK_S = 0.5
+"""How often the state is compared with what was last published."""
+BACKOFF_MIN_S, BACKOFF_MAX_S = 1.0, 60.0
+
+
+def topic_level(text: str) -> str:
+    """A charge point id as one topic level: no wildcards, no separators."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+class MqttBridge:
+    def __init__(
+        self,
+        config: MqttConfig,
+        charge_point_id: str,
+        snapshot: Callable[[], dict[str, Any]],
+        act: Callable[[Command], None],
+        device: tuple[str, str],
+        monotonic: Callable[[], float],
+    ) -> None:
+        """`snapshot`: the `/api/status` document; `act` carries a checked command out and
+        raises ValueError where the box refuses it; `device`: model and firmware version."""
+        parsed = parse_mqtt_url(config.url)
+        if parsed is None:
+            raise ValueError(f"[mqtt] url: not an mqtt:// or mqtts:// URL: {config.url!r}")
+        self._tls, self._host, self._port = parsed
+        self._config = config
+        self._node = topic_level(charge_point_id)
+        self.topics = Topics(f"{config.topic_prefix}/{self._node}")
+        self._snapshot = snapshot
+        self._act = act
+        self._device = device
+        self._monotonic = monotonic
+        self.connected = False
+        self.published = 0
+        self.refused_commands = 0
+        self.last_error: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "broker": f"{self._host}:{self._port}",
+            "connected": self.connected,
+            "base_topic": self.topics.base,
+            "last_error": self.last_error,
+            "refused_commands": self.refused_commands,
+        }
+
+    async def run(self) -> None:
+        backoff = BACKOFF_MIN_S
+        while True:
+            try:
+                async with self._client() as client:
+                    backoff = BACKOFF_MIN_S
+                    await self._session(client)
+            except aiomqtt.MqttError as exc:
+                reason = str(exc) or type(exc).__name__
+                if reason != self.last_error:
+                    log.warning("MQTT broker %s:%d: %s", self._host, self._port, reason)
+                self.last_error = reason
+            finally:
+                self.connected = False
+            await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+            backoff = min(BACKOFF_MAX_S, backoff * 2)
+
+    def _client(self) -> aiomqtt.Client:
+        config = self._config
+        context = None
+        if self._tls:
+            context = ssl.create_default_context(cafile=config.ca_file or None)
+        return aiomqtt.Client(
+            self._host,
+            self._port,
+            username=config.username or None,
+            password=config.password or None,
+            identifier=f"pievse-{self._node}",
+            will=aiomqtt.Will(self.topics.availability, "offline", qos=1, retain=True),
+            tls_context=context,
+            timeout=10,
+            keepalive=30,
+        )
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        topics = self.topics
+        await client.publish(topics.availability, "online", qos=1, retain=True)
+        if self._config.discovery_prefix:
+            model, version = self._device
+            for topic, payload in discovery(
+                self._config.discovery_prefix, topics, self._node, model, version
+            ):
+                await client.publish(topic, json.dumps(payload), qos=1, retain=True)
+        await client.subscribe(topics.command("+"), qos=1)
+        self.connected = True
+        self.last_error = None
+        log.info("MQTT connected to %s:%d as %s", self._host, self._port, topics.base)
+        publisher = asyncio.create_task(self._publish_state(client), name="mqtt-state")
+        try:
+            async for message in client.messages:
+                self._command(str(message.topic), message.payload)
+        finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await publisher
+            # A clean stop says so itself; the broker's last will covers a dead process.
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await client.publish(topics.availability, "offline", qos=1, retain=True)
+
+    async def _publish_state(self, client: aiomqtt.Client) -> None:
+        last: dict[str, Any] | None = None
+        at = -float("inf")
+        while True:
+            state = state_payload(self._snapshot())
+            now = self._monotonic()
+            if state != last or now - at >= self._config.state_interval_s:
+                await client.publish(self.topics.state, json.dumps(state), qos=0, retain=True)
+                self.published += 1
+                last, at = state, now
+            await asyncio.sleep(CHECK_S)
+
+    def _command(self, topic: str, payload: Any) -> None:
+        name = topic.rsplit("/", 1)[-1]
+        raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
+        try:
+            self._act(parse_command(name, raw))
+        except (CommandError, ValueError) as exc:
+            self.refused_commands += 1
+            log.warning("MQTT command on %s refused, nothing changed: %s", topic, exc)
