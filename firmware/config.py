@@ -41,6 +41,11 @@ class OcppConfig:
 @dataclass(frozen=True)
 class ApiConfig:
     listen: str = "127.0.0.1:8080"
+    token: str = ""
+    """Needed beyond loopback for everything that changes state; empty: one is generated at
+    the first start, printed once and kept in the data directory."""
+    lan_read: bool = False
+    """Beyond loopback, reading (GET) without the token too."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,12 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
         lambda v: v == "" or v.startswith(("ws://", "wss://")),
     ),
     ("api", "listen"): ("HOST:PORT", lambda v: parse_listen(v) is not None),
+    ("api", "token"): (
+        "empty, or 16 to 128 printable ASCII characters without spaces",
+        lambda v: (
+            v == "" or (16 <= len(v) <= 128 and v.isascii() and v.isprintable() and " " not in v)
+        ),
+    ),
     ("control", "tick_ms"): ("10..1000", lambda v: 10 <= v <= 1000),
     ("control", "suspend_timeout_s"): ("0..60", lambda v: 0 <= v <= 60),
     ("control", "duty_hold_s"): ("0..60", lambda v: 0 <= v <= 60),
@@ -355,7 +366,7 @@ def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: s
     return section_type(**values)
 
 
-SECRET_KEYS = frozenset({("security", "authorization_key"), ("mqtt", "password")})
+SECRET_KEYS = frozenset({("security", "authorization_key"), ("mqtt", "password"), ("api", "token")})
 
 
 def dump_config(config: Config) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
 from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
@@ -29,8 +30,11 @@ def build_app(
     bench: BenchControl | None,
     grid: GridReadings,
     mode: ChargingMode,
+    access: ApiAccess | None = None,
 ) -> web.Application:
-    app = web.Application(middlewares=[_errors_as_json])
+    """`access`: the token check beyond loopback; None checks nothing (loopback)."""
+    middlewares = [_errors_as_json] if access is None else [access.middleware(), _errors_as_json]
+    app = web.Application(middlewares=middlewares)
 
     async def get_status(_request: web.Request) -> web.Response:
         return _json(status())

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
+from pievse.firmware.api.access import TOKEN_SETTING, ApiAccess, is_loopback, new_token
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
@@ -163,6 +164,19 @@ class Wallbox:
             self.clock.monotonic,
         )
 
+    def _api_access(self, host: str) -> ApiAccess | None:
+        """Beyond loopback the API needs a token: the configured one, or one made at the
+        first start, kept in the store and printed that once (never logged)."""
+        if is_loopback(host):
+            return None
+        api = self.config.api
+        token = api.token or self.store.get_setting(TOKEN_SETTING)
+        if not token:
+            token = new_token()
+            self.store.set_setting(TOKEN_SETTING, token)
+            print(f"pievse: the local API's token (listening on {host}): {token}", flush=True)
+        return ApiAccess(token, api.lan_read)
+
     def _own_currents(self) -> Sequence[float | None]:
         m = self.controller.measurements
         return (None, None, None) if m is None else m.current_a
@@ -272,9 +286,10 @@ class Wallbox:
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
-        self._runner = web.AppRunner(
-            build_app(self.status, self.board.bench, self.grid, self.charging_mode), access_log=None
+        app = build_app(
+            self.status, self.board.bench, self.grid, self.charging_mode, self._api_access(host)
         )
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         try:

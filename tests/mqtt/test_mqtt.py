@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import FAST_CONFIG, running_wallbox, start_charging
 from tests.rigs.mosquitto import MOSQUITTO, Broker, Watcher
+from tests.rigs.pki import Pki
 from tests.rigs.process import PIEVSE, free_port
 
 pytestmark = pytest.mark.skipif(
@@ -146,6 +147,30 @@ async def test_a_refused_login_is_reported_and_the_password_never_logged(
         right = 'username = "box"\npassword = "right-password"\n'
         async with running_wallbox(tmp_path / "2", mqtt_config(broker, right)) as box:
             await box.wait_for(lambda s: s["mqtt"]["connected"], timeout=5)
+    finally:
+        broker.stop()
+
+
+async def test_mqtts_checks_the_brokers_certificate_against_the_configured_ca(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "broker"
+    directory.mkdir()
+    site_ca, stranger = Pki("Site CA"), Pki("Someone else")
+    broker = Broker(directory, tls=site_ca.server("127.0.0.1").write(directory, "broker"))
+    (tmp_path / "site-ca.pem").write_text(site_ca.root.pem())
+    (tmp_path / "stranger.pem").write_text(stranger.root.pem())
+    broker.start()
+    try:
+        wrong = f'ca_file = "{tmp_path / "stranger.pem"}"\n'
+        async with running_wallbox(tmp_path / "a", mqtt_config(broker, wrong)) as box:
+            status = await box.wait_for(lambda s: s["mqtt"]["last_error"], timeout=5)
+            assert not status["mqtt"]["connected"]
+            assert "certificate" in status["mqtt"]["last_error"].lower()
+        right = f'ca_file = "{tmp_path / "site-ca.pem"}"\n'
+        async with running_wallbox(tmp_path / "b", mqtt_config(broker, right)) as box:
+            status = await box.wait_for(lambda s: s["mqtt"]["connected"], timeout=5)
+            assert status["mqtt"]["broker"] == f"127.0.0.1:{broker.port}"
     finally:
         broker.stop()
 

@@ -21,15 +21,24 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 class Broker:
-    def __init__(self, directory: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        users: dict[str, str] | None = None,
+        tls: tuple[Path, Path] | None = None,
+    ) -> None:
+        """`tls`: the server's certificate and key files; the listener is then mqtts only."""
         self.port = free_port()
         self._directory = directory
+        self._tls = tls is not None
         # As root mosquitto would drop to its own user, who cannot read the test's files.
         lines = [
             f"listener {self.port} 127.0.0.1",
             "persistence false",
             f"user {getpass.getuser()}",
         ]
+        if tls is not None:
+            lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if users:
             passwords = directory / "passwords"
             passwords.write_text("")
@@ -46,7 +55,7 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self._tls else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         log = (self._directory / "mosquitto.log").open("ab")

@@ -1,0 +1,56 @@
+"""Who may use the local API. On loopback, anyone on the box. Beyond loopback, everything
+that changes state needs the token (`Authorization: Bearer <token>`), and reading needs it
+too unless `[api] lan_read` opens it. A missing or wrong token is a 401 before any handler
+runs, so nothing changes; the token is compared in constant time and never logged."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+TOKEN_SETTING = "api:token"
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    token: str | None
+    """None: no check (the API listens on loopback only)."""
+    lan_read: bool = False
+
+    def middleware(self) -> Any:
+        @web.middleware
+        async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+            if self.token is not None and not (self.lan_read and request.method in READING):
+                given = request.headers.get("Authorization", "")
+                scheme, _, value = given.partition(" ")
+                ok = scheme.lower() == "bearer" and hmac.compare_digest(
+                    value.strip().encode(), self.token.encode()
+                )
+                if not ok:
+                    return web.json_response(
+                        {"error": "this API needs its token: Authorization: Bearer <token>"},
+                        status=401,
+                        headers={"WWW-Authenticate": "Bearer"},
+                    )
+            return await handler(request)
+
+        return check

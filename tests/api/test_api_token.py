@@ -1,0 +1,135 @@
+"""The local API beyond loopback: everything that changes state needs the token, reading too
+unless `lan_read`; a wrong or missing token is a 401 and changes nothing. The token is
+generated once, kept, printed that once and never logged.
+
+The server under test listens on loopback (network tests stay there): the check is the
+same object the wallbox puts in front of its API when it listens beyond."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from pievse.firmware.api.access import ApiAccess, is_loopback
+from pievse.firmware.api.local_api import build_app
+from pievse.firmware.app.run_options import RunOptions
+from pievse.firmware.app.wallbox import Wallbox
+from tests.conftest import FAST_CONFIG, BenchClient, write_config
+
+TOKEN = "a-token-of-twenty-four-c"
+
+
+@pytest.fixture
+async def guarded(bench: BenchClient) -> AsyncIterator[tuple[str, Wallbox]]:
+    """The bench box's own handlers behind the token check, on another loopback port."""
+    box = bench.wallbox
+    app = build_app(
+        box.status, box.board.bench, box.grid, box.charging_mode, ApiAccess(TOKEN, lan_read=False)
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}", box
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_missing_or_wrong_token_is_401_and_changes_nothing(
+    guarded: tuple[str, Wallbox],
+) -> None:
+    base, box = guarded
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+            async with http.put(f"{base}/api/mode", json={"mode": "off"}, headers=headers) as r:
+                assert r.status == 401
+                assert "token" in (await r.json())["error"]
+            async with http.post(f"{base}/api/bench/ev", json={"state": "C"}, headers=headers) as r:
+                assert r.status == 401
+            async with http.get(f"{base}/api/status", headers=headers) as r:
+                assert r.status == 401, "reading beyond loopback needs it too"
+        assert box.charging_mode.mode == "fast"
+        assert box.board.bench is not None and box.board.bench.ev_status()["state"] == "A"
+        good = {"Authorization": f"Bearer {TOKEN}"}
+        async with http.put(f"{base}/api/mode", json={"mode": "off"}, headers=good) as r:
+            assert r.status == 200
+        assert box.charging_mode.mode == "off"
+        async with http.get(f"{base}/api/status", headers=good) as r:
+            assert r.status == 200
+
+
+async def test_lan_read_opens_reading_only() -> None:
+    access = ApiAccess(TOKEN, lan_read=True)
+    app = web.Application(middlewares=[access.middleware()])
+
+    async def ok(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/x", ok)
+    app.router.add_put("/x", ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://{host}:{port}/x") as r:
+                assert r.status == 200
+            async with http.put(f"http://{host}:{port}/x") as r:
+                assert r.status == 401
+    finally:
+        await runner.cleanup()
+
+
+def test_a_token_is_made_once_kept_printed_and_never_logged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    options = RunOptions(config=write_config(tmp_path, FAST_CONFIG), data_dir=tmp_path / "data")
+    box = Wallbox(options)
+    try:
+        assert box._api_access("127.0.0.1") is None, "loopback needs no token"
+        first = box._api_access("192.0.2.7")
+        assert first is not None and first.token and len(first.token) >= 24
+        printed = capsys.readouterr().out
+        assert first.token in printed
+        again = box._api_access("0.0.0.0")
+        assert again is not None and again.token == first.token, "kept"
+        assert capsys.readouterr().out == "", "printed once"
+        assert first.token not in caplog.text
+    finally:
+        box.store.close()
+    configured = tmp_path / "configured"
+    configured.mkdir()
+    options = RunOptions(
+        config=write_config(configured, FAST_CONFIG + f'\n[api]\ntoken = "{TOKEN}"\n'),
+        data_dir=configured / "data",
+    )
+    box = Wallbox(options)
+    try:
+        access = box._api_access("192.0.2.7")
+        assert access is not None and access.token == TOKEN
+    finally:
+        box.store.close()
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.0.0.2", False),
+    ],
+)
+def test_loopback_is_told_apart(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
