@@ -46,6 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the configuration `run` would use with these flags (secrets hidden)",
     )
     _add_emulator_command(commands)
+    demo = commands.add_parser(
+        "demo",
+        help="a bench box and a small CSMS on loopback, a scripted session, the OCPP timeline",
+    )
+    demo.add_argument(
+        "--no-script", action="store_true", help="start both and leave them running to explore"
+    )
+    demo.add_argument(
+        "--api", type=_listen, default=("127.0.0.1", 8080), help="HOST:PORT of the box's API"
+    )
+    demo.add_argument(
+        "--data-dir", type=Path, help="keep the box's data here (default: a temp dir)"
+    )
+    demo.add_argument(
+        "--pause", type=float, default=1.0, help="seconds between the steps (default 1)"
+    )
     security_log = commands.add_parser(
         "security-log", help="print (or clear) the security log of a data directory"
     )
@@ -191,6 +207,29 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from pievse.firmware.demo.session_script import DemoFailed, DemoOptions, run_demo
+
+    if not args.verbose:  # the timeline is the output; the log says only what goes wrong
+        logging.getLogger().setLevel(logging.WARNING)
+    if not 0 <= args.pause <= 60:
+        print(f"pievse demo: error: --pause: expected 0..60 s, got {args.pause}", file=sys.stderr)
+        return 2
+    host, port = args.api
+    options = DemoOptions(not args.no_script, f"{host}:{port}", args.data_dir, args.pause)
+    try:
+        asyncio.run(run_demo(options, lambda line: print(line, flush=True)))
+    except DemoFailed as exc:
+        print(f"pievse demo: failed: {exc}", file=sys.stderr)
+        return 1
+    except ApiListenError as exc:
+        print(f"pievse demo: error: --api: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def _security_log(args: argparse.Namespace) -> int:
     """Reads the database beside a running box (WAL readers do not block it). A clearing
     while the box runs reaches the CSMS at its next start, when the outbox is read."""
@@ -230,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     if args.command == "meter-emulator":
         return _run_emulator(args)
+    if args.command == "demo":
+        return _demo(args)
     if args.command == "flash-pilot":
         return _flash_pilot(args)
     if args.command == "security-log":

@@ -1,0 +1,162 @@
+"""`pievse demo`: the whole product on one machine. A bench-sim box and the demo central
+system on loopback; a scripted session (boot, plug-in, card, charge under a charging
+profile that changes mid-session, a fault and its clearing, unplug) with every OCPP frame
+printed as it goes, or, with `--no-script`, both left running to explore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pievse.firmware.app.run_options import RunOptions
+from pievse.firmware.app.wallbox import Wallbox
+from pievse.firmware.demo.central_system import DemoCentralSystem
+from pievse.firmware.demo.timeline import describe
+
+CARD = "DEMO-CARD"
+STEP_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    script: bool = True
+    api: str = "127.0.0.1:8080"
+    data_dir: Path | None = None
+    """Where the box keeps its database; None: a temporary directory."""
+    pause_s: float = 1.0
+    """Between the steps, so a person can follow."""
+
+
+class DemoFailed(Exception):
+    """A step did not happen in time; the message says which."""
+
+
+def _config(csms_url: str) -> str:
+    return (
+        f'[ocpp]\ncsms_url = "{csms_url}"\n\n[security]\nprofile = 0\n\n'
+        "[control]\nduty_hold_s = 1.0\nsuspend_timeout_s = 2.0\n\n"
+        "[meter]\npoll_interval_s = 0.5\n"
+    )
+
+
+async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> None:
+    started = time.monotonic()
+    calls: dict[str, str] = {}
+
+    def record(raw: str, from_box: bool) -> None:
+        who = ("box", "CSMS") if from_box else ("CSMS", "box")
+        say(f"{time.monotonic() - started:8.2f} s  {describe(raw, who[0], who[1], calls)}")
+
+    csms = DemoCentralSystem(record)
+    await csms.start()
+    with contextlib.ExitStack() as stack:
+        data = options.data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        data.mkdir(parents=True, exist_ok=True)
+        config = data / "demo.toml"
+        config.write_text(_config(csms.url))
+        box = Wallbox(RunOptions(config=config, data_dir=data, api=options.api))
+        try:
+            await box.start()
+            host, port = box.api_address or ("127.0.0.1", 0)
+            say(f"pievse demo: bench box on bench-sim, central system at {csms.url}")
+            say(f"status: http://{host}:{port}/api/status  (the bench API is live too)")
+            if options.script:
+                await _script(box, csms, options.pause_s, say)
+                say("demo finished: every step happened")
+            else:
+                say("--no-script: both keep running; Ctrl-C ends them")
+                await _until_stopped()
+        finally:
+            await box.stop()
+            await csms.stop()
+
+
+async def _script(
+    box: Wallbox, csms: DemoCentralSystem, pause_s: float, say: Callable[[str], None]
+) -> None:
+    bench = box.board.bench
+    assert bench is not None
+
+    async def step(title: str, action: Callable[[], Any], done: Callable[[dict], bool]) -> dict:
+        say(f"--- {title}")
+        result = action()
+        if asyncio.iscoroutine(result):
+            await result
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while not done(status := box.status()):
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"{title}: not done within {STEP_TIMEOUT_S:.0f} s")
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(pause_s)
+        return status
+
+    def connector(status: dict) -> str:
+        return str(status["connectors"]["1"]["status"])
+
+    def nothing() -> None:
+        return None
+
+    await step(
+        "boot: the box registers", nothing, lambda s: s["ocpp"]["registration"] == "accepted"
+    )
+    await step(
+        "plug in the EV",
+        lambda: bench.set_ev("B", None, None),
+        lambda s: connector(s) == "Preparing",
+    )
+    await step(
+        f"present the card {CARD}",
+        lambda: bench.present_tag(CARD),
+        lambda s: s["session"] is not None,
+    )
+    charging = await step(
+        "the EV asks for energy",
+        lambda: bench.set_ev("C", None, None),
+        lambda s: connector(s) == "Charging",
+    )
+    transaction = charging["connectors"]["1"]["transaction_id"]
+
+    def offered(limit: float) -> Callable[[dict], bool]:
+        return lambda s: s["pilot"]["offered_a"] == limit
+
+    await step(
+        "the CSMS limits the session to 16 A",
+        lambda: csms.set_profile(transaction, 16.0, 1),
+        offered(16.0),
+    )
+    await step(
+        "mid-session the CSMS lowers it to 10 A",
+        lambda: csms.set_profile(transaction, 10.0, 1),
+        offered(10.0),
+    )
+    await step(
+        "fault: the enclosure overheats",
+        lambda: bench.set_fault("overtemperature", True),
+        lambda s: s["connectors"]["0"]["error_code"] == "HighTemperature",
+    )
+    await step(
+        "the enclosure cools down: charging resumes",
+        lambda: bench.set_fault("overtemperature", False),
+        lambda s: connector(s) == "Charging",
+    )
+    await step(
+        "unplug the EV: the transaction ends",
+        lambda: bench.set_ev("A", None, None),
+        lambda s: s["session"] is None and s["ocpp"].get("queued") == 0,
+    )
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
