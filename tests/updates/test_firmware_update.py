@@ -222,7 +222,9 @@ async def updatable(tmp_path: Path, csms: TestCsms) -> AsyncIterator[BenchClient
 def _signed(bundles: Bundles, files: HttpFiles, name: str, version: str, signer=None):  # type: ignore[no-untyped-def]
     return {
         "location": f"{files.base}/files/{name}",
-        "retrieveDateTime": now_iso(),
+        # A moment ago: "now" by our clock can still be ahead of the box's, which it set
+        # from the CSMS's BootNotification answer a little late.
+        "retrieveDateTime": now_iso(timedelta(seconds=-5)),
         "signingCertificate": (signer or bundles.signer).pem(),
         "signature": bundles.signature(version),
     }
