@@ -13,6 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from pievse.firmware.api.access import ApiAccess
+from pievse.firmware.api.session_history import add_routes
+from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
 from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
@@ -31,8 +33,10 @@ def build_app(
     grid: GridReadings,
     mode: ChargingMode,
     access: ApiAccess | None = None,
+    sessions: SessionLog | None = None,
 ) -> web.Application:
-    """`access`: the token check beyond loopback; None checks nothing (loopback)."""
+    """`access`: the token check beyond loopback; None checks nothing (loopback);
+    `sessions`: the history `/api/sessions` and `/api/sessions.csv` read."""
     middlewares = [_errors_as_json] if access is None else [access.middleware(), _errors_as_json]
     app = web.Application(middlewares=middlewares)
 
@@ -44,6 +48,8 @@ def build_app(
     app.router.add_put("/api/site/grid", _grid_handler(grid))
     app.router.add_get("/api/mode", _mode_handler(mode, put=False))
     app.router.add_put("/api/mode", _mode_handler(mode, put=True))
+    if sessions is not None:
+        add_routes(app, sessions)
     return app
 
 

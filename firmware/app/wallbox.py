@@ -287,7 +287,12 @@ class Wallbox:
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
         app = build_app(
-            self.status, self.board.bench, self.grid, self.charging_mode, self._api_access(host)
+            self.status,
+            self.board.bench,
+            self.grid,
+            self.charging_mode,
+            self._api_access(host),
+            self.session_log,
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
