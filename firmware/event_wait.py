@@ -1,8 +1,11 @@
-"""Waiting for an asyncio event with a time-out, without losing a cancellation."""
+"""Waiting for an asyncio event: with a time-out, without losing a cancellation; or for
+the signals that ask a process to stop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 
 
 async def wait_set(event: asyncio.Event, timeout_s: float | None) -> bool:
@@ -18,3 +21,13 @@ async def wait_set(event: asyncio.Event, timeout_s: float | None) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def stop_requested() -> asyncio.Event:
+    """An event SIGINT or SIGTERM sets (where the loop can take signal handlers)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,6 +1,7 @@
 """Who may use the local API. On loopback, anyone on the box. Beyond loopback, everything
 that changes state needs the token (`Authorization: Bearer <token>`), and reading needs it
-too unless `[api] lan_read` opens it. A missing or wrong token is a 401 before any handler
+too unless `[api] lan_read` opens it; the status page's own files hold no data and load
+without it, so the page can ask for the token. A missing or wrong token is a 401 before any handler
 runs, so nothing changes; the token is compared in constant time and never logged."""
 
 from __future__ import annotations
@@ -39,9 +40,15 @@ class ApiAccess:
     def middleware(self) -> Any:
         @web.middleware
         async def check(request: web.Request, handler: Any) -> web.StreamResponse:
-            if self.token is not None and not (self.lan_read and request.method in READING):
+            open_read = request.method in READING and (
+                self.lan_read or request.path == "/" or request.path.startswith("/static/")
+            )
+            if self.token is not None and not open_read:
                 given = request.headers.get("Authorization", "")
                 scheme, _, value = given.partition(" ")
+                if not given and request.method in READING:
+                    # An EventSource cannot send headers: reading may name it in the query.
+                    scheme, value = "bearer", request.query.get("token", "")
                 ok = scheme.lower() == "bearer" and hmac.compare_digest(
                     value.strip().encode(), self.token.encode()
                 )

@@ -13,7 +13,9 @@ from typing import Any
 from aiohttp import web
 
 from pievse.firmware.api.access import ApiAccess
+from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.session_history import add_routes
+from pievse.firmware.api.status_page import add_routes as add_page_routes
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
@@ -34,9 +36,11 @@ def build_app(
     mode: ChargingMode,
     access: ApiAccess | None = None,
     sessions: SessionLog | None = None,
+    page: tuple[LiveHistory, Callable[[], None]] | None = None,
 ) -> web.Application:
     """`access`: the token check beyond loopback; None checks nothing (loopback);
-    `sessions`: the history `/api/sessions` and `/api/sessions.csv` read."""
+    `sessions`: the history `/api/sessions` and `/api/sessions.csv` read; `page`: the
+    status page's plot history and what stops the session (`POST /api/session/stop`)."""
     middlewares = [_errors_as_json] if access is None else [access.middleware(), _errors_as_json]
     app = web.Application(middlewares=middlewares)
 
@@ -50,6 +54,15 @@ def build_app(
     app.router.add_put("/api/mode", _mode_handler(mode, put=True))
     if sessions is not None:
         add_routes(app, sessions)
+    if page is not None:
+        history, stop = page
+        add_page_routes(app, status, history)
+
+        async def stop_session(_request: web.Request) -> web.Response:
+            stop()
+            return _json({"ok": True})
+
+        app.router.add_post("/api/session/stop", stop_session)
     return app
 
 

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from aiohttp import web
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
 from pievse.firmware.api.access import TOKEN_SETTING, ApiAccess, is_loopback, new_token
+from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
@@ -34,6 +34,7 @@ from pievse.firmware.config import Config, ConfigError, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
+from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.ocpp16.configuration_keys import PREFIX, ConfigurationKeys
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.meter_values import deliverable_measurands
@@ -135,6 +136,7 @@ class Wallbox:
             clock,
         )
         self.mqtt = None if not config.mqtt.url else self._mqtt_bridge(config)
+        self.history = LiveHistory(self.status)
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
@@ -282,6 +284,8 @@ class Wallbox:
             },
         )
         document["mqtt"] = None if self.mqtt is None else self.mqtt.describe()
+        document["firmware_version"] = firmware_version()
+        document["bench"] = self.board.bench is not None
         return document
 
     async def start(self) -> None:
@@ -293,8 +297,10 @@ class Wallbox:
             self.charging_mode,
             self._api_access(host),
             self.session_log,
+            (self.history, lambda: self.controller.sessions.stop_session("Local")),
         )
-        self._runner = web.AppRunner(app, access_log=None)
+        # A page's open event stream must not hold a stop up.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         try:
@@ -314,6 +320,7 @@ class Wallbox:
         self._services = [
             asyncio.create_task(self.security_log.run(), name="security-bursts"),
             asyncio.create_task(keep_heap_trimmed(), name="heap-trim"),
+            asyncio.create_task(self.history.run(), name="plot-history"),
         ]
         if self.mqtt is not None:
             self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
@@ -402,10 +409,7 @@ async def run(options: RunOptions) -> Restart | None:
     """Runs until a signal, a failure or a restart; returns the restart asked for, if any."""
     wallbox = Wallbox(options)
     await wallbox.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_requested()
     waiter = asyncio.create_task(wallbox.wait())
     stopper = asyncio.create_task(stop.wait())
     resetter = asyncio.create_task(wallbox.restart_requested.wait())

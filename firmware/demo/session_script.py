@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
 from pievse.firmware.demo.central_system import DemoCentralSystem
 from pievse.firmware.demo.timeline import describe
+from pievse.firmware.event_wait import stop_requested
 
 CARD = "DEMO-CARD"
 STEP_TIMEOUT_S = 30.0
@@ -72,7 +72,7 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
                 say("demo finished: every step happened")
             else:
                 say("--no-script: both keep running; Ctrl-C ends them")
-                await _until_stopped()
+                await stop_requested().wait()
         finally:
             await box.stop()
             await csms.stop()
@@ -151,12 +151,3 @@ async def _script(
         lambda: bench.set_ev("A", None, None),
         lambda s: s["session"] is None and s["ocpp"].get("queued") == 0,
     )
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()

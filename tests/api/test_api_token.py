@@ -20,6 +20,7 @@ from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
 from tests.conftest import FAST_CONFIG, BenchClient, write_config
+from tests.rigs.local_server import serving
 
 TOKEN = "a-token-of-twenty-four-c"
 
@@ -31,15 +32,8 @@ async def guarded(bench: BenchClient) -> AsyncIterator[tuple[str, Wallbox]]:
     app = build_app(
         box.status, box.board.bench, box.grid, box.charging_mode, ApiAccess(TOKEN, lan_read=False)
     )
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}", box
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base:
+        yield base, box
 
 
 async def test_a_missing_or_wrong_token_is_401_and_changes_nothing(
@@ -74,19 +68,11 @@ async def test_lan_read_opens_reading_only() -> None:
 
     app.router.add_get("/x", ok)
     app.router.add_put("/x", ok)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://{host}:{port}/x") as r:
-                assert r.status == 200
-            async with http.put(f"http://{host}:{port}/x") as r:
-                assert r.status == 401
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base, aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/x") as r:
+            assert r.status == 200
+        async with http.put(f"{base}/x") as r:
+            assert r.status == 401
 
 
 def test_a_token_is_made_once_kept_printed_and_never_logged(

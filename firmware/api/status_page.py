@@ -1,0 +1,56 @@
+"""The status page: static files shipped in the package (no build step, no CDN: a box on a
+site has no internet), the status pushed as server-sent events, the plot's history."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from pievse.firmware.api.live_history import LiveHistory, point
+
+STATIC = Path(__file__).parent / "static"
+PUSH_S = 1.0
+TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+
+
+def add_routes(
+    app: web.Application, status: Callable[[], dict[str, Any]], history: LiveHistory
+) -> None:
+    async def page(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def static(request: web.Request) -> web.FileResponse:
+        name = request.match_info["name"]
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in TYPES:
+            raise web.HTTPNotFound(reason=f"no static file {name[:40]!r}")
+        return web.FileResponse(path, headers={"Content-Type": TYPES[path.suffix]})
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        try:
+            while True:
+                document = status()
+                message = {"status": document, "point": point(document, time.time())}
+                await response.write(f"data: {json.dumps(message)}\n\n".encode())
+                await asyncio.sleep(PUSH_S)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return response
+
+    async def recent(_request: web.Request) -> web.Response:
+        return web.json_response({"points": list(history.points)})
+
+    app.router.add_get("/", page)
+    app.router.add_get("/static/{name}", static)
+    app.router.add_get("/api/events", events)
+    app.router.add_get("/api/history", recent)

@@ -1,0 +1,156 @@
+"""The status page in a real headless Chromium (Debian's chromium and chromium-driver, driven
+with Selenium): it loads with no console errors, follows the bench EV through the pushed
+status, its plot gains points while charging, a fault shows with its code, and beyond
+loopback the token is demanded. Screenshots at desktop and phone width are saved under
+test-artifacts/ (or $PIEVSE_ARTIFACTS)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pievse.firmware.api.access import ApiAccess
+from pievse.firmware.api.local_api import build_app
+from tests.conftest import BenchClient
+from tests.rigs.local_server import serving
+from tests.rigs.paths import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+pytestmark = pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()) and not os.environ.get("CI"),
+    reason="chromium and chromium-driver not installed (.ci/run installs them)",
+)
+ARTIFACTS = Path(os.environ.get("PIEVSE_ARTIFACTS", ROOT / "test-artifacts"))
+TOKEN = "page-token-of-24-chars-x"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,900",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = await asyncio.to_thread(
+        webdriver.Chrome, service=Service(CHROMEDRIVER), options=options
+    )
+    try:
+        yield driver
+    finally:
+        await asyncio.to_thread(driver.quit)
+
+
+async def run(function: Callable[..., Any], *args: Any) -> Any:
+    """Selenium blocks; the box under test runs on this event loop."""
+    return await asyncio.to_thread(function, *args)
+
+
+async def text_of(driver: Any, element_id: str) -> str:
+    return await run(lambda: driver.find_element("id", element_id).text)
+
+
+async def until(driver: Any, check: Callable[[], bool], what: str, timeout: float = 8) -> None:
+    deadline = time.monotonic() + timeout
+    while not await run(check):
+        if time.monotonic() > deadline:
+            shot = ARTIFACTS / f"failed-{what.replace(' ', '-')}.png"
+            await run(driver.save_screenshot, str(shot))
+            raise AssertionError(f"page: {what} not within {timeout} s (screenshot {shot})")
+        await asyncio.sleep(0.1)
+
+
+def shows(driver: Any, element_id: str, text: str) -> Callable[[], bool]:
+    return lambda: text in driver.find_element("id", element_id).text
+
+
+async def click(driver: Any, element_id: str) -> None:
+    await run(lambda: driver.find_element("id", element_id).click())
+
+
+async def test_the_page_follows_the_bench_session_and_its_plot_grows(
+    bench: BenchClient, browser: Any
+) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await run(browser.get, f"{bench.base}/")
+    await until(browser, shows(browser, "status", "Available"), "Available shown")
+    await until(browser, shows(browser, "link", "live"), "the event stream")
+    await click(browser, "plug-in")
+    await until(browser, shows(browser, "status", "Preparing"), "plug in")
+    await click(browser, "present-card")
+    await until(browser, shows(browser, "status", "SuspendedEV"), "card")
+    await click(browser, "charge")
+    await until(browser, shows(browser, "status", "Charging"), "charging")
+    await until(browser, shows(browser, "contactor", "closed"), "contactor closed")
+
+    def points() -> int:
+        return int(browser.find_element("id", "plot").get_attribute("data-points") or 0)
+
+    before = await run(points)
+    await until(browser, lambda: points() >= before + 3, "plot gaining points")
+    await until(browser, lambda: "32.0 A" in browser.find_element("id", "measured").text, "amps")
+    paths = await run(lambda: browser.find_elements("css selector", "#plot path"))
+    assert len(paths) == 5, "offered, L1, L2, L3 and power"
+    await run(browser.save_screenshot, str(ARTIFACTS / "status-desktop.png"))
+    await run(browser.set_window_size, 390, 844)
+    await run(browser.save_screenshot, str(ARTIFACTS / "status-phone.png"))
+    width = await run(lambda: browser.execute_script("return document.body.scrollWidth"))
+    assert width <= 390, "nothing wider than a phone's screen"
+
+    await run(lambda: browser.find_element("id", "fault").send_keys("rcd"))
+    await click(browser, "fault-on")
+    await until(browser, shows(browser, "status", "Faulted"), "the fault")
+    assert await text_of(browser, "error-code") == "GroundFailure"
+    assert "rcd" in await text_of(browser, "faults")
+    await run(lambda: browser.execute_script("window.scrollTo(0, 0)"))
+    await run(browser.save_screenshot, str(ARTIFACTS / "status-faulted-phone.png"))
+    severe = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe
+
+
+async def test_beyond_loopback_the_page_asks_for_the_token(
+    bench: BenchClient, browser: Any
+) -> None:
+    """The box's handlers behind the token check (served on loopback: the check is the
+    object the box uses when it listens beyond)."""
+    box = bench.wallbox
+    app = build_app(
+        box.status,
+        box.board.bench,
+        box.grid,
+        box.charging_mode,
+        ApiAccess(TOKEN),
+        box.session_log,
+        (box.history, lambda: None),
+    )
+    async with serving(app) as base:
+        await run(browser.get, f"{base}/")
+        await run(lambda: browser.find_element("id", "mode").send_keys("off"))
+        await click(browser, "apply-mode")
+        await until(browser, shows(browser, "control-result", "401"), "401 shown")
+        assert box.charging_mode.mode == "fast", "nothing changed"
+        assert await text_of(browser, "status") == "\u2013", "no status without the token"
+        await run(lambda: browser.find_element("id", "token").send_keys(TOKEN))
+        await click(browser, "apply-mode")
+        await until(browser, lambda: box.charging_mode.mode == "off", "with the token")
+        await run(
+            lambda: browser.execute_script(
+                "localStorage.setItem('pievse-token', arguments[0])", TOKEN
+            )
+        )
+        await run(browser.refresh)
+        await until(browser, shows(browser, "status", "Available"), "the stream with the token")
