@@ -15,6 +15,7 @@ from aiohttp import web
 from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.session_history import add_routes
+from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.api.status_page import add_routes as add_page_routes
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
@@ -36,11 +37,12 @@ def build_app(
     mode: ChargingMode,
     access: ApiAccess | None = None,
     sessions: SessionLog | None = None,
-    page: tuple[LiveHistory, Callable[[], None]] | None = None,
+    page: tuple[LiveHistory, StatusChanges, Callable[[], None]] | None = None,
 ) -> web.Application:
     """`access`: the token check beyond loopback; None checks nothing (loopback);
     `sessions`: the history `/api/sessions` and `/api/sessions.csv` read; `page`: the
-    status page's plot history and what stops the session (`POST /api/session/stop`)."""
+    status page's plot history, its change signal and what stops the session
+    (`POST /api/session/stop`)."""
     middlewares = [_errors_as_json] if access is None else [access.middleware(), _errors_as_json]
     app = web.Application(middlewares=middlewares)
 
@@ -55,8 +57,8 @@ def build_app(
     if sessions is not None:
         add_routes(app, sessions)
     if page is not None:
-        history, stop = page
-        add_page_routes(app, status, history)
+        history, changes, stop = page
+        add_page_routes(app, status, history, changes)
 
         async def stop_session(_request: web.Request) -> web.Response:
             stop()

@@ -13,14 +13,46 @@ from typing import Any
 from aiohttp import web
 
 from pievse.firmware.api.live_history import LiveHistory, point
+from pievse.firmware.event_wait import wait_set
 
 STATIC = Path(__file__).parent / "static"
 PUSH_S = 1.0
+"""The status is pushed at least this often, and at once when it changes."""
+
+
+class StatusChanges:
+    """Tells the open event streams that the status changed. The control loop's step
+    listener calls `note` with a cheap key of what a person watches (states, contactor,
+    offer, faults); it only sets events, so a page can never slow a step."""
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._streams: set[asyncio.Event] = set()
+
+    def note(self, key: object) -> None:
+        if key == self._key:
+            return
+        self._key = key
+        for stream in self._streams:
+            stream.set()
+
+    def stream(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._streams.add(event)
+        return event
+
+    def close(self, event: asyncio.Event) -> None:
+        self._streams.discard(event)
+
+
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 def add_routes(
-    app: web.Application, status: Callable[[], dict[str, Any]], history: LiveHistory
+    app: web.Application,
+    status: Callable[[], dict[str, Any]],
+    history: LiveHistory,
+    changes: StatusChanges,
 ) -> None:
     async def page(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
@@ -37,14 +69,18 @@ def add_routes(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
         await response.prepare(request)
+        changed = changes.stream()
         try:
             while True:
+                changed.clear()
                 document = status()
                 message = {"status": document, "point": point(document, time.time())}
                 await response.write(f"data: {json.dumps(message)}\n\n".encode())
-                await asyncio.sleep(PUSH_S)
+                await wait_set(changed, PUSH_S)
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        finally:
+            changes.close(changed)
         return response
 
     async def recent(_request: web.Request) -> web.Response:

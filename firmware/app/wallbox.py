@@ -19,6 +19,7 @@ from pievse.board.loader import load_board
 from pievse.firmware.api.access import TOKEN_SETTING, ApiAccess, is_loopback, new_token
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
+from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
@@ -137,6 +138,7 @@ class Wallbox:
         )
         self.mqtt = None if not config.mqtt.url else self._mqtt_bridge(config)
         self.history = LiveHistory(self.status)
+        self.status_changes = StatusChanges()
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
@@ -230,6 +232,20 @@ class Wallbox:
             return None
         return str(self.releases.executable(current).resolve())
 
+    def _note_status(self) -> None:
+        controller = self.controller
+        self.status_changes.note(
+            (
+                controller.connector_status(),
+                controller.box_status(),
+                controller.pilot_sample.state,
+                controller.duty,
+                controller.contactor_closed,
+                controller.offer,
+                tuple(controller.supervisor.faults()),
+            )
+        )
+
     def _watch_tamper(self) -> None:
         opened = Fault.TAMPER in self.controller.supervisor.faults()
         if opened and not self._tamper_seen:
@@ -297,7 +313,11 @@ class Wallbox:
             self.charging_mode,
             self._api_access(host),
             self.session_log,
-            (self.history, lambda: self.controller.sessions.stop_session("Local")),
+            (
+                self.history,
+                self.status_changes,
+                lambda: self.controller.sessions.stop_session("Local"),
+            ),
         )
         # A page's open event stream must not hold a stop up.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -313,6 +333,7 @@ class Wallbox:
         self.diagnostics.attach()
         self.security_log.record("StartupOfTheDevice", f"pievse {firmware_version()} started")
         self.controller.step_listeners.append(self._watch_tamper)
+        self.controller.step_listeners.append(self._note_status)
         self.controller.step_listeners.append(self.systemd.watchdog)
         if self.ocpp is not None:
             self.ocpp.jobs.firmware.watch_verification()

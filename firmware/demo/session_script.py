@@ -66,7 +66,7 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
             await box.start()
             host, port = box.api_address or ("127.0.0.1", 0)
             say(f"pievse demo: bench box on bench-sim, central system at {csms.url}")
-            say(f"status: http://{host}:{port}/api/status  (the bench API is live too)")
+            say(f"status page: http://{host}:{port}/  (and /api/status; the bench API is live)")
             if options.script:
                 await _script(box, csms, options.pause_s, say)
                 say("demo finished: every step happened")

@@ -18,7 +18,7 @@ def test_the_demo_runs_the_whole_session_and_prints_the_exchange() -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[1].startswith("status: http://127.0.0.1:")
+    assert lines[1].startswith("status page: http://127.0.0.1:")
     wanted = [
         "box -> CSMS  BootNotification ",
         "CSMS -> box  BootNotification.conf  ",

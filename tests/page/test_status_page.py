@@ -135,7 +135,7 @@ async def test_beyond_loopback_the_page_asks_for_the_token(
         box.charging_mode,
         ApiAccess(TOKEN),
         box.session_log,
-        (box.history, lambda: None),
+        (box.history, box.status_changes, lambda: None),
     )
     async with serving(app) as base:
         await run(browser.get, f"{base}/")
