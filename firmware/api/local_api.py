@@ -17,6 +17,7 @@ from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.session_history import add_routes
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.api.status_page import add_routes as add_page_routes
+from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
@@ -38,11 +39,12 @@ def build_app(
     access: ApiAccess | None = None,
     sessions: SessionLog | None = None,
     page: tuple[LiveHistory, StatusChanges, Callable[[], None]] | None = None,
+    availability: Availability | None = None,
 ) -> web.Application:
     """`access`: the token check beyond loopback; None checks nothing (loopback);
     `sessions`: the history `/api/sessions` and `/api/sessions.csv` read; `page`: the
     status page's plot history, its change signal and what stops the session
-    (`POST /api/session/stop`)."""
+    (`POST /api/session/stop`); `availability`: what `PUT /api/availability` changes."""
     middlewares = [_errors_as_json] if access is None else [access.middleware(), _errors_as_json]
     app = web.Application(middlewares=middlewares)
 
@@ -65,7 +67,26 @@ def build_app(
             return _json({"ok": True})
 
         app.router.add_post("/api/session/stop", stop_session)
+    if availability is not None:
+        app.router.add_put("/api/availability", _availability_handler(availability))
     return app
+
+
+def _availability_handler(availability: Availability) -> Any:
+    """{"operative": true|false, "connector_id"?: 0 (the box, default) or 1}."""
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await _body(request)
+        _only(body, {"operative", "connector_id"})
+        operative = body.get("operative")
+        if not isinstance(operative, bool):
+            raise BadRequest(f"operative must be true or false, got {operative!r}")
+        connector = body.get("connector_id", 0)
+        if isinstance(connector, bool) or connector not in (0, 1):
+            raise BadRequest(f"connector_id must be 0 or 1, got {connector!r}")
+        return _json({"status": availability.change(connector, operative)})
+
+    return handle
 
 
 def _mode_handler(mode: ChargingMode, put: bool) -> Any:

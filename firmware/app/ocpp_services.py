@@ -30,7 +30,7 @@ from pievse.firmware.ocpp16.link import CsmsLink, LinkSettings
 from pievse.firmware.ocpp16.meter_values import Reading
 from pievse.firmware.ocpp16.outbox import Outbox
 from pievse.firmware.ocpp16.profile_store import ProfileStore
-from pievse.firmware.ocpp16.profiles.core import CoreProfile, restore_availability
+from pievse.firmware.ocpp16.profiles.core import CoreProfile
 from pievse.firmware.ocpp16.profiles.firmware_management import FirmwareProfile
 from pievse.firmware.ocpp16.profiles.local_auth_list import LocalAuthListProfile
 from pievse.firmware.ocpp16.profiles.remote_trigger import RemoteTriggerProfile
@@ -44,6 +44,7 @@ from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.id_tag_store import IdTagStore
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
@@ -77,6 +78,7 @@ class BoxParts:
     """(kind, reason): Soft, Hard or Firmware."""
     status: Callable[[], dict[str, Any]]
     """The `/api/status` document."""
+    availability: Availability
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,6 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         controller.sessions.deauthorize,
         id_tag_listeners=[authorizer.learn],
     )
-    restore_availability(parts.store, controller)  # before the first status is taken
     statuses = StatusReporter(
         lambda: {0: controller.box_status(), 1: controller.connector_status()},
         outbox,
@@ -360,7 +361,7 @@ def _core(
         authorizer,
         transactions,
         outbox,
-        parts.store,
+        parts.availability,
         reset,
         smart,
         vendors={VENDOR_ID: vendor_status},

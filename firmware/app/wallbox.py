@@ -45,6 +45,7 @@ from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.provisioning import provision
 from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
@@ -104,6 +105,8 @@ class Wallbox:
             board, config, clock, self.session_log, self._authorize, self.reservations
         )
         self._bind_policy()
+        self.availability = Availability(store, self.controller.sessions)
+        self.availability.restore()  # before the first status is taken
         self.grid = GridReadings(clock.monotonic, self.controller.wake)
         self.main_fuse = register_main_fuse(
             self.controller,
@@ -207,6 +210,7 @@ class Wallbox:
             self._boot_payload(),
             self._restart,
             self.status,
+            self.availability,
         )
 
     def _boot_payload(self) -> dict[str, Any]:
@@ -318,6 +322,7 @@ class Wallbox:
                 self.status_changes,
                 lambda: self.controller.sessions.stop_session("Local"),
             ),
+            self.availability,
         )
         # A page's open event stream must not hold a stop up.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)

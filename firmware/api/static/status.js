@@ -103,6 +103,8 @@ function wire() {
     api("PUT", "/api/mode", { mode: $("mode").value, setpoint_a: setpoint });
   });
   $("stop").addEventListener("click", () => api("POST", "/api/session/stop"));
+  $("apply-availability").addEventListener("click", () =>
+    api("PUT", "/api/availability", { operative: $("availability").value === "true" }));
 }
 
 async function start() {

@@ -24,23 +24,14 @@ from pievse.firmware.ocpp16.frames import FrameError
 from pievse.firmware.ocpp16.outbox import Outbox
 from pievse.firmware.ocpp16.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
-from pievse.firmware.persistence.store import Store
+from pievse.firmware.session.availability import Availability
 
 log = logging.getLogger(__name__)
 CONNECTOR_IDS = (0, 1)
 UNLOCK_CONFIRM_S = 2.0
 SOFT_RESET_DRAIN_S = 10.0
-AVAILABILITY_SETTING = "availability:{}"
 VendorHandler = Callable[[str | None, str | None], tuple[str, str | None]]
 """(messageId, data) -> (status, data) for DataTransfer of one vendorId."""
-
-
-def restore_availability(store: Store, controller: ChargeController) -> None:
-    """Availability set by ChangeAvailability survives restarts (OCPP 1.6 5.2)."""
-    for connector_id in CONNECTOR_IDS:
-        stored = store.get_setting(AVAILABILITY_SETTING.format(connector_id))
-        if stored == "Inoperative":
-            controller.sessions.set_operative(connector_id, False)
 
 
 class CoreProfile:
@@ -51,7 +42,7 @@ class CoreProfile:
         authorizer: Authorizer,
         transactions: TransactionReporter,
         outbox: Outbox,
-        store: Store,
+        availability: Availability,
         restart: Callable[[str], Awaitable[None]],
         smart: SmartCharging,
         vendors: Mapping[str, VendorHandler],
@@ -62,7 +53,7 @@ class CoreProfile:
         self._authorizer = authorizer
         self._transactions = transactions
         self._outbox = outbox
-        self._store = store
+        self._availability = availability
         self._restart = restart
         self._vendors = dict(vendors)
         """DataTransfer vendorId -> its handler."""
@@ -149,9 +140,8 @@ class CoreProfile:
     def on_change_availability(self, connector_id: int, type: str) -> Any:
         if connector_id not in CONNECTOR_IDS:
             return call_result.ChangeAvailability(status="Rejected")
-        self._store.set_setting(AVAILABILITY_SETTING.format(connector_id), type)
-        applied = self._controller.sessions.set_operative(connector_id, type == "Operative")
-        return call_result.ChangeAvailability(status="Accepted" if applied else "Scheduled")
+        status = self._availability.change(connector_id, type == "Operative")
+        return call_result.ChangeAvailability(status=status)
 
     @on(Action.reset)
     def on_reset(self, type: str) -> Any:
