@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pievse.firmware.api.live_history import LiveHistory, point
+from pievse.firmware.api.live_history import MAX_MINUTES, LiveHistory, point
 from pievse.firmware.event_wait import wait_set
 
 STATIC = Path(__file__).parent / "static"
@@ -83,8 +83,12 @@ def add_routes(
             changes.close(changed)
         return response
 
-    async def recent(_request: web.Request) -> web.Response:
-        return web.json_response({"points": list(history.points)})
+    async def recent(request: web.Request) -> web.Response:
+        """?minutes=N (1..a week; default 10)."""
+        raw = request.query.get("minutes", "10")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_MINUTES:
+            raise web.HTTPBadRequest(reason=f"minutes must be 1..{MAX_MINUTES}, got {raw[:20]!r}")
+        return web.json_response({"points": history.recent(int(raw))})
 
     app.router.add_get("/", page)
     app.router.add_get("/static/{name}", static)

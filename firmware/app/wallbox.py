@@ -140,7 +140,7 @@ class Wallbox:
             clock,
         )
         self.mqtt = None if not config.mqtt.url else self._mqtt_bridge(config)
-        self.history = LiveHistory(self.status)
+        self.history = LiveHistory(self.status, store)
         self.status_changes = StatusChanges()
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None

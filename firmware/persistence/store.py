@@ -82,6 +82,16 @@ MIGRATIONS: tuple[str, ...] = (
         tech_info TEXT NOT NULL
     );
     """,
+    """
+    CREATE TABLE plot_history (
+        t REAL PRIMARY KEY,
+        offered_a REAL,
+        l1_a REAL,
+        l2_a REAL,
+        l3_a REAL,
+        power_w REAL
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,7 +2,7 @@
 // The status page: the pushed status (server-sent events), a plot drawn as SVG, the
 // session history, and the controls that call the same API a bench or a script uses.
 const $ = (id) => document.getElementById(id);
-const WINDOW_S = 600;
+let WINDOW_S = 600;
 const COLOURS = { offered: "#6b7280", l1: "#2563eb", l2: "#16a34a", l3: "#d97706", power: "#9333ea" };
 let points = [];
 
@@ -68,9 +68,7 @@ function draw() {
 }
 
 async function api(method, path, body) {
-  const headers = { "Content-Type": "application/json" };
-  const token = $("token").value || localStorage.getItem("pievse-token");
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const headers = { "Content-Type": "application/json", ...auth() };
   const response = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const answer = await response.json().catch(() => ({}));
   $("control-result").textContent = response.ok ? "" : `${response.status}: ${answer.error || ""}`;
@@ -78,7 +76,7 @@ async function api(method, path, body) {
 }
 
 async function sessions() {
-  const response = await fetch("/api/sessions?limit=20");
+  const response = await fetch("/api/sessions?limit=20", { headers: auth() });
   if (!response.ok) return;
   const rows = (await response.json()).sessions;
   $("sessions").querySelector("tbody").innerHTML = rows.map((s) =>
@@ -88,7 +86,22 @@ async function sessions() {
     `<td>${s.stop_reason || ""}</td></tr>`).join("");
 }
 
+async function loadHistory() {
+  const minutes = Number($("window").value);
+  WINDOW_S = minutes * 60;
+  const history = await fetch(`/api/history?minutes=${minutes}`, { headers: auth() })
+    .then((r) => r.json()).catch(() => ({ points: [] }));
+  points = history.points || [];
+  draw();
+}
+
+function auth() {
+  const token = $("token").value || localStorage.getItem("pievse-token");
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 function wire() {
+  $("window").addEventListener("change", loadHistory);
   $("token").value = localStorage.getItem("pievse-token") || "";
   $("token").addEventListener("change", () => localStorage.setItem("pievse-token", $("token").value));
   for (const id of ["plug-in", "charge", "unplug"]) {
@@ -109,8 +122,7 @@ function wire() {
 
 async function start() {
   wire();
-  const history = await fetch("/api/history").then((r) => r.json()).catch(() => ({ points: [] }));
-  points = history.points;
+  await loadHistory();
   const token = $("token").value;
   const events = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : "/api/events");
   events.onopen = () => { $("link").textContent = "live"; };
