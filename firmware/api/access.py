@@ -14,6 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
+from pievse.firmware.config import ApiConfig
+from pievse.firmware.persistence.store import Store
+
 TOKEN_SETTING = "api:token"
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -61,3 +64,16 @@ class ApiAccess:
             return await handler(request)
 
         return check
+
+
+def access_for(host: str, api: ApiConfig, store: Store) -> ApiAccess | None:
+    """Beyond loopback the API needs a token: the configured one, or one made at the first
+    start, kept in the store and printed that once (never logged)."""
+    if is_loopback(host):
+        return None
+    token = api.token or store.get_setting(TOKEN_SETTING)
+    if not token:
+        token = new_token()
+        store.set_setting(TOKEN_SETTING, token)
+        print(f"pievse: the local API's token (listening on {host}): {token}", flush=True)
+    return ApiAccess(token, api.lan_read)

@@ -74,6 +74,19 @@ def status_document(
     }
 
 
+def status_key(controller: ChargeController) -> tuple[object, ...]:
+    """What a person watching the page would see change: compared each step, cheaply."""
+    return (
+        controller.connector_status(),
+        controller.box_status(),
+        controller.pilot_sample.state,
+        controller.duty,
+        controller.contactor_closed,
+        controller.offer,
+        tuple(controller.supervisor.faults()),
+    )
+
+
 def _connector(status: ConnectorStatus, transaction_id: int | None) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "status": status.status,

@@ -10,17 +10,18 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
-from pievse.firmware.api.access import TOKEN_SETTING, ApiAccess, is_loopback, new_token
+from pievse.firmware.api.access import access_for
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
+from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
 from pievse.firmware.app.site_sources import (
@@ -28,10 +29,10 @@ from pievse.firmware.app.site_sources import (
     register_main_fuse,
     register_phase_planner,
 )
-from pievse.firmware.app.status_document import status_document
+from pievse.firmware.app.status_document import status_document, status_key
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
-from pievse.firmware.config import Config, ConfigError, parse_listen
+from pievse.firmware.config import Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
@@ -52,9 +53,6 @@ from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.grid_meter import GridMeterPoller
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.updates.releases import Releases
-
-if TYPE_CHECKING:
-    from pievse.firmware.mqtt.bridge import MqttBridge
 
 log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
@@ -139,50 +137,24 @@ class Wallbox:
             (lambda _now: None) if smart is None else smart.requested_phases,
             clock,
         )
-        self.mqtt = None if not config.mqtt.url else self._mqtt_bridge(config)
+        self.mqtt = (
+            None
+            if not config.mqtt.url
+            else mqtt_bridge(
+                config,
+                self.status,
+                self.charging_mode,
+                lambda: self.controller.sessions.stop_session("Local"),
+                (config.charge_point.model or board.name, firmware_version()),
+                clock.monotonic,
+            )
+        )
         self.history = LiveHistory(self.status, store)
         self.status_changes = StatusChanges()
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
-
-    def _mqtt_bridge(self, config: Config) -> MqttBridge:
-        """aiomqtt is the `mqtt` extra's: a box without [mqtt] does not import it."""
-        try:
-            from pievse.firmware.mqtt.bridge import MqttBridge
-        except ImportError as exc:
-            raise ConfigError(
-                f"[mqtt] url: MQTT needs pip install 'pievse[mqtt]' ({exc.name} is missing)"
-            ) from None
-        from pievse.firmware.mqtt.commands import Command, carry_out
-
-        def act(command: Command) -> None:
-            carry_out(
-                command, self.charging_mode, lambda: self.controller.sessions.stop_session("Local")
-            )
-
-        return MqttBridge(
-            config.mqtt,
-            config.charge_point.id,
-            self.status,
-            act,
-            (config.charge_point.model or self.board.name, firmware_version()),
-            self.clock.monotonic,
-        )
-
-    def _api_access(self, host: str) -> ApiAccess | None:
-        """Beyond loopback the API needs a token: the configured one, or one made at the
-        first start, kept in the store and printed that once (never logged)."""
-        if is_loopback(host):
-            return None
-        api = self.config.api
-        token = api.token or self.store.get_setting(TOKEN_SETTING)
-        if not token:
-            token = new_token()
-            self.store.set_setting(TOKEN_SETTING, token)
-            print(f"pievse: the local API's token (listening on {host}): {token}", flush=True)
-        return ApiAccess(token, api.lan_read)
 
     def _own_currents(self) -> Sequence[float | None]:
         m = self.controller.measurements
@@ -237,18 +209,7 @@ class Wallbox:
         return str(self.releases.executable(current).resolve())
 
     def _note_status(self) -> None:
-        controller = self.controller
-        self.status_changes.note(
-            (
-                controller.connector_status(),
-                controller.box_status(),
-                controller.pilot_sample.state,
-                controller.duty,
-                controller.contactor_closed,
-                controller.offer,
-                tuple(controller.supervisor.faults()),
-            )
-        )
+        self.status_changes.note(status_key(self.controller))
 
     def _watch_tamper(self) -> None:
         opened = Fault.TAMPER in self.controller.supervisor.faults()
@@ -315,7 +276,7 @@ class Wallbox:
             self.board.bench,
             self.grid,
             self.charging_mode,
-            self._api_access(host),
+            access_for(host, self.config.api, self.store),
             self.session_log,
             (
                 self.history,

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from pievse.firmware.api.access import ApiAccess, is_loopback
+from pievse.firmware.api.access import ApiAccess, access_for, is_loopback
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
@@ -82,12 +82,12 @@ def test_a_token_is_made_once_kept_printed_and_never_logged(
     options = RunOptions(config=write_config(tmp_path, FAST_CONFIG), data_dir=tmp_path / "data")
     box = Wallbox(options)
     try:
-        assert box._api_access("127.0.0.1") is None, "loopback needs no token"
-        first = box._api_access("192.0.2.7")
+        assert access_for("127.0.0.1", box.config.api, box.store) is None, "loopback needs no token"
+        first = access_for("192.0.2.7", box.config.api, box.store)
         assert first is not None and first.token and len(first.token) >= 24
         printed = capsys.readouterr().out
         assert first.token in printed
-        again = box._api_access("0.0.0.0")
+        again = access_for("0.0.0.0", box.config.api, box.store)
         assert again is not None and again.token == first.token, "kept"
         assert capsys.readouterr().out == "", "printed once"
         assert first.token not in caplog.text
@@ -101,7 +101,7 @@ def test_a_token_is_made_once_kept_printed_and_never_logged(
     )
     box = Wallbox(options)
     try:
-        access = box._api_access("192.0.2.7")
+        access = access_for("192.0.2.7", box.config.api, box.store)
         assert access is not None and access.token == TOKEN
     finally:
         box.store.close()
