@@ -10,7 +10,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -155,13 +155,22 @@ async def test_when_the_heartbeats_stop_the_co_processor_goes_safe(pico: Pico) -
         pilot, contactor = CoprocessorPilot(co), CoprocessorContactor(co)
         pico.ev("C")
         pilot.set_duty(50.0)
-        for _ in range(20):  # alive for a while, then the host "hangs"
-            contactor.keep_alive()
-            if pilot.sample().state == PilotState.C and pilot.sample().pwm_active:
-                break
-            await asyncio.sleep(0.05)
+
+        async def alive_until(predicate: Callable[[], bool], what: str) -> None:
+            """Heartbeats while waiting, however slowly a loaded machine gets there."""
+            deadline = time.monotonic() + 5.0
+            while not predicate():
+                assert time.monotonic() < deadline, what
+                contactor.keep_alive()
+                await asyncio.sleep(0.05)
+
+        await alive_until(
+            lambda: pilot.sample().state == PilotState.C and pilot.sample().pwm_active,
+            "the EV in C with the PWM running (its diode seen)",
+        )
         contactor.close()
-        for _ in range(10):
+        await alive_until(contactor.is_closed, "the contactor closed")
+        for _ in range(5):  # alive for a while, then the host "hangs"
             contactor.keep_alive()
             await asyncio.sleep(0.05)
         assert contactor.is_closed()
