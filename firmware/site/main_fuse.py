@@ -41,13 +41,8 @@ class MainFuseLimit:
     def limit_a(self, _now: datetime) -> float:
         config = self._config
         now = self._monotonic()
-        reading = self._grid.fresh(config.grid_timeout_s)
         own = self._own()
-        headroom = (
-            None
-            if reading is None
-            else fuse_headroom_a(config.main_fuse_a, reading.current_a, own, self._used(own))
-        )
+        headroom = self._headroom(own, self._used(own))
         self.stale = headroom is None
         if headroom is None:
             self._limit_a = None
@@ -59,15 +54,15 @@ class MainFuseLimit:
     def headroom_a(self, phases: int) -> float:
         """What the fuse would leave per phase with `phases` switched in (from L1 up), for
         choosing between one and three; the failsafe while the reading is stale."""
-        reading = self._grid.fresh(self._config.grid_timeout_s)
-        headroom = (
-            None
-            if reading is None
-            else fuse_headroom_a(
-                self._config.main_fuse_a, reading.current_a, self._own(), range(phases)
-            )
-        )
+        headroom = self._headroom(self._own(), range(phases))
         return self._config.failsafe_current_a if headroom is None else headroom
+
+    def _headroom(self, own: Sequence[float | None], phases: Sequence[int]) -> float | None:
+        """None while the grid reading is stale."""
+        reading = self._grid.fresh(self._config.grid_timeout_s)
+        if reading is None:
+            return None
+        return fuse_headroom_a(self._config.main_fuse_a, reading.current_a, own, phases)
 
     def _used(self, own: Sequence[float | None]) -> list[int]:
         drawing = {i for i, c in enumerate(own) if c is not None and c >= IN_USE_A}
