@@ -3,6 +3,7 @@ writing a channel number to `export` makes its pwmN directory appear."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ class FakePwmChip:
     def _kernel(self) -> None:
         while not self._stop.wait(0.005):
             text = (self.dir / "export").read_text().strip()
-            if text and int(text) not in self.exported:
+            if text.isdigit() and int(text) not in self.exported:
                 channel = int(text)
                 # the kernel's files appear whole, at once
                 staging = self.dir / f".pwm{channel}"
@@ -37,11 +38,17 @@ class FakePwmChip:
                 self.exported.append(channel)
 
     def value(self, channel: int, name: str) -> int:
-        """A sysfs write is atomic, a file's rewrite is not: an empty read is one caught
-        between truncation and write."""
+        """A sysfs write is atomic, a file's rewrite is not: a read caught between truncation
+        and write is empty, and one spanning a rewrite joins old and new text, so both are
+        read again. One read call keeps the second case rare."""
+        path = self.dir / f"pwm{channel}" / name
         while True:
-            text = (self.dir / f"pwm{channel}" / name).read_text()
-            if text:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                text = os.read(fd, 64).decode()
+            finally:
+                os.close(fd)
+            if text.strip().isdigit():
                 return int(text)
 
     def close(self) -> None:
