@@ -1,11 +1,12 @@
-"""The status page and MQTT, measured on a bench-sim box in this process:
+"""The status page and MQTT, measured on a `pievse run` process (bench-sim, its shipped
+timing, registered with a local CSMS):
 
 - page weight (the HTML, script and stylesheet as served);
 - time to first render in headless Chromium on loopback (navigation start to the status
   shown);
 - push latency from a status change (a bench plug-in) to the page showing it, over 20 changes;
-- CPU and RSS the box spends idle for 20 s with no page, with one open page, and with MQTT
-  connected to a local mosquitto.
+- CPU and RSS of the box's process over 20 s idle with no page, with one open page, and
+  (restarted) with MQTT connected to a local mosquitto.
 
 Run: python tests/bench/bench_page.py   (needs chromium, chromium-driver and mosquitto)
 """
@@ -13,11 +14,14 @@ Run: python tests/bench/bench_page.py   (needs chromium, chromium-driver and mos
 from __future__ import annotations
 
 import asyncio
-import resource
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -25,9 +29,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import FAST_CONFIG, running_wallbox  # noqa: E402
+from pievse.firmware.demo.central_system import DemoCentralSystem  # noqa: E402
 from tests.page.test_status_page import CHROMEDRIVER, CHROMIUM  # noqa: E402
 from tests.rigs.mosquitto import Broker  # noqa: E402
+from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
 IDLE_S = 20.0
 OBSERVE = """
@@ -59,45 +64,90 @@ def browser():  # type: ignore[no-untyped-def]
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+class BoxProcess:
+    """The box as systemd runs it; its cost read from /proc."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base: str) -> None:
+        self.process = process
+        self.base = base
+        self._proc = Path(f"/proc/{process.pid}")
+
+    def cpu_s(self) -> float:
+        fields = (self._proc / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in (self._proc / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    async def idle_cost(self) -> tuple[float, float]:
+        """Its CPU share of one core over IDLE_S, and its RSS at the end."""
+        before, start = self.cpu_s(), time.monotonic()
+        await asyncio.sleep(IDLE_S)
+        return (self.cpu_s() - before) / (time.monotonic() - start), self.rss_mb()
 
 
-async def idle_cost() -> tuple[float, float]:
-    """CPU share of one core and RSS after IDLE_S of this process doing what it does."""
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.monotonic()
-    await asyncio.sleep(IDLE_S)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return cpu / (time.monotonic() - start), rss_mb()
+@asynccontextmanager
+async def box_process(
+    data: Path, csms_url: str, extra_config: str = ""
+) -> AsyncIterator[BoxProcess]:
+    port = free_port()
+    command = run_with_csms(csms_url, data, port)
+    with (data / "security.toml").open("a") as config:
+        config.write(extra_config)
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    box = BoxProcess(process, f"http://127.0.0.1:{port}")
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    async with http.get(f"{box.base}/api/status") as response:
+                        status = await response.json()
+                    if status["ocpp"]["registration"] == "accepted":
+                        break
+                except aiohttp.ClientError:
+                    pass
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the box did not come up registered")
+                await asyncio.sleep(0.1)
+        yield box
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def bench_ev(http: aiohttp.ClientSession, box: BoxProcess, state: str) -> None:
+    async with http.post(f"{box.base}/api/bench/ev", json={"state": state}) as response:
+        response.raise_for_status()
 
 
 async def main() -> None:
+    csms = DemoCentralSystem(lambda _frame, _sent: None)
+    await csms.start()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         (data / "broker").mkdir()
         broker = Broker(data / "broker")
         broker.start()
         try:
-            await measure(data, broker)
+            await measure(data, csms.url, broker)
         finally:
             broker.stop()
+            await csms.stop()
 
 
-async def measure(data: Path, broker: Broker) -> None:
-    async with running_wallbox(data / "box", FAST_CONFIG) as box:
-        async with aiohttp.ClientSession() as http:
-            weight = 0
-            for path in ("/", "/static/status.js", "/static/status.css"):
-                async with http.get(f"{box.base}{path}") as response:
-                    weight += len(await response.read())
+async def measure(data: Path, csms_url: str, broker: Broker) -> None:
+    async with box_process(data / "box", csms_url) as box, aiohttp.ClientSession() as http:
+        weight = 0
+        for path in ("/", "/static/status.js", "/static/status.css"):
+            async with http.get(f"{box.base}{path}") as response:
+                weight += len(await response.read())
         print(f"page weight: {weight / 1024:.1f} KiB (HTML + script + stylesheet, uncompressed)")
-        cpu, rss = await idle_cost()
-        print(f"idle, no page:      {cpu:6.2%} of a core, RSS {rss:6.1f} MB")
+        cpu, rss = await box.idle_cost()
+        print(f"box idle, no page:       {cpu:6.2%} of a core, RSS {rss:6.1f} MB")
         driver = await asyncio.to_thread(browser)
         try:
             started = time.monotonic()
@@ -108,13 +158,15 @@ async def measure(data: Path, broker: Broker) -> None:
                 await asyncio.sleep(0.005)
             render_ms = 1000 * (time.monotonic() - started)
             print(f"first render (navigation to status shown): {render_ms:.0f} ms")
+            cpu, rss = await box.idle_cost()
+            print(f"box idle, one open page: {cpu:6.2%} of a core, RSS {rss:6.1f} MB")
             await asyncio.to_thread(driver.execute_script, OBSERVE)
             latencies = []
             for i in range(20):
                 state, shown = ("B", "Preparing") if i % 2 == 0 else ("A", "Available")
                 await asyncio.sleep(0.3)
                 sent = time.time() * 1000
-                await box.bench("ev", state=state)
+                await bench_ev(http, box, state)
                 deadline = time.monotonic() + 3
                 while time.monotonic() < deadline:
                     seen = await asyncio.to_thread(driver.execute_script, "return window.__seen")
@@ -128,16 +180,18 @@ async def measure(data: Path, broker: Broker) -> None:
                 f"push latency, status change to page ({len(latencies)} changes): "
                 f"p50 {statistics.median(latencies):.0f} ms, max {latencies[-1]:.0f} ms"
             )
-            cpu, rss = await idle_cost()
-            print(f"idle, one open page: {cpu:6.2%} of a core, RSS {rss:6.1f} MB")
         finally:
             await asyncio.to_thread(driver.quit)
-    config = FAST_CONFIG + f'\n[mqtt]\nurl = "{broker.url}"\n'
-    async with running_wallbox(data / "mqtt", config) as box:
-        await box.wait_for(lambda s: s["mqtt"]["connected"], timeout=10)
-        cpu, rss = await idle_cost()
-        print(f"idle, MQTT connected: {cpu:6.2%} of a core, RSS {rss:6.1f} MB (a fresh box)")
-    print("(the box runs FAST_CONFIG: 20 ms ticks, 0.1 s meter polls)")
+    mqtt = f'\n[mqtt]\nurl = "{broker.url}"\n'
+    async with box_process(data / "mqtt", csms_url, mqtt) as box:
+        async with aiohttp.ClientSession() as http:
+            while True:
+                async with http.get(f"{box.base}/api/status") as response:
+                    if (await response.json())["mqtt"]["connected"]:
+                        break
+                await asyncio.sleep(0.1)
+        cpu, rss = await box.idle_cost()
+        print(f"box idle, MQTT connected: {cpu:6.2%} of a core, RSS {rss:6.1f} MB (a fresh box)")
 
 
 if __name__ == "__main__":

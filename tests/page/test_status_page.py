@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.webdriver.support.ui import Select
 
 from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.api.local_api import build_app
-from tests.conftest import BenchClient
+from tests.conftest import BenchClient, charge_under_csms
+from tests.rigs.csms import TestCsms
 from tests.rigs.local_server import serving
 from tests.rigs.paths import ROOT
 
@@ -154,3 +156,42 @@ async def test_beyond_loopback_the_page_asks_for_the_token(
         )
         await run(browser.refresh)
         await until(browser, shows(browser, "status", "Available"), "the stream with the token")
+
+
+async def test_a_csms_connected_box_shows_its_link_and_its_plot_looks_back_an_hour_and_a_day(
+    box: BenchClient, csms: TestCsms, browser: Any
+) -> None:
+    """The stored minute means (as an earlier run left them) fill the longer windows; the
+    pushed status still follows a session the CSMS sees."""
+    now = time.time()
+    minutes_ago = [*range(11, 41), 300]
+    with box.wallbox.store.atomic():
+        box.wallbox.store.db.executemany(
+            "INSERT INTO plot_history VALUES (?, 16.0, 15.5, 15.5, 15.5, 10700.0)",
+            [(now - 60 * m,) for m in minutes_ago],
+        )
+    await run(browser.get, f"{box.base}/")
+    await until(browser, shows(browser, "csms-registration", "accepted"), "registration")
+    assert await text_of(browser, "csms-connected") == "true"
+    assert await text_of(browser, "csms-profile") == "0"
+    assert await text_of(browser, "csms-queued") == "0"
+
+    def points() -> int:
+        return int(browser.find_element("id", "plot").get_attribute("data-points") or 0)
+
+    def choose(minutes: str) -> None:
+        Select(browser.find_element("id", "window")).select_by_value(minutes)
+
+    in_memory = await run(points)
+    assert in_memory < 30, "ten minutes hold only what this run sampled"
+    await run(choose, "60")
+    await until(browser, lambda: points() >= in_memory + 30, "an hour of stored minutes")
+    await until(browser, lambda: points() < in_memory + 31 + 5, "the hour leaves out 5 h ago")
+    await run(choose, "1440")
+    await until(browser, lambda: points() >= in_memory + 31, "a day reaches 5 h ago")
+    await run(browser.save_screenshot, str(ARTIFACTS / "status-day.png"))
+
+    await charge_under_csms(box, csms)
+    await until(browser, shows(browser, "status", "Charging"), "charging under the CSMS")
+    severe = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
+    assert severe == [], severe

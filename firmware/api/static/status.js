@@ -42,11 +42,15 @@ function show(status) {
   if (document.activeElement !== $("mode") && status.site) $("mode").value = status.site.mode;
 }
 
+// Longer than two stored minutes without a point: the box was off, so the line breaks.
+const GAP_S = 150;
+
 function line(key, pick, scale, t0) {
-  const xy = points.map((p) => [((p.t - t0) / WINDOW_S) * 600, 210 - pick(p) * scale])
-    .filter(([, y]) => Number.isFinite(y));
+  const xy = points.map((p) => [p.t, ((p.t - t0) / WINDOW_S) * 600, 210 - pick(p) * scale])
+    .filter(([, , y]) => Number.isFinite(y));
   if (!xy.length) return "";
-  const d = xy.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
+  const d = xy.map(([t, x, y], i) =>
+    `${i && t - xy[i - 1][0] <= GAP_S ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
   return `<path d="${d}" fill="none" stroke="${COLOURS[key]}" stroke-width="1.5"/>`;
 }
 
