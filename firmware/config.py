@@ -90,6 +90,23 @@ class SiteConfig:
     """The pilot during that pause: "F" (-12 V) or "B1" (steady +12 V)."""
     max_phase_switches: int = 4
     """Per plug-in: an EV that must re-detect its supply is not asked endlessly."""
+    id: str = ""
+    """Several boxes on one supply share `main_fuse_a` over MQTT under this id; empty: the
+    box is alone on its supply."""
+    max_boxes: int = 8
+    """The most boxes the site will have: the failsafe share is main_fuse_a / max_boxes."""
+    peer_timeout_s: float = 30.0
+    rotation_s: float = 1800.0
+    """When not every waiting EV can have 6 A, each gets a turn this long."""
+    priority: int = 0
+    """Higher is served first (among EVs that are equally in need)."""
+    phase_rotation: str = "L1L2L3"
+    """The site's phases this box's L1, L2 and L3 are wired to."""
+    house_metered: bool = False
+    """True: the supply also feeds a house, whose load the site's grid reading shows (the
+    allocation falls back while it is stale); false: it feeds only the boxes."""
+    secret: str = ""
+    """Shared by the site's boxes: their messages carry an HMAC signature with it."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +209,9 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
 
 
+PHASE_ROTATIONS = {"L1L2L3": (0, 1, 2), "L2L3L1": (1, 2, 0), "L3L1L2": (2, 0, 1)}
+"""A box's L1, L2, L3 on the site's phases: one-phase boxes spread over the supply."""
+
 # (section, key) -> check of the value beyond its type; returns an error or None.
 _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("charge_point", "id"): (
@@ -244,6 +264,22 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ),
     ("site", "phase_switch_pilot"): ('"F" or "B1"', lambda v: v in ("F", "B1")),
     ("site", "max_phase_switches"): ("0..100", lambda v: 0 <= v <= 100),
+    ("site", "id"): (
+        "empty, or 1 to 48 letters, digits, '-' or '_'",
+        lambda v: len(v) <= 48 and all(c.isascii() and (c.isalnum() or c in "-_") for c in v),
+    ),
+    ("site", "max_boxes"): ("1..1000", lambda v: 1 <= v <= 1000),
+    ("site", "peer_timeout_s"): ("3..600", lambda v: 3 <= v <= 600),
+    ("site", "rotation_s"): ("10..86400", lambda v: 10 <= v <= 86_400),
+    ("site", "priority"): ("-100..100", lambda v: -100 <= v <= 100),
+    ("site", "phase_rotation"): (
+        '"L1L2L3", "L2L3L1" or "L3L1L2"',
+        lambda v: v in PHASE_ROTATIONS,
+    ),
+    ("site", "secret"): (
+        "empty, or 16 to 128 characters",
+        lambda v: v == "" or 16 <= len(v) <= 128,
+    ),
     ("meter", "poll_interval_s"): ("0.1..60", lambda v: 0.1 <= v <= 60),
     ("meter", "offline_after_failures"): ("1..100", lambda v: 1 <= v <= 100),
     ("meter", "on_loss"): ('"stop" or "continue"', lambda v: v in ("stop", "continue")),
@@ -337,7 +373,12 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: [{name}]: expected a table")
         section_type = known_sections[name].default_factory  # type: ignore[misc]
         sections[name] = _parse_section(section_type, name, table, where)
-    return Config(**sections)
+    config = Config(**sections)
+    if config.site.id and not (config.mqtt.url and config.site.main_fuse_a):
+        raise ConfigError(
+            f"{where}: [site] id: sharing a site needs [mqtt] url and [site] main_fuse_a"
+        )
+    return config
 
 
 def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: str) -> Any:
@@ -366,7 +407,14 @@ def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: s
     return section_type(**values)
 
 
-SECRET_KEYS = frozenset({("security", "authorization_key"), ("mqtt", "password"), ("api", "token")})
+SECRET_KEYS = frozenset(
+    {
+        ("security", "authorization_key"),
+        ("mqtt", "password"),
+        ("api", "token"),
+        ("site", "secret"),
+    }
+)
 
 
 def dump_config(config: Config) -> str:

@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config, ConfigError
 from pievse.firmware.site.charging_mode import ChargingMode
+from pievse.firmware.site.grid_readings import GridReadings
+from pievse.firmware.site.site_share import SiteShare
 
 if TYPE_CHECKING:
     from pievse.firmware.mqtt.bridge import MqttBridge
@@ -19,8 +22,10 @@ def mqtt_bridge(
     mode: ChargingMode,
     stop: Callable[[], None],
     device: tuple[str, str],
-    monotonic: Callable[[], float],
+    clock: Clock,
+    site: tuple[SiteShare, GridReadings] | None = None,
 ) -> MqttBridge:
+    """`site`: the box's share of a site's supply, and the grid readings it shares."""
     try:
         from pievse.firmware.mqtt.bridge import MqttBridge
     except ImportError as exc:
@@ -28,8 +33,17 @@ def mqtt_bridge(
             f"[mqtt] url: MQTT needs pip install 'pievse[mqtt]' ({exc.name} is missing)"
         ) from None
     from pievse.firmware.mqtt.commands import Command, carry_out
+    from pievse.firmware.mqtt.site_link import SiteLink
+    from pievse.firmware.site.site_messages import SiteCodec
 
     def act(command: Command) -> None:
         carry_out(command, mode, stop)
 
-    return MqttBridge(config.mqtt, config.charge_point.id, status, act, device, monotonic)
+    parts = []
+    if site is not None:
+        share, grid = site
+        codec = SiteCodec(config.site.id, config.site.secret)
+        parts.append(SiteLink(share, codec, config.mqtt.topic_prefix, grid, clock))
+    return MqttBridge(
+        config.mqtt, config.charge_point.id, status, act, device, clock.monotonic, parts
+    )

@@ -8,13 +8,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pievse.firmware.clock import Clock
-from pievse.firmware.config import SiteConfig
+from pievse.firmware.config import PHASE_ROTATIONS, SiteConfig
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.main_fuse import MainFuseLimit
+from pievse.firmware.site.own_demand import SHARE_SOURCE, OwnDemandReader
 from pievse.firmware.site.phase_planner import PhasePlanner
+from pievse.firmware.site.site_share import SiteShare
 from pievse.hal.interfaces import Ratings
 
 GRID_STALE = "GridMeterStale"
@@ -29,8 +31,9 @@ def register_main_fuse(
     monotonic: Callable[[], float],
     own_currents: Callable[[], Sequence[float | None]],
 ) -> MainFuseLimit | None:
-    """The phases the EV uses are those in use (a 1-phase box ignores L2 and L3)."""
-    if not config.main_fuse_a:
+    """The phases the EV uses are those in use (a 1-phase box ignores L2 and L3). A box
+    sharing a supply that feeds only the boxes has no house to measure: its share is all."""
+    if not config.main_fuse_a or (config.id and not config.house_metered):
         return None
     phases = controller.phases
     fuse = MainFuseLimit(config, grid, monotonic, own_currents, lambda: phases.in_use)
@@ -38,6 +41,23 @@ def register_main_fuse(
         "main_fuse", fuse.limit_a, lambda: GRID_STALE if fuse.stale else None
     )
     return fuse
+
+
+def register_site_share(
+    controller: ChargeController,
+    config: SiteConfig,
+    box: str,
+    grid: GridReadings,
+    clock: Clock,
+) -> SiteShare | None:
+    """After main-fuse protection and before the OCPP sources; the claim asks for the
+    lowest of the other limits."""
+    if not config.id:
+        return None
+    reader = OwnDemandReader(controller, PHASE_ROTATIONS[config.phase_rotation])
+    share = SiteShare(config, box, grid, reader, (clock.monotonic, lambda: clock.now().timestamp()))
+    controller.limits.register(SHARE_SOURCE, share.limit_a, share.degraded)
+    return share
 
 
 def register_charging_mode(

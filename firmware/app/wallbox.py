@@ -28,6 +28,7 @@ from pievse.firmware.app.site_sources import (
     register_charging_mode,
     register_main_fuse,
     register_phase_planner,
+    register_site_share,
 )
 from pievse.firmware.app.status_document import status_document, status_key
 from pievse.firmware.app.systemd_notify import SystemdNotifier
@@ -113,6 +114,9 @@ class Wallbox:
             clock.monotonic,
             self._own_currents,
         )
+        self.site_share = register_site_share(
+            self.controller, config.site, config.charge_point.id, self.grid, clock
+        )
         self.restart_kind: str | None = None
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
@@ -146,7 +150,8 @@ class Wallbox:
                 self.charging_mode,
                 lambda: self.controller.sessions.stop_session("Local"),
                 (config.charge_point.model or board.name, firmware_version()),
-                clock.monotonic,
+                clock,
+                None if self.site_share is None else (self.site_share, self.grid),
             )
         )
         self.history = LiveHistory(self.status, store)
@@ -262,6 +267,7 @@ class Wallbox:
                 "main_fuse": None if self.main_fuse is None else self.main_fuse.describe(),
                 **self.charging_mode.describe(),
                 "phases": self.controller.phases.describe(),
+                "sharing": None if self.site_share is None else self.site_share.describe(),
             },
         )
         document["mqtt"] = None if self.mqtt is None else self.mqtt.describe()

@@ -15,8 +15,8 @@ import json
 import logging
 import random
 import ssl
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import aiomqtt
 
@@ -29,6 +29,24 @@ log = logging.getLogger(__name__)
 CHECK_S = 0.5
 """How often the state is compared with what was last published."""
 BACKOFF_MIN_S, BACKOFF_MAX_S = 1.0, 60.0
+
+
+class MqttPart(Protocol):
+    """More that rides on the box's one connection (the site's sharing)."""
+
+    subscriptions: list[str]
+
+    def accepts(self, topic: str) -> bool:
+        """Whether a message on `topic` is this part's."""
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        """Checks the message; must not raise, and must return quickly."""
+
+    async def run(self, client: aiomqtt.Client) -> None:
+        """Publishes for as long as the connection lasts (cancelled when it ends)."""
+
+    async def farewell(self, client: aiomqtt.Client) -> None:
+        """On a clean stop, before the box says it is offline."""
 
 
 def topic_level(text: str) -> str:
@@ -45,6 +63,7 @@ class MqttBridge:
         act: Callable[[Command], None],
         device: tuple[str, str],
         monotonic: Callable[[], float],
+        parts: Sequence[MqttPart] = (),
     ) -> None:
         """`snapshot`: the `/api/status` document; `act` carries a checked command out and
         raises ValueError where the box refuses it; `device`: model and firmware version."""
@@ -59,6 +78,7 @@ class MqttBridge:
         self._act = act
         self._device = device
         self._monotonic = monotonic
+        self._parts = tuple(parts)
         self.connected = False
         self.published = 0
         self.refused_commands = 0
@@ -117,21 +137,42 @@ class MqttBridge:
             ):
                 await client.publish(topic, json.dumps(payload), qos=1, retain=True)
         await client.subscribe(topics.command("+"), qos=1)
+        for part in self._parts:
+            for topic in part.subscriptions:
+                await client.subscribe(topic, qos=0)
         self.connected = True
         self.last_error = None
         log.info("MQTT connected to %s:%d as %s", self._host, self._port, topics.base)
-        publisher = asyncio.create_task(self._publish_state(client), name="mqtt-state")
+        tasks = [asyncio.create_task(self._publish_state(client), name="mqtt-state")]
+        tasks += [asyncio.create_task(part.run(client), name="mqtt-part") for part in self._parts]
+        stopping = False
         try:
             async for message in client.messages:
-                self._command(str(message.topic), message.payload)
+                self._route(str(message.topic), message.payload)
+        except asyncio.CancelledError:
+            stopping = True
+            raise
         finally:
-            publisher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await publisher
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                    await task
             # A clean stop says so itself; the broker's last will covers a dead process.
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1.0):
+                    if stopping:
+                        for part in self._parts:
+                            await part.farewell(client)
                     await client.publish(topics.availability, "offline", qos=1, retain=True)
+
+    def _route(self, topic: str, payload: Any) -> None:
+        raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
+        for part in self._parts:
+            if part.accepts(topic):
+                part.receive(topic, raw)
+                return
+        self._command(topic, raw)
 
     async def _publish_state(self, client: aiomqtt.Client) -> None:
         last: dict[str, Any] | None = None
@@ -145,9 +186,8 @@ class MqttBridge:
                 last, at = state, now
             await asyncio.sleep(CHECK_S)
 
-    def _command(self, topic: str, payload: Any) -> None:
+    def _command(self, topic: str, raw: bytes) -> None:
         name = topic.rsplit("/", 1)[-1]
-        raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
         try:
             self._act(parse_command(name, raw))
         except (CommandError, ValueError) as exc:

@@ -21,6 +21,8 @@ class GridReading:
     export_w: float | None
     at: float
     """Monotonic seconds."""
+    origin: str = "local"
+    """"local": this box's grid meter or its local API; else the site box that shared it."""
 
 
 class GridReadings:
@@ -29,7 +31,12 @@ class GridReadings:
         self._changed = changed
         self.latest: GridReading | None = None
 
-    def feed(self, current_a: Sequence[float | None], export_w: float | None = None) -> None:
+    def feed(
+        self,
+        current_a: Sequence[float | None],
+        export_w: float | None = None,
+        origin: str = "local",
+    ) -> None:
         """Raises GridReadingError and keeps the last reading when this one is not sane."""
         if len(current_a) != PHASES:
             raise GridReadingError(f"current_a: expected {PHASES} phases, got {len(current_a)}")
@@ -39,7 +46,7 @@ class GridReadings:
         if export_w is not None and not -1e6 <= export_w <= 1e6:
             raise GridReadingError(f"export_w: {export_w} W is out of range")
         phases = (current_a[0], current_a[1], current_a[2])
-        self.latest = GridReading(phases, export_w, self._monotonic())
+        self.latest = GridReading(phases, export_w, self._monotonic(), origin)
         self._changed()
 
     def describe(self) -> dict[str, Any]:

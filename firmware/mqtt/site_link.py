@@ -1,0 +1,111 @@
+"""The site's boxes over the box's MQTT connection: claims on
+`<prefix>/site/<site id>/box/<box>`, the grid reading on `<prefix>/site/<site id>/grid`.
+
+A box publishes its claim every heartbeat and at once when its demand or its view changed,
+the grid reading it has itself (its grid meter, or one put over its local API) each time it
+changes, and a leave when it stops. What it hears passes the site's checks or is counted,
+logged and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import aiomqtt
+
+from pievse.firmware.clock import Clock
+from pievse.firmware.site.grid_readings import GridReading, GridReadingError, GridReadings
+from pievse.firmware.site.site_messages import (
+    GridShare,
+    SiteCodec,
+    SiteMessageError,
+)
+from pievse.firmware.site.site_share import HEARTBEAT_S, SiteShare
+
+log = logging.getLogger(__name__)
+CHECK_S = 0.1
+OWN_READING_PREFERRED_S = 5.0
+"""A box with a grid reading of its own takes none from the site while it is this fresh."""
+LOG_EVERY_S = 60.0
+"""A peer that keeps sending what the site refuses is logged once a minute, not each time."""
+
+
+class SiteLink:
+    def __init__(
+        self,
+        share: SiteShare,
+        codec: SiteCodec,
+        topic_prefix: str,
+        grid: GridReadings,
+        clock: Clock,
+    ) -> None:
+        self._share = share
+        self._codec = codec
+        self._grid = grid
+        self._clock = clock
+        self._base = f"{topic_prefix}/site/{codec.site}"
+        self.subscriptions = [f"{self._base}/box/+", f"{self._base}/grid"]
+        self._logged: dict[str, float] = {}
+        self._shared_reading: GridReading | None = None
+
+    def accepts(self, topic: str) -> bool:
+        return topic.startswith(f"{self._base}/")
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        level = topic[len(self._base) + 1 :]
+        sender = "grid" if level == "grid" else level.removeprefix("box/")
+        try:
+            message = self._codec.decode(payload, sender, self._clock.now().timestamp())
+            if isinstance(message, GridShare):
+                self._take_grid(message)
+            else:
+                self._share.receive(message)
+        except (SiteMessageError, GridReadingError) as exc:
+            self._share.ignored += 1
+            self._log_refused(topic, str(exc))
+
+    def _take_grid(self, message: GridShare) -> None:
+        if message.box == self._share.box:
+            return
+        own = self._grid.fresh(OWN_READING_PREFERRED_S)
+        if own is not None and own.origin == "local":
+            return
+        self._grid.feed(message.current_a, message.export_w, origin=message.box)
+        self._shared_reading = self._grid.latest
+
+    def _log_refused(self, topic: str, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._logged.get(topic, -LOG_EVERY_S) >= LOG_EVERY_S:
+            self._logged[topic] = now
+            log.warning("site message on %s ignored: %s", topic, reason)
+
+    async def run(self, client: aiomqtt.Client) -> None:
+        sent_at = -HEARTBEAT_S
+        while True:
+            now = time.monotonic()
+            if now - sent_at >= HEARTBEAT_S or self._share.publish_due():
+                payload = self._codec.encode(self._share.claim())
+                await client.publish(f"{self._base}/box/{self._share.box}", payload, qos=0)
+                sent_at = now
+            await self._publish_grid(client)
+            await asyncio.sleep(CHECK_S)
+
+    async def _publish_grid(self, client: aiomqtt.Client) -> None:
+        reading = self._grid.latest
+        if reading is None or reading is self._shared_reading or reading.origin != "local":
+            return
+        self._shared_reading = reading
+        at = self._clock.now().timestamp()
+        message = GridShare(self._share.box, at, reading.current_a, reading.export_w)
+        await client.publish(f"{self._base}/grid", self._codec.encode(message), qos=0)
+
+    async def farewell(self, client: aiomqtt.Client) -> None:
+        """On a clean stop: the others need hold nothing for this box."""
+        payload = self._codec.encode(self._share.leave())
+        await client.publish(f"{self._base}/box/{self._share.box}", payload, qos=1)
+
+    def describe(self) -> dict[str, Any]:
+        return self._share.describe()

@@ -1,0 +1,298 @@
+"""This box's share of a site's supply, as a limit source: what the site allocation gives it
+in its own view and in every live peer's, whichever is lowest.
+
+Peers are heard through their claims. One not heard for `peer_timeout_s` (and a grace of
+two heartbeats, by which time it has itself fallen back) is silent: it leaves the
+allocation, and the failsafe share is held for it on its phases until it returns or says it
+left. When this box's own claims stop coming back from the broker for `peer_timeout_s`, or a
+metered house goes unread, it falls back to the failsafe share (`main_fuse_a / max_boxes`,
+nothing below the minimum), which keeps the sum within the fuse even if every box does the
+same. After starting it takes nothing until it has heard the site for a moment, so it never
+counts on being alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pievse.firmware.config import SiteConfig
+from pievse.firmware.energy.site_allocation import (
+    PHASES,
+    BoxDemand,
+    allocate,
+    available_a,
+    house_load_a,
+)
+from pievse.firmware.site.grid_readings import GridReadings
+from pievse.firmware.site.site_messages import Claim, Leave
+
+log = logging.getLogger(__name__)
+MIN_A = 6.0
+HEARTBEAT_S = 1.0
+JOIN_S = 2.5 * HEARTBEAT_S
+"""Long enough to have heard every live peer's heartbeat."""
+GRACE_S = 2 * HEARTBEAT_S
+REPUBLISH_A = 0.5
+"""A view that moves a share by this much is published at once, not at the heartbeat."""
+RECOMPUTE_S = 0.5
+"""Even with nothing heard: peers fall silent and the rotation turns with time."""
+SITE_FAILSAFE = "SiteFailsafe"
+
+
+@dataclass(frozen=True)
+class OwnDemand:
+    phases: tuple[int, ...]
+    """The site's phases the box draws on now."""
+    cap_a: float
+    """The lowest of the box's limits other than its share."""
+    tier: int | None
+    draw_a: tuple[float | None, float | None, float | None]
+    """On the site's phases."""
+
+
+@dataclass
+class _Peer:
+    claim: Claim
+    heard_at: float
+
+
+@dataclass
+class _Taking:
+    """An EV that takes well below its share is asked for what it takes (plus a margin), so
+    the rest goes to the others; when it comes up to that, it may have everything again."""
+
+    below_since: float | None = None
+    margin_a: float = 2.0
+    after_s: float = 30.0
+    reduced: bool = False
+
+    def want_a(self, cap_a: float, share_a: float, drawn_a: float, now: float) -> float:
+        if share_a <= 0 or drawn_a < 1.0:
+            self.below_since, self.reduced = None, False
+            return cap_a
+        if self.reduced and drawn_a >= share_a - self.margin_a / 2:
+            self.below_since, self.reduced = None, False
+        if drawn_a < share_a - 1.5 * self.margin_a:
+            self.below_since = now if self.below_since is None else self.below_since
+            if now - self.below_since >= self.after_s:
+                self.reduced = True
+        else:
+            self.below_since = None
+        return min(cap_a, max(MIN_A, drawn_a + self.margin_a)) if self.reduced else cap_a
+
+
+class SiteShare:
+    def __init__(
+        self,
+        config: SiteConfig,
+        box: str,
+        grid: GridReadings,
+        demand: Callable[[], OwnDemand],
+        clocks: tuple[Callable[[], float], Callable[[], float]],
+    ) -> None:
+        """`clocks`: monotonic and wall seconds (the rotation turns on the wall clock, which
+        every box of the site shares)."""
+        self._config = config
+        self.box = box
+        self._grid = grid
+        self._demand = demand
+        self._monotonic, self._wall = clocks
+        self._peers: dict[str, _Peer] = {}
+        self._started = self._monotonic()
+        self._echo_at: float | None = None
+        self._first_echo_at: float | None = None
+        self._seq = 0
+        self._taking = _Taking()
+        self._own: OwnDemand | None = None
+        self._want_a = 0.0
+        self._view: dict[str, float] | None = None
+        """None while in the failsafe: peers then count no view of ours."""
+        self._computed_at = 0.0
+        self._published_view: dict[str, float] | None = None
+        self._published_demand: tuple[Any, ...] | None = None
+        self._dirty = True
+        self.state = "joining"
+        self.reason: str | None = None
+        self.share_a = 0.0
+        self.ignored = 0
+
+    @property
+    def failsafe_a(self) -> float:
+        share = self._config.main_fuse_a / self._config.max_boxes
+        return share if share >= MIN_A else 0.0
+
+    def receive(self, message: Claim | Leave) -> None:
+        now = self._monotonic()
+        if message.box == self.box:
+            self._echo_at = now
+            self._first_echo_at = self._first_echo_at or now
+            return
+        if isinstance(message, Leave):
+            if self._peers.pop(message.box, None) is not None:
+                log.info("site %s: %s left", self._config.id, message.box)
+        else:
+            known = self._peers.get(message.box)
+            if known is None:
+                log.info("site %s: %s joined", self._config.id, message.box)
+            elif message.seq <= known.claim.seq and message.at <= known.claim.at:
+                return
+            self._peers[message.box] = _Peer(message, now)
+        self._dirty = True
+
+    def limit_a(self, _now: datetime) -> float:
+        self.share_a = self._refresh()
+        return self.share_a
+
+    def degraded(self) -> str | None:
+        return SITE_FAILSAFE if self.state == "failsafe" else None
+
+    def _refresh(self) -> float:
+        now = self._monotonic()
+        own = self._demand()
+        drawn = max((d or 0.0) for d in own.draw_a)
+        self._want_a = self._taking.want_a(own.cap_a, self.share_a, drawn, now)
+        if own != self._own:
+            self._own, self._dirty = own, True
+        failsafe = self._failsafe_reason(now)
+        if failsafe is not None:
+            if self.state != "failsafe":
+                log.warning("site %s: failsafe share %.1f A (%s)", self._config.id,
+                            self.failsafe_a, failsafe)  # fmt: skip
+            self.state, self.reason, self._view = "failsafe", failsafe, None
+            return self.failsafe_a
+        if self._dirty or self._view is None or now - self._computed_at >= RECOMPUTE_S:
+            self._view = self._compute_view(now)
+            self._computed_at, self._dirty = now, False
+        first = self._first_echo_at
+        if first is None or now - first < JOIN_S:
+            return self.failsafe_a if self.state == "failsafe" else 0.0
+        if self.state != "shared":
+            log.info("site %s: sharing with %d boxes", self._config.id, len(self._peers) + 1)
+        self.state, self.reason = "shared", None
+        mine = self._view.get(self.box, 0.0)
+        for peer in self._live(now):
+            if peer.claim.view is not None:
+                mine = min(mine, peer.claim.view.get(self.box, 0.0))
+        return mine if mine >= MIN_A - 0.05 else 0.0
+
+    def _failsafe_reason(self, now: float) -> str | None:
+        heard = self._echo_at if self._echo_at is not None else self._started
+        if now - heard > self._config.peer_timeout_s:
+            return "no answer from the site's broker"
+        if self._config.house_metered and self._grid.fresh(self._config.grid_timeout_s) is None:
+            return "the site's grid reading is stale"
+        return None
+
+    def _live(self, now: float) -> list[_Peer]:
+        limit = self._config.peer_timeout_s + GRACE_S
+        return [p for p in self._peers.values() if now - p.heard_at <= limit]
+
+    def silent(self, now: float | None = None) -> list[str]:
+        live = {p.claim.box for p in self._live(self._monotonic() if now is None else now)}
+        return sorted(box for box in self._peers if box not in live)
+
+    def _compute_view(self, now: float) -> dict[str, float]:
+        own = self._own
+        assert own is not None
+        live = self._live(now)
+        reserved = [0.0] * PHASES
+        for box in self.silent(now):
+            for p in self._peers[box].claim.phases:
+                reserved[p] += self.failsafe_a
+        house = None
+        reading = self._grid.fresh(self._config.grid_timeout_s)
+        if self._config.house_metered and reading is not None:
+            draws = {p.claim.box: p.claim.draw_a for p in live} | {self.box: own.draw_a}
+            house = house_load_a(reading.current_a, draws)
+        demands = [
+            BoxDemand(p.claim.box, p.claim.phases, p.claim.want_a, p.claim.tier, p.claim.priority)
+            for p in live
+            if p.claim.tier is not None
+        ]
+        if own.tier is not None:
+            demands.append(
+                BoxDemand(self.box, own.phases, self._want_a, own.tier, self._config.priority)
+            )
+        epoch = math.floor(self._wall() / self._config.rotation_s)
+        shares = allocate(
+            available_a(self._config.main_fuse_a, house, reserved), demands, MIN_A, epoch
+        )
+        return {p.claim.box: 0.0 for p in live} | {self.box: 0.0} | shares
+
+    def publish_due(self) -> bool:
+        """A claim is due at once when the demand changed or the view moved a share."""
+        own = self._own
+        if own is None:
+            return False
+        demand = (own.phases, own.tier, round(self._want_a, 1))
+        if demand != self._published_demand:
+            return True
+        last, view = self._published_view, self._view
+        if last is None or view is None or last.keys() != view.keys():
+            return last != view
+        return any(abs(last[box] - a) >= REPUBLISH_A for box, a in view.items())
+
+    def claim(self) -> Claim:
+        own = self._own or self._demand()
+        self._seq += 1
+        self._published_view = None if self._view is None else dict(self._view)
+        self._published_demand = (own.phases, own.tier, round(self._want_a, 1))
+        return Claim(
+            self.box,
+            self._seq,
+            self._wall(),
+            own.phases,
+            self._want_a,
+            own.tier,
+            self._config.priority,
+            own.draw_a,
+            self._published_view,
+        )
+
+    def leave(self) -> Leave:
+        self._seq += 1
+        return Leave(self.box, self._seq, self._wall())
+
+    def describe(self) -> dict[str, Any]:
+        now = self._monotonic()
+        silent = set(self.silent(now))
+        boxes = [
+            {
+                "box": box,
+                "phases": list(peer.claim.phases),
+                "want_a": round(peer.claim.want_a, 1) if peer.claim.tier is not None else None,
+                "draw_a": list(peer.claim.draw_a),
+                "share_a": (self._view or {}).get(box),
+                "heard_s_ago": round(now - peer.heard_at, 1),
+                "silent": box in silent,
+            }
+            for box, peer in sorted(self._peers.items())
+        ]
+        own = self._own
+        if own is not None:
+            boxes.append(
+                {
+                    "box": self.box,
+                    "phases": list(own.phases),
+                    "want_a": round(self._want_a, 1) if own.tier is not None else None,
+                    "draw_a": list(own.draw_a),
+                    "share_a": (self._view or {}).get(self.box),
+                    "heard_s_ago": 0.0,
+                    "silent": False,
+                }
+            )
+        return {
+            "id": self._config.id,
+            "state": self.state,
+            "reason": self.reason,
+            "share_a": round(self.share_a, 2),
+            "failsafe_a": round(self.failsafe_a, 2),
+            "max_boxes": self._config.max_boxes,
+            "boxes": sorted(boxes, key=lambda b: b["box"]),
+            "ignored_messages": self.ignored,
+        }
