@@ -32,8 +32,9 @@ def register_main_fuse(
     own_currents: Callable[[], Sequence[float | None]],
 ) -> MainFuseLimit | None:
     """The phases the EV uses are those in use (a 1-phase box ignores L2 and L3). A box
-    sharing a supply that feeds only the boxes has no house to measure: its share is all."""
-    if not config.main_fuse_a or (config.id and not config.house_metered):
+    that shares its site's supply leaves the fuse to the site allocation, which tells the
+    other boxes' draw from the house's."""
+    if not config.main_fuse_a or config.id:
         return None
     phases = controller.phases
     fuse = MainFuseLimit(config, grid, monotonic, own_currents, lambda: phases.in_use)

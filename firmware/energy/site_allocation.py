@@ -1,7 +1,7 @@
 """How several boxes on one supply share its fuse: every box runs this on the same shared
 state and gets the same answer, so no box coordinates and none can be lost.
 
-Admission first: in order of need, then priority, then a rotating order, each box that
+Admission first: in order of need, then priority, then turn, each box that
 wants to charge gets its minimum (6 A on each of its phases) if every one of those phases
 still has it. Then the rest is shared max-min fair: all admitted boxes rise together; a box
 stops at what it wants, and the boxes on a phase that is full stop there. A phase is counted
@@ -29,25 +29,38 @@ class BoxDemand:
     """0: its EV charges or waits to start; 1: plugged in but done (served after tier 0)."""
     priority: int = 0
     """Higher first among the same tier."""
+    turn: float = 0.0
+    """Lower first among the same priority (`turn_key`)."""
 
 
-def rotation_order(boxes: Sequence[str], epoch: int) -> dict[str, int]:
-    """Each box's place in the round: sorted by id, shifted by one each epoch, so when not
-    every waiting EV can have its minimum, each gets its turn."""
-    ordered = sorted(boxes)
-    count = len(ordered) or 1
-    return {box: (i - epoch) % count for i, box in enumerate(ordered)}
+TURN_OFFSET_S = 1e10
+"""Puts the three kinds of turn key apart: in a turn, waiting, turn over."""
+
+
+def turn_key(
+    served_since: float | None, waiting_since: float | None, now: float, rotation_s: float
+) -> float:
+    """Lower is admitted first when not every waiting EV can have its minimum: an EV in its
+    turn keeps it for `rotation_s` (earliest turn first), then the longest waiting, and an
+    EV whose turn is over goes to the back. All from times every box publishes, so every
+    box orders alike."""
+    if served_since is not None and now - served_since < rotation_s:
+        return served_since - TURN_OFFSET_S
+    if waiting_since is not None:
+        return waiting_since
+    if served_since is not None:
+        return served_since + TURN_OFFSET_S
+    return 2 * TURN_OFFSET_S
 
 
 def admit(
-    available_a: Sequence[float], demands: Sequence[BoxDemand], min_a: float, epoch: int
+    available_a: Sequence[float], demands: Sequence[BoxDemand], min_a: float
 ) -> list[BoxDemand]:
     """The boxes that get their minimum, in the order they were admitted."""
-    place = rotation_order([d.box for d in demands], epoch)
     left = list(available_a)
     admitted = []
     wanting = [d for d in demands if d.want_a >= min_a and d.phases]
-    for demand in sorted(wanting, key=lambda d: (d.tier, -d.priority, place[d.box])):
+    for demand in sorted(wanting, key=lambda d: (d.tier, -d.priority, d.turn, d.box)):
         if all(left[p] + EPSILON_A >= min_a for p in demand.phases):
             for p in demand.phases:
                 left[p] -= min_a
@@ -56,12 +69,12 @@ def admit(
 
 
 def allocate(
-    available_a: Sequence[float], demands: Sequence[BoxDemand], min_a: float, epoch: int
+    available_a: Sequence[float], demands: Sequence[BoxDemand], min_a: float
 ) -> dict[str, float]:
     """Every box's current per phase: 0, or between `min_a` and what it wants, with each
     phase's sum within `available_a` (what the fuse leaves on it)."""
     allocation = {d.box: 0.0 for d in demands}
-    admitted = admit(available_a, demands, min_a, epoch)
+    admitted = admit(available_a, demands, min_a)
     left = [max(0.0, a) for a in available_a]
     for demand in admitted:
         allocation[demand.box] = min_a

@@ -11,6 +11,7 @@ def state_payload(status: dict[str, Any]) -> dict[str, Any]:
     meter = status.get("meter") or {}
     site = status.get("site") or {}
     session = status.get("session")
+    sharing = site.get("sharing")
     currents = meter.get("current_a") or [None, None, None]
     return {
         "status": connector["status"],
@@ -30,4 +31,6 @@ def state_payload(status: dict[str, Any]) -> dict[str, Any]:
         "mode": site.get("mode"),
         "setpoint_a": site.get("setpoint_a"),
         "faults": status["faults"],
+        "site_state": None if sharing is None else sharing["state"],
+        "site_share_a": None if sharing is None else sharing["share_a"],
     }

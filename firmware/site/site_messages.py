@@ -39,6 +39,10 @@ class Claim:
     draw_a: tuple[float | None, float | None, float | None]
     view: dict[str, float] | None
     """The allocation this box computed for every box; None while it is in its failsafe."""
+    served_since: float | None = None
+    """Wall time its EV's turn began (it has had the minimum since)."""
+    waiting_since: float | None = None
+    """Wall time its EV began waiting for the minimum."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class SiteCodec:
                 "view": None
                 if message.view is None
                 else {box: round(a, 2) for box, a in sorted(message.view.items())},
+                "served_since": message.served_since,
+                "waiting_since": message.waiting_since,
             }
         elif isinstance(message, Leave):
             body |= {"seq": message.seq, "leave": True}
@@ -171,7 +177,13 @@ def _claim(body: dict[str, Any], box: str, seq: int, at: float) -> Claim:
         priority,
         _currents(body, "draw_a"),
         shares,
+        _moment(body, "served_since"),
+        _moment(body, "waiting_since"),
     )
+
+
+def _moment(body: dict[str, Any], key: str) -> float | None:
+    return None if body.get(key) is None else _number(body, key, 0.0, math.inf)
 
 
 def _share(box: str, value: Any) -> float:

@@ -14,7 +14,6 @@ counts on being alone.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from pievse.firmware.energy.site_allocation import (
     allocate,
     available_a,
     house_load_a,
+    turn_key,
 )
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.site_messages import Claim, Leave
@@ -42,6 +42,7 @@ REPUBLISH_A = 0.5
 RECOMPUTE_S = 0.5
 """Even with nothing heard: peers fall silent and the rotation turns with time."""
 SITE_FAILSAFE = "SiteFailsafe"
+BROKER_LOST = "no answer from the site's broker"
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class SiteShare:
         self._view: dict[str, float] | None = None
         """None while in the failsafe: peers then count no view of ours."""
         self._computed_at = 0.0
+        self._served_since: float | None = None
+        self._waiting_since: float | None = None
         self._published_view: dict[str, float] | None = None
         self._published_demand: tuple[Any, ...] | None = None
         self._dirty = True
@@ -146,7 +149,19 @@ class SiteShare:
 
     def limit_a(self, _now: datetime) -> float:
         self.share_a = self._refresh()
+        self._follow_turn()
         return self.share_a
+
+    def _follow_turn(self) -> None:
+        own = self._own
+        wall = self._wall()
+        if self.share_a >= MIN_A:
+            self._served_since = self._served_since or wall
+            self._waiting_since = None
+            return
+        self._served_since = None
+        waiting = own is not None and own.tier == 0 and self._want_a >= MIN_A
+        self._waiting_since = (self._waiting_since or wall) if waiting else None
 
     def degraded(self) -> str | None:
         return SITE_FAILSAFE if self.state == "failsafe" else None
@@ -164,6 +179,8 @@ class SiteShare:
                 log.warning("site %s: failsafe share %.1f A (%s)", self._config.id,
                             self.failsafe_a, failsafe)  # fmt: skip
             self.state, self.reason, self._view = "failsafe", failsafe, None
+            if failsafe == BROKER_LOST:
+                self._first_echo_at = None  # back, it hears the site anew before it shares
             return self.failsafe_a
         if self._dirty or self._view is None or now - self._computed_at >= RECOMPUTE_S:
             self._view = self._compute_view(now)
@@ -183,7 +200,7 @@ class SiteShare:
     def _failsafe_reason(self, now: float) -> str | None:
         heard = self._echo_at if self._echo_at is not None else self._started
         if now - heard > self._config.peer_timeout_s:
-            return "no answer from the site's broker"
+            return BROKER_LOST
         if self._config.house_metered and self._grid.fresh(self._config.grid_timeout_s) is None:
             return "the site's grid reading is stale"
         return None
@@ -209,19 +226,25 @@ class SiteShare:
         if self._config.house_metered and reading is not None:
             draws = {p.claim.box: p.claim.draw_a for p in live} | {self.box: own.draw_a}
             house = house_load_a(reading.current_a, draws)
+        wall, rotation = self._wall(), self._config.rotation_s
         demands = [
-            BoxDemand(p.claim.box, p.claim.phases, p.claim.want_a, p.claim.tier, p.claim.priority)
-            for p in live
-            if p.claim.tier is not None
+            BoxDemand(
+                c.box,
+                c.phases,
+                c.want_a,
+                c.tier,
+                c.priority,
+                turn_key(c.served_since, c.waiting_since, wall, rotation),
+            )
+            for c in (p.claim for p in live)
+            if c.tier is not None
         ]
         if own.tier is not None:
+            turn = turn_key(self._served_since, self._waiting_since, wall, rotation)
             demands.append(
-                BoxDemand(self.box, own.phases, self._want_a, own.tier, self._config.priority)
+                BoxDemand(self.box, own.phases, self._want_a, own.tier, self._config.priority, turn)
             )
-        epoch = math.floor(self._wall() / self._config.rotation_s)
-        shares = allocate(
-            available_a(self._config.main_fuse_a, house, reserved), demands, MIN_A, epoch
-        )
+        shares = allocate(available_a(self._config.main_fuse_a, house, reserved), demands, MIN_A)
         return {p.claim.box: 0.0 for p in live} | {self.box: 0.0} | shares
 
     def publish_due(self) -> bool:
@@ -252,6 +275,8 @@ class SiteShare:
             self._config.priority,
             own.draw_a,
             self._published_view,
+            self._served_since,
+            self._waiting_since,
         )
 
     def leave(self) -> Leave:

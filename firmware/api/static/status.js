@@ -39,11 +39,25 @@ function show(status) {
   $("csms-queued").textContent = ocpp.queued ?? "–";
   $("firmware").textContent = status.firmware_version || "–";
   $("bench").hidden = !status.bench;
+  showSite((status.site || {}).sharing);
   if (document.activeElement !== $("mode") && status.site) $("mode").value = status.site.mode;
 }
 
 // Longer than two stored minutes without a point: the box was off, so the line breaks.
 const GAP_S = 150;
+
+function showSite(sharing) {
+  $("site").hidden = !sharing;
+  if (!sharing) return;
+  $("site-id").textContent = sharing.id;
+  $("site-state").textContent = sharing.state;
+  $("site-reason").textContent = sharing.reason || "";
+  const amps = (a) => (a === null || a === undefined ? "–" : Number(a).toFixed(1));
+  $("site-boxes").querySelector("tbody").innerHTML = sharing.boxes.map((b) =>
+    `<tr class="${b.silent ? "faulted" : ""}"><td>${b.box}</td>` +
+    `<td>${b.phases.map((p) => `L${p + 1}`).join("")}</td><td>${amps(b.want_a)}</td>` +
+    `<td>${b.draw_a.map(amps).join(" / ")}</td><td>${amps(b.share_a)}</td></tr>`).join("");
+}
 
 function line(key, pick, scale, t0) {
   const xy = points.map((p) => [p.t, ((p.t - t0) / WINDOW_S) * 600, 210 - pick(p) * scale])
