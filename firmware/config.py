@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -346,6 +346,16 @@ def parse_listen(value: str) -> tuple[str, int] | None:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         return None
     return host.strip("[]"), int(port)
+
+
+def with_overrides(config: Config, overrides: dict[str, dict[str, Any]], where: str) -> Config:
+    """`config` with some keys set, each checked as in a file (ConfigError names `where`);
+    the rest of each section stays as it was."""
+    checked = parse_config(overrides, where)
+    for section, keys in overrides.items():
+        new = {key: getattr(getattr(checked, section), key) for key in keys}
+        config = replace(config, **{section: replace(getattr(config, section), **new)})
+    return config
 
 
 def load_config(path: Path | None) -> Config:

@@ -21,6 +21,7 @@ from pievse.firmware.app.wallbox import ApiListenError, run
 from pievse.firmware.clock import SystemClock
 from pievse.firmware.config import ConfigError, dump_config, parse_listen
 from pievse.firmware.diagnostics.journal_logging import setup_logging
+from pievse.firmware.fleet.session_plan import SESSION_KINDS
 from pievse.firmware.ocpp16.outbox import DurableOutbox
 from pievse.firmware.persistence.store import Store, StoreError
 from pievse.firmware.security.security_log import SecurityLog
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--pause", type=float, default=1.0, help="seconds between the steps (default 1)"
     )
+    _add_fleet_command(commands)
     security_log = commands.add_parser(
         "security-log", help="print (or clear) the security log of a data directory"
     )
@@ -89,6 +91,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-reset", action="store_true", help="leave the board in its REPL after copying"
     )
     return parser
+
+
+def _add_fleet_command(commands: argparse._SubParsersAction) -> None:
+    fleet = commands.add_parser(
+        "fleet",
+        help="N bench boxes, each the real controller, against one CSMS (load tests)",
+    )
+    fleet.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    fleet.add_argument("--boxes", type=int, required=True, help="how many (1..5000)")
+    fleet.add_argument("--csms", required=True, help="CSMS URL (ws:// or wss://)")
+    fleet.add_argument("--sessions", default="scripted", choices=SESSION_KINDS)
+    fleet.add_argument("--session-s", type=float, default=300.0, help="a charge's length (s)")
+    fleet.add_argument("--idle-s", type=float, default=60.0, help="unplugged between (s)")
+    fleet.add_argument("--config", type=Path, help="every box's base configuration (TOML)")
+    fleet.add_argument("--data-dir", type=Path, help="keep the boxes' data here (default: temp)")
+    fleet.add_argument("--id-prefix", default="fleet-", help="charge point ids: PREFIX0001...")
+    fleet.add_argument("--boot-over-s", type=float, help="spread the boots (default N/20 s)")
+    fleet.add_argument("--tick-ms", type=int, default=500, help="control loop period")
+    fleet.add_argument("--meter-poll-s", type=float, default=10.0, help="meter poll period")
+    fleet.add_argument("--meter-values-s", type=int, default=10, help="MeterValueSampleInterval")
+    fleet.add_argument("--duration-s", type=float, help="stop after this long (default: a signal)")
+    fleet.add_argument("--seed", type=int, default=1, help="for the boot spread and sessions")
+    fleet.add_argument("--site", help="the boxes share one site's supply under this id")
+    fleet.add_argument("--mqtt", help="with --site: the site's broker, mqtt://HOST[:PORT]")
+    fleet.add_argument("--main-fuse-a", type=float, default=32.0, help="with --site")
+    fleet.add_argument("--max-boxes", type=int, help="with --site (default: --boxes)")
 
 
 def _run_options() -> argparse.ArgumentParser:
@@ -230,6 +258,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fleet(args: argparse.Namespace) -> int:
+    from pievse.firmware.fleet.fleet_command import FleetArgumentError, run_fleet
+
+    if not args.verbose:  # a thousand boxes' info lines would drown the fleet's summary
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        return run_fleet(args, lambda line: print(line, flush=True))
+    except FleetArgumentError as exc:
+        print(f"pievse fleet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
 def _security_log(args: argparse.Namespace) -> int:
     """Reads the database beside a running box (WAL readers do not block it). A clearing
     while the box runs reaches the CSMS at its next start, when the outbox is read."""
@@ -271,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_emulator(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "fleet":
+        return _fleet(args)
     if args.command == "flash-pilot":
         return _flash_pilot(args)
     if args.command == "security-log":

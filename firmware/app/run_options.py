@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from pievse.firmware.config import Config, load_config, parse_config
+from pievse.firmware.config import Config, load_config, with_overrides
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
 
@@ -35,11 +35,8 @@ def resolve_config(options: RunOptions) -> Config:
     config = load_config(options.config)
     for option, (flag, section, key) in FLAG_KEYS.items():
         value = getattr(options, option)
-        if value is None:
-            continue
-        checked = getattr(parse_config({section: {key: value}}, flag), section)
-        merged = replace(getattr(config, section), **{key: getattr(checked, key)})
-        config = replace(config, **{section: merged})
+        if value is not None:
+            config = with_overrides(config, {section: {key: value}}, flag)
     return config
 
 

@@ -69,8 +69,10 @@ class Wallbox:
         options: RunOptions,
         clock: Clock | None = None,
         restart: Callable[[str], Awaitable[None]] | None = None,
+        config: Config | None = None,
     ) -> None:
-        config = resolve_config(options)
+        """`config`: instead of the one `options` name (a fleet builds each box's)."""
+        config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
         self.store = store = Store(options.data_dir / "pievse.db")

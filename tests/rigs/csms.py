@@ -40,6 +40,8 @@ class Received:
     at: float = field(default_factory=time.monotonic)
     answer: dict[str, Any] | None = None
     """What this CSMS answered, where a test needs it (StartTransaction's transactionId)."""
+    charge_point: str = ""
+    """The id in the path it connected on (a CSMS of several charge points)."""
 
 
 @dataclass
@@ -78,7 +80,7 @@ class CentralSystemSide(ChargePoint):
             failures = self.csms.script.fail_actions.get(action, 0)
             if failures:
                 self.csms.script.fail_actions[action] = failures - 1
-                self.csms.received.append(Received(action, message[3]))
+                self.csms.received.append(Received(action, message[3], charge_point=self.id))
                 error = unpack(raw_msg).create_call_error(RuntimeError("scripted failure"))
                 await ChargePoint._send(self, error.to_json())  # scripted, not a finding
                 return
@@ -91,7 +93,7 @@ class CentralSystemSide(ChargePoint):
         await super()._send(message)
 
     def _record(self, action: str, payload: dict[str, Any]) -> None:
-        self.csms.received.append(Received(action, payload))
+        self.csms.received.append(Received(action, payload, charge_point=self.id))
 
     @on(Action.boot_notification, skip_schema_validation=False)
     def on_boot(self, **payload: Any) -> Any:
@@ -129,7 +131,12 @@ class CentralSystemSide(ChargePoint):
         transaction_id = known if known is not None else next(self.csms.transaction_ids)
         self.csms.started[key] = transaction_id
         self.csms.received.append(
-            Received("StartTransaction", payload, answer={"transaction_id": transaction_id})
+            Received(
+                "StartTransaction",
+                payload,
+                answer={"transaction_id": transaction_id},
+                charge_point=self.id,
+            )
         )
         info = self.csms.id_tag_info(payload["id_tag"])
         info["status"] = self.csms.script.start_status or info["status"]

@@ -1,0 +1,1 @@
+"""`pievse fleet`: many bench boxes, each the real controller, against one CSMS."""
