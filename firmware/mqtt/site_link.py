@@ -73,7 +73,9 @@ class SiteLink:
         own = self._grid.fresh(OWN_READING_PREFERRED_S)
         if own is not None and own.origin == "local":
             return
-        self._grid.feed(message.current_a, message.export_w, origin=message.box)
+        self._grid.feed(
+            message.current_a, message.export_w, origin=message.box, taken_wall=message.at
+        )
         self._shared_reading = self._grid.latest
 
     def _log_refused(self, topic: str, reason: str) -> None:
@@ -98,7 +100,7 @@ class SiteLink:
         if reading is None or reading is self._shared_reading or reading.origin != "local":
             return
         self._shared_reading = reading
-        at = self._clock.now().timestamp()
+        at = self._share.taken_wall(reading)
         message = GridShare(self._share.box, at, reading.current_a, reading.export_w)
         await client.publish(f"{self._base}/grid", self._codec.encode(message), qos=0)
 

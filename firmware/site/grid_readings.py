@@ -23,6 +23,8 @@ class GridReading:
     """Monotonic seconds."""
     origin: str = "local"
     """"local": this box's grid meter or its local API; else the site box that shared it."""
+    taken_wall: float | None = None
+    """When the site box that shared it read it (wall seconds); None: when it was fed."""
 
 
 class GridReadings:
@@ -36,6 +38,7 @@ class GridReadings:
         current_a: Sequence[float | None],
         export_w: float | None = None,
         origin: str = "local",
+        taken_wall: float | None = None,
     ) -> None:
         """Raises GridReadingError and keeps the last reading when this one is not sane."""
         if len(current_a) != PHASES:
@@ -46,7 +49,7 @@ class GridReadings:
         if export_w is not None and not -1e6 <= export_w <= 1e6:
             raise GridReadingError(f"export_w: {export_w} W is out of range")
         phases = (current_a[0], current_a[1], current_a[2])
-        self.latest = GridReading(phases, export_w, self._monotonic(), origin)
+        self.latest = GridReading(phases, export_w, self._monotonic(), origin, taken_wall)
         self._changed()
 
     def describe(self) -> dict[str, Any]:

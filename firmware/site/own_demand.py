@@ -36,6 +36,7 @@ class OwnDemandReader:
             min(others),
             self._tier(session),
             (draw[0], draw[1], draw[2]),
+            None if own is None else own.timestamp.timestamp(),
         )
 
     def _tier(self, session: object | None) -> int | None:

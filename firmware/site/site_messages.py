@@ -43,6 +43,9 @@ class Claim:
     """Wall time its EV's turn began (it has had the minimum since)."""
     waiting_since: float | None = None
     """Wall time its EV began waiting for the minimum."""
+    draw_at: float | None = None
+    """Wall time its meter read `draw_a`: the house is told from the grid reading with the
+    draws of the same moment."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Leave:
 class GridShare:
     box: str
     at: float
+    """When the grid meter was read (wall seconds)."""
     current_a: tuple[float | None, float | None, float | None]
     export_w: float | None
 
@@ -89,6 +93,7 @@ class SiteCodec:
                 else {box: round(a, 2) for box, a in sorted(message.view.items())},
                 "served_since": message.served_since,
                 "waiting_since": message.waiting_since,
+                "draw_at": message.draw_at,
             }
         elif isinstance(message, Leave):
             body |= {"seq": message.seq, "leave": True}
@@ -179,6 +184,7 @@ def _claim(body: dict[str, Any], box: str, seq: int, at: float) -> Claim:
         shares,
         _moment(body, "served_since"),
         _moment(body, "waiting_since"),
+        _moment(body, "draw_at"),
     )
 
 

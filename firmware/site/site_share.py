@@ -25,10 +25,10 @@ from pievse.firmware.energy.site_allocation import (
     BoxDemand,
     allocate,
     available_a,
-    house_load_a,
     turn_key,
 )
-from pievse.firmware.site.grid_readings import GridReadings
+from pievse.firmware.site.grid_readings import GridReading, GridReadings
+from pievse.firmware.site.house_estimate import HouseEstimate
 from pievse.firmware.site.site_messages import Claim, Leave
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class OwnDemand:
     tier: int | None
     draw_a: tuple[float | None, float | None, float | None]
     """On the site's phases."""
+    draw_at: float | None = None
+    """When the meter read it (wall seconds)."""
 
 
 @dataclass
@@ -104,6 +106,7 @@ class SiteShare:
         self._demand = demand
         self._monotonic, self._wall = clocks
         self._peers: dict[str, _Peer] = {}
+        self._house = HouseEstimate()
         self._started = self._monotonic()
         self._echo_at: float | None = None
         self._first_echo_at: float | None = None
@@ -123,6 +126,8 @@ class SiteShare:
         self.reason: str | None = None
         self.share_a = 0.0
         self.ignored = 0
+        self.house_a: list[float] | None = None
+        """The house's load per phase as last told from the grid reading (None: unmetered)."""
 
     @property
     def failsafe_a(self) -> float:
@@ -136,6 +141,7 @@ class SiteShare:
             self._first_echo_at = self._first_echo_at or now
             return
         if isinstance(message, Leave):
+            self._house.forget(message.box)
             if self._peers.pop(message.box, None) is not None:
                 log.info("site %s: %s left", self._config.id, message.box)
         else:
@@ -145,10 +151,16 @@ class SiteShare:
             elif message.seq <= known.claim.seq and message.at <= known.claim.at:
                 return
             self._peers[message.box] = _Peer(message, now)
+            self._house.draw(message.box, message.draw_at or message.at, message.draw_a)
         self._dirty = True
 
     def limit_a(self, _now: datetime) -> float:
-        self.share_a = self._refresh()
+        """Lowered at once, raised only past `[site] hysteresis_a`: a grid reading's noise
+        does not move the pilot (whose duty may change only every 5 s) up and down."""
+        share = self._refresh()
+        raise_by = self._config.hysteresis_a
+        if share < self.share_a or share >= self.share_a + raise_by or not share:
+            self.share_a = share
         self._follow_turn()
         return self.share_a
 
@@ -169,6 +181,7 @@ class SiteShare:
     def _refresh(self) -> float:
         now = self._monotonic()
         own = self._demand()
+        self._house.draw(self.box, own.draw_at or self._wall(), own.draw_a)
         drawn = max((d or 0.0) for d in own.draw_a)
         self._want_a = self._taking.want_a(own.cap_a, self.share_a, drawn, now)
         if own != self._own:
@@ -224,8 +237,9 @@ class SiteShare:
         house = None
         reading = self._grid.fresh(self._config.grid_timeout_s)
         if self._config.house_metered and reading is not None:
-            draws = {p.claim.box: p.claim.draw_a for p in live} | {self.box: own.draw_a}
-            house = house_load_a(reading.current_a, draws)
+            self._house.grid(self.taken_wall(reading), reading.current_a)
+            house = self._house.house_a([p.claim.box for p in live] + [self.box])
+        self.house_a = house
         wall, rotation = self._wall(), self._config.rotation_s
         demands = [
             BoxDemand(
@@ -246,6 +260,12 @@ class SiteShare:
             )
         shares = allocate(available_a(self._config.main_fuse_a, house, reserved), demands, MIN_A)
         return {p.claim.box: 0.0 for p in live} | {self.box: 0.0} | shares
+
+    def taken_wall(self, reading: GridReading) -> float:
+        """When the grid meter was read, on the wall clock the site shares."""
+        if reading.taken_wall is not None:
+            return reading.taken_wall
+        return self._wall() - (self._monotonic() - reading.at)
 
     def publish_due(self) -> bool:
         """A claim is due at once when the demand changed or the view moved a share."""
@@ -277,6 +297,7 @@ class SiteShare:
             self._published_view,
             self._served_since,
             self._waiting_since,
+            own.draw_at,
         )
 
     def leave(self) -> Leave:
@@ -317,6 +338,7 @@ class SiteShare:
             "reason": self.reason,
             "share_a": round(self.share_a, 2),
             "failsafe_a": round(self.failsafe_a, 2),
+            "house_a": None if self.house_a is None else [round(h, 2) for h in self.house_a],
             "max_boxes": self._config.max_boxes,
             "boxes": sorted(boxes, key=lambda b: b["box"]),
             "ignored_messages": self.ignored,

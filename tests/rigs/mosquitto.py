@@ -54,6 +54,11 @@ class Broker:
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"{'mqtts' if self._tls else 'mqtt'}://127.0.0.1:{self.port}"
 

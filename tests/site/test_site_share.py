@@ -174,6 +174,8 @@ def test_a_metered_house_unread_for_the_grid_timeout_is_a_failsafe(clock: Manual
     assert site.boxes["a"].share.describe()["reason"] == "the site's grid reading is stale"
     site.grid.feed([4.0, 4.0, 4.0])
     site.run(1)
+    assert site.limits() == {"a": 6.0, "b": 6.0}, "a raise waits for every box's draw then"
+    site.run(2)
     assert site.limits() == {"a": 14.0, "b": 14.0}
 
 
