@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -40,7 +41,10 @@ def resolve_config(options: RunOptions) -> Config:
     return config
 
 
+@functools.cache
 def firmware_version() -> str:
+    """Read once: the package's metadata does not change under a running process (an
+    update starts another)."""
     try:
         return metadata.version("pievse")
     except metadata.PackageNotFoundError:

@@ -45,7 +45,7 @@ def status_document(
         "pilot": {
             "state": sample.state.value,
             "duty_percent": None if duty is None else round(duty, 2),
-            "offered_a": round(offer.current_a, 2) if duty is not None else 0.0,
+            "offered_a": _offered_a(controller),
             "high_v": sample.high_v,
             "low_v": sample.low_v,
         },
@@ -72,6 +72,21 @@ def status_document(
         "ocpp": STANDALONE if ocpp is None else ocpp.link.describe(),
         "site": site,
     }
+
+
+def plot_inputs(controller: ChargeController) -> dict[str, Any]:
+    """The part of the document the plot samples each second, without building the rest."""
+    measurements = controller.measurements
+    meter = (
+        {}
+        if measurements is None
+        else {"current_a": list(measurements.current_a), "power_w": measurements.power_w}
+    )
+    return {"pilot": {"offered_a": _offered_a(controller)}, "meter": meter}
+
+
+def _offered_a(controller: ChargeController) -> float:
+    return round(controller.offer.current_a, 2) if controller.duty is not None else 0.0
 
 
 def status_key(controller: ChargeController) -> tuple[object, ...]:

@@ -30,7 +30,7 @@ from pievse.firmware.app.site_sources import (
     register_phase_planner,
     register_site_share,
 )
-from pievse.firmware.app.status_document import status_document, status_key
+from pievse.firmware.app.status_document import plot_inputs, status_document, status_key
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
 from pievse.firmware.config import Config, parse_listen
@@ -156,7 +156,7 @@ class Wallbox:
                 None if self.site_share is None else (self.site_share, self.grid),
             )
         )
-        self.history = LiveHistory(self.status, store)
+        self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None

@@ -27,6 +27,9 @@ from pievse.firmware.site.site_share import HEARTBEAT_S, SiteShare
 
 log = logging.getLogger(__name__)
 CHECK_S = 0.1
+MIN_GAP_S = 0.3
+"""Between a box's claims: a view that changes with every peer heard is not echoed at once
+each time (the site's traffic would grow with the square of its boxes)."""
 OWN_READING_PREFERRED_S = 5.0
 """A box with a grid reading of its own takes none from the site while it is this fresh."""
 LOG_EVERY_S = 60.0
@@ -88,7 +91,8 @@ class SiteLink:
         sent_at = -HEARTBEAT_S
         while True:
             now = time.monotonic()
-            if now - sent_at >= HEARTBEAT_S or self._share.publish_due():
+            due = now - sent_at >= MIN_GAP_S and self._share.publish_due()
+            if now - sent_at >= HEARTBEAT_S or due:
                 payload = self._codec.encode(self._share.claim())
                 await client.publish(f"{self._base}/box/{self._share.box}", payload, qos=0)
                 sent_at = now

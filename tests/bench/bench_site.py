@@ -73,8 +73,7 @@ class Site:
         while True:
             plants = [b.board.bench.meter_values() for b in self.boxes if b.board.bench]
             currents = [
-                self.house_a + sum(v[f"Current.Import/L{p + 1}"] for v in plants)
-                for p in range(3)
+                self.house_a + sum(v[f"Current.Import/L{p + 1}"] for v in plants) for p in range(3)
             ]
             meter.grid.feed(currents)
             await asyncio.sleep(1.0)

@@ -22,7 +22,9 @@ from pievse.firmware.api.local_api import build_app
 from tests.conftest import BenchClient, charge_under_csms
 from tests.rigs.csms import TestCsms
 from tests.rigs.local_server import serving
+from tests.rigs.mosquitto import Broker
 from tests.rigs.paths import ROOT
+from tests.rigs.shared_site import site_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -195,3 +197,27 @@ async def test_a_csms_connected_box_shows_its_link_and_its_plot_looks_back_an_ho
     await until(browser, shows(browser, "status", "Charging"), "charging under the CSMS")
     severe = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
     assert severe == [], severe
+
+
+async def test_a_box_sharing_a_site_shows_the_site_boxes_with_their_draw_and_share(
+    tmp_path: Path, browser: Any
+) -> None:
+    (tmp_path / "broker").mkdir()
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    try:
+        async with site_of(tmp_path, broker, ["box-a", "box-b"], "main_fuse_a = 32.0") as rig:
+            await rig.charge_all()
+            await rig.settle(lambda o: sorted(o.values()) == [16.0, 16.0])
+            await run(browser.get, f"{rig.boxes['box-a'].base}/")
+            await until(browser, shows(browser, "site-state", "shared"), "the site shown")
+
+            def rows() -> list[str]:
+                found = browser.find_elements("css selector", "#site-boxes tbody tr")
+                return [r.text for r in found]
+
+            await until(browser, lambda: len(rows()) == 2 and "16.0" in rows()[1], "the boxes")
+            assert rows()[0].startswith("box-a L1L2L3 32.0")
+            await run(browser.save_screenshot, str(ARTIFACTS / "status-site.png"))
+    finally:
+        broker.stop()
