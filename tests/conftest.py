@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
 from tests.rigs.csms import TestCsms
 from tests.rigs.file_servers import HttpFiles
+from tests.rigs.mosquitto import Broker, running_broker
 from tests.rigs.release_rig import Bundles, build
 
 pytest_plugins = ["tests.fakes.rpi_gpio", "tests.fakes.smbus", "tests.fakes.sysfs_pwm"]
@@ -161,6 +162,13 @@ reconnect_max_s = 0.5
 """
         + extra
     )
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    """A real mosquitto on a free loopback port."""
+    with running_broker(tmp_path / "broker") as running:
+        yield running
 
 
 @pytest.fixture

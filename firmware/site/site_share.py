@@ -126,6 +126,8 @@ class SiteShare:
         self.reason: str | None = None
         self.share_a = 0.0
         self.ignored = 0
+        self.held_by: str | None = None
+        """The box whose view gives this one its share (the lowest)."""
         self.house_a: list[float] | None = None
         """The house's load per phase as last told from the grid reading (None: unmetered)."""
 
@@ -204,10 +206,11 @@ class SiteShare:
         if self.state != "shared":
             log.info("site %s: sharing with %d boxes", self._config.id, len(self._peers) + 1)
         self.state, self.reason = "shared", None
-        mine = self._view.get(self.box, 0.0)
+        mine, self.held_by = self._view.get(self.box, 0.0), self.box
         for peer in self._live(now):
-            if peer.claim.view is not None:
-                mine = min(mine, peer.claim.view.get(self.box, 0.0))
+            theirs = None if peer.claim.view is None else peer.claim.view.get(self.box, 0.0)
+            if theirs is not None and theirs < mine:
+                mine, self.held_by = theirs, peer.claim.box
         return mine if mine >= MIN_A - 0.05 else 0.0
 
     def _failsafe_reason(self, now: float) -> str | None:
@@ -337,6 +340,7 @@ class SiteShare:
             "state": self.state,
             "reason": self.reason,
             "share_a": round(self.share_a, 2),
+            "held_by": self.held_by,
             "failsafe_a": round(self.failsafe_a, 2),
             "house_a": None if self.house_a is None else [round(h, 2) for h in self.house_a],
             "max_boxes": self._config.max_boxes,

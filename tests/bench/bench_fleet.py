@@ -74,7 +74,7 @@ def measure(command: list[str], boxes: int, measure_s: float) -> tuple[float, fl
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60 + boxes / 10
+        deadline = time.monotonic() + 120 + boxes * 0.3
         while csms.counts()[1] < boxes:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"only {csms.counts()} of {boxes} booted/charging")

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from pievse.firmware.demo.central_system import DemoCentralSystem  # noqa: E402
 from tests.page.test_status_page import CHROMEDRIVER, CHROMIUM  # noqa: E402
-from tests.rigs.mosquitto import Broker  # noqa: E402
+from tests.rigs.mosquitto import Broker, running_broker  # noqa: E402
 from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
 IDLE_S = 20.0
@@ -127,15 +127,10 @@ async def bench_ev(http: aiohttp.ClientSession, box: BoxProcess, state: str) -> 
 async def main() -> None:
     csms = DemoCentralSystem(lambda _frame, _sent: None)
     await csms.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        (data / "broker").mkdir()
-        broker = Broker(data / "broker")
-        broker.start()
+    with tempfile.TemporaryDirectory() as tmp, running_broker(Path(tmp) / "broker") as broker:
         try:
-            await measure(data, csms.url, broker)
+            await measure(Path(tmp), csms.url, broker)
         finally:
-            broker.stop()
             await csms.stop()
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from pievse.firmware.config import Config, with_overrides  # noqa: E402
-from tests.rigs.mosquitto import Broker  # noqa: E402
+from tests.rigs.mosquitto import Broker, running_broker  # noqa: E402
 
 STEADY_S = 10.0
 STEPS = 5
@@ -191,15 +191,8 @@ async def _count_messages(broker: Broker, seconds: float) -> float:
 
 async def main(counts: list[int]) -> None:
     for boxes in counts:
-        with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp)
-            (data / "broker").mkdir()
-            broker = Broker(data / "broker")
-            broker.start()
-            try:
-                await measure(boxes, broker, data)
-            finally:
-                broker.stop()
+        with tempfile.TemporaryDirectory() as tmp, running_broker(Path(tmp) / "b") as broker:
+            await measure(boxes, broker, Path(tmp))
 
 
 if __name__ == "__main__":

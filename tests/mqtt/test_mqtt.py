@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,6 @@ pytestmark = pytest.mark.skipif(
     reason="mosquitto not installed (.ci/run installs it; under CI this fails instead)",
 )
 BASE = "pievse/pievse-0001"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    directory = tmp_path / "broker"
-    directory.mkdir()
-    broker = Broker(directory)
-    broker.start()
-    yield broker
-    broker.stop()
 
 
 def mqtt_config(broker: Broker, extra: str = "") -> str:

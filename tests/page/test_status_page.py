@@ -200,24 +200,18 @@ async def test_a_csms_connected_box_shows_its_link_and_its_plot_looks_back_an_ho
 
 
 async def test_a_box_sharing_a_site_shows_the_site_boxes_with_their_draw_and_share(
-    tmp_path: Path, browser: Any
+    tmp_path: Path, broker: Broker, browser: Any
 ) -> None:
-    (tmp_path / "broker").mkdir()
-    broker = Broker(tmp_path / "broker")
-    broker.start()
-    try:
-        async with site_of(tmp_path, broker, ["box-a", "box-b"], "main_fuse_a = 32.0") as rig:
-            await rig.charge_all()
-            await rig.settle(lambda o: sorted(o.values()) == [16.0, 16.0])
-            await run(browser.get, f"{rig.boxes['box-a'].base}/")
-            await until(browser, shows(browser, "site-state", "shared"), "the site shown")
+    async with site_of(tmp_path, broker, ["box-a", "box-b"], "main_fuse_a = 32.0") as rig:
+        await rig.charge_all()
+        await rig.settle(lambda o: sorted(o.values()) == [16.0, 16.0])
+        await run(browser.get, f"{rig.boxes['box-a'].base}/")
+        await until(browser, shows(browser, "site-state", "shared"), "the site shown")
 
-            def rows() -> list[str]:
-                found = browser.find_elements("css selector", "#site-boxes tbody tr")
-                return [r.text for r in found]
+        def rows() -> list[str]:
+            found = browser.find_elements("css selector", "#site-boxes tbody tr")
+            return [r.text for r in found]
 
-            await until(browser, lambda: len(rows()) == 2 and "16.0" in rows()[1], "the boxes")
-            assert rows()[0].startswith("box-a L1L2L3 32.0")
-            await run(browser.save_screenshot, str(ARTIFACTS / "status-site.png"))
-    finally:
-        broker.stop()
+        await until(browser, lambda: len(rows()) == 2 and "16.0" in rows()[1], "the boxes")
+        assert rows()[0].startswith("box-a L1L2L3 32.0")
+        await run(browser.save_screenshot, str(ARTIFACTS / "status-site.png"))

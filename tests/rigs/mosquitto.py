@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -18,6 +18,18 @@ import aiomqtt
 from tests.rigs.process import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+@contextlib.contextmanager
+def running_broker(directory: Path) -> Iterator[Broker]:
+    """A broker of its own in `directory` (made here), stopped at the end."""
+    directory.mkdir(parents=True)
+    broker = Broker(directory)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 class Broker:
