@@ -117,6 +117,8 @@ class SiteShare:
         self._view: dict[str, float] | None = None
         """None while in the failsafe: peers then count no view of ours."""
         self._computed_at = 0.0
+        self._echoed: Claim | None = None
+        """This box's last claim as the broker passed it back."""
         self._served_since: float | None = None
         self._waiting_since: float | None = None
         self._published_view: dict[str, float] | None = None
@@ -141,6 +143,10 @@ class SiteShare:
         if message.box == self.box:
             self._echo_at = now
             self._first_echo_at = self._first_echo_at or now
+            if isinstance(message, Claim):
+                self._echoed = message
+                self._house.draw(self.box, message.draw_at or message.at, message.draw_a)
+                self._dirty = True
             return
         if isinstance(message, Leave):
             self._house.forget(message.box)
@@ -183,7 +189,6 @@ class SiteShare:
     def _refresh(self) -> float:
         now = self._monotonic()
         own = self._demand()
-        self._house.draw(self.box, own.draw_at or self._wall(), own.draw_a)
         drawn = max((d or 0.0) for d in own.draw_a)
         self._want_a = self._taking.want_a(own.cap_a, self.share_a, drawn, now)
         if own != self._own:
@@ -230,8 +235,9 @@ class SiteShare:
         return sorted(box for box in self._peers if box not in live)
 
     def _compute_view(self, now: float) -> dict[str, float]:
-        own = self._own
-        assert own is not None
+        """From the claims as the broker passed them on, this box's own too (not its live
+        readings): every box computes from the same inputs, so the views agree and the
+        lowest of them is everybody's share, not an intersection of different choices."""
         live = self._live(now)
         reserved = [0.0] * PHASES
         for box in self.silent(now):
@@ -244,6 +250,7 @@ class SiteShare:
             house = self._house.house_a([p.claim.box for p in live] + [self.box])
         self.house_a = house
         wall, rotation = self._wall(), self._config.rotation_s
+        claims = [p.claim for p in live] + ([] if self._echoed is None else [self._echoed])
         demands = [
             BoxDemand(
                 c.box,
@@ -253,14 +260,9 @@ class SiteShare:
                 c.priority,
                 turn_key(c.served_since, c.waiting_since, wall, rotation),
             )
-            for c in (p.claim for p in live)
+            for c in claims
             if c.tier is not None
         ]
-        if own.tier is not None:
-            turn = turn_key(self._served_since, self._waiting_since, wall, rotation)
-            demands.append(
-                BoxDemand(self.box, own.phases, self._want_a, own.tier, self._config.priority, turn)
-            )
         shares = allocate(available_a(self._config.main_fuse_a, house, reserved), demands, MIN_A)
         return {p.claim.box: 0.0 for p in live} | {self.box: 0.0} | shares
 

@@ -101,8 +101,8 @@ async def test_a_house_load_step_leaves_the_boxes_what_the_house_does_not_take(
                 await asyncio.sleep(1.0)
             assert watch.over == []
             house[0] = 2.0
-            offers = await rig.settle(lambda o: sum(o.values()) >= 21.0, timeout=30)
-            assert sum(offers.values()) <= 30.0, "the room the house left is given back"
+            # every box back to its 7.5 A (within the hysteresis a share is raised past)
+            await rig.settle(lambda o: all(7.0 <= a <= 7.5 for a in o.values()), timeout=30)
         finally:
             feeding.cancel()
             await asyncio.gather(feeding, return_exceptions=True)
