@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.rigs.proc_stats import cpu_s, rss_mb  # noqa: E402
 from tests.rigs.process import PIEVSE, free_port  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -52,18 +53,6 @@ class Csms:
         self.process.wait()
 
 
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 def measure(command: list[str], boxes: int, measure_s: float) -> tuple[float, float, float]:
     """(CPU share of a core, RSS MB per box, MeterValues per second) once all charge."""
     csms = Csms()
@@ -95,6 +84,11 @@ def measure(command: list[str], boxes: int, measure_s: float) -> tuple[float, fl
         csms.close()
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    """Too short a measurement can leave the peer's CPU at zero clock ticks."""
+    return f"{ours / theirs:.1f}" if theirs > 0 else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100,250,500,750,1000")
@@ -111,7 +105,7 @@ def main() -> None:
         peer_cpu, peer_rss, _ = measure(peer, boxes, args.measure_s)
         print(
             f"{boxes:6d} {cpu:10.1%} {rss:7.2f}M {rate:6.1f} {peer_cpu:9.1%} {peer_rss:6.2f}M "
-            f"{cpu / peer_cpu:9.1f} {rss / peer_rss:9.1f}",
+            f"{_ratio(cpu, peer_cpu):>9} {_ratio(rss, peer_rss):>9}",
             flush=True,
         )
         if cpu > 1.0:

@@ -35,6 +35,7 @@ from ocpp.v16 import call  # noqa: E402
 
 from pievse.firmware.app.heap_trim import TRIM_EVERY_S  # noqa: E402
 from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.proc_stats import cpu_s, rss_mb  # noqa: E402
 from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
 SETTLE_S = TRIM_EVERY_S + 5
@@ -87,18 +88,6 @@ def _post(port: int, path: str, body: dict[str, object]) -> None:
     urllib.request.urlopen(request, timeout=5).read()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
 async def boot_times(runs: int) -> list[float]:
     times = []
     for _ in range(runs):
@@ -116,7 +105,7 @@ async def boot_times(runs: int) -> list[float]:
 
 async def flood(csms: TestCsms, pid: int, frames: int, api_port: int) -> list[str]:
     side = await csms.connected()
-    before_rss, started = _rss_mb(pid), time.monotonic()
+    before_rss, started = rss_mb(pid), time.monotonic()
     answered = len(csms.raw_answers)
     for n in range(frames):
         await side._connection.send("{}")
@@ -125,9 +114,9 @@ async def flood(csms: TestCsms, pid: int, frames: int, api_port: int) -> list[st
                 await asyncio.sleep(0.01)  # the box answers each one; keep 5000 in flight
     while len(csms.raw_answers) < answered + frames:
         await asyncio.sleep(0.05)
-    took, after_rss = time.monotonic() - started, _rss_mb(pid)
+    took, after_rss = time.monotonic() - started, rss_mb(pid)
     await asyncio.sleep(SETTLE_S)
-    settled_rss = _rss_mb(pid)
+    settled_rss = rss_mb(pid)
     status = json.load(urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/status"))
     events = len(csms.of("SecurityEventNotification"))
     return [
@@ -152,11 +141,11 @@ async def session(minutes: float, frames: int) -> tuple[float, float, int, list[
             _post(api_port, "/api/bench/ev", {"state": "C"})
             _post(api_port, "/api/bench/tag", {"id_tag": "BENCH"})
             await csms.wait_status(1, "Charging", timeout=30)
-            cpu_before, wall_before = _cpu_seconds(process.pid), time.monotonic()
+            cpu_before, wall_before = cpu_s(process.pid), time.monotonic()
             await asyncio.sleep(minutes * 60)
-            cpu = _cpu_seconds(process.pid) - cpu_before
+            cpu = cpu_s(process.pid) - cpu_before
             wall = time.monotonic() - wall_before
-            rss = _rss_mb(process.pid)
+            rss = rss_mb(process.pid)
             values = len(csms.of("MeterValues"))
             flooded = await flood(csms, process.pid, frames, api_port) if frames else []
         finally:

@@ -14,7 +14,6 @@ Run: python tests/bench/bench_page.py   (needs chromium, chromium-driver and mos
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from pievse.firmware.demo.central_system import DemoCentralSystem  # noqa: E402
 from tests.page.test_status_page import CHROMEDRIVER, CHROMIUM  # noqa: E402
 from tests.rigs.mosquitto import Broker, running_broker  # noqa: E402
+from tests.rigs.proc_stats import cpu_s, rss_mb  # noqa: E402
 from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
 IDLE_S = 20.0
@@ -73,14 +73,10 @@ class BoxProcess:
         self._proc = Path(f"/proc/{process.pid}")
 
     def cpu_s(self) -> float:
-        fields = (self._proc / "stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_s(self.process.pid)
 
     def rss_mb(self) -> float:
-        for line in (self._proc / "status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        return rss_mb(self.process.pid)
 
     async def idle_cost(self) -> tuple[float, float]:
         """Its CPU share of one core over IDLE_S, and its RSS at the end."""

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from pievse.firmware.config import Config, with_overrides  # noqa: E402
 from tests.rigs.mosquitto import Broker, running_broker  # noqa: E402
+from tests.rigs.proc_stats import cpu_s  # noqa: E402
 
 STEADY_S = 10.0
 STEPS = 5
@@ -41,16 +41,6 @@ HOLD_S = 6.0
 def fuse_for(boxes: int) -> tuple[float, float]:
     """A fuse giving each box 12.5 A with no house, and a house step leaving 7.5 A each."""
     return 12.5 * boxes, 5.0 * boxes
-
-
-def cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def process_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Site:
@@ -113,11 +103,11 @@ async def measure(boxes: int, broker: Broker, data: Path) -> None:
         share = fuse / boxes
         peak_steady = await _until(site, lambda: _all_offer(site, share), 60)
         messages = await _count_messages(broker, STEADY_S / 2)
-        cpu_before, mosquitto_before, at = cpu_s(), process_cpu_s(broker.pid), time.monotonic()
+        cpu_before, mosquitto_before, at = cpu_s(os.getpid()), cpu_s(broker.pid), time.monotonic()
         peak_steady = max(peak_steady, await _hold(site, STEADY_S))
         elapsed = time.monotonic() - at
-        cpu = (cpu_s() - cpu_before) / elapsed
-        broker_cpu = (process_cpu_s(broker.pid) - mosquitto_before) / elapsed
+        cpu = (cpu_s(os.getpid()) - cpu_before) / elapsed
+        broker_cpu = (cpu_s(broker.pid) - mosquitto_before) / elapsed
         shares, pilots = [], []
         for _ in range(STEPS):
             peak_steady = max(peak_steady, await _hold(site, HOLD_S))
