@@ -191,8 +191,7 @@ class SiteShare:
         own = self._demand()
         drawn = max((d or 0.0) for d in own.draw_a)
         self._want_a = self._taking.want_a(own.cap_a, self.share_a, drawn, now)
-        if own != self._own:
-            self._own, self._dirty = own, True
+        self._own = own  # for the next claim; the view waits for it to come back
         failsafe = self._failsafe_reason(now)
         if failsafe is not None:
             if self.state != "failsafe":
