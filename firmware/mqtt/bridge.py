@@ -155,9 +155,9 @@ class MqttBridge:
         finally:
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                    await task
+            # gather, not a suppressed await: a cancellation of this task itself must not
+            # be swallowed here, or a stopped box would reconnect
+            await asyncio.gather(*tasks, return_exceptions=True)
             # A clean stop says so itself; the broker's last will covers a dead process.
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
                 async with asyncio.timeout(1.0):

@@ -94,7 +94,9 @@ class SiteLink:
             due = now - sent_at >= MIN_GAP_S and self._share.publish_due()
             if now - sent_at >= HEARTBEAT_S or due:
                 payload = self._codec.encode(self._share.claim())
-                await client.publish(f"{self._base}/box/{self._share.box}", payload, qos=0)
+                # the same QoS as the leave: MQTT keeps the order only within one QoS, and a
+                # claim overtaking its box's leave would bring the box back
+                await client.publish(f"{self._base}/box/{self._share.box}", payload, qos=1)
                 sent_at = now
             await self._publish_grid(client)
             await asyncio.sleep(CHECK_S)
