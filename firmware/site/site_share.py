@@ -271,13 +271,16 @@ class SiteShare:
             return reading.taken_wall
         return self._wall() - (self._monotonic() - reading.at)
 
+    def _demand_key(self, own: OwnDemand) -> tuple[Any, ...]:
+        """What of the demand, changed, makes a claim due at once."""
+        return (own.phases, own.tier, round(self._want_a, 1))
+
     def publish_due(self) -> bool:
         """A claim is due at once when the demand changed or the view moved a share."""
         own = self._own
         if own is None:
             return False
-        demand = (own.phases, own.tier, round(self._want_a, 1))
-        if demand != self._published_demand:
+        if self._demand_key(own) != self._published_demand:
             return True
         last, view = self._published_view, self._view
         if last is None or view is None or last.keys() != view.keys():
@@ -288,7 +291,7 @@ class SiteShare:
         own = self._own or self._demand()
         self._seq += 1
         self._published_view = None if self._view is None else dict(self._view)
-        self._published_demand = (own.phases, own.tier, round(self._want_a, 1))
+        self._published_demand = self._demand_key(own)
         return Claim(
             self.box,
             self._seq,
@@ -312,30 +315,13 @@ class SiteShare:
         now = self._monotonic()
         silent = set(self.silent(now))
         boxes = [
-            {
-                "box": box,
-                "phases": list(peer.claim.phases),
-                "want_a": round(peer.claim.want_a, 1) if peer.claim.tier is not None else None,
-                "draw_a": list(peer.claim.draw_a),
-                "share_a": (self._view or {}).get(box),
-                "heard_s_ago": round(now - peer.heard_at, 1),
-                "silent": box in silent,
-            }
+            _row(peer.claim, self._view, now - peer.heard_at, box in silent)
             for box, peer in sorted(self._peers.items())
         ]
         own = self._own
         if own is not None:
-            boxes.append(
-                {
-                    "box": self.box,
-                    "phases": list(own.phases),
-                    "want_a": round(self._want_a, 1) if own.tier is not None else None,
-                    "draw_a": list(own.draw_a),
-                    "share_a": (self._view or {}).get(self.box),
-                    "heard_s_ago": 0.0,
-                    "silent": False,
-                }
-            )
+            mine = Claim(self.box, 0, 0.0, own.phases, self._want_a, own.tier, 0, own.draw_a, None)
+            boxes.append(_row(mine, self._view, 0.0, False))
         return {
             "id": self._config.id,
             "state": self.state,
@@ -348,3 +334,18 @@ class SiteShare:
             "boxes": sorted(boxes, key=lambda b: b["box"]),
             "ignored_messages": self.ignored,
         }
+
+
+def _row(
+    claim: Claim, view: dict[str, float] | None, heard_s_ago: float, silent: bool
+) -> dict[str, Any]:
+    """One box of the site as `describe` lists it: what it claims, its share in our view."""
+    return {
+        "box": claim.box,
+        "phases": list(claim.phases),
+        "want_a": round(claim.want_a, 1) if claim.tier is not None else None,
+        "draw_a": list(claim.draw_a),
+        "share_a": (view or {}).get(claim.box),
+        "heard_s_ago": round(heard_s_ago, 1),
+        "silent": silent,
+    }
