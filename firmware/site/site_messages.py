@@ -46,6 +46,9 @@ class Claim:
     draw_at: float | None = None
     """Wall time its meter read `draw_a`: the house is told from the grid reading with the
     draws of the same moment."""
+    taken_a: float | None = None
+    """The share the box takes now (the lowest any view gives it): its EV draws no more, so
+    an EV coming up to it is no house load."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class SiteCodec:
                 "served_since": message.served_since,
                 "waiting_since": message.waiting_since,
                 "draw_at": message.draw_at,
+                "taken_a": None if message.taken_a is None else round(message.taken_a, 2),
             }
         elif isinstance(message, Leave):
             body |= {"seq": message.seq, "leave": True}
@@ -185,6 +189,7 @@ def _claim(body: dict[str, Any], box: str, seq: int, at: float) -> Claim:
         _moment(body, "served_since"),
         _moment(body, "waiting_since"),
         _moment(body, "draw_at"),
+        None if body.get("taken_a") is None else _number(body, "taken_a", 0.0, MAX_CURRENT_A),
     )
 
 

@@ -14,6 +14,7 @@ counts on being alone.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,14 +34,27 @@ from pievse.firmware.site.site_messages import Claim, Leave
 
 log = logging.getLogger(__name__)
 MIN_A = 6.0
-HEARTBEAT_S = 1.0
+HEARTBEAT_S = 2.0
+"""A claim repeats this often with nothing changed (every box hears every other: a site's
+traffic grows with the square of its boxes); a change goes at once."""
 JOIN_S = 2.5 * HEARTBEAT_S
 """Long enough to have heard every live peer's heartbeat."""
 GRACE_S = 2 * HEARTBEAT_S
 REPUBLISH_A = 0.5
 """A view that moves a share by this much is published at once, not at the heartbeat."""
-RECOMPUTE_S = 0.5
-"""Even with nothing heard: peers fall silent and the rotation turns with time."""
+REDRAW_A = 1.0
+"""A draw that moved this much is published at once: the house is told from the draws."""
+BEHIND_S = 5.0
+"""A box hearing its own claims back this late cannot keep up with its site (its view is
+of a site that was), and takes the failsafe share."""
+RECOMPUTE_S = 1.0
+"""Even with nothing new heard: peers fall silent, draws confirm a grid reading and the
+rotation turns with time."""
+HEARD_S = 0.2
+"""A view follows what was heard at most this often: a site of dozens of boxes is heard
+dozens of times a second."""
+HOUSE_PEAK_S = 900.0
+"""How long the failsafe share remembers the most the house took."""
 SITE_FAILSAFE = "SiteFailsafe"
 BROKER_LOST = "no answer from the site's broker"
 
@@ -123,7 +137,16 @@ class SiteShare:
         self._waiting_since: float | None = None
         self._published_view: dict[str, float] | None = None
         self._published_demand: tuple[Any, ...] | None = None
+        self._published_draw: tuple[float | None, ...] = (None, None, None)
+        self._published_taken = 0.0
         self._dirty = True
+        """A claim changed what the allocation is computed from."""
+        self._held_stale = True
+        """A peer's view of this box changed, or the live peers did."""
+        self._held_a = 0.0
+        self._grid_used: GridReading | None = None
+        self._behind_s = 0.0
+        self._house_peak: deque[tuple[float, float]] = deque()
         self.state = "joining"
         self.reason: str | None = None
         self.share_a = 0.0
@@ -135,32 +158,51 @@ class SiteShare:
 
     @property
     def failsafe_a(self) -> float:
-        share = self._config.main_fuse_a / self._config.max_boxes
+        """`main_fuse_a / max_boxes`; on a metered house, what the fuse leaves after the most
+        the house took lately: a box falls back when it knows least about the site, and
+        the house does not stop drawing then."""
+        house = self._house_peak[0][1] if self._house_peak else 0.0
+        share = max(0.0, self._config.main_fuse_a - house) / self._config.max_boxes
         return share if share >= MIN_A else 0.0
+
+    def _note_house(self, now: float, house: list[float]) -> None:
+        """The most the house took over `HOUSE_PEAK_S` (kept as a falling sequence)."""
+        peak = max(house)
+        while self._house_peak and self._house_peak[-1][1] <= peak:
+            self._house_peak.pop()
+        self._house_peak.append((now, peak))
+        while now - self._house_peak[0][0] > HOUSE_PEAK_S:
+            self._house_peak.popleft()
 
     def receive(self, message: Claim | Leave) -> None:
         now = self._monotonic()
         if message.box == self.box:
             self._echo_at = now
             self._first_echo_at = self._first_echo_at or now
+            self._behind_s = self._wall() - message.at
             if isinstance(message, Claim):
-                self._echoed = message
                 self._house.draw(self.box, message.draw_at or message.at, message.draw_a)
-                self._dirty = True
+                self._dirty |= _allocated(self._echoed) != _allocated(message)
+                self._echoed = message
             return
         if isinstance(message, Leave):
             self._house.forget(message.box)
             if self._peers.pop(message.box, None) is not None:
                 log.info("site %s: %s left", self._config.id, message.box)
-        else:
-            known = self._peers.get(message.box)
-            if known is None:
-                log.info("site %s: %s joined", self._config.id, message.box)
-            elif message.seq <= known.claim.seq and message.at <= known.claim.at:
-                return
-            self._peers[message.box] = _Peer(message, now)
-            self._house.draw(message.box, message.draw_at or message.at, message.draw_a)
-        self._dirty = True
+                self._dirty = True
+            return
+        known = self._peers.get(message.box)
+        if known is None:
+            log.info("site %s: %s joined", self._config.id, message.box)
+        elif message.seq <= known.claim.seq and message.at <= known.claim.at:
+            return
+        self._peers[message.box] = _Peer(message, now)
+        self._house.draw(message.box, message.draw_at or message.at, message.draw_a)
+        before = None if known is None else known.claim
+        self._dirty |= before is None or _allocated(before) != _allocated(message)
+        self._held_stale |= before is None or _view_of(before, self.box) != _view_of(
+            message, self.box
+        )
 
     def limit_a(self, _now: datetime) -> float:
         """Lowered at once, raised only past `[site] hysteresis_a`: a grid reading's noise
@@ -201,26 +243,39 @@ class SiteShare:
             if failsafe == BROKER_LOST:
                 self._first_echo_at = None  # back, it hears the site anew before it shares
             return self.failsafe_a
-        if self._dirty or self._view is None or now - self._computed_at >= RECOMPUTE_S:
+        since = now - self._computed_at
+        self._dirty |= self._grid.latest is not self._grid_used
+        if self._view is None or since >= RECOMPUTE_S or (self._dirty and since >= HEARD_S):
             self._view = self._compute_view(now)
-            self._computed_at, self._dirty = now, False
+            self._computed_at, self._dirty, self._held_stale = now, False, True
         first = self._first_echo_at
         if first is None or now - first < JOIN_S:
             return self.failsafe_a if self.state == "failsafe" else 0.0
         if self.state != "shared":
             log.info("site %s: sharing with %d boxes", self._config.id, len(self._peers) + 1)
+            self._held_stale = True
         self.state, self.reason = "shared", None
-        mine, self.held_by = self._view.get(self.box, 0.0), self.box
+        if self._held_stale:
+            self._held_a, self.held_by = self._lowest_view(now)
+            self._held_stale = False
+        return self._held_a if self._held_a >= MIN_A - 0.05 else 0.0
+
+    def _lowest_view(self, now: float) -> tuple[float, str]:
+        """This box's share in its own view and in each live peer's, the lowest, and whose."""
+        assert self._view is not None
+        mine, held_by = self._view.get(self.box, 0.0), self.box
         for peer in self._live(now):
-            theirs = None if peer.claim.view is None else peer.claim.view.get(self.box, 0.0)
+            theirs = _view_of(peer.claim, self.box)
             if theirs is not None and theirs < mine:
-                mine, self.held_by = theirs, peer.claim.box
-        return mine if mine >= MIN_A - 0.05 else 0.0
+                mine, held_by = theirs, peer.claim.box
+        return mine, held_by
 
     def _failsafe_reason(self, now: float) -> str | None:
         heard = self._echo_at if self._echo_at is not None else self._started
         if now - heard > self._config.peer_timeout_s:
             return BROKER_LOST
+        if self._behind_s > BEHIND_S:
+            return f"{self._behind_s:.0f} s behind the site's messages"
         if self._config.house_metered and self._grid.fresh(self._config.grid_timeout_s) is None:
             return "the site's grid reading is stale"
         return None
@@ -242,14 +297,17 @@ class SiteShare:
         for box in self.silent(now):
             for p in self._peers[box].claim.phases:
                 reserved[p] += self.failsafe_a
+        claims = [p.claim for p in live] + ([] if self._echoed is None else [self._echoed])
         house = None
         reading = self._grid.fresh(self._config.grid_timeout_s)
+        self._grid_used = self._grid.latest
         if self._config.house_metered and reading is not None:
             self._house.grid(self.taken_wall(reading), reading.current_a)
-            house = self._house.house_a([p.claim.box for p in live] + [self.box])
+            house = self._house.house_a({self.box: [0.0] * PHASES} | self._allowed(claims))
+            if house is not None:
+                self._note_house(now, house)
         self.house_a = house
         wall, rotation = self._wall(), self._config.rotation_s
-        claims = [p.claim for p in live] + ([] if self._echoed is None else [self._echoed])
         demands = [
             BoxDemand(
                 c.box,
@@ -265,6 +323,16 @@ class SiteShare:
         shares = allocate(available_a(self._config.main_fuse_a, house, reserved), demands, MIN_A)
         return {p.claim.box: 0.0 for p in live} | {self.box: 0.0} | shares
 
+    def _allowed(self, claims: list[Claim]) -> dict[str, list[float]]:
+        """What each box may draw on each site phase: the share it said it takes (this box's
+        own as it is now). Not what a view would give it: a view made from a house told too
+        low would hide the house in what the boxes do not draw."""
+        allowed = {}
+        for claim in claims:
+            taken = self.share_a if claim.box == self.box else (claim.taken_a or 0.0)
+            allowed[claim.box] = [taken if p in claim.phases else 0.0 for p in range(PHASES)]
+        return allowed
+
     def taken_wall(self, reading: GridReading) -> float:
         """When the grid meter was read, on the wall clock the site shares."""
         if reading.taken_wall is not None:
@@ -276,11 +344,16 @@ class SiteShare:
         return (own.phases, own.tier, round(self._want_a, 1))
 
     def publish_due(self) -> bool:
-        """A claim is due at once when the demand changed or the view moved a share."""
+        """A claim is due at once when the demand, the draw or the share taken changed, or
+        the view moved a share."""
         own = self._own
         if own is None:
             return False
         if self._demand_key(own) != self._published_demand:
+            return True
+        if abs(self.share_a - self._published_taken) >= REPUBLISH_A:
+            return True
+        if any(map(_moved, own.draw_a, self._published_draw)):
             return True
         last, view = self._published_view, self._view
         if last is None or view is None or last.keys() != view.keys():
@@ -292,6 +365,8 @@ class SiteShare:
         self._seq += 1
         self._published_view = None if self._view is None else dict(self._view)
         self._published_demand = self._demand_key(own)
+        self._published_draw = own.draw_a
+        self._published_taken = self.share_a
         return Claim(
             self.box,
             self._seq,
@@ -305,6 +380,7 @@ class SiteShare:
             self._served_since,
             self._waiting_since,
             own.draw_at,
+            self.share_a,
         )
 
     def leave(self) -> Leave:
@@ -349,3 +425,29 @@ def _row(
         "heard_s_ago": round(heard_s_ago, 1),
         "silent": silent,
     }
+
+
+def _allocated(claim: Claim | None) -> tuple[Any, ...] | None:
+    """What of a claim the allocation is computed from: a heartbeat that repeats it needs no
+    new view (the draw counts through the house estimate, which the periodic view follows)."""
+    if claim is None:
+        return None
+    return (
+        claim.phases,
+        claim.want_a,
+        claim.tier,
+        claim.priority,
+        claim.served_since,
+        claim.waiting_since,
+    )
+
+
+def _view_of(claim: Claim, box: str) -> float | None:
+    """The share a claim's view gives `box`; None while its sender is in its failsafe."""
+    return None if claim.view is None else claim.view.get(box, 0.0)
+
+
+def _moved(now_a: float | None, then_a: float | None) -> bool:
+    if now_a is None or then_a is None:
+        return (now_a is None) != (then_a is None)
+    return abs(now_a - then_a) >= REDRAW_A

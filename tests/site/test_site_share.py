@@ -12,7 +12,12 @@ from pievse.firmware.clock import ManualClock
 from pievse.firmware.config import SiteConfig
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.site_messages import Claim, SiteCodec, SiteMessageError
-from pievse.firmware.site.site_share import OwnDemand, SiteShare
+from pievse.firmware.site.site_share import (
+    BEHIND_S,
+    HEARTBEAT_S,
+    OwnDemand,
+    SiteShare,
+)
 
 SITE = SiteConfig(id="garage", main_fuse_a=32.0, max_boxes=4, peer_timeout_s=10.0)
 
@@ -59,9 +64,10 @@ class Site:
     def wall(self) -> float:
         return self.clock.now().timestamp()
 
-    def run(self, seconds: float) -> None:
-        for _ in range(int(seconds)):
-            self.clock.advance(1.0)
+    def run(self, beats: int) -> None:
+        """`beats` heartbeats, a heartbeat apart."""
+        for _ in range(beats):
+            self.clock.advance(HEARTBEAT_S)
             self.heartbeat()
 
     def limits(self) -> dict[str, float]:
@@ -163,20 +169,38 @@ def test_below_the_minimum_the_failsafe_suspends(clock: ManualClock) -> None:
 
 
 def test_a_metered_house_unread_for_the_grid_timeout_is_a_failsafe(clock: ManualClock) -> None:
-    site = Site(clock, replace(SITE, house_metered=True, grid_timeout_s=5.0))
+    site = Site(clock, replace(SITE, house_metered=True, grid_timeout_s=9.0))
     site.add("a")
     site.add("b")
     site.grid.feed([20.0, 4.0, 4.0])
     site.run(4)
     assert site.limits() == {"a": 6.0, "b": 6.0}, "32 A less 20 A of house on L1"
     site.run(2)
-    assert site.limits() == {"a": 8.0, "b": 8.0}, "stale: the failsafe share"
+    assert site.limits() == {"a": 0.0, "b": 0.0}, "stale: (32 A - 20 A of house) / 4 < 6 A"
     assert site.boxes["a"].share.describe()["reason"] == "the site's grid reading is stale"
     site.grid.feed([4.0, 4.0, 4.0])
     site.run(1)
     assert site.limits() == {"a": 6.0, "b": 6.0}, "a raise waits for every box's draw then"
     site.run(2)
     assert site.limits() == {"a": 14.0, "b": 14.0}
+
+
+def test_a_box_hearing_its_own_claim_late_cannot_keep_up_and_takes_the_failsafe(
+    clock: ManualClock,
+) -> None:
+    """Its view would be of the site as it was: a box too slow for its site's traffic."""
+    site = Site(clock)
+    a = site.add("a")
+    site.add("b")
+    site.run(4)
+    assert a.limit(clock) == 16.0
+    late = site.codec.encode(a.share.claim())
+    clock.advance(BEHIND_S + 1.0)
+    a.share.receive(site.codec.decode(late, "a", site.wall()))
+    assert a.limit(clock) == 8.0, "32 A / 4 boxes at most"
+    assert a.share.describe()["reason"] == "6 s behind the site's messages"
+    site.run(1)
+    assert a.limit(clock) == 16.0, "caught up"
 
 
 def test_waiting_evs_take_turns_when_not_all_can_have_six_amps(clock: ManualClock) -> None:
@@ -203,13 +227,13 @@ def test_an_ev_taking_far_less_than_its_share_leaves_the_rest_to_the_others(
     site.run(4)
     a.demand = replace(a.demand, draw_a=(8.0, 8.0, 8.0))
     b.demand = replace(b.demand, draw_a=(16.0, 16.0, 16.0))
-    site.run(40)
+    site.run(20)
     assert site.limits() == {"a": 10.0, "b": 22.0}
 
 
 def test_a_foreign_or_forged_message_is_refused() -> None:
     ours = SiteCodec("garage", "a-secret-of-the-site")
-    claim = Claim("b", 1, 1000.0, (0,), 16.0, 0, 0, (1.0, None, None), {"b": 16.0})
+    claim = Claim("b", 1, 1000.0, (0,), 16.0, 0, 0, (1.0, None, None), {"b": 16.0}, taken_a=6.0)
     assert ours.decode(ours.encode(claim), "b", 1000.0) == claim
     with pytest.raises(SiteMessageError, match="not this site"):
         ours.decode(SiteCodec("other", "a-secret-of-the-site").encode(claim), "b", 1000.0)
@@ -239,6 +263,11 @@ def test_a_foreign_or_forged_message_is_refused() -> None:
             b'{"v":1,"site":"garage","box":"b","at":1000,"seq":1,"phases":[0],"tier":0,'
             b'"priority":0,"want_a":6,"draw_a":[0,0,0],"view":{"b":-1}}',
             "view",
+        ),
+        (
+            b'{"v":1,"site":"garage","box":"b","at":1000,"seq":1,"phases":[0],"tier":0,'
+            b'"priority":0,"want_a":6,"draw_a":[0,0,0],"view":{},"taken_a":"6"}',
+            "taken_a",
         ),
         (b'{"v":1,"site":"garage","box":"b","at":1000,"current_a":[1,2]}', "grid reading"),
         (b"x" * 20_000, "bytes"),
