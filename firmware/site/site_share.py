@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from pievse.firmware.config import SiteConfig
+from pievse.firmware.control.duty_cycle import MIN_CURRENT_A as MIN_A
 from pievse.firmware.energy.site_allocation import (
     PHASES,
     BoxDemand,
@@ -31,9 +32,9 @@ from pievse.firmware.energy.site_allocation import (
 from pievse.firmware.site.grid_readings import GridReading, GridReadings
 from pievse.firmware.site.house_estimate import HouseEstimate
 from pievse.firmware.site.site_messages import Claim, Leave
+from pievse.firmware.site.taking_less import TakingLess
 
 log = logging.getLogger(__name__)
-MIN_A = 6.0
 HEARTBEAT_S = 2.0
 """A claim repeats this often with nothing changed (every box hears every other: a site's
 traffic grows with the square of its boxes); a change goes at once."""
@@ -78,31 +79,6 @@ class _Peer:
     heard_at: float
 
 
-@dataclass
-class _Taking:
-    """An EV that takes well below its share is asked for what it takes (plus a margin), so
-    the rest goes to the others; when it comes up to that, it may have everything again."""
-
-    below_since: float | None = None
-    margin_a: float = 2.0
-    after_s: float = 30.0
-    reduced: bool = False
-
-    def want_a(self, cap_a: float, share_a: float, drawn_a: float, now: float) -> float:
-        if share_a <= 0 or drawn_a < 1.0:
-            self.below_since, self.reduced = None, False
-            return cap_a
-        if self.reduced and drawn_a >= share_a - self.margin_a / 2:
-            self.below_since, self.reduced = None, False
-        if drawn_a < share_a - 1.5 * self.margin_a:
-            self.below_since = now if self.below_since is None else self.below_since
-            if now - self.below_since >= self.after_s:
-                self.reduced = True
-        else:
-            self.below_since = None
-        return min(cap_a, max(MIN_A, drawn_a + self.margin_a)) if self.reduced else cap_a
-
-
 class SiteShare:
     def __init__(
         self,
@@ -125,7 +101,7 @@ class SiteShare:
         self._echo_at: float | None = None
         self._first_echo_at: float | None = None
         self._seq = 0
-        self._taking = _Taking()
+        self._taking = TakingLess()
         self._own: OwnDemand | None = None
         self._want_a = 0.0
         self._view: dict[str, float] | None = None
