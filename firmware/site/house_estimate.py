@@ -13,8 +13,8 @@ at once with everything it might be, and once nothing moves the estimate is exac
 
 It is lowered only from a reading every box has read past by `LAG_S` (confirmed), so a skew
 never counts as room the house does not leave. The newest reading, not yet confirmed, may
-raise it at once; a box not yet read past it may have drawn up to what it is allowed
-(the EV follows its pilot), so only a rise beyond that counts. What the boxes are allowed
+raise it at once; a box not yet read past it may have drawn up to the share it says it
+takes (its EV follows its pilot), so only a rise beyond that counts. What the boxes are allowed
 and do not draw is room the fuse still has, so a rise hidden in it overloads nothing.
 """
 
@@ -53,16 +53,12 @@ class _Readings:
             m: bounds for m, bounds in self._around.items() if oldest <= m < read_at - LAG_S
         }
 
-    def around(self, moment: float) -> Bounds:
-        bounds = self._around.get(moment)
-        if bounds is None:
-            bounds = self._around[moment] = self._bounds_around(moment)
-        return bounds
-
     def bounds(self, moment: float, allowed: Sequence[float]) -> Bounds:
         """Where the box has not read past the moment yet, its draw may be up to what it
         is allowed on each phase."""
-        low, high = self.around(moment)
+        low, high = self._around.get(moment) or self._around.setdefault(
+            moment, self._bounds_around(moment)
+        )
         if self.read_past(moment):
             return low, high
         up = [_higher(high[p], allowed[p] if p < len(allowed) else None) for p in range(PHASES)]
@@ -104,8 +100,8 @@ class HouseEstimate:
 
     def house_a(self, allowed: Mapping[str, Sequence[float]]) -> list[float] | None:
         """Per phase; `allowed`: the boxes now in the site, with what each may draw on each
-        phase (its share where it draws, what it drew a moment ago if more). None before
-        any grid reading."""
+        phase (the share it says it takes, on the phases it draws on). None before any grid
+        reading."""
         if not self._grid:
             return None
         for moment, currents in self._grid:
