@@ -20,9 +20,9 @@ from pievse.firmware.app.run_options import (
 from pievse.firmware.app.wallbox import ApiListenError, run
 from pievse.firmware.clock import SystemClock
 from pievse.firmware.config import ConfigError, dump_config, parse_listen
+from pievse.firmware.csms.outbox import DurableOutbox
 from pievse.firmware.diagnostics.journal_logging import setup_logging
 from pievse.firmware.fleet.session_plan import SESSION_KINDS
-from pievse.firmware.ocpp16.outbox import DurableOutbox
 from pievse.firmware.persistence.store import Store, StoreError
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.updates.release_guard import guard

@@ -20,15 +20,16 @@ from pievse.firmware.app.run_options import firmware_version
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config, ConfigError
 from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.link import CsmsLink, LinkSettings
+from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.status_reporter import StatusReporter
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.diagnostics.log_uploads import LogUploads
 from pievse.firmware.ocpp16.authorizer import Authorizer
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.csms_session import CsmsSession
-from pievse.firmware.ocpp16.link import CsmsLink, LinkSettings
 from pievse.firmware.ocpp16.meter_values import Reading
-from pievse.firmware.ocpp16.outbox import Outbox
 from pievse.firmware.ocpp16.profile_store import ProfileStore
 from pievse.firmware.ocpp16.profiles.core import CoreProfile
 from pievse.firmware.ocpp16.profiles.firmware_management import FirmwareProfile
@@ -38,7 +39,7 @@ from pievse.firmware.ocpp16.profiles.reservation import ReservationProfile
 from pievse.firmware.ocpp16.profiles.security import SecurityExtensionProfile
 from pievse.firmware.ocpp16.profiles.smart_charging import SmartChargingProfile
 from pievse.firmware.ocpp16.smart_charging import SmartCharging
-from pievse.firmware.ocpp16.status_reporter import VENDOR_ID, StatusReporter
+from pievse.firmware.ocpp16.status_notifications import CONNECTORS, VENDOR_ID, notification
 from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CertificateStore
@@ -138,9 +139,11 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         id_tag_listeners=[authorizer.learn],
     )
     statuses = StatusReporter(
+        CONNECTORS,
         lambda: {0: controller.box_status(), 1: controller.connector_status()},
+        notification,
         outbox,
-        keys,
+        lambda: keys.number("MinimumStatusDuration"),
         clock,
         lambda: csms.accepted,
     )

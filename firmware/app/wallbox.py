@@ -36,12 +36,12 @@ from pievse.firmware.clock import Clock, SystemClock
 from pievse.firmware.config import Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
+from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys
+from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
-from pievse.firmware.ocpp16.configuration_keys import PREFIX, ConfigurationKeys
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.meter_values import deliverable_measurands
-from pievse.firmware.ocpp16.outbox import Outbox
 from pievse.firmware.ocpp16.security_keys import security_key_specs
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CertificateStore

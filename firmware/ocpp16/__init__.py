@@ -1,3 +1,3 @@
-"""The OCPP 1.6J front: the link, frames, the outbox, configuration keys, reporters; the only place
-(with the connection security) that imports the ocpp library and websockets.
+"""The OCPP 1.6J front on the shared link (`csms`): the 1.6 key table, the reporters, the
+authorizer, smart charging and one handler per feature profile.
 """

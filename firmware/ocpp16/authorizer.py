@@ -17,9 +17,9 @@ import logging
 from typing import Any
 
 from pievse.firmware.clock import Clock
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.connection import RequestFailed
-from pievse.firmware.ocpp16.csms_session import CsmsSession
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.rpc.connection import RequestFailed
 from pievse.firmware.session.id_tag_info import CONCURRENT_TX, IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore
 

@@ -8,7 +8,7 @@ changes a key, the stored value wins.
 from __future__ import annotations
 
 from pievse.firmware.config import Config
-from pievse.firmware.ocpp16.configuration_keys import KeySpec, valid_phase_rotation
+from pievse.firmware.csms.configuration_keys import KeySpec, valid_phase_rotation
 from pievse.firmware.ocpp16.meter_values import MEASURANDS
 
 FEATURE_PROFILES = (

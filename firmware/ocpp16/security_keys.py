@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pievse.firmware.config import Config
-from pievse.firmware.ocpp16.configuration_keys import KeySpec
+from pievse.firmware.csms.configuration_keys import KeySpec
 from pievse.firmware.security.authorization_key import valid_authorization_key
 
 CERTIFICATE_SIGNED_MAX_CHAIN_SIZE = 10_000

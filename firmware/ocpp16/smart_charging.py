@@ -19,8 +19,8 @@ from typing import Any
 from pievse.firmware.charging.composite_schedule import Context, Segment, composite, from_amps
 from pievse.firmware.charging.profiles import UNITS, ChargingProfile, ProfileError, parse_profile
 from pievse.firmware.clock import Clock, iso_utc
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.event_wait import wait_set
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
 from pievse.firmware.ocpp16.profile_store import ProfileStore
 from pievse.firmware.session.sessions import Session
 from pievse.hal.interfaces import Ratings

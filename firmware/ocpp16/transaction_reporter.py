@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pievse.firmware.clock import Clock, iso_utc
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.outbox import Message, Outbox
 from pievse.firmware.event_wait import wait_set
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
 from pievse.firmware.ocpp16.meter_values import Reading, meter_value
-from pievse.firmware.ocpp16.outbox import Message, Outbox
 from pievse.firmware.session.sessions import Session, SessionLog
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,6 @@ class TransactionReporter:
         self._interval_start: dict[str, float] = {}
         self._id_tag_listeners = list(id_tag_listeners)
         """Told each idTagInfo the CSMS answers (the authorization cache learns from it)."""
-        """Told every idTagInfo the CSMS sends with a transaction answer (the auth cache)."""
         self._aligned_changed = asyncio.Event()
         keys.on_change("ClockAlignedDataInterval", lambda _value: self._aligned_changed.set())
         outbox.answer_handlers["StartTransaction"] = self._started

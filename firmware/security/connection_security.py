@@ -36,7 +36,7 @@ from typing import Any
 
 from websockets.exceptions import InvalidStatus
 
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
 from pievse.firmware.security.authorization_key import authorization_password

@@ -80,6 +80,8 @@ def test_control_knows_neither_ocpp_nor_the_api_nor_security() -> None:
         bad = _under(
             _imports(path),
             "pievse.firmware.ocpp16",
+            "pievse.firmware.rpc",
+            "pievse.firmware.csms",
             "pievse.firmware.api",
             "pievse.firmware.security",
             "ocpp",
@@ -89,12 +91,13 @@ def test_control_knows_neither_ocpp_nor_the_api_nor_security() -> None:
         assert not bad, f"{path.name} imports {bad}"
 
 
-def test_the_ocpp_library_and_websockets_stay_in_the_ocpp16_front() -> None:
-    """And in the demo's central system, the other end of the wire."""
+def test_the_ocpp_library_and_websockets_stay_in_the_ocpp_fronts() -> None:
+    """The OCPP-J framework, the link to the CSMS and the fronts on them, and the demo's
+    central system, the other end of the wire."""
     allowed = {"security/connection_security.py", "demo/central_system.py"}
     for path in _modules(FIRMWARE):
         rel = path.relative_to(FIRMWARE).as_posix()
-        if _package(path) == "ocpp16" or rel in allowed:
+        if _package(path) in ("ocpp16", "rpc", "csms") or rel in allowed:
             continue
         bad = _under(_imports(path), "ocpp", "websockets")
         assert not bad, f"{rel} imports {bad}"

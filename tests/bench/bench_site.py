@@ -4,8 +4,9 @@ site by a meter of its own, as any publisher may):
 
 - time from a house-load step to a valid allocation (every box's share within the fuse the
   house leaves) and to every pilot offering within it (a pilot's duty changes at most every
-  5 s, so each step comes after a quiet 6 s), and the peak overshoot once the shares are
-  valid (until then the step itself is the overshoot);
+  5 s, so each step comes after 6 s in which no pilot changed: a share that settles in two
+  steps would otherwise hold the next change back), and the peak overshoot once the shares
+  are valid (until then the step itself is the overshoot);
 - the peak overshoot outside the reactions (in steady sharing and while boxes join);
 - broker messages per second (the site's topics, as a watching client receives them);
 - CPU per box (the box processes, over 10 s of steady sharing), and mosquitto's.
@@ -49,8 +50,9 @@ from tests.rigs.proc_stats import cpu_s  # noqa: E402
 SITE = "bench"
 STEADY_S = 10.0
 STEPS = 5
-HOLD_S = 6.0
-"""Quiet before each step: a pilot changes its duty at most every 5 s (IEC 61851-1)."""
+QUIET_S = 6.0
+"""No pilot changes for this long before each step: a pilot changes its duty at most every
+5 s (IEC 61851-1)."""
 REPORT_S = 0.02
 """Each box process tells its boxes' offers and shares this often (a pilot's offer changes
 at most each 100 ms control tick)."""
@@ -132,6 +134,8 @@ class Site:
         self._broker = broker
         self._codec = SiteCodec(SITE)
         self.peak_a = 0.0
+        self.changed_at = time.monotonic()
+        """When a pilot's offer last changed."""
 
     @property
     def boxes(self) -> list[Report]:
@@ -149,9 +153,12 @@ class Site:
     async def follow(self) -> None:
         """Each few ms: the processes' reports, and the peak of what the pilots offer."""
         while True:
+            offers = [r[0] for r in self.boxes]
             for i, conn in enumerate(self.conns):
                 while conn.poll():
                     self.reports[i] = conn.recv()
+            if offers != [r[0] for r in self.boxes]:
+                self.changed_at = time.monotonic()
             self.peak_a = max(self.peak_a, self.total_a())
             await asyncio.sleep(REPORT_S / 2)
 
@@ -202,7 +209,7 @@ async def measure(boxes: int, per_process: int, broker: Broker, data: Path) -> N
         broker_cpu = (cpu_s(broker.pid) - mosquitto_before) / elapsed
         shares, pilots = [], []
         for _ in range(STEPS):
-            peak_steady = max(peak_steady, await _hold(site, HOLD_S))
+            peak_steady = max(peak_steady, await _quiet(site))
             site.house_a = step
             began = time.monotonic()
             await _until(site, lambda: site.total_a(shares=True) <= site.fuse_a + 0.01, 30)
@@ -210,7 +217,7 @@ async def measure(boxes: int, per_process: int, broker: Broker, data: Path) -> N
             peak = await _until(site, lambda: site.total_a() <= site.fuse_a + 0.01, 30)
             pilots.append((time.monotonic() - began, peak - fuse))
             await _until(site, lambda: _all_offer(site, (fuse - step) / boxes), 30)
-            peak_steady = max(peak_steady, await _hold(site, HOLD_S))
+            peak_steady = max(peak_steady, await _quiet(site))
             site.house_a = 0.0
             peak_steady = max(peak_steady, await _until(site, lambda: _all_offer(site, share), 60))
         worst = max(pilots)
@@ -259,6 +266,17 @@ async def _until(site: Site, done: Callable[[], bool], timeout: float) -> float:
 async def _hold(site: Site, seconds: float) -> float:
     site.peak_a = site.total_a()
     await asyncio.sleep(seconds)
+    return site.peak_a
+
+
+async def _quiet(site: Site) -> float:
+    """The peak of the total until no pilot has changed for `QUIET_S`."""
+    site.peak_a = site.total_a()
+    deadline = time.monotonic() + 60
+    while time.monotonic() - site.changed_at < QUIET_S:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the pilots did not settle within 60 s")
+        await asyncio.sleep(REPORT_S)
     return site.peak_a
 
 

@@ -15,7 +15,7 @@ from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
-from pievse.firmware.ocpp16.frames import FrameError
+from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.security.certificate_store import CertificateError
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
 

@@ -10,7 +10,7 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore, LocalListError
 

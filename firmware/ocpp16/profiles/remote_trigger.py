@@ -17,10 +17,11 @@ from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from pievse.firmware.ocpp16.connection import RequestFailed
-from pievse.firmware.ocpp16.csms_session import CsmsSession
-from pievse.firmware.ocpp16.status_reporter import CONNECTORS, StatusReporter
+from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.status_reporter import StatusReporter
+from pievse.firmware.ocpp16.status_notifications import CONNECTORS
 from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
+from pievse.firmware.rpc.connection import RequestFailed
 
 log = logging.getLogger(__name__)
 BASIC_MESSAGES = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues")

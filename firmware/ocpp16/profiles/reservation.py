@@ -11,7 +11,7 @@ from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import Clock, parse_ocpp_datetime
 from pievse.firmware.control.controller import ChargeController
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.session.reservations import Reservation, ReservationBook, reserve_now_answer
 
 log = logging.getLogger(__name__)

@@ -16,15 +16,15 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.diagnostics.log_uploads import (
     DEFAULT_RETRIES,
     DEFAULT_RETRY_INTERVAL_S,
     LogRequest,
     LogUploads,
 )
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.connection import RequestFailed
-from pievse.firmware.ocpp16.csms_session import CsmsSession
+from pievse.firmware.rpc.connection import RequestFailed
 from pievse.firmware.security.certificate_store import (
     CENTRAL_SYSTEM_ROOT,
     MANUFACTURER_ROOT,

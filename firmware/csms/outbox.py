@@ -29,9 +29,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.connection import ConnectionLost, RequestFailed
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.persistence.store import Store
+from pievse.firmware.rpc.connection import ConnectionLost, RequestFailed
 from pievse.firmware.session.sessions import SessionLog
 
 log = logging.getLogger(__name__)

@@ -1,20 +1,23 @@
-"""OCPP-J 1.6 frames in: parsing and schema validation with the error codes of the RPC spec.
+"""OCPP-J frames in: parsing and schema validation, answered with the dialect's error codes.
 
-The `ocpp` library's own checks answer 2.0.1 codes (FormatViolation) and swap NotImplemented
-and NotSupported; OCPP-J 1.6 section 4.2.3 defines them so:
+The `ocpp` library's own checks answer 2.0.1 codes to 1.6 peers and swap NotImplemented and
+NotSupported; OCPP-J (1.6 section 4.2.3, 2.0.1 Part 4 section 4.3) defines them so, named
+here as 2.0.1 spells them (`Dialect.code` gives the 1.6 spelling):
 
-| what is wrong                                   | CALLERROR code               |
-|-------------------------------------------------|------------------------------|
-| not JSON, not an array, wrong element count     | FormationViolation           |
-| a property the schema does not allow            | FormationViolation           |
-| a required property missing                     | ProtocolError                |
-| a property of the wrong JSON type               | TypeConstraintViolation      |
-| a value outside enum, length, range or pattern  | PropertyConstraintViolation  |
-| too few / too many array items                  | OccurenceConstraintViolation |
-| an action the receiver does not know            | NotImplemented               |
-| a known 1.6 action this product does not serve  | NotSupported                 |
-| nested deeper than MAX_DEPTH, over MAX_FRAME_BYTES | FormationViolation        |
-| a string that is not Unicode (a lone surrogate) | FormationViolation           |
+| what is wrong                                   | CALLERROR code                |
+|-------------------------------------------------|-------------------------------|
+| not JSON, not an array, wrong element count     | FormatViolation               |
+| no readable messageId                           | RpcFrameworkError             |
+| an unknown message type number                  | MessageTypeNotSupported       |
+| a property the schema does not allow            | FormatViolation               |
+| a required property missing                     | ProtocolError                 |
+| a property of the wrong JSON type               | TypeConstraintViolation       |
+| a value outside enum, length, range or pattern  | PropertyConstraintViolation   |
+| too few / too many array items                  | OccurrenceConstraintViolation |
+| an action the receiver does not know            | NotImplemented                |
+| a known action this product does not serve      | NotSupported                  |
+| nested deeper than MAX_DEPTH, over MAX_FRAME_BYTES | FormatViolation            |
+| a string that is not Unicode (a lone surrogate) | FormatViolation               |
 
 A frame that cannot be parsed is still answered with the uniqueId it began with, where one
 can be read, so the CSMS can match the error to its call. No frame is ever the end of the
@@ -31,24 +34,21 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 from ocpp.messages import Call, CallError, CallResult, get_validator
-from ocpp.v16.enums import Action
+
+from pievse.firmware.rpc.dialects import Dialect
 
 UNIQUE_ID_MAX_LENGTH = 36
 UNKNOWN_UNIQUE_ID = "-1"
 MAX_DEPTH = 32
-"""The deepest 1.6 payload (SetChargingProfile) nests 6 levels inside the frame."""
+"""The deepest payloads (SetChargingProfile, NotifyReport) nest under 10 levels."""
 MAX_FRAME_BYTES = 512 * 1024
 """A SendLocalList of SendLocalListMaxLength entries is about 150 KB."""
 WEBSOCKET_MAX_BYTES = 2 * MAX_FRAME_BYTES
 _LEADING_ID = re.compile(rf'\s*\[\s*2\s*,\s*"([^"\\]{{1,{UNIQUE_ID_MAX_LENGTH}}})"')
-KNOWN_ACTIONS = frozenset(action.value for action in Action)
-# Schemas with multipleOf 0.1 must be checked on decimals, not binary floats.
-DECIMAL_CALLS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})
-DECIMAL_RESULTS = frozenset({"GetCompositeSchedule"})
 _CODES_BY_VALIDATOR = {
     "type": "TypeConstraintViolation",
     "required": "ProtocolError",
-    "additionalProperties": "FormationViolation",
+    "additionalProperties": "FormatViolation",
     "enum": "PropertyConstraintViolation",
     "maxLength": "PropertyConstraintViolation",
     "minLength": "PropertyConstraintViolation",
@@ -57,13 +57,14 @@ _CODES_BY_VALIDATOR = {
     "pattern": "PropertyConstraintViolation",
     "format": "PropertyConstraintViolation",
     "multipleOf": "PropertyConstraintViolation",
-    "minItems": "OccurenceConstraintViolation",
-    "maxItems": "OccurenceConstraintViolation",
+    "minItems": "OccurrenceConstraintViolation",
+    "maxItems": "OccurrenceConstraintViolation",
 }
 
 
 class FrameError(Exception):
-    """What to answer in a CALLERROR; `unique_id` is None when the frame had none to echo."""
+    """What to answer in a CALLERROR; `unique_id` is None when the frame had none to echo.
+    `code` is the dialect's own spelling (see `Dialect.code`)."""
 
     def __init__(self, code: str, description: str, unique_id: str | None = None) -> None:
         super().__init__(f"{code}: {description}")
@@ -77,35 +78,37 @@ class FrameError(Exception):
         return CallError(echoed, self.code, self.description[:255], {})
 
 
-def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
+def parse_frame(raw: str | bytes, dialect: Dialect) -> Call | CallResult | CallError:
+    format_violation = dialect.code("FormatViolation")
     if len(raw) > MAX_FRAME_BYTES:
         raise FrameError(
-            "FormationViolation", f"frame longer than {MAX_FRAME_BYTES} bytes", leading_id(raw)
+            format_violation, f"frame longer than {MAX_FRAME_BYTES} bytes", leading_id(raw)
         )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise FrameError("FormationViolation", "frame is not valid JSON", leading_id(raw)) from None
+        raise FrameError(format_violation, "frame is not valid JSON", leading_id(raw)) from None
     except RecursionError:
         data = None
     if data is None or _depth_over(data, MAX_DEPTH):
         raise FrameError(
-            "FormationViolation", f"frame nested deeper than {MAX_DEPTH} levels", leading_id(raw)
+            format_violation, f"frame nested deeper than {MAX_DEPTH} levels", leading_id(raw)
         )
     if not isinstance(data, list) or len(data) < 2:
-        raise FrameError("FormationViolation", "a frame is an array [type, uniqueId, ...]")
+        raise FrameError(
+            dialect.code("RpcFrameworkError"), "a frame is an array [type, uniqueId, ...]"
+        )
     type_id, unique_id = data[0], data[1]
     if not isinstance(unique_id, str) or not 0 < len(unique_id) <= UNIQUE_ID_MAX_LENGTH:
         raise FrameError(
-            "FormationViolation", f"uniqueId must be a string of 1..{UNIQUE_ID_MAX_LENGTH}"
+            dialect.code("RpcFrameworkError"),
+            f"uniqueId must be a string of 1..{UNIQUE_ID_MAX_LENGTH}",
         )
     if type_id == 2:
         if len(data) != 4 or not isinstance(data[2], str):
-            raise FrameError(
-                "FormationViolation", "a CALL is [2, id, action, {payload}]", unique_id
-            )
+            raise FrameError(format_violation, "a CALL is [2, id, action, {payload}]", unique_id)
         if not isinstance(data[3], dict):
-            raise FrameError("FormationViolation", "a CALL payload is a JSON object", unique_id)
+            raise FrameError(format_violation, "a CALL payload is a JSON object", unique_id)
         return Call(unique_id, data[2], data[3])
     if type_id == 3 and len(data) == 3 and isinstance(data[2], dict):
         return CallResult(unique_id, data[2])
@@ -114,8 +117,10 @@ def parse_frame(raw: str | bytes) -> Call | CallResult | CallError:
         return CallError(unique_id, str(data[2]), str(data[3]), details)
     if type_id in (3, 4):
         # A malformed answer is never answered; the waiting request fails on it.
-        return CallError(unique_id, "FormationViolation", "malformed response frame", {})
-    raise FrameError("FormationViolation", f"unknown message type {type_id!r}", unique_id)
+        return CallError(unique_id, format_violation, "malformed response frame", {})
+    raise FrameError(
+        dialect.code("MessageTypeNotSupported"), f"unknown message type {type_id!r}", unique_id
+    )
 
 
 def leading_id(raw: str | bytes) -> str | None:
@@ -149,29 +154,32 @@ def _unicode(value: Any) -> bool:
     return True
 
 
-def check_action(call: Call, served: set[str]) -> None:
+def check_action(call: Call, served: set[str], dialect: Dialect) -> None:
     if call.action in served:
         return
-    if call.action in KNOWN_ACTIONS:
+    if call.action in dialect.known_actions:
         raise FrameError("NotSupported", f"{call.action} is not supported", call.unique_id)
     raise FrameError("NotImplemented", f"unknown action {call.action!a}", call.unique_id)
 
 
-def check_text(call: Call) -> None:
+def check_text(call: Call, dialect: Dialect) -> None:
     if not _unicode(call.payload):
         raise FrameError(
-            "FormationViolation", "a string is not valid Unicode (lone surrogate)", call.unique_id
+            dialect.code("FormatViolation"),
+            "a string is not valid Unicode (lone surrogate)",
+            call.unique_id,
         )
 
 
-def validate(message: Call | CallResult) -> None:
-    """Raises FrameError with the 1.6 code for the first (most relevant) schema violation."""
+def validate(message: Call | CallResult, dialect: Dialect) -> None:
+    """Raises FrameError with the dialect's code for the first (most relevant) schema
+    violation."""
     is_call = isinstance(message, Call)
-    decimals = message.action in (DECIMAL_CALLS if is_call else DECIMAL_RESULTS)
+    decimals = message.action in (dialect.decimal_calls if is_call else dialect.decimal_results)
     validator = get_validator(
         message.message_type_id,
         message.action,
-        "1.6",
+        dialect.version,
         parse_float=decimal.Decimal if decimals else float,
     )
     payload: Any = message.payload
@@ -180,28 +188,41 @@ def validate(message: Call | CallResult) -> None:
     error = best_match(validator.iter_errors(payload))
     if error is None:
         return
-    code = _CODES_BY_VALIDATOR.get(str(error.validator), "FormationViolation")
+    code = dialect.code(_CODES_BY_VALIDATOR.get(str(error.validator), "FormatViolation"))
     where = "/".join(str(p) for p in error.absolute_path) or "payload"
     raise FrameError(code, f"{message.action} {where}: {error.message}", message.unique_id)
 
 
-SECRET_KEYS = frozenset({"authorizationkey"})
-"""Case-folded: key names are CiString, `authorizationKEY` is the same secret."""
+SECRET_KEYS = frozenset({"authorizationkey", "basicauthpassword"})
+"""Case-folded: key and variable names are case-insensitive, `authorizationKEY` is the same
+secret. 1.6 names it AuthorizationKey, 2.0.1 SecurityCtrlr's BasicAuthPassword."""
+HIDDEN = "(hidden)"
 
 
 def redacted(raw: str | bytes) -> str:
-    """A frame fit for a log: the value of a ChangeConfiguration of a secret key hidden."""
+    """A frame fit for a log: the value a CSMS sets a secret to hidden (1.6
+    ChangeConfiguration, 2.0.1 SetVariables, and the APN password of SetNetworkProfile)."""
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError):
         return text
-    if (
-        isinstance(frame, list)
-        and len(frame) == 4
-        and frame[2] == "ChangeConfiguration"
-        and isinstance(frame[3], dict)
-        and str(frame[3].get("key")).casefold() in SECRET_KEYS
-    ):
-        return json.dumps([*frame[:3], {**frame[3], "value": "(hidden)"}])
+    if not (isinstance(frame, list) and len(frame) == 4 and isinstance(frame[3], dict)):
+        return text
+    action, payload = frame[2], frame[3]
+    if action == "ChangeConfiguration" and str(payload.get("key")).casefold() in SECRET_KEYS:
+        return json.dumps([*frame[:3], {**payload, "value": HIDDEN}])
+    if action == "SetVariables" and isinstance(payload.get("setVariableData"), list):
+        entries = [_hidden_variable(entry) for entry in payload["setVariableData"]]
+        return json.dumps([*frame[:3], {**payload, "setVariableData": entries}])
+    if action == "SetNetworkProfile" and "apnPassword" in json.dumps(payload):
+        return json.dumps([*frame[:3], {**payload, "connectionData": HIDDEN}])
     return text
+
+
+def _hidden_variable(entry: Any) -> Any:
+    if not isinstance(entry, dict) or not isinstance(entry.get("variable"), dict):
+        return entry
+    if str(entry["variable"].get("name")).casefold() in SECRET_KEYS:
+        return {**entry, "attributeValue": HIDDEN}
+    return entry

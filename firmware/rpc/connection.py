@@ -1,10 +1,10 @@
-"""One WebSocket session with the CSMS, on the `ocpp` library's ChargePoint.
+"""One WebSocket session with the CSMS, on the `ocpp` library's ChargePoint, in either dialect.
 
-The library supplies the message classes, the official 1.6 schemas, the `@on`/`@after` route
-maps and the payload dataclasses. Three things are done here instead, because the library's
-versions do not fit a charge point:
-- incoming frames are checked with the OCPP-J 1.6 error codes (see `rpc_frames`), and a frame
-  that cannot be parsed still gets a CALLERROR instead of silence;
+The library supplies the message classes, the official 1.6 and 2.0.1 schemas, the
+`@on`/`@after` route maps and the payload dataclasses. Three things are done here instead,
+because the library's versions do not fit a charge point:
+- incoming frames are checked with the dialect's OCPP-J error codes (see `frames`), and a
+  frame that cannot be parsed still gets a CALLERROR instead of silence;
 - each incoming CALL is answered in its own task, so a handler that itself asks the CSMS
   something (Authorize before a remote start) cannot block the reader it waits on;
 - an outgoing request fails at once when the connection drops, instead of after its timeout.
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ocpp.charge_point import (
+    ChargePoint,
     camel_to_snake_case,
     remove_nones,
     serialize_as_dict,
@@ -28,10 +29,10 @@ from ocpp.charge_point import (
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult
 from ocpp.routing import create_route_map
-from ocpp.v16 import ChargePoint
 from websockets.exceptions import ConnectionClosed
 
-from pievse.firmware.ocpp16.frames import (
+from pievse.firmware.rpc.dialects import Dialect
+from pievse.firmware.rpc.frames import (
     FrameError,
     check_action,
     check_text,
@@ -43,6 +44,8 @@ from pievse.firmware.ocpp16.frames import (
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("pievse.ocpp.frames")
+SECRET_ACTIONS = frozenset({"ChangeConfiguration", "SetVariables", "SetNetworkProfile"})
+"""Their refusal's description may quote the secret they set."""
 MAX_CALLS_IN_PROGRESS = 16
 """OCPP-J 4.1.1 allows one; a few more tolerate a hasty CSMS, the rest are refused. The reader
 never waits for a call to finish: a handler's `after` step may itself wait for an answer
@@ -60,6 +63,7 @@ class ConnectionLost(RequestFailed):
 class CsmsConnection(ChargePoint):
     def __init__(
         self,
+        dialect: Dialect,
         charge_point_id: str,
         websocket: Any,
         handlers: Iterable[object],
@@ -68,6 +72,8 @@ class CsmsConnection(ChargePoint):
         on_invalid: Callable[[str], None] = lambda _text: None,
     ) -> None:
         super().__init__(charge_point_id, websocket, response_timeout_s)
+        self.dialect = dialect
+        self._ocpp_version = dialect.version
         self.route_map = {}
         for handler in handlers:
             self.route_map.update(create_route_map(handler))
@@ -105,11 +111,11 @@ class CsmsConnection(ChargePoint):
         try:
             if isinstance(raw_msg, bytes):
                 raise FrameError(
-                    "FormationViolation",
+                    self.dialect.code("FormatViolation"),
                     "a binary frame: OCPP-J frames are text",
                     leading_id(raw_msg),
                 )
-            message = parse_frame(raw_msg)
+            message = parse_frame(raw_msg, self.dialect)
         except FrameError as exc:
             # The security log records it (InvalidMessages, a flood summed up), and logs it.
             log.debug("CSMS sent a malformed frame (%s): %.200r", exc, redacted(raw_msg))
@@ -147,12 +153,12 @@ class CsmsConnection(ChargePoint):
 
     async def _answer(self, message: Call) -> None:
         try:
-            check_action(message, self._served)
-            check_text(message)
-            validate(message)
+            check_action(message, self._served, self.dialect)
+            check_text(message, self.dialect)
+            validate(message, self.dialect)
             result = await self._run_handler(message)
         except FrameError as exc:
-            secret = message.action == "ChangeConfiguration"  # the value may be a key
+            secret = message.action in SECRET_ACTIONS  # the value may be a key
             ours = exc.code == "InternalError"
             log.log(
                 logging.WARNING if ours else logging.DEBUG,
@@ -180,14 +186,15 @@ class CsmsConnection(ChargePoint):
         except (FrameError, asyncio.CancelledError):
             raise
         except OCPPError as exc:
-            raise FrameError(exc.code, str(exc.description), message.unique_id) from exc
+            code = self.dialect.code(exc.code)
+            raise FrameError(code, str(exc.description), message.unique_id) from exc
         except Exception as exc:
             log.exception("handler for %s failed", message.action)
             raise FrameError("InternalError", "handler failed", message.unique_id) from exc
         payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
         result = message.create_call_result(payload)
         try:
-            validate(result)
+            validate(result, self.dialect)
         except FrameError as exc:
             log.error("our %s answer does not match the schema: %s", message.action, exc)
             raise FrameError("InternalError", "invalid answer", message.unique_id) from exc
@@ -196,7 +203,7 @@ class CsmsConnection(ChargePoint):
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Sends one CALL and returns the validated answer; one at a time (OCPP-J 4.1.1)."""
         message = Call(str(uuid.uuid4()), action, payload)
-        validate(message)
+        validate(message, self.dialect)
         async with self._request_lock:
             if self._closed:
                 raise ConnectionLost("connection closed")
@@ -222,7 +229,7 @@ class CsmsConnection(ChargePoint):
             )
         answer.action = action
         try:
-            validate(answer)
+            validate(answer, self.dialect)
         except FrameError as exc:
             raise RequestFailed(f"{action}: invalid answer: {exc}") from None
         return answer.payload

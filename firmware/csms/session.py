@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pievse.firmware.clock import Clock, parse_ocpp_datetime
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.connection import CsmsConnection, RequestFailed
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
 
 log = logging.getLogger(__name__)
 DEFAULT_RETRY_S = 60

@@ -30,12 +30,13 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.event_wait import wait_set
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.connection import CsmsConnection, RequestFailed
-from pievse.firmware.ocpp16.csms_session import CsmsSession
-from pievse.firmware.ocpp16.frames import WEBSOCKET_MAX_BYTES
-from pievse.firmware.ocpp16.outbox import Outbox
+from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
+from pievse.firmware.rpc.dialects import OCPP16
+from pievse.firmware.rpc.frames import WEBSOCKET_MAX_BYTES
 from pievse.firmware.security.connection_security import ConnectionSecurity
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ websocket_log = logging.getLogger("pievse.websockets")
 # websockets logs the handshake's headers at DEBUG, the Basic credentials among them: that
 # logger never goes below INFO, whatever -v does to the others.
 websocket_log.setLevel(logging.INFO)
-SUBPROTOCOL = "ocpp1.6"
+SUBPROTOCOL = OCPP16.subprotocol
 OPEN_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 2.0
 ANSWER_BEFORE_RECONNECT_S = 5.0
@@ -172,6 +173,7 @@ class CsmsLink:
                 raise ConnectionError(f"CSMS did not agree to subprotocol {SUBPROTOCOL}")
             self._last_sent = asyncio.get_running_loop().time()
             connection = CsmsConnection(
+                OCPP16,
                 self.settings.charge_point_id,
                 websocket,
                 self._handlers,

@@ -1,53 +1,60 @@
-"""StatusNotification for connector 0 (the box) and connector 1, from the control loop.
+"""StatusNotification timing, whichever OCPP version renders it: each connector's status
+from the control loop, reported once it has held for the minimum duration (so a blip is not
+reported), with the time it began. After each (re)registration every connector's current
+status is sent again, because the CSMS may have missed changes while the link was down.
 
-A status is reported once it has held for MinimumStatusDuration (so a blip is not
-reported), with the time it began. After each (re)registration the current status of both
-connectors is sent again, because the CSMS may have missed changes while the link was down.
+A front gives the statuses in its own terms (1.6 ConnectorStatus per connector 0 and 1,
+2.0.1 connectorStatus per EVSE connector) and renders the payload: a change the protocol
+cannot tell apart (2.0.1 calls both Charging and SuspendedEV "Occupied") is no change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pievse.firmware.clock import Clock, iso_utc
-from pievse.firmware.control.connector_status import ConnectorStatus
+from pievse.firmware.clock import Clock
+from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.event_wait import wait_set
-from pievse.firmware.ocpp16.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp16.outbox import Outbox
 
 log = logging.getLogger(__name__)
-VENDOR_ID = "pievse"
-CONNECTORS = (0, 1)
 
 
 @dataclass(frozen=True)
 class Observed:
-    status: ConnectorStatus
+    status: Hashable
     since: datetime
     since_monotonic: float
+
+
+Render = Callable[[int, Observed], dict[str, Any]]
+"""(connector id, what was observed) -> the StatusNotification payload."""
 
 
 class StatusReporter:
     def __init__(
         self,
-        statuses: Callable[[], dict[int, ConnectorStatus]],
+        connectors: Sequence[int],
+        statuses: Callable[[], dict[int, Hashable]],
+        render: Render,
         outbox: Outbox,
-        keys: ConfigurationKeys,
+        hold_s: Callable[[], float],
         clock: Clock,
         accepted: Callable[[], bool],
     ) -> None:
+        self.connectors = tuple(connectors)
         self._statuses = statuses
+        self._render = render
         self._outbox = outbox
-        self._keys = keys
+        self._hold_s = hold_s
         self._clock = clock
         self._accepted = accepted
         self._observed: dict[int, Observed] = {}
-        self._reported: dict[int, ConnectorStatus] = {}
+        self._reported: dict[int, Hashable] = {}
         self._wake = asyncio.Event()
         self.observe()
 
@@ -62,11 +69,11 @@ class StatusReporter:
                 self._wake.set()
 
     def resync(self) -> None:
-        """After (re)registration both connectors' current status goes out at once, ahead of
+        """After (re)registration every connector's current status goes out at once, ahead of
         the transaction messages queued meanwhile: the CSMS learns what is now before it
         learns what happened while it was away."""
         self._reported.clear()
-        for connector_id in reversed(CONNECTORS):
+        for connector_id in reversed(self.connectors):
             seen = self._observed.get(connector_id)
             if seen is not None:
                 self._reported[connector_id] = seen.status
@@ -75,17 +82,7 @@ class StatusReporter:
 
     def notification(self, connector_id: int) -> dict[str, Any]:
         """The StatusNotification payload for a connector's current status."""
-        seen = self._observed[connector_id]
-        payload: dict[str, Any] = {
-            "connectorId": connector_id,
-            "errorCode": seen.status.error_code,
-            "status": seen.status.status,
-            "timestamp": iso_utc(seen.since),
-        }
-        if seen.status.vendor_error_code:
-            payload["vendorId"] = VENDOR_ID
-            payload["vendorErrorCode"] = seen.status.vendor_error_code
-        return payload
+        return self._render(connector_id, self._observed[connector_id])
 
     async def run(self) -> None:
         while True:
@@ -100,10 +97,10 @@ class StatusReporter:
         """Queues what is due; returns seconds until the next one becomes due, if any."""
         if not self._accepted():
             return None
-        hold = self._keys.number("MinimumStatusDuration")
+        hold = self._hold_s()
         now = self._clock.monotonic()
         waits: list[float] = []
-        for connector_id in CONNECTORS:
+        for connector_id in self.connectors:
             seen = self._observed.get(connector_id)
             if seen is None or self._reported.get(connector_id) == seen.status:
                 continue
@@ -112,8 +109,13 @@ class StatusReporter:
                 waits.append(remaining)
                 continue
             self._reported[connector_id] = seen.status
-            self._outbox.put("StatusNotification", self.notification(connector_id))
-            log.info(
-                "connector %d: %s (%s)", connector_id, seen.status.status, seen.status.error_code
-            )
+            payload = self.notification(connector_id)
+            self._outbox.put("StatusNotification", payload)
+            log.info("connector %d: %s", connector_id, _described(payload))
         return min(waits) if waits else None
+
+
+def _described(payload: dict[str, Any]) -> str:
+    status = payload.get("status") or payload.get("connectorStatus")
+    error = payload.get("errorCode")
+    return f"{status} ({error})" if error else str(status)

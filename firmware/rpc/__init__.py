@@ -1,0 +1,1 @@
+"""OCPP-J: the RPC framework both OCPP fronts ride on (frames, dialects, the connection)."""

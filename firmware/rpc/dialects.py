@@ -1,0 +1,58 @@
+"""The two OCPP-J dialects the box speaks: what differs on the wire between 1.6 and 2.0.1.
+
+The RPC framework is the same (CALL, CALLRESULT, CALLERROR over one WebSocket); the
+subprotocol, the schemas, the actions and some CALLERROR codes differ. OCPP-J 2.0.1 renamed
+FormationViolation to FormatViolation, fixed OccurenceConstraintViolation's spelling and
+added RpcFrameworkError (a frame whose messageId cannot be read) and
+MessageTypeNotSupported; a 1.6 peer gets FormationViolation for both.
+
+Codes are named here in their 2.0.1 spelling, and `Dialect.code` gives the dialect's own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201.enums import Action as Action201
+
+_CODES_16 = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+    "RpcFrameworkError": "FormationViolation",
+    "MessageTypeNotSupported": "FormationViolation",
+}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    version: str
+    """As the `ocpp` library names its schema folders and `[ocpp] version` names it."""
+    subprotocol: str
+    known_actions: frozenset[str]
+    decimal_calls: frozenset[str]
+    """Schemas with multipleOf 0.1 are checked on decimals, not binary floats."""
+    decimal_results: frozenset[str]
+    renamed_codes: tuple[tuple[str, str], ...] = ()
+
+    def code(self, name: str) -> str:
+        """The dialect's spelling of a CALLERROR code named as 2.0.1 names it."""
+        return dict(self.renamed_codes).get(name, name)
+
+
+OCPP16 = Dialect(
+    version="1.6",
+    subprotocol="ocpp1.6",
+    known_actions=frozenset(action.value for action in Action16),
+    decimal_calls=frozenset({"SetChargingProfile", "RemoteStartTransaction"}),
+    decimal_results=frozenset({"GetCompositeSchedule"}),
+    renamed_codes=tuple(_CODES_16.items()),
+)
+OCPP201 = Dialect(
+    version="2.0.1",
+    subprotocol="ocpp2.0.1",
+    known_actions=frozenset(action.value for action in Action201),
+    decimal_calls=frozenset(),
+    decimal_results=frozenset(),
+)
+DIALECTS = {dialect.version: dialect for dialect in (OCPP16, OCPP201)}
