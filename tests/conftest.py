@@ -144,15 +144,19 @@ async def bench(tmp_path: Path, config_text: str) -> AsyncIterator[BenchClient]:
 
 
 def ocpp_config(
-    csms: TestCsms, extra: str = "", security: str = "profile = 0", url: str | None = None
+    csms: TestCsms,
+    extra: str = "",
+    security: str = "profile = 0",
+    url: str | None = None,
 ) -> str:
     """`security`: the [security] section's lines (the test CSMS on ws:// asks for no
-    credentials unless a test sets them)."""
+    credentials unless a test sets them); the OCPP version is the one the CSMS speaks."""
     return (
         FAST_CONFIG
         + f"""
 [ocpp]
 csms_url = "{url or csms.url}"
+version = "{csms.SUBPROTOCOL.removeprefix("ocpp")}"
 response_timeout_s = 2
 reconnect_min_s = 0.1
 reconnect_max_s = 0.5

@@ -1,4 +1,5 @@
-"""Everything OCPP 1.6 adds to a standalone box, built complete in one place.
+"""Everything OCPP 1.6 adds to a standalone box, built complete in one place, and what the
+2.0.1 front (`ocpp201_services`) builds the same way.
 
 `build_ocpp_services` runs once, after the controller, when a CSMS is configured; a box
 without one has no `OcppServices` at all. Each part is built whole, in dependency order:
@@ -20,16 +21,19 @@ from pievse.firmware.app.run_options import firmware_version
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config, ConfigError
 from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.link import CsmsLink, LinkSettings
+from pievse.firmware.csms.meter_values import Reading
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.csms.status_reporter import StatusReporter
+from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.diagnostics.log_uploads import LogUploads
-from pievse.firmware.ocpp16.authorizer import Authorizer
-from pievse.firmware.ocpp16.meter_values import Reading
+from pievse.firmware.ocpp16.authorize import ask_csms
+from pievse.firmware.ocpp16.identity import boot_payload
 from pievse.firmware.ocpp16.profile_store import ProfileStore
 from pievse.firmware.ocpp16.profiles.core import CoreProfile
 from pievse.firmware.ocpp16.profiles.firmware_management import FirmwareProfile
@@ -40,8 +44,9 @@ from pievse.firmware.ocpp16.profiles.security import SecurityExtensionProfile
 from pievse.firmware.ocpp16.profiles.smart_charging import SmartChargingProfile
 from pievse.firmware.ocpp16.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.status_notifications import CONNECTORS, VENDOR_ID, notification
-from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
+from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.persistence.store import Store
+from pievse.firmware.rpc.dialects import OCPP16, Dialect
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.security.security_log import SecurityLog
@@ -74,12 +79,15 @@ class BoxParts:
     diagnostics: DiagnosticsLog
     releases: Releases
     data_dir: Path
-    boot_payload: dict[str, Any]
+    identity: dict[str, Any]
+    """vendor, model, serial, firmware, meter_type, meter_serial."""
     restart: Restart
     """(kind, reason): Soft, Hard or Firmware."""
     status: Callable[[], dict[str, Any]]
     """The `/api/status` document."""
     availability: Availability
+    restarted_for: str | None = None
+    """The restart (Soft, Hard, Firmware) the box was told to make before this start."""
 
 
 @dataclass(frozen=True)
@@ -121,22 +129,22 @@ class OcppServices:
 def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     config, controller, keys, clock = parts.config, parts.controller, parts.keys, parts.clock
     csms = CsmsSession(
-        parts.boot_payload,
+        boot_payload(parts.identity),
         keys,
         clock,
-        on_clock_set=[lambda skew: _record_clock_set(parts.security_log, skew)],
+        on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
     )
     security = connection_security(parts, csms.reconnect)
     tags = IdTagStore(parts.store)
-    authorizer = Authorizer(csms, tags, keys, clock)
-    transactions = TransactionReporter(
+    authorizer = Authorizer(csms, ask_csms, tags, keys, clock)
+    messages = TransactionMessages(
         outbox,
         parts.session_log,
-        keys,
-        clock,
-        lambda: _reading(parts),
         controller.sessions.deauthorize,
         id_tag_listeners=[authorizer.learn],
+    )
+    transactions = TransactionReporter(
+        messages, parts.session_log, keys, clock, lambda: reading(parts)
     )
     statuses = StatusReporter(
         CONNECTORS,
@@ -153,19 +161,28 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         clock,
         parts.board.ratings,
         lambda: controller.session,
-        transactions.transaction_id,
+        messages.transaction_id,
         controller.wake,
         lambda: controller.phases.in_use,
     )
-    jobs = _jobs(parts, outbox)
+    jobs = background_jobs(parts, outbox, _firmware_status(outbox))
     controller.sessions.listeners.extend([transactions, smart])
     controller.step_listeners.append(statuses.observe)
     controller.limits.register("charging_profile", smart.limit_a)
     profiles = _profiles(
-        parts, csms, outbox, security, authorizer, transactions, statuses, smart, tags, jobs
+        parts,
+        csms,
+        outbox,
+        security,
+        authorizer,
+        (transactions, messages),
+        statuses,
+        smart,
+        tags,
+        jobs,
     )
     link = CsmsLink(
-        _link_settings(config),
+        link_settings(config),
         csms,
         keys,
         outbox,
@@ -179,7 +196,7 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     )
 
 
-def _link_settings(config: Config) -> LinkSettings:
+def link_settings(config: Config, dialect: Dialect = OCPP16) -> LinkSettings:
     ocpp = config.ocpp
     return LinkSettings(
         ocpp.csms_url,
@@ -187,10 +204,11 @@ def _link_settings(config: Config) -> LinkSettings:
         ocpp.response_timeout_s,
         ocpp.reconnect_min_s,
         ocpp.reconnect_max_s,
+        dialect,
     )
 
 
-def _record_clock_set(security_log: SecurityLog, skew: float) -> None:
+def record_clock_set(security_log: SecurityLog, skew: float) -> None:
     security_log.record("SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off")
 
 
@@ -225,17 +243,25 @@ def connection_security(parts: BoxParts, reconnect: Callable[[], None]) -> Conne
     return security
 
 
-def _jobs(parts: BoxParts, outbox: Outbox) -> Jobs:
-    config, clock, controller = parts.config, parts.clock, parts.controller
+FirmwareStatus = Callable[[str, bool, int | None], None]
+"""(status, signed, requestId) -> the version's firmware status notification queued."""
 
-    async def log_status(status: str, request_id: int | None) -> None:
-        outbox.put("LogStatusNotification", status_payload(status, request_id))
 
+def _firmware_status(outbox: Outbox) -> FirmwareStatus:
     def firmware_status(status: str, signed: bool, request_id: int | None) -> None:
         """Final states are durable: the result of an update must reach the CSMS."""
         payload = status_payload(status, request_id if signed else None)
         action = "SignedFirmwareStatusNotification" if signed else "FirmwareStatusNotification"
         (outbox.put_durable if status in FINAL else outbox.put)(action, payload)
+
+    return firmware_status
+
+
+def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareStatus) -> Jobs:
+    config, clock, controller = parts.config, parts.clock, parts.controller
+
+    async def log_status(status: str, request_id: int | None) -> None:
+        outbox.put("LogStatusNotification", status_payload(status, request_id))
 
     async def restart_into_release(reason: str) -> None:
         await parts.restart("Firmware", reason)
@@ -272,7 +298,7 @@ def _profiles(
     outbox: Outbox,
     security: ConnectionSecurity,
     authorizer: Authorizer,
-    transactions: TransactionReporter,
+    transactions: tuple[TransactionReporter, TransactionMessages],
     statuses: StatusReporter,
     smart: SmartCharging,
     tags: IdTagStore,
@@ -291,7 +317,7 @@ def _profiles(
     )
 
     triggers = _remote_trigger(csms, statuses, transactions, jobs, extension)
-    core = _core(parts, outbox, authorizer, transactions, smart)
+    core = _core(parts, outbox, authorizer, transactions[1], smart)
     return [
         core,
         triggers,
@@ -311,7 +337,7 @@ def _profiles(
 def _remote_trigger(
     csms: CsmsSession,
     statuses: StatusReporter,
-    transactions: TransactionReporter,
+    transactions: tuple[TransactionReporter, TransactionMessages],
     jobs: Jobs,
     extension: SecurityExtensionProfile,
 ) -> RemoteTriggerProfile:
@@ -327,7 +353,7 @@ def _remote_trigger(
     return RemoteTriggerProfile(
         csms,
         statuses,
-        transactions,
+        *transactions,
         extended={
             "LogStatusNotification": jobs.log_uploads.notify_current,
             "SignChargePointCertificate": extension.request_signing,
@@ -346,7 +372,7 @@ def _core(
     parts: BoxParts,
     outbox: Outbox,
     authorizer: Authorizer,
-    transactions: TransactionReporter,
+    transactions: TransactionMessages,
     smart: SmartCharging,
 ) -> CoreProfile:
     def vendor_status(message_id: str | None, _data: str | None) -> tuple[str, str | None]:
@@ -371,7 +397,7 @@ def _core(
     )
 
 
-def _reading(parts: BoxParts) -> Reading:
+def reading(parts: BoxParts) -> Reading:
     ratings = parts.board.ratings
     controller = parts.controller
     return Reading(

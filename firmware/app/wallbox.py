@@ -22,6 +22,7 @@ from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
+from pievse.firmware.app.ocpp201_services import build_ocpp201_services
 from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
 from pievse.firmware.app.site_sources import (
@@ -37,11 +38,11 @@ from pievse.firmware.config import Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys
+from pievse.firmware.csms.meter_values import deliverable_measurands
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.ocpp16.core_keys import core_key_specs
-from pievse.firmware.ocpp16.meter_values import deliverable_measurands
 from pievse.firmware.ocpp16.security_keys import security_key_specs
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CertificateStore
@@ -58,6 +59,9 @@ from pievse.firmware.updates.releases import Releases
 log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
+RESTART_SETTING = "restart:kind"
+FRONTS = {"1.6": build_ocpp_services, "2.0.1": build_ocpp201_services}
+"""[ocpp] version -> what builds its services."""
 
 
 class Wallbox:
@@ -86,7 +90,9 @@ class Wallbox:
         )
         self.config = config = _with_stored_keys(config, store)
         self.session_log = SessionLog(store)
-        outbox = Outbox(store, self.session_log, self.keys) if config.ocpp.csms_url else None
+        outbox = (
+            Outbox(store, self.keys, version=config.ocpp.version) if config.ocpp.csms_url else None
+        )
         self.security_log = SecurityLog(
             store,
             clock,
@@ -120,10 +126,15 @@ class Wallbox:
             self.controller, config.site, config.charge_point.id, self.grid, clock
         )
         self.restart_kind: str | None = None
+        self._restarted_for = store.get_setting(RESTART_SETTING) or None
+        """Read once: a later power loss is a power-up again."""
+        store.set_setting(RESTART_SETTING, "")
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
-            None if outbox is None else build_ocpp_services(self._parts(options.data_dir), outbox)
+            None
+            if outbox is None
+            else FRONTS[config.ocpp.version](self._parts(options.data_dir), outbox)
         )
         self.charging_mode = register_charging_mode(
             self.controller,
@@ -186,24 +197,25 @@ class Wallbox:
             self.diagnostics,
             self.releases,
             data_dir,
-            self._boot_payload(),
+            self._identity(),
             self._restart,
             self.status,
             self.availability,
+            self._restarted_for,
         )
 
-    def _boot_payload(self) -> dict[str, Any]:
+    def _identity(self) -> dict[str, Any]:
+        """Who the box is, as each OCPP version's BootNotification says it (within 1.6's
+        lengths, which 2.0.1's exceed)."""
         cp = self.config.charge_point
-        payload = {
-            "chargePointVendor": cp.vendor,
-            "chargePointModel": (cp.model or self.board.name)[:20],
-            "chargePointSerialNumber": (cp.serial or cp.id)[:25],
-            "chargeBoxSerialNumber": (cp.serial or cp.id)[:25],
-            "firmwareVersion": firmware_version(),
-            "meterType": self.board.meter_model.upper()[:25],
-            "meterSerialNumber": cp.meter_serial,
+        return {
+            "vendor": cp.vendor,
+            "model": (cp.model or self.board.name)[:20],
+            "serial": (cp.serial or cp.id)[:25],
+            "firmware": firmware_version(),
+            "meter_type": self.board.meter_model.upper()[:25],
+            "meter_serial": cp.meter_serial,
         }
-        return {k: v for k, v in payload.items() if v}
 
     def _profile_allowed(self, value: str) -> bool:
         return self.ocpp is not None and self.ocpp.security.allowed_profile(value)
@@ -253,6 +265,7 @@ class Wallbox:
     async def _restart(self, kind: str, reason: str | None = None) -> None:
         self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
+        self.store.set_setting(RESTART_SETTING, kind)
         self.restart_requested.set()
         if self._restart_hook is not None:
             await self._restart_hook(kind)

@@ -103,6 +103,9 @@ class ConfigurationKeys:
                     )
             self._values[spec.name] = value
 
+    def specs(self) -> list[KeySpec]:
+        return list(self._specs.values())
+
     def flag(self, name: str) -> bool:
         return self._values[name] == "true"
 

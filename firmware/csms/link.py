@@ -1,16 +1,16 @@
 """The link to the CSMS: connect, register, keep alive, reconnect.
 
-- URL = CSMS URL + "/" + charge point id, subprotocol `ocpp1.6` (a server that does not
-  agree to it is refused).
+- URL = CSMS URL + "/" + charge point id, subprotocol `ocpp1.6` or `ocpp2.0.1` as the
+  dialect says (a server that does not agree to it is refused).
 - Reconnects with exponential back-off and full jitter; the back-off resets once a
   connection has been registered.
 - WebSocketPingInterval: a ping each interval; a pong that does not come within the next
   interval means a dead socket (the peer vanished without a close), so it is dropped and
   re-established: detection within two intervals.
-- BootNotification once per process start (OCPP 1.6 4.2, `CsmsSession.boot`): Pending
-  retries after `interval` and meanwhile answers the CSMS (and sends only what
-  TriggerMessage asks for); Rejected sends nothing until `interval` passed. A reconnect
-  after acceptance does not boot again.
+- BootNotification once per process start (OCPP 1.6 4.2, 2.0.1 B01-B03,
+  `CsmsSession.boot`): Pending retries after `interval` and meanwhile answers the CSMS (and
+  sends only what TriggerMessage asks for); Rejected sends nothing until `interval` passed.
+  A reconnect after acceptance does not boot again.
 - Heartbeat only when nothing else was sent for HeartbeatInterval.
 - Each attempt takes its URL, credentials and TLS context from `ConnectionSecurity` (the
   Security Whitepaper's profiles); a failed attempt is reported to it for classification and
@@ -35,7 +35,7 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.event_wait import wait_set
 from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
-from pievse.firmware.rpc.dialects import OCPP16
+from pievse.firmware.rpc.dialects import OCPP16, Dialect
 from pievse.firmware.rpc.frames import WEBSOCKET_MAX_BYTES
 from pievse.firmware.security.connection_security import ConnectionSecurity
 
@@ -44,7 +44,6 @@ websocket_log = logging.getLogger("pievse.websockets")
 # websockets logs the handshake's headers at DEBUG, the Basic credentials among them: that
 # logger never goes below INFO, whatever -v does to the others.
 websocket_log.setLevel(logging.INFO)
-SUBPROTOCOL = OCPP16.subprotocol
 OPEN_TIMEOUT_S = 10.0
 CLOSE_TIMEOUT_S = 2.0
 ANSWER_BEFORE_RECONNECT_S = 5.0
@@ -57,6 +56,7 @@ class LinkSettings:
     response_timeout_s: float = 30.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
+    dialect: Dialect = OCPP16
 
 
 def backoff_ceiling_s(failures: int, minimum_s: float, maximum_s: float) -> float:
@@ -105,10 +105,12 @@ class CsmsLink:
             "connected": self.session.connected,
             "registration": self.session.registration,
             "csms_url": self.settings.csms_url,
+            "version": self.settings.dialect.version,
             "url": self.url,
             "last_error": self.last_error,
             "queued": self._outbox.pending_transaction_messages(),
             "dropped": self._outbox.dropped,
+            "held": self._outbox.held,
             **self.security.describe(),
         }
 
@@ -153,7 +155,7 @@ class CsmsLink:
         try:
             websocket = await connect(
                 options.url,
-                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                subprotocols=[self.settings.dialect.subprotocol],  # type: ignore[list-item]
                 additional_headers=options.headers or None,
                 ssl=options.ssl_context,
                 logger=websocket_log,
@@ -169,11 +171,12 @@ class CsmsLink:
             raise ConnectionError(f"cannot connect: {exc}") from exc
         self.security.connected(options)
         async with websocket:
-            if websocket.subprotocol != SUBPROTOCOL:
-                raise ConnectionError(f"CSMS did not agree to subprotocol {SUBPROTOCOL}")
+            wanted = self.settings.dialect.subprotocol
+            if websocket.subprotocol != wanted:
+                raise ConnectionError(f"CSMS did not agree to subprotocol {wanted}")
             self._last_sent = asyncio.get_running_loop().time()
             connection = CsmsConnection(
-                OCPP16,
+                self.settings.dialect,
                 self.settings.charge_point_id,
                 websocket,
                 self._handlers,

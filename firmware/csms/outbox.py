@@ -2,12 +2,19 @@
 
 Transaction messages (StartTransaction, StopTransaction, MeterValues of a transaction) are
 written to SQLite before they are sent and deleted only once the CSMS answered, so they
-survive outages and power loss. StopTransaction and MeterValues carry the local session id
-until sending, when it becomes the CSMS's transactionId from the StartTransaction answer.
-A CALLERROR or a missing answer is retried after TransactionMessageRetryInterval x attempts,
-up to TransactionMessageAttempts (OCPP 1.6 section 4.9). Other messages (status, heartbeat,
-triggered ones) live in memory only: after an outage the current state is sent instead.
+survive outages and power loss. A front's resolver may complete a payload when it is sent
+(1.6 puts the CSMS's transactionId in place of the local session id); one that gives None
+drops the message. A CALLERROR or a missing answer is retried after
+TransactionMessageRetryInterval x attempts, up to TransactionMessageAttempts (OCPP 1.6
+section 4.9; 2.0.1's MessageAttempts and MessageAttemptInterval share their storage).
+Other messages (status, heartbeat, triggered ones) live in memory only: after an outage the
+current state is sent instead.
 Security events are durable too, without a session: an event raised offline must arrive.
+
+Each durable message is tagged with the OCPP version it was made in. A box that changed
+version sends only its own version's; the others stay in the table, untouched and counted
+(`held`), until the box speaks their version again: rewriting a transaction the CSMS knows in
+another version's terms would be a guess.
 
 Messages that are not transaction messages are bounded (`max_other`): past the bound the
 oldest of them is dropped and counted (`dropped`), so nothing a peer provokes can grow the
@@ -32,11 +39,11 @@ from typing import Any
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.connection import ConnectionLost, RequestFailed
-from pievse.firmware.session.sessions import SessionLog
 
 log = logging.getLogger(__name__)
 Request = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 AnswerHandler = Callable[["Message", dict[str, Any]], None]
+Resolver = Callable[["Message"], dict[str, Any] | None]
 
 
 @dataclass
@@ -51,36 +58,50 @@ class Message:
 
 
 MAX_OTHER_MESSAGES = 200
+ANY_VERSION = "*"
 
 
 class Outbox:
     def __init__(
         self,
         store: Store,
-        sessions: SessionLog,
         keys: ConfigurationKeys,
         max_other: int = MAX_OTHER_MESSAGES,
+        version: str = "1.6",
     ) -> None:
         self._store = store
         self._db = store.db
-        self._table = DurableOutbox(store)
-        self._sessions = sessions
+        self._table = DurableOutbox(store, version)
         self._keys = keys
         self._queue: deque[Message] = deque()
         self._in_flight: Message | None = None
         self._wake = asyncio.Event()
         self.answer_handlers: dict[str, AnswerHandler] = {}
+        self.resolvers: dict[str, Resolver] = {}
+        """action -> the payload as it goes out, for a transaction message."""
         self._max_other = max_other
         self._others = 0
         """Messages in the queue that are not transaction messages."""
         self.dropped = 0
         rows = self._db.execute(
-            "SELECT id, action, payload, session_id, attempts FROM outbox ORDER BY id"
+            "SELECT id, action, payload, session_id, attempts FROM outbox "
+            "WHERE version IN (?, ?) ORDER BY id",
+            (version, ANY_VERSION),
         ).fetchall()
         for row_id, action, payload, session_id, attempts in rows:
             self._add(Message(action, json.loads(payload), row_id, session_id, attempts))
         if rows:
             log.info("%d transaction message(s) waiting from before the restart", len(rows))
+        self.held = self._db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE version NOT IN (?, ?)", (version, ANY_VERSION)
+        ).fetchone()[0]
+        if self.held:
+            log.warning(
+                "%d queued message(s) were made in another OCPP version than %s: kept, and "
+                "sent when the box speaks that version again",
+                self.held,
+                version,
+            )
 
     def put_transaction(self, action: str, payload: dict[str, Any], session_id: int) -> None:
         self.put_durable(action, payload, session_id)
@@ -143,8 +164,13 @@ class Outbox:
                 self._forget(message, None)
         self._queue = kept
 
-    def pending_transaction_messages(self) -> int:
-        return sum(1 for m in self._queue if m.session_id is not None)
+    def pending_transaction_messages(self, session_id: int | None = None) -> int:
+        """Of every session, or of one."""
+        return sum(
+            1
+            for m in self._queue
+            if m.session_id is not None and session_id in (None, m.session_id)
+        )
 
     async def drained(self) -> None:
         """Until no transaction message waits (a soft reset waits for its StopTransaction)."""
@@ -180,17 +206,10 @@ class Outbox:
                 self._finish(message, answer)
 
     def _resolve(self, message: Message) -> dict[str, Any] | None:
-        if message.session_id is None or message.action == "StartTransaction":
+        resolver = self.resolvers.get(message.action)
+        if message.session_id is None or resolver is None:
             return message.payload
-        transaction_id = self._sessions.transaction_id(message.session_id)
-        if transaction_id is None:
-            log.error(
-                "%s of session %d dropped: its StartTransaction was never accepted",
-                message.action,
-                message.session_id,
-            )
-            return None
-        return {**message.payload, "transactionId": transaction_id}
+        return resolver(message)
 
     async def _failed(self, message: Message, reason: str) -> None:
         if message.row_id is None:
@@ -232,15 +251,17 @@ class Outbox:
 
 class DurableOutbox:
     """The outbox's table without a running link: what another process (the CLI) queues is
-    sent by the box from its next start."""
+    sent by the box from its next start. `version`: what the messages put here are in;
+    ANY_VERSION for one both versions write alike (SecurityEventNotification)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, version: str = ANY_VERSION) -> None:
         self._db = store.db
+        self._version = version
 
     def put(self, action: str, payload: dict[str, Any], session_id: int | None = None) -> int:
         cursor = self._db.execute(
-            "INSERT INTO outbox(action, payload, session_id) VALUES(?, ?, ?)",
-            (action, json.dumps(payload), session_id),
+            "INSERT INTO outbox(action, payload, session_id, version) VALUES(?, ?, ?, ?)",
+            (action, json.dumps(payload), session_id, self._version),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pievse.firmware.config import Config
 from pievse.firmware.csms.configuration_keys import KeySpec, valid_phase_rotation
-from pievse.firmware.ocpp16.meter_values import MEASURANDS
+from pievse.firmware.csms.meter_values import MEASURANDS
 
 FEATURE_PROFILES = (
     "Core",

@@ -92,6 +92,11 @@ MIGRATIONS: tuple[str, ...] = (
         power_w REAL
     );
     """,
+    # The OCPP version a queued message was made in ("*": either speaks it alike); rows from
+    # before were all 1.6.
+    """
+    ALTER TABLE outbox ADD COLUMN version TEXT NOT NULL DEFAULT '1.6';
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -97,10 +97,25 @@ def test_the_ocpp_library_and_websockets_stay_in_the_ocpp_fronts() -> None:
     allowed = {"security/connection_security.py", "demo/central_system.py"}
     for path in _modules(FIRMWARE):
         rel = path.relative_to(FIRMWARE).as_posix()
-        if _package(path) in ("ocpp16", "rpc", "csms") or rel in allowed:
+        if _package(path) in ("ocpp16", "ocpp201", "rpc", "csms") or rel in allowed:
             continue
         bad = _under(_imports(path), "ocpp", "websockets")
         assert not bad, f"{rel} imports {bad}"
+
+
+def test_the_shared_core_knows_no_front_and_the_fronts_not_each_other() -> None:
+    """rpc and csms carry either version; a front's messages stay in its own package."""
+    fronts = {"ocpp16": "pievse.firmware.ocpp201", "ocpp201": "pievse.firmware.ocpp16"}
+    for path in _modules(FIRMWARE):
+        package = _package(path)
+        names = _imports(path)
+        if package in ("rpc", "csms"):
+            bad = _under(names, "pievse.firmware.ocpp16", "pievse.firmware.ocpp201")
+        elif package in fronts:
+            bad = _under(names, fronts[package])
+        else:
+            continue
+        assert not bad, f"{path.relative_to(FIRMWARE)} imports {bad}"
 
 
 def test_no_package_is_named_like_the_ocpp_library_and_nothing_is_left_flat() -> None:

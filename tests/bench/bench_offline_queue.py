@@ -31,9 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from pievse.firmware.clock import SystemClock, iso_utc  # noqa: E402
 from pievse.firmware.config import Config  # noqa: E402
+from pievse.firmware.csms.authorizer import Authorizer  # noqa: E402
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys  # noqa: E402
 from pievse.firmware.csms.outbox import Outbox  # noqa: E402
-from pievse.firmware.ocpp16.authorizer import Authorizer  # noqa: E402
+from pievse.firmware.ocpp16.authorize import ask_csms  # noqa: E402
 from pievse.firmware.ocpp16.core_keys import core_key_specs  # noqa: E402
 from pievse.firmware.persistence.store import Store  # noqa: E402
 from pievse.firmware.session.id_tag_info import IdTagInfo  # noqa: E402
@@ -79,7 +80,7 @@ async def queue_offline_transaction(data_dir: Path, messages: int) -> list[float
     time each put took (each one commits, and so fsyncs, on its own)."""
     store = Store(data_dir / "pievse.db")
     sessions = SessionLog(store)
-    outbox = Outbox(store, sessions, _keys(store))
+    outbox = Outbox(store, _keys(store))
     session = sessions.start(1, "OFFLINE", START, 0.0)
     costs: list[float] = []
 
@@ -155,7 +156,7 @@ def local_list_lookups(data_dir: Path, entries: int) -> tuple[list[float], list[
     class Offline:
         accepted = False
 
-    authorizer = Authorizer(Offline(), tags, keys, SystemClock())  # type: ignore[arg-type]
+    authorizer = Authorizer(Offline(), ask_csms, tags, keys, SystemClock())  # type: ignore[arg-type]
     listed: list[float] = []
     unknown: list[float] = []
     for n in range(0, entries, max(1, entries // 5000)):

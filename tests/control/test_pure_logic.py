@@ -13,8 +13,8 @@ from pievse.firmware.control.derating import thermal_limit_a
 from pievse.firmware.control.duty_cycle import current_for_duty, duty_percent
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
-from pievse.firmware.ocpp16.meter_values import Reading, deliverable_measurands, sampled_values
-from pievse.firmware.ocpp16.transaction_reporter import next_aligned
+from pievse.firmware.csms.meter_values import Reading, deliverable_measurands, sampled_values
+from pievse.firmware.csms.transaction_reporter import next_aligned
 from pievse.hal.devices.cable import rating_from_resistance
 from pievse.hal.devices.pilot import state_from_high_level
 from pievse.hal.interfaces import CableFault, Measurements, PilotState

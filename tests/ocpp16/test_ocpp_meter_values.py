@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
-from pievse.firmware.ocpp16.meter_values import MEASURANDS
+from pievse.firmware.csms.meter_values import MEASURANDS
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.rigs.csms import TestCsms
 from tests.rigs.paths import BENCH_SIM

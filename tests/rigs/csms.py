@@ -21,6 +21,7 @@ from http import HTTPStatus
 from typing import Any
 
 import websockets
+from ocpp.charge_point import ChargePoint as LibraryChargePoint
 from ocpp.messages import CallError, unpack
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
@@ -66,10 +67,12 @@ class Script:
     """firmwareVersions whose BootNotification is Rejected (a release that never registers)."""
 
 
-class CentralSystemSide(ChargePoint):
-    def __init__(self, cp_id: str, connection: ServerConnection, csms: TestCsms) -> None:
-        super().__init__(cp_id, connection, response_timeout=5)
-        self.csms = csms
+class Recording(LibraryChargePoint):
+    """What both versions' central-system sides do besides answering: record what came,
+    fail what the script says, and count every CALLERROR the library had to send (a frame
+    of the charge point's that broke the schema)."""
+
+    csms: TestCsms
 
     async def route_message(self, raw_msg: str) -> None:
         message = json.loads(raw_msg)
@@ -82,7 +85,7 @@ class CentralSystemSide(ChargePoint):
                 self.csms.script.fail_actions[action] = failures - 1
                 self.csms.received.append(Received(action, message[3], charge_point=self.id))
                 error = unpack(raw_msg).create_call_error(RuntimeError("scripted failure"))
-                await ChargePoint._send(self, error.to_json())  # scripted, not a finding
+                await LibraryChargePoint._send(self, error.to_json())  # scripted, not a finding
                 return
         await super().route_message(raw_msg)
 
@@ -94,6 +97,12 @@ class CentralSystemSide(ChargePoint):
 
     def _record(self, action: str, payload: dict[str, Any]) -> None:
         self.csms.received.append(Received(action, payload, charge_point=self.id))
+
+
+class CentralSystemSide(Recording, ChargePoint):
+    def __init__(self, cp_id: str, connection: ServerConnection, csms: TestCsms) -> None:
+        super().__init__(cp_id, connection, response_timeout=5)
+        self.csms = csms
 
     @on(Action.boot_notification, skip_schema_validation=False)
     def on_boot(self, **payload: Any) -> Any:
@@ -189,6 +198,7 @@ class TestCsms:
     id and these bytes (what AuthorizationKey's hex digits stand for)."""
 
     __test__ = False
+    SUBPROTOCOL = "ocpp1.6"
 
     def __init__(self, tls: ssl.SSLContext | None = None, password: bytes | None = None) -> None:
         self.tls = tls
@@ -205,7 +215,7 @@ class TestCsms:
         self.subprotocols: list[str | None] = []
         self.transaction_ids = itertools.count(1001)
         self.started: dict[tuple[Any, ...], int] = {}
-        self.side: CentralSystemSide | None = None
+        self.side: Recording | None = None
         self.connections: list[ServerConnection] = []
         self._server: Any = None
         self.port = 0
@@ -231,7 +241,7 @@ class TestCsms:
             self._handle,
             "127.0.0.1",
             port,
-            subprotocols=["ocpp1.6"],
+            subprotocols=[self.SUBPROTOCOL],  # type: ignore[list-item]
             ping_interval=None,
             ssl=self.tls,
             process_request=self._check_auth,
@@ -268,10 +278,13 @@ class TestCsms:
         tls = connection.transport.get_extra_info("ssl_object")
         self.client_certificates.append(None if tls is None else tls.getpeercert(binary_form=True))
         self.connections.append(connection)
-        side = CentralSystemSide(connection.request.path.rsplit("/", 1)[-1], connection, self)
+        side = self.side_for(connection.request.path.rsplit("/", 1)[-1], connection)
         self.side = side
         with contextlib.suppress(websockets.ConnectionClosed):
             await side.start()
+
+    def side_for(self, charge_point_id: str, connection: ServerConnection) -> Recording:
+        return CentralSystemSide(charge_point_id, connection, self)
 
     async def drop_connection(self) -> None:
         for connection in self.connections:
@@ -320,7 +333,7 @@ class TestCsms:
             since,
         )
 
-    async def connected(self, timeout: float = 5.0) -> CentralSystemSide:
+    async def connected(self, timeout: float = 5.0) -> Recording:
         deadline = time.monotonic() + timeout
         while self.side is None or self.side._connection.state.name != "OPEN":
             if time.monotonic() > deadline:

@@ -17,12 +17,12 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.outbox import Outbox
-from pievse.firmware.ocpp16.authorizer import Authorizer
 from pievse.firmware.ocpp16.core_keys import GET_CONFIGURATION_MAX_KEYS
 from pievse.firmware.ocpp16.smart_charging import SmartCharging
-from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
+from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.session.availability import Availability
 
@@ -40,7 +40,7 @@ class CoreProfile:
         controller: ChargeController,
         keys: ConfigurationKeys,
         authorizer: Authorizer,
-        transactions: TransactionReporter,
+        transactions: TransactionMessages,
         outbox: Outbox,
         availability: Availability,
         restart: Callable[[str], Awaitable[None]],

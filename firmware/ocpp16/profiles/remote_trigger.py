@@ -19,8 +19,9 @@ from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.csms.status_reporter import StatusReporter
+from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.ocpp16.status_notifications import CONNECTORS
-from pievse.firmware.ocpp16.transaction_reporter import TransactionReporter
+from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.connection import RequestFailed
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,14 @@ class RemoteTriggerProfile:
         csms: CsmsSession,
         statuses: StatusReporter,
         transactions: TransactionReporter,
+        messages: TransactionMessages,
         extended: Mapping[str, Callable[[], Awaitable[None]]],
         current: Mapping[str, Callable[[], dict[str, Any]]],
     ) -> None:
         self._csms = csms
         self._statuses = statuses
         self._transactions = transactions
+        self._messages = messages
         self.extended = dict(extended)
         """ExtendedTriggerMessage requestedMessage -> what sends it."""
         self.current = dict(current)
@@ -96,10 +99,11 @@ class RemoteTriggerProfile:
             for connector in CONNECTORS if connector_id is None else (connector_id,):
                 await csms.request("StatusNotification", self._statuses.notification(connector))
         elif message == "MeterValues":
-            payload = self._transactions.current_meter_values(
-                1 if connector_id is None else connector_id, "Trigger"
-            )
-            if payload is not None:
+            value = self._transactions.current_value("Trigger")
+            if value is not None:
+                payload = self._messages.meter_values(
+                    1 if connector_id is None else connector_id, value, self._transactions.session
+                )
                 await csms.request("MeterValues", payload)
         elif message in self.current:
             await csms.request(message, self.current[message]())

@@ -1,7 +1,8 @@
 """Who may charge: the CSMS when it can be asked, the local list and cache when it cannot.
 
-The OCPP 1.6 rules (3.5, 5.15):
-- online: Authorize.req, unless LocalPreAuthorize and the local list (LocalAuthListEnabled)
+The rules of OCPP 1.6 (3.5, 5.15), which 2.0.1's C use cases keep (its AuthCtrlr and
+AuthCacheCtrlr variables share the keys' storage); `Ask` is the version's Authorize:
+- online: Authorize, unless LocalPreAuthorize and the local list (LocalAuthListEnabled)
   or the cache (AuthorizationCacheEnabled) already holds the tag as valid;
 - offline (or no usable answer): LocalAuthorizeOffline lets a locally known tag decide by
   its status; an unknown tag charges only with AllowOfflineTxForUnknownId;
@@ -14,6 +15,7 @@ The answer is the whole IdTagInfo: its parent decides reservations and who may s
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pievse.firmware.clock import Clock
@@ -25,13 +27,21 @@ from pievse.firmware.session.id_tag_store import IdTagStore
 
 log = logging.getLogger(__name__)
 UNKNOWN = IdTagInfo("Invalid")
+Ask = Callable[[CsmsSession, str], Awaitable[IdTagInfo]]
+"""(session, tag) -> the CSMS's answer; RequestFailed or ValueError when there is none."""
 
 
 class Authorizer:
     def __init__(
-        self, csms: CsmsSession, tags: IdTagStore, keys: ConfigurationKeys, clock: Clock
+        self,
+        csms: CsmsSession,
+        ask: Ask,
+        tags: IdTagStore,
+        keys: ConfigurationKeys,
+        clock: Clock,
     ) -> None:
         self._csms = csms
+        self._ask = ask
         self._tags = tags
         self._keys = keys
         self._clock = clock
@@ -43,8 +53,7 @@ class Authorizer:
                 log.info("tag %s pre-authorized locally", id_tag)
                 return local
             try:
-                answer = await self._csms.request("Authorize", {"idTag": id_tag})
-                info = IdTagInfo.from_wire(answer["idTagInfo"])
+                info = await self._ask(self._csms, id_tag)
             except (RequestFailed, ValueError) as exc:
                 log.warning("Authorize for %s failed (%s): deciding locally", id_tag, exc)
             else:

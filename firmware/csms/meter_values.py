@@ -1,4 +1,5 @@
-"""OCPP 1.6 MeterValue records built from one meter poll and what the controller knows.
+"""MeterValue records built from one meter poll and what the controller knows, in the shape OCPP
+1.6 gives them (string values, a unit per value); the 2.0.1 front converts them.
 
 Each measurand names its unit (1.6 UnitOfMeasure; Frequency and Power.Factor have none) and
 yields its values with phase and location. The configuration keys MeterValuesSampledData and

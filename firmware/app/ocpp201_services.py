@@ -1,0 +1,214 @@
+"""The OCPP 2.0.1 front on the same box: the same session, link, outbox, authorizer,
+transaction timing, status timing, security and jobs as 1.6, with 2.0.1's messages and
+functional blocks (`[ocpp] version = "2.0.1"`).
+
+What the CSMS set through either version lives in the same store: configuration keys are the
+device model's variables, availability, the local list and cache, sessions and the durable
+outbox are shared, so a box that changes version keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pievse.firmware.app.ocpp_services import (
+    BoxParts,
+    FirmwareStatus,
+    OcppServices,
+    background_jobs,
+    connection_security,
+    link_settings,
+    reading,
+    record_clock_set,
+    status_payload,
+)
+from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.link import CsmsLink
+from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.status_reporter import StatusReporter
+from pievse.firmware.csms.transaction_reporter import TransactionReporter
+from pievse.firmware.ocpp16.profile_store import ProfileStore
+from pievse.firmware.ocpp16.smart_charging import SmartCharging
+from pievse.firmware.ocpp16.status_notifications import VENDOR_ID
+from pievse.firmware.ocpp201.blocks.authorization import AuthorizationBlock, ask_csms
+from pievse.firmware.ocpp201.blocks.availability import AvailabilityBlock
+from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
+from pievse.firmware.ocpp201.blocks.provisioning import ProvisioningBlock
+from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
+from pievse.firmware.ocpp201.device_model import DeviceModel
+from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
+from pievse.firmware.ocpp201.status_notifications import (
+    CONNECTORS,
+    connector_status,
+    notification,
+)
+from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
+from pievse.firmware.ocpp201.variables import BoxFacts, variables
+from pievse.firmware.rpc.dialects import OCPP201
+from pievse.firmware.session.id_tag_store import IdTagStore
+from pievse.firmware.updates.firmware_updates import FINAL
+
+
+def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
+    config, controller, keys, clock, store = (
+        parts.config,
+        parts.controller,
+        parts.keys,
+        parts.clock,
+        parts.store,
+    )
+    csms = CsmsSession(
+        boot_payload(parts.identity, _boot_reason(parts)),
+        keys,
+        clock,
+        on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
+    )
+    security = connection_security(parts, csms.reconnect)
+    authorizer = Authorizer(csms, ask_csms, IdTagStore(store), keys, clock)
+
+    def status_now() -> str:
+        return connector_status(controller.box_status(), controller.connector_status())
+
+    events = TransactionEvents(
+        outbox,
+        store,
+        clock,
+        lambda: csms.accepted,
+        lambda: controller.session,
+        lambda: controller.connector_status().status,
+    )
+    transactions = TransactionReporter(
+        events, parts.session_log, keys, clock, lambda: reading(parts)
+    )
+    statuses = StatusReporter(
+        CONNECTORS,
+        lambda: {1: status_now()},
+        notification,
+        outbox,
+        lambda: keys.number("MinimumStatusDuration"),
+        clock,
+        lambda: csms.accepted,
+    )
+    smart = SmartCharging(
+        ProfileStore(store),
+        keys,
+        clock,
+        parts.board.ratings,
+        lambda: controller.session,
+        lambda _session_id: None,
+        controller.wake,
+        lambda: controller.phases.in_use,
+    )
+    jobs = background_jobs(parts, outbox, _firmware_status(outbox))
+    controller.sessions.listeners.extend([transactions, smart])
+    controller.step_listeners.extend([statuses.observe, events.observe])
+    controller.limits.register("charging_profile", smart.limit_a)
+    model = DeviceModel(
+        keys,
+        keys.specs(),
+        variables(
+            keys,
+            BoxFacts(
+                config.charge_point.id,
+                status_now,
+                lambda: controller.box_status().status != "Unavailable",
+                parts.board.ratings.phases,
+                clock.now,
+                config.ocpp.response_timeout_s,
+            ),
+        ),
+    )
+
+    async def restart(kind: str) -> None:
+        await parts.restart(kind, None)
+
+    async def meter_values(_evse: dict[str, Any] | None) -> None:
+        value = transactions.current_value("Trigger")
+        converted = None if value is None else meter_value(value)
+        if converted is not None:
+            await csms.request("MeterValues", {"evseId": 1, "meterValue": [converted]})
+
+    async def transaction_event(_evse: dict[str, Any] | None) -> None:
+        session = controller.session
+        if session is not None:
+            events.triggered(session, transactions.current_value("Trigger"))
+
+    async def status(_evse: dict[str, Any] | None) -> None:
+        await csms.request("StatusNotification", statuses.notification(1))
+
+    async def boot(_evse: dict[str, Any] | None) -> None:
+        await csms.boot()
+
+    async def heartbeat(_evse: dict[str, Any] | None) -> None:
+        csms.set_time((await csms.request("Heartbeat", {}))["currentTime"])
+
+    async def firmware_status(_evse: dict[str, Any] | None) -> None:
+        firmware = jobs.firmware
+        await csms.request(
+            "FirmwareStatusNotification",
+            status_payload(firmware.current_status(signed_form=True), firmware.request_id),
+        )
+
+    async def log_status(_evse: dict[str, Any] | None) -> None:
+        await jobs.log_uploads.notify_current()
+
+    def vendor_status(message_id: str | None, _data: Any) -> tuple[str, Any]:
+        if message_id != "Status":
+            return "UnknownMessageId", None
+        return "Accepted", json.dumps(parts.status())
+
+    blocks: list[object] = [
+        ProvisioningBlock(model, controller, outbox, clock, restart),
+        RemoteControlBlock(
+            controller,
+            keys,
+            authorizer,
+            events,
+            outbox,
+            csms,
+            {
+                "BootNotification": boot,
+                "Heartbeat": heartbeat,
+                "StatusNotification": status,
+                "MeterValues": meter_values,
+                "TransactionEvent": transaction_event,
+                "FirmwareStatusNotification": firmware_status,
+                "LogStatusNotification": log_status,
+            },
+        ),
+        AvailabilityBlock(parts.availability),
+        AuthorizationBlock(authorizer),
+        DataTransferBlock({VENDOR_ID: vendor_status}),
+    ]
+    link = CsmsLink(
+        link_settings(config, OCPP201),
+        csms,
+        keys,
+        outbox,
+        blocks,
+        security,
+        on_accepted=[statuses.resync, jobs.firmware.registered],
+        on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
+    )
+    return OcppServices(
+        security, csms, outbox, authorizer, transactions, statuses, smart, jobs, link
+    )
+
+
+def _boot_reason(parts: BoxParts) -> str:
+    """Why this start: the restart the box was told to make before it, else a power-up."""
+    return RESTART_REASONS.get(parts.restarted_for or "", "PowerUp")
+
+
+def _firmware_status(outbox: Outbox) -> FirmwareStatus:
+    """2.0.1 has one FirmwareStatusNotification, in the signed form's statuses."""
+
+    def firmware_status(status: str, _signed: bool, request_id: int | None) -> None:
+        payload = status_payload(status, request_id)
+        (outbox.put_durable if status in FINAL else outbox.put)(
+            "FirmwareStatusNotification", payload
+        )
+
+    return firmware_status

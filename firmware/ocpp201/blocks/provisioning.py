@@ -1,0 +1,148 @@
+"""Block B, provisioning: the device model (GetVariables, SetVariables, GetBaseReport with
+NotifyReport pages) and Reset (B11, B12).
+
+An answer comes first, then what it announced: the NotifyReport pages of a GetBaseReport,
+the restart of a Reset. A Reset OnIdle during a transaction is Scheduled and happens when
+the transaction ends; Immediate ends it (stoppedReason ImmediateReset) and restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ocpp.routing import after, on
+from ocpp.v201 import call_result
+from ocpp.v201.enums import Action
+
+from pievse.firmware.clock import Clock, iso_utc
+from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
+from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE
+from pievse.firmware.rpc.frames import FrameError
+
+log = logging.getLogger(__name__)
+RESET_DRAIN_S = 10.0
+
+
+def _entry(data: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
+    result = {
+        "attributeType": data.get("attribute_type", ACTUAL),
+        "attributeStatus": status,
+        "component": data["component"],
+        "variable": data["variable"],
+        **extra,
+    }
+    return result
+
+
+def _too_many(entries: list[Any]) -> None:
+    if len(entries) > ITEMS_PER_MESSAGE:
+        raise FrameError(
+            "OccurrenceConstraintViolation",
+            f"at most {ITEMS_PER_MESSAGE} entries per request (ItemsPerMessage)",
+        )
+
+
+class ProvisioningBlock:
+    def __init__(
+        self,
+        model: DeviceModel,
+        controller: ChargeController,
+        outbox: Outbox,
+        clock: Clock,
+        restart: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self._model = model
+        self._controller = controller
+        self._outbox = outbox
+        self._clock = clock
+        self._restart = restart
+        self._report: tuple[int, list[dict[str, Any]]] | None = None
+        self._reset_when_idle = False
+
+    # --- the device model ----------------------------------------------------------------
+
+    @on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        _too_many(get_variable_data)
+        results = []
+        for data in get_variable_data:
+            status, value = self._model.get(
+                data["component"], data["variable"], data.get("attribute_type", ACTUAL)
+            )
+            extra = {} if value is None else {"attributeValue": value}
+            results.append(_entry(data, status, **extra))
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.set_variables)
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        _too_many(set_variable_data)
+        results = []
+        for data in set_variable_data:
+            status = self._model.set(
+                data["component"],
+                data["variable"],
+                data.get("attribute_type", ACTUAL),
+                data["attribute_value"],
+            )
+            results.append(_entry(data, status))
+        return call_result.SetVariables(set_variable_result=results)
+
+    @on(Action.get_base_report)
+    def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
+        entries = self._model.base_report(report_base)
+        self._report = (request_id, entries)
+        return call_result.GetBaseReport(status="Accepted" if entries else "EmptyResultSet")
+
+    @after(Action.get_base_report)
+    def after_get_base_report(self, **_: Any) -> None:
+        if self._report is None:
+            return
+        request_id, entries = self._report
+        self._report = None
+        generated = iso_utc(self._clock.now())
+        pages = [
+            entries[i : i + ITEMS_PER_MESSAGE] for i in range(0, len(entries), ITEMS_PER_MESSAGE)
+        ]
+        for seq, page in enumerate(pages):
+            payload: dict[str, Any] = {
+                "requestId": request_id,
+                "generatedAt": generated,
+                "seqNo": seq,
+                "reportData": page,
+            }
+            if seq < len(pages) - 1:
+                payload["tbc"] = True
+            self._outbox.put("NotifyReport", payload)
+
+    # --- reset ---------------------------------------------------------------------------
+
+    @on(Action.reset)
+    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:
+        if evse_id not in (None, 1):
+            return call_result.Reset(status="Rejected")
+        busy = self._controller.session is not None
+        self._reset_when_idle = type == "OnIdle" and busy
+        return call_result.Reset(status="Scheduled" if self._reset_when_idle else "Accepted")
+
+    @after(Action.reset)
+    async def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
+        if evse_id not in (None, 1):
+            return
+        if self._reset_when_idle:
+            log.warning("reset requested by the CSMS: when the transaction ends")
+            while self._controller.session is not None:
+                await asyncio.sleep(0.2)
+        else:
+            log.warning("%s reset requested by the CSMS", type)
+            self._controller.sessions.stop_session("HardReset")
+        try:
+            async with asyncio.timeout(RESET_DRAIN_S):
+                await self._outbox.drained()
+        except TimeoutError:
+            log.warning("the transaction's last events were not delivered; they stay queued")
+        await self._restart("Hard" if type == "Immediate" else "Soft")

@@ -1,0 +1,181 @@
+"""The 2.0.1 device model: components and variables, over the same storage as 1.6's keys.
+
+A variable either stands for a configuration key (HeartbeatInterval is
+OCPPCommCtrlr.HeartbeatInterval; the value, its checks and its listeners are the key's, so a
+box that changes version keeps what the CSMS set), or is read from the box as it is now
+(AvailabilityState, ClockCtrlr.DateTime). Only the Actual attribute exists: nothing here has
+a target or set limits the box could honour apart from its value.
+
+Names compare case-insensitively, as 2.0.1 identifier strings do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys, KeySpec
+
+ACTUAL = "Actual"
+ATTRIBUTE_TYPES = frozenset({"Actual", "Target", "MinSet", "MaxSet"})
+DATA_TYPES = {"bool": "boolean", "int": "integer", "str": "string", "csl": "MemberList"}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A component instance: its name, instance and EVSE/connector, as 2.0.1 addresses it."""
+
+    component: str
+    instance: str | None = None
+    evse: int | None = None
+    connector: int | None = None
+
+    def wire(self) -> dict[str, Any]:
+        component: dict[str, Any] = {"name": self.component}
+        if self.instance is not None:
+            component["instance"] = self.instance
+        if self.evse is not None:
+            evse: dict[str, Any] = {"id": self.evse}
+            if self.connector is not None:
+                evse["connectorId"] = self.connector
+            component["evse"] = evse
+        return component
+
+    @classmethod
+    def of(cls, component: Mapping[str, Any]) -> Place:
+        evse = component.get("evse") or {}
+        return cls(
+            str(component.get("name", "")).casefold(),
+            component.get("instance"),
+            evse.get("id"),
+            evse.get("connector_id", evse.get("connectorId")),
+        )
+
+    def folded(self) -> Place:
+        return Place(self.component.casefold(), self.instance, self.evse, self.connector)
+
+
+@dataclass(frozen=True)
+class Variable:
+    place: Place
+    name: str
+    key: str | None = None
+    """The configuration key it stands for; None: `read` gives its value."""
+    read: Callable[[], str] | None = None
+    data_type: str | None = None
+    """For a read variable (a key's follows from its kind)."""
+    unit: str | None = None
+    instance: str | None = None
+
+
+def key_variable(
+    component: str, name: str, key: str, unit: str | None = None, instance: str | None = None
+) -> Variable:
+    return Variable(Place(component), name, key=key, unit=unit, instance=instance)
+
+
+def read_variable(
+    place: Place, name: str, read: Callable[[], str], data_type: str = "string"
+) -> Variable:
+    return Variable(place, name, read=read, data_type=data_type)
+
+
+class DeviceModel:
+    def __init__(
+        self, keys: ConfigurationKeys, specs: Iterable[KeySpec], variables: Iterable[Variable]
+    ) -> None:
+        self._keys = keys
+        self._specs = {spec.name: spec for spec in specs}
+        self.variables = list(variables)
+        self._index = {(v.place.folded(), v.name.casefold(), v.instance): v for v in self.variables}
+        self._components = {v.place.folded() for v in self.variables}
+
+    def _find(self, component: Mapping[str, Any], variable: Mapping[str, Any]) -> Variable | str:
+        """The variable, or why there is none (UnknownComponent, UnknownVariable)."""
+        place = Place.of(component)
+        if place not in self._components:
+            return "UnknownComponent"
+        found = self._index.get(
+            (place, str(variable.get("name", "")).casefold(), variable.get("instance"))
+        )
+        return "UnknownVariable" if found is None else found
+
+    def get(
+        self, component: Mapping[str, Any], variable: Mapping[str, Any], attribute: str
+    ) -> tuple[str, str | None]:
+        """(attributeStatus, attributeValue) as GetVariables answers one entry."""
+        found = self._find(component, variable)
+        if isinstance(found, str):
+            return found, None
+        if attribute != ACTUAL:
+            return "NotSupportedAttributeType", None
+        if found.key is not None and self._specs[found.key].write_only:
+            return "Rejected", None
+        return "Accepted", self.value(found)
+
+    def set(
+        self, component: Mapping[str, Any], variable: Mapping[str, Any], attribute: str, value: str
+    ) -> str:
+        """The attributeStatus SetVariables answers for one entry."""
+        found = self._find(component, variable)
+        if isinstance(found, str):
+            return found
+        if attribute != ACTUAL:
+            return "NotSupportedAttributeType"
+        if found.key is None or self._specs[found.key].readonly:
+            return "Rejected"
+        status = self._keys.change(found.key, value)
+        return "Rejected" if status == "NotSupported" else status
+
+    def value(self, variable: Variable) -> str:
+        if variable.read is not None:
+            return variable.read()
+        assert variable.key is not None
+        return self._keys.value(variable.key)
+
+    def report(self, variable: Variable) -> dict[str, Any]:
+        """One NotifyReport reportData entry."""
+        spec = None if variable.key is None else self._specs[variable.key]
+        if spec is None:
+            mutability, data_type = "ReadOnly", variable.data_type or "string"
+        else:
+            mutability = (
+                "ReadOnly" if spec.readonly else "WriteOnly" if spec.write_only else "ReadWrite"
+            )
+            data_type = DATA_TYPES[spec.kind]
+        attribute: dict[str, Any] = {"type": ACTUAL, "mutability": mutability}
+        if mutability != "WriteOnly":
+            attribute["value"] = self.value(variable)
+        attribute["persistent"] = spec is not None
+        attribute["constant"] = spec is not None and spec.readonly
+        characteristics: dict[str, Any] = {"dataType": data_type, "supportsMonitoring": False}
+        if variable.unit is not None:
+            characteristics["unit"] = variable.unit
+        if spec is not None and spec.kind == "int":
+            characteristics["minLimit"] = spec.minimum
+            characteristics["maxLimit"] = spec.maximum
+        if spec is not None and spec.items is not None:
+            characteristics["valuesList"] = ",".join(sorted(spec.items))
+        entry: dict[str, Any] = {
+            "component": variable.place.wire(),
+            "variable": {"name": variable.name},
+            "variableAttribute": [attribute],
+            "variableCharacteristics": characteristics,
+        }
+        if variable.instance is not None:
+            entry["variable"]["instance"] = variable.instance
+        return entry
+
+    def base_report(self, base: str) -> list[dict[str, Any]]:
+        """GetBaseReport: ConfigurationInventory (what the CSMS may set), FullInventory or
+        SummaryInventory (availability, what an operator looks at first)."""
+        if base == "ConfigurationInventory":
+            chosen = [
+                v for v in self.variables if v.key is not None and not self._specs[v.key].readonly
+            ]
+        elif base == "SummaryInventory":
+            chosen = [v for v in self.variables if v.name == "AvailabilityState"]
+        else:
+            chosen = self.variables
+        return [self.report(v) for v in chosen]

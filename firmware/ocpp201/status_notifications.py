@@ -1,0 +1,38 @@
+"""StatusNotification in 2.0.1: one per connector of an EVSE, five statuses, no error codes.
+
+The box has one EVSE with one connector. What 1.6 reports on connector 0 (the box faulted or
+unavailable) is folded into that connector, since 2.0.1 has no station-level status; 1.6's
+session statuses (Preparing, Charging, SuspendedEV/EVSE, Finishing) are all Occupied. Why a
+connector is Faulted travels in NotifyEvent, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pievse.firmware.clock import iso_utc
+from pievse.firmware.control.connector_status import ConnectorStatus
+from pievse.firmware.csms.status_reporter import Observed
+
+EVSE_ID = 1
+CONNECTOR_ID = 1
+CONNECTORS = (CONNECTOR_ID,)
+KEPT = frozenset({"Available", "Reserved", "Unavailable", "Faulted"})
+
+
+def connector_status(box: ConnectorStatus, connector: ConnectorStatus) -> str:
+    """The 2.0.1 ConnectorStatus of the box's one connector."""
+    if "Faulted" in (box.status, connector.status):
+        return "Faulted"
+    if box.status == "Unavailable" and connector.status == "Available":
+        return "Unavailable"
+    return connector.status if connector.status in KEPT else "Occupied"
+
+
+def notification(connector_id: int, seen: Observed) -> dict[str, Any]:
+    return {
+        "timestamp": iso_utc(seen.since),
+        "connectorStatus": seen.status,
+        "evseId": EVSE_ID,
+        "connectorId": connector_id,
+    }

@@ -1,0 +1,151 @@
+"""The box's 2.0.1 variables: each controller's, with the 1.6 key it shares storage with.
+
+Where 2.0.1 has two variables for what 1.6 keeps as one (TxStartedMeasurands and
+TxUpdatedMeasurands are both MeterValuesSampledData, since the box's Transaction.Begin value
+is a sampled one; TxEndedInterval follows the sample and aligned intervals), the second is
+read-only and says what the box does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pievse.firmware.clock import iso_utc
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.ocpp201.device_model import Place, Variable, key_variable, read_variable
+from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
+
+ITEMS_PER_MESSAGE = 32
+"""GetVariables/SetVariables entries per request, and NotifyReport entries per page."""
+BYTES_PER_MESSAGE = 65_000
+TX_START_POINT = "PowerPathClosed"
+"""A transaction begins when the EV is plugged in and authorized, as a 1.6 one does."""
+
+
+@dataclass(frozen=True)
+class BoxFacts:
+    """What read variables read from the running box."""
+
+    charge_point_id: str
+    availability: Callable[[], str]
+    """The connector's 2.0.1 status now (AvailabilityState)."""
+    station_operative: Callable[[], bool]
+    phases: int
+    now: Callable[[], datetime]
+    message_timeout_s: float
+
+
+def _key_variables() -> list[Variable]:
+    s = "s"
+    return [
+        key_variable("OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval", s),
+        key_variable("OCPPCommCtrlr", "WebSocketPingInterval", "WebSocketPingInterval", s),
+        key_variable(
+            "OCPPCommCtrlr",
+            "MessageAttempts",
+            "TransactionMessageAttempts",
+            None,
+            "TransactionEvent",
+        ),
+        key_variable(
+            "OCPPCommCtrlr",
+            "MessageAttemptInterval",
+            "TransactionMessageRetryInterval",
+            s,
+            "TransactionEvent",
+        ),
+        key_variable("OCPPCommCtrlr", "ResetRetries", "ResetRetries"),
+        key_variable(
+            "OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "UnlockConnectorOnEVSideDisconnect"
+        ),
+        key_variable("AuthCtrlr", "AuthorizeRemoteStart", "AuthorizeRemoteTxRequests"),
+        key_variable("AuthCtrlr", "LocalAuthorizeOffline", "LocalAuthorizeOffline"),
+        key_variable("AuthCtrlr", "LocalPreAuthorize", "LocalPreAuthorize"),
+        key_variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "AllowOfflineTxForUnknownId"),
+        key_variable("AuthCacheCtrlr", "Enabled", "AuthorizationCacheEnabled"),
+        key_variable("LocalAuthListCtrlr", "Enabled", "LocalAuthListEnabled"),
+        key_variable("LocalAuthListCtrlr", "Entries", "LocalAuthListMaxLength"),
+        key_variable("LocalAuthListCtrlr", "ItemsPerMessage", "SendLocalListMaxLength"),
+        key_variable("TxCtrlr", "EVConnectionTimeOut", "ConnectionTimeOut", s),
+        key_variable("TxCtrlr", "StopTxOnEVSideDisconnect", "StopTransactionOnEVSideDisconnect"),
+        key_variable("TxCtrlr", "StopTxOnInvalidId", "StopTransactionOnInvalidId"),
+        key_variable("SampledDataCtrlr", "TxUpdatedInterval", "MeterValueSampleInterval", s),
+        key_variable("SampledDataCtrlr", "TxUpdatedMeasurands", "MeterValuesSampledData"),
+        key_variable("SampledDataCtrlr", "TxEndedMeasurands", "StopTxnSampledData"),
+        key_variable("AlignedDataCtrlr", "Interval", "ClockAlignedDataInterval", s),
+        key_variable("AlignedDataCtrlr", "Measurands", "MeterValuesAlignedData"),
+        key_variable("AlignedDataCtrlr", "TxEndedMeasurands", "StopTxnAlignedData"),
+        key_variable("SecurityCtrlr", "SecurityProfile", "SecurityProfile"),
+    ]
+
+
+def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
+    def stop_point() -> str:
+        on_unplug = keys.flag("StopTransactionOnEVSideDisconnect")
+        return "EVConnected,Authorized" if on_unplug else "Authorized"
+
+    def station_state() -> str:
+        return "Available" if facts.station_operative() else "Unavailable"
+
+    def fixed(value: object) -> Callable[[], str]:
+        return lambda: str(value)
+
+    station = Place("ChargingStation")
+    evse = Place("EVSE", evse=EVSE_ID)
+    connector = Place("Connector", evse=EVSE_ID, connector=CONNECTOR_ID)
+    device = Place("DeviceDataCtrlr")
+    per_message = [
+        Variable(device, name, read=fixed(limit), data_type="integer", instance=instance)
+        for instance in ("GetReport", "GetVariables", "SetVariables")
+        for name, limit in (
+            ("ItemsPerMessage", ITEMS_PER_MESSAGE),
+            ("BytesPerMessage", BYTES_PER_MESSAGE),
+        )
+    ]
+    return [
+        *_key_variables(),
+        *per_message,
+        read_variable(Place("SecurityCtrlr"), "Identity", fixed(facts.charge_point_id)),
+        read_variable(Place("AuthCtrlr"), "Enabled", fixed("true"), "boolean"),
+        read_variable(Place("TxCtrlr"), "TxStartPoint", fixed(TX_START_POINT), "MemberList"),
+        read_variable(Place("TxCtrlr"), "TxStopPoint", stop_point, "MemberList"),
+        read_variable(
+            Place("SampledDataCtrlr"),
+            "TxStartedMeasurands",
+            lambda: keys.value("MeterValuesSampledData"),
+            "MemberList",
+        ),
+        read_variable(
+            Place("SampledDataCtrlr"),
+            "TxEndedInterval",
+            lambda: keys.value("MeterValueSampleInterval"),
+            "integer",
+        ),
+        read_variable(
+            Place("AlignedDataCtrlr"),
+            "TxEndedInterval",
+            lambda: keys.value("ClockAlignedDataInterval"),
+            "integer",
+        ),
+        read_variable(Place("SampledDataCtrlr"), "Enabled", fixed("true"), "boolean"),
+        read_variable(Place("AlignedDataCtrlr"), "Enabled", fixed("true"), "boolean"),
+        read_variable(Place("ReservationCtrlr"), "Enabled", fixed("true"), "boolean"),
+        read_variable(Place("SmartChargingCtrlr"), "Enabled", fixed("true"), "boolean"),
+        Variable(
+            Place("OCPPCommCtrlr"),
+            "MessageTimeout",
+            read=fixed(round(facts.message_timeout_s)),
+            data_type="integer",
+            unit="s",
+            instance="Default",
+        ),
+        read_variable(Place("ClockCtrlr"), "DateTime", lambda: iso_utc(facts.now()), "dateTime"),
+        read_variable(station, "AvailabilityState", station_state, "OptionList"),
+        read_variable(station, "SupplyPhases", fixed(facts.phases), "integer"),
+        read_variable(evse, "AvailabilityState", facts.availability, "OptionList"),
+        read_variable(evse, "SupplyPhases", fixed(facts.phases), "integer"),
+        read_variable(connector, "AvailabilityState", facts.availability, "OptionList"),
+        read_variable(connector, "ConnectorType", fixed("cType2"), "OptionList"),
+    ]

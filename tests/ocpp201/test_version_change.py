@@ -1,0 +1,56 @@
+"""A box that changes OCPP version keeps what it had: the CSMS's settings (1.6 keys are 2.0.1
+variables) and its queue, whose messages wait for the version they were made
+in instead of being guessed into the other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ocpp.v201 import call as call201
+
+from tests.conftest import ocpp_config, running_wallbox
+from tests.rigs.csms import TestCsms
+from tests.rigs.csms201 import TestCsms201
+
+
+async def test_settings_carry_over_and_a_1_6_queue_waits_for_1_6(tmp_path: Path) -> None:
+    old, new = TestCsms(), TestCsms201()
+    await old.start()
+    await new.start()
+    try:
+        async with running_wallbox(tmp_path, ocpp_config(old)) as box:
+            await old.wait_status(1, "Available")
+            await old.configure(MeterValueSampleInterval="17", AllowOfflineTxForUnknownId="true")
+            await old.stop()
+            await old.drop_connection()
+            await box.wait_for(lambda s: s["ocpp"]["connected"] is False)
+            await box.bench("ev", state="C")
+            await box.bench("tag", id_tag="LOCAL")
+            await box.wait_for(lambda s: s["ocpp"]["queued"] >= 1)
+            await box.bench("ev", state="A")
+            await box.wait_for(lambda s: s["session"] is None)
+        async with running_wallbox(tmp_path, ocpp_config(new)) as box:
+            await new.wait_status(1, "Available")
+            status = await box.status()
+            assert status["ocpp"]["version"] == "2.0.1"
+            assert status["ocpp"]["held"] >= 1 and status["ocpp"]["queued"] == 0
+            got = await new.call(
+                call201.GetVariables(
+                    get_variable_data=[
+                        {
+                            "component": {"name": "SampledDataCtrlr"},
+                            "variable": {"name": "TxUpdatedInterval"},
+                        }
+                    ]
+                )
+            )
+            assert got.get_variable_result[0]["attribute_value"] == "17"
+            assert new.events() == [], "no 1.6 message goes out as 2.0.1"
+            assert new.protocol_errors == []
+        await old.start_on(old.port)
+        async with running_wallbox(tmp_path, ocpp_config(old)):
+            started = await old.wait_for("StartTransaction", timeout=8)
+            assert started["id_tag"] == "LOCAL"
+    finally:
+        await old.stop()
+        await new.stop()

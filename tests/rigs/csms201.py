@@ -1,0 +1,131 @@
+"""A real 2.0.1 CSMS for the tests: the `ocpp` library's 2.0.1 central-system side.
+
+Every CALL the charge point sends is checked against the official 2.0.1 schemas on the way
+in (a violation makes the library answer a CALLERROR, recorded in `protocol_errors`), and
+every answer to this CSMS's own requests on the way back (`call` fails the test on one).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call_result
+from ocpp.v201.enums import Action
+from websockets.asyncio.server import ServerConnection
+
+from tests.rigs.csms import Received, Recording, TestCsms, now_iso
+
+
+class CentralSystem201Side(Recording, ChargePoint):
+    def __init__(self, cp_id: str, connection: ServerConnection, csms: TestCsms201) -> None:
+        super().__init__(cp_id, connection, response_timeout=5)
+        self.csms = csms
+
+    @on(Action.boot_notification)
+    def on_boot(self, **payload: Any) -> Any:
+        self._record("BootNotification", payload)
+        script = self.csms.script
+        status, interval = script.boot[0] if len(script.boot) == 1 else script.boot.pop(0)
+        return call_result.BootNotification(
+            current_time=now_iso(script.time_offset), interval=interval, status=status
+        )
+
+    @on(Action.heartbeat)
+    def on_heartbeat(self) -> Any:
+        self._record("Heartbeat", {})
+        return call_result.Heartbeat(current_time=now_iso(self.csms.script.time_offset))
+
+    @on(Action.status_notification)
+    def on_status(self, **payload: Any) -> Any:
+        self._record("StatusNotification", payload)
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    def on_authorize(self, id_token: dict[str, Any], **payload: Any) -> Any:
+        self._record("Authorize", {"id_token": id_token, **payload})
+        status = self.csms.tag_status(id_token["id_token"])
+        return call_result.Authorize(id_token_info={"status": status})
+
+    @on(Action.transaction_event)
+    def on_transaction_event(self, **payload: Any) -> Any:
+        self.csms.received.append(Received("TransactionEvent", payload, charge_point=self.id))
+        token = payload.get("id_token")
+        if token is None:
+            return call_result.TransactionEvent()
+        return call_result.TransactionEvent(
+            id_token_info={"status": self.csms.tag_status(token["id_token"])}
+        )
+
+    @on(Action.meter_values)
+    def on_meter_values(self, **payload: Any) -> Any:
+        self._record("MeterValues", payload)
+        return call_result.MeterValues()
+
+    @on(Action.notify_report)
+    def on_notify_report(self, **payload: Any) -> Any:
+        self._record("NotifyReport", payload)
+        return call_result.NotifyReport()
+
+    @on(Action.notify_event)
+    def on_notify_event(self, **payload: Any) -> Any:
+        self._record("NotifyEvent", payload)
+        return call_result.NotifyEvent()
+
+    @on(Action.firmware_status_notification)
+    def on_firmware_status(self, **payload: Any) -> Any:
+        self._record("FirmwareStatusNotification", payload)
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def on_log_status(self, **payload: Any) -> Any:
+        self._record("LogStatusNotification", payload)
+        return call_result.LogStatusNotification()
+
+    @on(Action.security_event_notification)
+    def on_security_event(self, **payload: Any) -> Any:
+        self._record("SecurityEventNotification", payload)
+        return call_result.SecurityEventNotification()
+
+
+class TestCsms201(TestCsms):
+    __test__ = False
+    SUBPROTOCOL = "ocpp2.0.1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.remote_start_ids = itertools.count(1)
+
+    def side_for(self, charge_point_id: str, connection: ServerConnection) -> Recording:
+        return CentralSystem201Side(charge_point_id, connection, self)
+
+    def statuses(self, connector_id: int, since: int = 0) -> list[str]:
+        return [
+            p["connector_status"]
+            for p in self.of("StatusNotification", since)
+            if p["connector_id"] == connector_id
+        ]
+
+    async def wait_status(
+        self, connector_id: int, status: str, since: int = 0, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        return await self.wait_for(
+            "StatusNotification",
+            lambda p: p["connector_id"] == connector_id and p["connector_status"] == status,
+            timeout,
+            since,
+        )
+
+    def events(self, since: int = 0) -> list[dict[str, Any]]:
+        return self.of("TransactionEvent", since)
+
+    async def wait_event(
+        self, event_type: str, trigger: str | None = None, since: int = 0, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        return await self.wait_for(
+            "TransactionEvent",
+            lambda p: p["event_type"] == event_type and trigger in (None, p["trigger_reason"]),
+            timeout,
+            since,
+        )
