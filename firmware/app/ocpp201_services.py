@@ -9,34 +9,34 @@ outbox are shared, so a box that changes version keeps them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from pievse.firmware.app.ocpp_services import (
+from pievse.firmware.app.ocpp_parts import (
     BoxParts,
     FirmwareStatus,
     OcppServices,
     background_jobs,
     connection_security,
-    link_settings,
+    csms_link,
+    data_transfers,
     reading,
     record_clock_set,
     status_payload,
 )
 from pievse.firmware.csms.authorizer import Authorizer
-from pievse.firmware.csms.link import CsmsLink
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.csms.status_reporter import StatusReporter
 from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.ocpp16.profile_store import ProfileStore
 from pievse.firmware.ocpp16.smart_charging import SmartCharging
-from pievse.firmware.ocpp16.status_notifications import VENDOR_ID
 from pievse.firmware.ocpp201.blocks.authorization import AuthorizationBlock, ask_csms
 from pievse.firmware.ocpp201.blocks.availability import AvailabilityBlock
 from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
+from pievse.firmware.ocpp201.blocks.local_list import LocalListBlock
 from pievse.firmware.ocpp201.blocks.provisioning import ProvisioningBlock
 from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
+from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
 from pievse.firmware.ocpp201.status_notifications import (
@@ -66,7 +66,8 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
     )
     security = connection_security(parts, csms.reconnect)
-    authorizer = Authorizer(csms, ask_csms, IdTagStore(store), keys, clock)
+    tags = IdTagStore(store)
+    authorizer = Authorizer(csms, ask_csms, tags, keys, clock)
 
     def status_now() -> str:
         return connector_status(controller.box_status(), controller.connector_status())
@@ -154,11 +155,6 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     async def log_status(_evse: dict[str, Any] | None) -> None:
         await jobs.log_uploads.notify_current()
 
-    def vendor_status(message_id: str | None, _data: Any) -> tuple[str, Any]:
-        if message_id != "Status":
-            return "UnknownMessageId", None
-        return "Accepted", json.dumps(parts.status())
-
     blocks: list[object] = [
         ProvisioningBlock(model, controller, outbox, clock, restart),
         RemoteControlBlock(
@@ -179,19 +175,12 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
             },
         ),
         AvailabilityBlock(parts.availability),
+        LocalListBlock(tags, keys),
+        ReservationBlock(parts.reservations, controller),
         AuthorizationBlock(authorizer),
-        DataTransferBlock({VENDOR_ID: vendor_status}),
+        DataTransferBlock(data_transfers(parts)),
     ]
-    link = CsmsLink(
-        link_settings(config, OCPP201),
-        csms,
-        keys,
-        outbox,
-        blocks,
-        security,
-        on_accepted=[statuses.resync, jobs.firmware.registered],
-        on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
-    )
+    link = csms_link(parts, OCPP201, csms, outbox, blocks, security, statuses, jobs)
     return OcppServices(
         security, csms, outbox, authorizer, transactions, statuses, smart, jobs, link
     )

@@ -10,7 +10,7 @@ from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.session.reservations import Reservation
 
 if TYPE_CHECKING:
-    from pievse.firmware.app.ocpp_services import OcppServices
+    from pievse.firmware.app.ocpp_parts import OcppServices
 
 STANDALONE = {"connected": False, "registration": "standalone", "csms_url": None}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,8 +23,7 @@ from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
-from pievse.firmware.app.ocpp201_services import build_ocpp201_services
-from pievse.firmware.app.ocpp_services import BoxParts, OcppServices, build_ocpp_services
+from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
 from pievse.firmware.app.site_sources import (
     register_charging_mode,
@@ -60,8 +60,12 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
-FRONTS = {"1.6": build_ocpp_services, "2.0.1": build_ocpp201_services}
-"""[ocpp] version -> what builds its services."""
+FRONTS = {
+    "1.6": ("pievse.firmware.app.ocpp_services", "build_ocpp_services"),
+    "2.0.1": ("pievse.firmware.app.ocpp201_services", "build_ocpp201_services"),
+}
+"""[ocpp] version -> the module and function that build its services. Imported when chosen:
+a box does not carry the other version's code and the library's half for it (MBs of RSS)."""
 
 
 class Wallbox:
@@ -132,9 +136,7 @@ class Wallbox:
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
-            None
-            if outbox is None
-            else FRONTS[config.ocpp.version](self._parts(options.data_dir), outbox)
+            None if outbox is None else _front(config)(self._parts(options.data_dir), outbox)
         )
         self.charging_mode = register_charging_mode(
             self.controller,
@@ -391,6 +393,14 @@ class Wallbox:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""
         assert self._task is not None
         await self._task
+
+
+def _front(config: Config) -> Callable[[BoxParts, Outbox], OcppServices]:
+    module, name = FRONTS[config.ocpp.version]
+    build: Callable[[BoxParts, Outbox], OcppServices] = getattr(
+        importlib.import_module(module), name
+    )
+    return build
 
 
 def _with_stored_keys(config: Config, store: Store) -> Config:

@@ -56,6 +56,7 @@ from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
 LED_COLOURS = {"Available": "green", "Charging": "blue", "Faulted": "red"}
+UNLOCK_CONFIRM_S = 2.0
 
 
 class ChargeController:
@@ -352,6 +353,17 @@ class ChargeController:
         """UnlockConnector: stops a running session first. False when there is no lock."""
         self.sessions.stop_session("UnlockCommand")
         return self._lock.unlock()
+
+    async def unlock_confirmed(self, within_s: float = UNLOCK_CONFIRM_S) -> bool | None:
+        """UnlockConnector as the CSMS asks it: None for a box without a lock, else whether
+        the lock reported itself open within `within_s`."""
+        if not self.unlock_connector():
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while self.connector_locked() and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return not self.connector_locked()
 
     def connector_locked(self) -> bool | None:
         return self._lock.locked()

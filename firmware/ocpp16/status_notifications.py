@@ -7,9 +7,9 @@ from typing import Any
 
 from pievse.firmware.clock import iso_utc
 from pievse.firmware.control.connector_status import ConnectorStatus
+from pievse.firmware.csms.data_transfer import VENDOR_ID
 from pievse.firmware.csms.status_reporter import Observed
 
-VENDOR_ID = "pievse"
 CONNECTORS = (0, 1)
 
 

@@ -85,6 +85,28 @@ class ReservationBook:
             return None
         return reservation
 
+    def reserve_now(
+        self, reservation: Reservation, zero_supported: bool, box_status: str, connector_status: str
+    ) -> str:
+        """A ReserveNow in either OCPP version (their statuses are the same): placed when
+        the answer is Accepted; one that has already expired is Rejected."""
+        if reservation.expires_at <= self._clock.now():
+            log.warning("reservation %d refused: it expired already", reservation.id)
+            return "Rejected"
+        status = reserve_now_answer(
+            reservation.connector_id,
+            zero_supported,
+            box_status,
+            connector_status,
+            self.current(),
+            reservation.id,
+        )
+        if status == "Accepted":
+            self.place(reservation)
+        else:
+            log.info("reservation %d for %s: %s", reservation.id, reservation.id_tag, status)
+        return status
+
     def place(self, reservation: Reservation) -> None:
         """Stores it, replacing whatever reservation there was (same id, or the outlet's)."""
         self._db.execute("DELETE FROM reservations")

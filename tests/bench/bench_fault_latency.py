@@ -1,6 +1,7 @@
 """Fault -> contactor-open latency under API and CPU load, and the control loop's tick jitter.
 
 Run: python tests/bench/bench_fault_latency.py [--injections 1000] [--priority normal|unit]
+       [--ocpp 1.6|2.0.1]
 
 The wallbox runs in-process on the bench-sim board with the default 100 ms tick, its asyncio
 loop in its own thread. Faults are injected from the main thread, as a GPIO interrupt thread
@@ -10,6 +11,9 @@ child process hammers GET /api/status, and one busy-loop process per core loads 
 `--priority unit` runs the controller at the scheduling priority the systemd unit gives the
 service (its Nice=, read from deploy/pievse.service; needs root to raise it) while the load
 stays at normal priority, as on a Pi that shares its CPU with whatever else runs there.
+
+`--ocpp VERSION` registers the box with a CSMS of that version on the same loop (cards are
+authorized by it, every session is reported): the reactions must not change with the front.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from tests.bench.bench_ocpp import service_environment  # noqa: E402
+from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.csms201 import TestCsms201  # noqa: E402
 from tests.rigs.process import PIEVSE, free_port  # noqa: E402
 
 KINDS = ("rcd", "overtemperature", "contactor_weld", "diode", "pilot_short")
@@ -198,6 +204,7 @@ def main() -> None:
     parser.add_argument(
         "--from-outside", action="store_true", help="a separate `pievse run`, faults over the API"
     )
+    parser.add_argument("--ocpp", choices=("1.6", "2.0.1"), help="with a CSMS of this version")
     args = parser.parse_args()
     nice = unit_nice() if args.priority == "unit" else 0
     # Linux keeps a nice value per thread and new threads inherit it: set before any starts.
@@ -211,17 +218,27 @@ def main() -> None:
     config = data_dir / "bench.toml"
     # The diode fault releases state F after fault_retry_s; shorten it so the bench cycles.
     config.write_text("[control]\nfault_retry_s = 0.05\n")
+    loop = asyncio.new_event_loop()
+    csms = None
+    if args.ocpp is not None:
+        csms = TestCsms201() if args.ocpp == "2.0.1" else TestCsms()
+        loop.run_until_complete(csms.start())
+        config.write_text(
+            config.read_text()
+            + f'\n[ocpp]\ncsms_url = "{csms.url}"\nversion = "{args.ocpp}"\n'
+            + "\n[security]\nprofile = 0\n"
+        )
     wallbox = Wallbox(RunOptions(config=config, data_dir=data_dir, api="127.0.0.1:0"))
     plant = wallbox.board.bench
     probe = Probe()
     plant.probe_outputs(probe)
-
-    loop = asyncio.new_event_loop()
     ready = threading.Event()
 
     def serve() -> None:
         asyncio.set_event_loop(loop)
         loop.run_until_complete(wallbox.start())
+        if csms is not None:
+            loop.run_until_complete(csms.connected(10))
         ready.set()
         loop.run_forever()
 
@@ -283,10 +300,15 @@ def main() -> None:
         loop.call_soon_threadsafe(loop.stop)
 
     every = [v for values in latencies.values() for v in values]
+    with_csms = (
+        "no CSMS"
+        if csms is None
+        else f"OCPP {args.ocpp} CSMS received {len(csms.received)} messages"
+    )
     print(
         f"fault -> contactor open, {len(every)} injections in {elapsed:.0f} s, "
         f"controller at nice {nice}, {os.cpu_count()} CPU burners at nice 0, "
-        f"API client made {requests} requests meanwhile"
+        f"API client made {requests} requests meanwhile, {with_csms}"
     )
     print(f"{'fault':16} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind, values in [*latencies.items(), ("all", every)]:

@@ -1,6 +1,7 @@
 """OCPP figures of the real `pievse run` process against a CSMS on loopback.
 
 Run: python tests/bench/bench_ocpp.py [--boots 5] [--minutes 10] [--flood 100000]
+       [--version 1.6|2.0.1]
 
 - start of process -> BootNotification received by the CSMS (median of `--boots` runs);
 - the process runs as deployed: with the systemd unit's Environment= lines, and with the
@@ -32,9 +33,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
+from ocpp.v201 import call as call201  # noqa: E402
 
 from pievse.firmware.app.heap_trim import TRIM_EVERY_S  # noqa: E402
 from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.csms201 import TestCsms201  # noqa: E402
 from tests.rigs.proc_stats import cpu_s, rss_mb  # noqa: E402
 from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
@@ -65,9 +68,13 @@ def compile_as_installed() -> None:
     )
 
 
+def _csms(version: str) -> TestCsms:
+    return TestCsms201() if version == "2.0.1" else TestCsms()
+
+
 async def _start(csms: TestCsms, data_dir: Path, api_port: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        *run_with_csms(csms.url, data_dir, api_port),
+        *run_with_csms(csms.url, data_dir, api_port, csms.SUBPROTOCOL.removeprefix("ocpp")),
         cwd=ROOT,
         env=service_environment(),
         stderr=asyncio.subprocess.DEVNULL,
@@ -88,10 +95,10 @@ def _post(port: int, path: str, body: dict[str, object]) -> None:
     urllib.request.urlopen(request, timeout=5).read()
 
 
-async def boot_times(runs: int) -> list[float]:
+async def boot_times(runs: int, version: str) -> list[float]:
     times = []
     for _ in range(runs):
-        csms = TestCsms()
+        csms = _csms(version)
         await csms.start()
         with tempfile.TemporaryDirectory() as data:
             started = time.monotonic()
@@ -129,24 +136,49 @@ async def flood(csms: TestCsms, pid: int, frames: int, api_port: int) -> list[st
     ]
 
 
-async def session(minutes: float, frames: int) -> tuple[float, float, int, list[str]]:
-    csms = TestCsms()
+async def _sample_every_10_s(csms: TestCsms) -> None:
+    if isinstance(csms, TestCsms201):
+        await csms.call(
+            call201.SetVariables(
+                set_variable_data=[
+                    {
+                        "component": {"name": "SampledDataCtrlr"},
+                        "variable": {"name": "TxUpdatedInterval"},
+                        "attributeValue": "10",
+                    }
+                ]
+            )
+        )
+    else:
+        await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="10"))
+
+
+def _meter_values(csms: TestCsms) -> int:
+    """MeterValues of the transaction (1.6), or Updated events carrying them (2.0.1)."""
+    if isinstance(csms, TestCsms201):
+        return sum(1 for e in csms.events() if e["trigger_reason"] == "MeterValuePeriodic")
+    return len(csms.of("MeterValues"))
+
+
+async def session(minutes: float, frames: int, version: str) -> tuple[float, float, int, list[str]]:
+    csms = _csms(version)
     await csms.start()
     api_port = free_port()
     with tempfile.TemporaryDirectory() as data:
         process = await _start(csms, Path(data), api_port)
         try:
             await csms.wait_status(1, "Available", timeout=30)
-            await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="10"))
+            await _sample_every_10_s(csms)
             _post(api_port, "/api/bench/ev", {"state": "C"})
             _post(api_port, "/api/bench/tag", {"id_tag": "BENCH"})
-            await csms.wait_status(1, "Charging", timeout=30)
+            charging = "Occupied" if version == "2.0.1" else "Charging"
+            await csms.wait_status(1, charging, timeout=30)
             cpu_before, wall_before = cpu_s(process.pid), time.monotonic()
             await asyncio.sleep(minutes * 60)
             cpu = cpu_s(process.pid) - cpu_before
             wall = time.monotonic() - wall_before
             rss = rss_mb(process.pid)
-            values = len(csms.of("MeterValues"))
+            values = _meter_values(csms)
             flooded = await flood(csms, process.pid, frames, api_port) if frames else []
         finally:
             await _stop(process)
@@ -159,17 +191,19 @@ async def main() -> None:
     parser.add_argument("--boots", type=int, default=5)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--flood", type=int, default=100_000)
+    parser.add_argument("--version", choices=("1.6", "2.0.1"), default="1.6")
     args = parser.parse_args()
     compile_as_installed()
-    times = await boot_times(args.boots)
+    print(f"OCPP {args.version}")
+    times = await boot_times(args.boots, args.version)
     print(
         f"start of process -> BootNotification: median {statistics.median(times):.3f} s "
         f"over {len(times)} runs (min {min(times):.3f}, max {max(times):.3f}); target < 1.5 s"
     )
-    rss, cpu, values, flooded = await session(args.minutes, args.flood)
+    rss, cpu, values, flooded = await session(args.minutes, args.flood, args.version)
     print(
         f"charging session of {args.minutes:g} min, meter values every 10 s "
-        f"({values} MeterValues received): RSS {rss:.1f} MB (target <= 45), "
+        f"({values} received): RSS {rss:.1f} MB (target <= 45), "
         f"CPU {cpu:.2f} % of one core (target <= 3)"
     )
     print("\n".join(flooded))

@@ -66,6 +66,13 @@ class Script:
     reject_firmware: set[str] = field(default_factory=set)
     """firmwareVersions whose BootNotification is Rejected (a release that never registers)."""
 
+    def next_boot(self, firmware_version: str | None) -> tuple[str, int]:
+        """(status, interval) for the next BootNotification."""
+        status, interval = self.boot[0] if len(self.boot) == 1 else self.boot.pop(0)
+        if firmware_version in self.reject_firmware:
+            return "Rejected", 1
+        return status, interval
+
 
 class Recording(LibraryChargePoint):
     """What both versions' central-system sides do besides answering: record what came,
@@ -108,9 +115,7 @@ class CentralSystemSide(Recording, ChargePoint):
     def on_boot(self, **payload: Any) -> Any:
         self._record("BootNotification", payload)
         script = self.csms.script
-        status, interval = script.boot[0] if len(script.boot) == 1 else script.boot.pop(0)
-        if payload.get("firmware_version") in script.reject_firmware:
-            status, interval = "Rejected", 1
+        status, interval = script.next_boot(payload.get("firmware_version"))
         return call_result.BootNotification(
             current_time=now_iso(script.time_offset), interval=interval, status=status
         )

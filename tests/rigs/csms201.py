@@ -27,7 +27,7 @@ class CentralSystem201Side(Recording, ChargePoint):
     def on_boot(self, **payload: Any) -> Any:
         self._record("BootNotification", payload)
         script = self.csms.script
-        status, interval = script.boot[0] if len(script.boot) == 1 else script.boot.pop(0)
+        status, interval = script.next_boot(payload["charging_station"].get("firmware_version"))
         return call_result.BootNotification(
             current_time=now_iso(script.time_offset), interval=interval, status=status
         )

@@ -1,7 +1,7 @@
 """Fault injection: kill the real `pievse run` with SIGKILL at random points of charging
 sessions, take the CSMS away for long stretches, then audit the CSMS's books.
 
-Run: python tests/rigs/fault_injection.py [--kills 200] [--outages 20] [--seed N]
+Run: python tests/rigs/fault_injection.py [--kills 200] [--outages 20] [--seed N] [--version 2.0.1]
 
 Each cycle plugs the bench EV in, presents a card, charges a while and unplugs; one SIGKILL
 lands at a random point of it: while the session starts, while charging, right after the
@@ -39,10 +39,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
+from ocpp.v201 import call as call201  # noqa: E402
 
 from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.csms201 import TestCsms201  # noqa: E402
 from tests.rigs.process import PIEVSE, free_port  # noqa: E402
-from tests.rigs.transaction_ledger import LedgerReport, audit  # noqa: E402
+from tests.rigs.transaction_ledger import LedgerReport, audit, audit_events  # noqa: E402
 
 TAGS = ("FLEET-1", "FLEET-2", "GUEST-3")
 KILL_POINTS = ("starting", "charging", "stopping", "replaying")
@@ -52,6 +54,7 @@ profile = 0
 
 [ocpp]
 csms_url = "{url}"
+version = "{version}"
 response_timeout_s = 2
 reconnect_min_s = 0.1
 reconnect_max_s = 0.5
@@ -74,6 +77,7 @@ class Campaign:
     outages: int = 2
     seed: int = 1
     outage_cycles: tuple[int, int] = (1, 3)
+    version: str = "1.6"
 
 
 @dataclass
@@ -101,10 +105,13 @@ class Outcome:
 class Box:
     """One `pievse run` process after another on the same data directory."""
 
-    def __init__(self, workdir: Path, csms_url: str, resume: Callable[[int], bool]) -> None:
+    def __init__(
+        self, workdir: Path, csms_url: str, resume: Callable[[int], bool], version: str = "1.6"
+    ) -> None:
         """`resume(n)`: whether the n-th start resumes a session a kill cut."""
         self.workdir = workdir
         self.csms_url = csms_url
+        self.version = version
         self.resume = resume
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -114,7 +121,9 @@ class Box:
     async def start(self) -> None:
         resume = self.resume(self.starts)
         config = self.workdir / "pievse.toml"
-        config.write_text(CONFIG.format(url=self.csms_url, resume=str(resume).lower()))
+        config.write_text(
+            CONFIG.format(url=self.csms_url, resume=str(resume).lower(), version=self.version)
+        )
         log = (self.workdir / f"run-{self.starts:04d}.log").open("wb")
         self.process = subprocess.Popen(
             [
@@ -178,7 +187,26 @@ class Box:
 
 
 async def _setup_csms_side(csms: TestCsms) -> None:
-    """Sampled values each second, and the cards on the local list for offline starts."""
+    """Sampled values each second, and the cards allowed for offline starts (on 1.6 by the
+    local list, on 2.0.1 as unknown tokens offline)."""
+    if isinstance(csms, TestCsms201):
+        answer = await csms.call(
+            call201.SetVariables(
+                set_variable_data=[
+                    {
+                        "component": {"name": component},
+                        "variable": {"name": variable},
+                        "attributeValue": value,
+                    }
+                    for component, variable, value in (
+                        ("SampledDataCtrlr", "TxUpdatedInterval", "1"),
+                        ("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true"),
+                    )
+                ]
+            )
+        )
+        assert {r["attribute_status"] for r in answer.set_variable_result} == {"Accepted"}
+        return
     await csms.call(call.ChangeConfiguration(key="MeterValueSampleInterval", value="1"))
     await csms.call(
         call.SendLocalList(
@@ -195,9 +223,9 @@ async def run_campaign(workdir: Path, campaign: Campaign) -> Outcome:
     rng = random.Random(campaign.seed)
     outcome = Outcome()
     began = time.monotonic()
-    csms = TestCsms()
+    csms = TestCsms201() if campaign.version == "2.0.1" else TestCsms()
     await csms.start()
-    box = Box(workdir, csms.url, lambda start: start % 2 == 1)
+    box = Box(workdir, csms.url, lambda start: start % 2 == 1, campaign.version)
     outage_every = max(1, campaign.kills // max(1, campaign.outages)) if campaign.outages else 0
     outage_left = 0
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
@@ -228,8 +256,11 @@ async def run_campaign(workdir: Path, campaign: Campaign) -> Outcome:
             box.terminate()
             await csms.stop()
     outcome.starts = box.starts
-    outcome.report = audit(csms.received, complete=True)
-    outcome.local_sessions = _check_box_database(workdir / "data" / "pievse.db", outcome.report)
+    books = audit_events if campaign.version == "2.0.1" else audit
+    outcome.report = books(csms.received, complete=True)
+    outcome.local_sessions = _check_box_database(
+        workdir / "data" / "pievse.db", outcome.report, campaign.version == "1.6"
+    )
     outcome.seconds = time.monotonic() - began
     return outcome
 
@@ -291,8 +322,9 @@ async def _finish(box: Box) -> None:
     box.terminate()
 
 
-def _check_box_database(path: Path, report: LedgerReport) -> int:
-    """Nothing lost: every session the box recorded reached the CSMS as a transaction."""
+def _check_box_database(path: Path, report: LedgerReport, csms_ids: bool) -> int:
+    """Nothing lost: every session the box recorded reached the CSMS as a transaction
+    (`csms_ids`: 1.6, where each session holds the transactionId the CSMS gave it)."""
     db = sqlite3.connect(path)
     try:
         sessions = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
@@ -305,7 +337,7 @@ def _check_box_database(path: Path, report: LedgerReport) -> int:
         db.close()
     if open_:
         report.violations.append(f"{open_} sessions still open in the box's database")
-    if unsent:
+    if unsent and csms_ids:
         report.violations.append(f"sessions never reported to the CSMS: {[r[0] for r in unsent]}")
     if queued:
         report.violations.append(f"{queued} messages still queued in the box's database")
@@ -322,13 +354,16 @@ def main() -> int:
     parser.add_argument("--outages", type=int, default=20)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--workdir", type=Path, help="keep the data and logs here")
+    parser.add_argument("--version", choices=("1.6", "2.0.1"), default="1.6")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pievse-faults-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         print(f"seed {args.seed}, {args.kills} kills, {args.outages} outages, in {workdir}")
         outcome = asyncio.run(
-            run_campaign(workdir, Campaign(args.kills, args.outages, args.seed, (1, 5)))
+            run_campaign(
+                workdir, Campaign(args.kills, args.outages, args.seed, (1, 5), args.version)
+            )
         )
         for line in outcome.lines():
             print(line)

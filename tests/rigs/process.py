@@ -9,12 +9,12 @@ from pathlib import Path
 PIEVSE = [sys.executable, "-m", "pievse.firmware.app.cli"]
 
 
-def run_with_csms(csms_url: str, data_dir: Path, api_port: int) -> list[str]:
+def run_with_csms(csms_url: str, data_dir: Path, api_port: int, version: str = "1.6") -> list[str]:
     """The `pievse run` command line of a box registered with a CSMS (security profile 0:
-    the test CSMS asks for no credentials)."""
+    the test CSMS asks for no credentials), speaking OCPP `version`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "security.toml"
-    config.write_text("[security]\nprofile = 0\n")
+    config.write_text(f'[security]\nprofile = 0\n\n[ocpp]\nversion = "{version}"\n')
     return [
         *PIEVSE,
         "run",

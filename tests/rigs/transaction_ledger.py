@@ -3,8 +3,9 @@
 A pure audit of the messages a CSMS received, in arrival order. It is what the fault
 injection checks after killing the box and taking the CSMS away: every transaction started
 is stopped exactly once, meter values never go back, nothing arrives out of order, and a
-message received twice is the same frame again (the box lost the answer; OCPP 1.6
-delivery is at least once), never a second, different stop.
+message received twice is the same frame again (the box lost the answer; OCPP
+delivery is at least once), never a second, different stop. `audit` keeps 1.6's books,
+`audit_events` 2.0.1's.
 """
 
 from __future__ import annotations
@@ -130,4 +131,61 @@ def audit(received: list[Received], complete: bool = True) -> LedgerReport:
         for tid, book in books.items():
             if book.stop is None:
                 bad(f"transaction {tid} ({book.start['id_tag']}) was never stopped")
+    return report
+
+
+def audit_events(received: list[Received], complete: bool = True) -> LedgerReport:
+    """The same books for 2.0.1: per transactionId the TransactionEvents number 0, 1, 2, ...
+    with no gap and no second, different event under a number; Started first, Ended last and
+    once; energy never goes back, within a transaction or across them."""
+    report = LedgerReport()
+    seen: dict[tuple[str, int], str] = {}
+    next_seq: dict[str, int] = {}
+    ended: set[str] = set()
+    highest: dict[str, float] = {}
+    meter_high = 0.0
+
+    def bad(text: str) -> None:
+        report.violations.append(text)
+
+    for message in received:
+        if message.action != "TransactionEvent":
+            continue
+        event = message.payload
+        tid = event["transaction_info"]["transaction_id"]
+        seq = event["seq_no"]
+        frame = json.dumps(event, sort_keys=True)
+        if (tid, seq) in seen:
+            if seen[(tid, seq)] == frame:
+                report.retransmitted += 1
+            else:
+                bad(f"transaction {tid}: seqNo {seq} twice, with different events")
+            continue
+        seen[(tid, seq)] = frame
+        if seq != next_seq.get(tid, 0):
+            bad(f"transaction {tid}: seqNo {seq} where {next_seq.get(tid, 0)} was due")
+        next_seq[tid] = seq + 1
+        if tid in ended:
+            bad(f"transaction {tid}: {event['event_type']} after its Ended event")
+        kind = event["event_type"]
+        if (kind == "Started") != (seq == 0):
+            bad(f"transaction {tid}: {kind} with seqNo {seq}")
+        if kind == "Started":
+            report.transactions += 1
+        elif kind == "Updated":
+            report.meter_values += bool(event.get("meter_value"))
+        else:
+            ended.add(tid)
+            report.stopped += 1
+            reason = event["transaction_info"].get("stopped_reason", "Local")
+            report.stop_reasons[reason] = report.stop_reasons.get(reason, 0) + 1
+        for wh in _energies(event) if event.get("meter_value") else []:
+            floor = max(highest.get(tid, 0.0), meter_high)
+            if wh + ROUNDING_WH < floor:
+                bad(f"transaction {tid}: {wh} Wh after {floor} Wh")
+            highest[tid] = max(highest.get(tid, 0.0), wh)
+            meter_high = max(meter_high, wh)
+    if complete:
+        for tid in next_seq.keys() - ended:
+            bad(f"transaction {tid} has no Ended event")
     return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ocpp.routing import after, on
@@ -19,6 +19,7 @@ from ocpp.v16.enums import Action
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.data_transfer import DataTransfers
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp16.core_keys import GET_CONFIGURATION_MAX_KEYS
 from pievse.firmware.ocpp16.smart_charging import SmartCharging
@@ -28,10 +29,7 @@ from pievse.firmware.session.availability import Availability
 
 log = logging.getLogger(__name__)
 CONNECTOR_IDS = (0, 1)
-UNLOCK_CONFIRM_S = 2.0
 SOFT_RESET_DRAIN_S = 10.0
-VendorHandler = Callable[[str | None, str | None], tuple[str, str | None]]
-"""(messageId, data) -> (status, data) for DataTransfer of one vendorId."""
 
 
 class CoreProfile:
@@ -45,7 +43,7 @@ class CoreProfile:
         availability: Availability,
         restart: Callable[[str], Awaitable[None]],
         smart: SmartCharging,
-        vendors: Mapping[str, VendorHandler],
+        transfers: DataTransfers,
     ) -> None:
         self._controller = controller
         self._smart = smart
@@ -55,8 +53,7 @@ class CoreProfile:
         self._outbox = outbox
         self._availability = availability
         self._restart = restart
-        self._vendors = dict(vendors)
-        """DataTransfer vendorId -> its handler."""
+        self._transfers = transfers
         self._remote_start_ok = False
 
     # --- configuration -------------------------------------------------------------------
@@ -125,14 +122,10 @@ class CoreProfile:
 
     @on(Action.unlock_connector)
     async def on_unlock_connector(self, connector_id: int) -> Any:
-        if connector_id != 1 or not self._controller.unlock_connector():
+        unlocked = None if connector_id != 1 else await self._controller.unlock_confirmed()
+        if unlocked is None:
             return call_result.UnlockConnector(status="NotSupported")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + UNLOCK_CONFIRM_S
-        while self._controller.connector_locked() and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        locked = self._controller.connector_locked()
-        return call_result.UnlockConnector(status="UnlockFailed" if locked else "Unlocked")
+        return call_result.UnlockConnector(status="Unlocked" if unlocked else "UnlockFailed")
 
     # --- the box -------------------------------------------------------------------------
 
@@ -169,8 +162,5 @@ class CoreProfile:
     def on_data_transfer(
         self, vendor_id: str, message_id: str | None = None, data: str | None = None
     ) -> Any:
-        handler = self._vendors.get(vendor_id)
-        if handler is None:
-            return call_result.DataTransfer(status="UnknownVendorId")
-        status, answer = handler(message_id, data)
+        status, answer = self._transfers.answer(vendor_id, message_id, data)
         return call_result.DataTransfer(status=status, data=answer)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ocpp.charge_point import snake_to_camel_case
@@ -11,10 +10,9 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.local_list import send_local_list
 from pievse.firmware.session.id_tag_info import IdTagInfo
-from pievse.firmware.session.id_tag_store import IdTagStore, LocalListError
-
-log = logging.getLogger(__name__)
+from pievse.firmware.session.id_tag_store import IdTagStore
 
 
 def _info(raw: dict[str, Any] | None) -> IdTagInfo | None:
@@ -41,27 +39,13 @@ class LocalAuthListProfile:
         update_type: str,
         local_authorization_list: list[dict[str, Any]] | None = None,
     ) -> Any:
-        if not self._keys.flag("LocalAuthListEnabled"):
-            return call_result.SendLocalList(status="NotSupported")
         entries = local_authorization_list or []
-        if len(entries) > self._keys.number("SendLocalListMaxLength"):
-            log.warning("SendLocalList with %d entries: more than allowed", len(entries))
-            return call_result.SendLocalList(status="Failed")
-        try:
-            parsed = [(e["id_tag"], _info(e.get("id_tag_info"))) for e in entries]
-            self._tags.update_list(
-                list_version,
-                update_type == "Full",
-                parsed,
-                self._keys.number("LocalAuthListMaxLength"),
-            )
-        except LocalListError as exc:
-            log.warning("SendLocalList %s: %s", exc.status, exc)
-            return call_result.SendLocalList(status=exc.status)
-        except ValueError as exc:
-            log.warning("SendLocalList Failed: %s", exc)
-            return call_result.SendLocalList(status="Failed")
-        log.info(
-            "local list at version %d (%s, %d entries)", list_version, update_type, len(entries)
+        status = send_local_list(
+            self._tags,
+            self._keys,
+            list_version,
+            update_type == "Full",
+            len(entries),
+            lambda: [(e["id_tag"], _info(e.get("id_tag_info"))) for e in entries],
         )
-        return call_result.SendLocalList(status="Accepted")
+        return call_result.SendLocalList(status="NotSupported" if status == "Disabled" else status)

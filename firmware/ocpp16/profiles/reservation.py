@@ -9,10 +9,10 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from pievse.firmware.clock import Clock, parse_ocpp_datetime
+from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.session.reservations import Reservation, ReservationBook, reserve_now_answer
+from pievse.firmware.session.reservations import Reservation, ReservationBook
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +23,10 @@ class ReservationProfile:
         book: ReservationBook,
         controller: ChargeController,
         keys: ConfigurationKeys,
-        clock: Clock,
     ) -> None:
         self._book = book
         self._controller = controller
         self._keys = keys
-        self._clock = clock
 
     @on(Action.reserve_now)
     def on_reserve_now(
@@ -44,25 +42,15 @@ class ReservationProfile:
         except ValueError as exc:
             log.warning("ReserveNow %d refused: expiryDate %s", reservation_id, exc)
             return call_result.ReserveNow(status="Rejected")
-        if expires_at <= self._clock.now():
-            log.warning("ReserveNow %d refused: it expired at %s", reservation_id, expiry_date)
-            return call_result.ReserveNow(status="Rejected")
         controller = self._controller
-        status = reserve_now_answer(
-            connector_id,
+        status = self._book.reserve_now(
+            Reservation(reservation_id, connector_id, id_tag, parent_id_tag, expires_at),
             self._keys.flag("ReserveConnectorZeroSupported"),
             controller.box_status().status,
             controller.connector_status().status,
-            self._book.current(),
-            reservation_id,
         )
         if status == "Accepted":
-            self._book.place(
-                Reservation(reservation_id, connector_id, id_tag, parent_id_tag, expires_at)
-            )
             controller.wake()
-        else:
-            log.info("ReserveNow %d for %s: %s", reservation_id, id_tag, status)
         return call_result.ReserveNow(status=status)
 
     @on(Action.cancel_reservation)

@@ -8,7 +8,6 @@ the Started event of the transaction it begins.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -27,7 +26,6 @@ from pievse.firmware.ocpp201.transaction_events import TransactionEvents, transa
 from pievse.firmware.rpc.connection import RequestFailed
 
 log = logging.getLogger(__name__)
-UNLOCK_CONFIRM_S = 2.0
 
 
 class RemoteControlBlock:
@@ -125,14 +123,8 @@ class RemoteControlBlock:
             return call_result.UnlockConnector(status="UnknownConnector")
         if self._controller.session is not None:
             return call_result.UnlockConnector(status="OngoingAuthorizedTransaction")
-        if not self._controller.unlock_connector():
-            return call_result.UnlockConnector(status="UnlockFailed")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + UNLOCK_CONFIRM_S
-        while self._controller.connector_locked() and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        locked = self._controller.connector_locked()
-        return call_result.UnlockConnector(status="UnlockFailed" if locked else "Unlocked")
+        unlocked = await self._controller.unlock_confirmed()
+        return call_result.UnlockConnector(status="Unlocked" if unlocked else "UnlockFailed")
 
     # --- TriggerMessage ------------------------------------------------------------------
 

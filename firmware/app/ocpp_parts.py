@@ -1,0 +1,262 @@
+"""What both OCPP fronts are built from and into: the standalone box's parts, the services
+a front hands the wallbox, and the pieces they build alike (connection security, the link,
+the background jobs, DataTransfer, the meter reading the reporters take)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pievse.firmware.app.run_options import firmware_version
+from pievse.firmware.clock import Clock
+from pievse.firmware.config import Config, ConfigError
+from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.data_transfer import VENDOR_ID, DataTransfers
+from pievse.firmware.csms.link import CsmsLink, LinkSettings
+from pievse.firmware.csms.meter_values import Reading
+from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.status_reporter import StatusReporter
+from pievse.firmware.csms.transaction_reporter import TransactionReporter
+from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
+from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
+from pievse.firmware.diagnostics.log_uploads import LogUploads
+from pievse.firmware.ocpp16.smart_charging import SmartCharging
+from pievse.firmware.persistence.store import Store
+from pievse.firmware.rpc.dialects import Dialect
+from pievse.firmware.security.certificate_store import CertificateStore
+from pievse.firmware.security.connection_security import ConnectionSecurity, SecurityConfigError
+from pievse.firmware.security.security_log import SecurityLog
+from pievse.firmware.session.availability import Availability
+from pievse.firmware.session.reservations import ReservationBook
+from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.updates.firmware_updates import FirmwareUpdates
+from pievse.firmware.updates.releases import Releases
+from pievse.hal.interfaces import Board
+
+log = logging.getLogger(__name__)
+Restart = Callable[[str, str | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BoxParts:
+    """The standalone box the OCPP services plug into."""
+
+    config: Config
+    clock: Clock
+    board: Board
+    store: Store
+    keys: ConfigurationKeys
+    session_log: SessionLog
+    reservations: ReservationBook
+    controller: ChargeController
+    certificates: CertificateStore
+    security_log: SecurityLog
+    diagnostics: DiagnosticsLog
+    releases: Releases
+    data_dir: Path
+    identity: dict[str, Any]
+    """vendor, model, serial, firmware, meter_type, meter_serial."""
+    restart: Restart
+    """(kind, reason): Soft, Hard or Firmware."""
+    status: Callable[[], dict[str, Any]]
+    """The `/api/status` document."""
+    availability: Availability
+    restarted_for: str | None = None
+    """The restart (Soft, Hard, Firmware) the box was told to make before this start."""
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The background jobs a CSMS request starts (firmware, diagnostics, log uploads)."""
+
+    firmware: FirmwareUpdates
+    diagnostics_uploads: DiagnosticsUploads
+    log_uploads: LogUploads
+
+
+@dataclass(frozen=True)
+class OcppServices:
+    security: ConnectionSecurity
+    csms: CsmsSession
+    outbox: Outbox
+    authorizer: Authorizer
+    transactions: TransactionReporter
+    statuses: StatusReporter
+    smart: SmartCharging
+    jobs: Jobs
+    link: CsmsLink
+
+    def tasks(self) -> dict[str, Coroutine[Any, Any, None]]:
+        """Task name -> what runs for as long as the box does."""
+        return {
+            "csms-link": self.link.run(),
+            "status-notifications": self.statuses.run(),
+            "aligned-values": self.transactions.run_clock_aligned(),
+            "charging-profiles": self.smart.run(),
+        }
+
+    async def stop_jobs(self) -> None:
+        jobs = self.jobs
+        for job in (jobs.log_uploads, jobs.firmware, jobs.diagnostics_uploads):
+            await job.stop()
+
+
+def csms_link(
+    parts: BoxParts,
+    dialect: Dialect,
+    csms: CsmsSession,
+    outbox: Outbox,
+    handlers: list[object],
+    security: ConnectionSecurity,
+    statuses: StatusReporter,
+    jobs: Jobs,
+) -> CsmsLink:
+    """The link serving a front's handlers: after each registration the statuses go out
+    again and a firmware update waiting for the CSMS reports."""
+    return CsmsLink(
+        _link_settings(parts.config, dialect),
+        csms,
+        parts.keys,
+        outbox,
+        handlers,
+        security,
+        on_accepted=[statuses.resync, jobs.firmware.registered],
+        on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
+    )
+
+
+def _link_settings(config: Config, dialect: Dialect) -> LinkSettings:
+    ocpp = config.ocpp
+    return LinkSettings(
+        ocpp.csms_url,
+        config.charge_point.id,
+        ocpp.response_timeout_s,
+        ocpp.reconnect_min_s,
+        ocpp.reconnect_max_s,
+        dialect,
+    )
+
+
+def record_clock_set(security_log: SecurityLog, skew: float) -> None:
+    security_log.record("SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off")
+
+
+def connection_security(parts: BoxParts, reconnect: Callable[[], None]) -> ConnectionSecurity:
+    """The Security Whitepaper profile in force, checked before anything connects."""
+    config = parts.config
+    security = ConnectionSecurity(
+        parts.store,
+        parts.keys,
+        parts.certificates,
+        parts.security_log,
+        config.charge_point.id,
+        config.ocpp.csms_url,
+        config.security.csms_url_tls,
+        config.security.upgrade_attempts,
+        reconnect,
+    )
+    security.adopt_config(
+        config.security.effective_profile(config.ocpp.csms_url),
+        config.security.authorization_key,
+    )
+    try:
+        security.check_startup()
+    except SecurityConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    if config.security.profile < 0 and security.credentials.profile == 0:
+        log.warning(
+            "no AuthorizationKey for %s: security profile 0, the CSMS cannot tell this box "
+            "from another; set [security] authorization_key",
+            config.ocpp.csms_url,
+        )
+    return security
+
+
+FirmwareStatus = Callable[[str, bool, int | None], None]
+"""(status, signed, requestId) -> the version's firmware status notification queued."""
+
+
+def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareStatus) -> Jobs:
+    config, clock, controller = parts.config, parts.clock, parts.controller
+
+    async def log_status(status: str, request_id: int | None) -> None:
+        outbox.put("LogStatusNotification", status_payload(status, request_id))
+
+    async def restart_into_release(reason: str) -> None:
+        await parts.restart("Firmware", reason)
+
+    firmware = FirmwareUpdates(
+        parts.releases,
+        parts.data_dir,
+        parts.certificates,
+        parts.security_log,
+        clock,
+        firmware_version(),
+        config.firmware.verify_timeout_s,
+        config.firmware.max_bundle_mb * 1_000_000,
+        firmware_status,
+        lambda: controller.session is None,
+        restart_into_release,
+    )
+    diagnostics = DiagnosticsUploads(
+        parts.diagnostics,
+        lambda: _diagnostics_state(parts),
+        clock,
+        config.charge_point.id,
+        lambda status: outbox.put("DiagnosticsStatusNotification", {"status": status}),
+    )
+    uploads = LogUploads(
+        parts.diagnostics, parts.security_log, clock, config.charge_point.id, log_status
+    )
+    return Jobs(firmware, diagnostics, uploads)
+
+
+def data_transfers(parts: BoxParts) -> DataTransfers:
+    def vendor_status(message_id: str | None, _data: Any) -> tuple[str, Any]:
+        """Vendor "pievse", messageId "Status": the local API's status document."""
+        if message_id != "Status":
+            return "UnknownMessageId", None
+        return "Accepted", json.dumps(parts.status())
+
+    return DataTransfers({VENDOR_ID: vendor_status})
+
+
+def reading(parts: BoxParts) -> Reading:
+    ratings = parts.board.ratings
+    controller = parts.controller
+    return Reading(
+        controller.measurements,
+        controller.offered_a,
+        controller.phases.in_use,
+        ratings.nominal_voltage_v,
+        controller.temperatures_c,
+        controller.ev_soc_percent,
+    )
+
+
+def _diagnostics_state(parts: BoxParts) -> dict[str, Any]:
+    """What GetDiagnostics uploads besides the log; nothing write-only in it."""
+    configuration, _ = parts.keys.get_configuration(None)
+    releases = parts.releases
+    return {
+        "status": parts.status(),
+        "configuration": configuration,
+        "sessions": [asdict(session) for session in parts.session_log.recent(100)],
+        "security_log": [event.line() for event in parts.security_log.events()],
+        "releases": {"current": releases.current(), "previous": releases.previous()},
+    }
+
+
+def status_payload(status: str, request_id: int | None) -> dict[str, Any]:
+    """A status notification, with the requestId of the request it reports on, if any."""
+    payload: dict[str, Any] = {"status": status}
+    if request_id is not None:
+        payload["requestId"] = request_id
+    return payload
