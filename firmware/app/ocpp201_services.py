@@ -25,11 +25,11 @@ from pievse.firmware.app.ocpp_parts import (
 )
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.csms.status_reporter import StatusReporter
 from pievse.firmware.csms.transaction_reporter import TransactionReporter
-from pievse.firmware.ocpp16.profile_store import ProfileStore
-from pievse.firmware.ocpp16.smart_charging import SmartCharging
 from pievse.firmware.ocpp201.blocks.authorization import AuthorizationBlock, ask_csms
 from pievse.firmware.ocpp201.blocks.availability import AvailabilityBlock
 from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
@@ -37,6 +37,7 @@ from pievse.firmware.ocpp201.blocks.local_list import LocalListBlock
 from pievse.firmware.ocpp201.blocks.provisioning import ProvisioningBlock
 from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
 from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
+from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
 from pievse.firmware.ocpp201.status_notifications import (
@@ -98,7 +99,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         clock,
         parts.board.ratings,
         lambda: controller.session,
-        lambda _session_id: None,
+        events.transaction_id,
         controller.wake,
         lambda: controller.phases.in_use,
     )
@@ -164,6 +165,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
             events,
             outbox,
             csms,
+            smart,
             {
                 "BootNotification": boot,
                 "Heartbeat": heartbeat,
@@ -177,6 +179,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         AvailabilityBlock(parts.availability),
         LocalListBlock(tags, keys),
         ReservationBlock(parts.reservations, controller),
+        SmartChargingBlock(smart, outbox),
         AuthorizationBlock(authorizer),
         DataTransferBlock(data_transfers(parts)),
     ]

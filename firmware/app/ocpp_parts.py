@@ -22,12 +22,12 @@ from pievse.firmware.csms.link import CsmsLink, LinkSettings
 from pievse.firmware.csms.meter_values import Reading
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.csms.status_reporter import StatusReporter
 from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.diagnostics.log_uploads import LogUploads
-from pievse.firmware.ocpp16.smart_charging import SmartCharging
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.dialects import Dialect
 from pievse.firmware.security.certificate_store import CertificateStore

@@ -27,12 +27,13 @@ from pievse.firmware.app.ocpp_parts import (
 )
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.csms.status_reporter import StatusReporter
 from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.ocpp16.authorize import ask_csms
 from pievse.firmware.ocpp16.identity import boot_payload
-from pievse.firmware.ocpp16.profile_store import ProfileStore
 from pievse.firmware.ocpp16.profiles.core import CoreProfile
 from pievse.firmware.ocpp16.profiles.firmware_management import FirmwareProfile
 from pievse.firmware.ocpp16.profiles.local_auth_list import LocalAuthListProfile
@@ -40,7 +41,6 @@ from pievse.firmware.ocpp16.profiles.remote_trigger import RemoteTriggerProfile
 from pievse.firmware.ocpp16.profiles.reservation import ReservationProfile
 from pievse.firmware.ocpp16.profiles.security import SecurityExtensionProfile
 from pievse.firmware.ocpp16.profiles.smart_charging import SmartChargingProfile
-from pievse.firmware.ocpp16.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.status_notifications import CONNECTORS, notification
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.dialects import OCPP16

@@ -53,7 +53,8 @@ class ChargingProfile:
     recurrency: str | None
     valid_from: datetime | None
     valid_to: datetime | None
-    transaction_id: int | None
+    transaction_id: int | str | None
+    """1.6 numbers transactions, 2.0.1 names them."""
     schedule: Schedule
     received_at: datetime
     """Absolute profiles without startSchedule start when they arrived."""

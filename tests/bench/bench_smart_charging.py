@@ -1,6 +1,6 @@
 """Smart-charging figures: how fast and how exactly the pilot follows charging profiles.
 
-Run: python tests/bench/bench_smart_charging.py [--samples 20]
+Run: python tests/bench/bench_smart_charging.py [--samples 20] [--version 1.6|2.0.1]
 
 The wallbox runs in-process on bench-sim with the default config (100 ms tick, 5 s duty
 hold) against the test CSMS on loopback, while one busy-loop process per core loads the
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from ocpp.v16 import call  # noqa: E402
+from ocpp.v201 import call as call201  # noqa: E402
 
 from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
@@ -38,6 +39,7 @@ from pievse.firmware.charging.profiles import ChargingProfile, Period, Schedule 
 from pievse.firmware.clock import iso_utc  # noqa: E402
 from tests.bench.bench_fault_latency import CPU_LOAD, percentile  # noqa: E402
 from tests.rigs.csms import TestCsms  # noqa: E402
+from tests.rigs.csms201 import TestCsms201  # noqa: E402
 
 HOLD_S = 5.0
 
@@ -64,18 +66,30 @@ class DutyProbe:
         return self.changes[after]
 
 
-def tx_default(limit: float, **schedule: object) -> dict[str, object]:
-    return {
-        "chargingProfileId": 1,
+def tx_default(
+    version: str, limit: float, start: str | None = None, periods: list[object] | None = None
+) -> object:
+    """SetChargingProfile of a TxDefaultProfile in `version`'s form: `limit` from now, or
+    `periods` from `start`."""
+    schedule: dict[str, object] = {
+        "chargingRateUnit": "A",
+        "chargingSchedulePeriod": periods or [{"startPeriod": 0, "limit": limit}],
+    }
+    if start is not None:
+        schedule["startSchedule"] = start
+    body: dict[str, object] = {
         "stackLevel": 0,
         "chargingProfilePurpose": "TxDefaultProfile",
-        "chargingProfileKind": "Absolute" if schedule else "Relative",
-        "chargingSchedule": {
-            "chargingRateUnit": "A",
-            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
-            **schedule,
-        },
+        "chargingProfileKind": "Absolute" if start else "Relative",
     }
+    if version == "2.0.1":
+        return call201.SetChargingProfile(
+            evse_id=1,
+            charging_profile={**body, "id": 1, "chargingSchedule": [{**schedule, "id": 1}]},
+        )
+    return call.SetChargingProfile(
+        1, {**body, "chargingProfileId": 1, "chargingSchedule": schedule}
+    )
 
 
 def composite_figure() -> float:
@@ -109,13 +123,14 @@ def composite_figure() -> float:
     return statistics.median(runs)
 
 
-async def main(samples: int) -> None:
+async def main(samples: int, version: str) -> None:
     logging.disable(logging.WARNING)
+    print(f"OCPP {version}")
     data_dir = Path(tempfile.mkdtemp(prefix="pievse-bench-"))
-    csms = TestCsms()
+    csms = TestCsms201() if version == "2.0.1" else TestCsms()
     await csms.start()
     (data_dir / "bench.toml").write_text(
-        f'[ocpp]\ncsms_url = "{csms.url}"\n\n[security]\nprofile = 0\n'
+        f'[ocpp]\ncsms_url = "{csms.url}"\nversion = "{version}"\n\n[security]\nprofile = 0\n'
     )
     wallbox = Wallbox(
         RunOptions(config=data_dir / "bench.toml", data_dir=data_dir, api="127.0.0.1:0")
@@ -131,14 +146,14 @@ async def main(samples: int) -> None:
         await csms.wait_status(1, "Available", timeout=15)
         wallbox.board.bench.set_ev("C", None, None)
         wallbox.board.bench.present_tag("BENCH")
-        await csms.wait_status(1, "Charging", timeout=15)
+        await csms.wait_status(1, "Occupied" if version == "2.0.1" else "Charging", timeout=15)
 
         applied = []
         for i in range(samples):
             await asyncio.sleep(HOLD_S + 0.3)
             seen = len(probe.changes)
             t0 = time.perf_counter()
-            await csms.call(call.SetChargingProfile(1, tx_default(10.0 if i % 2 else 16.0)))
+            await csms.call(tx_default(version, 10.0 if i % 2 else 16.0))
             at, _, _ = await probe.next_change(seen)
             applied.append((at - t0) * 1000)
         print(
@@ -153,10 +168,8 @@ async def main(samples: int) -> None:
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=6)
         boundaries = [start + timedelta(seconds=6 * k) for k in range(1, 7)]
         periods = [{"startPeriod": 6 * k, "limit": 8.0 if k % 2 else 20.0} for k in range(7)]
-        body = tx_default(20.0, startSchedule=iso_utc(start))
-        body["chargingSchedule"]["chargingSchedulePeriod"] = periods  # type: ignore[index]
         seen = len(probe.changes)
-        await csms.call(call.SetChargingProfile(1, body))
+        await csms.call(tx_default(version, 20.0, iso_utc(start), periods))
         late = []
         for boundary in boundaries:
             while True:
@@ -175,9 +188,9 @@ async def main(samples: int) -> None:
         for i in range(max(3, samples // 4)):
             await asyncio.sleep(HOLD_S + 0.3)
             seen = len(probe.changes)
-            await csms.call(call.SetChargingProfile(1, tx_default(12.0 if i % 2 else 18.0)))
+            await csms.call(tx_default(version, 12.0 if i % 2 else 18.0))
             first_at, _, _ = await probe.next_change(seen)
-            await csms.call(call.SetChargingProfile(1, tx_default(9.0 if i % 2 else 15.0)))
+            await csms.call(tx_default(version, 9.0 if i % 2 else 15.0))
             second_at, _, _ = await probe.next_change(seen + 1)
             hold_late.append((second_at - first_at - HOLD_S) * 1000)
         print(
@@ -198,4 +211,6 @@ async def main(samples: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=20)
-    asyncio.run(main(parser.parse_args().samples))
+    parser.add_argument("--version", choices=("1.6", "2.0.1"), default="1.6")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.samples, arguments.version))

@@ -68,6 +68,11 @@ class CentralSystem201Side(Recording, ChargePoint):
         self._record("NotifyReport", payload)
         return call_result.NotifyReport()
 
+    @on(Action.report_charging_profiles)
+    def on_report_charging_profiles(self, **payload: Any) -> Any:
+        self._record("ReportChargingProfiles", payload)
+        return call_result.ReportChargingProfiles()
+
     @on(Action.notify_event)
     def on_notify_event(self, **payload: Any) -> Any:
         self._record("NotifyEvent", payload)

@@ -21,8 +21,8 @@ from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import DataTransfers
 from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.core_keys import GET_CONFIGURATION_MAX_KEYS
-from pievse.firmware.ocpp16.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.session.availability import Availability

@@ -8,7 +8,7 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from pievse.firmware.ocpp16.smart_charging import SmartCharging
+from pievse.firmware.csms.smart_charging import SmartCharging
 
 
 class SmartChargingProfile:

@@ -16,11 +16,14 @@ from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from pievse.firmware.charging.profiles import ProfileError
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
+from pievse.firmware.csms.smart_charging import SmartCharging
+from pievse.firmware.ocpp201.charging_profiles import to_kept
 from pievse.firmware.ocpp201.identity import TAG_TYPE
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, transaction_id
 from pievse.firmware.rpc.connection import RequestFailed
@@ -37,6 +40,7 @@ class RemoteControlBlock:
         events: TransactionEvents,
         outbox: Outbox,
         csms: CsmsSession,
+        smart: SmartCharging,
         triggers: Mapping[str, Callable[[dict[str, Any] | None], Awaitable[None]]],
     ) -> None:
         self._controller = controller
@@ -45,6 +49,7 @@ class RemoteControlBlock:
         self._events = events
         self._outbox = outbox
         self._csms = csms
+        self._smart = smart
         self.triggers = dict(triggers)
         """TriggerMessage requestedMessage -> what sends it (evse as asked)."""
         self._start: tuple[str, str, int] | None = None
@@ -62,13 +67,14 @@ class RemoteControlBlock:
         **_: Any,
     ) -> Any:
         self._start = None
+        self._smart.forget_remote_start_profile()
         sessions = self._controller.sessions
         tag = id_token["id_token"]
         refused = (
             evse_id not in (None, 1)
-            or charging_profile is not None
             or not sessions.can_start()
             or sessions.reserved_for_another(tag, self._authorizer.local(tag))
+            or (charging_profile is not None and not self._takes(charging_profile))
         )
         if refused:
             running = self._controller.session
@@ -78,6 +84,15 @@ class RemoteControlBlock:
             )
         self._start = (tag, id_token.get("type", TAG_TYPE), remote_start_id)
         return call_result.RequestStartTransaction(status="Accepted")
+
+    def _takes(self, profile: dict[str, Any]) -> bool:
+        """The TxProfile a remote start brings, kept for the session it begins (F01.FR.08)."""
+        try:
+            kept = to_kept(profile)
+        except ProfileError as exc:
+            log.warning("RequestStartTransaction profile rejected: %s", exc)
+            return False
+        return self._smart.accept_remote_start_profile(kept)
 
     @after(Action.request_start_transaction)
     async def after_request_start_transaction(self, **_: Any) -> None:
@@ -90,10 +105,12 @@ class RemoteControlBlock:
             info = await self._authorizer.authorize(tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", tag)
+                self._smart.forget_remote_start_profile()
                 return
         self._events.expect_remote_start(tag, token_type, remote_start_id)
         if not self._controller.sessions.remote_start(tag, info):
             log.warning("remote start for %s could not start after all", tag)
+            self._smart.forget_remote_start_profile()
 
     @on(Action.request_stop_transaction)
     def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:

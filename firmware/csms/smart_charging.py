@@ -20,8 +20,8 @@ from pievse.firmware.charging.composite_schedule import Context, Segment, compos
 from pievse.firmware.charging.profiles import UNITS, ChargingProfile, ProfileError, parse_profile
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.event_wait import wait_set
-from pievse.firmware.ocpp16.profile_store import ProfileStore
 from pievse.firmware.session.sessions import Session
 from pievse.hal.interfaces import Ratings
 
@@ -40,7 +40,7 @@ class SmartCharging:
         clock: Clock,
         ratings: Ratings,
         session: Callable[[], Session | None],
-        transaction_id: Callable[[int], int | None],
+        transaction_id: Callable[[int], int | str | None],
         wake: Callable[[], None],
         phases: Callable[[], int],
     ) -> None:
@@ -202,6 +202,10 @@ class SmartCharging:
         """The numberPhases of the period that limits now, where it names one."""
         segment = self._segment_at(now)
         return None if segment is None else segment.requested_phases
+
+    def installed(self) -> list[tuple[ChargingProfile, dict[str, Any]]]:
+        """What GetChargingProfiles reports: each profile with the payload it was set with."""
+        return self._profiles.installed()
 
     def describe(self) -> dict[str, Any] | None:
         """The profile that limits now, for /api/status."""

@@ -37,6 +37,10 @@ class ProfileStore:
                 continue
             self._profiles[profile_id] = (replace(profile, session_id=session_id), raw)
 
+    def installed(self) -> list[tuple[ChargingProfile, dict[str, Any]]]:
+        """Each profile with the payload it was set with (1.6's form)."""
+        return list(self._profiles.values())
+
     def all(self) -> list[ChargingProfile]:
         return [profile for profile, _ in self._profiles.values()]
 
