@@ -16,6 +16,7 @@ from pievse.firmware.app.ocpp_parts import (
     FirmwareStatus,
     OcppServices,
     background_jobs,
+    certificate_requests,
     connection_security,
     csms_link,
     data_transfers,
@@ -33,13 +34,17 @@ from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.ocpp201.blocks.authorization import AuthorizationBlock, ask_csms
 from pievse.firmware.ocpp201.blocks.availability import AvailabilityBlock
 from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
+from pievse.firmware.ocpp201.blocks.diagnostics import DiagnosticsBlock
+from pievse.firmware.ocpp201.blocks.firmware_management import FirmwareBlock
 from pievse.firmware.ocpp201.blocks.local_list import LocalListBlock
 from pievse.firmware.ocpp201.blocks.provisioning import ProvisioningBlock
 from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
 from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
+from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
+from pievse.firmware.ocpp201.problem_events import ProblemEvents
 from pievse.firmware.ocpp201.status_notifications import (
     CONNECTORS,
     connector_status,
@@ -105,7 +110,15 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     )
     jobs = background_jobs(parts, outbox, _firmware_status(outbox))
     controller.sessions.listeners.extend([transactions, smart])
-    controller.step_listeners.extend([statuses.observe, events.observe])
+    problems = ProblemEvents(
+        outbox,
+        store,
+        clock,
+        lambda: {"station": controller.box_status(), "connector": controller.connector_status()},
+        events.current_transaction_id,
+        lambda: csms.accepted,
+    )
+    controller.step_listeners.extend([statuses.observe, events.observe, problems.observe])
     controller.limits.register("charging_profile", smart.limit_a)
     model = DeviceModel(
         keys,
@@ -156,6 +169,11 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     async def log_status(_evse: dict[str, Any] | None) -> None:
         await jobs.log_uploads.notify_current()
 
+    security_block = SecurityBlock(certificate_requests(parts, csms, security))
+
+    async def sign_certificate(_evse: dict[str, Any] | None) -> None:
+        await security_block.request_signing()
+
     blocks: list[object] = [
         ProvisioningBlock(model, controller, outbox, clock, restart),
         RemoteControlBlock(
@@ -174,16 +192,22 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
                 "TransactionEvent": transaction_event,
                 "FirmwareStatusNotification": firmware_status,
                 "LogStatusNotification": log_status,
+                "SignChargingStationCertificate": sign_certificate,
             },
         ),
         AvailabilityBlock(parts.availability),
         LocalListBlock(tags, keys),
         ReservationBlock(parts.reservations, controller),
         SmartChargingBlock(smart, outbox),
+        FirmwareBlock(jobs.firmware, config.firmware.retries, config.firmware.retry_interval_s),
+        DiagnosticsBlock(jobs.log_uploads),
+        security_block,
         AuthorizationBlock(authorizer),
         DataTransferBlock(data_transfers(parts)),
     ]
-    link = csms_link(parts, OCPP201, csms, outbox, blocks, security, statuses, jobs)
+    link = csms_link(
+        parts, OCPP201, csms, outbox, blocks, security, statuses, jobs, [problems.resync]
+    )
     return OcppServices(
         security, csms, outbox, authorizer, transactions, statuses, smart, jobs, link
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config, ConfigError
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import VENDOR_ID, DataTransfers
 from pievse.firmware.csms.link import CsmsLink, LinkSettings
@@ -117,9 +118,10 @@ def csms_link(
     security: ConnectionSecurity,
     statuses: StatusReporter,
     jobs: Jobs,
+    on_accepted: Sequence[Callable[[], None]] = (),
 ) -> CsmsLink:
     """The link serving a front's handlers: after each registration the statuses go out
-    again and a firmware update waiting for the CSMS reports."""
+    again, a firmware update waiting for the CSMS reports, then what the front adds."""
     return CsmsLink(
         _link_settings(parts.config, dialect),
         csms,
@@ -127,7 +129,7 @@ def csms_link(
         outbox,
         handlers,
         security,
-        on_accepted=[statuses.resync, jobs.firmware.registered],
+        on_accepted=[statuses.resync, jobs.firmware.registered, *on_accepted],
         on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
     )
 
@@ -216,6 +218,19 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         parts.diagnostics, parts.security_log, clock, config.charge_point.id, log_status
     )
     return Jobs(firmware, diagnostics, uploads)
+
+
+def certificate_requests(
+    parts: BoxParts, csms: CsmsSession, security: ConnectionSecurity
+) -> CertificateRequests:
+    return CertificateRequests(
+        csms,
+        parts.keys,
+        parts.certificates,
+        security,
+        parts.security_log,
+        parts.config.charge_point.id,
+    )
 
 
 def data_transfers(parts: BoxParts) -> DataTransfers:

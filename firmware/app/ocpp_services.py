@@ -18,6 +18,7 @@ from pievse.firmware.app.ocpp_parts import (
     Jobs,
     OcppServices,
     background_jobs,
+    certificate_requests,
     connection_security,
     csms_link,
     data_transfers,
@@ -137,13 +138,7 @@ def _profiles(
     """One handler per OCPP feature profile, in the order the link dispatches to them."""
     config, keys, controller = parts.config, parts.keys, parts.controller
     extension = SecurityExtensionProfile(
-        csms,
-        keys,
-        parts.certificates,
-        security,
-        parts.security_log,
-        jobs.log_uploads,
-        config.charge_point.id,
+        certificate_requests(parts, csms, security), jobs.log_uploads
     )
 
     triggers = _remote_trigger(csms, statuses, transactions, jobs, extension)

@@ -12,8 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from pievse.firmware.clock import Clock
+from pievse.firmware.clock import Clock, parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.single_job import SingleJob
@@ -40,6 +41,31 @@ class LogRequest:
     retry_interval_s: int
     oldest: datetime | None
     latest: datetime | None
+
+    @classmethod
+    def of(
+        cls,
+        log_type: str,
+        request_id: int,
+        log: dict[str, Any],
+        retries: int | None,
+        retry_interval: int | None,
+    ) -> LogRequest:
+        """From GetLog as either OCPP version sends it (the ocpp library's snake_case);
+        ValueError for a timestamp that cannot be read."""
+        oldest, latest = (
+            parse_ocpp_datetime(log[name]) if name in log else None
+            for name in ("oldest_timestamp", "latest_timestamp")
+        )
+        return cls(
+            log_type,
+            request_id,
+            log["remote_location"],
+            DEFAULT_RETRIES if retries is None else retries,
+            DEFAULT_RETRY_INTERVAL_S if retry_interval is None else retry_interval,
+            oldest,
+            latest,
+        )
 
 
 class LogUploads:

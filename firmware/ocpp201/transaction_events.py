@@ -196,6 +196,10 @@ class TransactionEvents:
         """TriggerMessage TransactionEvent: an Updated event with the values of now."""
         self._updated(session, "Trigger", value)
 
+    def current_transaction_id(self) -> str | None:
+        session = self._current_session()
+        return None if session is None else transaction_id(session)
+
     def transaction_id(self, session_id: int) -> str | None:
         session = self._current_session()
         return transaction_id(session) if session is not None and session.id == session_id else None

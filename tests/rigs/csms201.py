@@ -73,6 +73,11 @@ class CentralSystem201Side(Recording, ChargePoint):
         self._record("ReportChargingProfiles", payload)
         return call_result.ReportChargingProfiles()
 
+    @on(Action.sign_certificate)
+    def on_sign_certificate(self, csr: str, **payload: Any) -> Any:
+        self._record("SignCertificate", {"csr": csr, **payload})
+        return call_result.SignCertificate(status="Accepted")
+
     @on(Action.notify_event)
     def on_notify_event(self, **payload: Any) -> Any:
         self._record("NotifyEvent", payload)

@@ -66,13 +66,17 @@ class InstalledBox:
 
 @contextlib.asynccontextmanager
 async def installed_box(
-    tmp_path: Path, bundles: Bundles, csms: TestCsms, verify_timeout_s: int = 8
+    tmp_path: Path,
+    bundles: Bundles,
+    csms: TestCsms,
+    verify_timeout_s: int = 8,
+    security: str = "profile = 0",
 ) -> AsyncIterator[InstalledBox]:
     prefix = tmp_path / "root"
     await asyncio.to_thread(install, prefix, bundles.path(BASE))
     config = prefix / "etc" / "pievse" / "pievse.toml"
     config.write_text(
-        ocpp_config(csms)
+        ocpp_config(csms, security=security)
         + f'\n[firmware]\ninstall_root = "{prefix}/opt/pievse"\n'
         + f"verify_timeout_s = {verify_timeout_s}\nretries = 1\nretry_interval_s = 1\n"
     )

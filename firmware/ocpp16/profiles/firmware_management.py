@@ -16,8 +16,8 @@ from ocpp.v16.enums import Action
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.rpc.frames import FrameError
-from pievse.firmware.security.certificate_store import CertificateError
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
+from pievse.firmware.updates.signed_update_request import signed_update
 
 log = logging.getLogger(__name__)
 
@@ -77,31 +77,14 @@ class FirmwareProfile:
         retries: int | None = None,
         retry_interval: int | None = None,
     ) -> Any:
-        self._job = None
-        try:
-            retrieve = _moment(firmware["retrieve_date_time"], "retrieveDateTime")
-            install = _moment(firmware.get("install_date_time"), "installDateTime")
-        except FrameError:
-            return call_result.SignedUpdateFirmware(status="Rejected")
-        try:
-            certificate = self._updates.signing_certificate(firmware["signing_certificate"])
-        except CertificateError as exc:
-            log.warning("SignedUpdateFirmware %d: signing certificate refused: %s", request_id, exc)
-            return call_result.SignedUpdateFirmware(status="InvalidCertificate")
-        assert retrieve is not None
-        self._job = Job(
-            firmware["location"],
-            retrieve,
+        status, self._job = signed_update(
+            self._updates,
+            request_id,
+            firmware,
             self._retries if retries is None else retries,
             self._interval if retry_interval is None else retry_interval,
-            signed=True,
-            request_id=request_id,
-            install_at=install,
-            certificate=certificate,
-            signature=firmware["signature"],
         )
-        busy = self._updates.busy
-        return call_result.SignedUpdateFirmware(status="AcceptedCanceled" if busy else "Accepted")
+        return call_result.SignedUpdateFirmware(status=status)
 
     @after(Action.signed_update_firmware)
     def after_signed_update_firmware(self, **_: Any) -> None:

@@ -1,0 +1,55 @@
+"""A signed firmware update as the CSMS asks it: 1.6's SignedUpdateFirmware (Security
+Whitepaper) and 2.0.1's UpdateFirmware carry the same fields and take the same answers, so
+the request is read and judged once, here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pievse.firmware.clock import parse_ocpp_datetime
+from pievse.firmware.security.certificate_store import CertificateError
+from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
+
+log = logging.getLogger(__name__)
+
+
+def signed_update(
+    updates: FirmwareUpdates,
+    request_id: int,
+    firmware: dict[str, Any],
+    retries: int,
+    retry_interval_s: int,
+) -> tuple[str, Job | None]:
+    """(status, the job to start once answered). `firmware` as the ocpp library hands it
+    (snake_case): Rejected for a date that cannot be read, InvalidCertificate for a signing
+    certificate the box does not trust, AcceptedCanceled when it replaces a running update.
+    An unsigned image (2.0.1 makes the signature optional) is Rejected: the box installs
+    only what its manufacturer signed."""
+    if not firmware.get("signing_certificate") or not firmware.get("signature"):
+        log.warning("firmware update %d refused: not signed", request_id)
+        return "Rejected", None
+    try:
+        retrieve = parse_ocpp_datetime(firmware["retrieve_date_time"])
+        install_text = firmware.get("install_date_time")
+        install = None if install_text is None else parse_ocpp_datetime(install_text)
+    except ValueError as exc:
+        log.warning("firmware update %d refused: %s", request_id, exc)
+        return "Rejected", None
+    try:
+        certificate = updates.signing_certificate(firmware["signing_certificate"])
+    except CertificateError as exc:
+        log.warning("firmware update %d: signing certificate refused: %s", request_id, exc)
+        return "InvalidCertificate", None
+    job = Job(
+        firmware["location"],
+        retrieve,
+        retries,
+        retry_interval_s,
+        signed=True,
+        request_id=request_id,
+        install_at=install,
+        certificate=certificate,
+        signature=firmware["signature"],
+    )
+    return ("AcceptedCanceled" if updates.busy else "Accepted"), job
