@@ -30,11 +30,14 @@ class ChargePointConfig:
     meter_serial: str = ""
 
 
+AUTO = "auto"
+
+
 @dataclass(frozen=True)
 class OcppConfig:
     csms_url: str = ""
     version: str = "1.6"
-    """"1.6" or "2.0.1": the subprotocol offered and the messages spoken."""
+    """"1.6", "2.0.1" or "auto" (both offered, the CSMS chooses; kept for the next start)."""
     response_timeout_s: float = 30.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
@@ -227,7 +230,7 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("ocpp", "response_timeout_s"): ("1..300", lambda v: 1 <= v <= 300),
     ("ocpp", "reconnect_min_s"): ("0.1..600", lambda v: 0.1 <= v <= 600),
     ("ocpp", "reconnect_max_s"): ("0.1..3600", lambda v: 0.1 <= v <= 3600),
-    ("ocpp", "version"): ('"1.6" or "2.0.1"', lambda v: v in ("1.6", "2.0.1")),
+    ("ocpp", "version"): ('"1.6", "2.0.1" or "auto"', lambda v: v in ("1.6", "2.0.1", AUTO)),
     ("ocpp", "csms_url"): (
         "empty, or a ws:// or wss:// URL",
         lambda v: v == "" or v.startswith(("ws://", "wss://")),

@@ -13,7 +13,7 @@ from typing import Any
 
 from pievse.firmware.app.run_options import firmware_version
 from pievse.firmware.clock import Clock
-from pievse.firmware.config import Config, ConfigError
+from pievse.firmware.config import AUTO, Config, ConfigError
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.certificate_requests import CertificateRequests
@@ -30,7 +30,7 @@ from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.diagnostics.log_uploads import LogUploads
 from pievse.firmware.persistence.store import Store
-from pievse.firmware.rpc.dialects import Dialect
+from pievse.firmware.rpc.dialects import DIALECTS, Dialect
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.security.security_log import SecurityLog
@@ -71,6 +71,8 @@ class BoxParts:
     availability: Availability
     restarted_for: str | None = None
     """The restart (Soft, Hard, Firmware) the box was told to make before this start."""
+    switch_version: Callable[[str], None] = lambda _version: None
+    """With `[ocpp] version = "auto"`: the CSMS chose this version instead of the box's."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ def csms_link(
         security,
         on_accepted=[statuses.resync, jobs.firmware.registered, *on_accepted],
         on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
+        on_other_version=parts.switch_version,
     )
 
 
@@ -143,6 +146,7 @@ def _link_settings(config: Config, dialect: Dialect) -> LinkSettings:
         ocpp.reconnect_min_s,
         ocpp.reconnect_max_s,
         dialect,
+        tuple(d for d in DIALECTS.values() if d is not dialect) if ocpp.version == AUTO else (),
     )
 
 

@@ -34,7 +34,7 @@ from pievse.firmware.app.site_sources import (
 from pievse.firmware.app.status_document import plot_inputs, status_document, status_key
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
-from pievse.firmware.config import Config, parse_listen
+from pievse.firmware.config import AUTO, Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys
@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
+NEGOTIATED_SETTING = "link:negotiated_version"
 FRONTS = {
     "1.6": ("pievse.firmware.app.ocpp_services", "build_ocpp_services"),
     "2.0.1": ("pievse.firmware.app.ocpp201_services", "build_ocpp201_services"),
@@ -93,9 +94,12 @@ class Wallbox:
             ],
         )
         self.config = config = _with_stored_keys(config, store)
+        self.ocpp_version = _ocpp_version(config, store)
+        """The OCPP version spoken: the configured one, or with "auto" the one the CSMS
+        chose last (2.0.1 until a CSMS chose)."""
         self.session_log = SessionLog(store)
         outbox = (
-            Outbox(store, self.keys, version=config.ocpp.version) if config.ocpp.csms_url else None
+            Outbox(store, self.keys, version=self.ocpp_version) if config.ocpp.csms_url else None
         )
         self.security_log = SecurityLog(
             store,
@@ -130,13 +134,16 @@ class Wallbox:
             self.controller, config.site, config.charge_point.id, self.grid, clock
         )
         self.restart_kind: str | None = None
+        self._switching = False
         self._restarted_for = store.get_setting(RESTART_SETTING) or None
         """Read once: a later power loss is a power-up again."""
         store.set_setting(RESTART_SETTING, "")
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
-            None if outbox is None else _front(config)(self._parts(options.data_dir), outbox)
+            None
+            if outbox is None
+            else _front(self.ocpp_version)(self._parts(options.data_dir), outbox)
         )
         self.charging_mode = register_charging_mode(
             self.controller,
@@ -204,6 +211,7 @@ class Wallbox:
             self.status,
             self.availability,
             self._restarted_for,
+            self._switch_version,
         )
 
     def _identity(self) -> dict[str, Any]:
@@ -263,6 +271,22 @@ class Wallbox:
         if self.ocpp is None:
             return ANYONE
         return await self.ocpp.authorizer.authorize(id_tag)
+
+    def _switch_version(self, version: str) -> None:
+        """The CSMS chose another version ("auto"): kept for the next start, which comes as
+        soon as no session runs (the front is chosen when the box starts)."""
+        if self.store.get_setting(NEGOTIATED_SETTING) == version and self._switching:
+            return
+        self.store.set_setting(NEGOTIATED_SETTING, version)
+        self._switching = True
+        log.warning("the CSMS speaks OCPP %s: the box restarts to speak it", version)
+
+        async def when_idle() -> None:
+            while self.controller.session is not None:
+                await asyncio.sleep(1.0)
+            await self._restart("Soft", f"the CSMS chose OCPP {version}")
+
+        self._services.append(asyncio.create_task(when_idle(), name="version-switch"))
 
     async def _restart(self, kind: str, reason: str | None = None) -> None:
         self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
@@ -395,8 +419,14 @@ class Wallbox:
         await self._task
 
 
-def _front(config: Config) -> Callable[[BoxParts, Outbox], OcppServices]:
-    module, name = FRONTS[config.ocpp.version]
+def _ocpp_version(config: Config, store: Store) -> str:
+    if config.ocpp.version != AUTO:
+        return config.ocpp.version
+    return store.get_setting(NEGOTIATED_SETTING) or "2.0.1"
+
+
+def _front(version: str) -> Callable[[BoxParts, Outbox], OcppServices]:
+    module, name = FRONTS[version]
     build: Callable[[BoxParts, Outbox], OcppServices] = getattr(
         importlib.import_module(module), name
     )

@@ -1,7 +1,9 @@
 """The link to the CSMS: connect, register, keep alive, reconnect.
 
 - URL = CSMS URL + "/" + charge point id, subprotocol `ocpp1.6` or `ocpp2.0.1` as the
-  dialect says (a server that does not agree to it is refused).
+  dialect says (a server that does not agree to it is refused). With `[ocpp] version =
+  "auto"` both are offered, the box's current one first; a CSMS that picks the other one is
+  told to `on_other_version`, which switches the box over (a restart).
 - Reconnects with exponential back-off and full jitter; the back-off resets once a
   connection has been registered.
 - WebSocketPingInterval: a ping each interval; a pong that does not come within the next
@@ -57,6 +59,8 @@ class LinkSettings:
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
     dialect: Dialect = OCPP16
+    also_offered: tuple[Dialect, ...] = ()
+    """Offered after `dialect` in the handshake ("auto")."""
 
 
 def backoff_ceiling_s(failures: int, minimum_s: float, maximum_s: float) -> float:
@@ -84,6 +88,7 @@ class CsmsLink:
         security: ConnectionSecurity,
         on_accepted: Sequence[Callable[[], None]] = (),
         on_invalid_message: Callable[[str], None] = lambda _text: None,
+        on_other_version: Callable[[str], None] = lambda _version: None,
     ) -> None:
         self.settings = settings
         self.session = session
@@ -94,6 +99,7 @@ class CsmsLink:
         self.url = security.current_url()
         self._on_accepted = list(on_accepted)
         self._on_invalid_message = on_invalid_message
+        self._on_other_version = on_other_version
         self.last_error: str | None = None
         self._registered_here = False
         self._last_sent = 0.0
@@ -155,7 +161,9 @@ class CsmsLink:
         try:
             websocket = await connect(
                 options.url,
-                subprotocols=[self.settings.dialect.subprotocol],  # type: ignore[list-item]
+                subprotocols=[  # type: ignore[list-item]
+                    d.subprotocol for d in (self.settings.dialect, *self.settings.also_offered)
+                ],
                 additional_headers=options.headers or None,
                 ssl=options.ssl_context,
                 logger=websocket_log,
@@ -171,9 +179,15 @@ class CsmsLink:
             raise ConnectionError(f"cannot connect: {exc}") from exc
         self.security.connected(options)
         async with websocket:
-            wanted = self.settings.dialect.subprotocol
-            if websocket.subprotocol != wanted:
-                raise ConnectionError(f"CSMS did not agree to subprotocol {wanted}")
+            wanted, chosen = self.settings.dialect.subprotocol, websocket.subprotocol
+            if chosen != wanted:
+                other = next(
+                    (d for d in self.settings.also_offered if d.subprotocol == chosen), None
+                )
+                if other is None:
+                    raise ConnectionError(f"CSMS did not agree to subprotocol {wanted}")
+                self._on_other_version(other.version)
+                raise ConnectionError(f"CSMS chose {other.subprotocol}: switching to it")
             self._last_sent = asyncio.get_running_loop().time()
             connection = CsmsConnection(
                 self.settings.dialect,

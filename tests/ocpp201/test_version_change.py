@@ -54,3 +54,38 @@ async def test_settings_carry_over_and_a_1_6_queue_waits_for_1_6(tmp_path: Path)
     finally:
         await old.stop()
         await new.stop()
+
+
+async def test_auto_offers_both_and_follows_the_csms(tmp_path: Path) -> None:
+    """A fresh box offers 2.0.1 first; a 1.6-only CSMS picks 1.6, and the box restarts
+    speaking 1.6 (and offers 1.6 first from then on)."""
+    old = TestCsms()
+    await old.start()
+    try:
+        auto = ocpp_config(old).replace('version = "1.6"', 'version = "auto"')
+        async with running_wallbox(tmp_path, auto) as box:
+            await box.wait_for(lambda _s: bool(box.resets), timeout=8)
+            assert box.resets == ["Soft"]
+            assert old.offered[0] == "ocpp2.0.1, ocpp1.6"
+            assert old.of("BootNotification") == [], "nothing is said in the wrong version"
+        async with running_wallbox(tmp_path, auto) as box:
+            await old.wait_status(1, "Available")
+            assert old.offered[-1] == "ocpp1.6, ocpp2.0.1"
+            assert (await box.status())["ocpp"]["version"] == "1.6"
+            assert box.resets == []
+    finally:
+        await old.stop()
+
+
+async def test_auto_speaks_2_0_1_to_a_csms_that_speaks_both(tmp_path: Path) -> None:
+    new = TestCsms201()
+    new.SUBPROTOCOL = "ocpp2.0.1"
+    await new.start()
+    try:
+        auto = ocpp_config(new).replace('version = "2.0.1"', 'version = "auto"')
+        async with running_wallbox(tmp_path, auto) as box:
+            await new.wait_status(1, "Available")
+            assert new.subprotocols == ["ocpp2.0.1"]
+            assert (await box.status())["ocpp"]["version"] == "2.0.1"
+    finally:
+        await new.stop()

@@ -218,6 +218,8 @@ class TestCsms:
         self.protocol_errors: list[list[Any]] = []
         self.paths: list[str] = []
         self.subprotocols: list[str | None] = []
+        self.offered: list[str | None] = []
+        """Per connection: the Sec-WebSocket-Protocol header of the handshake."""
         self.transaction_ids = itertools.count(1001)
         self.started: dict[tuple[Any, ...], int] = {}
         self.side: Recording | None = None
@@ -280,6 +282,7 @@ class TestCsms:
         assert connection.request is not None
         self.paths.append(connection.request.path)
         self.subprotocols.append(connection.subprotocol)
+        self.offered.append(connection.request.headers.get("Sec-WebSocket-Protocol"))
         tls = connection.transport.get_extra_info("ssl_object")
         self.client_certificates.append(None if tls is None else tls.getpeercert(binary_form=True))
         self.connections.append(connection)
