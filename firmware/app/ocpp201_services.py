@@ -119,6 +119,12 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         lambda: csms.accepted,
     )
     controller.step_listeners.extend([statuses.observe, events.observe, problems.observe])
+    parts.reservations.expiry_listeners.append(
+        lambda reservation_id: outbox.put(
+            "ReservationStatusUpdate",
+            {"reservationId": reservation_id, "reservationUpdateStatus": "Expired"},
+        )
+    )
     controller.limits.register("charging_profile", smart.limit_a)
     model = DeviceModel(
         keys,

@@ -9,6 +9,7 @@ expires, is cancelled, or a session of its driver starts (which then carries its
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +67,8 @@ class ReservationBook:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._db = store.db
         self._clock = clock
+        self.expiry_listeners: list[Callable[[int], None]] = []
+        """Told the id of a reservation that has just expired (2.0.1 reports it)."""
         row = self._db.execute(
             "SELECT id, connector_id, id_tag, parent_id_tag, expires_at FROM reservations "
             "ORDER BY expires_at DESC LIMIT 1"
@@ -82,6 +85,8 @@ class ReservationBook:
         if reservation is not None and self._clock.now() >= reservation.expires_at:
             log.info("reservation %d for %s expired", reservation.id, reservation.id_tag)
             self._end(reservation.id)
+            for listener in self.expiry_listeners:
+                listener(reservation.id)
             return None
         return reservation
 

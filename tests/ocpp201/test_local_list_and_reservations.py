@@ -93,3 +93,17 @@ async def test_a_cancelled_reservation_frees_the_evse(box: BenchClient, csms: Te
     assert (await csms.call(call.CancelReservation(reservation_id=9))).status == "Accepted"
     await csms.wait_status(1, "Available", since=start)
     assert csms.protocol_errors == []
+
+
+async def test_an_expired_reservation_is_reported_and_frees_the_evse(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    soon = now_iso(timedelta(seconds=2))
+    assert (
+        await csms.call(call.ReserveNow(id=12, expiry_date_time=soon, id_token=token("LATE")))
+    ).status == "Accepted"
+    await csms.wait_status(1, "Reserved")
+    update = await csms.wait_for("ReservationStatusUpdate", timeout=6)
+    assert update == {"reservation_id": 12, "reservation_update_status": "Expired"}
+    await csms.wait_status(1, "Available", since=len(csms.received) - 2, timeout=4)
+    assert csms.protocol_errors == []

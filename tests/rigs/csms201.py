@@ -73,6 +73,11 @@ class CentralSystem201Side(Recording, ChargePoint):
         self._record("ReportChargingProfiles", payload)
         return call_result.ReportChargingProfiles()
 
+    @on(Action.reservation_status_update)
+    def on_reservation_status_update(self, **payload: Any) -> Any:
+        self._record("ReservationStatusUpdate", payload)
+        return call_result.ReservationStatusUpdate()
+
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr: str, **payload: Any) -> Any:
         self._record("SignCertificate", {"csr": csr, **payload})
