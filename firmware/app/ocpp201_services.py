@@ -55,6 +55,7 @@ from pievse.firmware.ocpp201.variables import BoxFacts, variables
 from pievse.firmware.rpc.dialects import OCPP201
 from pievse.firmware.session.id_tag_store import IdTagStore
 from pievse.firmware.updates.firmware_updates import FINAL
+from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 
 
 def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
@@ -205,7 +206,11 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         LocalListBlock(tags, keys),
         ReservationBlock(parts.reservations, controller),
         SmartChargingBlock(smart, outbox),
-        FirmwareBlock(jobs.firmware, config.firmware.retries, config.firmware.retry_interval_s),
+        FirmwareBlock(
+            SignedUpdateRequests(
+                jobs.firmware, config.firmware.retries, config.firmware.retry_interval_s
+            )
+        ),
         DiagnosticsBlock(jobs.log_uploads),
         security_block,
         AuthorizationBlock(authorizer),

@@ -98,6 +98,22 @@ class LogUploads:
         self.request_id = request.request_id
         return ("AcceptedCanceled" if canceled else "Accepted"), name
 
+    def requested(
+        self,
+        log_type: str,
+        request_id: int,
+        log: dict[str, Any],
+        retries: int | None,
+        retry_interval: int | None,
+    ) -> tuple[str, str | None]:
+        """GetLog in either OCPP version: (status, filename); Rejected for a window whose
+        timestamps cannot be read, and then `begin` starts nothing."""
+        try:
+            request = LogRequest.of(log_type, request_id, log, retries, retry_interval)
+        except ValueError:
+            return "Rejected", None
+        return self.accept(request)
+
     def begin(self) -> None:
         self._job.begin()
 

@@ -53,3 +53,38 @@ def signed_update(
         signature=firmware["signature"],
     )
     return ("AcceptedCanceled" if updates.busy else "Accepted"), job
+
+
+class SignedUpdateRequests:
+    """The request of either version answered first and its update started after: the job
+    waits here between the two."""
+
+    def __init__(
+        self, updates: FirmwareUpdates, default_retries: int, default_retry_interval_s: int
+    ) -> None:
+        self._updates = updates
+        self._retries = default_retries
+        self._interval = default_retry_interval_s
+        self._job: Job | None = None
+
+    def answer(
+        self,
+        request_id: int,
+        firmware: dict[str, Any],
+        retries: int | None,
+        retry_interval: int | None,
+    ) -> str:
+        status, self._job = signed_update(
+            self._updates,
+            request_id,
+            firmware,
+            self._retries if retries is None else retries,
+            self._interval if retry_interval is None else retry_interval,
+        )
+        return status
+
+    def start(self) -> None:
+        """After the answer went out: the accepted update begins."""
+        if self._job is not None:
+            self._updates.update(self._job)
+            self._job = None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import until
 from tests.rigs.mosquitto import MOSQUITTO, Broker
 from tests.rigs.process import PIEVSE, free_port
 from tests.rigs.shared_site import FuseWatch, sharing, site_config, site_of
@@ -96,7 +97,18 @@ async def test_a_house_load_step_leaves_the_boxes_what_the_house_does_not_take(
             await rig.settle(lambda o: sorted(o.values()) == [7.5] * 4)
             watch = FuseWatch(rig, 32.0, house_a=20.0)
             house[0] = 20.0
-            await rig.settle(lambda o: sorted(o.values()) == [0.0, 0.0, 6.0, 6.0])
+            offers = await rig.settle(lambda o: sorted(o.values()) == [0.0, 0.0, 6.0, 6.0])
+
+            def followed() -> bool:
+                """Every EV draws what its pilot now offers (an EV has up to 5 s to)."""
+                draws = {
+                    name: max(box.wallbox.board.bench.meter_values()[f"Current.Import/L{p}"]
+                              for p in (1, 2, 3))
+                    for name, box in rig.boxes.items()
+                }  # fmt: skip
+                return all(draws[name] <= offers[name] + 0.2 for name in draws)
+
+            await until(followed, timeout=10)
             async with watch.watching():
                 await asyncio.sleep(1.0)
             assert watch.over == []

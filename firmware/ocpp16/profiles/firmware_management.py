@@ -17,7 +17,7 @@ from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
-from pievse.firmware.updates.signed_update_request import signed_update
+from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class FirmwareProfile:
         self._retries = default_retries
         self._interval = default_retry_interval_s
         self._job: Job | None = None
+        self._signed = SignedUpdateRequests(updates, default_retries, default_retry_interval_s)
 
     @on(Action.update_firmware)
     def on_update_firmware(
@@ -77,20 +78,12 @@ class FirmwareProfile:
         retries: int | None = None,
         retry_interval: int | None = None,
     ) -> Any:
-        status, self._job = signed_update(
-            self._updates,
-            request_id,
-            firmware,
-            self._retries if retries is None else retries,
-            self._interval if retry_interval is None else retry_interval,
-        )
+        status = self._signed.answer(request_id, firmware, retries, retry_interval)
         return call_result.SignedUpdateFirmware(status=status)
 
     @after(Action.signed_update_firmware)
     def after_signed_update_firmware(self, **_: Any) -> None:
-        if self._job is not None:
-            self._updates.update(self._job)
-            self._job = None
+        self._signed.start()
 
     @on(Action.get_diagnostics)
     def on_get_diagnostics(

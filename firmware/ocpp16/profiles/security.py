@@ -12,7 +12,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.certificate_requests import CertificateRequests
-from pievse.firmware.diagnostics.log_uploads import LogRequest, LogUploads
+from pievse.firmware.diagnostics.log_uploads import LogUploads
 
 
 class SecurityExtensionProfile:
@@ -67,11 +67,9 @@ class SecurityExtensionProfile:
         retries: int | None = None,
         retry_interval: int | None = None,
     ) -> Any:
-        try:
-            request = LogRequest.of(log_type, request_id, log, retries, retry_interval)
-        except ValueError:
-            return call_result.GetLog(status="Rejected")
-        status, filename = self._uploads.accept(request)
+        status, filename = self._uploads.requested(
+            log_type, request_id, log, retries, retry_interval
+        )
         return call_result.GetLog(status=status, filename=filename)
 
     @after(Action.get_log)

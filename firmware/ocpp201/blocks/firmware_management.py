@@ -10,18 +10,12 @@ from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
-from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
-from pievse.firmware.updates.signed_update_request import signed_update
+from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 
 
 class FirmwareBlock:
-    def __init__(
-        self, updates: FirmwareUpdates, default_retries: int, default_retry_interval_s: int
-    ) -> None:
-        self._updates = updates
-        self._retries = default_retries
-        self._interval = default_retry_interval_s
-        self._job: Job | None = None
+    def __init__(self, requests: SignedUpdateRequests) -> None:
+        self._requests = requests
 
     @on(Action.update_firmware)
     def on_update_firmware(
@@ -32,17 +26,9 @@ class FirmwareBlock:
         retry_interval: int | None = None,
         **_: Any,
     ) -> Any:
-        status, self._job = signed_update(
-            self._updates,
-            request_id,
-            firmware,
-            self._retries if retries is None else retries,
-            self._interval if retry_interval is None else retry_interval,
-        )
+        status = self._requests.answer(request_id, firmware, retries, retry_interval)
         return call_result.UpdateFirmware(status=status)
 
     @after(Action.update_firmware)
     def after_update_firmware(self, **_: Any) -> None:
-        if self._job is not None:
-            self._updates.update(self._job)
-            self._job = None
+        self._requests.start()
