@@ -77,7 +77,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     authorizer = Authorizer(csms, ask_csms, tags, keys, clock)
 
     def status_now() -> str:
-        return connector_status(controller.box_status(), controller.connector_status())
+        return connector_status(*controller.statuses())
 
     events = TransactionEvents(
         outbox,
@@ -115,7 +115,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         outbox,
         store,
         clock,
-        lambda: {"station": controller.box_status(), "connector": controller.connector_status()},
+        lambda: dict(zip(("station", "connector"), controller.statuses(), strict=True)),
         events.current_transaction_id,
         lambda: csms.accepted,
     )
@@ -129,7 +129,6 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     controller.limits.register("charging_profile", smart.limit_a)
     model = DeviceModel(
         keys,
-        keys.specs(),
         variables(
             keys,
             BoxFacts(

@@ -74,7 +74,7 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     )
     statuses = StatusReporter(
         CONNECTORS,
-        lambda: {0: controller.box_status(), 1: controller.connector_status()},
+        lambda: dict(enumerate(controller.statuses())),
         notification,
         outbox,
         lambda: keys.number("MinimumStatusDuration"),

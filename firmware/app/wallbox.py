@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import io
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +22,7 @@ from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
+from pievse.firmware.app.ocpp_fronts import FrontChoice
 from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
 from pievse.firmware.app.site_sources import (
@@ -34,7 +34,7 @@ from pievse.firmware.app.site_sources import (
 from pievse.firmware.app.status_document import plot_inputs, status_document, status_key
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
-from pievse.firmware.config import AUTO, Config, parse_listen
+from pievse.firmware.config import Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys
@@ -60,13 +60,6 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
-NEGOTIATED_SETTING = "link:negotiated_version"
-FRONTS = {
-    "1.6": ("pievse.firmware.app.ocpp_services", "build_ocpp_services"),
-    "2.0.1": ("pievse.firmware.app.ocpp201_services", "build_ocpp201_services"),
-}
-"""[ocpp] version -> the module and function that build its services. Imported when chosen:
-a box does not carry the other version's code and the library's half for it (MBs of RSS)."""
 
 
 class Wallbox:
@@ -94,12 +87,10 @@ class Wallbox:
             ],
         )
         self.config = config = _with_stored_keys(config, store)
-        self.ocpp_version = _ocpp_version(config, store)
-        """The OCPP version spoken: the configured one, or with "auto" the one the CSMS
-        chose last (2.0.1 until a CSMS chose)."""
+        self.front = FrontChoice(config, store)
         self.session_log = SessionLog(store)
         outbox = (
-            Outbox(store, self.keys, version=self.ocpp_version) if config.ocpp.csms_url else None
+            Outbox(store, self.keys, version=self.front.version) if config.ocpp.csms_url else None
         )
         self.security_log = SecurityLog(
             store,
@@ -134,16 +125,13 @@ class Wallbox:
             self.controller, config.site, config.charge_point.id, self.grid, clock
         )
         self.restart_kind: str | None = None
-        self._switching = False
         self._restarted_for = store.get_setting(RESTART_SETTING) or None
         """Read once: a later power loss is a power-up again."""
         store.set_setting(RESTART_SETTING, "")
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
-            None
-            if outbox is None
-            else _front(self.ocpp_version)(self._parts(options.data_dir), outbox)
+            None if outbox is None else self.front.build(self._parts(options.data_dir), outbox)
         )
         self.charging_mode = register_charging_mode(
             self.controller,
@@ -275,10 +263,8 @@ class Wallbox:
     def _switch_version(self, version: str) -> None:
         """The CSMS chose another version ("auto"): kept for the next start, which comes as
         soon as no session runs (the front is chosen when the box starts)."""
-        if self.store.get_setting(NEGOTIATED_SETTING) == version and self._switching:
+        if not self.front.chosen_by_csms(version):
             return
-        self.store.set_setting(NEGOTIATED_SETTING, version)
-        self._switching = True
         log.warning("the CSMS speaks OCPP %s: the box restarts to speak it", version)
 
         async def when_idle() -> None:
@@ -417,20 +403,6 @@ class Wallbox:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""
         assert self._task is not None
         await self._task
-
-
-def _ocpp_version(config: Config, store: Store) -> str:
-    if config.ocpp.version != AUTO:
-        return config.ocpp.version
-    return store.get_setting(NEGOTIATED_SETTING) or "2.0.1"
-
-
-def _front(version: str) -> Callable[[BoxParts, Outbox], OcppServices]:
-    module, name = FRONTS[version]
-    build: Callable[[BoxParts, Outbox], OcppServices] = getattr(
-        importlib.import_module(module), name
-    )
-    return build
 
 
 def _with_stored_keys(config: Config, store: Store) -> Config:

@@ -345,6 +345,12 @@ class ChargeController:
     def box_status(self) -> ConnectorStatus:
         return box_status(self._status_inputs())
 
+    def statuses(self) -> tuple[ConnectorStatus, ConnectorStatus]:
+        """(box, connector) from one look at the inputs, for a listener that needs both
+        after every step."""
+        inputs = self._status_inputs()
+        return box_status(inputs), connector_status(inputs)
+
     @property
     def session(self) -> Session | None:
         return self.sessions.session

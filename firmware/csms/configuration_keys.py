@@ -103,8 +103,8 @@ class ConfigurationKeys:
                     )
             self._values[spec.name] = value
 
-    def specs(self) -> list[KeySpec]:
-        return list(self._specs.values())
+    def spec(self, name: str) -> KeySpec:
+        return self._specs[name]
 
     def flag(self, name: str) -> bool:
         return self._values[name] == "true"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pievse.firmware.csms.configuration_keys import ConfigurationKeys, KeySpec
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 
 ACTUAL = "Actual"
 ATTRIBUTE_TYPES = frozenset({"Actual", "Target", "MinSet", "MaxSet"})
@@ -82,11 +82,8 @@ def read_variable(
 
 
 class DeviceModel:
-    def __init__(
-        self, keys: ConfigurationKeys, specs: Iterable[KeySpec], variables: Iterable[Variable]
-    ) -> None:
+    def __init__(self, keys: ConfigurationKeys, variables: Iterable[Variable]) -> None:
         self._keys = keys
-        self._specs = {spec.name: spec for spec in specs}
         self.variables = list(variables)
         self._index = {(v.place.folded(), v.name.casefold(), v.instance): v for v in self.variables}
         self._components = {v.place.folded() for v in self.variables}
@@ -110,7 +107,7 @@ class DeviceModel:
             return found, None
         if attribute != ACTUAL:
             return "NotSupportedAttributeType", None
-        if found.key is not None and self._specs[found.key].write_only:
+        if found.key is not None and self._keys.spec(found.key).write_only:
             return "Rejected", None
         return "Accepted", self.value(found)
 
@@ -123,7 +120,7 @@ class DeviceModel:
             return found
         if attribute != ACTUAL:
             return "NotSupportedAttributeType"
-        if found.key is None or self._specs[found.key].readonly:
+        if found.key is None or self._keys.spec(found.key).readonly:
             return "Rejected"
         status = self._keys.change(found.key, value)
         return "Rejected" if status == "NotSupported" else status
@@ -136,7 +133,7 @@ class DeviceModel:
 
     def report(self, variable: Variable) -> dict[str, Any]:
         """One NotifyReport reportData entry."""
-        spec = None if variable.key is None else self._specs[variable.key]
+        spec = None if variable.key is None else self._keys.spec(variable.key)
         if spec is None:
             mutability, data_type = "ReadOnly", variable.data_type or "string"
         else:
@@ -172,7 +169,9 @@ class DeviceModel:
         SummaryInventory (availability, what an operator looks at first)."""
         if base == "ConfigurationInventory":
             chosen = [
-                v for v in self.variables if v.key is not None and not self._specs[v.key].readonly
+                v
+                for v in self.variables
+                if v.key is not None and not self._keys.spec(v.key).readonly
             ]
         elif base == "SummaryInventory":
             chosen = [v for v in self.variables if v.name == "AvailabilityState"]

@@ -1,0 +1,47 @@
+"""Which OCPP front a box builds: the configured version, or with `[ocpp] version = "auto"`
+the one the CSMS chose last (2.0.1 until a CSMS has chosen). A front is imported only when
+chosen: a box does not carry the other version's code, nor the library's half for it (MBs
+of RSS)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
+from pievse.firmware.config import AUTO, Config
+from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.persistence.store import Store
+
+NEGOTIATED_SETTING = "link:negotiated_version"
+FRONTS = {
+    "1.6": ("pievse.firmware.app.ocpp_services", "build_ocpp_services"),
+    "2.0.1": ("pievse.firmware.app.ocpp201_services", "build_ocpp201_services"),
+}
+"""[ocpp] version -> the module and function that build its services."""
+
+
+class FrontChoice:
+    def __init__(self, config: Config, store: Store) -> None:
+        self._store = store
+        self.version = config.ocpp.version
+        """The version spoken from this start to the next."""
+        if self.version == AUTO:
+            self.version = store.get_setting(NEGOTIATED_SETTING) or "2.0.1"
+        self.switching = False
+
+    def build(self, parts: BoxParts, outbox: Outbox) -> OcppServices:
+        module, name = FRONTS[self.version]
+        front: Callable[[BoxParts, Outbox], OcppServices] = getattr(
+            importlib.import_module(module), name
+        )
+        return front(parts, outbox)
+
+    def chosen_by_csms(self, version: str) -> bool:
+        """The CSMS chose `version` ("auto"): kept for the next start. True the first time,
+        when the box is to restart into it."""
+        if self.switching:
+            return False
+        self._store.set_setting(NEGOTIATED_SETTING, version)
+        self.switching = True
+        return True
