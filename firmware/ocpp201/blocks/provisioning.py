@@ -29,14 +29,13 @@ RESET_DRAIN_S = 10.0
 
 
 def _entry(data: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
-    result = {
+    return {
         "attributeType": data.get("attribute_type", ACTUAL),
         "attributeStatus": status,
         "component": data["component"],
         "variable": data["variable"],
         **extra,
     }
-    return result
 
 
 def _too_many(entries: list[Any]) -> None:
