@@ -25,6 +25,7 @@ from pievse.firmware.app.ocpp_parts import (
     status_payload,
 )
 from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.csms.session import CsmsSession
@@ -37,6 +38,7 @@ from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
 from pievse.firmware.ocpp201.blocks.diagnostics import DiagnosticsBlock
 from pievse.firmware.ocpp201.blocks.firmware_management import FirmwareBlock
 from pievse.firmware.ocpp201.blocks.local_list import LocalListBlock
+from pievse.firmware.ocpp201.blocks.network_profile import NetworkProfileBlock
 from pievse.firmware.ocpp201.blocks.provisioning import ProvisioningBlock
 from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
 from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
@@ -53,6 +55,7 @@ from pievse.firmware.ocpp201.status_notifications import (
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
 from pievse.firmware.ocpp201.variables import BoxFacts, variables
 from pievse.firmware.rpc.dialects import OCPP201
+from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.session.id_tag_store import IdTagStore
 from pievse.firmware.updates.firmware_updates import FINAL
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
@@ -73,6 +76,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
     )
     security = connection_security(parts, csms.reconnect)
+    network = _network_profiles(parts, security)
     tags = IdTagStore(store)
     authorizer = Authorizer(csms, ask_csms, tags, keys, clock)
 
@@ -137,7 +141,8 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
                 lambda: controller.box_status().status != "Unavailable",
                 parts.board.ratings.phases,
                 clock.now,
-                config.ocpp.response_timeout_s,
+                network,
+                lambda: security.credentials.profile,
             ),
         ),
     )
@@ -182,6 +187,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
 
     blocks: list[object] = [
         ProvisioningBlock(model, controller, outbox, clock, restart),
+        NetworkProfileBlock(network, security, parts.security_log),
         RemoteControlBlock(
             controller,
             keys,
@@ -221,6 +227,18 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     return OcppServices(
         security, csms, outbox, authorizer, transactions, statuses, smart, jobs, link
     )
+
+
+def _network_profiles(parts: BoxParts, security: ConnectionSecurity) -> NetworkProfiles:
+    """Slot 1 is the connection 1.6 would make (the config file's, with the security
+    profile as the config file or a 1.6 CSMS set it); the link follows the slot in use."""
+    profile = security.committed.profile
+    network = NetworkProfiles(
+        parts.store,
+        NetworkProfile(security.url(profile), profile, parts.config.ocpp.response_timeout_s),
+    )
+    security.follow(network)
+    return network
 
 
 def _boot_reason(parts: BoxParts) -> str:

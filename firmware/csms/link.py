@@ -14,10 +14,10 @@
   sends only what TriggerMessage asks for); Rejected sends nothing until `interval` passed.
   A reconnect after acceptance does not boot again.
 - Heartbeat only when nothing else was sent for HeartbeatInterval.
-- Each attempt takes its URL, credentials and TLS context from `ConnectionSecurity` (the
-  Security Whitepaper's profiles); a failed attempt is reported to it for classification and
-  fallback. A change of profile, key or client certificate reconnects once the CSMS has its
-  answer.
+- Each attempt takes its URL, credentials, TLS context (the Security Whitepaper's profiles)
+  and, on 2.0.1, the network profile's message timeout from `ConnectionSecurity`; a failed
+  attempt is reported to it for classification and fallback. A change of profile, key or
+  client certificate reconnects once the CSMS has its answer.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ class CsmsLink:
                 self.settings.charge_point_id,
                 websocket,
                 self._handlers,
-                self.settings.response_timeout_s,
+                options.message_timeout_s or self.settings.response_timeout_s,
                 self._note_traffic,
                 self._on_invalid_message,
             )

@@ -3,8 +3,10 @@
 A variable either stands for a configuration key (HeartbeatInterval is
 OCPPCommCtrlr.HeartbeatInterval; the value, its checks and its listeners are the key's, so a
 box that changes version keeps what the CSMS set), or is read from the box as it is now
-(AvailabilityState, ClockCtrlr.DateTime). Only the Actual attribute exists: nothing here has
-a target or set limits the box could honour apart from its value.
+(AvailabilityState, ClockCtrlr.DateTime), or is read and written through the part that owns
+it (the network profiles' order and attempts, which 1.6 has no key for). Only the Actual
+attribute exists: nothing here has a target or set limits the box could honour apart from
+its value.
 
 Names compare case-insensitively, as 2.0.1 identifier strings do.
 """
@@ -67,12 +69,28 @@ class Variable:
     """For a read variable (a key's follows from its kind)."""
     unit: str | None = None
     instance: str | None = None
+    write: Callable[[str], str] | None = None
+    """For a read variable the CSMS may set: value -> attributeStatus."""
+    values_list: str | None = None
 
 
 def key_variable(
     component: str, name: str, key: str, unit: str | None = None, instance: str | None = None
 ) -> Variable:
     return Variable(Place(component), name, key=key, unit=unit, instance=instance)
+
+
+def owned_variable(
+    place: Place,
+    name: str,
+    read: Callable[[], str],
+    write: Callable[[str], str],
+    data_type: str,
+    values_list: str | None = None,
+) -> Variable:
+    return Variable(
+        place, name, read=read, data_type=data_type, write=write, values_list=values_list
+    )
 
 
 def read_variable(
@@ -120,6 +138,8 @@ class DeviceModel:
             return found
         if attribute != ACTUAL:
             return "NotSupportedAttributeType"
+        if found.write is not None:
+            return found.write(value)
         if found.key is None or self._keys.spec(found.key).readonly:
             return "Rejected"
         status = self._keys.change(found.key, value)
@@ -135,7 +155,8 @@ class DeviceModel:
         """One NotifyReport reportData entry."""
         spec = None if variable.key is None else self._keys.spec(variable.key)
         if spec is None:
-            mutability, data_type = "ReadOnly", variable.data_type or "string"
+            mutability = "ReadOnly" if variable.write is None else "ReadWrite"
+            data_type = variable.data_type or "string"
         else:
             mutability = (
                 "ReadOnly" if spec.readonly else "WriteOnly" if spec.write_only else "ReadWrite"
@@ -144,7 +165,7 @@ class DeviceModel:
         attribute: dict[str, Any] = {"type": ACTUAL, "mutability": mutability}
         if mutability != "WriteOnly":
             attribute["value"] = self.value(variable)
-        attribute["persistent"] = spec is not None
+        attribute["persistent"] = spec is not None or variable.write is not None
         attribute["constant"] = spec is not None and spec.readonly
         characteristics: dict[str, Any] = {"dataType": data_type, "supportsMonitoring": False}
         if variable.unit is not None:
@@ -154,6 +175,8 @@ class DeviceModel:
             characteristics["maxLimit"] = spec.maximum
         if spec is not None and spec.items is not None:
             characteristics["valuesList"] = ",".join(sorted(spec.items))
+        if variable.values_list is not None:
+            characteristics["valuesList"] = variable.values_list
         entry: dict[str, Any] = {
             "component": variable.place.wire(),
             "variable": {"name": variable.name},
@@ -168,13 +191,14 @@ class DeviceModel:
         """GetBaseReport: ConfigurationInventory (what the CSMS may set), FullInventory or
         SummaryInventory (availability, what an operator looks at first)."""
         if base == "ConfigurationInventory":
-            chosen = [
-                v
-                for v in self.variables
-                if v.key is not None and not self._keys.spec(v.key).readonly
-            ]
+            chosen = [v for v in self.variables if self._settable(v)]
         elif base == "SummaryInventory":
             chosen = [v for v in self.variables if v.name == "AvailabilityState"]
         else:
             chosen = self.variables
         return [self.report(v) for v in chosen]
+
+    def _settable(self, variable: Variable) -> bool:
+        if variable.write is not None:
+            return True
+        return variable.key is not None and not self._keys.spec(variable.key).readonly

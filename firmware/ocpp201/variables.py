@@ -4,6 +4,10 @@ Where 2.0.1 has two variables for what 1.6 keeps as one (TxStartedMeasurands and
 TxUpdatedMeasurands are both MeterValuesSampledData, since the box's Transaction.Begin value
 is a sampled one; TxEndedInterval follows the sample and aligned intervals), the second is
 read-only and says what the box does.
+
+SecurityCtrlr.SecurityProfile is read-only on 2.0.1: the profile of the network connection
+profile in use, changed by SetNetworkProfile, NetworkConfigurationPriority and a reset
+(A05), not by SetVariables as 1.6's key is.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from datetime import datetime
 
 from pievse.firmware.clock import iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.ocpp201.device_model import Place, Variable, key_variable, read_variable
+from pievse.firmware.csms.network_profiles import SLOTS, NetworkProfiles
+from pievse.firmware.ocpp201.device_model import (
+    Place,
+    Variable,
+    key_variable,
+    owned_variable,
+    read_variable,
+)
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 
 ITEMS_PER_MESSAGE = 32
@@ -34,7 +45,9 @@ class BoxFacts:
     station_operative: Callable[[], bool]
     phases: int
     now: Callable[[], datetime]
-    message_timeout_s: float
+    network: NetworkProfiles
+    security_profile: Callable[[], int]
+    """The profile of the connection in use."""
 
 
 def _key_variables() -> list[Variable]:
@@ -77,7 +90,42 @@ def _key_variables() -> list[Variable]:
         key_variable("AlignedDataCtrlr", "Interval", "ClockAlignedDataInterval", s),
         key_variable("AlignedDataCtrlr", "Measurands", "MeterValuesAlignedData"),
         key_variable("AlignedDataCtrlr", "TxEndedMeasurands", "StopTxnAlignedData"),
-        key_variable("SecurityCtrlr", "SecurityProfile", "SecurityProfile"),
+    ]
+
+
+def _network_variables(facts: BoxFacts) -> list[Variable]:
+    network = facts.network
+    comm = Place("OCPPCommCtrlr")
+    return [
+        owned_variable(
+            comm,
+            "NetworkConfigurationPriority",
+            lambda: ",".join(map(str, network.priority())),
+            network.set_priority,
+            "SequenceList",
+            ",".join(map(str, SLOTS)),
+        ),
+        owned_variable(
+            comm,
+            "NetworkProfileConnectionAttempts",
+            lambda: str(network.attempts()),
+            network.set_attempts,
+            "integer",
+        ),
+        Variable(
+            comm,
+            "MessageTimeout",
+            read=lambda: str(round(network.current()[1].message_timeout_s)),
+            data_type="integer",
+            unit="s",
+            instance="Default",
+        ),
+        read_variable(
+            Place("SecurityCtrlr"),
+            "SecurityProfile",
+            lambda: str(facts.security_profile()),
+            "integer",
+        ),
     ]
 
 
@@ -106,6 +154,7 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
     ]
     return [
         *_key_variables(),
+        *_network_variables(facts),
         *per_message,
         read_variable(Place("SecurityCtrlr"), "Identity", fixed(facts.charge_point_id)),
         read_variable(Place("AuthCtrlr"), "Enabled", fixed("true"), "boolean"),
@@ -133,14 +182,6 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
         read_variable(Place("AlignedDataCtrlr"), "Enabled", fixed("true"), "boolean"),
         read_variable(Place("ReservationCtrlr"), "Enabled", fixed("true"), "boolean"),
         read_variable(Place("SmartChargingCtrlr"), "Enabled", fixed("true"), "boolean"),
-        Variable(
-            Place("OCPPCommCtrlr"),
-            "MessageTimeout",
-            read=fixed(round(facts.message_timeout_s)),
-            data_type="integer",
-            unit="s",
-            instance="Default",
-        ),
         read_variable(Place("ClockCtrlr"), "DateTime", lambda: iso_utc(facts.now()), "dateTime"),
         read_variable(station, "AvailabilityState", station_state, "OptionList"),
         read_variable(station, "SupplyPhases", fixed(facts.phases), "integer"),

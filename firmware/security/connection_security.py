@@ -15,6 +15,11 @@ connections; once one succeeds it is committed, and if `attempts` in a row fail 
 profile and key come back, with a security event. The committed pair is persisted, so a
 restart during the trial still knows what to fall back to.
 
+On 2.0.1 the URL and profile come from the network connection profile in use
+(`NetworkProfiles`, B09/B10): the slot's profile is the one connected with, a slot whose
+credentials the box lacks is passed over, and a failed attempt counts towards the slot's
+fallback instead of a trial's. The committed pair stays 1.6's (slot 1 is made from it).
+
 A failed connection is classified into the whitepaper's security events (a refused
 certificate, a lower TLS version or another cipher suite, a refused password). The server's
 alert rarely says which, so after a TLS handshake the server broke off, a probe handshake
@@ -37,6 +42,7 @@ from typing import Any
 from websockets.exceptions import InvalidStatus
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.network_profiles import NetworkProfiles
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
 from pievse.firmware.security.authorization_key import authorization_password
@@ -76,6 +82,8 @@ class ConnectOptions:
     url: str
     headers: dict[str, str]
     ssl_context: ssl.SSLContext | None
+    message_timeout_s: float | None = None
+    """The network profile's; None: the configured one."""
 
 
 def basic_auth_header(charge_point_id: str, authorization_key: str) -> str:
@@ -191,6 +199,7 @@ class ConnectionSecurity:
         self.committed = self._load_committed()
         current = self._current_key_values()
         self.trying: Credentials | None = current if current != self.committed else None
+        self.endpoints: NetworkProfiles | None = None
         keys.on_change("SecurityProfile", lambda _v: self._changed())
         keys.on_change("AuthorizationKey", lambda _v: self._changed())
 
@@ -234,8 +243,15 @@ class ConnectionSecurity:
             self._save_committed(self.committed)
             self.trying = None
 
+    def follow(self, endpoints: NetworkProfiles) -> None:
+        """Connect where the network profile in use says (2.0.1), not where the keys do."""
+        self.endpoints = endpoints
+
     @property
     def credentials(self) -> Credentials:
+        if self.endpoints is not None:
+            profile = self.endpoints.current()[1].security_profile
+            return Credentials(profile, self._keys.value("AuthorizationKey"))
         return self.trying or self.committed
 
     def url(self, profile: int) -> str:
@@ -243,11 +259,15 @@ class ConnectionSecurity:
 
     def refusal(self, profile: int, authorization_key: str | None = None) -> str | None:
         """Why `profile` cannot be used now, or None."""
+        if profile <= 1 and not self._plain_url:
+            return f"profile {profile} needs a ws:// CSMS URL ([ocpp] csms_url)"
+        return self.credentials_refusal(profile, authorization_key)
+
+    def credentials_refusal(self, profile: int, authorization_key: str | None = None) -> str | None:
+        """Why the box cannot prove itself or check the CSMS under `profile`, or None."""
         key = (
             self._keys.value("AuthorizationKey") if authorization_key is None else authorization_key
         )
-        if profile <= 1 and not self._plain_url:
-            return f"profile {profile} needs a ws:// CSMS URL ([ocpp] csms_url)"
         if profile in (1, 2) and not key:
             return f"profile {profile} needs an AuthorizationKey ({AUTHORIZATION_KEY_FORMS})"
         if profile >= 2 and not self._certificates.has_roots(CENTRAL_SYSTEM_ROOT):
@@ -275,10 +295,24 @@ class ConnectionSecurity:
 
     def current_url(self) -> str:
         """The URL of the next attempt: the profile's CSMS URL and the charge point id."""
-        base = self.url(self.credentials.profile).rstrip("/")
-        return base + "/" + urllib.parse.quote(self._id, safe="")
+        if self.endpoints is not None:
+            base = self.endpoints.current()[1].url
+        else:
+            base = self.url(self.credentials.profile)
+        return base.rstrip("/") + "/" + urllib.parse.quote(self._id, safe="")
 
     def connect_options(self) -> ConnectOptions:
+        endpoints = self.endpoints
+        timeout = None
+        if endpoints is not None:
+            for _ in endpoints.order:
+                slot, profile = endpoints.current()
+                reason = self.credentials_refusal(profile.security_profile)
+                if reason is None:
+                    break
+                log.warning("network profile slot %d passed over: %s", slot, reason)
+                endpoints.pass_over()
+            timeout = float(endpoints.current()[1].message_timeout_s)
         credentials = self.credentials
         url = self.current_url()
         headers: dict[str, str] = {}
@@ -294,13 +328,16 @@ class ConnectionSecurity:
                 str(certificates.chain_path) if client else None,
                 str(certificates.key_path) if client else None,
             )
-        return ConnectOptions(credentials, url, headers, context)
+        return ConnectOptions(credentials, url, headers, context, timeout)
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described: dict[str, Any] = {
             "security_profile": self.credentials.profile,
             "trying": None if self.trying is None else self.trying.profile,
         }
+        if self.endpoints is not None:
+            described["network_slot"] = self.endpoints.current()[0]
+        return described
 
     # --- changes, successes and failures ------------------------------------------------
 
@@ -327,6 +364,9 @@ class ConnectionSecurity:
         self._last_event = None
         if options.ssl_context is not None:  # a root was just used to trust the CSMS
             self._certificates.drop_fallback_roots()
+        if self.endpoints is not None:
+            self.endpoints.connected()
+            return
         if self.trying is not None and options.credentials == self.trying:
             log.info("security profile %d in use", self.trying.profile)
             self.committed = self.trying
@@ -338,6 +378,9 @@ class ConnectionSecurity:
         if event is not None and event != self._last_event:
             self._last_event = event
             self._events.record(*event)
+        if self.endpoints is not None:
+            self.endpoints.failed()
+            return
         if self.trying is None or options.credentials != self.trying:
             return
         self._attempts_left -= 1

@@ -1,6 +1,6 @@
 """Block A on 2.0.1: root certificates by their 2.0.1 names, security events, and the TLS
 profiles against a real TLS server: profile 2, then SignCertificate -> CertificateSigned ->
-profile 3 with the signed client certificate."""
+profile 3 with the signed client certificate through a network profile and a reset (A05)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cryptography.x509.oid import NameOID
 from ocpp.v201 import call
 
 from tests.conftest import ocpp_config, running_wallbox, until
-from tests.rigs.csms201 import TestCsms201
+from tests.rigs.csms201 import TestCsms201, network_profile
 from tests.rigs.pki import Pki, pem, server_context
 from tests.rigs.security_rig import PASSWORD, root_file, security, serving
 from tests.security.test_certificates import expected_hash
@@ -81,19 +81,22 @@ async def test_profile_2_then_a_signed_certificate_and_profile_3(tmp_path: Path)
                 call.CertificateSigned(certificate_chain=pem(first) + pki.root.pem())
             )
             assert signed.status == "Accepted"
-            upgraded = await csms.call(
-                call.SetVariables(
-                    set_variable_data=[
-                        {
-                            "component": {"name": "SecurityCtrlr"},
-                            "variable": {"name": "SecurityProfile"},
-                            "attributeValue": "3",
-                        }
-                    ]
-                )
-            )
-            assert upgraded.set_variable_result[0]["attribute_status"] == "Accepted"
+            security_ctrlr = {"name": "SecurityCtrlr"}
+            assert await csms.set_variable(security_ctrlr, "SecurityProfile", "3") == (
+                "Rejected"
+            ), "read-only on 2.0.1: the network profile says"
+            assert await csms.set_network_profile(2, network_profile(csms.url, 3)) == "Accepted"
+            assert await csms.set_variable(
+                {"name": "OCPPCommCtrlr"}, "NetworkConfigurationPriority", "2,1"
+            ) == ("RebootRequired")
+            assert (await csms.call(call.Reset(type="Immediate"))).status == "Accepted"
+        async with running_wallbox(tmp_path, ocpp_config(csms, security=security(2, *lines))):
             await until(lambda: len(csms.client_certificates) == 2)
             shown = x509.load_der_x509_certificate(csms.client_certificates[1])
             assert shown.serial_number == first.serial_number, "profile 3, the signed one"
+            await csms.wait_status(1, "Available", since=mark)
+            assert await csms.get_variable(security_ctrlr, "SecurityProfile") == "3"
+            assert await csms.set_network_profile(1, network_profile(csms.url, 2)) == "Rejected", (
+                "no way back down once profile 3 connected"
+            )
             assert csms.protocol_errors == []

@@ -11,7 +11,7 @@ import itertools
 from typing import Any
 
 from ocpp.routing import on
-from ocpp.v201 import ChargePoint, call_result
+from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 from websockets.asyncio.server import ServerConnection
 
@@ -104,6 +104,19 @@ class CentralSystem201Side(Recording, ChargePoint):
         return call_result.SecurityEventNotification()
 
 
+def network_profile(url: str, security_profile: int = 0, **extra: Any) -> dict[str, Any]:
+    """SetNetworkProfile's connectionData for a 2.0.1 CSMS at `url`."""
+    return {
+        "ocppVersion": "OCPP20",
+        "ocppTransport": "JSON",
+        "ocppCsmsUrl": url,
+        "messageTimeout": 5,
+        "securityProfile": security_profile,
+        "ocppInterface": "Wired0",
+        **extra,
+    }
+
+
 class TestCsms201(TestCsms):
     __test__ = False
     SUBPROTOCOL = "ocpp2.0.1"
@@ -134,6 +147,26 @@ class TestCsms201(TestCsms):
 
     def events(self, since: int = 0) -> list[dict[str, Any]]:
         return self.of("TransactionEvent", since)
+
+    async def set_variable(self, component: dict[str, Any], name: str, value: str) -> str:
+        """One SetVariables entry: its attributeStatus."""
+        entry = {"component": component, "variable": {"name": name}, "attributeValue": value}
+        answer = await self.call(call.SetVariables(set_variable_data=[entry]))
+        return str(answer.set_variable_result[0]["attribute_status"])
+
+    async def get_variable(
+        self, component: dict[str, Any], name: str, **variable: str
+    ) -> str | None:
+        """One GetVariables entry: its attributeValue, None without one."""
+        wanted = {"component": component, "variable": {"name": name, **variable}}
+        answer = await self.call(call.GetVariables(get_variable_data=[wanted]))
+        return answer.get_variable_result[0].get("attribute_value")
+
+    async def set_network_profile(self, slot: int, data: dict[str, Any]) -> str:
+        answer = await self.call(
+            call.SetNetworkProfile(configuration_slot=slot, connection_data=data)
+        )
+        return str(answer.status)
 
     async def wait_event(
         self, event_type: str, trigger: str | None = None, since: int = 0, timeout: float = 5.0
