@@ -34,6 +34,7 @@ from pievse.firmware.csms.status_reporter import StatusReporter
 from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.ocpp201.blocks.authorization import AuthorizationBlock, ask_csms
 from pievse.firmware.ocpp201.blocks.availability import AvailabilityBlock
+from pievse.firmware.ocpp201.blocks.customer_information import CustomerInformationBlock
 from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
 from pievse.firmware.ocpp201.blocks.diagnostics import DiagnosticsBlock
 from pievse.firmware.ocpp201.blocks.firmware_management import FirmwareBlock
@@ -56,6 +57,7 @@ from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_
 from pievse.firmware.ocpp201.variables import BoxFacts, variables
 from pievse.firmware.rpc.dialects import OCPP201
 from pievse.firmware.security.connection_security import ConnectionSecurity
+from pievse.firmware.session.customer_records import CustomerRecords
 from pievse.firmware.session.id_tag_store import IdTagStore
 from pievse.firmware.updates.firmware_updates import FINAL
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
@@ -217,6 +219,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
             )
         ),
         DiagnosticsBlock(jobs.log_uploads),
+        CustomerInformationBlock(CustomerRecords(store, tags), parts.reservations, outbox, clock),
         security_block,
         AuthorizationBlock(authorizer),
         DataTransferBlock(data_transfers(parts)),

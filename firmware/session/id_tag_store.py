@@ -83,15 +83,12 @@ class IdTagStore:
     # --- authorization cache ------------------------------------------------------------
 
     def cached(self, id_tag: str, now: datetime) -> IdTagInfo | None:
-        row = self._db.execute(
-            "SELECT status, expiry, parent_id_tag FROM auth_cache WHERE id_tag=?", (id_tag,)
-        ).fetchone()
-        if row is None:
-            return None
-        self._db.execute(
-            "UPDATE auth_cache SET used_at=? WHERE id_tag=?", (now.isoformat(), id_tag)
-        )
-        return _info(row)
+        info = self.cache_entry(id_tag)
+        if info is not None:
+            self._db.execute(
+                "UPDATE auth_cache SET used_at=? WHERE id_tag=?", (now.isoformat(), id_tag)
+            )
+        return info
 
     def remember(self, id_tag: str, info: IdTagInfo, now: datetime) -> None:
         with self._store.atomic():
@@ -107,6 +104,16 @@ class IdTagStore:
                 " ORDER BY used_at DESC LIMIT -1 OFFSET ?)",
                 (CACHE_MAX_ENTRIES,),
             )
+
+    def cache_entry(self, id_tag: str) -> IdTagInfo | None:
+        """What the cache holds for `id_tag`, without counting as a use."""
+        row = self._db.execute(
+            "SELECT status, expiry, parent_id_tag FROM auth_cache WHERE id_tag=?", (id_tag,)
+        ).fetchone()
+        return None if row is None else _info(row)
+
+    def forget(self, id_tag: str) -> None:
+        self._db.execute("DELETE FROM auth_cache WHERE id_tag=?", (id_tag,))
 
     def clear_cache(self) -> None:
         self._db.execute("DELETE FROM auth_cache")

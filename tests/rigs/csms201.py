@@ -78,6 +78,11 @@ class CentralSystem201Side(Recording, ChargePoint):
         self._record("ReservationStatusUpdate", payload)
         return call_result.ReservationStatusUpdate()
 
+    @on(Action.notify_customer_information)
+    def on_notify_customer_information(self, **payload: Any) -> Any:
+        self._record("NotifyCustomerInformation", payload)
+        return call_result.NotifyCustomerInformation()
+
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr: str, **payload: Any) -> Any:
         self._record("SignCertificate", {"csr": csr, **payload})

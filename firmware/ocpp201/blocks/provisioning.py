@@ -21,6 +21,7 @@ from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
+from pievse.firmware.ocpp201.report_pages import put_pages
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE
 from pievse.firmware.rpc.frames import FrameError
 
@@ -103,20 +104,16 @@ class ProvisioningBlock:
             return
         request_id, entries = self._report
         self._report = None
-        generated = iso_utc(self._clock.now())
         pages = [
             entries[i : i + ITEMS_PER_MESSAGE] for i in range(0, len(entries), ITEMS_PER_MESSAGE)
         ]
-        for seq, page in enumerate(pages):
-            payload: dict[str, Any] = {
-                "requestId": request_id,
-                "generatedAt": generated,
-                "seqNo": seq,
-                "reportData": page,
-            }
-            if seq < len(pages) - 1:
-                payload["tbc"] = True
-            self._outbox.put("NotifyReport", payload)
+        put_pages(
+            self._outbox,
+            "NotifyReport",
+            request_id,
+            [{"reportData": page} for page in pages],
+            iso_utc(self._clock.now()),
+        )
 
     # --- reset ---------------------------------------------------------------------------
 

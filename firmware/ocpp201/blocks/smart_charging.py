@@ -21,6 +21,7 @@ from pievse.firmware.charging.profiles import ChargingProfile, ProfileError
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp201.charging_profiles import purpose_16, to_kept, to_wire
+from pievse.firmware.ocpp201.report_pages import put_pages
 
 log = logging.getLogger(__name__)
 EVSE_IDS = (0, 1)
@@ -122,13 +123,16 @@ class SmartChargingBlock:
             profiles = [to_wire(payload) for e, payload in found if e == evse]
             for start in range(0, len(profiles), PROFILES_PER_REPORT):
                 pages.append((evse, profiles[start : start + PROFILES_PER_REPORT]))
-        for number, (evse, profiles) in enumerate(pages):
-            report: dict[str, Any] = {
-                "requestId": request_id,
-                "chargingLimitSource": "CSO",
-                "evseId": evse,
-                "chargingProfile": snake_to_camel_case(profiles),
-            }
-            if number < len(pages) - 1:
-                report["tbc"] = True
-            self._outbox.put("ReportChargingProfiles", report)
+        put_pages(
+            self._outbox,
+            "ReportChargingProfiles",
+            request_id,
+            [
+                {
+                    "chargingLimitSource": "CSO",
+                    "evseId": evse,
+                    "chargingProfile": snake_to_camel_case(profiles),
+                }
+                for evse, profiles in pages
+            ],
+        )
