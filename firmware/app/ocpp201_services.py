@@ -24,6 +24,7 @@ from pievse.firmware.app.ocpp_parts import (
     record_clock_set,
     status_payload,
 )
+from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.csms.outbox import Outbox
@@ -39,6 +40,7 @@ from pievse.firmware.ocpp201.blocks.data_transfer import DataTransferBlock
 from pievse.firmware.ocpp201.blocks.diagnostics import DiagnosticsBlock
 from pievse.firmware.ocpp201.blocks.firmware_management import FirmwareBlock
 from pievse.firmware.ocpp201.blocks.local_list import LocalListBlock
+from pievse.firmware.ocpp201.blocks.monitoring import MonitoringBlock
 from pievse.firmware.ocpp201.blocks.network_profile import NetworkProfileBlock
 from pievse.firmware.ocpp201.blocks.provisioning import ProvisioningBlock
 from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
@@ -46,14 +48,17 @@ from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
 from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
 from pievse.firmware.ocpp201.device_model import DeviceModel
+from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
-from pievse.firmware.ocpp201.problem_events import ProblemEvents
+from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
+from pievse.firmware.ocpp201.problem_events import NO_PROBLEM, ProblemEvents
 from pievse.firmware.ocpp201.status_notifications import (
     CONNECTORS,
     connector_status,
     notification,
 )
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
+from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
 from pievse.firmware.ocpp201.variables import BoxFacts, variables
 from pievse.firmware.rpc.dialects import OCPP201
 from pievse.firmware.security.connection_security import ConnectionSecurity
@@ -117,11 +122,16 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     )
     jobs = background_jobs(parts, outbox, _firmware_status(outbox))
     controller.sessions.listeners.extend([transactions, smart])
+    event_ids = EventIds(store)
+
+    def places() -> dict[str, ConnectorStatus]:
+        return dict(zip(("station", "connector"), controller.statuses(), strict=True))
+
     problems = ProblemEvents(
         outbox,
-        store,
+        event_ids,
         clock,
-        lambda: dict(zip(("station", "connector"), controller.statuses(), strict=True)),
+        places,
         events.current_transaction_id,
         lambda: csms.accepted,
     )
@@ -133,6 +143,12 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         )
     )
     controller.limits.register("charging_profile", smart.limit_a)
+    monitoring = MonitoringSettings(store)
+
+    def power_w() -> float | None:
+        measured = controller.measurements
+        return None if measured is None else measured.power_w
+
     model = DeviceModel(
         keys,
         variables(
@@ -145,9 +161,16 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
                 clock.now,
                 network,
                 lambda: security.credentials.profile,
+                power_w,
+                lambda: {place: s.error_code != NO_PROBLEM for place, s in places().items()},
+                monitoring,
             ),
         ),
     )
+    monitors = VariableMonitors(
+        model, store, monitoring, outbox, clock, event_ids, events.current_transaction_id
+    )
+    controller.step_listeners.append(monitors.observe)
 
     async def restart(kind: str) -> None:
         await parts.restart(kind, None)
@@ -219,6 +242,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
             )
         ),
         DiagnosticsBlock(jobs.log_uploads),
+        MonitoringBlock(monitors, monitoring, outbox, clock),
         CustomerInformationBlock(CustomerRecords(store, tags), parts.reservations, outbox, clock),
         security_block,
         AuthorizationBlock(authorizer),

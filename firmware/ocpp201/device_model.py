@@ -72,6 +72,8 @@ class Variable:
     write: Callable[[str], str] | None = None
     """For a read variable the CSMS may set: value -> attributeStatus."""
     values_list: str | None = None
+    monitorable: bool = False
+    """The box measures or decides it, so a monitor can watch it (N04)."""
 
 
 def key_variable(
@@ -94,9 +96,14 @@ def owned_variable(
 
 
 def read_variable(
-    place: Place, name: str, read: Callable[[], str], data_type: str = "string"
+    place: Place,
+    name: str,
+    read: Callable[[], str],
+    data_type: str = "string",
+    unit: str | None = None,
+    monitorable: bool = False,
 ) -> Variable:
-    return Variable(place, name, read=read, data_type=data_type)
+    return Variable(place, name, read=read, data_type=data_type, unit=unit, monitorable=monitorable)
 
 
 class DeviceModel:
@@ -106,7 +113,7 @@ class DeviceModel:
         self._index = {(v.place.folded(), v.name.casefold(), v.instance): v for v in self.variables}
         self._components = {v.place.folded() for v in self.variables}
 
-    def _find(self, component: Mapping[str, Any], variable: Mapping[str, Any]) -> Variable | str:
+    def find(self, component: Mapping[str, Any], variable: Mapping[str, Any]) -> Variable | str:
         """The variable, or why there is none (UnknownComponent, UnknownVariable)."""
         place = Place.of(component)
         if place not in self._components:
@@ -120,7 +127,7 @@ class DeviceModel:
         self, component: Mapping[str, Any], variable: Mapping[str, Any], attribute: str
     ) -> tuple[str, str | None]:
         """(attributeStatus, attributeValue) as GetVariables answers one entry."""
-        found = self._find(component, variable)
+        found = self.find(component, variable)
         if isinstance(found, str):
             return found, None
         if attribute != ACTUAL:
@@ -133,7 +140,7 @@ class DeviceModel:
         self, component: Mapping[str, Any], variable: Mapping[str, Any], attribute: str, value: str
     ) -> str:
         """The attributeStatus SetVariables answers for one entry."""
-        found = self._find(component, variable)
+        found = self.find(component, variable)
         if isinstance(found, str):
             return found
         if attribute != ACTUAL:
@@ -167,7 +174,10 @@ class DeviceModel:
             attribute["value"] = self.value(variable)
         attribute["persistent"] = spec is not None or variable.write is not None
         attribute["constant"] = spec is not None and spec.readonly
-        characteristics: dict[str, Any] = {"dataType": data_type, "supportsMonitoring": False}
+        characteristics: dict[str, Any] = {
+            "dataType": data_type,
+            "supportsMonitoring": variable.monitorable,
+        }
         if variable.unit is not None:
             characteristics["unit"] = variable.unit
         if spec is not None and spec.kind == "int":

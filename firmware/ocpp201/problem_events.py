@@ -6,7 +6,7 @@ when it appears, "false" and cleared when it is gone.
 The station stands for 1.6's connector 0 (the box: tamper, RCD, internal errors), the
 connector for connector 1. After every (re)registration the problems there are now are
 reported again, as the statuses are: the CSMS may have missed them while the link was down.
-Event ids count up across restarts, so the CSMS never sees one twice.
+Event ids are shared with the custom monitors' events (`EventIds`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from typing import Any
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
-from pievse.firmware.persistence.store import Store
 
-EVENT_ID_KEY = "ocpp201:event_id"
 NO_PROBLEM = "NoError"
 PLACES: dict[str, dict[str, Any]] = {
     "station": {"name": "ChargingStation"},
@@ -32,7 +31,7 @@ class ProblemEvents:
     def __init__(
         self,
         outbox: Outbox,
-        store: Store,
+        event_ids: EventIds,
         clock: Clock,
         statuses: Callable[[], dict[str, ConnectorStatus]],
         transaction_id: Callable[[], str | None],
@@ -40,7 +39,7 @@ class ProblemEvents:
     ) -> None:
         """`statuses`: "station" and "connector" -> what the control loop reports now."""
         self._outbox = outbox
-        self._store = store
+        self._event_ids = event_ids
         self._clock = clock
         self._statuses = statuses
         self._transaction_id = transaction_id
@@ -65,7 +64,7 @@ class ProblemEvents:
     def _event(self, place: str, status: ConnectorStatus) -> dict[str, Any]:
         problem = status.error_code != NO_PROBLEM
         data: dict[str, Any] = {
-            "eventId": self._next_id(),
+            "eventId": self._event_ids.next(),
             "timestamp": iso_utc(self._clock.now()),
             "trigger": "Delta",
             "actualValue": "true" if problem else "false",
@@ -83,9 +82,3 @@ class ProblemEvents:
         if transaction is not None:
             data["transactionId"] = transaction
         return {"generatedAt": data["timestamp"], "seqNo": 0, "eventData": [data]}
-
-    def _next_id(self) -> int:
-        stored = self._store.get_setting(EVENT_ID_KEY)
-        number = int(stored) + 1 if stored and stored.isdigit() else 1
-        self._store.set_setting(EVENT_ID_KEY, str(number))
-        return number

@@ -26,13 +26,24 @@ from pievse.firmware.ocpp201.device_model import (
     owned_variable,
     read_variable,
 )
+from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
+from pievse.firmware.rpc.frames import FrameError
 
 ITEMS_PER_MESSAGE = 32
 """GetVariables/SetVariables entries per request, and NotifyReport entries per page."""
 BYTES_PER_MESSAGE = 65_000
 TX_START_POINT = "PowerPathClosed"
 """A transaction begins when the EV is plugged in and authorized, as a 1.6 one does."""
+
+
+def check_items_per_message(entries: list[object]) -> None:
+    """A request with more entries than ItemsPerMessage says is refused whole."""
+    if len(entries) > ITEMS_PER_MESSAGE:
+        raise FrameError(
+            "OccurrenceConstraintViolation",
+            f"at most {ITEMS_PER_MESSAGE} entries per request (ItemsPerMessage)",
+        )
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,11 @@ class BoxFacts:
     network: NetworkProfiles
     security_profile: Callable[[], int]
     """The profile of the connection in use."""
+    power_w: Callable[[], float | None]
+    """The EVSE's active power now; None before the first meter reading."""
+    problems: Callable[[], dict[str, bool]]
+    """"station" and "connector" -> whether a fault is there now."""
+    monitoring: MonitoringSettings
 
 
 def _key_variables() -> list[Variable]:
@@ -90,6 +106,22 @@ def _key_variables() -> list[Variable]:
         key_variable("AlignedDataCtrlr", "Interval", "ClockAlignedDataInterval", s),
         key_variable("AlignedDataCtrlr", "Measurands", "MeterValuesAlignedData"),
         key_variable("AlignedDataCtrlr", "TxEndedMeasurands", "StopTxnAlignedData"),
+    ]
+
+
+def _monitoring_variables(settings: MonitoringSettings) -> list[Variable]:
+    monitoring = Place("MonitoringCtrlr")
+    return [
+        read_variable(monitoring, "Enabled", lambda: "true", "boolean"),
+        read_variable(monitoring, "ActiveMonitoringBase", lambda: settings.base, "OptionList"),
+        read_variable(monitoring, "ActiveMonitoringLevel", lambda: str(settings.level), "integer"),
+        owned_variable(
+            monitoring,
+            "OfflineQueuingSeverity",
+            lambda: str(settings.offline_severity),
+            settings.set_offline_severity,
+            "integer",
+        ),
     ]
 
 
@@ -143,18 +175,33 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
     station = Place("ChargingStation")
     evse = Place("EVSE", evse=EVSE_ID)
     connector = Place("Connector", evse=EVSE_ID, connector=CONNECTOR_ID)
-    device = Place("DeviceDataCtrlr")
     per_message = [
-        Variable(device, name, read=fixed(limit), data_type="integer", instance=instance)
-        for instance in ("GetReport", "GetVariables", "SetVariables")
+        Variable(Place(component), name, read=fixed(limit), data_type="integer", instance=request)
+        for component, requests in (
+            ("DeviceDataCtrlr", ("GetReport", "GetVariables", "SetVariables")),
+            ("MonitoringCtrlr", ("SetVariableMonitoring", "ClearVariableMonitoring")),
+        )
+        for request in requests
         for name, limit in (
             ("ItemsPerMessage", ITEMS_PER_MESSAGE),
             ("BytesPerMessage", BYTES_PER_MESSAGE),
         )
     ]
+
+    def power() -> str:
+        watts = facts.power_w()
+        return "" if watts is None else f"{watts:.1f}"
+
+    def problem(place: str) -> Callable[[], str]:
+        return lambda: "true" if facts.problems()[place] else "false"
+
+    def availability(place: Place, read: Callable[[], str]) -> Variable:
+        return read_variable(place, "AvailabilityState", read, "OptionList", monitorable=True)
+
     return [
         *_key_variables(),
         *_network_variables(facts),
+        *_monitoring_variables(facts.monitoring),
         *per_message,
         read_variable(Place("SecurityCtrlr"), "Identity", fixed(facts.charge_point_id)),
         read_variable(Place("AuthCtrlr"), "Enabled", fixed("true"), "boolean"),
@@ -183,10 +230,13 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
         read_variable(Place("ReservationCtrlr"), "Enabled", fixed("true"), "boolean"),
         read_variable(Place("SmartChargingCtrlr"), "Enabled", fixed("true"), "boolean"),
         read_variable(Place("ClockCtrlr"), "DateTime", lambda: iso_utc(facts.now()), "dateTime"),
-        read_variable(station, "AvailabilityState", station_state, "OptionList"),
+        availability(station, station_state),
         read_variable(station, "SupplyPhases", fixed(facts.phases), "integer"),
-        read_variable(evse, "AvailabilityState", facts.availability, "OptionList"),
+        read_variable(station, "Problem", problem("station"), "boolean", monitorable=True),
+        availability(evse, facts.availability),
         read_variable(evse, "SupplyPhases", fixed(facts.phases), "integer"),
-        read_variable(connector, "AvailabilityState", facts.availability, "OptionList"),
+        read_variable(evse, "Power", power, "decimal", "W", monitorable=True),
+        availability(connector, facts.availability),
         read_variable(connector, "ConnectorType", fixed("cType2"), "OptionList"),
+        read_variable(connector, "Problem", problem("connector"), "boolean", monitorable=True),
     ]

@@ -83,6 +83,11 @@ class CentralSystem201Side(Recording, ChargePoint):
         self._record("NotifyCustomerInformation", payload)
         return call_result.NotifyCustomerInformation()
 
+    @on(Action.notify_monitoring_report)
+    def on_notify_monitoring_report(self, **payload: Any) -> Any:
+        self._record("NotifyMonitoringReport", payload)
+        return call_result.NotifyMonitoringReport()
+
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr: str, **payload: Any) -> Any:
         self._record("SignCertificate", {"csr": csr, **payload})

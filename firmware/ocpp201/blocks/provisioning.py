@@ -22,8 +22,7 @@ from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
 from pievse.firmware.ocpp201.report_pages import put_pages
-from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE
-from pievse.firmware.rpc.frames import FrameError
+from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
 
 log = logging.getLogger(__name__)
 RESET_DRAIN_S = 10.0
@@ -37,14 +36,6 @@ def _entry(data: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
         "variable": data["variable"],
         **extra,
     }
-
-
-def _too_many(entries: list[Any]) -> None:
-    if len(entries) > ITEMS_PER_MESSAGE:
-        raise FrameError(
-            "OccurrenceConstraintViolation",
-            f"at most {ITEMS_PER_MESSAGE} entries per request (ItemsPerMessage)",
-        )
 
 
 class ProvisioningBlock:
@@ -68,7 +59,7 @@ class ProvisioningBlock:
 
     @on(Action.get_variables)
     def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
-        _too_many(get_variable_data)
+        check_items_per_message(get_variable_data)
         results = []
         for data in get_variable_data:
             status, value = self._model.get(
@@ -80,7 +71,7 @@ class ProvisioningBlock:
 
     @on(Action.set_variables)
     def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
-        _too_many(set_variable_data)
+        check_items_per_message(set_variable_data)
         results = []
         for data in set_variable_data:
             status = self._model.set(
