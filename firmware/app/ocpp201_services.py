@@ -49,6 +49,7 @@ from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.event_ids import EventIds
+from pievse.firmware.ocpp201.external_limits import ExternalLimits
 from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
 from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
 from pievse.firmware.ocpp201.problem_events import NO_PROBLEM, ProblemEvents
@@ -135,7 +136,12 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         events.current_transaction_id,
         lambda: csms.accepted,
     )
-    controller.step_listeners.extend([statuses.observe, events.observe, problems.observe])
+    external_limits = ExternalLimits(
+        outbox, store, clock, lambda: controller.offer, lambda: csms.accepted
+    )
+    controller.step_listeners.extend(
+        [statuses.observe, events.observe, problems.observe, external_limits.observe]
+    )
     parts.reservations.expiry_listeners.append(
         lambda reservation_id: outbox.put(
             "ReservationStatusUpdate",
@@ -164,6 +170,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
                 power_w,
                 lambda: {place: s.error_code != NO_PROBLEM for place, s in places().items()},
                 monitoring,
+                external_limits,
             ),
         ),
     )
@@ -249,7 +256,15 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         DataTransferBlock(data_transfers(parts)),
     ]
     link = csms_link(
-        parts, OCPP201, csms, outbox, blocks, security, statuses, jobs, [problems.resync]
+        parts,
+        OCPP201,
+        csms,
+        outbox,
+        blocks,
+        security,
+        statuses,
+        jobs,
+        [problems.resync, external_limits.resync],
     )
     return OcppServices(
         security, csms, outbox, authorizer, transactions, statuses, smart, jobs, link

@@ -26,6 +26,7 @@ from pievse.firmware.ocpp201.device_model import (
     owned_variable,
     read_variable,
 )
+from pievse.firmware.ocpp201.external_limits import ExternalLimits
 from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 from pievse.firmware.rpc.frames import FrameError
@@ -64,6 +65,7 @@ class BoxFacts:
     problems: Callable[[], dict[str, bool]]
     """"station" and "connector" -> whether a fault is there now."""
     monitoring: MonitoringSettings
+    external_limits: ExternalLimits
 
 
 def _key_variables() -> list[Variable]:
@@ -229,6 +231,13 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
         read_variable(Place("AlignedDataCtrlr"), "Enabled", fixed("true"), "boolean"),
         read_variable(Place("ReservationCtrlr"), "Enabled", fixed("true"), "boolean"),
         read_variable(Place("SmartChargingCtrlr"), "Enabled", fixed("true"), "boolean"),
+        owned_variable(
+            Place("SmartChargingCtrlr"),
+            "LimitChangeSignificance",
+            lambda: str(facts.external_limits.significance_pct),
+            facts.external_limits.set_significance,
+            "integer",
+        ),
         read_variable(Place("ClockCtrlr"), "DateTime", lambda: iso_utc(facts.now()), "dateTime"),
         availability(station, station_state),
         read_variable(station, "SupplyPhases", fixed(facts.phases), "integer"),

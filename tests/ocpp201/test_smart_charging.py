@@ -9,37 +9,7 @@ import pytest
 from ocpp.v201 import call
 
 from tests.conftest import BenchClient
-from tests.rigs.csms201 import TestCsms201
-
-
-def profile(
-    profile_id: int,
-    purpose: str = "TxDefaultProfile",
-    limit: float = 16.0,
-    stack_level: int = 0,
-    schedules: int = 1,
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
-        "id": profile_id,
-        "stackLevel": stack_level,
-        "chargingProfilePurpose": purpose,
-        "chargingProfileKind": "Relative" if purpose == "TxProfile" else "Absolute",
-        "chargingSchedule": [
-            {
-                "id": profile_id * 10 + n,
-                "chargingRateUnit": "A",
-                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
-            }
-            for n in range(schedules)
-        ],
-        **extra,
-    }
-
-
-async def _set(csms: TestCsms201, evse_id: int, body: dict[str, Any]) -> str:
-    answer = await csms.call(call.SetChargingProfile(evse_id=evse_id, charging_profile=body))
-    return answer.status
+from tests.rigs.csms201 import TestCsms201, charging_profile
 
 
 def _offered(status: dict[str, Any]) -> float:
@@ -57,19 +27,27 @@ async def _charging(box: BenchClient, csms: TestCsms201, tag: str = "CARD-1") ->
 async def test_station_max_and_tx_profiles_drive_the_pilot(
     box: BenchClient, csms: TestCsms201
 ) -> None:
-    assert await _set(csms, 1, profile(1, "TxProfile")) == "Rejected", "no transaction"
+    assert await csms.set_charging_profile(1, charging_profile(1, "TxProfile")) == "Rejected", (
+        "no transaction"
+    )
     transaction = await _charging(box, csms)
-    assert await _set(csms, 0, profile(2, "ChargingStationMaxProfile", 10.0)) == "Accepted"
+    assert (
+        await csms.set_charging_profile(0, charging_profile(2, "ChargingStationMaxProfile", 10.0))
+        == "Accepted"
+    )
     status = await box.wait_for(
         lambda s: s["pilot"]["duty_percent"] == pytest.approx(10 / 0.6, abs=0.01)
     )
     assert _offered(status) == 10.0
     assert status["limit"]["charging_profile"]["purpose"] == "ChargePointMaxProfile"
-    assert await _set(csms, 0, profile(2, "ChargingStationMaxProfile", 32.0)) == "Accepted"
-    wrong = profile(3, "TxProfile", 8.0, transactionId="someone-else")
-    assert await _set(csms, 1, wrong) == "Rejected"
-    own = profile(3, "TxProfile", 8.0, transactionId=transaction)
-    assert await _set(csms, 1, own) == "Accepted"
+    assert (
+        await csms.set_charging_profile(0, charging_profile(2, "ChargingStationMaxProfile", 32.0))
+        == "Accepted"
+    )
+    wrong = charging_profile(3, "TxProfile", 8.0, transactionId="someone-else")
+    assert await csms.set_charging_profile(1, wrong) == "Rejected"
+    own = charging_profile(3, "TxProfile", 8.0, transactionId=transaction)
+    assert await csms.set_charging_profile(1, own) == "Accepted"
     await box.wait_for(lambda s: _offered(s) == 8.0)
     composite = await csms.call(call.GetCompositeSchedule(duration=600, evse_id=1))
     assert composite.status == "Accepted"
@@ -87,8 +65,14 @@ async def test_station_max_and_tx_profiles_drive_the_pilot(
 
 
 async def test_profiles_are_reported_back_and_cleared(box: BenchClient, csms: TestCsms201) -> None:
-    assert await _set(csms, 1, profile(4, limit=20.0, stack_level=1)) == "Accepted"
-    assert await _set(csms, 0, profile(5, "ChargingStationMaxProfile", 25.0)) == "Accepted"
+    assert (
+        await csms.set_charging_profile(1, charging_profile(4, limit=20.0, stack_level=1))
+        == "Accepted"
+    )
+    assert (
+        await csms.set_charging_profile(0, charging_profile(5, "ChargingStationMaxProfile", 25.0))
+        == "Accepted"
+    )
     answer = await csms.call(call.GetChargingProfiles(request_id=7, charging_profile={}))
     assert answer.status == "Accepted"
     await csms.wait_for("ReportChargingProfiles", lambda p: not p.get("tbc"))
@@ -112,10 +96,18 @@ async def test_profiles_are_reported_back_and_cleared(box: BenchClient, csms: Te
 
 
 async def test_what_the_box_cannot_run_is_rejected(box: BenchClient, csms: TestCsms201) -> None:
-    assert await _set(csms, 0, profile(6, "ChargingStationExternalConstraints")) == "Rejected"
-    assert await _set(csms, 1, profile(7, schedules=2)) == "Rejected"
-    assert await _set(csms, 2, profile(8)) == "Rejected"
-    assert await _set(csms, 1, profile(9, "ChargingStationMaxProfile")) == "Rejected"
+    assert (
+        await csms.set_charging_profile(
+            0, charging_profile(6, "ChargingStationExternalConstraints")
+        )
+        == "Rejected"
+    )
+    assert await csms.set_charging_profile(1, charging_profile(7, schedules=2)) == "Rejected"
+    assert await csms.set_charging_profile(2, charging_profile(8)) == "Rejected"
+    assert (
+        await csms.set_charging_profile(1, charging_profile(9, "ChargingStationMaxProfile"))
+        == "Rejected"
+    )
     assert (
         await csms.call(call.GetChargingProfiles(request_id=2, charging_profile={}))
     ).status == "NoProfiles"
@@ -126,7 +118,7 @@ async def test_a_remote_start_brings_its_tx_profile(box: BenchClient, csms: Test
         call.RequestStartTransaction(
             id_token={"idToken": "APP-1", "type": "Central"},
             remote_start_id=3,
-            charging_profile=profile(11, "TxProfile", 9.0),
+            charging_profile=charging_profile(11, "TxProfile", 9.0),
         )
     )
     assert answer.status == "Accepted"

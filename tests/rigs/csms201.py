@@ -88,6 +88,16 @@ class CentralSystem201Side(Recording, ChargePoint):
         self._record("NotifyMonitoringReport", payload)
         return call_result.NotifyMonitoringReport()
 
+    @on(Action.notify_charging_limit)
+    def on_notify_charging_limit(self, **payload: Any) -> Any:
+        self._record("NotifyChargingLimit", payload)
+        return call_result.NotifyChargingLimit()
+
+    @on(Action.cleared_charging_limit)
+    def on_cleared_charging_limit(self, **payload: Any) -> Any:
+        self._record("ClearedChargingLimit", payload)
+        return call_result.ClearedChargingLimit()
+
     @on(Action.sign_certificate)
     def on_sign_certificate(self, csr: str, **payload: Any) -> Any:
         self._record("SignCertificate", {"csr": csr, **payload})
@@ -112,6 +122,32 @@ class CentralSystem201Side(Recording, ChargePoint):
     def on_security_event(self, **payload: Any) -> Any:
         self._record("SecurityEventNotification", payload)
         return call_result.SecurityEventNotification()
+
+
+def charging_profile(
+    profile_id: int,
+    purpose: str = "TxDefaultProfile",
+    limit: float = 16.0,
+    stack_level: int = 0,
+    schedules: int = 1,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A SetChargingProfile chargingProfile of `limit` A from the start, `schedules` times."""
+    return {
+        "id": profile_id,
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative" if purpose == "TxProfile" else "Absolute",
+        "chargingSchedule": [
+            {
+                "id": profile_id * 10 + n,
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}],
+            }
+            for n in range(schedules)
+        ],
+        **extra,
+    }
 
 
 def network_profile(url: str, security_profile: int = 0, **extra: Any) -> dict[str, Any]:
@@ -171,6 +207,10 @@ class TestCsms201(TestCsms):
         wanted = {"component": component, "variable": {"name": name, **variable}}
         answer = await self.call(call.GetVariables(get_variable_data=[wanted]))
         return answer.get_variable_result[0].get("attribute_value")
+
+    async def set_charging_profile(self, evse_id: int, body: dict[str, Any]) -> str:
+        answer = await self.call(call.SetChargingProfile(evse_id=evse_id, charging_profile=body))
+        return str(answer.status)
 
     async def set_network_profile(self, slot: int, data: dict[str, Any]) -> str:
         answer = await self.call(
