@@ -1,4 +1,4 @@
-"""E01-E07, E14, F01-F06, J02: a 2.0.1 transaction on the wire, from the first event to the
+"""E01-E07, E14, F01-F06, J01, J02: a 2.0.1 transaction on the wire, from the first event to the
 last, with sequence numbers, triggers, meter values and the offline flag."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,4 +190,35 @@ async def test_availability_triggers_and_vendor_data(box: BenchClient, csms: Tes
     assert json.loads(data.data)["ocpp"]["version"] == "2.0.1"
     unknown = await csms.call(call.DataTransfer(vendor_id="someone-else"))
     assert unknown.status == "UnknownVendorId"
+    assert csms.protocol_errors == []
+
+
+async def test_clock_aligned_values_outside_a_transaction(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    """J01: with no transaction the aligned values go out as MeterValues for the EVSE, on
+    the interval's boundaries; in one they are TransactionEvent Updated (MeterValueClock)."""
+    aligned = {"name": "AlignedDataCtrlr"}
+    assert await csms.set_variable(aligned, "Measurands", "Energy.Active.Import.Register") == (
+        "Accepted"
+    )
+    assert await csms.set_variable(aligned, "Interval", "1") == "Accepted"
+    await csms.wait_for("MeterValues", lambda p: len(csms.of("MeterValues")) >= 2)
+    first, second = csms.of("MeterValues")[:2]
+    assert first["evse_id"] == 1
+    sampled = first["meter_value"][0]["sampled_value"][0]
+    assert sampled["measurand"] == "Energy.Active.Import.Register"
+    assert sampled["context"] == "Sample.Clock"
+    assert sampled["unit_of_measure"] == {"unit": "Wh"}
+    earlier, later = (
+        datetime.fromisoformat(p["meter_value"][0]["timestamp"].replace("Z", "+00:00"))
+        for p in (first, second)
+    )
+    gap = (later - earlier).total_seconds()
+    assert earlier.microsecond == later.microsecond == 0, "on the interval's boundaries"
+    assert gap >= 1 and gap.is_integer()
+    mark = len(csms.received)
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="ALIGNED")
+    await csms.wait_event("Updated", "MeterValueClock", since=mark)
     assert csms.protocol_errors == []
