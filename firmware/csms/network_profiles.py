@@ -116,10 +116,10 @@ class NetworkProfiles:
         """NetworkConfigurationPriority: RebootRequired, or Rejected for a slot that is
         empty, unknown or listed twice, or an order without a slot at the floor."""
         try:
-            profiles = [self.slot(int(item)) for item in value.split(",")]
+            slots = [int(item) for item in value.split(",")]
         except ValueError:
             return "Rejected"
-        slots = [int(item) for item in value.split(",")]
+        profiles = [self.slot(slot) for slot in slots]
         if len(set(slots)) != len(slots) or None in profiles:
             return "Rejected"
         if all(p is not None and p.security_profile < self.floor for p in profiles):

@@ -56,17 +56,16 @@ class ExternalLimits:
         self._offer = offer
         self._accepted = accepted
         self._told_a: float | None = None
-
-    @property
-    def significance_pct(self) -> int:
-        stored = self._store.get_setting(SIGNIFICANCE_SETTING)
-        return int(stored) if stored else DEFAULT_SIGNIFICANCE_PCT
+        stored = store.get_setting(SIGNIFICANCE_SETTING)
+        self.significance_pct = int(stored) if stored else DEFAULT_SIGNIFICANCE_PCT
+        """Kept in memory: `observe` runs after every control step."""
 
     def set_significance(self, value: str) -> str:
         """LimitChangeSignificance from SetVariables: a whole percentage, 0 to 100."""
         if not value.isdigit() or int(value) > 100:
             return "Rejected"
-        self._store.set_setting(SIGNIFICANCE_SETTING, str(int(value)))
+        self.significance_pct = int(value)
+        self._store.set_setting(SIGNIFICANCE_SETTING, str(self.significance_pct))
         return "Accepted"
 
     def resync(self) -> None:
