@@ -63,6 +63,15 @@ class Monitor:
         }
 
 
+@dataclass
+class Watch:
+    """A custom monitor, the variable it reads and what it saw last."""
+
+    monitor: Monitor
+    variable: Variable
+    seen: Seen
+
+
 HARD_WIRED = tuple(
     Monitor(number, PLACES[place], {"name": "Problem"}, "Delta", 1, 1)
     for number, place in ((1, "station"), (2, "connector"))
@@ -96,8 +105,7 @@ class VariableMonitors:
         self._clock = clock
         self._event_ids = event_ids
         self._transaction_id = transaction_id
-        self._custom: dict[int, Monitor] = {}
-        self._watched: dict[int, tuple[Variable, Seen]] = {}
+        self._custom: dict[int, Watch] = {}
         for stored in json.loads(store.get_setting(MONITORS_SETTING) or "[]"):
             monitor = Monitor(**stored)
             found = model.find(monitor.component, monitor.variable)
@@ -145,7 +153,6 @@ class VariableMonitors:
             return "Rejected"
         if self._custom.pop(monitor_id, None) is None:
             return "NotFound"
-        self._watched.pop(monitor_id, None)
         self._save()
         return "Accepted"
 
@@ -156,7 +163,6 @@ class VariableMonitors:
             return "Rejected"
         if base != "All":
             self._custom.clear()
-            self._watched.clear()
             self._save()
         self._settings.base = base
         return "Accepted"
@@ -182,14 +188,14 @@ class VariableMonitors:
         """After every control step; a dictionary walk when nothing moved."""
         now_s = self._clock.monotonic()
         transaction = self._transaction_id()
-        for monitor_id, (variable, seen) in list(self._watched.items()):
-            monitor = self._custom[monitor_id]
+        for watch in self._custom.values():
+            monitor = watch.monitor
             if monitor.transaction and transaction is None:
-                self._watched[monitor_id] = (variable, Seen())
+                watch.seen = Seen()
                 continue
-            value = self._model.value(variable)
-            raised, now_seen = judge(Rule(monitor.type, monitor.value), seen, value or None, now_s)
-            self._watched[monitor_id] = (variable, now_seen)
+            value = self._model.value(watch.variable)
+            rule = Rule(monitor.type, monitor.value)
+            raised, watch.seen = judge(rule, watch.seen, value or None, now_s)
             if raised is None or monitor.severity > self._settings.level:
                 continue
             data: dict[str, Any] = {
@@ -215,19 +221,19 @@ class VariableMonitors:
     # --- bookkeeping ---------------------------------------------------------------------
 
     def _all(self) -> list[Monitor]:
-        return [*HARD_WIRED, *self._custom.values()]
+        return [*HARD_WIRED, *(watch.monitor for watch in self._custom.values())]
 
     def _add(self, monitor: Monitor, variable: Variable) -> None:
         """A delta counts from the value when the monitor is set, not from the first step
         after it (the value may have moved in between)."""
-        self._custom[monitor.id] = monitor
-        self._watched[monitor.id] = (variable, Seen(reference=self._model.value(variable) or None))
+        seen = Seen(reference=self._model.value(variable) or None)
+        self._custom[monitor.id] = Watch(monitor, variable, seen)
 
     def _next_id(self) -> int:
         return max([FIRST_CUSTOM_ID - 1, *self._custom]) + 1
 
     def _save(self) -> None:
-        stored = [asdict(monitor) for monitor in self._custom.values()]
+        stored = [asdict(watch.monitor) for watch in self._custom.values()]
         self._store.set_setting(MONITORS_SETTING, json.dumps(stored))
 
 
