@@ -4,9 +4,17 @@ the pages of one request go out in order under its requestId, every page but the
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from pievse.firmware.csms.outbox import Outbox
+
+Item = TypeVar("Item")
+
+
+def chunks(items: Sequence[Item], size: int) -> list[Sequence[Item]]:
+    """`items` in order, `size` to a page (the last one shorter)."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def put_pages(

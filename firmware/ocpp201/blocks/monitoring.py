@@ -12,7 +12,7 @@ from ocpp.v201.enums import Action
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
-from pievse.firmware.ocpp201.report_pages import put_pages
+from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 from pievse.firmware.ocpp201.variable_monitors import Monitor, VariableMonitors
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
 
@@ -105,9 +105,6 @@ class MonitoringBlock:
             self._outbox,
             "NotifyMonitoringReport",
             request_id,
-            [
-                {"monitor": entries[i : i + ITEMS_PER_MESSAGE]}
-                for i in range(0, len(entries), ITEMS_PER_MESSAGE)
-            ],
+            [{"monitor": page} for page in chunks(entries, ITEMS_PER_MESSAGE)],
             iso_utc(self._clock.now()),
         )

@@ -21,7 +21,7 @@ from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
-from pievse.firmware.ocpp201.report_pages import put_pages
+from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
 
 log = logging.getLogger(__name__)
@@ -95,14 +95,11 @@ class ProvisioningBlock:
             return
         request_id, entries = self._report
         self._report = None
-        pages = [
-            entries[i : i + ITEMS_PER_MESSAGE] for i in range(0, len(entries), ITEMS_PER_MESSAGE)
-        ]
         put_pages(
             self._outbox,
             "NotifyReport",
             request_id,
-            [{"reportData": page} for page in pages],
+            [{"reportData": page} for page in chunks(entries, ITEMS_PER_MESSAGE)],
             iso_utc(self._clock.now()),
         )
 

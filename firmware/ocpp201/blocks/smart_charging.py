@@ -21,7 +21,7 @@ from pievse.firmware.charging.profiles import ChargingProfile, ProfileError
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp201.charging_profiles import purpose_16, to_kept, to_wire
-from pievse.firmware.ocpp201.report_pages import put_pages
+from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 
 log = logging.getLogger(__name__)
 EVSE_IDS = (0, 1)
@@ -118,11 +118,13 @@ class SmartChargingBlock:
             return
         request_id, found = self._report
         self._report = None
-        pages: list[tuple[int, list[dict[str, Any]]]] = []
-        for evse in sorted({evse for evse, _ in found}):
-            profiles = [to_wire(payload) for e, payload in found if e == evse]
-            for start in range(0, len(profiles), PROFILES_PER_REPORT):
-                pages.append((evse, profiles[start : start + PROFILES_PER_REPORT]))
+        pages = [
+            (evse, page)
+            for evse in sorted({evse for evse, _ in found})
+            for page in chunks(
+                [to_wire(payload) for e, payload in found if e == evse], PROFILES_PER_REPORT
+            )
+        ]
         put_pages(
             self._outbox,
             "ReportChargingProfiles",
