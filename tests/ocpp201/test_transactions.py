@@ -25,17 +25,7 @@ def transaction_of(events: list[dict[str, Any]]) -> str:
 async def test_a_card_session_starts_updates_and_ends_in_sequence(
     box: BenchClient, csms: TestCsms201
 ) -> None:
-    await csms.call(
-        call.SetVariables(
-            set_variable_data=[
-                {
-                    "component": {"name": "SampledDataCtrlr"},
-                    "variable": {"name": "TxUpdatedInterval"},
-                    "attributeValue": "1",
-                }
-            ]
-        )
-    )
+    await csms.set_variable({"name": "SampledDataCtrlr"}, "TxUpdatedInterval", "1")
     await box.bench("ev", state="C")
     await box.bench("tag", id_tag="CARD-1")
     started = await csms.wait_event("Started")
@@ -109,18 +99,10 @@ async def test_events_made_offline_arrive_in_order_with_the_offline_flag(
 ) -> None:
     async with running_wallbox(tmp_path, ocpp_config(csms)) as box:
         await csms.wait_status(1, "Available")
-        allowed = await csms.call(
-            call.SetVariables(
-                set_variable_data=[
-                    {
-                        "component": {"name": "AuthCtrlr"},
-                        "variable": {"name": "OfflineTxForUnknownIdEnabled"},
-                        "attributeValue": "true",
-                    }
-                ]
-            )
+        allowed = await csms.set_variable(
+            {"name": "AuthCtrlr"}, "OfflineTxForUnknownIdEnabled", "true"
         )
-        assert allowed.set_variable_result[0]["attribute_status"] == "Accepted"
+        assert allowed == "Accepted"
         port = csms.port
         await csms.stop()
         await csms.drop_connection()

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ocpp.v201 import call as call201
-
 from tests.conftest import ocpp_config, running_wallbox
 from tests.rigs.csms import TestCsms
 from tests.rigs.csms201 import TestCsms201
@@ -34,17 +32,8 @@ async def test_settings_carry_over_and_a_1_6_queue_waits_for_1_6(tmp_path: Path)
             status = await box.status()
             assert status["ocpp"]["version"] == "2.0.1"
             assert status["ocpp"]["held"] >= 1 and status["ocpp"]["queued"] == 0
-            got = await new.call(
-                call201.GetVariables(
-                    get_variable_data=[
-                        {
-                            "component": {"name": "SampledDataCtrlr"},
-                            "variable": {"name": "TxUpdatedInterval"},
-                        }
-                    ]
-                )
-            )
-            assert got.get_variable_result[0]["attribute_value"] == "17"
+            got = await new.get_variable({"name": "SampledDataCtrlr"}, "TxUpdatedInterval")
+            assert got == "17"
             assert new.events() == [], "no 1.6 message goes out as 2.0.1"
             assert new.protocol_errors == []
         await old.start_on(old.port)
