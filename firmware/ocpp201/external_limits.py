@@ -77,7 +77,8 @@ class ExternalLimits:
         if not self._accepted():
             return
         offer = self._offer()
-        binding = offer.current_a if offer.source in EMS_SOURCES else None
+        # judged as the CSMS sees it: a tenth of an ampere
+        binding = round(offer.current_a, 1) if offer.source in EMS_SOURCES else None
         what = notice(self._told_a, binding, self.significance_pct)
         if what == "clear":
             self._told_a = None
@@ -92,7 +93,7 @@ class ExternalLimits:
             "id": 1,
             "startSchedule": iso_utc(self._clock.now()),
             "chargingRateUnit": "A",
-            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": round(limit_a, 1)}],
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit_a}],
         }
         return {
             "chargingLimit": {"chargingLimitSource": SOURCE},
