@@ -1,6 +1,6 @@
 """The local HTTP API (aiohttp): status for everyone, bench controls on simulated boards.
 
-The contract is in DESIGN.md and external test benches rely on it: keep field names stable.
+The contract is relied on by external test benches and the page: keep field names stable.
 A bad request gets 400 with {"error": "..."} and changes nothing.
 """
 
