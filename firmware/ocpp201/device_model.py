@@ -74,6 +74,9 @@ class Variable:
     values_list: str | None = None
     monitorable: bool = False
     """The box measures or decides it, so a monitor can watch it (N04)."""
+    max_limit: Callable[[], float] | None = None
+    """The characteristics' maxLimit where the specification asks for one (a capacity, the
+    EVSE's rated power), read when reported."""
 
 
 def key_variable(
@@ -102,8 +105,19 @@ def read_variable(
     data_type: str = "string",
     unit: str | None = None,
     monitorable: bool = False,
+    values_list: str | None = None,
+    max_limit: Callable[[], float] | None = None,
 ) -> Variable:
-    return Variable(place, name, read=read, data_type=data_type, unit=unit, monitorable=monitorable)
+    return Variable(
+        place,
+        name,
+        read=read,
+        data_type=data_type,
+        unit=unit,
+        monitorable=monitorable,
+        values_list=values_list,
+        max_limit=max_limit,
+    )
 
 
 class DeviceModel:
@@ -187,6 +201,8 @@ class DeviceModel:
             characteristics["valuesList"] = ",".join(sorted(spec.items))
         if variable.values_list is not None:
             characteristics["valuesList"] = variable.values_list
+        if variable.max_limit is not None:
+            characteristics["maxLimit"] = variable.max_limit()
         entry: dict[str, Any] = {
             "component": variable.place.wire(),
             "variable": {"name": variable.name},

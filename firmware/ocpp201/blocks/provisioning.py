@@ -52,8 +52,6 @@ class ProvisioningBlock:
         self._outbox = outbox
         self._clock = clock
         self._restart = restart
-        self._report: tuple[int, list[dict[str, Any]]] | None = None
-        self._reset_when_idle = False
 
     # --- the device model ----------------------------------------------------------------
 
@@ -86,15 +84,18 @@ class ProvisioningBlock:
     @on(Action.get_base_report)
     def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
         entries = self._model.base_report(report_base)
-        self._report = (request_id, entries)
         return call_result.GetBaseReport(status="Accepted" if entries else "EmptyResultSet")
 
     @after(Action.get_base_report)
-    def after_get_base_report(self, **_: Any) -> None:
-        if self._report is None:
-            return
-        request_id, entries = self._report
-        self._report = None
+    def after_get_base_report(
+        self, response: Any, request_id: int, report_base: str, **_: Any
+    ) -> None:
+        """The pages of this request, under its requestId, with the values of when they are
+        made (a request answered meanwhile has its own)."""
+        if response.status == "Accepted":
+            self._send_report(request_id, self._model.base_report(report_base))
+
+    def _send_report(self, request_id: int, entries: list[dict[str, Any]]) -> None:
         put_pages(
             self._outbox,
             "NotifyReport",
@@ -110,14 +111,13 @@ class ProvisioningBlock:
         if evse_id not in (None, 1):
             return call_result.Reset(status="Rejected")
         busy = self._controller.session is not None
-        self._reset_when_idle = type == "OnIdle" and busy
-        return call_result.Reset(status="Scheduled" if self._reset_when_idle else "Accepted")
+        return call_result.Reset(status="Scheduled" if type == "OnIdle" and busy else "Accepted")
 
     @after(Action.reset)
-    async def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
-        if evse_id not in (None, 1):
+    async def after_reset(self, response: Any, type: str, **_: Any) -> None:
+        if response.status == "Rejected":
             return
-        if self._reset_when_idle:
+        if response.status == "Scheduled":
             log.warning("reset requested by the CSMS: when the transaction ends")
             while self._controller.session is not None:
                 await asyncio.sleep(0.2)
