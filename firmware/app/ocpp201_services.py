@@ -47,6 +47,7 @@ from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
 from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
 from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
+from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.external_limits import ExternalLimits
@@ -61,7 +62,7 @@ from pievse.firmware.ocpp201.status_notifications import (
 )
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
 from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
-from pievse.firmware.ocpp201.variables import BoxFacts, variables
+from pievse.firmware.ocpp201.variables import variables
 from pievse.firmware.rpc.dialects import OCPP201
 from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.session.customer_records import CustomerRecords
