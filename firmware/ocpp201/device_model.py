@@ -224,7 +224,51 @@ class DeviceModel:
             chosen = self.variables
         return [self.report(v) for v in chosen]
 
+    def select(
+        self,
+        component_variables: list[Mapping[str, Any]] | None,
+        criteria: list[str] | None,
+    ) -> list[Variable]:
+        """GetReport (B08): the variables named by `component_variables` (a component alone
+        names all its variables; one without an EVSE or instance names every one of that
+        name), of the components where each of `criteria` (Active, Available, Enabled,
+        Problem) is a variable reading "true"; neither given: all of them."""
+        chosen = [
+            v
+            for v in self.variables
+            if component_variables is None or any(_names(asked, v) for asked in component_variables)
+        ]
+        if criteria:
+            meeting = {
+                v.place.folded()
+                for v in self.variables
+                if v.name in criteria and self.value(v) == "true"
+            }
+            chosen = [v for v in chosen if v.place.folded() in meeting]
+        return chosen
+
     def _settable(self, variable: Variable) -> bool:
         if variable.write is not None:
             return True
         return variable.key is not None and not self._keys.spec(variable.key).readonly
+
+
+def _names(asked: Mapping[str, Any], variable: Variable) -> bool:
+    """Whether a GetReport componentVariable entry (snake_case, as the library hands it)
+    names `variable`."""
+    component = asked.get("component") or {}
+    place = Place.of(component)
+    if place.component != variable.place.component.casefold():
+        return False
+    if component.get("instance") is not None and place.instance != variable.place.instance:
+        return False
+    if place.evse is not None and place.evse != variable.place.evse:
+        return False
+    if place.connector is not None and place.connector != variable.place.connector:
+        return False
+    wanted = asked.get("variable")
+    if wanted is None:
+        return True
+    if str(wanted.get("name", "")).casefold() != variable.name.casefold():
+        return False
+    return wanted.get("instance") is None or wanted["instance"] == variable.instance

@@ -125,3 +125,74 @@ async def test_the_docs_list_every_variable_the_box_reports(
     assert documented.strip() == variable_table(await full_report(csms)), (
         "regenerate with python -m tests.ocpp201.device_model_spec"
     )
+
+
+async def report(csms: TestCsms201, request_id: int, **asked: Any) -> list[Any] | str:
+    """GetReport: the reportData of every page, or the status when there is nothing."""
+    mark = len(csms.received)
+    answer = await csms.call(call.GetReport(request_id=request_id, **asked))
+    if answer.status != "Accepted":
+        return str(answer.status)
+    await csms.wait_for(
+        "NotifyReport", lambda p: p["request_id"] == request_id and not p.get("tbc"), since=mark
+    )
+    pages = [p for p in csms.of("NotifyReport", mark) if p["request_id"] == request_id]
+    assert [p["seq_no"] for p in pages] == list(range(len(pages)))
+    return [entry for page in pages for entry in page.get("report_data", [])]
+
+
+async def test_get_report_by_component_variable_and_criteria(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    evse = await report(csms, 1, component_variable=[{"component": {"name": "EVSE"}}])
+    assert isinstance(evse, list)
+    assert {e["variable"]["name"] for e in evse} == {
+        "AvailabilityState",
+        "Available",
+        "Power",
+        "SupplyPhases",
+    }
+    one = await report(
+        csms,
+        2,
+        component_variable=[
+            {
+                "component": {"name": "SmartChargingCtrlr"},
+                "variable": {"name": "Entries", "instance": "ChargingProfiles"},
+            },
+            {"component": {"name": "EVSE", "evse": {"id": 2}}},
+        ],
+    )
+    assert isinstance(one, list) and [key(e) for e in one] == [
+        ("SmartChargingCtrlr", "Entries", "ChargingProfiles")
+    ]
+    available = await report(csms, 3, component_criteria=["Available"])
+    assert isinstance(available, list)
+    assert {e["component"]["name"] for e in available} == {"ChargingStation", "EVSE", "Connector"}
+    enabled = await report(
+        csms,
+        4,
+        component_criteria=["Enabled"],
+        component_variable=[{"component": {"name": "AuthCtrlr"}}],
+    )
+    assert isinstance(enabled, list) and {key(e)[0] for e in enabled} == {"AuthCtrlr"}
+    assert len(enabled) > 1, "every variable of the component, not only the criterion"
+    assert await report(csms, 5, component_criteria=["Problem"]) == "EmptyResultSet"
+    assert (
+        await report(csms, 6, component_variable=[{"component": {"name": "FluxCtrlr"}}])
+        == "EmptyResultSet"
+    )
+    many = await report(csms, 7)
+    assert isinstance(many, list) and len(many) == len(await full_report(csms))
+    assert csms.protocol_errors == []
+
+
+async def test_get_report_criteria_problem_finds_a_fault(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    await box.bench("fault", fault="rcd", active=True)
+    await csms.wait_for("NotifyEvent")
+    problems = await report(csms, 8, component_criteria=["Problem"])
+    assert isinstance(problems, list) and problems
+    assert {e["component"]["name"] for e in problems} <= {"ChargingStation", "Connector"}
+    assert csms.protocol_errors == []

@@ -50,6 +50,34 @@ async def test_overlapping_base_reports_keep_their_own_request_ids(
     assert csms.protocol_errors == []
 
 
+async def test_overlapping_get_reports_keep_their_own_selection(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [
+                2,
+                "evse",
+                "GetReport",
+                {"requestId": 3, "componentVariable": [{"component": {"name": "EVSE"}}]},
+            ],
+            [
+                2,
+                "clock",
+                "GetReport",
+                {"requestId": 4, "componentVariable": [{"component": {"name": "ClockCtrlr"}}]},
+            ],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    evse = await report_of(csms, "NotifyReport", 3, "report_data", mark)
+    clock = await report_of(csms, "NotifyReport", 4, "report_data", mark)
+    assert {e["component"]["name"] for e in evse} == {"EVSE"}
+    assert {e["component"]["name"] for e in clock} == {"ClockCtrlr"}
+    assert csms.protocol_errors == []
+
+
 async def test_overlapping_monitoring_reports_keep_their_own_criteria(
     box: BenchClient, csms: TestCsms201
 ) -> None:

@@ -1,5 +1,5 @@
-"""Block B, provisioning: the device model (GetVariables, SetVariables, GetBaseReport with
-NotifyReport pages) and Reset (B11, B12).
+"""Block B, provisioning: the device model (GetVariables, SetVariables, GetBaseReport and
+GetReport with NotifyReport pages: B05-B08) and Reset (B11, B12).
 
 An answer comes first, then what it announced: the NotifyReport pages of a GetBaseReport,
 the restart of a Reset. A Reset OnIdle during a transaction is Scheduled and happens when
@@ -95,12 +95,40 @@ class ProvisioningBlock:
         if response.status == "Accepted":
             self._send_report(request_id, self._model.base_report(report_base))
 
+    @on(Action.get_report)
+    def on_get_report(
+        self,
+        request_id: int,
+        component_variable: list[dict[str, Any]] | None = None,
+        component_criteria: list[str] | None = None,
+        **_: Any,
+    ) -> Any:
+        check_items_per_message(component_variable or [])
+        chosen = self._model.select(component_variable, component_criteria)
+        return call_result.GetReport(status="Accepted" if chosen else "EmptyResultSet")
+
+    @after(Action.get_report)
+    def after_get_report(
+        self,
+        response: Any,
+        request_id: int,
+        component_variable: list[dict[str, Any]] | None = None,
+        component_criteria: list[str] | None = None,
+        **_: Any,
+    ) -> None:
+        """This request's variables under its requestId, with the values of when the pages
+        are made (none left: one page without reportData)."""
+        if response.status != "Accepted":
+            return
+        chosen = self._model.select(component_variable, component_criteria)
+        self._send_report(request_id, [self._model.report(v) for v in chosen])
+
     def _send_report(self, request_id: int, entries: list[dict[str, Any]]) -> None:
         put_pages(
             self._outbox,
             "NotifyReport",
             request_id,
-            [{"reportData": page} for page in chunks(entries, ITEMS_PER_MESSAGE)],
+            [{"reportData": page} for page in chunks(entries, ITEMS_PER_MESSAGE)] or [{}],
             iso_utc(self._clock.now()),
         )
 
