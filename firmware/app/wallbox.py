@@ -61,6 +61,8 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
+VERSION_SWITCH = "VersionSwitch"
+"""The restart's cause when the CSMS chose the other OCPP version (`auto`)."""
 
 
 class Wallbox:
@@ -279,14 +281,17 @@ class Wallbox:
         async def when_idle() -> None:
             while self.controller.session is not None:
                 await asyncio.sleep(1.0)
-            await self._restart("Soft", f"the CSMS chose OCPP {version}")
+            await self._restart("Soft", f"the CSMS chose OCPP {version}", VERSION_SWITCH)
 
         self._services.append(asyncio.create_task(when_idle(), name="version-switch"))
 
-    async def _restart(self, kind: str, reason: str | None = None) -> None:
+    async def _restart(
+        self, kind: str, reason: str | None = None, cause: str | None = None
+    ) -> None:
+        """`cause`: why, for the next boot's reason, where `kind` does not say it."""
         self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
-        self.store.set_setting(RESTART_SETTING, kind)
+        self.store.set_setting(RESTART_SETTING, cause or kind)
         self.restart_requested.set()
         if self._restart_hook is not None:
             await self._restart_hook(kind)

@@ -39,6 +39,7 @@ from pievse.firmware.event_wait import wait_set
 from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
 from pievse.firmware.rpc.dialects import OCPP16, Dialect
 from pievse.firmware.rpc.frames import WEBSOCKET_MAX_BYTES
+from pievse.firmware.rpc.routes import Routes
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.connection_security import ConnectionSecurity
 
@@ -96,7 +97,8 @@ class CsmsLink:
         self.session = session
         self._keys = keys
         self._outbox = outbox
-        self._handlers = list(handlers)
+        self._routes = Routes(handlers)
+        """Built once: a second handler for one action stops the start (DuplicateRoute)."""
         self.security = security
         self.url = security.current_url()
         self._on_accepted = list(on_accepted)
@@ -197,7 +199,7 @@ class CsmsLink:
                 self.settings.dialect,
                 self.settings.charge_point_id,
                 websocket,
-                self._handlers,
+                self._routes,
                 options.message_timeout_s or self.settings.response_timeout_s,
                 self._note_traffic,
                 self._on_invalid_message,
