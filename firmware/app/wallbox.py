@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ class Wallbox:
             config.site,
             self.grid,
             clock.monotonic,
-            self._own_currents,
+            lambda: self.controller.measurements,
         )
         self.site_share = register_site_share(
             self.controller, config.site, config.charge_point.id, self.grid, clock
@@ -180,10 +180,6 @@ class Wallbox:
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
-
-    def _own_currents(self) -> Sequence[float | None]:
-        m = self.controller.measurements
-        return (None, None, None) if m is None else m.current_a
 
     def _own_power_w(self) -> float:
         m = self.controller.measurements
