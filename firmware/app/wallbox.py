@@ -200,6 +200,7 @@ class Wallbox:
             self.availability,
             self._restarted_for,
             self._switch_version,
+            api_port=lambda: None if self.api_address is None else self.api_address[1],
         )
 
     def _identity(self) -> dict[str, Any]:
