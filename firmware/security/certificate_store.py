@@ -101,11 +101,36 @@ class CertificateStore:
         parse = _checks().parse_certificates
         return [parse(path.read_bytes())[0] for path in self._root_files(kind)]
 
-    def install_roots(self, kind: str, pem_bundle: bytes) -> None:
-        """Every certificate of a PEM file (the config file's first trust)."""
+    def install_roots(self, kind: str, pem_bundle: bytes) -> list[x509.Certificate]:
+        """Every certificate of a PEM file (the config file's first trust); returns them."""
         checks = _checks()
-        for certificate in checks.parse_certificates(pem_bundle):
+        certificates = checks.parse_certificates(pem_bundle)
+        for certificate in certificates:
             self.install_root(kind, checks.pem(certificate).decode(), provisioned=True)
+        return certificates
+
+    def retire_unanchored_roots(self, provisioned: list[x509.Certificate]) -> list[str]:
+        """ManufacturerRootCertificates that lead to no provisioned one (a CSMS could install
+        its own before that was refused) are moved aside as `.retired`, so they sign
+        nothing: kept are the provisioned roots and those signed by a kept one. Returns the
+        retired files' names."""
+        checks = _checks()
+        found = {path: checks.parse_certificates(path.read_bytes())[0] for path in
+                 self._root_files(MANUFACTURER_ROOT)}  # fmt: skip
+        kept = [path for path, certificate in found.items() if certificate in provisioned]
+        grown = True
+        while grown:
+            more = [
+                path
+                for path, certificate in found.items()
+                if path not in kept and any(checks.issued_by(certificate, found[k]) for k in kept)
+            ]
+            kept += more
+            grown = bool(more)
+        retired = [path for path in found if path not in kept]
+        for path in retired:
+            path.rename(path.with_suffix(".retired"))
+        return [path.name for path in retired]
 
     def has_roots(self, kind: str) -> bool:
         """Without parsing them (nothing is parsed at start-up)."""

@@ -314,3 +314,26 @@ def test_certificate_hashes_of_an_issued_certificate_use_its_issuer() -> None:
     assert found.issuer_name_hash == hashlib.sha256(leaf.issuer.public_bytes()).hexdigest()
     assert found.issuer_key_hash == expected_hash(pki.root.certificate)["issuerKeyHash"]
     assert found.serial_number == format(leaf.serial_number, "x")
+
+
+async def test_a_manufacturer_root_a_csms_installed_earlier_is_retired_at_start(
+    tmp_path: Path,
+) -> None:
+    """Roots that lead to no provisioned one (an earlier release let a CSMS install its own)
+    verify nothing from the next start on; the provisioned root and its successors stay."""
+    maker, own = Pki("Maker Root"), Pki("The CSMS's own root")
+    successor = Pki("Maker Root 2", signed_by=maker)
+    provisioned = tmp_path / "maker-root.pem"
+    provisioned.write_text(maker.root.pem())
+    certs = tmp_path / "data" / "certs"
+    certs.mkdir(parents=True)
+    for name, pki in (("own", own), ("successor", successor)):
+        (certs / f"mf-root-{name}.pem").write_text(pki.root.pem())
+    extra = f'manufacturer_root_certificate = "{provisioned}"'
+    async with box_on_profile_0(tmp_path, extra) as (_box, csms):
+        listed = await csms.call(call.GetInstalledCertificateIds(MF_ROOT))
+        serials = {h["serial_number"] for h in listed.certificate_hash_data}
+        assert serials == {
+            format(p.root.certificate.serial_number, "x") for p in (maker, successor)
+        }
+    assert (certs / "mf-root-own.retired").exists()
