@@ -181,7 +181,8 @@ class FirmwareConfig:
     max_bundle_mb: int = 300
     """The size cap: a larger bundle is refused before (Content-Length) or while it comes."""
     download_deadline_s: float = 3600.0
-    """A bundle (with its signature) not complete this soon is a failed download attempt."""
+    """Each file of an update (bundle, signature, certificate) not complete this soon fails
+    its download attempt, however the server paces its bytes."""
     allow_unsigned: bool = False
     """Only while no ManufacturerRootCertificate is provisioned: install bundles nobody
     signed. Anyone who can reach the CSMS or the firmware server then runs code on the box."""
