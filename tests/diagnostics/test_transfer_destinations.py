@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ocpp.v16 import call
 
 from pievse.firmware.transfer.destinations import DestinationGuard, parse_address
+from pievse.firmware.transfer.file_transfer import FileTransfers
 from pievse.firmware.transfer.transfer_error import TransferError
 from tests.conftest import BenchClient, ocpp_config, running_wallbox, start_charging
 from tests.rigs.csms import TestCsms, now_iso
@@ -132,3 +133,25 @@ async def test_update_firmware_from_the_own_api_is_refused(tmp_path: Path, csms:
             "SecurityEventNotification", lambda p: p["type"] == "InvalidMessages", since=mark
         )
         assert "own local API" in event["tech_info"]
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        f"http://127.0.0.1:{API_PORT}/api/session/stop",
+        f"http://[::1]:{API_PORT}/api/session/stop",
+        f"http://localhost:{API_PORT}/api/session/stop",
+        f"ftp://localhost:{API_PORT}/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1%25lo]/x",
+    ],
+)
+async def test_every_road_to_a_refused_place_is_closed(location: str) -> None:
+    """Literal hosts, names, IPv6 and FTP alike, downloads and uploads."""
+    guard, refused = _guard()
+    transfers = FileTransfers(guard, download_deadline_s=5)
+    with pytest.raises(TransferError) as fetching:
+        await transfers.fetch(location, 100)
+    assert fetching.value.status == "PermissionDenied"
+    assert await transfers.upload_with_retries(location, "f", b"x", 3, 0) == "PermissionDenied"
+    assert len(refused) == 2
