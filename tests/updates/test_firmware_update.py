@@ -380,3 +380,30 @@ async def test_a_new_request_cancels_the_one_under_way(
         lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 11,
         timeout=20,
     )
+
+
+async def test_a_new_request_stops_the_install_under_way(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """Canceled while pip builds its release: the build stops, nothing is switched to."""
+    first = _signed(bundles, files, f"{UPDATE}.bundle", UPDATE)
+    await csms.call(call.SignedUpdateFirmware(request_id=20, firmware=first))
+    await csms.wait_for(
+        "SignedFirmwareStatusNotification", lambda p: p["status"] == "Installing", timeout=60
+    )
+    mark = len(csms.received)
+    missing = _signed(bundles, files, "missing.bundle", UPDATE)
+    second = await csms.call(call.SignedUpdateFirmware(request_id=21, firmware=missing))
+    assert second.status == "AcceptedCanceled"
+    await csms.wait_for(
+        "SignedFirmwareStatusNotification",
+        lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 21,
+        timeout=30,
+    )
+    await asyncio.sleep(2)
+    late = [p for p in csms.of("SignedFirmwareStatusNotification", mark) if p["request_id"] == 20]
+    assert late == [], "the canceled update said nothing more"
+    releases = updatable.wallbox.releases
+    assert not releases.directory(UPDATE).exists(), "its half-made release is gone"
+    assert releases.current() is None
+    assert updatable.resets == []
