@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 TRANSFER_TIMEOUT_S = 60.0
 """Connecting, and the longest silence while reading."""
 MAX_REDIRECTS = 5
+REDIRECTS = (301, 302, 303, 307, 308)
 HTTP_SCHEMES = ("http", "https")
 FTP_SCHEMES = ("ftp",)
 __all__ = ["FileTransfers", "TransferError", "check_location"]
@@ -201,20 +202,41 @@ class FileTransfers:
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=TRANSFER_TIMEOUT_S, sock_read=TRANSFER_TIMEOUT_S
         )
-        size = 0
         try:
-            async with (
-                self._session(timeout) as http,
-                http.get(location, max_redirects=MAX_REDIRECTS) as response,
-            ):
-                _check_http_status(response.status, location)
-                if response.content_length is not None and response.content_length > max_bytes:
-                    raise _too_large(location, max_bytes)
-                async for chunk in response.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise _too_large(location, max_bytes)
-                    write(chunk)
+            async with self._session(timeout) as http:
+                url = location
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with http.get(url, allow_redirects=False) as response:
+                        target = _redirect_target(response)
+                        if target is None:
+                            return await _read_body(response, url, write, max_bytes)
+                    url = target
         except (aiohttp.ClientError, OSError) as exc:
             raise TransferError("TransferFailure", f"download of {location} failed: {exc}") from exc
-        return size
+        raise TransferError("TransferFailure", f"{location}: more than {MAX_REDIRECTS} redirects")
+
+
+def _redirect_target(response: aiohttp.ClientResponse) -> str | None:
+    """Where a redirect points (checked like any location: each hop is a request of its
+    own, so the guard sees it), or None when the answer is no redirect."""
+    if response.status not in REDIRECTS or "Location" not in response.headers:
+        return None
+    target = urllib.parse.urljoin(str(response.url), response.headers["Location"])
+    if check_location(target).scheme not in HTTP_SCHEMES:
+        raise TransferError("NotSupportedOperation", f"a redirect to {target}")
+    return target
+
+
+async def _read_body(
+    response: aiohttp.ClientResponse, url: str, write: Callable[[bytes], object], max_bytes: int
+) -> int:
+    _check_http_status(response.status, url)
+    if response.content_length is not None and response.content_length > max_bytes:
+        raise _too_large(url, max_bytes)
+    size = 0
+    async for chunk in response.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > max_bytes:
+            raise _too_large(url, max_bytes)
+        write(chunk)
+    return size

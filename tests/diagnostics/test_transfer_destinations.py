@@ -9,6 +9,7 @@ import ipaddress
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 from ocpp.v16 import call
@@ -155,3 +156,37 @@ async def test_every_road_to_a_refused_place_is_closed(location: str) -> None:
     assert fetching.value.status == "PermissionDenied"
     assert await transfers.upload_with_retries(location, "f", b"x", 3, 0) == "PermissionDenied"
     assert len(refused) == 2
+
+
+async def test_a_redirect_to_a_refused_place_is_not_followed() -> None:
+    """A firmware server on loopback (allowed) that redirects to the API's port; a redirect
+    elsewhere on it is followed."""
+
+    async def redirect(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://127.0.0.1:{API_PORT}/api/session/stop")
+
+    async def moved(_request: web.Request) -> web.Response:
+        raise web.HTTPFound("/real")
+
+    async def real(_request: web.Request) -> web.Response:
+        return web.Response(body=b"bundle")
+
+    app = web.Application()
+    app.router.add_get("/bundle", redirect)
+    app.router.add_get("/moved", moved)
+    app.router.add_get("/real", real)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    guard, refused = _guard()
+    transfers = FileTransfers(guard, 5)
+    try:
+        assert await transfers.fetch(f"http://{host}:{port}/moved", 100) == b"bundle"
+        with pytest.raises(TransferError) as fetching:
+            await transfers.fetch(f"http://{host}:{port}/bundle", 100)
+    finally:
+        await runner.cleanup()
+    assert fetching.value.status == "PermissionDenied"
+    assert "own local API" in refused[0]
