@@ -65,10 +65,11 @@ def signature_beside(location: str) -> tuple[str, str]:
     """Where plain UpdateFirmware's signature (.sig, base64) and signing certificate (.pem)
     are: beside the bundle, as deploy/make_bundle.py writes them (a query stays last)."""
     parts = urllib.parse.urlsplit(location)
-    return tuple(  # type: ignore[return-value]
-        urllib.parse.urlunsplit(parts._replace(path=parts.path + suffix))
-        for suffix in (".sig", ".pem")
-    )
+
+    def beside(suffix: str) -> str:
+        return urllib.parse.urlunsplit(parts._replace(path=parts.path + suffix))
+
+    return beside(".sig"), beside(".pem")
 
 
 @contextlib.contextmanager
