@@ -179,6 +179,13 @@ class FirmwareConfig:
     """Download and upload attempts after the first, when the CSMS gives none."""
     retry_interval_s: int = 60
     max_bundle_mb: int = 300
+    """The size cap: a larger bundle is refused before (Content-Length) or while it comes."""
+    download_deadline_s: float = 3600.0
+    """Each file of an update (bundle, signature, certificate) not complete this soon fails
+    its download attempt, however the server paces its bytes."""
+    allow_unsigned: bool = False
+    """Only while no ManufacturerRootCertificate is provisioned: install bundles nobody
+    signed. Anyone who can reach the CSMS or the firmware server then runs code on the box."""
 
 
 @dataclass(frozen=True)
@@ -330,6 +337,7 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("firmware", "retries"): ("0..100", lambda v: 0 <= v <= 100),
     ("firmware", "retry_interval_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
     ("firmware", "max_bundle_mb"): ("1..4096", lambda v: 1 <= v <= 4096),
+    ("firmware", "download_deadline_s"): ("1..86400", lambda v: 1 <= v <= 86_400),
 }
 
 

@@ -38,8 +38,11 @@ from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.transfer.destinations import DestinationGuard
+from pievse.firmware.transfer.file_transfer import FileTransfers
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates
 from pievse.firmware.updates.releases import Releases
+from pievse.firmware.updates.update_job import UpdateLimits
 from pievse.hal.interfaces import Board
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,8 @@ class BoxParts:
     """With `[ocpp] version = "auto"`: the CSMS chose this version instead of the box's."""
     traffic: TrafficObserver = NO_TRAFFIC
     """Told of every request, CALL and connection (a fleet's load report)."""
+    api_port: Callable[[], int | None] = lambda: None
+    """The port the local API listens on, once it does: no transfer may go there."""
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,17 @@ FirmwareStatus = Callable[[str, bool, int | None], None]
 """(status, signed, requestId) -> the version's firmware status notification queued."""
 
 
+def file_transfers(parts: BoxParts) -> FileTransfers:
+    """Transfers that never reach the box's own API or a link-local address; a refused
+    destination is a security event (InvalidMessages: the CSMS named it)."""
+
+    def refused(reason: str) -> None:
+        parts.security_log.record("InvalidMessages", reason)
+
+    guard = DestinationGuard(parts.api_port, refused)
+    return FileTransfers(guard, parts.config.firmware.download_deadline_s)
+
+
 def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareStatus) -> Jobs:
     config, clock, controller = parts.config, parts.clock, parts.controller
 
@@ -202,6 +218,7 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
     async def restart_into_release(reason: str) -> None:
         await parts.restart("Firmware", reason)
 
+    transfers = file_transfers(parts)
     firmware = FirmwareUpdates(
         parts.releases,
         parts.data_dir,
@@ -209,8 +226,12 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         parts.security_log,
         clock,
         firmware_version(),
-        config.firmware.verify_timeout_s,
-        config.firmware.max_bundle_mb * 1_000_000,
+        UpdateLimits(
+            config.firmware.max_bundle_mb * 1_000_000,
+            config.firmware.verify_timeout_s,
+            config.firmware.allow_unsigned,
+        ),
+        transfers,
         firmware_status,
         lambda: controller.session is None,
         restart_into_release,
@@ -221,9 +242,15 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         clock,
         config.charge_point.id,
         lambda status: outbox.put("DiagnosticsStatusNotification", {"status": status}),
+        transfers,
     )
     uploads = LogUploads(
-        parts.diagnostics, parts.security_log, clock, config.charge_point.id, log_status
+        parts.diagnostics,
+        parts.security_log,
+        clock,
+        config.charge_point.id,
+        log_status,
+        transfers,
     )
     return Jobs(firmware, diagnostics, uploads)
 

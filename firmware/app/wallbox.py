@@ -207,6 +207,7 @@ class Wallbox:
             self._restarted_for,
             self._switch_version,
             self._traffic,
+            api_port=lambda: None if self.api_address is None else self.api_address[1],
         )
 
     def _identity(self) -> dict[str, Any]:
