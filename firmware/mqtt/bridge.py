@@ -133,6 +133,11 @@ class MqttBridge:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         topics = self.topics
+        # listening before it says it is online: a command sent on "online" is heard
+        await client.subscribe(topics.command("+"), qos=1)
+        for part in self._parts:
+            for topic in part.subscriptions:
+                await client.subscribe(topic, qos=0)
         await client.publish(topics.availability, "online", qos=1, retain=True)
         if self._config.discovery_prefix:
             model, version = self._device
@@ -140,10 +145,6 @@ class MqttBridge:
                 self._config.discovery_prefix, topics, self._node, model, version
             ):
                 await client.publish(topic, json.dumps(payload), qos=1, retain=True)
-        await client.subscribe(topics.command("+"), qos=1)
-        for part in self._parts:
-            for topic in part.subscriptions:
-                await client.subscribe(topic, qos=0)
         self.connected = True
         self.last_error = None
         log.info("MQTT connected to %s:%d as %s", self._host, self._port, topics.base)
