@@ -72,6 +72,27 @@ async def test_a_leave_played_back_after_the_box_returned_never_cuts_its_share(
         assert ignored >= 20
 
 
+async def test_an_old_grid_reading_played_back_never_replaces_the_latest(
+    tmp_path: Path, broker: Broker
+) -> None:
+    extra = f"{FUSE}\nhouse_metered = true"
+    async with (
+        broker.watch("pievse/site/garage/grid", identifier="stranger") as stranger,
+        site_of(tmp_path, broker, ["box-0", "box-1"], extra) as rig,
+    ):
+        meter, other = rig.boxes["box-0"], rig.boxes["box-1"]
+        assert (await meter.put("/api/site/grid", {"current_a": [2.0, 2.0, 2.0]}))[0] == 200
+        low = await stranger.wait_for("pievse/site/garage/grid")
+        await asyncio.sleep(0.1)  # a later reading has a later time
+        assert (await meter.put("/api/site/grid", {"current_a": [25.0, 25.0, 25.0]}))[0] == 200
+        await other.wait_for(lambda s: s["site"]["grid_current_a"] == [25.0, 25.0, 25.0])
+        for _ in range(5):
+            await stranger.publish("pievse/site/garage/grid", low)
+        await other.wait_for(lambda s: sharing(s)["ignored_messages"] >= 5)
+        status = other.wallbox.status()
+        assert status["site"]["grid_current_a"] == [25.0, 25.0, 25.0]
+
+
 def acl_from_readme() -> str:
     found = re.search(r"```text\n(# every user.*?)```", README.read_text(), re.S)
     assert found is not None, "the README's example ACL"
