@@ -5,9 +5,14 @@ PropertyConstraintViolation; each gets its answer, nothing is stored, charging g
 from __future__ import annotations
 
 import json
+import math
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from pievse.firmware.rpc.numbers import INT_MAX, INT_MIN, number_problem
 from tests.conftest import BenchClient, charge_under_csms
 from tests.rigs.csms import TestCsms, call_error_code, now_iso
 
@@ -71,3 +76,34 @@ async def test_a_reservation_with_an_id_beyond_32_bits_is_refused_and_never_stor
     status = await box.status()
     assert status["reservation"] is None
     assert status["connectors"]["1"]["status"] == "Available"
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(INT_MIN, INT_MAX)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+BAD = st.sampled_from([math.nan, math.inf, -math.inf, INT_MAX + 1, INT_MIN - 1, 2**70])
+
+
+@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4))
+def test_every_number_a_field_can_hold_passes(payload: dict[str, Any]) -> None:
+    assert number_problem("Reset", payload) is None
+
+
+@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4), BAD, st.integers(0, 3))
+def test_one_number_no_field_can_hold_is_found_wherever_it_hides(
+    payload: dict[str, Any], bad: float, depth: int
+) -> None:
+    hidden: Any = bad
+    for level in range(depth):
+        hidden = [hidden] if level % 2 else {"x": hidden}
+    code, where = number_problem("Reset", {**payload, "bad": hidden}) or ("", "")
+    expected = "FormatViolation" if isinstance(bad, float) else "PropertyConstraintViolation"
+    assert code == expected and "Reset" in where
