@@ -76,3 +76,23 @@ async def test_a_session_begun_offline_ends_when_the_csms_refuses_its_token_late
     started = csms.events()[0]
     assert started["event_type"] == "Started" and started["offline"] is True
     await box.wait_for(lambda s: s["contactor"] == "open")
+
+
+async def test_a_session_begun_from_the_cache_ends_when_the_csms_now_refuses_its_token(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    auth = {"name": "AuthCtrlr"}
+    assert await csms.set_variable(auth, "LocalPreAuthorize", "true") == "Accepted"
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="CARD-1")  # asked once: Accepted, and cached
+    await csms.wait_event("Updated", "ChargingStateChanged")
+    await box.bench("ev", state="A")
+    await csms.wait_event("Ended")
+    csms.script.tags["CARD-1"] = "Blocked"
+    mark = len(csms.received)
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="CARD-1")
+    ended = await csms.wait_event("Ended", "Deauthorized", since=mark)
+    assert ended["transaction_info"]["stopped_reason"] == "DeAuthorized"
+    assert "Authorize" not in csms.actions(mark), "the cache started it"
+    await box.wait_for(lambda s: s["session"] is None and s["contactor"] == "open")
