@@ -399,6 +399,9 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     return config
 
 
+TOPIC_WILDCARDS = frozenset("+#")
+
+
 def sharing_problem(config: Config) -> str | None:
     """What keeps the box from sharing its site as configured (the key, then why): the
     site's messages steer the fuse, so they are signed unless the owner says otherwise,
@@ -419,9 +422,6 @@ def sharing_problem(config: Config) -> str | None:
             "MQTT topics (no '+' or '#' when sharing a site)"
         )
     return None
-
-
-TOPIC_WILDCARDS = frozenset("+#")
 
 
 def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: str) -> Any:
