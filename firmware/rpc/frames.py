@@ -19,7 +19,7 @@ here as 2.0.1 spells them (`Dialect.code` gives the 1.6 spelling):
 | nested deeper than MAX_DEPTH, over MAX_FRAME_BYTES | FormatViolation            |
 | a string that is not Unicode (a lone surrogate) | FormatViolation               |
 | a number that is not finite (NaN, Infinity, 1e400) | FormatViolation            |
-| an integer beyond 32 bits (`rpc.numbers`)       | PropertyConstraintViolation   |
+| an integer beyond 64 bits (1.6), 32 bits (2.0.1) | PropertyConstraintViolation  |
 
 A frame that cannot be parsed is still answered with the uniqueId it began with, where one
 can be read, so the CSMS can match the error to its call. No frame is ever the end of the
@@ -112,12 +112,12 @@ def parse_frame(raw: str | bytes, dialect: Dialect) -> Call | CallResult | CallE
             raise FrameError(format_violation, "a CALL is [2, id, action, {payload}]", unique_id)
         if not isinstance(data[3], dict):
             raise FrameError(format_violation, "a CALL payload is a JSON object", unique_id)
-        problem = number_problem(data[2], data[3])
+        problem = number_problem(dialect.version, data[2], data[3])
         if problem is not None:
             raise FrameError(dialect.code(problem[0]), problem[1], unique_id)
         return Call(unique_id, data[2], data[3])
     if type_id == 3 and len(data) == 3 and isinstance(data[2], dict):
-        problem = number_problem("answer", data[2])
+        problem = number_problem(dialect.version, "answer", data[2])
         if problem is not None:  # the waiting request fails on it; nothing is stored
             return CallError(unique_id, dialect.code(problem[0]), problem[1], {})
         return CallResult(unique_id, data[2])

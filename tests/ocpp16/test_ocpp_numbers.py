@@ -1,5 +1,5 @@
 """Numbers no OCPP field can hold, on the wire from the CSMS: a value that is not finite
-(NaN, Infinity, 1e400) gets FormationViolation, an integer beyond 32 bits
+(NaN, Infinity, 1e400) gets FormationViolation, an integer beyond 64 bits
 PropertyConstraintViolation; each gets its answer, nothing is stored, charging goes on."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pievse.firmware.rpc.numbers import INT_MAX, INT_MIN, number_problem
+from pievse.firmware.rpc.numbers import INTEGER_BITS, number_problem
 from tests.conftest import BenchClient, charge_under_csms
 from tests.rigs.csms import TestCsms, call_error_code, now_iso
 
@@ -47,7 +47,7 @@ def profile_frame(unique_id: str, limit: str) -> str:
         (profile_frame("n5", "1e400"), "FormationViolation"),
         ('[2, "i1", "RemoteStopTransaction", {"transactionId": 99999999999999999999999}]',
          "PropertyConstraintViolation"),
-        ('[2, "i2", "GetCompositeSchedule", {"connectorId": 1, "duration": 4294967296}]',
+        ('[2, "i2", "GetCompositeSchedule", {"connectorId": 1, "duration": 9223372036854775808}]',
          "PropertyConstraintViolation"),
     ],
 )  # fmt: skip
@@ -62,7 +62,7 @@ async def test_a_number_no_field_can_hold_gets_its_call_error_and_charging_goes_
     assert (status["contactor"], status["connectors"]["1"]["status"]) == ("closed", "Charging")
 
 
-async def test_a_reservation_with_an_id_beyond_32_bits_is_refused_and_never_stored(
+async def test_a_reservation_with_an_id_beyond_64_bits_is_refused_and_never_stored(
     box: BenchClient, csms: TestCsms
 ) -> None:
     payload = {
@@ -78,10 +78,11 @@ async def test_a_reservation_with_an_id_beyond_32_bits_is_refused_and_never_stor
     assert status["connectors"]["1"]["status"] == "Available"
 
 
+SMALLEST = min(INTEGER_BITS.values())
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(INT_MIN, INT_MAX)
+    | st.integers(-(2 ** (SMALLEST - 1)), 2 ** (SMALLEST - 1) - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=5),
     lambda inner: (
@@ -89,21 +90,27 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=20,
 )
-BAD = st.sampled_from([math.nan, math.inf, -math.inf, INT_MAX + 1, INT_MIN - 1, 2**70])
+VERSIONS = st.sampled_from(sorted(INTEGER_BITS))
 
 
-@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4))
-def test_every_number_a_field_can_hold_passes(payload: dict[str, Any]) -> None:
-    assert number_problem("Reset", payload) is None
+@given(VERSIONS, st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4))
+def test_every_number_a_field_can_hold_passes(version: str, payload: dict[str, Any]) -> None:
+    assert number_problem(version, "Reset", payload) is None
 
 
-@given(st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4), BAD, st.integers(0, 3))
+@given(
+    VERSIONS,
+    st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=4),
+    st.sampled_from([math.nan, math.inf, -math.inf, "too big", "too small"]),
+    st.integers(0, 3),
+)
 def test_one_number_no_field_can_hold_is_found_wherever_it_hides(
-    payload: dict[str, Any], bad: float, depth: int
+    version: str, payload: dict[str, Any], bad: float | str, depth: int
 ) -> None:
-    hidden: Any = bad
+    half = 2 ** (INTEGER_BITS[version] - 1)
+    hidden: Any = {"too big": half, "too small": -half - 1}.get(str(bad), bad)
     for level in range(depth):
         hidden = [hidden] if level % 2 else {"x": hidden}
-    code, where = number_problem("Reset", {**payload, "bad": hidden}) or ("", "")
+    code, where = number_problem(version, "Reset", {**payload, "bad": hidden}) or ("", "")
     expected = "FormatViolation" if isinstance(bad, float) else "PropertyConstraintViolation"
     assert code == expected and "Reset" in where
