@@ -178,7 +178,7 @@ class MqttBridge:
 
     def _ignore_retained(self, topic: str) -> None:
         self.ignored_retained += 1
-        if self.ignored_retained <= 10 or self.ignored_retained % 1000 == 0:
+        if _worth_logging(self.ignored_retained):
             log.warning(
                 "MQTT: retained message on %s ignored (%d so far): remove it from the broker",
                 topic,
@@ -211,7 +211,14 @@ class MqttBridge:
             self._act(parse_command(name, raw))
         except (CommandError, ValueError) as exc:
             self.refused_commands += 1
-            log.warning("MQTT command on %s refused, nothing changed: %s", topic, exc)
+            if _worth_logging(self.refused_commands):
+                log.warning("MQTT command on %s refused, nothing changed: %s", topic, exc)
+
+
+def _worth_logging(count: int) -> bool:
+    """The first few of a kind, then one in a thousand: a client flooding the box's topics
+    cannot fill its log (the counts in `/api/status` say how many)."""
+    return count <= 10 or count % 1000 == 0
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

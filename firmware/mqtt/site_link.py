@@ -40,6 +40,7 @@ OWN_READING_PREFERRED_S = 5.0
 """A box with a grid reading of its own takes none from the site while it is this fresh."""
 LOG_EVERY_S = 60.0
 """A peer that keeps sending what the site refuses is logged once a minute, not each time."""
+LOGGED_TOPICS = 1024
 
 
 class SiteLink:
@@ -97,6 +98,8 @@ class SiteLink:
 
     def _log_refused(self, topic: str, reason: str) -> None:
         now = time.monotonic()
+        if len(self._logged) >= LOGGED_TOPICS:
+            self._logged.clear()  # a client inventing topics gets no memory to fill
         if now - self._logged.get(topic, -LOG_EVERY_S) >= LOG_EVERY_S:
             self._logged[topic] = now
             log.warning("site message on %s ignored: %s", topic, reason)

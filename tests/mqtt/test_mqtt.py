@@ -211,3 +211,15 @@ async def test_a_retained_command_is_ignored_at_every_connect_and_a_live_one_sti
         async with broker.watch() as owner:
             await owner.publish(f"{BASE}/set/stop", "PRESS")
         await box.wait_for(lambda s: s["session"] is None)
+
+
+async def test_a_flood_of_refused_commands_is_counted_not_logged_each_time(
+    tmp_path: Path, broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with broker.watch() as stranger, running_wallbox(tmp_path, mqtt_config(broker)) as box:
+        await stranger.wait_for(f"{BASE}/availability", b"online")
+        for i in range(200):
+            await stranger.publish(f"{BASE}/set/mode", f"junk-{i}")
+        await box.wait_for(lambda s: s["mqtt"]["refused_commands"] == 200, timeout=10)
+    logged = [r for r in caplog.records if "refused, nothing changed" in r.getMessage()]
+    assert 1 <= len(logged) <= 10
