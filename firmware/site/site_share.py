@@ -8,8 +8,9 @@ left. When this box's own claims stop coming back from the broker for `peer_time
 metered house goes unread, it falls back to the failsafe share (`main_fuse_a / max_boxes`,
 nothing below the minimum), which keeps the sum within the fuse even if every box does the
 same. After starting it takes nothing until it has heard the site for a moment, so it never
-counts on being alone; one whose own claims never came back at all takes nothing and says
-so, as no peer holds a share for a box it never heard.
+counts on being alone; one whose own claims never came back at all (UNHEARD) takes nothing:
+no peer holds a share for a box it never heard, and the failsafe share would come on top of
+the whole fuse they share.
 """
 
 from __future__ import annotations
@@ -32,13 +33,7 @@ from pievse.firmware.energy.site_allocation import (
 )
 from pievse.firmware.site.grid_readings import GridReading, GridReadings
 from pievse.firmware.site.house_estimate import HouseEstimate
-from pievse.firmware.site.site_messages import (
-    Claim,
-    Leave,
-    allocated_part,
-    claim_row,
-    view_of,
-)
+from pievse.firmware.site.site_messages import Claim, Leave, allocated_part, claim_row, view_of
 from pievse.firmware.site.taking_less import TakingLess
 
 log = logging.getLogger(__name__)
@@ -66,8 +61,6 @@ HOUSE_PEAK_S = 900.0
 SITE_FAILSAFE = "SiteFailsafe"
 BROKER_LOST = "no answer from the site's broker"
 UNHEARD = "its own claims never came back from the broker (its login, its ACL?)"
-"""Its peers never heard this box, so none holds a share for it: it takes nothing (the
-failsafe share would come on top of the whole fuse that they share)."""
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,8 @@ async def test_availability_discovery_and_state_follow_the_box(
     async with broker.watch() as late:
         # retained: a client that comes later sees the state and the discovery at once
         await late.wait_for(f"{BASE}/availability", b"offline")
-        assert late.last("homeassistant/select/pievse_pievse-0001/mode/config") is not None
-        assert late.last(f"{BASE}/state") is not None
+        await late.wait_for("homeassistant/select/pievse_pievse-0001/mode/config")
+        await late.wait_for(f"{BASE}/state")
 
 
 async def test_commands_go_through_the_apis_checks(tmp_path: Path, broker: Broker) -> None:
