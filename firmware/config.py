@@ -112,6 +112,9 @@ class SiteConfig:
     allocation falls back while it is stale); false: it feeds only the boxes."""
     secret: str = ""
     """Shared by the site's boxes: their messages carry an HMAC signature with it."""
+    accept_unsigned: bool = False
+    """True: share the site without a secret, trusting every client of the broker with the
+    fuse (any of them can fake claims and grid readings)."""
 
 
 @dataclass(frozen=True)
@@ -398,11 +401,35 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         section_type = known_sections[name].default_factory  # type: ignore[misc]
         sections[name] = _parse_section(section_type, name, table, where)
     config = Config(**sections)
-    if config.site.id and not (config.mqtt.url and config.site.main_fuse_a):
-        raise ConfigError(
-            f"{where}: [site] id: sharing a site needs [mqtt] url and [site] main_fuse_a"
-        )
+    problem = sharing_problem(config)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
     return config
+
+
+TOPIC_WILDCARDS = frozenset("+#")
+
+
+def sharing_problem(config: Config) -> str | None:
+    """What keeps the box from sharing its site as configured (the key, then why): the
+    site's messages steer the fuse, so they are signed unless the owner says otherwise,
+    and the charge point id is a level of their topics."""
+    site = config.site
+    if not site.id:
+        return None
+    if not (config.mqtt.url and site.main_fuse_a):
+        return "[site] id: sharing a site needs [mqtt] url and [site] main_fuse_a"
+    if not site.secret and not site.accept_unsigned:
+        return (
+            "[site] secret: sharing a site needs a secret (any client of the broker could "
+            "fake claims and grid readings); set accept_unsigned = true to take that risk"
+        )
+    if set(config.charge_point.id) & TOPIC_WILDCARDS:
+        return (
+            f"[charge_point] id: {config.charge_point.id!r} cannot be a level of the site's "
+            "MQTT topics (no '+' or '#' when sharing a site)"
+        )
+    return None
 
 
 def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: str) -> Any:

@@ -20,6 +20,7 @@ from pievse.firmware.app.ocpp_parts import (
     connection_security,
     csms_link,
     data_transfers,
+    invalid_id_reaction,
     reading,
     record_clock_set,
     status_payload,
@@ -60,6 +61,7 @@ from pievse.firmware.ocpp201.status_notifications import (
     connector_status,
     notification,
 )
+from pievse.firmware.ocpp201.transaction_answers import TransactionAnswers
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
 from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
 from pievse.firmware.ocpp201.variables import variables
@@ -106,6 +108,9 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     transactions = TransactionReporter(
         events, parts.session_log, keys, clock, lambda: reading(parts), started_measurands.items
     )
+
+    refused = invalid_id_reaction(parts).refused
+    TransactionAnswers(outbox, authorizer, refused)
     statuses = StatusReporter(
         CONNECTORS,
         lambda: {1: status_now()},

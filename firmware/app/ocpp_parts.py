@@ -19,6 +19,7 @@ from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import VENDOR_ID, DataTransfers
+from pievse.firmware.csms.invalid_id import InvalidIdReaction
 from pievse.firmware.csms.link import CsmsLink, LinkSettings
 from pievse.firmware.csms.meter_values import Reading
 from pievse.firmware.csms.outbox import Outbox
@@ -310,3 +311,16 @@ def status_payload(status: str, request_id: int | None) -> dict[str, Any]:
     if request_id is not None:
         payload["requestId"] = request_id
     return payload
+
+
+def invalid_id_reaction(parts: BoxParts) -> InvalidIdReaction:
+    """When the CSMS refuses a running session's token: E05's rules, both versions."""
+    controller = parts.controller
+
+    def delivered_wh(session_id: int) -> float | None:
+        session = controller.session
+        if session is None or session.id != session_id:
+            return None
+        return controller.meter.energy_wh - session.meter_start_wh
+
+    return InvalidIdReaction(parts.keys, controller.sessions.deauthorize, delivered_wh)
