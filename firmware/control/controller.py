@@ -88,7 +88,7 @@ class ChargeController:
         self._wake_event = asyncio.Event()
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
         self._inputs = InputChecks(board, self.supervisor)
-        self.limits = LimitSources()
+        self.limits = LimitSources(clock.monotonic)
         self.limits.register("site", lambda _now: config.limits.site_max_current_a)
         self.limits.register(
             "thermal", lambda _now: thermal_limit_a(self._inputs.enclosure_c, board.derating)
