@@ -285,6 +285,7 @@ BENCH_FAULTS = (
     "meter_offline",
     "meter_exception",
     "meter_implausible",
+    "meter_jump",
     "contactor_weld",
     "diode",
     "contactor_stuck_open",

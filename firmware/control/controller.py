@@ -26,6 +26,7 @@ from pievse.firmware.control.connector_status import (
 )
 from pievse.firmware.control.derating import thermal_limit_a
 from pievse.firmware.control.duty_cycle import duty_percent
+from pievse.firmware.control.energy_plausibility import EnergyRules, rated_power_w
 from pievse.firmware.control.fault_recovery import FaultRecovery
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.iec61851 import (
@@ -117,7 +118,13 @@ class ChargeController:
             ),
         )
         self.meter = MeterWatch(
-            board.meter, config.meter, self.supervisor, self.wake, self._on_reading
+            board.meter,
+            config.meter,
+            self.supervisor,
+            self.wake,
+            self._on_reading,
+            EnergyRules(rated_power_w(board.ratings)),
+            clock.monotonic,
         )
         self.sessions = self._keeper(config, clock, sessions, authorize, reservations)
         self._tag_reader = (
