@@ -237,7 +237,7 @@ class ChargeController:
         self.phases.step(sample.state, self.meter.measurements, now, self._duty.duty is not None)
         self.offer = self._arbitrate()
         self._drive(sample, now)
-        self._board.contactor.keep_alive()
+        self.supervisor.keep_contactor_alive()
         self._show_led()
 
     def _arbitrate(self) -> Limit:
