@@ -88,15 +88,20 @@ def iso_utc(moment: datetime) -> str:
 
 
 def parse_ocpp_datetime(text: str) -> datetime:
-    """An OCPP dateTime from the CSMS; a local time without an offset would be ambiguous,
-    so it is refused like any other malformed value (ValueError)."""
+    """An OCPP dateTime from the CSMS, in UTC; a local time without an offset would be
+    ambiguous, so it is refused like any other malformed value (ValueError), and so is one
+    whose UTC falls outside the years 1..9999 (9999-12-31T23:00-05:00): every later use
+    (`iso_utc`, comparisons, storing it) can then take it without overflowing."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
         raise ValueError(f"not an ISO 8601 date-time: {text!r}") from None
     if moment.tzinfo is None:
         raise ValueError(f"date-time without a time zone: {text!r}")
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"date-time out of range in UTC: {text!r}") from None
 
 
 def elapsed(since: float, now: float, duration_s: float) -> bool:

@@ -91,10 +91,9 @@ class CsmsSession:
         would make every later reading of the clock overflow."""
         try:
             csms_now = parse_ocpp_datetime(text)
+            refused = implausible_wall_time(csms_now)
         except ValueError as exc:
-            log.warning("CSMS time: %s; clock not set", exc)
-            return
-        refused = implausible_wall_time(csms_now)
+            refused = str(exc)
         if refused is not None:
             log.warning("CSMS time refused: %s; clock not set", refused)
             for heard in self._on_time_refused:

@@ -5,7 +5,7 @@ right time sent again could not recover, because setting it read the overflowing
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,8 @@ from pievse.firmware.clock import (
     ManualClock,
     SystemClock,
     implausible_wall_time,
+    iso_utc,
+    parse_ocpp_datetime,
 )
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.session import CsmsSession
@@ -98,3 +100,21 @@ def test_the_system_clock_takes_only_plausible_times_and_never_overflows(
         with pytest.raises(ValueError, match="wall time refused"):
             clock.set_wall(moment)
         assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)
+
+
+OFFSETS = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@given(st.datetimes(timezones=OFFSETS))
+def test_any_date_time_from_outside_parses_to_utc_or_is_refused(moment: datetime) -> None:
+    """Then `iso_utc` and comparisons never overflow on it (9999-12-31T23:00-05:00 did)."""
+    text = moment.isoformat()
+    try:
+        parsed = parse_ocpp_datetime(text)
+    except ValueError as exc:
+        assert "out of range" in str(exc)
+        return
+    assert parsed.utcoffset() == timedelta() and parsed == moment
+    assert parse_ocpp_datetime(iso_utc(parsed)) == parsed.replace(
+        microsecond=parsed.microsecond // 1000 * 1000
+    )
