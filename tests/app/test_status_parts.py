@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pievse.firmware.mqtt.state import state_payload
 from tests.conftest import FAST_CONFIG, running_wallbox
 
 
@@ -35,3 +36,6 @@ async def test_a_part_that_raises_is_an_error_entry_and_the_rest_answers(
         assert status["pilot"]["state"] == "A" and status["faults"] == []
         logged = [r.getMessage() for r in caplog.records]
         assert logged.count("status part 'meter' could not describe itself") == 1, "once a minute"
+        state = state_payload(status)
+        assert (state["power_w"], state["energy_wh"], state["mode"]) == (None, None, None)
+        assert state["status"] == "Available" and state["pilot"] == "A", "MQTT still publishes"
