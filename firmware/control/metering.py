@@ -64,6 +64,12 @@ class MeterWatch:
         m = self.measurements
         return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
 
+    def expect(self, energy_wh: float, age_s: float) -> None:
+        """The count a session persisted `age_s` ago (wall time) judges the first reading
+        after a restart, so a glitch there is not what a power-loss stop bills."""
+        if self._energy is None:
+            self._energy = EnergyTrack(energy_wh, self._monotonic() - max(age_s, 0.0))
+
     async def run(self) -> None:
         while True:
             await asyncio.sleep(self._config.poll_interval_s)
