@@ -87,6 +87,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         keys,
         clock,
         on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
+        on_time_refused=[lambda why: parts.security_log.record("InvalidMessages", why)],
     )
     security = connection_security(parts, csms.reconnect)
     network = _network_profiles(parts, security)

@@ -31,7 +31,12 @@ from pievse.firmware.app.site_sources import (
     register_phase_planner,
     register_site_share,
 )
-from pievse.firmware.app.status_document import plot_inputs, status_document, status_key
+from pievse.firmware.app.status_document import (
+    PartFailures,
+    plot_inputs,
+    status_document,
+    status_key,
+)
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
 from pievse.firmware.config import Config, parse_listen
@@ -176,6 +181,7 @@ class Wallbox:
         )
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
+        self._part_failures = PartFailures(clock.monotonic)
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
@@ -294,24 +300,31 @@ class Wallbox:
             await self._restart_hook(kind)
 
     def status(self) -> dict[str, Any]:
+        main_fuse, share, mqtt = self.main_fuse, self.site_share, self.mqtt
         document = status_document(
             self.controller,
             self.board.name,
             self.config.charge_point.id,
-            self.reservations.current(),
+            self.reservations.current,
             self.ocpp,
             {
-                **self.grid.describe(),
-                "main_fuse": None if self.main_fuse is None else self.main_fuse.describe(),
-                **self.charging_mode.describe(),
-                "phases": self.controller.phases.describe(),
-                "sharing": None if self.site_share is None else self.site_share.describe(),
+                "grid": self.grid.describe,
+                "main_fuse": lambda: {
+                    "main_fuse": None if main_fuse is None else main_fuse.describe()
+                },
+                "charging_mode": self.charging_mode.describe,
+                "phases": lambda: {"phases": self.controller.phases.describe()},
+                "sharing": lambda: {"sharing": None if share is None else share.describe()},
             },
+            self._part_failures,
         )
-        document["mqtt"] = None if self.mqtt is None else self.mqtt.describe()
-        document["firmware_version"] = firmware_version()
-        document["bench"] = self.board.bench is not None
-        return document
+        return document | self._part_failures.describe(
+            {
+                "mqtt": lambda: None if mqtt is None else mqtt.describe(),
+                "firmware_version": firmware_version,
+                "bench": lambda: self.board.bench is not None,
+            }
+        )
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)

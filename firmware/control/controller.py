@@ -26,6 +26,7 @@ from pievse.firmware.control.connector_status import (
 )
 from pievse.firmware.control.derating import thermal_limit_a
 from pievse.firmware.control.duty_cycle import duty_percent
+from pievse.firmware.control.energy_plausibility import EnergyRules, rated_power_w
 from pievse.firmware.control.fault_recovery import FaultRecovery
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.iec61851 import (
@@ -88,7 +89,7 @@ class ChargeController:
         self._wake_event = asyncio.Event()
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
         self._inputs = InputChecks(board, self.supervisor)
-        self.limits = LimitSources()
+        self.limits = LimitSources(clock.monotonic)
         self.limits.register("site", lambda _now: config.limits.site_max_current_a)
         self.limits.register(
             "thermal", lambda _now: thermal_limit_a(self._inputs.enclosure_c, board.derating)
@@ -117,7 +118,13 @@ class ChargeController:
             ),
         )
         self.meter = MeterWatch(
-            board.meter, config.meter, self.supervisor, self.wake, self._on_reading
+            board.meter,
+            config.meter,
+            self.supervisor,
+            self.wake,
+            self._on_reading,
+            EnergyRules(rated_power_w(board.ratings)),
+            clock.monotonic,
         )
         self.sessions = self._keeper(config, clock, sessions, authorize, reservations)
         self._tag_reader = (
@@ -230,7 +237,7 @@ class ChargeController:
         self.phases.step(sample.state, self.meter.measurements, now, self._duty.duty is not None)
         self.offer = self._arbitrate()
         self._drive(sample, now)
-        self._board.contactor.keep_alive()
+        self.supervisor.keep_contactor_alive()
         self._show_led()
 
     def _arbitrate(self) -> Limit:

@@ -296,7 +296,15 @@ class SessionKeeper:
 
     async def first_meter_reading(self) -> None:
         """A session left open needs the meter's count: a meter powering up with the box
-        gets a few polls to answer before the last persisted reading is used instead."""
+        gets a few polls to answer before the last persisted reading is used instead. That
+        reading (or the start's) is what the first poll is judged against."""
+        for session in self._log.open_sessions():
+            last = self._log.last_reading(session.id)
+            if last is None:
+                wh, at = session.meter_start_wh, session.started_at
+            else:
+                wh, at = last.energy_wh, last.at
+            self._meter.expect(wh, (self._clock.now() - at).total_seconds())
         await self._meter.poll_once()
         attempts = self._meter_cfg.offline_after_failures
         while self._meter.measurements is None and attempts > 1 and self._log.open_sessions():

@@ -25,10 +25,12 @@ from pievse.hal.register_map import RegisterMap, plan_reads
 
 log = logging.getLogger(__name__)
 
-METER_FAULTS = ("timeout", "crc", "exception", "nan", "negative", "backwards")
+METER_FAULTS = ("timeout", "crc", "exception", "nan", "negative", "backwards", "jump")
 DEVICE_FAILURE = 4
 ENERGY = "Energy.Active.Import.Register"
 BACKWARDS_WH = 100.0
+JUMP_WH = 1e9
+"""The "jump" fault: +1 000 000 kWh on the energy register while it lasts."""
 
 
 class MeterSource(Protocol):
@@ -261,6 +263,8 @@ class MeterEmulator:
             energy = -1000.0
         elif fault == "backwards":
             energy = max(0.0, energy - BACKWARDS_WH)
+        elif fault == "jump":
+            energy += JUMP_WH
         values[ENERGY] = energy
         return values
 

@@ -231,6 +231,8 @@ class Plant:
                 return "exception"
             if self.faults["meter_implausible"]:
                 return "nan"
+            if self.faults["meter_jump"]:
+                return "jump"
             return None
 
     # --- bench side (BenchControl) -------------------------------------------------------
