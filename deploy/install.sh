@@ -132,14 +132,15 @@ mkdir -p "$work/home"
 # --- a bundle made here from this checkout ------------------------------------------------
 if [ -z "$bundle" ]; then
     say "building a bundle from $project (in a temporary venv; needs the network once)"
-    mkdir -p "$work/src" "$work/out"
+    build="$work/build"
+    mkdir -p "$build/src" "$build/out"
     tar -C "$project" --exclude=./.git --exclude=./.venv --exclude=./build --exclude=./dist \
-        --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$work/src" -xf -
-    [ -z "$user" ] || chown -R "$user" "$work/src" "$work/out"
-    as_user "$python" -m venv "$work/venv" >"$work/venv.log" 2>&1 \
+        --exclude='*.egg-info' --exclude=__pycache__ -cf - . | tar -C "$build/src" -xf -
+    [ -z "$user" ] || chown -R "$user" "$build"
+    as_user "$python" -m venv "$build/venv" >"$work/venv.log" 2>&1 \
         || fail "$python could not make a venv: $(tail -n 1 "$work/venv.log")"
-    as_user "$work/venv/bin/python" "$work/src/deploy/make_bundle.py" --project "$work/src" \
-        --out "$work/out" ${extra:+--extra "$extra"} >"$work/made" 2>"$work/make.log" \
+    as_user "$build/venv/bin/python" "$build/src/deploy/make_bundle.py" --project "$build/src" \
+        --out "$build/out" ${extra:+--extra "$extra"} >"$work/made" 2>"$work/make.log" \
         || fail "building the bundle failed: $(tail -n 1 "$work/make.log")"
     bundle=$(head -n 1 "$work/made")
     say "built here from the checkout: no signature to check"
