@@ -77,7 +77,7 @@ class Wallbox:
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
-        self.store = store = Store(options.data_dir / "pievse.db")
+        self.store = store = Store(options.data_dir / "pievse.db", restore_snapshot=True)
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
         self.keys = ConfigurationKeys(
             store,

@@ -3,10 +3,11 @@ whose floor this release reaches, or fall back to the snapshot taken before the 
 that raised the floor (see `migrations`).
 
 The snapshot is `<database>.before-migration`, written with VACUUM INTO just before a
-migration that is not additive runs. A release that finds the floor above its own schema (an
-update migrated and was rolled back, or an older release was installed by hand) puts the
+migration that is not additive runs. A controller that finds the floor above its own schema
+(an update migrated and was rolled back, or an older release was installed by hand) puts the
 newer database aside as `<database>.schema-<version>` and restores the snapshot: what the
 newer release recorded after its migration is in the file put aside, not lost silently.
+Commands that only read the database beside a running box never swap it: they refuse.
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ def snapshot(db: sqlite3.Connection, target: Path) -> None:
     log.info("database snapshot before a migration that is not additive: %s", target)
 
 
+def refusal(path: Path, found: tuple[int, int], own: int) -> StoreError:
+    version, floor = found
+    return StoreError(
+        f"database {path} has schema version {version}, which needs a release of schema "
+        f"{floor} or newer; this one has {own} (and no snapshot it may use): run a newer pievse"
+    )
+
+
 def restore(path: Path, found: tuple[int, int], migrations: Sequence[Migration]) -> None:
     """Puts the (closed) database at `path`, found at (version, floor), aside and brings
     back the snapshot if this release can use it; raises StoreError otherwise."""
@@ -102,13 +111,9 @@ def restore(path: Path, found: tuple[int, int], migrations: Sequence[Migration])
             usable = plan(*state(copy, migrations), own) != "restore"
         finally:
             copy.close()
-    version, floor = found
     if not usable:
-        raise StoreError(
-            f"database {path} has schema version {version}, which needs a release of schema "
-            f"{floor} or newer; this one has {own} and no snapshot it can use is there: run "
-            "a newer pievse"
-        )
+        raise refusal(path, found, own)
+    version = found[0]
     aside = path.with_name(f"{path.name}.schema-{version}")
     os.link(path, aside)  # a power cut from here on leaves one of the two at `path`
     for suffix in ("-wal", "-shm"):

@@ -19,9 +19,16 @@ from pievse.firmware.persistence.schema import StoreError as StoreError
 
 
 class Store:
-    def __init__(self, path: Path, migrations: Sequence[Migration] = MIGRATIONS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        restore_snapshot: bool = False,
+    ) -> None:
         """`migrations`: this release's schema history (tests give others, as other
-        releases would have)."""
+        releases would have). `restore_snapshot`: the controller itself (not a command that
+        only reads the database beside it) may bring back the snapshot when the database's
+        floor is above this release; otherwise such a database is refused (StoreError)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # It holds AuthorizationKey: owner-only, and SQLite gives its -wal and -shm files
@@ -38,6 +45,8 @@ class Store:
         found = schema.state(self.db, migrations)
         if schema.plan(*found, len(migrations)) == "restore":
             self.db.close()
+            if not restore_snapshot:
+                raise schema.refusal(path, found, len(migrations))
             schema.restore(path, found, migrations)
             self.db = self._connect()
             found = schema.state(self.db, migrations)
