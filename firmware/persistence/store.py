@@ -8,6 +8,7 @@ compatibility floor beside it which releases can still use it (`migrations`, `sc
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 from pievse.firmware.persistence import schema
 from pievse.firmware.persistence.migrations import MIGRATIONS, Migration
 from pievse.firmware.persistence.schema import StoreError as StoreError
+
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -52,6 +55,15 @@ class Store:
             found = schema.state(self.db, migrations)
         if schema.plan(*found, len(migrations)) == "migrate":
             schema.migrate(self.db, path, migrations)
+
+    def discard_snapshot(self) -> None:
+        """Once a release registered on this database it is the one to keep: the snapshot
+        from before a migration is no longer a way back (its outbox would send again what
+        went out since)."""
+        snapshot = schema.snapshot_path(self.path)
+        if snapshot.exists():
+            snapshot.unlink()
+            log.info("a release registered on %s: snapshot %s removed", self.path, snapshot)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
