@@ -19,6 +19,9 @@
 # /etc/pievse (config, board file); /var/lib/pievse (data); the systemd unit (Type=notify,
 # watchdog), the hardware watchdog, the udev rules.
 set -euo pipefail
+# The releases and the unit must be readable by the service whatever umask sudo passes on
+# (the data directory and the config get their own modes below).
+umask 022
 
 usage() {
     sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
@@ -95,7 +98,7 @@ if [ $live = 1 ]; then
     # gcc, the headers and libffi build what has no wheel for this Pi (the bundle says which)
     apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc \
         libffi-dev i2c-tools openssl >/dev/null 2>&1 \
-        || fail "apt-get could not install python3-venv python3-dev gcc libffi-dev i2c-tools openssl"
+        || fail "apt-get could not install python3-venv python3-dev gcc libffi-dev i2c-tools openssl (apt-get update first? network?)"
 fi
 need "$python" python3
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
