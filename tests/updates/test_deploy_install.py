@@ -227,3 +227,31 @@ def test_every_dependency_resolves_for_both_pi_platforms() -> None:
     assert ("aarch64", "RPi.GPIO") in sources, "RPi.GPIO ships no wheels at all"
     assert ("aarch64", "cryptography") not in sources
     print("\n" + "\n".join(f"{t} {name}: source" for t, name in sorted(sources)))
+
+
+# --- what is missing, in one line --------------------------------------------------------
+
+FAKE_PYTHONS = {
+    "absent": (None, "is missing (apt-get install python3)"),
+    "old": ("exit 1", "is older than Python 3.11"),
+    "no-venv": (
+        'case "$2" in *ensurepip*) exit 1 ;; esac; exit 0',
+        "the venv module of",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAKE_PYTHONS))
+def test_what_is_missing_is_named_in_one_line(tmp_path: Path, kind: str) -> None:
+    body, message = FAKE_PYTHONS[kind]
+    python = tmp_path / "python3"
+    if body is not None:
+        python.write_text(f"#!/bin/sh\n{body}\n")
+        python.chmod(0o755)
+    done = run_install(
+        "--prefix", str(tmp_path / "root"), env={**os.environ, "PYTHON": str(python)}
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("install.sh: error: "), done.stderr
+    assert message in lines[0]
