@@ -152,7 +152,7 @@ else
     signed_here=0
 fi
 
-# --- the bundle's signature, on a private copy (checked and installed from the same bytes)
+# --- the bundle's signature, on private copies (checked and installed from the same bytes)
 cp "$bundle" "$work/release.bundle"
 if [ $signed_here = 0 ]; then
     if [ -z "$trust" ] && [ -f "$root/etc/pievse/pievse.toml" ]; then
@@ -173,16 +173,18 @@ PY
     fi
     [ -z "$trust" ] || [ -f "$trust" ] || fail "manufacturer root $trust not found"
     if [ -f "$bundle.sig" ] && [ -f "$bundle.pem" ]; then
+        cp "$bundle.sig" "$work/release.sig"
+        cp "$bundle.pem" "$work/release.pem"
         if [ -n "$trust" ]; then
             need openssl openssl
-            openssl verify -CAfile "$trust" -untrusted "$bundle.pem" "$bundle.pem" \
+            openssl verify -CAfile "$trust" -untrusted "$work/release.pem" "$work/release.pem" \
                 >/dev/null 2>"$work/verify.log" \
                 || fail "$bundle.pem does not lead to the manufacturer root $trust: $(grep -m1 'error' "$work/verify.log")"
-            openssl x509 -in "$bundle.pem" -noout -ext extendedKeyUsage 2>/dev/null \
+            openssl x509 -in "$work/release.pem" -noout -ext extendedKeyUsage 2>/dev/null \
                 | grep -q "Code Signing" \
                 || fail "$bundle.pem is not a code-signing certificate"
-            openssl x509 -in "$bundle.pem" -noout -pubkey >"$work/signer.pub"
-            base64 -d <"$bundle.sig" >"$work/signature" 2>/dev/null \
+            openssl x509 -in "$work/release.pem" -noout -pubkey >"$work/signer.pub"
+            base64 -d <"$work/release.sig" >"$work/signature" 2>/dev/null \
                 || fail "$bundle.sig is not base64"
             openssl dgst -sha256 -verify "$work/signer.pub" -signature "$work/signature" \
                 "$work/release.bundle" >/dev/null 2>&1 \

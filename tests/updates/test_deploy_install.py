@@ -6,6 +6,7 @@ root. Also: make_bundle.py resolves every dependency for the Pi's platforms."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.rigs.paths import ROOT
 from tests.rigs.process import free_port
@@ -179,8 +182,15 @@ def test_a_bundle_installs_only_under_the_provisioned_manufacturer_root(
     changed[-2000] ^= 0xFF
     (tmp_path / "tampered").mkdir()
     tampered = _copy_signed(bundles, UPDATE, tmp_path / "tampered", bytes(changed))
+    (tmp_path / "server").mkdir()
+    server = bundles.maker.server()  # the maker's root, but serverAuth, not codeSigning
+    by_server = _copy_signed(bundles, UPDATE, tmp_path / "server")
+    signature = server.key.sign(by_server.read_bytes(), ec.ECDSA(hashes.SHA256()))
+    Path(f"{by_server}.sig").write_text(base64.b64encode(signature).decode())
+    Path(f"{by_server}.pem").write_text(server.pem())
     for args, message in (
         (["--bundle", str(bundles.path(BASE))], "is not signed"),
+        (["--bundle", str(by_server)], "is not a code-signing certificate"),
         (["--bundle", str(signed), "--manufacturer-root", str(stranger)], "does not lead to"),
         (["--bundle", str(tampered)], "does not match"),
     ):
