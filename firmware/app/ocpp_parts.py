@@ -132,7 +132,8 @@ def csms_link(
     on_accepted: Sequence[Callable[[], None]] = (),
 ) -> CsmsLink:
     """The link serving a front's handlers: after each registration the statuses go out
-    again, a firmware update waiting for the CSMS reports, then what the front adds."""
+    again, a firmware update waiting for the CSMS reports, the database's snapshot from
+    before a migration is dropped (this release runs on it), then what the front adds."""
     return CsmsLink(
         _link_settings(parts.config, dialect),
         csms,
@@ -140,7 +141,12 @@ def csms_link(
         outbox,
         handlers,
         security,
-        on_accepted=[statuses.resync, jobs.firmware.registered, *on_accepted],
+        on_accepted=[
+            statuses.resync,
+            jobs.firmware.registered,
+            parts.store.discard_snapshot,
+            *on_accepted,
+        ],
         on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
         on_other_version=parts.switch_version,
         traffic=parts.traffic,

@@ -92,7 +92,7 @@ class Wallbox:
         self._traffic = traffic
         self._shares_process = shares_process
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
-        self.store = store = Store(options.data_dir / "pievse.db")
+        self.store = store = Store(options.data_dir / "pievse.db", restore_snapshot=True)
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
         self.keys = ConfigurationKeys(
             store,
