@@ -101,6 +101,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         lambda: csms.accepted,
         lambda: controller.session,
         lambda: controller.connector_status().status,
+        lambda: controller.supervisor.faults(),
     )
     started_measurands = StartedMeasurands(store, keys)
     transactions = TransactionReporter(
