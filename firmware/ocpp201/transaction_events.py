@@ -206,6 +206,10 @@ class TransactionEvents:
                 return REPORTS[min(ending, key=list(Fault).index)].stopped_reason
         return STOPPED_REASONS.get(reason, reason)
 
+    def rate_changed(self, session: Session, value: MeterValue | None) -> None:
+        """The offered current moved (see `charging_rate`): Updated ChargingRateChanged."""
+        self._updated(session, "ChargingRateChanged", value)
+
     def triggered(self, session: Session, value: MeterValue | None) -> None:
         """TriggerMessage TransactionEvent: an Updated event with the values of now."""
         self._updated(session, "Trigger", value)
