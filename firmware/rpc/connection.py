@@ -42,6 +42,7 @@ from pievse.firmware.rpc.frames import (
     validate,
 )
 from pievse.firmware.rpc.routes import Routes
+from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("pievse.ocpp.frames")
@@ -71,7 +72,9 @@ class CsmsConnection:
         response_timeout_s: float,
         on_traffic: Callable[[], None],
         on_invalid: Callable[[str], None] = lambda _text: None,
+        traffic: TrafficObserver = NO_TRAFFIC,
     ) -> None:
+        self._traffic = traffic
         self.dialect = dialect
         self.id = charge_point_id
         self._connection = websocket
@@ -122,6 +125,7 @@ class CsmsConnection:
             await self._send(exc.call_error().to_json())
             return
         if isinstance(message, Call):
+            self._traffic.received(message.action)
             if len(self._call_tasks) >= MAX_CALLS_IN_PROGRESS:
                 self._on_invalid(f"{message.action!a}: more than {MAX_CALLS_IN_PROGRESS} calls")
                 refused = FrameError(
@@ -205,23 +209,19 @@ class CsmsConnection:
         async with self._request_lock:
             if self._closed:
                 raise ConnectionLost("connection closed")
-            future: asyncio.Future[CallResult | CallError] = (
-                asyncio.get_running_loop().create_future()
-            )
-            self._pending[message.unique_id] = future
+            loop = asyncio.get_running_loop()
+            sent_at = loop.time()
             try:
-                await self._send(message.to_json())
-                async with asyncio.timeout(self._response_timeout):
-                    answer = await future
-            except ConnectionClosed:
-                raise ConnectionLost("connection closed") from None
-            except TimeoutError:
-                raise RequestFailed(
-                    f"no answer to {action} within {self._response_timeout:g} s"
-                ) from None
-            finally:
-                self._pending.pop(message.unique_id, None)
+                answer = await self._exchange(message)
+            except ConnectionLost:
+                self._traffic.answered(action, loop.time() - sent_at, "lost", None)
+                raise
+            except RequestFailed:
+                self._traffic.answered(action, loop.time() - sent_at, "timeout", None)
+                raise
+        latency_s = loop.time() - sent_at
         if isinstance(answer, CallError):
+            self._traffic.answered(action, latency_s, answer.error_code, None)
             raise RequestFailed(
                 f"{action}: CALLERROR {answer.error_code}: {answer.error_description}"
             )
@@ -229,8 +229,27 @@ class CsmsConnection:
         try:
             validate(answer, self.dialect)
         except FrameError as exc:
+            self._traffic.answered(action, latency_s, "invalid", None)
             raise RequestFailed(f"{action}: invalid answer: {exc}") from None
+        self._traffic.answered(action, latency_s, "ok", answer.payload)
         return answer.payload
+
+    async def _exchange(self, message: Call) -> CallResult | CallError:
+        """Sends the CALL and waits for its answer (the caller holds the request lock)."""
+        future: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
+        self._pending[message.unique_id] = future
+        try:
+            await self._send(message.to_json())
+            async with asyncio.timeout(self._response_timeout):
+                return await future
+        except ConnectionClosed:
+            raise ConnectionLost("connection closed") from None
+        except TimeoutError:
+            raise RequestFailed(
+                f"no answer to {message.action} within {self._response_timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(message.unique_id, None)
 
     async def answers_sent(self) -> None:
         """Until every incoming CALL has been answered (and its `after` step has run)."""
