@@ -95,3 +95,24 @@ async def test_overlapping_diagnostics_upload_once(
         "Uploaded",
     ]
     assert csms.protocol_errors == []
+
+
+async def test_overlapping_log_requests_upload_the_last_one_told(
+    box: BenchClient, csms: TestCsms, files: HttpFiles
+) -> None:
+    mark = len(csms.received)
+    location = {"remoteLocation": f"{files.base}/files/"}
+    answers = await csms.send_together(
+        [
+            [2, f"l{n}", "GetLog", {"logType": "SecurityLog", "requestId": n, "log": location}]
+            for n in (3, 4)
+        ]
+    )
+    first, second = results(answers)
+    assert (first["status"], second["status"]) == ("Accepted", "AcceptedCanceled")
+    await csms.wait_for(
+        "LogStatusNotification", lambda p: p["status"] == "Uploaded", since=mark, timeout=8
+    )
+    assert list(files.uploads) == [second["filename"]]
+    assert {p.get("request_id") for p in csms.of("LogStatusNotification", mark)} == {4}
+    assert csms.protocol_errors == []
