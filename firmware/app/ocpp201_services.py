@@ -27,6 +27,7 @@ from pievse.firmware.app.ocpp_parts import (
 )
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.meter_values import meter_value as offered_value
 from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.profile_store import ProfileStore
@@ -49,6 +50,7 @@ from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
 from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
 from pievse.firmware.ocpp201.box_facts import BoxFacts
+from pievse.firmware.ocpp201.charging_rate import ChargingRateWatch
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.external_limits import ExternalLimits
@@ -104,6 +106,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         lambda: csms.accepted,
         lambda: controller.session,
         lambda: controller.connector_status().status,
+        lambda: controller.supervisor.faults(),
     )
     started_measurands = StartedMeasurands(store, keys)
     transactions = TransactionReporter(
@@ -149,8 +152,16 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     external_limits = ExternalLimits(
         outbox, store, clock, lambda: controller.offer, lambda: csms.accepted
     )
+    rate = ChargingRateWatch(
+        events.rate_changed,
+        lambda: controller.session,
+        lambda: controller.offered_a,
+        lambda: external_limits.significance_pct,
+        clock.monotonic,
+        lambda: offered_value(clock.now(), ["Current.Offered"], reading(parts), "Other"),
+    )
     controller.step_listeners.extend(
-        [statuses.observe, events.observe, problems.observe, external_limits.observe]
+        [statuses.observe, events.observe, problems.observe, external_limits.observe, rate.observe]
     )
     parts.reservations.expiry_listeners.append(
         lambda reservation_id: outbox.put(
