@@ -17,9 +17,11 @@ from aiohttp import web
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
 from pievse.firmware.api.access import access_for
+from pievse.firmware.api.commission_routes import add_commission_routes
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
+from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_fronts import FrontChoice
@@ -164,6 +166,7 @@ class Wallbox:
                 None if self.site_share is None else (self.site_share, self.grid),
             )
         )
+        self.commissioning = commissioning_for(self, options.data_dir)
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
         self._runner: web.AppRunner | None = None
@@ -318,6 +321,7 @@ class Wallbox:
             ),
             self.availability,
         )
+        add_commission_routes(app, self.commissioning)
         # A page's open event stream must not hold a stop up.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
