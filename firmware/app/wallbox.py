@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
+BENCH_SITE_NOTE = "the bench has a site: a house load, PV or a scenario (POST /api/bench/site)"
 
 
 class Wallbox:
@@ -350,7 +351,10 @@ class Wallbox:
             self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
         if self.board.grid_meter is not None:
             poller = GridMeterPoller(
-                self.board.grid_meter, self.grid, self.config.meter.poll_interval_s
+                self.board.grid_meter,
+                self.grid,
+                self.config.meter.poll_interval_s,
+                BENCH_SITE_NOTE if self.board.bench is not None else None,
             )
             self._services.append(asyncio.create_task(poller.run(), name="grid-meter"))
         if self.ocpp is not None:
@@ -361,7 +365,9 @@ class Wallbox:
         else:
             log.info("no CSMS configured: running standalone (%s)", self._standalone_mode())
         log.info(
-            "board %s; local API on http://%s:%d/api/status", self.board.name, *self.api_address
+            "board %s; status page http://%s:%d/ (the API under /api/)",
+            self.board.name,
+            *self.api_address,
         )
         self.systemd.ready(f"pievse {firmware_version()} on {self.board.name}")
         trim_heap()
