@@ -10,8 +10,9 @@ The contactor is closed only with no EV connected and no fault latched.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from pievse.firmware.control.duty_cycle import duty_percent
 from pievse.firmware.control.safety import SafetySupervisor
 from pievse.hal.interfaces import Board, EnergyMeter, MeterError, PilotState
 
+log = logging.getLogger(__name__)
 PILOT_SETTLE_S = 0.2
 """The peak-hold front end's time constant is ~20 ms; the co-processor samples each period."""
 TEST_DUTY_PERCENT = duty_percent(16.0)
@@ -75,11 +77,11 @@ class BringUp:
         s.hold(True)
         try:
             outputs = [
-                await self._pilot_at_rest(),
-                await self._pilot_pwm(),
-                await self._rcd(),
-                await self._contactor(),
-                await self._lock(),
+                await self._guarded("pilot +12 V", self._pilot_at_rest),
+                await self._guarded("pilot PWM levels", self._pilot_pwm),
+                await self._guarded("RCD self-test", self._rcd),
+                await self._guarded("contactor and mirror", self._contactor),
+                await self._guarded("lock", self._lock),
             ]
         finally:
             s.supervisor.open_contactor(s.operate_s)
@@ -87,12 +89,23 @@ class BringUp:
             s.hold(False)
         return [
             *outputs,
-            await self._meter(),
-            await self._grid_meter(),
-            self._temperatures(),
-            await self._csms(),
-            j.judge_clock(s.clock.now(), datetime.now(UTC), ntp_synchronised()),
+            await self._guarded("meter", self._meter),
+            await self._guarded("grid meter", self._grid_meter),
+            await self._guarded("temperatures", self._temperatures),
+            await self._guarded("CSMS", self._csms),
+            await self._guarded("clock", self._clock),
         ]
+
+    async def _guarded(self, step: str, check: Callable[[], Awaitable[StepResult]]) -> StepResult:
+        """A device that raises fails its step; the run goes on with the next."""
+        try:
+            return await check()
+        except Exception as exc:
+            log.exception("commissioning step %s raised", step)
+            return j.failed(step, "", f"{type(exc).__name__}: {exc}")
+
+    async def _clock(self) -> StepResult:
+        return j.judge_clock(self._s.clock.now(), datetime.now(UTC), ntp_synchronised())
 
     async def _sample_after(self, command: Callable[[], None]) -> Any:
         command()
@@ -238,7 +251,7 @@ class BringUp:
         )
         return j.combine("grid meter", [measured], problems, "voltages and frequency")
 
-    def _temperatures(self) -> StepResult:
+    async def _temperatures(self) -> StepResult:
         board = self._s.board
         sensors = [("enclosure", board.thermometer)]
         if board.outlet_thermometer is not None:

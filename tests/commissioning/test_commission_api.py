@@ -134,3 +134,29 @@ async def test_the_csms_step_reads_the_configured_link(tmp_path: Path, csms: Tes
     assert code == 200 and step["outcome"] == "pass", step
     assert f"{csms.url}" in step["measured"] and "security profile 0" in step["measured"]
     assert step["measured"].endswith("registration accepted")
+
+
+class _BrokenInput:
+    """A GPIO input whose read fails (an unexported pin, a dead expander)."""
+
+    def read(self) -> bool:
+        raise OSError("input read failed")
+
+
+async def test_a_device_that_raises_fails_its_step_and_the_run_goes_on(
+    bench: BenchClient,
+) -> None:
+    lock = bench.wallbox.board.lock
+    working = lock._feedback  # type: ignore[union-attr]
+    lock._feedback = _BrokenInput()  # type: ignore[union-attr]
+    try:
+        code, report = await bench.post("/api/commission", {})
+    finally:
+        lock._feedback = working  # type: ignore[union-attr]
+    assert code == 200
+    steps = _by_step(report)
+    assert steps["lock"]["outcome"] == "fail"
+    assert steps["lock"]["reason"] == "OSError: input read failed"
+    assert [s["step"] for s in report["steps"]] == STEPS
+    assert steps["meter"]["outcome"] == "pass"
+    assert (await bench.status())["contactor"] == "open"
