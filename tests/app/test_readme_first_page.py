@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,23 @@ async def test_the_run_logs_the_status_pages_address(
     caplog.set_level(logging.INFO, logger="pievse.firmware.app.wallbox")
     async with running_wallbox(tmp_path, "") as bench:
         assert f"status page {bench.base}/ " in caplog.text
+
+
+def test_the_install_lines_run_where_there_is_no_sudo(tmp_path: Path) -> None:
+    """Root on a minimal image has no sudo: the first page's prefix then expands to nothing.
+    (The field install, on Raspberry Pi OS, has sudo.)"""
+    text = (ROOT / "README.md").read_text().split("\n## Command line", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)```", text, re.S)
+    lines = [line for block in commands for line in block.splitlines()]
+    assert not [line for line in lines if line.startswith("sudo ")]
+    prefixed = [line for line in lines if "apt-get" in line]
+    assert prefixed and all(line.startswith("$(command -v sudo) apt-get ") for line in prefixed)
+    bash = "/bin/bash"
+    ran = subprocess.run(
+        [bash, "-c", "$(command -v sudo) echo ran"],
+        env={"PATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (ran.returncode, ran.stdout) == (0, "ran\n")
