@@ -89,6 +89,10 @@ class Contactor(Protocol):
     """The power contactor. Only the safety supervisor calls close(); open() may be called
     from any thread at any time."""
 
+    closes_only_with_ev: bool
+    """True where the contactor's own logic (a co-processor's) closes only with an EV in
+    state C or D, whatever it is told: commissioning cannot test it with no EV."""
+
     def close(self) -> None:
         """Energise the coil. Synchronous, idempotent, well under a millisecond."""
         ...
