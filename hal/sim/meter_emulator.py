@@ -150,7 +150,10 @@ class MeterEmulator:
         source: MeterSource,
         device_id: int = 1,
         energy_file: Path | None = None,
+        count_every_s: float | None = COUNT_EVERY_S,
     ) -> None:
+        """`count_every_s`: how often the counter advances unread (None: at reads only, for
+        a meter some client reads all the time)."""
         if not 1 <= device_id <= 247:
             raise ValueError(f"device_id must be 1..247, got {device_id}")
         self.register_map = register_map
@@ -163,6 +166,7 @@ class MeterEmulator:
         self.reads = 0
         self._companions: list[MeterEmulator] = []
         self._counting: asyncio.Task[None] | None = None
+        self._count_every_s = count_every_s
         self._server = RegisterServer(device_id, self._ranges(), self._read, self._filter_reply)
 
     def _ranges(self) -> list[tuple[int, int, int]]:
@@ -218,9 +222,13 @@ class MeterEmulator:
         self._start_counting()
 
     def _start_counting(self) -> None:
+        every_s = self._count_every_s
+        if every_s is None:
+            return
+
         async def count() -> None:
             while True:
-                await asyncio.sleep(COUNT_EVERY_S)
+                await asyncio.sleep(every_s)
                 for emulator in (self, *self._companions):
                     emulator.energy_wh()
 

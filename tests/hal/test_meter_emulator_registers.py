@@ -12,14 +12,17 @@ import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusIOException
 
 from pievse.hal.register_map import SERVED_QUANTITIES, known_maps, load_register_map
 from pievse.hal.sim.meter_emulator import MeterEmulator, SetLoad
+from pievse.hal.sim.meter_emulator_service import control_app
 from pievse.hal.sim.meter_quantities import shown_values
 from pievse.hal.sim.serial_wire import SerialWire
+from tests.rigs.local_server import serving
 
 SDM630 = load_register_map("sdm630")
 UNIT = 7
@@ -168,3 +171,17 @@ def test_every_served_quantity_is_computed() -> None:
 def test_every_map_loads_with_its_rows_inside_its_spans(name: str) -> None:
     register_map = load_register_map(name)
     assert register_map.rows
+
+
+async def test_get_load_shows_the_energy_counted_without_a_poll(
+    sdm630,
+    clock: Clock,  # type: ignore[no-untyped-def]
+) -> None:
+    emulator, load, _ = sdm630
+    load.set(current_a=10.0)
+    async with serving(control_app(emulator, load)) as base, aiohttp.ClientSession() as http:
+        clock.now += 1800.0  # half an hour at 3 x 10 A x 230 V
+        async with http.get(f"{base}/load") as response:
+            state = await response.json()
+    assert state["energy_wh"] == pytest.approx(3450.0)
+    assert emulator.reads == 0
