@@ -5,7 +5,6 @@ API, which owns the hardware) or in one started for the run."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from pievse.firmware.commissioning.bringup import Seams
 from pievse.firmware.commissioning.report import render_table
 from pievse.firmware.commissioning.runs import Commissioning, CommissionRefused
 from pievse.firmware.config import parse_listen
+from pievse.firmware.persistence.store import Store
 
 if TYPE_CHECKING:
     from pievse.firmware.app.wallbox import Wallbox
@@ -68,9 +68,11 @@ def _token(options: RunOptions, host: str) -> str | None:
     path = options.data_dir / "pievse.db"
     if not path.exists():
         return None
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        row = db.execute("SELECT value FROM settings WHERE key = ?", (TOKEN_SETTING,)).fetchone()
-    return None if row is None else str(row[0])
+    store = Store(path)
+    try:
+        return store.get_setting(TOKEN_SETTING)
+    finally:
+        store.close()
 
 
 async def _ask_running_box(options: RunOptions) -> dict[str, Any] | None:

@@ -23,7 +23,14 @@ from pievse.firmware.commissioning import judging as j
 from pievse.firmware.commissioning.judging import StepResult
 from pievse.firmware.control.duty_cycle import duty_percent
 from pievse.firmware.control.safety import SafetySupervisor
-from pievse.hal.interfaces import Board, EnergyMeter, MeterError, PilotState
+from pievse.hal.interfaces import (
+    Board,
+    EnergyMeter,
+    Measurements,
+    MeterError,
+    PilotSample,
+    PilotState,
+)
 
 log = logging.getLogger(__name__)
 PILOT_SETTLE_S = 0.2
@@ -107,7 +114,7 @@ class BringUp:
     async def _clock(self) -> StepResult:
         return j.judge_clock(self._s.clock.now(), datetime.now(UTC), ntp_synchronised())
 
-    async def _sample_after(self, command: Callable[[], None]) -> Any:
+    async def _sample_after(self, command: Callable[[], None]) -> PilotSample:
         command()
         await asyncio.sleep(PILOT_SETTLE_S)
         return self._s.board.pilot.sample()
@@ -202,7 +209,7 @@ class BringUp:
             problems.append(f"the feedback did not report unlocked within {LOCK_WAIT_S:.0f} s")
         return j.combine("lock", [", ".join(shown)], problems, "feedback followed both ways")
 
-    async def _poll(self, meter: EnergyMeter) -> Any:
+    async def _poll(self, meter: EnergyMeter) -> Measurements:
         async with asyncio.timeout(METER_TIMEOUT_S):
             return await meter.poll()
 
