@@ -74,6 +74,11 @@ async def _until(condition: Callable[[], bool], within_s: float) -> float | None
     return time.monotonic() - start
 
 
+def _timings(*moves: tuple[str, float | None]) -> str:
+    """("closed", 0.012), ("opened", None) -> "closed in 12 ms, opened -"."""
+    return ", ".join(f"{what} {'-' if t is None else f'in {t * 1000:.0f} ms'}" for what, t in moves)
+
+
 class BringUp:
     def __init__(self, seams: Seams) -> None:
         self._s = seams
@@ -88,6 +93,7 @@ class BringUp:
                 await self._guarded("pilot PWM levels", self._pilot_pwm),
                 await self._guarded("RCD self-test", self._rcd),
                 await self._guarded("contactor and mirror", self._contactor),
+                await self._guarded("phase contactor", self._phase_contactor),
                 await self._guarded("lock", self._lock),
             ]
         finally:
@@ -179,16 +185,41 @@ class BringUp:
         closed_s = await _until(contactor.is_closed, MIRROR_WAIT_S + s.operate_s)
         s.supervisor.open_contactor(s.operate_s)
         opened_s = await _until(lambda: not contactor.is_closed(), MIRROR_WAIT_S + s.operate_s)
-        shown = [
-            f"{what} {'-' if t is None else f'in {t * 1000:.0f} ms'}"
-            for what, t in (("closed", closed_s), ("opened", opened_s))
-        ]
+        shown = _timings(("closed", closed_s), ("opened", opened_s))
         problems = []
         if closed_s is None:
             problems.append("the mirror did not follow the close (coil, supply or mirror)")
         if opened_s is None:
             problems.append("the mirror did not follow the open (welded contacts?)")
-        return j.combine(step, [", ".join(shown)], problems, "mirror followed close and open")
+        return j.combine(step, [shown], problems, "mirror followed close and open")
+
+    async def _phase_contactor(self) -> StepResult:
+        """Switched over and back, with the main contactor open: the mirror must follow."""
+        step = "phase contactor"
+        s = self._s
+        phase = s.board.phase_contactor
+        if phase is None:
+            return j.skipped(step, "no phase contactor on this board")
+        was = phase.commanded_closed
+        if phase.is_closed() != was:
+            reads = "closed" if phase.is_closed() else "open"
+            return j.failed(step, f"mirror reads {reads}", "the mirror disagrees with the coil")
+        if self._ev_connected:
+            return j.skipped(step, "an EV is connected: phases are switched only without")
+        faults = sorted(s.supervisor.faults())
+        if faults:
+            return j.skipped(step, f"fault latched ({', '.join(faults)})")
+        if not s.supervisor.switch_phases(not was, s.operate_s):
+            return j.failed(step, "", "the safety supervisor refused (main contactor closed?)")
+        over_s = await _until(lambda: phase.is_closed() != was, MIRROR_WAIT_S + s.operate_s)
+        s.supervisor.switch_phases(was, s.operate_s)
+        back_s = await _until(lambda: phase.is_closed() == was, MIRROR_WAIT_S + s.operate_s)
+        moves = ("switched in", "switched out") if not was else ("switched out", "switched in")
+        shown = _timings((moves[0], over_s), (moves[1], back_s))
+        problems = []
+        if over_s is None or back_s is None:
+            problems.append("the mirror did not follow (coil, supply, mirror or welded contacts)")
+        return j.combine(step, [shown], problems, "mirror followed both ways")
 
     async def _lock(self) -> StepResult:
         lock = self._s.board.lock
@@ -198,16 +229,13 @@ class BringUp:
         locked_s = await _until(lock.is_locked, LOCK_WAIT_S)
         lock.unlock()
         unlocked_s = await _until(lambda: not lock.is_locked(), LOCK_WAIT_S)
-        shown = [
-            f"{what} {'-' if t is None else f'in {t * 1000:.0f} ms'}"
-            for what, t in (("locked", locked_s), ("unlocked", unlocked_s))
-        ]
+        shown = _timings(("locked", locked_s), ("unlocked", unlocked_s))
         problems = []
         if locked_s is None:
             problems.append(f"the feedback did not report locked within {LOCK_WAIT_S:.0f} s")
         if unlocked_s is None:
             problems.append(f"the feedback did not report unlocked within {LOCK_WAIT_S:.0f} s")
-        return j.combine("lock", [", ".join(shown)], problems, "feedback followed both ways")
+        return j.combine("lock", [shown], problems, "feedback followed both ways")
 
     async def _poll(self, meter: EnergyMeter) -> Measurements:
         async with asyncio.timeout(METER_TIMEOUT_S):

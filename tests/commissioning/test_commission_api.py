@@ -17,6 +17,7 @@ STEPS = [
     "pilot PWM levels",
     "RCD self-test",
     "contactor and mirror",
+    "phase contactor",
     "lock",
     "meter",
     "grid meter",
@@ -67,6 +68,8 @@ async def test_a_healthy_bench_passes_and_the_report_is_kept(
         ("meter_offline", "meter"),
         ("overtemperature", "temperatures"),
         ("lock", "lock"),
+        ("phase_contactor_weld", "phase contactor"),
+        ("phase_contactor_stuck_open", "phase contactor"),
     ],
 )
 async def test_an_injected_fault_fails_its_step(bench: BenchClient, fault: str, step: str) -> None:

@@ -25,7 +25,7 @@ def test_a_fresh_bench_commissions_and_exits_0(
     assert lines[0].startswith("commissioning bench-sim, ")
     assert lines[1].split() == ["step", "result", "measured", "why"]
     assert any(line.startswith("contactor and mirror  PASS") for line in lines), out
-    assert lines[-1] == "result: PASS (8 pass, 0 fail, 2 skipped)"
+    assert lines[-1] == "result: PASS (9 pass, 0 fail, 2 skipped)"
     assert json.loads((data / "commissioning.json").read_text())["result"] == "pass"
 
 
