@@ -3,6 +3,7 @@ and each injected fault failing the step that checks for it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,13 @@ async def test_a_device_that_raises_fails_its_step_and_the_run_goes_on(
     assert [s["step"] for s in report["steps"]] == STEPS
     assert steps["meter"]["outcome"] == "pass"
     assert (await bench.status())["contactor"] == "open"
+
+
+async def test_a_second_run_is_refused_while_one_goes_on(bench: BenchClient) -> None:
+    first, second = await asyncio.gather(
+        bench.post("/api/commission", {}), bench.post("/api/commission", {})
+    )
+    codes = sorted([first[0], second[0]])
+    assert codes == [200, 409]
+    refused = first[1] if first[0] == 409 else second[1]
+    assert refused == {"error": "commissioning is already running"}
