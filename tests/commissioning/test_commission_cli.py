@@ -67,3 +67,23 @@ async def test_a_charging_box_refuses_and_the_command_says_why(
     assert code == 1 and out == ""
     assert "answered 409: a charging session is running" in err
     assert (await bench.status())["contactor"] == "closed"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--board", "nosuch", "--api", "127.0.0.1:{port}"],
+            "pievse commission: error: unknown board",
+        ),
+        (["--api", "nohost"], "pievse commission: error: --api: [api] listen: expected HOST:PORT"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], message: str
+) -> None:
+    port = free_port()  # nothing answers there: the command starts a box of its own
+    code = main(["commission", "--data-dir", str(tmp_path), *(f.format(port=port) for f in flags)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(message) and err.count("\n") == 1
