@@ -93,6 +93,9 @@ class RegisterMap:
     settings: tuple[tuple[RegisterRow, float | str], ...] = ()
     """Holding registers of the meter's settings with the value it shows (a number, or
     "device_id"), for the emulator."""
+    max_read: int = MAX_REGISTERS_PER_READ
+    """The most registers the meter answers in one read (Modbus allows 125; an Eastron
+    meter's manual restricts a request to 30 or 40 parameters); more gets an exception."""
     spans: tuple[tuple[int, int, int], ...] = ()
     """(function code, first, count) of the address space the meter answers: an address
     inside that no row names reads as zero, one outside is an illegal address. Empty: the
@@ -183,8 +186,11 @@ def load_register_map(name: str) -> RegisterMap:
         _span(entry, f"{where}: span #{i + 1}") for i, entry in enumerate(data.get("span", []))
     )
     _check_spans(where, [*rows, *served, *(row for row, _ in settings)], spans)
+    max_read = data.get("max_read_registers", MAX_REGISTERS_PER_READ)
+    if not isinstance(max_read, int) or not 2 <= max_read <= MAX_REGISTERS_PER_READ:
+        raise RegisterMapError(f"{where}: max_read_registers: expected 2..125")
     model = str(data.get("model", name))
-    return RegisterMap(name, model, tuple(rows), max_gap, served, settings, spans)
+    return RegisterMap(name, model, tuple(rows), max_gap, served, settings, max_read, spans)
 
 
 def _check_spans(
@@ -263,8 +269,8 @@ def _span(entry: dict, at: str) -> tuple[int, int, int]:
 def plan_reads(register_map: RegisterMap) -> list[BlockRead]:
     """Fewest block reads covering every row.
 
-    Rows sorted by address merge into the current read while it stays within 125 registers
-    (and within the map's max_gap); starting a new read only when the next row does not fit
+    Rows sorted by address merge into the current read while it stays within the map's
+    max_read registers (and its max_gap); starting a new read only when the next row does not fit
     gives the fewest reads for rows in address order.
     """
     max_gap = register_map.max_gap
@@ -277,7 +283,7 @@ def plan_reads(register_map: RegisterMap) -> list[BlockRead]:
             if (
                 last.function_code == row.function_code
                 and (max_gap is None or row.address - last_end <= max_gap)
-                and end - last.address <= MAX_REGISTERS_PER_READ
+                and end - last.address <= register_map.max_read
             ):
                 reads[-1] = BlockRead(
                     last.function_code, last.address, max(last_end, end) - last.address

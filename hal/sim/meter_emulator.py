@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 METER_FAULTS = ("timeout", "crc", "exception", "nan", "negative", "backwards")
 DEVICE_FAILURE = 4
+ILLEGAL_VALUE = 3
+"""What a meter answers for a read longer than it serves at once (illegal data value)."""
 ENERGY = "Energy.Active.Import.Register"
 BACKWARDS_WH = 100.0
 COUNT_EVERY_S = 1.0
@@ -261,6 +263,8 @@ class MeterEmulator:
         """Every row, served register and setting the read covers; an address inside the
         meter's space that none names reads as zero, as the meter answers it."""
         self.reads += 1
+        if count > self.register_map.max_read:
+            return ILLEGAL_VALUE
         fault = self.fault
         if fault == "exception":
             return DEVICE_FAILURE

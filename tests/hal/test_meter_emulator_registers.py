@@ -85,11 +85,18 @@ async def test_every_documented_input_register_answers_with_its_quantity(sdm630)
 async def test_a_read_across_undocumented_gaps_reads_them_as_zero(sdm630) -> None:  # type: ignore[no-untyped-def]
     _, load, client = sdm630
     load.set(current_a=16.0)
-    block = await _input(client, 0x0000, 0x0056)  # 0x0000..0x0055 in one read
+    block = await _input(client, 0x0000, 0x0050)  # 0x0000..0x004F: 40 parameters
     assert block[0x002C // 2] == 0.0 and block[0x0032 // 2] == 0.0  # gaps
     assert block[0x0034 // 2] == pytest.approx(3 * 16 * 230.0)  # total power
-    tail = await _input(client, 0x0104, 0x017E - 0x0104)  # to the last documented register
-    assert tail[(0x0110 - 0x0104) // 2] == 0.0
+    tail = await _input(client, 0x017E - 80, 80)  # to the last documented register
+    assert tail[(0x0110 - (0x017E - 80)) // 2] == 0.0
+
+
+async def test_more_than_40_parameters_in_one_read_is_refused(sdm630) -> None:  # type: ignore[no-untyped-def]
+    _, _, client = sdm630
+    reply = await client.read_input_registers(0x0000, count=82, device_id=UNIT)
+    assert reply.isError() and reply.exception_code == 3  # illegal data value
+    assert len(await _input(client, 0x0000, 80)) == 40
 
 
 @pytest.mark.parametrize(("address", "count"), [(0x017C, 4), (0x017E, 2), (0x0200, 2)])
