@@ -125,9 +125,20 @@ class BringUp:
         await asyncio.sleep(PILOT_SETTLE_S)
         return self._s.board.pilot.sample()
 
+    def _held_at_f(self) -> str | None:
+        """Why the supervisor keeps the pilot at state F whatever it is told, if it does."""
+        supervisor = self._s.supervisor
+        if not supervisor.holding_pilot_f:
+            return None
+        faults = ", ".join(sorted(supervisor.faults()))
+        return f"the box holds the pilot at state F for a latched fault ({faults})"
+
     async def _pilot_at_rest(self) -> StepResult:
         sample = await self._sample_after(lambda: self._s.supervisor.command_pilot(None))
         self._ev_connected = sample.state in (PilotState.B, PilotState.C, PilotState.D)
+        held = self._held_at_f()
+        if held:
+            return j.skipped("pilot +12 V", held, j.describe_pilot(sample))
         if sample.state in (PilotState.E, PilotState.F):
             return j.failed(
                 "pilot +12 V",
@@ -139,6 +150,9 @@ class BringUp:
     async def _pilot_pwm(self) -> StepResult:
         if self._ev_connected:
             return j.skipped("pilot PWM levels", "an EV is connected: a PWM offer invites it")
+        held = self._held_at_f()
+        if held:
+            return j.skipped("pilot PWM levels", held)
         supervisor = self._s.supervisor
         try:
             sample = await self._sample_after(lambda: supervisor.command_pilot(TEST_DUTY_PERCENT))

@@ -174,3 +174,21 @@ async def test_a_second_run_is_refused_while_one_goes_on(bench: BenchClient) -> 
     assert codes == [200, 409]
     refused = first[1] if first[0] == 409 else second[1]
     assert refused == {"error": "commissioning is already running"}
+
+
+async def test_a_pilot_held_at_f_for_a_fault_is_said_so_not_judged(bench: BenchClient) -> None:
+    await bench.bench("fault", fault="contactor_weld", active=True)
+    await bench.wait_for(lambda s: "contactor_weld" in s["faults"])
+    code, report = await bench.post("/api/commission", {})
+    assert code == 200
+    steps = _by_step(report)
+    for name in ("pilot +12 V", "pilot PWM levels"):
+        assert steps[name]["outcome"] == "skipped", steps[name]
+        assert (
+            "holds the pilot at state F for a latched fault (contactor_weld"
+            in (steps[name]["reason"])
+        )
+    assert steps["pilot +12 V"]["measured"].startswith("state F, high -12.00 V")
+    assert [s["step"] for s in report["steps"] if s["outcome"] == "fail"] == [
+        "contactor and mirror"
+    ]
