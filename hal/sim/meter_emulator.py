@@ -2,9 +2,12 @@
 
 Register values are encoded with the same map rows the driver decodes with, from a source
 of values: the bench plant (energy integrates the simulated current) or a load you set.
-The energy counter persists in a small JSON file, as a real meter's does, so a restarted
-bench never sees its meter run backwards. Faults are injected where a real line produces
-them: no reply, a corrupted CRC, an exception reply, implausible values.
+Beyond those rows it serves what the map says the meter documents (`[[served]]` registers,
+`[[setting]]` holding registers, zeros across the undocumented addresses of its `[[span]]`s)
+and refuses a read longer than the meter answers at once. The energy counter advances on
+the emulator's own clock and persists in a small JSON file, as a real meter's does, so a
+restarted bench never sees its meter run backwards. Faults are injected where a real line
+produces them: no reply, a corrupted CRC, an exception reply, implausible values.
 """
 
 from __future__ import annotations
