@@ -94,6 +94,10 @@ class CableFault(Exception):
 class ContactorView(Protocol):
     """What everything but the safety supervisor may do with a contactor: look."""
 
+    closes_only_with_ev: bool
+    """True where the contactor's own logic (a co-processor's) closes only with an EV in
+    state C or D, whatever it is told: commissioning cannot test it with no EV."""
+
     @property
     def commanded_closed(self) -> bool:
         """What was last commanded; the weld and stuck-open checks compare it with

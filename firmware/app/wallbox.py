@@ -17,9 +17,11 @@ from aiohttp import web
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
 from pievse.firmware.api.access import access_for
+from pievse.firmware.api.commission_routes import add_commission_routes
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
+from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_fronts import FrontChoice
@@ -66,6 +68,7 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
+BENCH_SITE_NOTE = "the bench has a site: a house load, PV or a scenario (POST /api/bench/site)"
 VERSION_SWITCH = "VersionSwitch"
 """The restart's cause when the CSMS chose the other OCPP version (`auto`)."""
 
@@ -179,6 +182,7 @@ class Wallbox:
                 None if self.site_share is None else (self.site_share, self.grid),
             )
         )
+        self.commissioning = commissioning_for(self, options.data_dir)
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
         self._part_failures = PartFailures(clock.monotonic)
@@ -342,6 +346,7 @@ class Wallbox:
             ),
             self.availability,
         )
+        add_commission_routes(app, self.commissioning)
         # A page's open event stream must not hold a stop up.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -372,7 +377,10 @@ class Wallbox:
             self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
         if self.board.grid_meter is not None:
             poller = GridMeterPoller(
-                self.board.grid_meter, self.grid, self.config.meter.poll_interval_s
+                self.board.grid_meter,
+                self.grid,
+                self.config.meter.poll_interval_s,
+                BENCH_SITE_NOTE if self.board.bench is not None else None,
             )
             self._services.append(asyncio.create_task(poller.run(), name="grid-meter"))
         if self.ocpp is not None:
@@ -383,7 +391,9 @@ class Wallbox:
         else:
             log.info("no CSMS configured: running standalone (%s)", self._standalone_mode())
         log.info(
-            "board %s; local API on http://%s:%d/api/status", self.board.name, *self.api_address
+            "board %s; status page http://%s:%d/ (the API under /api/)",
+            self.board.name,
+            *self.api_address,
         )
         self.systemd.ready(f"pievse {firmware_version()} on {self.board.name}")
         if not self._shares_process:

@@ -133,6 +133,9 @@ class ChargeController:
             else TagReaderWatch(board.tag_reader, self.sessions.present_tag, self.wake)
         )
         self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
+        self.held = False
+        """Commissioning drives the outputs: each step checks the inputs and keeps the
+        contactor alive, but follows no session and drives nothing."""
 
     def _keeper(
         self,
@@ -231,6 +234,9 @@ class ChargeController:
         self.supervisor.check_weld_after_open()
         self.supervisor.check_close_confirmed()
         self.supervisor.check_phases_confirmed()
+        if self.held:
+            self._board.contactor.keep_alive()
+            return
         self._recovery.recover(sample.state, now)
         self._reserved = self.reservations.current() is not None
         self.sessions.follow(sample.state, now)

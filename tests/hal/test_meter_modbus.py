@@ -165,13 +165,16 @@ async def test_a_count_that_cannot_follow_the_last_is_read_as_it_is(
 
 
 async def test_a_wrong_unit_id_gets_no_data(rig: RigFactory) -> None:
-    """On RS485 nobody answers; a Modbus TCP server answers with an exception instead."""
+    """On RS485 nobody answers; over Modbus TCP the gateway answers exception 0x0B (its
+    target device failed to respond)."""
     r = await rig("sdm630", device_id=7)
     other = ModbusMeter(r.bus, r.emulator.register_map, device_id=8)
     with pytest.raises(MeterError) as failed:
         await other.poll()
     expected = {"tcp": "exception", "rtu": "timeout"}[rig.transport]  # type: ignore[attr-defined]
     assert failed.value.kind == expected
+    if expected == "exception":
+        assert "exception reply 11 (gateway no response)" in str(failed.value)
     assert (await r.meter.poll()).frequency_hz == pytest.approx(50.0)
 
 
