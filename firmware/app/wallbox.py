@@ -16,10 +16,12 @@ from aiohttp import web
 
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
-from pievse.firmware.api.access import access_for
+from pievse.firmware.api.access import TOKEN_FILE, access_for
+from pievse.firmware.api.connection_gate import ConnectionGate, start_gated
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
+from pievse.firmware.api.status_parts import StatusParts
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_fronts import FrontChoice
@@ -44,6 +46,7 @@ from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.security_keys import security_key_specs
+from pievse.firmware.persistence.private_files import private_directory
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.provisioning import provision
@@ -76,6 +79,13 @@ class Wallbox:
         """`config`: instead of the one `options` name (a fleet builds each box's)."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
+        private_directory(options.data_dir)
+        self._status_parts = StatusParts()
+        self._token_places = [
+            *([options.config.parent / TOKEN_FILE] if options.config else []),
+            options.data_dir / TOKEN_FILE,
+        ]
+        """Where a generated API token is shown: beside the config, else the data dir."""
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
         self.store = store = Store(options.data_dir / "pievse.db")
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
@@ -170,6 +180,7 @@ class Wallbox:
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
+        self.api_gate: ConnectionGate | None = None
 
     def _own_currents(self) -> Sequence[float | None]:
         m = self.controller.measurements
@@ -283,24 +294,26 @@ class Wallbox:
             await self._restart_hook(kind)
 
     def status(self) -> dict[str, Any]:
+        take = self._status_parts.take
+        site = {
+            **take("grid", self.grid.describe, {}),
+            "main_fuse": take("main_fuse", _describe(self.main_fuse), None),
+            **take("charging_mode", self.charging_mode.describe, {}),
+            "phases": take("phases", self.controller.phases.describe, None),
+            "sharing": take("sharing", _describe(self.site_share), None),
+        }
         document = status_document(
             self.controller,
             self.board.name,
             self.config.charge_point.id,
             self.reservations.current(),
             self.ocpp,
-            {
-                **self.grid.describe(),
-                "main_fuse": None if self.main_fuse is None else self.main_fuse.describe(),
-                **self.charging_mode.describe(),
-                "phases": self.controller.phases.describe(),
-                "sharing": None if self.site_share is None else self.site_share.describe(),
-            },
+            site,
         )
-        document["mqtt"] = None if self.mqtt is None else self.mqtt.describe()
+        document["mqtt"] = take("mqtt", _describe(self.mqtt), None)
         document["firmware_version"] = firmware_version()
         document["bench"] = self.board.bench is not None
-        return document
+        return self._status_parts.finish(document)
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
@@ -309,7 +322,7 @@ class Wallbox:
             self.board.bench,
             self.grid,
             self.charging_mode,
-            access_for(host, self.config.api, self.store),
+            access_for(host, self.config.api, self.store, self._token_places),
             self.session_log,
             (
                 self.history,
@@ -318,14 +331,11 @@ class Wallbox:
             ),
             self.availability,
         )
-        # A page's open event stream must not hold a stop up.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
         try:
-            await site.start()
+            self._runner, self.api_gate = await start_gated(
+                app, host, port, self.config.api.head_timeout_s
+            )
         except OSError as exc:
-            await self._runner.cleanup()
             self.store.close()
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
@@ -411,6 +421,11 @@ def _with_stored_keys(config: Config, store: Store) -> Config:
     if stored is None or not stored.isdigit():
         return config
     return replace(config, meter=replace(config.meter, poll_interval_s=float(stored)))
+
+
+def _describe(part: Any) -> Callable[[], Any]:
+    """A part the box may not have (None): its description, or None."""
+    return lambda: None if part is None else part.describe()
 
 
 class ApiListenError(RuntimeError):
