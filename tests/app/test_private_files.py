@@ -7,10 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
+import shutil
 import signal
 import stat
+import subprocess
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from tests.rigs.process import PIEVSE, free_port
@@ -66,3 +71,44 @@ def test_a_rotated_log_is_owner_only_too(tmp_path: Path) -> None:
     files = diagnostics.files()
     assert len(files) >= 2, "it rotated"
     assert {mode(f) for f in files} == {0o600}
+
+
+def own_network_namespace() -> bool:
+    """Listening beyond loopback in a test stays off the LAN in a namespace of its own."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    return subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not own_network_namespace(), reason="needs unshare -n (root)")
+async def test_a_made_token_never_reaches_stdout_stderr_or_the_log(tmp_path: Path) -> None:
+    """Under systemd stdout and stderr are the journal. The box listens on 0.0.0.0 (in a
+    network namespace with only loopback), makes its token, and shows it only in the file
+    beside its config, which the log names."""
+    config = tmp_path / "etc" / "pievse.toml"
+    config.parent.mkdir()
+    config.write_text("")
+    data = tmp_path / "data"
+    command = [*PIEVSE, "run", "--config", str(config), "--data-dir", str(data)]
+    command += ["--api", "0.0.0.0:8080"]
+    shell = f"ip link set lo up && exec {shlex.join(command)}"
+    process = await asyncio.create_subprocess_exec(
+        "unshare", "-n", "sh", "-c", shell,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=shell_umask,
+    )  # fmt: skip
+    log = data / "logs" / "pievse.log"
+    try:
+        for _ in range(300):
+            if log.exists() and "local API on" in log.read_text():
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
+    token_file = config.parent / "api-token"
+    token = token_file.read_text().strip()
+    assert len(token) >= 24 and mode(token_file) == 0o600
+    journal = stdout.decode() + stderr.decode()
+    assert str(token_file) in journal, "named where the owner looks"
+    assert token not in journal
+    assert token not in log.read_text()
