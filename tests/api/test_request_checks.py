@@ -5,6 +5,7 @@ written byte by byte against the running bench box (its real server, gate and ha
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -146,3 +147,23 @@ async def test_deeply_nested_json_is_a_400_in_json(bench: BenchClient) -> None:
     status, answer = await raw_request(port_of(bench), "POST", "/api/bench/ev", JSON, deep)
     assert (status, answer["error"]) == (400, "body is nested too deeply")
     assert (await bench.status())["pilot"]["state"] == "A"
+
+
+async def test_a_body_that_trickles_is_a_408_and_a_huge_one_a_413(
+    bench: BenchClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pievse.firmware.api.access.BODY_TIMEOUT_S", 0.5)
+    port = port_of(bench)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"PUT /api/mode HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head += "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    writer.write(head.encode() + b'{"mode": ')
+    async with asyncio.timeout(5):
+        answer = await reader.read(1000)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"did not arrive" in answer
+    huge = b'{"mode": "off", "x": "' + b"a" * 2_000_000 + b'"}'
+    status, reply = await raw_request(port, "PUT", "/api/mode", JSON, huge)
+    assert status == 413 and reply["error"]
+    assert bench.wallbox.charging_mode.mode == "fast"
