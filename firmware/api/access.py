@@ -132,6 +132,11 @@ def _local_address(request: web.Request) -> str | None:
     return sockname[0] if isinstance(sockname, tuple) and sockname else None
 
 
+def token_places(config_file: Path | None, data_dir: Path) -> list[Path]:
+    """Where a made token is shown: beside the config file, else in the data directory."""
+    return [*([config_file.parent / TOKEN_FILE] if config_file else []), data_dir / TOKEN_FILE]
+
+
 def access_for(
     host: str, api: ApiConfig, store: Store, token_places: Sequence[Path] = ()
 ) -> ApiAccess:

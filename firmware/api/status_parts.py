@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 UNAVAILABLE = "unavailable"
+
+
+class Describes(Protocol):
+    def describe(self) -> Any:
+        """What /api/status shows of it; may raise (and then it is left out)."""
 
 
 class StatusParts:
@@ -36,6 +41,10 @@ class StatusParts:
             self._failing.discard(name)
             log.info("status: the part %r describes itself again", name)
         return value
+
+    def take_optional(self, name: str, part: Describes | None) -> Any:
+        """A part the box may not have: its description, or None."""
+        return None if part is None else self.take(name, part.describe, None)
 
     def finish(self, document: dict[str, Any]) -> dict[str, Any]:
         document[UNAVAILABLE] = self._now

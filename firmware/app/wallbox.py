@@ -16,7 +16,7 @@ from aiohttp import web
 
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
-from pievse.firmware.api.access import TOKEN_FILE, access_for
+from pievse.firmware.api.access import access_for, token_places
 from pievse.firmware.api.connection_gate import ConnectionGate, start_gated
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
@@ -81,11 +81,7 @@ class Wallbox:
         self.clock = clock = clock or SystemClock()
         private_directory(options.data_dir)
         self._status_parts = StatusParts()
-        self._token_places = [
-            *([options.config.parent / TOKEN_FILE] if options.config else []),
-            options.data_dir / TOKEN_FILE,
-        ]
-        """Where a generated API token is shown: beside the config, else the data dir."""
+        self._token_places = token_places(options.config, options.data_dir)
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
         self.store = store = Store(options.data_dir / "pievse.db")
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
@@ -294,13 +290,13 @@ class Wallbox:
             await self._restart_hook(kind)
 
     def status(self) -> dict[str, Any]:
-        take = self._status_parts.take
+        take, optional = self._status_parts.take, self._status_parts.take_optional
         site = {
             **take("grid", self.grid.describe, {}),
-            "main_fuse": take("main_fuse", _describe(self.main_fuse), None),
+            "main_fuse": optional("main_fuse", self.main_fuse),
             **take("charging_mode", self.charging_mode.describe, {}),
             "phases": take("phases", self.controller.phases.describe, None),
-            "sharing": take("sharing", _describe(self.site_share), None),
+            "sharing": optional("sharing", self.site_share),
         }
         document = status_document(
             self.controller,
@@ -310,7 +306,7 @@ class Wallbox:
             self.ocpp,
             site,
         )
-        document["mqtt"] = take("mqtt", _describe(self.mqtt), None)
+        document["mqtt"] = optional("mqtt", self.mqtt)
         document["firmware_version"] = firmware_version()
         document["bench"] = self.board.bench is not None
         return self._status_parts.finish(document)
@@ -421,11 +417,6 @@ def _with_stored_keys(config: Config, store: Store) -> Config:
     if stored is None or not stored.isdigit():
         return config
     return replace(config, meter=replace(config.meter, poll_interval_s=float(stored)))
-
-
-def _describe(part: Any) -> Callable[[], Any]:
-    """A part the box may not have (None): its description, or None."""
-    return lambda: None if part is None else part.describe()
 
 
 class ApiListenError(RuntimeError):
