@@ -122,3 +122,9 @@ async def test_event_streams_beyond_their_cap_get_a_503(bench: BenchClient) -> N
                 break
         assert time.monotonic() < deadline, "the closed streams were never let go"
         await asyncio.sleep(0.1)
+
+
+def test_the_cap_leaves_the_reserve_to_the_rest_of_the_box() -> None:
+    assert connection_cap(1 << 20) == connection_cap(4096) == connection_cap(1024) == 64
+    assert connection_cap(FILES_LIMIT) == (FILES_LIMIT - DESCRIPTOR_RESERVE) // 2 == 32
+    assert connection_cap(200) == connection_cap(64) == 4, "never none at all"
