@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from pievse.firmware.persistence.private_files import open_private, private_directory
+from pievse.firmware.persistence.private_files import open_private, private_directory, restrict
 
 FILE_NAME = "pievse.log"
 MAX_BYTES = 1_000_000
@@ -36,6 +36,8 @@ class DiagnosticsLog:
         self._handler: logging.Handler | None = None
 
     def attach(self) -> None:
+        for path in self.files():  # an earlier release wrote them 0644
+            restrict(path)
         handler = _PrivateRotatingFile(
             self.path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )

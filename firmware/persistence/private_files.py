@@ -4,20 +4,41 @@ whatever umask the process was started with (systemd gives 0077, a shell usually
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
 
 
 def private_directory(path: Path) -> Path:
-    """Creates `path` (and missing parents) owner-only; an existing directory keeps the
-    mode its owner gave it (an install may share it with a group)."""
+    """Creates `path` (and missing parents) owner-only. An existing one is left as it is
+    (it may be anything a flag names, /tmp too), but one that others may read is logged."""
     if not path.is_dir():
         path.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
         os.chmod(path, DIRECTORY_MODE)  # mkdir's mode is filtered by the umask
+    elif path.stat().st_mode & 0o007:
+        log.warning(
+            "%s is open to other users (mode %o): chmod o-rwx %s",
+            path,
+            path.stat().st_mode & 0o777,
+            path,
+        )
     return path
+
+
+def restrict(path: Path, keep: int = FILE_MODE) -> None:
+    """Clears the mode bits of `path` outside `keep`; a file someone else owns is left as
+    it is (the check is then theirs)."""
+    try:
+        current = path.stat().st_mode & 0o7777
+        if current & ~keep:
+            os.chmod(path, current & keep)
+    except OSError:
+        pass
 
 
 def write_private_file(path: Path, text: str) -> None:

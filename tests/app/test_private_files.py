@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pievse.firmware.app.run_options import RunOptions
+from pievse.firmware.app.wallbox import Wallbox
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from tests.rigs.process import PIEVSE, free_port
 
@@ -112,3 +114,24 @@ async def test_a_made_token_never_reaches_stdout_stderr_or_the_log(tmp_path: Pat
     assert str(token_file) in journal, "named where the owner looks"
     assert token not in journal
     assert token not in log.read_text()
+
+
+def test_an_upgraded_box_closes_its_old_logs_and_says_its_directory_is_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    logs = data / "logs"
+    logs.mkdir(parents=True)
+    os.chmod(data, 0o755)
+    for name in ("pievse.log", "pievse.log.1"):
+        (logs / name).write_text("2026-01-01T00:00:00Z INFO x: id tag CARD-1\n")
+        os.chmod(logs / name, 0o644)
+    box = Wallbox(RunOptions(data_dir=data, api="127.0.0.1:0"))
+    try:
+        box.diagnostics.attach()
+        box.diagnostics.detach()
+    finally:
+        box.store.close()
+    assert mode(data) == 0o755, "a directory it did not make keeps its mode"
+    assert f"{data} is open to other users (mode 755)" in caplog.text
+    assert mode(logs / "pievse.log") == mode(logs / "pievse.log.1") == 0o600
