@@ -10,6 +10,7 @@ import math
 import struct
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 MAPS_DIR = Path(__file__).parent / "meters"
@@ -102,7 +103,10 @@ def known_maps() -> list[str]:
     return sorted(p.stem for p in MAPS_DIR.glob("*.toml"))
 
 
+@cache
 def load_register_map(name: str) -> RegisterMap:
+    """Read once per process: the maps are package data and a `RegisterMap` is frozen, and a
+    fleet's boxes (or a board's meter and grid meter) would each parse the same file."""
     path = MAPS_DIR / f"{name}.toml"
     if not path.is_file():
         raise RegisterMapError(f"unknown meter map {name!r}; known: {', '.join(known_maps())}")
