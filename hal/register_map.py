@@ -103,13 +103,19 @@ def known_maps() -> list[str]:
     return sorted(p.stem for p in MAPS_DIR.glob("*.toml"))
 
 
-@cache
 def load_register_map(name: str) -> RegisterMap:
-    """Read once per process: the maps are package data and a `RegisterMap` is frozen, and a
-    fleet's boxes (or a board's meter and grid meter) would each parse the same file."""
     path = MAPS_DIR / f"{name}.toml"
     if not path.is_file():
         raise RegisterMapError(f"unknown meter map {name!r}; known: {', '.join(known_maps())}")
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _parsed(path: Path, _mtime_ns: int, _size: int) -> RegisterMap:
+    """Once per file as it is: a `RegisterMap` is frozen, and a fleet's boxes (or a board's
+    meter and grid meter) would each parse the same file again."""
+    name = path.stem
     with path.open("rb") as f:
         data = tomllib.load(f)
     where = path.name
