@@ -5,6 +5,7 @@ An error names the file, the key and what is expected; the CLI turns it into exi
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -43,14 +44,21 @@ class OcppConfig:
     reconnect_max_s: float = 60.0
 
 
+MAX_ALLOWED_HOSTS = 16
+
+
 @dataclass(frozen=True)
 class ApiConfig:
     listen: str = "127.0.0.1:8080"
     token: str = ""
     """Needed beyond loopback for everything that changes state; empty: one is generated at
-    the first start, printed once and kept in the data directory."""
+    the first start, kept in the data directory and written once to a 0600 file."""
     lan_read: bool = False
     """Beyond loopback, reading (GET) without the token too."""
+    allowed_hosts: str = ""
+    """Comma-separated names (besides its addresses) a `Host` header may give the box."""
+    head_timeout_s: float = 10.0
+    """A connection without a request in progress (a half-sent head, idle) is closed then."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +260,11 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
             v == "" or (16 <= len(v) <= 128 and v.isascii() and v.isprintable() and " " not in v)
         ),
     ),
+    ("api", "allowed_hosts"): (
+        f"comma-separated host names or addresses without ports, at most {MAX_ALLOWED_HOSTS}",
+        lambda v: allowed_host_names(v) is not None,
+    ),
+    ("api", "head_timeout_s"): ("1..300", lambda v: 1 <= v <= 300),
     ("control", "tick_ms"): ("10..1000", lambda v: 10 <= v <= 1000),
     ("control", "suspend_timeout_s"): ("0..60", lambda v: 0 <= v <= 60),
     ("control", "duty_hold_s"): ("0..60", lambda v: 0 <= v <= 60),
@@ -356,6 +369,25 @@ def parse_mqtt_url(value: str) -> tuple[bool, str, int] | None:
         return None
     tls = scheme == "mqtts"
     return tls, host.strip("[]"), int(port) if port else (8883 if tls else 1883)
+
+
+def allowed_host_names(value: str) -> frozenset[str] | None:
+    """The names of `[api] allowed_hosts` (comma-separated, lower case); None when one is
+    not a host name or address (no port), or there are more than MAX_ALLOWED_HOSTS."""
+    names = [n.strip().lower().rstrip(".") for n in value.split(",") if n.strip()]
+    if len(names) > MAX_ALLOWED_HOSTS or not all(map(_host_name, names)):
+        return None
+    return frozenset(names)
+
+
+def _host_name(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return 0 < len(name) <= 253 and all(
+            c.isascii() and (c.isalnum() or c in "-.") for c in name
+        )
+    return True
 
 
 def parse_listen(value: str) -> tuple[str, int] | None:

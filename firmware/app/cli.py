@@ -377,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pievse: error: {exc}", file=sys.stderr)
             return 2
         return 0
+    # What the unit's UMask= gives: everything the box writes (database, keys, log,
+    # downloads) is the service user's only, also when started from a shell.
+    os.umask(0o077)
     try:
         reset = asyncio.run(run(options))
     except (BoardError, ConfigError, StoreError) as exc:

@@ -16,8 +16,9 @@ from aiohttp import web
 
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
-from pievse.firmware.api.access import access_for
+from pievse.firmware.api.access import access_for, token_places
 from pievse.firmware.api.commission_routes import add_commission_routes
+from pievse.firmware.api.connection_gate import ConnectionGate, start_gated
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
@@ -51,6 +52,7 @@ from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.security_keys import security_key_specs
+from pievse.firmware.persistence.private_files import private_directory
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.certificate_store import CertificateStore
@@ -92,6 +94,8 @@ class Wallbox:
         trimming) is the fleet's to do once, not every box's."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
+        private_directory(options.data_dir)
+        self._token_places = token_places(options.config, options.data_dir)
         self._traffic = traffic
         self._shares_process = shares_process
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
@@ -190,6 +194,7 @@ class Wallbox:
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
+        self.api_gate: ConnectionGate | None = None
 
     def _own_power_w(self) -> float:
         m = self.controller.measurements
@@ -337,7 +342,7 @@ class Wallbox:
             self.board.bench,
             self.grid,
             self.charging_mode,
-            access_for(host, self.config.api, self.store),
+            access_for(host, self.config.api, self.store, self._token_places),
             self.session_log,
             (
                 self.history,
@@ -347,14 +352,11 @@ class Wallbox:
             self.availability,
         )
         add_commission_routes(app, self.commissioning)
-        # A page's open event stream must not hold a stop up.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
         try:
-            await site.start()
+            self._runner, self.api_gate = await start_gated(
+                app, host, port, self.config.api.head_timeout_s
+            )
         except OSError as exc:
-            await self._runner.cleanup()
             self.store.close()
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
