@@ -15,11 +15,11 @@ from aiohttp import web
 
 from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.api.connection_gate import mark_requests
+from pievse.firmware.api.guarded_status import GuardedStatus
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.session_history import add_routes
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.api.status_page import add_routes as add_page_routes
-from pievse.firmware.api.guarded_status import GuardedStatus
 from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
