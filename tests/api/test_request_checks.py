@@ -167,3 +167,18 @@ async def test_a_body_that_trickles_is_a_408_and_a_huge_one_a_413(
     status, reply = await raw_request(port, "PUT", "/api/mode", JSON, huge)
     assert status == 413 and reply["error"]
     assert bench.wallbox.charging_mode.mode == "fast"
+
+
+async def test_a_route_added_after_the_checks_gets_them_too(bench: BenchClient) -> None:
+    """Commissioning's route is added to the built app; the checks are the app's, so a
+    page elsewhere or a transfer cannot start it either."""
+    port = port_of(bench)
+    for headers, code in (
+        ({"Content-Type": "text/plain"}, 415),
+        ({**JSON, "Origin": EVIL}, 403),
+        ({**JSON, "Host": "rebind.attacker.example"}, 403),
+    ):
+        status, answer = await raw_request(port, "POST", "/api/commission", headers, b"{}")
+        assert status == code, answer
+    status, last = await raw_request(port, "GET", "/api/commission")
+    assert (status, last["error"][:29]) == (404, "no commissioning report yet: "), "none ran"
