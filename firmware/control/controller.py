@@ -235,7 +235,7 @@ class ChargeController:
         self.supervisor.check_close_confirmed()
         self.supervisor.check_phases_confirmed()
         if self.held:
-            self._board.contactor.keep_alive()
+            self.supervisor.keep_contactor_alive()
             return
         self._recovery.recover(sample.state, now)
         self._reserved = self.reservations.current() is not None

@@ -258,7 +258,6 @@ def _map_file(tmp_path: Path, monkeypatch, addresses: list[int], header: str = "
     )
     (tmp_path / "synthetic.toml").write_text(header + rows)
     monkeypatch.setattr("pievse.hal.register_map.MAPS_DIR", tmp_path)
-    load_register_map.cache_clear()  # maps are read once per process; this one is new
 
 
 @pytest.mark.parametrize(
