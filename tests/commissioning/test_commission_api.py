@@ -123,9 +123,14 @@ async def test_refused_while_a_session_charges(bench: BenchClient) -> None:
     [(b"", "JSON object"), (b"[]", "JSON object"), (b'{"fast": true}', "unknown field 'fast'")],
 )
 async def test_a_bad_body_is_refused(bench: BenchClient, body: bytes, message: str) -> None:
-    async with bench.http.post(f"{bench.base}/api/commission", data=body) as response:
+    json_body = {"Content-Type": "application/json"}
+    async with bench.http.post(
+        f"{bench.base}/api/commission", data=body, headers=json_body
+    ) as response:
         assert response.status == 400
         assert message in (await response.json())["error"]
+    async with bench.http.post(f"{bench.base}/api/commission", data=b"{}") as response:
+        assert response.status == 415, "a write must say it is JSON"
     code, _ = await bench.get("/api/commission")
     assert code == 404, "nothing ran"
 
