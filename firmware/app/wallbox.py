@@ -333,9 +333,16 @@ class Wallbox:
         self.security_log.record("StartupOfTheDevice", f"pievse {firmware_version()} started")
         self.controller.step_listeners.append(self._watch_tamper)
         self.controller.step_listeners.append(self._note_status)
-        self.controller.step_listeners.append(self.systemd.watchdog)
+        self.controller.core.listeners.append(self.systemd.watchdog)
         if self.ocpp is not None:
             self.ocpp.jobs.firmware.watch_verification()
+        if self.board.grid_meter is not None:
+            # On the core's loop: it may share the charger meter's line.
+            poller = GridMeterPoller(
+                self.board.grid_meter, self.grid, self.config.meter.poll_interval_s
+            )
+            self.controller.core.polls.append(poller.run)
+            self.controller.core.closers.append(self.board.grid_meter.close)
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
         self._services = [
             asyncio.create_task(self.security_log.run(), name="security-bursts"),
@@ -344,11 +351,6 @@ class Wallbox:
         ]
         if self.mqtt is not None:
             self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
-        if self.board.grid_meter is not None:
-            poller = GridMeterPoller(
-                self.board.grid_meter, self.grid, self.config.meter.poll_interval_s
-            )
-            self._services.append(asyncio.create_task(poller.run(), name="grid-meter"))
         if self.ocpp is not None:
             self._services += [
                 asyncio.create_task(job, name=name) for name, job in self.ocpp.tasks().items()
@@ -393,10 +395,7 @@ class Wallbox:
         if self._runner is not None:
             await self._runner.cleanup()
         self.diagnostics.detach()
-        self.controller.shutdown()
-        await self.board.meter.close()
-        if self.board.grid_meter is not None:
-            await self.board.grid_meter.close()
+        self.controller.shutdown()  # the core closed its devices as it ended
         self.store.close()
 
     async def wait(self) -> None:

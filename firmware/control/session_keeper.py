@@ -1,8 +1,9 @@
 """The connector's session from authorization to stop: tags, remote starts, availability, the
 sessions a power loss left open, and the listeners that report each start and stop.
 
-The control step asks `follow` once per tick and reads `session`, `finishing` and `blocked`
-to decide the pilot; everything here runs on the control loop's thread.
+The outside turn asks `follow` after every core step and tells the core `session`,
+`finishing` and `blocked`, which decide the pilot; everything here runs on the outside loop's
+thread (it writes SQLite), never on the safety core's.
 """
 
 from __future__ import annotations
@@ -294,12 +295,16 @@ class SessionKeeper:
 
     # --- after a power loss --------------------------------------------------------------
 
-    async def first_meter_reading(self) -> None:
-        """A session left open needs the meter's count: a meter powering up with the box
-        gets a few polls to answer before the last persisted reading is used instead."""
+    def sessions_open(self) -> bool:
+        return bool(self._log.open_sessions())
+
+    async def first_meter_reading(self, sessions_open: bool) -> None:
+        """A session left open (`sessions_open`, read before the core starts) needs the
+        meter's count: a meter powering up with the box gets a few polls to answer before
+        the last persisted reading is used instead. Runs on the core's loop, which polls."""
         await self._meter.poll_once()
         attempts = self._meter_cfg.offline_after_failures
-        while self._meter.measurements is None and attempts > 1 and self._log.open_sessions():
+        while self._meter.measurements is None and attempts > 1 and sessions_open:
             attempts -= 1
             await asyncio.sleep(self._meter_cfg.poll_interval_s)
             await self._meter.poll_once()
