@@ -80,8 +80,9 @@ class ChargeController:
         )
         self.step_listeners: list[Callable[[], None]] = []
         """Called on the outside loop after every outside turn."""
-        self.limit_failsafes: dict[str, float] = {}
-        """Outside limit sources' own failsafes; the others fall to `DEFAULT_FAILSAFE_A`."""
+        self.limit_failsafes: dict[str, Callable[[], float]] = {}
+        """Outside limit sources' own failsafes, asked on every outside turn (a site share's
+        depends on the house); the others fall to `DEFAULT_FAILSAFE_A`."""
         self.guard = ListenerGuard()
         self.core = SafetyCore(board, config, clock, self.guard)
         self.supervisor = self.core.supervisor
@@ -221,16 +222,16 @@ class ChargeController:
                 blocked=keeper.blocked,
                 unlock_on_unplug=self.policy.unlock_on_ev_disconnect,
                 limits=tuple(
-                    OutsideLimit(
-                        name,
-                        imposed.get(name),
-                        self.limit_failsafes.get(name, DEFAULT_FAILSAFE_A),
-                    )
+                    OutsideLimit(name, imposed.get(name), self._failsafe_a(name))
                     for name in self.limits.names()
                 ),
             ),
             settle_s,
         )
+
+    def _failsafe_a(self, source: str) -> float:
+        failsafe = self.limit_failsafes.get(source)
+        return DEFAULT_FAILSAFE_A if failsafe is None else failsafe()
 
     def _show_led(self) -> None:
         led = self._board.led
@@ -259,6 +260,11 @@ class ChargeController:
         core.act(now)
         core.publish(now)
         self._show_led()
+
+    def core_step(self) -> None:
+        """The core's step alone, on the outside's last word: what runs while the outside
+        is silent (tests stall it so)."""
+        self.core.step()
 
     # --- what the outside sees: the core's last publication ------------------------------
 

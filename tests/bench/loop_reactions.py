@@ -28,6 +28,7 @@ from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from tests.bench import reaction_loads as loads  # noqa: E402
 
+REACTION_WAIT_S = 30.0
 REACTIONS = ("unplug", "state_e", "state_f", "diode", "overcurrent", "step_fault")
 
 
@@ -116,6 +117,31 @@ def start_load(
     return [], notes
 
 
+def inject(kind: str, plant: Any, probe: Probe, marks: Marks) -> float:
+    """One reaction; milliseconds from the input to the coil opening."""
+    marks.reset()
+    probe.arm()
+    t0 = time.perf_counter()
+    if kind == "unplug":
+        plant.set_ev("A", None, None)
+    elif kind == "state_e":
+        plant.set_ev("E", None, None)
+    elif kind == "state_f":
+        plant.set_ev("F", None, None)
+    elif kind == "diode":
+        plant.set_fault("diode", True)
+    elif kind == "overcurrent":
+        marks.overdraw = True
+        plant.set_overdraw(12.0)
+    else:
+        marks.step_fault = True
+    if not probe.event.wait(REACTION_WAIT_S):
+        raise RuntimeError(f"{kind}: the contactor did not open within {REACTION_WAIT_S} s")
+    start = marks.seen_at if kind in ("overcurrent", "step_fault") else t0
+    marks.reset()
+    return (probe.at - (start or t0)) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", choices=loads.LOADS, required=True)
@@ -156,7 +182,7 @@ def main() -> None:
     if flood is not None:
         running.append(flood)
 
-    def wait(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    def wait(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:
@@ -174,45 +200,29 @@ def main() -> None:
 
     latencies: dict[str, list[float]] = {kind: [] for kind in REACTIONS}
     rss: list[int] = []
-    time.sleep(1.0)
-    for i in range(args.injections * len(REACTIONS)):
-        kind = REACTIONS[i % len(REACTIONS)]
-        charging()
-        rss.append(rss_kib())
-        time.sleep(0.003 + (i % 37) / 370 * 0.1)  # land anywhere within a tick
-        marks.reset()
-        probe.arm()
-        t0 = time.perf_counter()
-        if kind == "unplug":
+    try:
+        time.sleep(1.0)
+        for i in range(args.injections * len(REACTIONS)):
+            kind = REACTIONS[i % len(REACTIONS)]
+            charging()
+            rss.append(rss_kib())
+            time.sleep(0.003 + (i % 37) / 370 * 0.1)  # land anywhere within a tick
+            latencies[kind].append(inject(kind, plant, probe, marks))
+            plant.set_overdraw(0.0)
+            plant.set_fault("diode", False)
             plant.set_ev("A", None, None)
-        elif kind == "state_e":
-            plant.set_ev("E", None, None)
-        elif kind == "state_f":
-            plant.set_ev("F", None, None)
-        elif kind == "diode":
-            plant.set_fault("diode", True)
-        elif kind == "overcurrent":
-            marks.overdraw = True
-            plant.set_overdraw(12.0)
-        else:
-            marks.step_fault = True
-        if not probe.event.wait(5.0):
-            raise RuntimeError(f"{kind}: the contactor did not open within 5 s ({args.load})")
-        start = marks.seen_at if kind in ("overcurrent", "step_fault") else t0
-        latencies[kind].append((probe.at - (start or t0)) * 1000)
-        marks.reset()
-        plant.set_overdraw(0.0)
-        plant.set_fault("diode", False)
-        plant.set_ev("A", None, None)
-    for item in running:
-        if hasattr(item, "cancel"):
-            item.cancel()
-    outputs = loads.stop_processes([p for p in running if hasattr(p, "send_signal")])
+    except RuntimeError as exc:  # a box too slow to cycle: report what was measured
+        notes["error"] = str(exc)
+    finally:
+        for item in running:
+            if hasattr(item, "cancel"):
+                item.cancel()
+        outputs = loads.stop_processes([p for p in running if hasattr(p, "send_signal")])
     if "checks" in more:
         notes["signature_checks"] = more["checks"][0]
-    if flood is not None:
-        notes["frames_answered"] = outputs[-1].splitlines()[-1] if outputs else "?"
-    notes["rss_charging_kib"] = max(rss)
+    if flood is not None and outputs and outputs[-1]:
+        notes["frames_answered"] = outputs[-1].splitlines()[-1]
+    notes["rss_charging_kib"] = max(rss, default=0)
     print(json.dumps({"latencies_ms": latencies, **notes}))
 
 

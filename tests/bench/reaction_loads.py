@@ -111,6 +111,7 @@ def start_flood_csms() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-c", FLOOD, str(ROOT), "0", str(FLOOD_PERIODS)],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         preexec_fn=normal_priority,
     )
@@ -128,6 +129,7 @@ def start_event_streams(host: str, port: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-c", EVENTS, host, str(port), str(EVENT_STREAMS)],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         preexec_fn=normal_priority,
     )
@@ -138,7 +140,12 @@ def start_event_streams(host: str, port: int) -> subprocess.Popen[str]:
 
 def start_cpu_burners() -> list[subprocess.Popen[str]]:
     return [
-        subprocess.Popen([sys.executable, "-c", CPU], text=True, preexec_fn=normal_priority)
+        subprocess.Popen(
+            [sys.executable, "-c", CPU],
+            text=True,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=normal_priority,
+        )
         for _ in range(os.cpu_count() or 1)
     ]
 
