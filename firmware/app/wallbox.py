@@ -370,7 +370,11 @@ class Wallbox:
 
     async def stop(self) -> None:
         self.systemd.stopping()
-        self.controller.sessions.end_session("Reboot")
+        # Reboot when the box restarts itself; a plain stop (SIGTERM) may be for good. Either
+        # way the connectors go Unavailable, never Preparing for a session that cannot come.
+        self.controller.shut_down_session("Reboot" if self.restart_kind else "Other")
+        if self.ocpp is not None:
+            self.ocpp.statuses.flush()
         self.security_log.flush()
         if self.ocpp is not None and self.ocpp.csms.accepted:
             with contextlib.suppress(TimeoutError):

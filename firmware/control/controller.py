@@ -108,9 +108,7 @@ class ChargeController:
         authorize: Authorize,
         reservations: ReservationBook,
     ) -> SessionKeeper:
-        seams = SessionSeams(
-            self.wake, self._step_now, self.supervisor, config.control.contactor_release_s
-        )
+        seams = SessionSeams(self.wake, self._step_now, self.supervisor)
         return SessionKeeper(
             config,
             self.policy,
@@ -145,7 +143,7 @@ class ChargeController:
         if self.core.thread is None:
             self._guarded_step()
         else:
-            self._outside_turn(settle=True)
+            self._outside_turn()
 
     async def run(self) -> None:
         """The core on its own thread until it fails or this is cancelled; the outside turns
@@ -185,18 +183,24 @@ class ChargeController:
     def shutdown(self) -> None:
         self.core.shutdown()
 
+    def shut_down_session(self, reason: str) -> None:
+        """A clean stop: the session ends with `reason`, the connectors turn Unavailable and
+        the core withdraws the offer before this returns."""
+        self.sessions.shut_down(reason)
+        self._step_now()
+
     # --- the outside's turn --------------------------------------------------------------
 
-    def _outside_turn(self, settle: bool = False) -> None:
-        """On the outside loop: sessions follow the pilot, the core is told, listeners run;
-        with `settle`, once the core stepped on what it was told."""
+    def _outside_turn(self) -> None:
+        """On the outside loop: sessions follow the pilot, the core is told (and, if that
+        was news, steps on it before the listeners look), listeners run."""
         self._turn_due = False
         try:
             self._follow(self._clock.monotonic())
         except Exception:
             log.exception("session step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "session step failed")
-        self._tell_core(SETTLE_S if settle else 0.0)
+        self._tell_core(SETTLE_S)
         self._show_led()
         self.guard.tell(self.step_listeners, lambda listener: listener())
 
@@ -221,6 +225,7 @@ class ChargeController:
                 finishing=keeper.finishing,
                 blocked=keeper.blocked,
                 unlock_on_unplug=self.policy.unlock_on_ev_disconnect,
+                sessions_ended=keeper.ended,
                 limits=tuple(
                     OutsideLimit(name, imposed.get(name), self._failsafe_a(name))
                     for name in self.limits.names()

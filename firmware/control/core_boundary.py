@@ -51,6 +51,9 @@ class CoreInputs:
     finishing: bool = False
     blocked: bool = False
     unlock_on_unplug: bool = True
+    sessions_ended: int = 0
+    """A command as a count: each session the outside ended opens the contactor at once
+    (under load if the EV has not answered), as a stop must."""
     limits: tuple[OutsideLimit, ...] = ()
 
     def same_word(self, other: CoreInputs) -> bool:
@@ -60,12 +63,14 @@ class CoreInputs:
             self.finishing,
             self.blocked,
             self.unlock_on_unplug,
+            self.sessions_ended,
             self.limits,
         ) == (
             other.in_session,
             other.finishing,
             other.blocked,
             other.unlock_on_unplug,
+            other.sessions_ended,
             other.limits,
         )
 

@@ -53,7 +53,8 @@ from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
 SETTLE_S = 0.1
-"""How long a stop waits for the core to withdraw the offer (it takes a step: ~1 ms)."""
+"""How long an outside turn waits for the core to step on news (a step takes ~1 ms), so
+the listeners after it see the pilot and contactor that go with the session."""
 
 
 class SafetyCore:
@@ -78,6 +79,7 @@ class SafetyCore:
         self._wake_event = asyncio.Event()
         self.go = asyncio.Event()
         self.told = NOTHING_TOLD
+        self._ended_seen = 0
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
         self.inputs = InputChecks(board, self.supervisor)
         self.pilot_sample: PilotSample = board.pilot.sample()
@@ -228,6 +230,9 @@ class SafetyCore:
 
     def act(self, now: float) -> None:
         told = self.told
+        if told.sessions_ended != self._ended_seen:
+            self._ended_seen = told.sessions_ended
+            self.supervisor.open_contactor(self._control.contactor_release_s)
         sample = self.pilot_sample
         self.phases.step(sample.state, self.meter.measurements, now, self.duty.duty is not None)
         limits = [Limit("board", self._board.ratings.max_current_a)]

@@ -62,12 +62,12 @@ class SessionListener(Protocol):
 @dataclass(frozen=True)
 class SessionSeams:
     """What the keeper acts through: the loop's wake-up, an immediate step (a stop must
-    withdraw the offer now, not at the next tick) and the safety supervisor."""
+    withdraw the offer and open the contactor now, not at the next tick) and the safety
+    supervisor's faults."""
 
     wake: Callable[[], None]
     step_now: Callable[[], None]
     supervisor: SafetySupervisor
-    release_s: float
 
 
 class SessionKeeper:
@@ -105,6 +105,8 @@ class SessionKeeper:
         self.operative = {0: True, 1: True}
         self._operative_pending: dict[int, bool] = {}
         self._reading_saved_at = 0.0
+        self.ended = 0
+        """Sessions ended so far: the core opens the contactor for each new one at once."""
 
     # --- each control step ---------------------------------------------------------------
 
@@ -197,6 +199,14 @@ class SessionKeeper:
             self._seams.step_now()
         return session
 
+    def shut_down(self, reason: str) -> None:
+        """A clean stop of the box: the session ends and both connectors are unavailable
+        from now on (in memory only: after the restart, availability is what was set)."""
+        self.end_session(reason)
+        self._operative_pending.clear()
+        self.operative = {0: False, 1: False}
+        self.authorized_tag = None
+
     def deauthorize(self, session_id: int) -> None:
         """The CSMS refused the tag of a running session (StartTransaction idTagInfo)."""
         session = self.session
@@ -255,7 +265,7 @@ class SessionKeeper:
             return
         self.session = None
         self.blocked = False
-        self._seams.supervisor.open_contactor(self._seams.release_s)
+        self.ended += 1
         self._record_stop(session, self._clock.now(), self._meter.energy_wh, reason, stop_id_tag)
         for connector_id, operative in list(self._operative_pending.items()):
             self.set_operative(connector_id, operative)
