@@ -223,6 +223,12 @@ def main() -> None:
     if flood is not None and outputs and outputs[-1]:
         notes["frames_answered"] = outputs[-1].splitlines()[-1]
     notes["rss_charging_kib"] = max(rss, default=0)
+    late = sorted(v * 1000 for v in controller.tick_lateness_s)
+    if late:
+        notes["tick_late_ms_p99_max"] = [
+            round(late[int(0.99 * (len(late) - 1))], 2),
+            round(late[-1], 2),
+        ]
     print(json.dumps({"latencies_ms": latencies, **notes}))
 
 
