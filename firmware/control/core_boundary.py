@@ -111,6 +111,9 @@ class CoreState:
     active_limits: tuple[Limit, ...]
     contactor_closed: bool
     """As its mirror contact reports."""
+    ev_allowed_a: float = 0.0
+    """The most the EV may draw now: the highest offer of its last `ev_response_s` (the
+    over-current check's allowance; a site counts it until a decrease is followed)."""
     faults: frozenset[Fault] = field(default_factory=frozenset)
     measurements: Measurements | None = None
     meter_flagged: bool = False

@@ -324,6 +324,7 @@ class SafetyCore:
             offer=self._offer,
             active_limits=self._limits,
             contactor_closed=self._board.contactor.is_closed(),
+            ev_allowed_a=self.duty.allowed_a(now, self._meter_cfg.ev_response_s),
             faults=frozenset(self.supervisor.faults()),
             measurements=self.meter.measurements,
             meter_flagged=self.meter.flagged,

@@ -79,7 +79,8 @@ def instrument(wallbox: Wallbox, marks: Marks) -> None:
         return result
 
     plant.meter_values = meter_values  # type: ignore[method-assign]
-    checks = wallbox.controller._inputs
+    core = getattr(wallbox.controller, "core", None)  # None: before the core had its thread
+    checks = wallbox.controller._inputs if core is None else core.inputs
     temperatures = checks.temperatures
 
     def failing_temperatures() -> None:
