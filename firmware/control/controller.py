@@ -48,7 +48,7 @@ from pievse.firmware.control.session_keeper import (
 from pievse.firmware.control.tag_reading import TagReaderWatch
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
-from pievse.hal.interfaces import Board, Measurements, PilotSample
+from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
 LED_COLOURS = {"Available": "green", "Charging": "blue", "Faulted": "red"}
@@ -93,6 +93,7 @@ class ChargeController:
         self.limits = LimitSources()
         self._reserved = False
         self._noted: Measurements | None = None
+        self._unplugs_seen = 0
         self.sessions = self._keeper(config, clock, sessions, authorize, reservations)
         self._tag_reader = (
             None
@@ -207,6 +208,9 @@ class ChargeController:
     def _follow(self, now: float) -> None:
         state = self.core.state
         self._reserved = self.reservations.current() is not None
+        if state.unplugs != self._unplugs_seen:  # even if plugged in again meanwhile
+            self._unplugs_seen = state.unplugs
+            self.sessions.follow(PilotState.A, now)
         self.sessions.follow(state.pilot.state, now)
         m = state.measurements
         if m is not None and m is not self._noted:

@@ -122,3 +122,6 @@ class CoreState:
     outside_stale: bool = False
     """The core steps on the outside's word older than `OUTSIDE_SILENCE_S`."""
     stepped_at: float = 0.0
+    unplugs: int = 0
+    """Times the core saw the pilot go to A: an unplug between two outside turns (the
+    outside stalled, the EV replugged) still ends the session it ended physically."""

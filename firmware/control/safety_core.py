@@ -80,6 +80,7 @@ class SafetyCore:
         self.go = asyncio.Event()
         self.told = NOTHING_TOLD
         self._ended_seen = 0
+        self._unplugs = 0
         self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
         self.inputs = InputChecks(board, self.supervisor)
         self.pilot_sample: PilotSample = board.pilot.sample()
@@ -219,6 +220,8 @@ class SafetyCore:
 
     def sense(self, now: float) -> None:
         sample = self._board.pilot.sample()
+        if sample.state == PilotState.A and self.pilot_sample.state != PilotState.A:
+            self._unplugs += 1
         self.pilot_sample = sample
         self.inputs.pilot(sample)
         self.inputs.temperatures()
@@ -332,4 +335,5 @@ class SafetyCore:
             cable_rating_a=self.inputs.cable_rating_a,
             outside_stale=stale(self.told, now),
             stepped_at=now,
+            unplugs=self._unplugs,
         )

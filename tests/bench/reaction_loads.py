@@ -55,10 +55,16 @@ async def main() -> None:
     sent = 0
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    failed = 0
     while not stop.is_set():
-        await csms.call(call.SetChargingProfile(1, profile))
-        sent += 1
-    print(sent, flush=True)
+        try:
+            await csms.call(call.SetChargingProfile(1, profile))
+            sent += 1
+        except Exception as exc:  # the box reconnects; the flood goes on
+            failed += 1
+            print(repr(exc), file=sys.stderr, flush=True)
+            await asyncio.sleep(0.1)
+    print(f"{sent} answered, {failed} failed", flush=True)
 
 asyncio.run(main())
 """
@@ -111,7 +117,7 @@ def start_flood_csms() -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [sys.executable, "-c", FLOOD, str(ROOT), "0", str(FLOOD_PERIODS)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=None if os.environ.get("FLOOD_LOG") else subprocess.DEVNULL,
         text=True,
         preexec_fn=normal_priority,
     )

@@ -171,3 +171,16 @@ async def test_a_blocked_outside_loop_lets_the_limits_fall_to_their_failsafe(
     assert state.contactor_closed, "the session goes on at the failsafe"
     back = await bench.wait_for(lambda s: s["pilot"]["offered_a"] == 32.0, timeout=5)
     assert back["contactor"] == "closed"
+
+
+async def test_an_unplug_the_outside_missed_still_ends_the_session(rig: ControllerRig) -> None:
+    """The outside stalled through an unplug and a new plug-in: it must not carry the old
+    session over to the next EV."""
+    await _charging(rig)
+    rig.plant.set_ev("A", None, None)
+    _core_alone(rig, 0.1)
+    rig.plant.set_ev("B", None, None)
+    _core_alone(rig, 0.1)
+    rig.step(0.1)
+    assert rig.controller.session is None
+    assert rig.status == "Preparing"
