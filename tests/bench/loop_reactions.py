@@ -199,7 +199,7 @@ def main() -> None:
 
     def charging() -> None:
         plant.set_ev("A", None, None)
-        wait(lambda: not controller.supervisor.faults() and controller.session is None)
+        wait(lambda: controller.connector_status().status == "Available")
         plant.set_ev("B", None, None)
         if flood is None:
             plant.present_tag("BENCH")
