@@ -21,23 +21,27 @@ class SingleJob:
     def __init__(self, name: str) -> None:
         self._name = name
         self._task: asyncio.Task[None] | None = None
-        self._accepted: Job | None = None
+        self._accepted: tuple[str, Job] | None = None
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def accept(self, job: Job) -> bool:
-        """Cancels the job under way (True if there was one); `job` waits for `begin`."""
-        canceled = self._cancel()
-        self._accepted = job
+    def accept(self, job: Job, name: str) -> bool:
+        """Cancels the job under way or accepted and not begun yet (True if there was one);
+        `job` waits for `begin` with its `name` (the file name its answer gave the CSMS)."""
+        canceled = self._cancel() or self._accepted is not None
+        self._accepted = (name, job)
         return canceled
 
-    def begin(self) -> None:
-        """Starts the accepted job, if any (once the CSMS has the answer)."""
-        job, self._accepted = self._accepted, None
-        if job is not None:
-            self._start(job)
+    def begin(self, name: str) -> None:
+        """Starts the accepted job if it is the one `name`s (once the CSMS has its answer):
+        a request answered meanwhile replaced it, and its own `after` step begins it."""
+        if self._accepted is None or self._accepted[0] != name:
+            return
+        _, job = self._accepted
+        self._accepted = None
+        self._start(job)
 
     def start(self, job: Job) -> bool:
         """Cancels the job under way (True if there was one) and starts `job` now."""

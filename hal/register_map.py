@@ -10,6 +10,7 @@ import math
 import struct
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 MAPS_DIR = Path(__file__).parent / "meters"
@@ -106,6 +107,15 @@ def load_register_map(name: str) -> RegisterMap:
     path = MAPS_DIR / f"{name}.toml"
     if not path.is_file():
         raise RegisterMapError(f"unknown meter map {name!r}; known: {', '.join(known_maps())}")
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _parsed(path: Path, _mtime_ns: int, _size: int) -> RegisterMap:
+    """Once per file as it is: a `RegisterMap` is frozen, and a fleet's boxes (or a board's
+    meter and grid meter) would each parse the same file again."""
+    name = path.stem
     with path.open("rb") as f:
         data = tomllib.load(f)
     where = path.name

@@ -22,6 +22,7 @@ from pievse.firmware.clock import SystemClock
 from pievse.firmware.config import ConfigError, dump_config, parse_listen
 from pievse.firmware.csms.outbox import DurableOutbox
 from pievse.firmware.diagnostics.journal_logging import setup_logging
+from pievse.firmware.fleet.box_configs import VERSION_CHOICES
 from pievse.firmware.fleet.session_plan import SESSION_KINDS
 from pievse.firmware.persistence.store import Store, StoreError
 from pievse.firmware.security.security_log import SecurityLog
@@ -117,6 +118,22 @@ def _add_fleet_command(commands: argparse._SubParsersAction) -> None:
     fleet.add_argument("--mqtt", help="with --site: the site's broker, mqtt://HOST[:PORT]")
     fleet.add_argument("--main-fuse-a", type=float, default=32.0, help="with --site")
     fleet.add_argument("--max-boxes", type=int, help="with --site (default: --boxes)")
+    fleet.add_argument(
+        "--ocpp", choices=VERSION_CHOICES, help="the boxes' OCPP version (default: --config's)"
+    )
+    fleet.add_argument("--faulty-share", type=float, default=0.0, help="share of faulty boxes")
+    fleet.add_argument(
+        "--reconnect-storm-s", type=float, help="every box reconnects this long after booting"
+    )
+    fleet.add_argument("--processes", type=int, default=1, help="spread over N processes")
+    fleet.add_argument("--shard", default="0/1", help="I/N: this machine's share of the boxes")
+    fleet.add_argument("--summary", type=Path, help="write the report here as JSON")
+    fleet.add_argument("--metrics", help="HOST:PORT: serve the report as Prometheus text")
+    merge = commands.add_parser(
+        "fleet-merge", help="add up the --summary files of a fleet's shards into one report"
+    )
+    merge.add_argument("files", nargs="+", type=Path, help="the shards' summaries")
+    merge.add_argument("--summary", type=Path, help="write the merged report here as JSON")
 
 
 def _run_options() -> argparse.ArgumentParser:
@@ -259,14 +276,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fleet(args: argparse.Namespace) -> int:
-    from pievse.firmware.fleet.fleet_command import FleetArgumentError, run_fleet
+    from pievse.firmware.fleet.fleet_command import FleetArgumentError, merge_summaries, run_fleet
 
-    if not args.verbose:  # a thousand boxes' info lines would drown the fleet's summary
-        logging.getLogger().setLevel(logging.WARNING)
     try:
+        if args.command == "fleet-merge":
+            return merge_summaries(args.files, args.summary, print)
         return run_fleet(args, lambda line: print(line, flush=True))
     except FleetArgumentError as exc:
-        print(f"pievse fleet: error: {exc}", file=sys.stderr)
+        print(f"pievse {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -313,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run_emulator(args)
     if args.command == "demo":
         return _demo(args)
-    if args.command == "fleet":
+    if args.command in ("fleet", "fleet-merge"):
         return _fleet(args)
     if args.command == "flash-pilot":
         return _flash_pilot(args)

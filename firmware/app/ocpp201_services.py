@@ -47,12 +47,14 @@ from pievse.firmware.ocpp201.blocks.remote_control import RemoteControlBlock
 from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
 from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
+from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.external_limits import ExternalLimits
 from pievse.firmware.ocpp201.identity import RESTART_REASONS, boot_payload
 from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
 from pievse.firmware.ocpp201.problem_events import NO_PROBLEM, ProblemEvents
+from pievse.firmware.ocpp201.started_measurands import StartedMeasurands
 from pievse.firmware.ocpp201.status_notifications import (
     CONNECTORS,
     connector_status,
@@ -60,11 +62,12 @@ from pievse.firmware.ocpp201.status_notifications import (
 )
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
 from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
-from pievse.firmware.ocpp201.variables import BoxFacts, variables
+from pievse.firmware.ocpp201.variables import variables
 from pievse.firmware.rpc.dialects import OCPP201
 from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.session.customer_records import CustomerRecords
 from pievse.firmware.session.id_tag_store import IdTagStore
+from pievse.firmware.transfer.file_transfer import FTP_SCHEMES, HTTP_SCHEMES
 from pievse.firmware.updates.firmware_updates import FINAL
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 
@@ -99,8 +102,9 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         lambda: controller.session,
         lambda: controller.connector_status().status,
     )
+    started_measurands = StartedMeasurands(store, keys)
     transactions = TransactionReporter(
-        events, parts.session_log, keys, clock, lambda: reading(parts)
+        events, parts.session_log, keys, clock, lambda: reading(parts), started_measurands.items
     )
     statuses = StatusReporter(
         CONNECTORS,
@@ -155,6 +159,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         measured = controller.measurements
         return None if measured is None else measured.power_w
 
+    ratings = parts.board.ratings
     model = DeviceModel(
         keys,
         variables(
@@ -171,6 +176,13 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
                 lambda: {place: s.error_code != NO_PROBLEM for place, s in places().items()},
                 monitoring,
                 external_limits,
+                started_measurands,
+                tags.list_size,
+                lambda: len(smart.installed()),
+                parts.certificates.count,
+                ratings.max_current_a * ratings.phases * ratings.nominal_voltage_v,
+                ",".join(sorted(scheme.upper() for scheme in (*HTTP_SCHEMES, *FTP_SCHEMES))),
+                (parts.config.ocpp.reconnect_min_s, parts.config.ocpp.reconnect_max_s),
             ),
         ),
     )

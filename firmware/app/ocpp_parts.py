@@ -31,6 +31,7 @@ from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.diagnostics.log_uploads import LogUploads
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.dialects import DIALECTS, Dialect
+from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.security.security_log import SecurityLog
@@ -73,6 +74,8 @@ class BoxParts:
     """The restart (Soft, Hard, Firmware) the box was told to make before this start."""
     switch_version: Callable[[str], None] = lambda _version: None
     """With `[ocpp] version = "auto"`: the CSMS chose this version instead of the box's."""
+    traffic: TrafficObserver = NO_TRAFFIC
+    """Told of every request, CALL and connection (a fleet's load report)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def csms_link(
         on_accepted=[statuses.resync, jobs.firmware.registered, *on_accepted],
         on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
         on_other_version=parts.switch_version,
+        traffic=parts.traffic,
     )
 
 

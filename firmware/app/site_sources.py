@@ -4,7 +4,7 @@ The wallbox registers them, and so do the day scenarios, from the same two funct
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 
 from pievse.firmware.clock import Clock
@@ -13,7 +13,7 @@ from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_readings import GridReadings
-from pievse.firmware.site.main_fuse import MainFuseLimit
+from pievse.firmware.site.main_fuse import MainFuseLimit, OwnReading
 from pievse.firmware.site.own_demand import SHARE_SOURCE, OwnDemandReader
 from pievse.firmware.site.phase_planner import PhasePlanner
 from pievse.firmware.site.site_share import SiteShare
@@ -29,7 +29,7 @@ def register_main_fuse(
     config: SiteConfig,
     grid: GridReadings,
     monotonic: Callable[[], float],
-    own_currents: Callable[[], Sequence[float | None]],
+    own_reading: OwnReading,
 ) -> MainFuseLimit | None:
     """The phases the EV uses are those in use (a 1-phase box ignores L2 and L3). A box
     that shares its site's supply leaves the fuse to the site allocation, which tells the
@@ -37,7 +37,7 @@ def register_main_fuse(
     if not config.main_fuse_a or config.id:
         return None
     phases = controller.phases
-    fuse = MainFuseLimit(config, grid, monotonic, own_currents, lambda: phases.in_use)
+    fuse = MainFuseLimit(config, grid, monotonic, own_reading, lambda: phases.in_use)
     controller.limits.register(
         "main_fuse", fuse.limit_a, lambda: GRID_STALE if fuse.stale else None
     )
@@ -80,6 +80,7 @@ def register_charging_mode(
         own_power_w,
         (ratings.nominal_voltage_v, lambda: controller.phases.in_use),
         controller.wake,
+        switchable=lambda: controller.phases.available,
     )
     controller.limits.register("charging_mode", mode.limit_a)
     controller.limits.register("setpoint", mode.setpoint_limit_a)

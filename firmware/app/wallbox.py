@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.security_keys import security_key_specs
 from pievse.firmware.persistence.store import Store
+from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.provisioning import provision
 from pievse.firmware.security.security_log import SecurityLog
@@ -60,6 +61,8 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
+VERSION_SWITCH = "VersionSwitch"
+"""The restart's cause when the CSMS chose the other OCPP version (`auto`)."""
 
 
 class Wallbox:
@@ -72,10 +75,17 @@ class Wallbox:
         clock: Clock | None = None,
         restart: Callable[[str], Awaitable[None]] | None = None,
         config: Config | None = None,
+        traffic: TrafficObserver = NO_TRAFFIC,
+        shares_process: bool = False,
     ) -> None:
-        """`config`: instead of the one `options` name (a fleet builds each box's)."""
+        """`config`: instead of the one `options` name (a fleet builds each box's);
+        `traffic`: told of the OCPP traffic (a fleet's load report); `shares_process`: one
+        of a fleet's boxes, so what is the process's (the root logger's file handler, heap
+        trimming) is the fleet's to do once, not every box's."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
+        self._traffic = traffic
+        self._shares_process = shares_process
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
         self.store = store = Store(options.data_dir / "pievse.db")
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
@@ -119,7 +129,7 @@ class Wallbox:
             config.site,
             self.grid,
             clock.monotonic,
-            self._own_currents,
+            lambda: self.controller.measurements,
         )
         self.site_share = register_site_share(
             self.controller, config.site, config.charge_point.id, self.grid, clock
@@ -171,10 +181,6 @@ class Wallbox:
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
 
-    def _own_currents(self) -> Sequence[float | None]:
-        m = self.controller.measurements
-        return (None, None, None) if m is None else m.current_a
-
     def _own_power_w(self) -> float:
         m = self.controller.measurements
         return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
@@ -200,6 +206,7 @@ class Wallbox:
             self.availability,
             self._restarted_for,
             self._switch_version,
+            self._traffic,
         )
 
     def _identity(self) -> dict[str, Any]:
@@ -270,14 +277,17 @@ class Wallbox:
         async def when_idle() -> None:
             while self.controller.session is not None:
                 await asyncio.sleep(1.0)
-            await self._restart("Soft", f"the CSMS chose OCPP {version}")
+            await self._restart("Soft", f"the CSMS chose OCPP {version}", VERSION_SWITCH)
 
         self._services.append(asyncio.create_task(when_idle(), name="version-switch"))
 
-    async def _restart(self, kind: str, reason: str | None = None) -> None:
+    async def _restart(
+        self, kind: str, reason: str | None = None, cause: str | None = None
+    ) -> None:
+        """`cause`: why, for the next boot's reason, where `kind` does not say it."""
         self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
-        self.store.set_setting(RESTART_SETTING, kind)
+        self.store.set_setting(RESTART_SETTING, cause or kind)
         self.restart_requested.set()
         if self._restart_hook is not None:
             await self._restart_hook(kind)
@@ -329,7 +339,8 @@ class Wallbox:
             self.store.close()
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
-        self.diagnostics.attach()
+        if not self._shares_process:
+            self.diagnostics.attach()
         self.security_log.record("StartupOfTheDevice", f"pievse {firmware_version()} started")
         self.controller.step_listeners.append(self._watch_tamper)
         self.controller.step_listeners.append(self._note_status)
@@ -346,9 +357,10 @@ class Wallbox:
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
         self._services = [
             asyncio.create_task(self.security_log.run(), name="security-bursts"),
-            asyncio.create_task(keep_heap_trimmed(), name="heap-trim"),
             asyncio.create_task(self.history.run(), name="plot-history"),
         ]
+        if not self._shares_process:
+            self._services.append(asyncio.create_task(keep_heap_trimmed(), name="heap-trim"))
         if self.mqtt is not None:
             self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
         if self.ocpp is not None:
@@ -362,7 +374,8 @@ class Wallbox:
             "board %s; local API on http://%s:%d/api/status", self.board.name, *self.api_address
         )
         self.systemd.ready(f"pievse {firmware_version()} on {self.board.name}")
-        trim_heap()
+        if not self._shares_process:
+            trim_heap()  # each a full collection: a fleet's would grow with the square of it
 
     def _standalone_mode(self) -> str:
         tag = self.config.standalone.free_vend_id_tag

@@ -39,6 +39,8 @@ from pievse.firmware.event_wait import wait_set
 from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
 from pievse.firmware.rpc.dialects import OCPP16, Dialect
 from pievse.firmware.rpc.frames import WEBSOCKET_MAX_BYTES
+from pievse.firmware.rpc.routes import Routes
+from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.connection_security import ConnectionSecurity
 
 log = logging.getLogger(__name__)
@@ -89,17 +91,20 @@ class CsmsLink:
         on_accepted: Sequence[Callable[[], None]] = (),
         on_invalid_message: Callable[[str], None] = lambda _text: None,
         on_other_version: Callable[[str], None] = lambda _version: None,
+        traffic: TrafficObserver = NO_TRAFFIC,
     ) -> None:
         self.settings = settings
         self.session = session
         self._keys = keys
         self._outbox = outbox
-        self._handlers = list(handlers)
+        self._routes = Routes(handlers)
+        """Built once: a second handler for one action stops the start (DuplicateRoute)."""
         self.security = security
         self.url = security.current_url()
         self._on_accepted = list(on_accepted)
         self._on_invalid_message = on_invalid_message
         self._on_other_version = on_other_version
+        self._traffic = traffic
         self.last_error: str | None = None
         self._registered_here = False
         self._last_sent = 0.0
@@ -178,6 +183,7 @@ class CsmsLink:
             await self.security.failed(options, exc)
             raise ConnectionError(f"cannot connect: {exc}") from exc
         self.security.connected(options)
+        self._traffic.connected()
         async with websocket:
             wanted, chosen = self.settings.dialect.subprotocol, websocket.subprotocol
             if chosen != wanted:
@@ -193,10 +199,11 @@ class CsmsLink:
                 self.settings.dialect,
                 self.settings.charge_point_id,
                 websocket,
-                self._handlers,
+                self._routes,
                 options.message_timeout_s or self.settings.response_timeout_s,
                 self._note_traffic,
                 self._on_invalid_message,
+                self._traffic,
             )
             self.session.connection = connection
             self.last_error = None

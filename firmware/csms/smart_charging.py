@@ -83,8 +83,20 @@ class SmartCharging:
         self._changed_now()
         return "Accepted"
 
+    def remote_start_profile_fits(self, payload: dict[str, Any]) -> bool:
+        """Whether RemoteStartTransaction's profile could be taken (the answer's check; the
+        request's `after` step takes it, so a request answered meanwhile cannot swap it)."""
+        return self._remote_start_profile(payload) is not None
+
     def accept_remote_start_profile(self, payload: dict[str, Any]) -> bool:
         """RemoteStartTransaction's profile: a TxProfile kept until the session starts."""
+        profile = self._remote_start_profile(payload)
+        if profile is None:
+            return False
+        self._remote_start = (profile, payload)
+        return True
+
+    def _remote_start_profile(self, payload: dict[str, Any]) -> ChargingProfile | None:
         try:
             profile = self._checked(1, payload)
             if profile.purpose != "TxProfile":
@@ -94,9 +106,8 @@ class SmartCharging:
             self._check_room(profile)
         except ProfileError as exc:
             log.warning("RemoteStartTransaction profile rejected: %s", exc)
-            return False
-        self._remote_start = (profile, payload)
-        return True
+            return None
+        return profile
 
     def forget_remote_start_profile(self) -> None:
         self._remote_start = None

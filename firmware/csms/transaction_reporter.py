@@ -73,12 +73,16 @@ class TransactionReporter:
         keys: ConfigurationKeys,
         clock: Clock,
         reading: Callable[[], Reading],
+        begin_measurands: Callable[[], list[str]] | None = None,
     ) -> None:
+        """`begin_measurands`: what the Transaction.Begin value carries (2.0.1's
+        TxStartedMeasurands); by default MeterValuesSampledData's, as on 1.6."""
         self.wire = wire
         self._sessions = sessions
         self._keys = keys
         self._clock = clock
         self._reading = reading
+        self._begin_measurands = begin_measurands or (lambda: keys.items("MeterValuesSampledData"))
         self.session: Session | None = None
         self._sampler: asyncio.Task[None] | None = None
         self._stop_samples: list[MeterValue] = []
@@ -93,8 +97,8 @@ class TransactionReporter:
 
     def session_started(self, session: Session) -> None:
         begin = self._reading()
-        value = self._value(
-            session.started_at, "MeterValuesSampledData", begin, "Transaction.Begin"
+        value = meter_value(
+            session.started_at, self._begin_measurands(), begin, "Transaction.Begin"
         )
         with self._sessions.atomic():
             self._note(session, begin)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,10 +25,18 @@ def _now() -> str:
 
 
 class _Side(ChargePoint):
-    def __init__(self, cp_id: str, connection: ServerConnection, record: Record) -> None:
+    def __init__(
+        self,
+        cp_id: str,
+        connection: ServerConnection,
+        record: Record,
+        transactions: Iterator[int],
+    ) -> None:
+        """`transactions`: the central system's one count, so that no two transactions,
+        of any charge point or connection, share an id."""
         super().__init__(cp_id, connection, response_timeout=10)
         self._record = record
-        self._transactions = itertools.count(1)
+        self._transactions = transactions
 
     async def route_message(self, raw_msg: str) -> None:
         self._record(raw_msg, True)
@@ -80,6 +88,7 @@ class _Side(ChargePoint):
 class DemoCentralSystem:
     def __init__(self, record: Record) -> None:
         self._record = record
+        self._transactions = itertools.count(1)
         self._server: Any = None
         self.side: _Side | None = None
         self.port = 0
@@ -99,7 +108,12 @@ class DemoCentralSystem:
 
     async def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
-        side = _Side(connection.request.path.rsplit("/", 1)[-1], connection, self._record)
+        side = _Side(
+            connection.request.path.rsplit("/", 1)[-1],
+            connection,
+            self._record,
+            self._transactions,
+        )
         self.side = side
         with contextlib.suppress(websockets.ConnectionClosed):
             await side.start()

@@ -68,11 +68,14 @@ class DiagnosticsUploads:
     ) -> str:
         """The file name; the upload starts with `begin`, after the answer."""
         name = f"{self._id}-diagnostics-{self._clock.now():%Y%m%dT%H%M%SZ}.tar.gz"
-        self._job.accept(lambda: self._run(location, name, retries, retry_interval_s, start, stop))
+        self._job.accept(
+            lambda: self._run(location, name, retries, retry_interval_s, start, stop), name
+        )
         return name
 
-    def begin(self) -> None:
-        self._job.begin()
+    def begin(self, name: str) -> None:
+        """Starts the upload the answer named `name`, unless another request replaced it."""
+        self._job.begin(name)
 
     async def _run(
         self,

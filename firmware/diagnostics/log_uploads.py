@@ -94,7 +94,7 @@ class LogUploads:
         """(GetLog status, filename). The running upload, if any, is canceled now; the new
         one starts with `begin`, once the CSMS has the answer."""
         name = self.filename(request)
-        canceled = self._job.accept(lambda: self._run(request, name))
+        canceled = self._job.accept(lambda: self._run(request, name), name)
         self.request_id = request.request_id
         return ("AcceptedCanceled" if canceled else "Accepted"), name
 
@@ -114,8 +114,11 @@ class LogUploads:
             return "Rejected", None
         return self.accept(request)
 
-    def begin(self) -> None:
-        self._job.begin()
+    def begin(self, filename: str | None) -> None:
+        """Starts the upload the answer named `filename` (None: Rejected, nothing to start),
+        unless another request replaced it."""
+        if filename is not None:
+            self._job.begin(filename)
 
     async def notify_current(self) -> None:
         """ExtendedTriggerMessage LogStatusNotification: Uploading with its id, else Idle."""

@@ -30,17 +30,32 @@ class PhaseOffers:
 
 
 def preferred_phases(
-    offers: PhaseOffers, current: int, hysteresis_a: float, minimum_a: float = MIN_CURRENT_A
+    offers: PhaseOffers,
+    current: int,
+    hysteresis_a: float,
+    minimum_a: float = MIN_CURRENT_A,
+    at_minimum: PhaseOffers | None = None,
 ) -> int:
     """3 when three phases reach the minimum (by the hysteresis more if the box is on one)
     and carry at least the power of one phase; else 1 where one phase reaches it; else the
-    current count (nothing charges either way: a switch would buy nothing)."""
+    current count (nothing charges either way: a switch would buy nothing).
+
+    `at_minimum`: where the mode charges at the minimum even when `offers` (the surplus)
+    do not reach it (min_pv), what the rest of the site allows; the minimum then draws a
+    third of the grid's power on one phase, where that phase may have it."""
     need = minimum_a + (0.0 if current == 3 else hysteresis_a)
     if offers.three_a >= need and 3 * offers.three_a >= offers.one_a - TIE_A:
         return 3
     if offers.one_a >= minimum_a + (0.0 if current == 1 else hysteresis_a):
         return 1
+    if at_minimum is not None and at_minimum.one_a >= minimum_a:
+        return 1
     return current
+
+
+def cannot_charge(offers: PhaseOffers, phases: int, minimum_a: float = MIN_CURRENT_A) -> bool:
+    """Below the minimum with `phases` switched in: the EV is suspended on them."""
+    return (offers.one_a if phases == 1 else offers.three_a) < minimum_a
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,41 @@ class FleetTiming:
     """As often as the CSMS sees MeterValues: a faster poll would only cost CPU."""
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count` runs every count-th box from `index` on: the shards of one
+    fleet (on several machines, or the processes of one) take disjoint charge point ids."""
+
+    index: int = 0
+    count: int = 1
+
+    def indices(self, boxes: int) -> range:
+        return range(self.index, boxes, self.count)
+
+    def split(self, parts: int) -> list[Shard]:
+        """This shard as `parts` shards (one per process), together the same boxes."""
+        return [Shard(self.index + self.count * k, self.count * parts) for k in range(parts)]
+
+
+def parse_shard(text: str) -> Shard:
+    """"I/N" with 0 <= I < N; raises ValueError naming what is expected."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
+        raise ValueError(f"expected I/N with 0 <= I < N (e.g. 0/2), got {text!r}")
+    return Shard(int(index), int(count))
+
+
+VERSION_CHOICES = ("1.6", "2.0.1", "mixed")
+
+
+def box_version(choice: str | None, index: int) -> str | None:
+    """The OCPP version a box speaks: the fleet's, or by turns for "mixed"; None leaves the
+    base configuration's."""
+    if choice == "mixed":
+        return ("1.6", "2.0.1")[index % 2]
+    return choice
+
+
 def box_id(prefix: str, index: int) -> str:
     return f"{prefix}{index + 1:04d}"
 
@@ -34,11 +69,15 @@ def box_config(
     csms_url: str,
     timing: FleetTiming,
     site: FleetSite | None,
+    ocpp_version: str | None = None,
 ) -> Config:
     """Raises ConfigError where the flags do not make a valid box (checked like a file)."""
+    ocpp: dict[str, object] = {"csms_url": csms_url}
+    if ocpp_version is not None:
+        ocpp["version"] = ocpp_version
     overrides: dict[str, dict[str, object]] = {
         "charge_point": {"id": charge_point_id},
-        "ocpp": {"csms_url": csms_url},
+        "ocpp": ocpp,
         "control": {"tick_ms": timing.tick_ms},
         "meter": {"poll_interval_s": timing.meter_poll_s},
         "api": {"listen": "127.0.0.1:0"},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pievse.firmware.config import Config
 from pievse.firmware.csms.configuration_keys import KeySpec, valid_phase_rotation
-from pievse.firmware.csms.meter_values import MEASURANDS
+from pievse.firmware.csms.meter_values import MEASURANDS, REGISTER
 
 FEATURE_PROFILES = (
     "Core",
@@ -68,7 +68,9 @@ def core_key_specs(
         flag("StopTransactionOnEVSideDisconnect", True),
         flag("StopTransactionOnInvalidId", True),
         *measurand_list("StopTxnAlignedData", ""),
-        *measurand_list("StopTxnSampledData", ""),
+        # The closing register by default (2.0.1's TxEndedMeasurands is this key): an Ended
+        # event carries no meterStop, so without it a CSMS left unconfigured gets no energy.
+        *measurand_list("StopTxnSampledData", REGISTER if REGISTER in measurands else ""),
         KeySpec("ReserveConnectorZeroSupported", "bool", "true", readonly=True),
         KeySpec("SendLocalListMaxLength", "int", str(SEND_LOCAL_LIST_MAX_LENGTH), readonly=True),
         KeySpec("SupportedFeatureProfiles", "csl", ",".join(FEATURE_PROFILES), readonly=True),

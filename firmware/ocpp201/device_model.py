@@ -74,6 +74,9 @@ class Variable:
     values_list: str | None = None
     monitorable: bool = False
     """The box measures or decides it, so a monitor can watch it (N04)."""
+    max_limit: Callable[[], float] | None = None
+    """The characteristics' maxLimit where the specification asks for one (a capacity, the
+    EVSE's rated power), read when reported."""
 
 
 def key_variable(
@@ -102,8 +105,19 @@ def read_variable(
     data_type: str = "string",
     unit: str | None = None,
     monitorable: bool = False,
+    values_list: str | None = None,
+    max_limit: Callable[[], float] | None = None,
 ) -> Variable:
-    return Variable(place, name, read=read, data_type=data_type, unit=unit, monitorable=monitorable)
+    return Variable(
+        place,
+        name,
+        read=read,
+        data_type=data_type,
+        unit=unit,
+        monitorable=monitorable,
+        values_list=values_list,
+        max_limit=max_limit,
+    )
 
 
 class DeviceModel:
@@ -187,6 +201,8 @@ class DeviceModel:
             characteristics["valuesList"] = ",".join(sorted(spec.items))
         if variable.values_list is not None:
             characteristics["valuesList"] = variable.values_list
+        if variable.max_limit is not None:
+            characteristics["maxLimit"] = variable.max_limit()
         entry: dict[str, Any] = {
             "component": variable.place.wire(),
             "variable": {"name": variable.name},
@@ -208,7 +224,51 @@ class DeviceModel:
             chosen = self.variables
         return [self.report(v) for v in chosen]
 
+    def select(
+        self,
+        component_variables: list[Mapping[str, Any]] | None,
+        criteria: list[str] | None,
+    ) -> list[Variable]:
+        """GetReport (B08): the variables named by `component_variables` (a component alone
+        names all its variables; one without an EVSE or instance names every one of that
+        name), of the components where each of `criteria` (Active, Available, Enabled,
+        Problem) is a variable reading "true"; neither given: all of them."""
+        chosen = [
+            v
+            for v in self.variables
+            if component_variables is None or any(_names(asked, v) for asked in component_variables)
+        ]
+        if criteria:
+            meeting = {
+                v.place.folded()
+                for v in self.variables
+                if v.name in criteria and self.value(v) == "true"
+            }
+            chosen = [v for v in chosen if v.place.folded() in meeting]
+        return chosen
+
     def _settable(self, variable: Variable) -> bool:
         if variable.write is not None:
             return True
         return variable.key is not None and not self._keys.spec(variable.key).readonly
+
+
+def _names(asked: Mapping[str, Any], variable: Variable) -> bool:
+    """Whether a GetReport componentVariable entry (snake_case, as the library hands it)
+    names `variable`."""
+    component = asked.get("component") or {}
+    place = Place.of(component)
+    if place.component != variable.place.component.casefold():
+        return False
+    if component.get("instance") is not None and place.instance != variable.place.instance:
+        return False
+    if place.evse is not None and place.evse != variable.place.evse:
+        return False
+    if place.connector is not None and place.connector != variable.place.connector:
+        return False
+    wanted = asked.get("variable")
+    if wanted is None:
+        return True
+    if str(wanted.get("name", "")).casefold() != variable.name.casefold():
+        return False
+    return wanted.get("instance") is None or wanted["instance"] == variable.instance

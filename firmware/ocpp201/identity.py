@@ -15,8 +15,16 @@ from pievse.firmware.session.id_tag_info import IdTagInfo
 TAG_TYPE = "ISO14443"
 """What the box's reader reads: an RFID card's UID."""
 KNOWN_STATUSES = frozenset({"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"})
-RESTART_REASONS = {"Hard": "RemoteReset", "Soft": "RemoteReset", "Firmware": "FirmwareUpdate"}
-"""The restart the box was told to make (kept across it) -> the next boot's reason."""
+RESTART_REASONS = {
+    "Hard": "RemoteReset",
+    "Soft": "RemoteReset",
+    "Firmware": "FirmwareUpdate",
+    "VersionSwitch": "LocalReset",
+}
+"""The restart the box made (kept across it) -> the next boot's reason. A switch of version
+under `auto` is LocalReset: the box decided it itself, from its own configuration, once no
+session ran; no Reset came from the CSMS (RemoteReset), none was scheduled by one
+(ScheduledReset), and nothing failed (ApplicationReset, Watchdog)."""
 
 
 def boot_payload(identity: dict[str, Any], reason: str) -> dict[str, Any]:

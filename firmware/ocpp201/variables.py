@@ -13,12 +13,11 @@ profile in use, changed by SetNetworkProfile, NetworkConfigurationPriority and a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 
 from pievse.firmware.clock import iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.csms.network_profiles import SLOTS, NetworkProfiles
+from pievse.firmware.csms.network_profiles import SLOTS
+from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import (
     Place,
     Variable,
@@ -26,14 +25,16 @@ from pievse.firmware.ocpp201.device_model import (
     owned_variable,
     read_variable,
 )
-from pievse.firmware.ocpp201.external_limits import ExternalLimits
-from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
+from pievse.firmware.ocpp201.monitoring_settings import BASES, MonitoringSettings
+from pievse.firmware.ocpp201.station_variables import station_variables
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 from pievse.firmware.rpc.frames import FrameError
 
 ITEMS_PER_MESSAGE = 32
 """GetVariables/SetVariables entries per request, and NotifyReport entries per page."""
 BYTES_PER_MESSAGE = 65_000
+AVAILABILITY_STATES = "Available,Occupied,Reserved,Unavailable,Faulted"
+CONNECTOR_TYPE = "cType2"
 TX_START_POINT = "PowerPathClosed"
 """A transaction begins when the EV is plugged in and authorized, as a 1.6 one does."""
 
@@ -45,27 +46,6 @@ def check_items_per_message(entries: list[object]) -> None:
             "OccurrenceConstraintViolation",
             f"at most {ITEMS_PER_MESSAGE} entries per request (ItemsPerMessage)",
         )
-
-
-@dataclass(frozen=True)
-class BoxFacts:
-    """What read variables read from the running box."""
-
-    charge_point_id: str
-    availability: Callable[[], str]
-    """The connector's 2.0.1 status now (AvailabilityState)."""
-    station_operative: Callable[[], bool]
-    phases: int
-    now: Callable[[], datetime]
-    network: NetworkProfiles
-    security_profile: Callable[[], int]
-    """The profile of the connection in use."""
-    power_w: Callable[[], float | None]
-    """The EVSE's active power now; None before the first meter reading."""
-    problems: Callable[[], dict[str, bool]]
-    """"station" and "connector" -> whether a fault is there now."""
-    monitoring: MonitoringSettings
-    external_limits: ExternalLimits
 
 
 def _key_variables() -> list[Variable]:
@@ -97,7 +77,6 @@ def _key_variables() -> list[Variable]:
         key_variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "AllowOfflineTxForUnknownId"),
         key_variable("AuthCacheCtrlr", "Enabled", "AuthorizationCacheEnabled"),
         key_variable("LocalAuthListCtrlr", "Enabled", "LocalAuthListEnabled"),
-        key_variable("LocalAuthListCtrlr", "Entries", "LocalAuthListMaxLength"),
         key_variable("LocalAuthListCtrlr", "ItemsPerMessage", "SendLocalListMaxLength"),
         key_variable("TxCtrlr", "EVConnectionTimeOut", "ConnectionTimeOut", s),
         key_variable("TxCtrlr", "StopTxOnEVSideDisconnect", "StopTransactionOnEVSideDisconnect"),
@@ -108,6 +87,9 @@ def _key_variables() -> list[Variable]:
         key_variable("AlignedDataCtrlr", "Interval", "ClockAlignedDataInterval", s),
         key_variable("AlignedDataCtrlr", "Measurands", "MeterValuesAlignedData"),
         key_variable("AlignedDataCtrlr", "TxEndedMeasurands", "StopTxnAlignedData"),
+        key_variable("SecurityCtrlr", "OrganizationName", "CpoName"),
+        key_variable("SmartChargingCtrlr", "ProfileStackLevel", "ChargeProfileMaxStackLevel"),
+        key_variable("SmartChargingCtrlr", "PeriodsPerSchedule", "ChargingScheduleMaxPeriods"),
     ]
 
 
@@ -115,7 +97,13 @@ def _monitoring_variables(settings: MonitoringSettings) -> list[Variable]:
     monitoring = Place("MonitoringCtrlr")
     return [
         read_variable(monitoring, "Enabled", lambda: "true", "boolean"),
-        read_variable(monitoring, "ActiveMonitoringBase", lambda: settings.base, "OptionList"),
+        read_variable(
+            monitoring,
+            "ActiveMonitoringBase",
+            lambda: settings.base,
+            "OptionList",
+            values_list=",".join(BASES),
+        ),
         read_variable(monitoring, "ActiveMonitoringLevel", lambda: str(settings.level), "integer"),
         owned_variable(
             monitoring,
@@ -163,22 +151,13 @@ def _network_variables(facts: BoxFacts) -> list[Variable]:
     ]
 
 
-def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
-    def stop_point() -> str:
-        on_unplug = keys.flag("StopTransactionOnEVSideDisconnect")
-        return "EVConnected,Authorized" if on_unplug else "Authorized"
+def _fixed(value: object) -> Callable[[], str]:
+    return lambda: str(value)
 
-    def station_state() -> str:
-        return "Available" if facts.station_operative() else "Unavailable"
 
-    def fixed(value: object) -> Callable[[], str]:
-        return lambda: str(value)
-
-    station = Place("ChargingStation")
-    evse = Place("EVSE", evse=EVSE_ID)
-    connector = Place("Connector", evse=EVSE_ID, connector=CONNECTOR_ID)
-    per_message = [
-        Variable(Place(component), name, read=fixed(limit), data_type="integer", instance=request)
+def _per_message_variables() -> list[Variable]:
+    return [
+        Variable(Place(component), name, read=_fixed(limit), data_type="integer", instance=request)
         for component, requests in (
             ("DeviceDataCtrlr", ("GetReport", "GetVariables", "SetVariables")),
             ("MonitoringCtrlr", ("SetVariableMonitoring", "ClearVariableMonitoring")),
@@ -190,47 +169,90 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
         )
     ]
 
-    def power() -> str:
-        watts = facts.power_w()
-        return "" if watts is None else f"{watts:.1f}"
+
+def _state_variables(facts: BoxFacts) -> list[Variable]:
+    """The station's, the EVSE's and the connector's state as the control loop has it."""
+    station = Place("ChargingStation")
+    evse = Place("EVSE", evse=EVSE_ID)
+    connector = Place("Connector", evse=EVSE_ID, connector=CONNECTOR_ID)
+
+    def station_state() -> str:
+        return "Available" if facts.station_operative() else "Unavailable"
 
     def problem(place: str) -> Callable[[], str]:
         return lambda: "true" if facts.problems()[place] else "false"
 
     def availability(place: Place, read: Callable[[], str]) -> Variable:
-        return read_variable(place, "AvailabilityState", read, "OptionList", monitorable=True)
+        return read_variable(
+            place,
+            "AvailabilityState",
+            read,
+            "OptionList",
+            monitorable=True,
+            values_list=AVAILABILITY_STATES,
+        )
 
+    return [
+        availability(station, station_state),
+        read_variable(station, "SupplyPhases", _fixed(facts.phases), "integer"),
+        read_variable(station, "Problem", problem("station"), "boolean", monitorable=True),
+        availability(evse, facts.availability),
+        read_variable(evse, "SupplyPhases", _fixed(facts.phases), "integer"),
+        availability(connector, facts.availability),
+        read_variable(
+            connector,
+            "ConnectorType",
+            _fixed(CONNECTOR_TYPE),
+            "OptionList",
+            values_list=CONNECTOR_TYPE,
+        ),
+        read_variable(connector, "Problem", problem("connector"), "boolean", monitorable=True),
+    ]
+
+
+def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
+    def stop_point() -> str:
+        on_unplug = keys.flag("StopTransactionOnEVSideDisconnect")
+        return "EVConnected,Authorized" if on_unplug else "Authorized"
+
+    fixed = _fixed
     return [
         *_key_variables(),
         *_network_variables(facts),
         *_monitoring_variables(facts.monitoring),
-        *per_message,
+        *_per_message_variables(),
         read_variable(Place("SecurityCtrlr"), "Identity", fixed(facts.charge_point_id)),
         read_variable(Place("AuthCtrlr"), "Enabled", fixed("true"), "boolean"),
-        read_variable(Place("TxCtrlr"), "TxStartPoint", fixed(TX_START_POINT), "MemberList"),
-        read_variable(Place("TxCtrlr"), "TxStopPoint", stop_point, "MemberList"),
         read_variable(
-            Place("SampledDataCtrlr"),
-            "TxStartedMeasurands",
-            lambda: keys.value("MeterValuesSampledData"),
+            Place("TxCtrlr"),
+            "TxStartPoint",
+            fixed(TX_START_POINT),
             "MemberList",
+            values_list=TX_START_POINT,
         ),
         read_variable(
-            Place("SampledDataCtrlr"),
-            "TxEndedInterval",
-            lambda: keys.value("MeterValueSampleInterval"),
-            "integer",
+            Place("TxCtrlr"),
+            "TxStopPoint",
+            stop_point,
+            "MemberList",
+            values_list="EVConnected,Authorized",
         ),
+        *station_variables(keys, facts),
         read_variable(
             Place("AlignedDataCtrlr"),
             "TxEndedInterval",
             lambda: keys.value("ClockAlignedDataInterval"),
             "integer",
         ),
-        read_variable(Place("SampledDataCtrlr"), "Enabled", fixed("true"), "boolean"),
-        read_variable(Place("AlignedDataCtrlr"), "Enabled", fixed("true"), "boolean"),
-        read_variable(Place("ReservationCtrlr"), "Enabled", fixed("true"), "boolean"),
-        read_variable(Place("SmartChargingCtrlr"), "Enabled", fixed("true"), "boolean"),
+        *(
+            read_variable(Place(component), "Enabled", fixed("true"), "boolean")
+            for component in (
+                "SampledDataCtrlr",
+                "AlignedDataCtrlr",
+                "ReservationCtrlr",
+                "SmartChargingCtrlr",
+            )
+        ),
         owned_variable(
             Place("SmartChargingCtrlr"),
             "LimitChangeSignificance",
@@ -239,13 +261,5 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
             "integer",
         ),
         read_variable(Place("ClockCtrlr"), "DateTime", lambda: iso_utc(facts.now()), "dateTime"),
-        availability(station, station_state),
-        read_variable(station, "SupplyPhases", fixed(facts.phases), "integer"),
-        read_variable(station, "Problem", problem("station"), "boolean", monitorable=True),
-        availability(evse, facts.availability),
-        read_variable(evse, "SupplyPhases", fixed(facts.phases), "integer"),
-        read_variable(evse, "Power", power, "decimal", "W", monitorable=True),
-        availability(connector, facts.availability),
-        read_variable(connector, "ConnectorType", fixed("cType2"), "OptionList"),
-        read_variable(connector, "Problem", problem("connector"), "boolean", monitorable=True),
+        *_state_variables(facts),
     ]

@@ -1,13 +1,15 @@
-"""One WebSocket session with the CSMS, on the `ocpp` library's ChargePoint, in either dialect.
+"""One WebSocket session with the CSMS, in either dialect.
 
-The library supplies the message classes, the official 1.6 and 2.0.1 schemas, the
-`@on`/`@after` route maps and the payload dataclasses. Three things are done here instead,
-because the library's versions do not fit a charge point:
+The `ocpp` library supplies the message classes, the official 1.6 and 2.0.1 schemas, the
+`@on`/`@after` route maps (joined in `routes`) and the payload dataclasses; its ChargePoint
+class is not used. Four things are done here instead, because the library's versions do not
+fit a charge point:
 - incoming frames are checked with the dialect's OCPP-J error codes (see `frames`), and a
   frame that cannot be parsed still gets a CALLERROR instead of silence;
 - each incoming CALL is answered in its own task, so a handler that itself asks the CSMS
   something (Authorize before a remote start) cannot block the reader it waits on;
-- an outgoing request fails at once when the connection drops, instead of after its timeout.
+- an outgoing request fails at once when the connection drops, instead of after its timeout;
+- a handler's `after` step gets its own request and answer (see `routes`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ import asyncio
 import inspect
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.charge_point import (
-    ChargePoint,
     camel_to_snake_case,
     remove_nones,
     serialize_as_dict,
@@ -28,7 +29,6 @@ from ocpp.charge_point import (
 )
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, CallResult
-from ocpp.routing import create_route_map
 from websockets.exceptions import ConnectionClosed
 
 from pievse.firmware.rpc.dialects import Dialect
@@ -41,6 +41,8 @@ from pievse.firmware.rpc.frames import (
     redacted,
     validate,
 )
+from pievse.firmware.rpc.routes import Routes
+from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 
 log = logging.getLogger(__name__)
 frames_log = logging.getLogger("pievse.ocpp.frames")
@@ -60,24 +62,24 @@ class ConnectionLost(RequestFailed):
     """The connection went while the request waited; it was not an attempt that failed."""
 
 
-class CsmsConnection(ChargePoint):
+class CsmsConnection:
     def __init__(
         self,
         dialect: Dialect,
         charge_point_id: str,
         websocket: Any,
-        handlers: Iterable[object],
+        routes: Routes,
         response_timeout_s: float,
         on_traffic: Callable[[], None],
         on_invalid: Callable[[str], None] = lambda _text: None,
+        traffic: TrafficObserver = NO_TRAFFIC,
     ) -> None:
-        super().__init__(charge_point_id, websocket, response_timeout_s)
+        self._traffic = traffic
         self.dialect = dialect
-        self._ocpp_version = dialect.version
-        self.route_map = {}
-        for handler in handlers:
-            self.route_map.update(create_route_map(handler))
-        self._served = {a for a, h in self.route_map.items() if "_on_action" in h}
+        self.id = charge_point_id
+        self._connection = websocket
+        self._routes = routes
+        self._response_timeout = response_timeout_s
         self._on_traffic = on_traffic
         self._on_invalid = on_invalid
         self._pending: dict[str, asyncio.Future[CallResult | CallError]] = {}
@@ -111,7 +113,7 @@ class CsmsConnection(ChargePoint):
         try:
             if isinstance(raw_msg, bytes):
                 raise FrameError(
-                    self.dialect.code("FormatViolation"),
+                    self.dialect.code("RpcFrameworkError"),
                     "a binary frame: OCPP-J frames are text",
                     leading_id(raw_msg),
                 )
@@ -123,6 +125,7 @@ class CsmsConnection(ChargePoint):
             await self._send(exc.call_error().to_json())
             return
         if isinstance(message, Call):
+            self._traffic.received(message.action)
             if len(self._call_tasks) >= MAX_CALLS_IN_PROGRESS:
                 self._on_invalid(f"{message.action!a}: more than {MAX_CALLS_IN_PROGRESS} calls")
                 refused = FrameError(
@@ -153,10 +156,10 @@ class CsmsConnection(ChargePoint):
 
     async def _answer(self, message: Call) -> None:
         try:
-            check_action(message, self._served, self.dialect)
+            check_action(message, self._routes.served, self.dialect)
             check_text(message, self.dialect)
             validate(message, self.dialect)
-            result = await self._run_handler(message)
+            answer, result = await self._run_handler(message)
         except FrameError as exc:
             secret = message.action in SECRET_ACTIONS  # the value may be a key
             ours = exc.code == "InternalError"
@@ -171,14 +174,13 @@ class CsmsConnection(ChargePoint):
             await self._send(exc.call_error(message.unique_id).to_json())
             return
         await self._send(result.to_json())
-        after = self.route_map[message.action].get("_after_action")
-        if after is not None:
-            outcome = after(**camel_to_snake_case(message.payload))
-            if inspect.isawaitable(outcome):
-                await outcome
+        outcome = self._routes.after(message.action, camel_to_snake_case(message.payload), answer)
+        if inspect.isawaitable(outcome):
+            await outcome
 
-    async def _run_handler(self, message: Call) -> CallResult:
-        handler = self.route_map[message.action]["_on_action"]
+    async def _run_handler(self, message: Call) -> tuple[Any, CallResult]:
+        """(what the handler answered, the CALLRESULT made of it)."""
+        handler = self._routes.on(message.action)
         try:
             response = handler(**camel_to_snake_case(message.payload))
             if inspect.isawaitable(response):
@@ -198,7 +200,7 @@ class CsmsConnection(ChargePoint):
         except FrameError as exc:
             log.error("our %s answer does not match the schema: %s", message.action, exc)
             raise FrameError("InternalError", "invalid answer", message.unique_id) from exc
-        return result
+        return response, result
 
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Sends one CALL and returns the validated answer; one at a time (OCPP-J 4.1.1)."""
@@ -207,23 +209,19 @@ class CsmsConnection(ChargePoint):
         async with self._request_lock:
             if self._closed:
                 raise ConnectionLost("connection closed")
-            future: asyncio.Future[CallResult | CallError] = (
-                asyncio.get_running_loop().create_future()
-            )
-            self._pending[message.unique_id] = future
+            loop = asyncio.get_running_loop()
+            sent_at = loop.time()
             try:
-                await self._send(message.to_json())
-                async with asyncio.timeout(self._response_timeout):
-                    answer = await future
-            except ConnectionClosed:
-                raise ConnectionLost("connection closed") from None
-            except TimeoutError:
-                raise RequestFailed(
-                    f"no answer to {action} within {self._response_timeout:g} s"
-                ) from None
-            finally:
-                self._pending.pop(message.unique_id, None)
+                answer = await self._exchange(message)
+            except ConnectionLost:
+                self._traffic.answered(action, loop.time() - sent_at, "lost", None)
+                raise
+            except RequestFailed:
+                self._traffic.answered(action, loop.time() - sent_at, "timeout", None)
+                raise
+        latency_s = loop.time() - sent_at
         if isinstance(answer, CallError):
+            self._traffic.answered(action, latency_s, answer.error_code, None)
             raise RequestFailed(
                 f"{action}: CALLERROR {answer.error_code}: {answer.error_description}"
             )
@@ -231,8 +229,27 @@ class CsmsConnection(ChargePoint):
         try:
             validate(answer, self.dialect)
         except FrameError as exc:
+            self._traffic.answered(action, latency_s, "invalid", None)
             raise RequestFailed(f"{action}: invalid answer: {exc}") from None
+        self._traffic.answered(action, latency_s, "ok", answer.payload)
         return answer.payload
+
+    async def _exchange(self, message: Call) -> CallResult | CallError:
+        """Sends the CALL and waits for its answer (the caller holds the request lock)."""
+        future: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
+        self._pending[message.unique_id] = future
+        try:
+            await self._send(message.to_json())
+            async with asyncio.timeout(self._response_timeout):
+                return await future
+        except ConnectionClosed:
+            raise ConnectionLost("connection closed") from None
+        except TimeoutError:
+            raise RequestFailed(
+                f"no answer to {message.action} within {self._response_timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(message.unique_id, None)
 
     async def answers_sent(self) -> None:
         """Until every incoming CALL has been answered (and its `after` step has run)."""

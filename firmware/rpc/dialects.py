@@ -3,8 +3,10 @@
 The RPC framework is the same (CALL, CALLRESULT, CALLERROR over one WebSocket); the
 subprotocol, the schemas, the actions and some CALLERROR codes differ. OCPP-J 2.0.1 renamed
 FormationViolation to FormatViolation, fixed OccurenceConstraintViolation's spelling and
-added RpcFrameworkError (a frame whose messageId cannot be read) and
-MessageTypeNotSupported; a 1.6 peer gets FormationViolation for both.
+added RpcFrameworkError (a frame that is no RPC message: not JSON, no readable messageId)
+and MessageTypeNotSupported; a 1.6 peer gets FormationViolation for both. A required field
+missing is an occurrence (0 where 1..1 is required) to 2.0.1, OccurrenceConstraintViolation,
+and "payload for action is incomplete" to 1.6, ProtocolError.
 
 Codes are named here in their 2.0.1 spelling, and `Dialect.code` gives the dialect's own.
 """
@@ -44,6 +46,8 @@ class Dialect:
     decimal_calls: frozenset[str]
     """Schemas with multipleOf 0.1 are checked on decimals, not binary floats."""
     decimal_results: frozenset[str]
+    missing_field: str = "OccurrenceConstraintViolation"
+    """The code for a required property that is missing (2.0.1 spelling)."""
     renamed_codes: tuple[tuple[str, str], ...] = ()
 
     def code(self, name: str) -> str:
@@ -57,6 +61,7 @@ OCPP16 = Dialect(
     known_actions=_actions("1.6", ""),
     decimal_calls=frozenset({"SetChargingProfile", "RemoteStartTransaction"}),
     decimal_results=frozenset({"GetCompositeSchedule"}),
+    missing_field="ProtocolError",
     renamed_codes=tuple(_CODES_16.items()),
 )
 OCPP201 = Dialect(

@@ -6,18 +6,22 @@ here as 2.0.1 spells them (`Dialect.code` gives the 1.6 spelling):
 
 | what is wrong                                   | CALLERROR code                |
 |-------------------------------------------------|-------------------------------|
-| not JSON, not an array, wrong element count     | FormatViolation               |
+| not JSON (or a binary frame), not an array      | RpcFrameworkError             |
 | no readable messageId                           | RpcFrameworkError             |
+| a CALL of the wrong element count               | FormatViolation               |
 | an unknown message type number                  | MessageTypeNotSupported       |
 | a property the schema does not allow            | FormatViolation               |
-| a required property missing                     | ProtocolError                 |
+| a required property missing                     | OccurrenceConstraintViolation |
 | a property of the wrong JSON type               | TypeConstraintViolation       |
 | a value outside enum, length, range or pattern  | PropertyConstraintViolation   |
 | too few / too many array items                  | OccurrenceConstraintViolation |
-| an action the receiver does not know            | NotImplemented                |
-| a known action this product does not serve      | NotSupported                  |
+| an action the dialect does not define           | NotImplemented                |
+| an action of the dialect this box does not serve | NotSupported                 |
 | nested deeper than MAX_DEPTH, over MAX_FRAME_BYTES | FormatViolation            |
 | a string that is not Unicode (a lone surrogate) | FormatViolation               |
+
+On 1.6 a missing required property is ProtocolError ("payload for action is incomplete",
+OCPP-J 1.6 4.2.3), see `Dialect.missing_field`.
 
 A frame that cannot be parsed is still answered with the uniqueId it began with, where one
 can be read, so the CSMS can match the error to its call. No frame is ever the end of the
@@ -47,7 +51,6 @@ WEBSOCKET_MAX_BYTES = 2 * MAX_FRAME_BYTES
 _LEADING_ID = re.compile(rf'\s*\[\s*2\s*,\s*"([^"\\]{{1,{UNIQUE_ID_MAX_LENGTH}}})"')
 _CODES_BY_VALIDATOR = {
     "type": "TypeConstraintViolation",
-    "required": "ProtocolError",
     "additionalProperties": "FormatViolation",
     "enum": "PropertyConstraintViolation",
     "maxLength": "PropertyConstraintViolation",
@@ -87,7 +90,9 @@ def parse_frame(raw: str | bytes, dialect: Dialect) -> Call | CallResult | CallE
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise FrameError(format_violation, "frame is not valid JSON", leading_id(raw)) from None
+        raise FrameError(
+            dialect.code("RpcFrameworkError"), "frame is not valid JSON", leading_id(raw)
+        ) from None
     except RecursionError:
         data = None
     if data is None or _depth_over(data, MAX_DEPTH):
@@ -188,7 +193,10 @@ def validate(message: Call | CallResult, dialect: Dialect) -> None:
     error = best_match(validator.iter_errors(payload))
     if error is None:
         return
-    code = dialect.code(_CODES_BY_VALIDATOR.get(str(error.validator), "FormatViolation"))
+    if error.validator == "required":
+        code = dialect.code(dialect.missing_field)
+    else:
+        code = dialect.code(_CODES_BY_VALIDATOR.get(str(error.validator), "FormatViolation"))
     where = "/".join(str(p) for p in error.absolute_path) or "payload"
     raise FrameError(code, f"{message.action} {where}: {error.message}", message.unique_id)
 

@@ -41,9 +41,13 @@ class ChargingMode:
         own_power_w: Callable[[], float],
         supply: tuple[float, Callable[[], int]],
         changed: Callable[[], None],
+        *,
+        switchable: Callable[[], bool] = lambda: False,
     ) -> None:
         """`supply`: nominal voltage and the phases in use now, to turn the surplus's watts
-        into amperes per phase."""
+        into amperes per phase; `switchable`: the box can charge on one phase instead, so
+        whether the sun can charge the EV at all is judged on one phase (a switch down to
+        it then keeps the session charging instead of starting the enable delay again)."""
         self._config = config
         self._store = store
         self._grid = grid
@@ -51,6 +55,7 @@ class ChargingMode:
         self._own_power_w = own_power_w
         self._supply = supply
         self._changed = changed
+        self._switchable = switchable
         self._settings = PvSettings(
             config.pv_enable_delay_s,
             config.pv_disable_delay_s,
@@ -90,8 +95,11 @@ class ChargingMode:
         if surplus is None:  # no export known: charging would import
             self._pv = PvState()
             return 0.0
-        self._pv, limit = pv_step(self._pv, surplus, self._monotonic(), self._settings)
-        return limit
+        deciding = surplus
+        if self._switchable() and self._surplus_w is not None:
+            deciding = max(surplus, surplus_current_a(self._surplus_w, 0.0, self._supply[0], 1))
+        self._pv, limit = pv_step(self._pv, deciding, self._monotonic(), self._settings)
+        return 0.0 if limit == 0.0 else max(MIN_CURRENT_A, surplus)
 
     def setpoint_limit_a(self, _now: datetime) -> float | None:
         return self.setpoint_a

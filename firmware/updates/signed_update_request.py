@@ -56,8 +56,9 @@ def signed_update(
 
 
 class SignedUpdateRequests:
-    """The request of either version answered first and its update started after: the job
-    waits here between the two."""
+    """The request of either version answered first and its update started after, each from
+    its own request's fields: nothing waits here between the two, where an overlapping
+    request could take its place."""
 
     def __init__(
         self, updates: FirmwareUpdates, default_retries: int, default_retry_interval_s: int
@@ -65,7 +66,6 @@ class SignedUpdateRequests:
         self._updates = updates
         self._retries = default_retries
         self._interval = default_retry_interval_s
-        self._job: Job | None = None
 
     def answer(
         self,
@@ -74,17 +74,35 @@ class SignedUpdateRequests:
         retries: int | None,
         retry_interval: int | None,
     ) -> str:
-        status, self._job = signed_update(
+        return self._judged(request_id, firmware, retries, retry_interval)[0]
+
+    def start(
+        self,
+        status: str,
+        request_id: int,
+        firmware: dict[str, Any],
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_: Any,
+    ) -> None:
+        """After the answer (`status`) went out: the accepted update begins."""
+        if not status.startswith("Accepted"):
+            return
+        job = self._judged(request_id, firmware, retries, retry_interval)[1]
+        if job is not None:
+            self._updates.update(job)
+
+    def _judged(
+        self,
+        request_id: int,
+        firmware: dict[str, Any],
+        retries: int | None,
+        retry_interval: int | None,
+    ) -> tuple[str, Job | None]:
+        return signed_update(
             self._updates,
             request_id,
             firmware,
             self._retries if retries is None else retries,
             self._interval if retry_interval is None else retry_interval,
         )
-        return status
-
-    def start(self) -> None:
-        """After the answer went out: the accepted update begins."""
-        if self._job is not None:
-            self._updates.update(self._job)
-            self._job = None

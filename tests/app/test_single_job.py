@@ -23,17 +23,20 @@ async def test_accept_waits_for_begin_and_a_new_one_cancels_the_old() -> None:
             log.append(f"{name} canceled")
             raise
 
-    assert job.accept(lambda: work("first")) is False
+    assert job.accept(lambda: work("first"), "first.log") is False
     await asyncio.sleep(0.01)
     assert log == [] and not job.running, "nothing runs before the CSMS has the answer"
-    job.begin()
+    job.begin("first.log")
     await asyncio.sleep(0.01)
     assert job.running and log == ["first started"]
-    assert job.accept(lambda: work("second")) is True, "AcceptedCanceled"
+    assert job.accept(lambda: work("second"), "second.log") is True, "AcceptedCanceled"
     await asyncio.sleep(0.01)
     assert log == ["first started", "first canceled"]
-    job.begin()
-    job.begin()  # a second begin starts nothing more
+    job.begin("third.log")  # another request's after step: not this job
+    await asyncio.sleep(0.01)
+    assert log == ["first started", "first canceled"]
+    job.begin("second.log")
+    job.begin("second.log")  # a second begin starts nothing more
     await asyncio.sleep(0.01)
     assert log == ["first started", "first canceled", "second started"]
     await job.stop()

@@ -16,11 +16,18 @@ from tests.rigs.csms201 import TestCsms201
 @pytest.mark.parametrize(
     ("frame", "code", "echoed_id"),
     [
-        ("this is not json", "FormatViolation", "-1"),
+        ("this is not json", "RpcFrameworkError", "-1"),
+        ('[2, "m0", "Reset", {"type": "Imm', "RpcFrameworkError", "m0"),
         ('{"not": "an array"}', "RpcFrameworkError", "-1"),
         ('[2, "m1", "Reset"]', "FormatViolation", "m1"),
         ('[7, "m3", "Reset", {"type": "Immediate"}]', "MessageTypeNotSupported", "m3"),
-        ('[2, "m4", "Reset", {}]', "ProtocolError", "m4"),
+        ('[2, "m4", "Reset", {}]', "OccurrenceConstraintViolation", "m4"),
+        (
+            '[2, "m4b", "RequestStartTransaction", {"remoteStartId": 1, "idToken": {"type": '
+            '"ISO14443"}}]',
+            "OccurrenceConstraintViolation",
+            "m4b",
+        ),
         ('[2, "m5", "Reset", {"type": 5}]', "TypeConstraintViolation", "m5"),
         ('[2, "m6", "Reset", {"type": "Gentle"}]', "PropertyConstraintViolation", "m6"),
         ('[2, "m7", "Reset", {"type": "Immediate", "extra": 1}]', "FormatViolation", "m7"),

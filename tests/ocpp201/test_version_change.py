@@ -78,3 +78,27 @@ async def test_auto_speaks_2_0_1_to_a_csms_that_speaks_both(tmp_path: Path) -> N
             assert (await box.status())["ocpp"]["version"] == "2.0.1"
     finally:
         await new.stop()
+
+
+async def test_a_switch_to_2_0_1_boots_with_the_reason_local_reset(tmp_path: Path) -> None:
+    """`auto` on a box that speaks 1.6, then a 2.0.1-only CSMS: the box restarts on its own
+    (no Reset came from the CSMS), so its first 2.0.1 BootNotification says LocalReset."""
+    old, new = TestCsms(), TestCsms201()
+    await old.start()
+    await new.start()
+    try:
+        to_old = ocpp_config(old).replace('version = "1.6"', 'version = "auto"')
+        async with running_wallbox(tmp_path, to_old) as box:
+            await box.wait_for(lambda _s: bool(box.resets), timeout=8)
+        to_new = ocpp_config(new).replace('version = "2.0.1"', 'version = "auto"')
+        async with running_wallbox(tmp_path, to_new) as box:
+            await box.wait_for(lambda _s: bool(box.resets), timeout=8)
+            assert new.offered[0] == "ocpp1.6, ocpp2.0.1"
+        async with running_wallbox(tmp_path, to_new) as box:
+            booted = await new.wait_for("BootNotification", timeout=8)
+            assert booted["reason"] == "LocalReset"
+            assert (await box.status())["ocpp"]["version"] == "2.0.1"
+        assert new.protocol_errors == []
+    finally:
+        await old.stop()
+        await new.stop()

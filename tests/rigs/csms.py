@@ -372,6 +372,23 @@ class TestCsms:
             await asyncio.sleep(0.01)
         return self.raw_answers[before]
 
+    async def send_together(self, calls: list[list[Any]], timeout: float = 5.0) -> list[Any]:
+        """Sends the CALLs (`[2, id, action, payload]`) in one write, so that they arrive
+        together and overlap in the charge point; returns each one's answer frame, in order."""
+        side = await self.connected()
+        connection = side._connection
+        async with connection.send_context():
+            for frame in calls:
+                connection.protocol.send_text(json.dumps(frame).encode())
+        deadline = time.monotonic() + timeout
+        while True:
+            answers = {a[1]: a for a in self.raw_answers}
+            if all(frame[1] in answers for frame in calls):
+                return [answers[frame[1]] for frame in calls]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no answer to each of {[f[2] for f in calls]}")
+            await asyncio.sleep(0.01)
+
 
 def call_error_code(answer: list[Any]) -> str:
     assert answer[0] == CallError.message_type_id, answer

@@ -78,11 +78,16 @@ def run_day(
     ev_phases: int = 3,
     ev_ignores_phase_switch: bool = False,
     grid_silent: tuple[float, float] | None = None,
+    site_changes: dict[str, float] | None = None,
 ) -> DayReport:
     """`main_fuse_a` is what the grid is measured against; `protect` False leaves the box
     unaware of it (0 turns both off). `grid_silent`: from when to when the grid meter
-    gives no reading."""
-    site = replace(NAIVE if naive else SiteConfig(), main_fuse_a=main_fuse_a if protect else 0.0)
+    gives no reading; `site_changes`: [site] keys set otherwise than shipped."""
+    site = replace(
+        NAIVE if naive else SiteConfig(),
+        main_fuse_a=main_fuse_a if protect else 0.0,
+        **(site_changes or {}),
+    )
     control = ControlConfig(duty_hold_s=0.0) if naive else ControlConfig()
     config = Config(site=site, control=control)
     clock = ManualClock()
@@ -92,11 +97,9 @@ def run_day(
         grid = GridReadings(clock.monotonic, controller.wake)
         own = plant.meter_values
 
-        def own_currents() -> tuple[float, float, float]:
-            values = own()
-            return tuple(values[f"Current.Import/L{i}"] for i in (1, 2, 3))  # type: ignore[return-value]
-
-        fuse = register_main_fuse(controller, site, grid, clock.monotonic, own_currents)
+        fuse = register_main_fuse(
+            controller, site, grid, clock.monotonic, lambda: controller.measurements
+        )
         store = Store(data / "site.db")
         charging_mode = register_charging_mode(
             controller,

@@ -80,34 +80,35 @@ class CoreProfile:
     def on_remote_start_transaction(
         self, id_tag: str, connector_id: int | None = None, charging_profile: Any = None
     ) -> Any:
-        self._remote_start_ok = False
-        self._smart.forget_remote_start_profile()
-        if (
+        refused = (
             connector_id not in (None, 1)
             or not self._controller.sessions.can_start()
             or self._controller.sessions.reserved_for_another(
                 id_tag, self._authorizer.local(id_tag)
             )
-        ):
-            return call_result.RemoteStartTransaction(status="Rejected")
-        if charging_profile is not None and not self._smart.accept_remote_start_profile(
-            charging_profile
-        ):
-            return call_result.RemoteStartTransaction(status="Rejected")
-        self._remote_start_ok = True
-        return call_result.RemoteStartTransaction(status="Accepted")
+            or (
+                charging_profile is not None
+                and not self._smart.remote_start_profile_fits(charging_profile)
+            )
+        )
+        return call_result.RemoteStartTransaction(status="Rejected" if refused else "Accepted")
 
     @after(Action.remote_start_transaction)
-    async def after_remote_start_transaction(self, id_tag: str, **_: Any) -> None:
-        if not self._remote_start_ok:
+    async def after_remote_start_transaction(
+        self, response: Any, id_tag: str, charging_profile: Any = None, **_: Any
+    ) -> None:
+        """This request's tag and profile, whatever other requests came meanwhile."""
+        if response.status != "Accepted":
             return
         info = self._authorizer.local(id_tag)
         if self._keys.flag("AuthorizeRemoteTxRequests"):
             info = await self._authorizer.authorize(id_tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", id_tag)
-                self._smart.forget_remote_start_profile()
                 return
+        self._smart.forget_remote_start_profile()
+        if charging_profile is not None:
+            self._smart.accept_remote_start_profile(charging_profile)
         if not self._controller.sessions.remote_start(id_tag, info):
             log.warning("remote start for %s could not start after all", id_tag)
             self._smart.forget_remote_start_profile()

@@ -43,7 +43,6 @@ class FirmwareProfile:
         self._diagnostics = diagnostics
         self._retries = default_retries
         self._interval = default_retry_interval_s
-        self._job: Job | None = None
         self._signed = SignedUpdateRequests(updates, default_retries, default_retry_interval_s)
 
     @on(Action.update_firmware)
@@ -54,21 +53,28 @@ class FirmwareProfile:
         retries: int | None = None,
         retry_interval: int | None = None,
     ) -> Any:
-        moment = _moment(retrieve_date, "retrieveDate")
-        assert moment is not None
-        self._job = Job(
-            location,
-            moment,
-            self._retries if retries is None else retries,
-            self._interval if retry_interval is None else retry_interval,
-        )
+        _moment(retrieve_date, "retrieveDate")
         return call_result.UpdateFirmware()
 
     @after(Action.update_firmware)
-    def after_update_firmware(self, **_: Any) -> None:
-        if self._job is not None:
-            self._updates.update(self._job)
-            self._job = None
+    def after_update_firmware(
+        self,
+        location: str,
+        retrieve_date: str,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+    ) -> None:
+        """This request's update (the answer checked its date)."""
+        moment = _moment(retrieve_date, "retrieveDate")
+        assert moment is not None
+        self._updates.update(
+            Job(
+                location,
+                moment,
+                self._retries if retries is None else retries,
+                self._interval if retry_interval is None else retry_interval,
+            )
+        )
 
     @on(Action.signed_update_firmware)
     def on_signed_update_firmware(
@@ -82,8 +88,8 @@ class FirmwareProfile:
         return call_result.SignedUpdateFirmware(status=status)
 
     @after(Action.signed_update_firmware)
-    def after_signed_update_firmware(self, **_: Any) -> None:
-        self._signed.start()
+    def after_signed_update_firmware(self, response: Any, **request: Any) -> None:
+        self._signed.start(response.status, **request)
 
     @on(Action.get_diagnostics)
     def on_get_diagnostics(
@@ -104,5 +110,5 @@ class FirmwareProfile:
         return call_result.GetDiagnostics(file_name=name)
 
     @after(Action.get_diagnostics)
-    def after_get_diagnostics(self, **_: Any) -> None:
-        self._diagnostics.begin()
+    def after_get_diagnostics(self, response: Any, **_: Any) -> None:
+        self._diagnostics.begin(response.file_name)

@@ -19,7 +19,6 @@ class SecurityExtensionProfile:
     def __init__(self, requests: CertificateRequests, uploads: LogUploads) -> None:
         self._requests = requests
         self._uploads = uploads
-        self._signed_now = False
 
     # --- root certificates ---------------------------------------------------------------
 
@@ -48,12 +47,12 @@ class SecurityExtensionProfile:
 
     @on(Action.certificate_signed)
     def on_certificate_signed(self, certificate_chain: str) -> Any:
-        self._signed_now = self._requests.signed(certificate_chain)
-        return call_result.CertificateSigned(status="Accepted" if self._signed_now else "Rejected")
+        signed = self._requests.signed(certificate_chain)
+        return call_result.CertificateSigned(status="Accepted" if signed else "Rejected")
 
     @after(Action.certificate_signed)
-    def after_certificate_signed(self, **_: Any) -> None:
-        if self._signed_now:
+    def after_certificate_signed(self, response: Any, **_: Any) -> None:
+        if response.status == "Accepted":
             self._requests.use_signed()
 
     # --- logs ----------------------------------------------------------------------------
@@ -73,5 +72,5 @@ class SecurityExtensionProfile:
         return call_result.GetLog(status=status, filename=filename)
 
     @after(Action.get_log)
-    def after_get_log(self, **_: Any) -> None:
-        self._uploads.begin()
+    def after_get_log(self, response: Any, **_: Any) -> None:
+        self._uploads.begin(response.filename)

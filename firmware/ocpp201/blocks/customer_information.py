@@ -57,7 +57,6 @@ class CustomerInformationBlock:
         self._reservations = reservations
         self._outbox = outbox
         self._clock = clock
-        self._asked: tuple[int, bool, bool, str | None] | None = None
 
     @on(Action.customer_information)
     def on_customer_information(
@@ -72,18 +71,24 @@ class CustomerInformationBlock:
     ) -> Any:
         named = (customer_identifier, id_token, customer_certificate) != (None, None, None)
         if not named or not (report or clear):
-            self._asked = None
             return call_result.CustomerInformation(status="Invalid")
-        token = None if id_token is None else str(id_token["id_token"])
-        self._asked = (request_id, report, clear, token)
         return call_result.CustomerInformation(status="Accepted")
 
     @after(Action.customer_information)
-    def after_customer_information(self, **_: Any) -> None:
-        if self._asked is None:
+    def after_customer_information(
+        self,
+        response: Any,
+        request_id: int,
+        report: bool,
+        clear: bool,
+        id_token: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        """This request's customer under its requestId (a request answered meanwhile has
+        its own)."""
+        if response.status != "Accepted":
             return
-        request_id, report, clear, token = self._asked
-        self._asked = None
+        token = None if id_token is None else str(id_token["id_token"])
         lines = self._records.describe(token) if token is not None else []
         text = (lines or [NO_DATA]) if report else []
         if clear and token is not None:

@@ -32,5 +32,5 @@ class DiagnosticsBlock:
         return call_result.GetLog(status=status, filename=filename)
 
     @after(Action.get_log)
-    def after_get_log(self, **_: Any) -> None:
-        self._uploads.begin()
+    def after_get_log(self, response: Any, **_: Any) -> None:
+        self._uploads.begin(response.filename)

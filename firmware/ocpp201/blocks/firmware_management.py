@@ -30,5 +30,5 @@ class FirmwareBlock:
         return call_result.UpdateFirmware(status=status)
 
     @after(Action.update_firmware)
-    def after_update_firmware(self, **_: Any) -> None:
-        self._requests.start()
+    def after_update_firmware(self, response: Any, **request: Any) -> None:
+        self._requests.start(response.status, **request)

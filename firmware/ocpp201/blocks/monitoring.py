@@ -46,7 +46,6 @@ class MonitoringBlock:
         self._settings = settings
         self._outbox = outbox
         self._clock = clock
-        self._report: tuple[int, list[Monitor]] | None = None
 
     @on(Action.set_variable_monitoring)
     def on_set_variable_monitoring(
@@ -91,20 +90,27 @@ class MonitoringBlock:
         **_: Any,
     ) -> Any:
         chosen = self._monitors.matching(monitoring_criteria, component_variable)
-        self._report = (request_id, chosen) if chosen else None
         return call_result.GetMonitoringReport(status="Accepted" if chosen else "EmptyResultSet")
 
     @after(Action.get_monitoring_report)
-    def after_get_monitoring_report(self, **_: Any) -> None:
-        if self._report is None:
+    def after_get_monitoring_report(
+        self,
+        response: Any,
+        request_id: int,
+        monitoring_criteria: list[str] | None = None,
+        component_variable: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> None:
+        """This request's monitors under its requestId, as they are when the pages are made."""
+        if response.status != "Accepted":
             return
-        request_id, chosen = self._report
-        self._report = None
+        chosen = self._monitors.matching(monitoring_criteria, component_variable)
         entries = report_entries(chosen)
         put_pages(
             self._outbox,
             "NotifyMonitoringReport",
             request_id,
-            [{"monitor": page} for page in chunks(entries, ITEMS_PER_MESSAGE)],
+            # one page without monitors if they were cleared since the answer
+            [{"monitor": page} for page in chunks(entries, ITEMS_PER_MESSAGE)] or [{}],
             iso_utc(self._clock.now()),
         )

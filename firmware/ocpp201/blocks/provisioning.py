@@ -1,5 +1,5 @@
-"""Block B, provisioning: the device model (GetVariables, SetVariables, GetBaseReport with
-NotifyReport pages) and Reset (B11, B12).
+"""Block B, provisioning: the device model (GetVariables, SetVariables, GetBaseReport and
+GetReport with NotifyReport pages: B05-B08) and Reset (B11, B12).
 
 An answer comes first, then what it announced: the NotifyReport pages of a GetBaseReport,
 the restart of a Reset. A Reset OnIdle during a transaction is Scheduled and happens when
@@ -52,8 +52,6 @@ class ProvisioningBlock:
         self._outbox = outbox
         self._clock = clock
         self._restart = restart
-        self._report: tuple[int, list[dict[str, Any]]] | None = None
-        self._reset_when_idle = False
 
     # --- the device model ----------------------------------------------------------------
 
@@ -86,20 +84,51 @@ class ProvisioningBlock:
     @on(Action.get_base_report)
     def on_get_base_report(self, request_id: int, report_base: str, **_: Any) -> Any:
         entries = self._model.base_report(report_base)
-        self._report = (request_id, entries)
         return call_result.GetBaseReport(status="Accepted" if entries else "EmptyResultSet")
 
     @after(Action.get_base_report)
-    def after_get_base_report(self, **_: Any) -> None:
-        if self._report is None:
+    def after_get_base_report(
+        self, response: Any, request_id: int, report_base: str, **_: Any
+    ) -> None:
+        """The pages of this request, under its requestId, with the values of when they are
+        made (a request answered meanwhile has its own)."""
+        if response.status == "Accepted":
+            self._send_report(request_id, self._model.base_report(report_base))
+
+    @on(Action.get_report)
+    def on_get_report(
+        self,
+        request_id: int,
+        component_variable: list[dict[str, Any]] | None = None,
+        component_criteria: list[str] | None = None,
+        **_: Any,
+    ) -> Any:
+        check_items_per_message(component_variable or [])
+        chosen = self._model.select(component_variable, component_criteria)
+        return call_result.GetReport(status="Accepted" if chosen else "EmptyResultSet")
+
+    @after(Action.get_report)
+    def after_get_report(
+        self,
+        response: Any,
+        request_id: int,
+        component_variable: list[dict[str, Any]] | None = None,
+        component_criteria: list[str] | None = None,
+        **_: Any,
+    ) -> None:
+        """This request's variables under its requestId, with the values of when the pages
+        are made (none left: one page without reportData)."""
+        if response.status != "Accepted":
             return
-        request_id, entries = self._report
-        self._report = None
+        chosen = self._model.select(component_variable, component_criteria)
+        self._send_report(request_id, [self._model.report(v) for v in chosen])
+
+    def _send_report(self, request_id: int, entries: list[dict[str, Any]]) -> None:
         put_pages(
             self._outbox,
             "NotifyReport",
             request_id,
-            [{"reportData": page} for page in chunks(entries, ITEMS_PER_MESSAGE)],
+            [{"reportData": page} for page in chunks(entries, ITEMS_PER_MESSAGE)] or [{}],
             iso_utc(self._clock.now()),
         )
 
@@ -110,14 +139,13 @@ class ProvisioningBlock:
         if evse_id not in (None, 1):
             return call_result.Reset(status="Rejected")
         busy = self._controller.session is not None
-        self._reset_when_idle = type == "OnIdle" and busy
-        return call_result.Reset(status="Scheduled" if self._reset_when_idle else "Accepted")
+        return call_result.Reset(status="Scheduled" if type == "OnIdle" and busy else "Accepted")
 
     @after(Action.reset)
-    async def after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
-        if evse_id not in (None, 1):
+    async def after_reset(self, response: Any, type: str, **_: Any) -> None:
+        if response.status == "Rejected":
             return
-        if self._reset_when_idle:
+        if response.status == "Scheduled":
             log.warning("reset requested by the CSMS: when the transaction ends")
             while self._controller.session is not None:
                 await asyncio.sleep(0.2)

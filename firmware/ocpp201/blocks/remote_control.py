@@ -52,8 +52,6 @@ class RemoteControlBlock:
         self._smart = smart
         self.triggers = dict(triggers)
         """TriggerMessage requestedMessage -> what sends it (evse as asked)."""
-        self._start: tuple[str, str, int] | None = None
-        self._triggered: str | None = None
 
     # --- transactions --------------------------------------------------------------------
 
@@ -66,15 +64,13 @@ class RemoteControlBlock:
         charging_profile: Any = None,
         **_: Any,
     ) -> Any:
-        self._start = None
-        self._smart.forget_remote_start_profile()
         sessions = self._controller.sessions
         tag = id_token["id_token"]
         refused = (
             evse_id not in (None, 1)
             or not sessions.can_start()
             or sessions.reserved_for_another(tag, self._authorizer.local(tag))
-            or (charging_profile is not None and not self._takes(charging_profile))
+            or (charging_profile is not None and self._profile(charging_profile) is None)
         )
         if refused:
             running = self._controller.session
@@ -82,32 +78,42 @@ class RemoteControlBlock:
                 status="Rejected",
                 transaction_id=None if running is None else transaction_id(running),
             )
-        self._start = (tag, id_token.get("type", TAG_TYPE), remote_start_id)
         return call_result.RequestStartTransaction(status="Accepted")
 
-    def _takes(self, profile: dict[str, Any]) -> bool:
-        """The TxProfile a remote start brings, kept for the session it begins (F01.FR.08)."""
+    def _profile(self, profile: dict[str, Any]) -> dict[str, Any] | None:
+        """The TxProfile a remote start brings in the stored form, if the box can run it."""
         try:
             kept = to_kept(profile)
         except ProfileError as exc:
             log.warning("RequestStartTransaction profile rejected: %s", exc)
-            return False
-        return self._smart.accept_remote_start_profile(kept)
+            return None
+        return kept if self._smart.remote_start_profile_fits(kept) else None
 
     @after(Action.request_start_transaction)
-    async def after_request_start_transaction(self, **_: Any) -> None:
-        if self._start is None:
+    async def after_request_start_transaction(
+        self,
+        response: Any,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        charging_profile: Any = None,
+        **_: Any,
+    ) -> None:
+        """This request's token, remoteStartId and profile, whatever other requests came
+        meanwhile: the last remote start to get here is the one the session begins with."""
+        if response.status != "Accepted":
             return
-        tag, token_type, remote_start_id = self._start
-        self._start = None
+        tag = id_token["id_token"]
         info = self._authorizer.local(tag)
         if self._keys.flag("AuthorizeRemoteTxRequests"):
             info = await self._authorizer.authorize(tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", tag)
-                self._smart.forget_remote_start_profile()
                 return
-        self._events.expect_remote_start(tag, token_type, remote_start_id)
+        self._smart.forget_remote_start_profile()
+        kept = None if charging_profile is None else self._profile(charging_profile)
+        if kept is not None:
+            self._smart.accept_remote_start_profile(kept)
+        self._events.expect_remote_start(tag, id_token.get("type", TAG_TYPE), remote_start_id)
         if not self._controller.sessions.remote_start(tag, info):
             log.warning("remote start for %s could not start after all", tag)
             self._smart.forget_remote_start_profile()
@@ -149,7 +155,6 @@ class RemoteControlBlock:
     def on_trigger_message(
         self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
     ) -> Any:
-        self._triggered = None
         if requested_message not in self.triggers:
             return call_result.TriggerMessage(status="NotImplemented")
         if evse is not None and (evse.get("id"), evse.get("connector_id", 1)) != (1, 1):
@@ -158,16 +163,18 @@ class RemoteControlBlock:
             return call_result.TriggerMessage(status="Rejected")  # F06.FR.17
         if requested_message == "TransactionEvent" and self._controller.session is None:
             return call_result.TriggerMessage(status="Rejected")
-        self._triggered = requested_message
         return call_result.TriggerMessage(status="Accepted")
 
     @after(Action.trigger_message)
     async def after_trigger_message(
-        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
+        self,
+        response: Any,
+        requested_message: str,
+        evse: dict[str, Any] | None = None,
+        **_: Any,
     ) -> None:
-        if self._triggered != requested_message:
+        if response.status != "Accepted":
             return
-        self._triggered = None
         send = self.triggers[requested_message]
         try:
             await send(evse)

@@ -30,7 +30,6 @@ STATION_CERTIFICATE = "ChargingStationCertificate"
 class SecurityBlock:
     def __init__(self, requests: CertificateRequests) -> None:
         self._requests = requests
-        self._signed_now = False
 
     async def request_signing(self) -> None:
         await self._requests.request_signing({"certificateType": STATION_CERTIFICATE})
@@ -65,12 +64,12 @@ class SecurityBlock:
     def on_certificate_signed(
         self, certificate_chain: str, certificate_type: str | None = None, **_: Any
     ) -> Any:
-        self._signed_now = certificate_type in (None, STATION_CERTIFICATE) and (
+        signed = certificate_type in (None, STATION_CERTIFICATE) and (
             self._requests.signed(certificate_chain)
         )
-        return call_result.CertificateSigned(status="Accepted" if self._signed_now else "Rejected")
+        return call_result.CertificateSigned(status="Accepted" if signed else "Rejected")
 
     @after(Action.certificate_signed)
-    def after_certificate_signed(self, **_: Any) -> None:
-        if self._signed_now:
+    def after_certificate_signed(self, response: Any, **_: Any) -> None:
+        if response.status == "Accepted":
             self._requests.use_signed()

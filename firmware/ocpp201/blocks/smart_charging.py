@@ -46,7 +46,6 @@ class SmartChargingBlock:
     def __init__(self, smart: SmartCharging, outbox: Outbox) -> None:
         self._smart = smart
         self._outbox = outbox
-        self._report: tuple[int, list[tuple[int, dict[str, Any]]]] | None = None
 
     @on(Action.set_charging_profile)
     def on_set_charging_profile(
@@ -103,21 +102,32 @@ class SmartChargingBlock:
         evse_id: int | None = None,
         **_: Any,
     ) -> Any:
-        found = [
-            (profile.connector_id, payload)
-            for profile, payload in self._smart.installed()
-            if _wanted(charging_profile, evse_id, profile)
-        ]
-        self._report = (request_id, found) if found else None
+        found = self._found(charging_profile, evse_id)
         return call_result.GetChargingProfiles(status="Accepted" if found else "NoProfiles")
 
+    def _found(
+        self, criteria: dict[str, Any], evse_id: int | None
+    ) -> list[tuple[int, dict[str, Any]]]:
+        return [
+            (profile.connector_id, payload)
+            for profile, payload in self._smart.installed()
+            if _wanted(criteria, evse_id, profile)
+        ]
+
     @after(Action.get_charging_profiles)
-    def after_get_charging_profiles(self, **_: Any) -> None:
-        """One ReportChargingProfiles per EVSE and page; tbc on all but the last."""
-        if self._report is None:
+    def after_get_charging_profiles(
+        self,
+        response: Any,
+        request_id: int,
+        charging_profile: dict[str, Any],
+        evse_id: int | None = None,
+        **_: Any,
+    ) -> None:
+        """One ReportChargingProfiles per EVSE and page, tbc on all but the last, under this
+        request's requestId (a request answered meanwhile has its own)."""
+        if response.status != "Accepted":
             return
-        request_id, found = self._report
-        self._report = None
+        found = self._found(charging_profile, evse_id)
         pages = [
             (evse, page)
             for evse in sorted({evse for evse, _ in found})

@@ -1,0 +1,71 @@
+"""Which handler answers which action: the `ocpp` library's `@on`/`@after` route maps of every
+handler object, joined into one table once, at start-up.
+
+Two objects that both answer one action would leave it to the order of a list which one the
+CSMS reaches, so a second one is refused here, before the box connects. An `after` step
+receives the request's fields as keyword arguments, as the library hands them, and, when it
+declares a `response` parameter, the answer its own `on` step returned: nothing of one request
+waits in an instance attribute for its `after` step, where an overlapping request of the same
+action would overwrite it (the installed library's `after` has no such option).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp.routing import create_route_map
+
+Handler = Callable[..., Any]
+RESPONSE = "response"
+"""The parameter an `after` step declares to be handed its request's answer."""
+
+
+class DuplicateRoute(ValueError):
+    """Two handler objects answer one action; the box does not start."""
+
+
+@dataclass(frozen=True)
+class Route:
+    on: Handler | None
+    after: Handler | None
+    wants_response: bool
+
+
+class Routes:
+    def __init__(self, handlers: Iterable[object]) -> None:
+        self._routes: dict[str, Route] = {}
+        owners: dict[str, str] = {}
+        for handler in handlers:
+            for action, parts in create_route_map(handler).items():
+                name = type(handler).__name__
+                if action in owners:
+                    raise DuplicateRoute(
+                        f"{action} is answered by both {owners[action]} and {name}"
+                    )
+                owners[action] = name
+                after = parts.get("_after_action")
+                self._routes[action] = Route(
+                    parts.get("_on_action"),
+                    after,
+                    after is not None and RESPONSE in inspect.signature(after).parameters,
+                )
+        self.served = frozenset(a for a, route in self._routes.items() if route.on is not None)
+        """The actions with an `on` step; others are refused as not served."""
+
+    def on(self, action: str) -> Handler:
+        handler = self._routes[action].on
+        assert handler is not None, f"{action} is not served"
+        return handler
+
+    def after(self, action: str, request: dict[str, Any], answer: object) -> Any:
+        """Runs the action's `after` step, if it has one, for this request and answer;
+        returns what it returned (an awaitable for an async step)."""
+        route = self._routes.get(action)
+        if route is None or route.after is None:
+            return None
+        if route.wants_response:
+            return route.after(**request, response=answer)
+        return route.after(**request)

@@ -1,0 +1,215 @@
+"""Requests of one action that overlap (OCPP-J allows one at a time; the box answers up to
+16): each handler's `after` step acts on its own request and answer, so no report carries
+another request's requestId or content, no remote start another's token, no trigger is lost.
+The CALLs go out in one write, so the box has all of them before it answers the first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import BenchClient
+from tests.rigs.csms201 import TestCsms201, charging_profile
+
+CONNECTOR = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
+
+
+def accepted(answers: list[Any]) -> list[dict[str, Any]]:
+    assert all(a[0] == 3 for a in answers), answers
+    return [a[2] for a in answers]
+
+
+async def report_of(
+    csms: TestCsms201, action: str, request_id: int, key: str, since: int
+) -> list[Any]:
+    """The entries under `key` of every page of one requestId, pages in order."""
+    await csms.wait_for(
+        action, lambda p: p["request_id"] == request_id and not p.get("tbc"), since=since
+    )
+    pages = [p for p in csms.of(action, since) if p["request_id"] == request_id]
+    if "seq_no" in pages[0]:
+        assert [p["seq_no"] for p in pages] == list(range(len(pages)))
+    return [entry for page in pages for entry in page.get(key, [])]
+
+
+async def test_overlapping_base_reports_keep_their_own_request_ids(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [2, "full", "GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"}],
+            [2, "summary", "GetBaseReport", {"requestId": 2, "reportBase": "SummaryInventory"}],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    full = await report_of(csms, "NotifyReport", 1, "report_data", mark)
+    summary = await report_of(csms, "NotifyReport", 2, "report_data", mark)
+    assert len(full) > 32, "the whole model, over more than one page"
+    assert {e["variable"]["name"] for e in summary} == {"AvailabilityState"}
+    assert len(summary) == 3
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_get_reports_keep_their_own_selection(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [
+                2,
+                "evse",
+                "GetReport",
+                {"requestId": 3, "componentVariable": [{"component": {"name": "EVSE"}}]},
+            ],
+            [
+                2,
+                "clock",
+                "GetReport",
+                {"requestId": 4, "componentVariable": [{"component": {"name": "ClockCtrlr"}}]},
+            ],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    evse = await report_of(csms, "NotifyReport", 3, "report_data", mark)
+    clock = await report_of(csms, "NotifyReport", 4, "report_data", mark)
+    assert {e["component"]["name"] for e in evse} == {"EVSE"}
+    assert {e["component"]["name"] for e in clock} == {"ClockCtrlr"}
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_monitoring_reports_keep_their_own_criteria(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    mark = len(csms.received)
+    problem = {"component": CONNECTOR, "variable": {"name": "Problem"}}
+    answers = await csms.send_together(
+        [
+            [2, "all", "GetMonitoringReport", {"requestId": 5}],
+            [2, "one", "GetMonitoringReport", {"requestId": 6, "componentVariable": [problem]}],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    every = await report_of(csms, "NotifyMonitoringReport", 5, "monitor", mark)
+    one = await report_of(csms, "NotifyMonitoringReport", 6, "monitor", mark)
+    assert len(every) == 2, "both hard-wired Problem monitors"
+    assert [m["component"]["name"] for m in one] == ["Connector"]
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_profile_reports_keep_their_own_criteria(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    assert await csms.set_charging_profile(1, charging_profile(4, limit=20.0)) == "Accepted"
+    assert await csms.set_charging_profile(1, charging_profile(5, limit=10.0, stack_level=1)) == (
+        "Accepted"
+    )
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [2, "a", "GetChargingProfiles", {"requestId": 7, "chargingProfile": {}}],
+            [
+                2,
+                "b",
+                "GetChargingProfiles",
+                {"requestId": 8, "chargingProfile": {"chargingProfileId": [5]}},
+            ],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    both = await report_of(csms, "ReportChargingProfiles", 7, "charging_profile", mark)
+    five = await report_of(csms, "ReportChargingProfiles", 8, "charging_profile", mark)
+    assert sorted(p["id"] for p in both) == [4, 5]
+    assert [p["id"] for p in five] == [5]
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_customer_requests_report_their_own_customer(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    listed = {"idToken": {"idToken": "LISTED", "type": "ISO14443"}}
+    listed["idTokenInfo"] = {"status": "Accepted"}
+    await csms.send_together(
+        [
+            [
+                2,
+                "list",
+                "SendLocalList",
+                {"versionNumber": 1, "updateType": "Full", "localAuthorizationList": [listed]},
+            ]
+        ]
+    )
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [
+                2,
+                f"c{n}",
+                "CustomerInformation",
+                {
+                    "requestId": n,
+                    "report": True,
+                    "clear": False,
+                    "idToken": {"idToken": token, "type": "ISO14443"},
+                },
+            ]
+            for n, token in ((1, "LISTED"), (2, "STRANGER"))
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    await report_of(csms, "NotifyCustomerInformation", 1, "data", mark)
+    await report_of(csms, "NotifyCustomerInformation", 2, "data", mark)
+    text = {p["request_id"]: p["data"] for p in csms.of("NotifyCustomerInformation", mark)}
+    assert text == {1: "local list: Accepted", 2: "No data found"}
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_triggers_each_send_their_message(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [2, "t1", "TriggerMessage", {"requestedMessage": "Heartbeat"}],
+            [2, "t2", "TriggerMessage", {"requestedMessage": "StatusNotification"}],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    await csms.wait_for("Heartbeat", since=mark)
+    await csms.wait_for("StatusNotification", since=mark)
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_remote_starts_begin_one_session_with_its_own_id(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    """AuthorizeRemoteStart: each `after` step waits for its Authorize, so both are in
+    flight at once; the last to be authorized starts, with its own remoteStartId and
+    TxProfile."""
+    assert (
+        await csms.set_variable({"name": "AuthCtrlr"}, "AuthorizeRemoteStart", "true") == "Accepted"
+    )
+    answers = await csms.send_together(
+        [
+            [
+                2,
+                f"r{n}",
+                "RequestStartTransaction",
+                {
+                    "remoteStartId": n,
+                    "idToken": {"idToken": f"APP-{n}", "type": "Central"},
+                    "chargingProfile": charging_profile(n, "TxProfile", limit=float(n)),
+                },
+            ]
+            for n in (11, 7)
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "Accepted"]
+    await box.bench("ev", state="C")
+    started = await csms.wait_event("Started")
+    number = started["transaction_info"]["remote_start_id"]
+    assert started["id_token"]["id_token"] == f"APP-{number}"
+    await csms.wait_event("Updated", "ChargingStateChanged")
+    await box.wait_for(lambda s: s["pilot"]["offered_a"] == float(number)), "its TxProfile"
+    assert len(csms.of("Authorize")) == 2
+    assert csms.protocol_errors == []
