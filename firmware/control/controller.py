@@ -32,6 +32,7 @@ from pievse.firmware.control.core_boundary import (
     DEFAULT_FAILSAFE_A,
     CoreInputs,
     CoreState,
+    CoreView,
     OutsideLimit,
 )
 from pievse.firmware.control.core_thread import CoreThread
@@ -197,7 +198,7 @@ class ChargeController:
         was news, steps on it before the listeners look), listeners run."""
         self._turn_due = False
         try:
-            self._follow(self._clock.monotonic())
+            self._follow(self._clock.monotonic(), self.core.state)
         except Exception:
             log.exception("session step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "session step failed")
@@ -205,8 +206,7 @@ class ChargeController:
         self._show_led()
         self.guard.tell(self.step_listeners, lambda listener: listener())
 
-    def _follow(self, now: float) -> None:
-        state = self.core.state
+    def _follow(self, now: float, state: CoreState | CoreView) -> None:
         self._reserved = self.reservations.current() is not None
         if state.unplugs != self._unplugs_seen:  # even if plugged in again meanwhile
             self._unplugs_seen = state.unplugs
@@ -263,8 +263,7 @@ class ChargeController:
         core = self.core
         now = self._clock.monotonic()
         core.sense(now)
-        core.publish(now)
-        self._follow(now)
+        self._follow(now, core.view())
         self._tell_core()
         core.act(now)
         core.publish(now)

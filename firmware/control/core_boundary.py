@@ -125,3 +125,12 @@ class CoreState:
     unplugs: int = 0
     """Times the core saw the pilot go to A: an unplug between two outside turns (the
     outside stalled, the EV replugged) still ends the session it ended physically."""
+
+
+@dataclass(frozen=True)
+class CoreView:
+    """The part of `CoreState` the session keeper follows."""
+
+    pilot: PilotSample
+    measurements: Measurements | None
+    unplugs: int

@@ -26,6 +26,7 @@ from pievse.firmware.control.core_boundary import (
     NOTHING_TOLD,
     CoreInputs,
     CoreState,
+    CoreView,
     outside_limits,
     stale,
 )
@@ -318,6 +319,11 @@ class SafetyCore:
             )
 
     # --- crossing out --------------------------------------------------------------------
+
+    def view(self) -> CoreView:
+        """What the outside follows, as sensed this moment (a hand-stepped step's outside
+        half runs between sensing and acting, on the same thread)."""
+        return CoreView(self.pilot_sample, self.meter.measurements, self._unplugs)
 
     def publish(self, now: float) -> None:
         self.state = CoreState(

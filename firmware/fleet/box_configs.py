@@ -41,7 +41,7 @@ class Shard:
 
 
 def parse_shard(text: str) -> Shard:
-    """"I/N" with 0 <= I < N; raises ValueError naming what is expected."""
+    """ "I/N" with 0 <= I < N; raises ValueError naming what is expected."""
     index, _, count = text.partition("/")
     if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
         raise ValueError(f"expected I/N with 0 <= I < N (e.g. 0/2), got {text!r}")

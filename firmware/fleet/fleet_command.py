@@ -33,9 +33,7 @@ def _check_numbers(args: argparse.Namespace) -> None:
     if not 1 <= args.boxes <= MAX_BOXES:
         raise FleetArgumentError(f"--boxes: expected 1..{MAX_BOXES}, got {args.boxes}")
     if not 1 <= args.processes <= MAX_PROCESSES:
-        raise FleetArgumentError(
-            f"--processes: expected 1..{MAX_PROCESSES}, got {args.processes}"
-        )
+        raise FleetArgumentError(f"--processes: expected 1..{MAX_PROCESSES}, got {args.processes}")
     for flag, value, low in (
         ("--session-s", args.session_s, 1.0),
         ("--idle-s", args.idle_s, 1.0),
