@@ -41,20 +41,22 @@ def assemble(
         try:
             plant = Plant(spec.plant, monotonic, kept)
         except ValueError as exc:
-            raise BoardError(f"[plant] state_file: {exc}") from exc
+            raise BoardError(f"board file {spec.path.name}: [plant] state_file: {exc}") from exc
     built_ports: dict[str, object] = {}
 
     def port(name: str) -> object:
         if name not in built_ports:
             section = spec.ports[name]
-            built_ports[name] = _build(section, PORT_DRIVERS[section.driver], port, plant, data_dir)
+            driver = PORT_DRIVERS[section.driver]
+            built_ports[name] = _build(spec.path, section, driver, port, plant, data_dir)
         return built_ports[name]
 
     def device(kind: str) -> Any:
         section = spec.devices.get(kind)
         if section is None:
             return None
-        return _build(section, DEVICE_DRIVERS[kind][section.driver], port, plant, data_dir)
+        driver = DEVICE_DRIVERS[kind][section.driver]
+        return _build(spec.path, section, driver, port, plant, data_dir)
 
     # The safe state before anything else: contactor open, then the pilot at +12 V.
     contactor = device("contactor")
@@ -84,6 +86,7 @@ def assemble(
 
 
 def _build(
+    path: Path,
     section: Section,
     driver: Driver,
     port: Callable[[str], object],
@@ -105,4 +108,6 @@ def _build(
     try:
         return construct(plant, **kwargs) if driver.needs_plant else construct(**kwargs)
     except (ValueError, HardwareUnavailable) as exc:
-        raise BoardError(f"[{section.name}] driver {section.driver!r}: {exc}") from exc
+        raise BoardError(
+            f"board file {path.name}: [{section.name}] driver {section.driver!r}: {exc}"
+        ) from exc

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 # Parameter kinds: "str", "int", "float", "bool", "steps" (list of [number, number]),
 # "map" (a meter register map name), "data_file" (a file name in the data directory),
-# "port:<kind>" (a name from the board's [ports] table).
+# "unit_id" (a Modbus unit id, DEVICE_ID_RANGE), "port:<kind>" (a name from the board's
+# [ports] table).
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,18 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """The piece of hardware a port (or a device with its own address) takes: `resource`
+    names its kind for errors, `keys` the parameters that pick it out (a port reference
+    stands for the hardware that port takes). Two sections may not claim the same, unless
+    it is `shared` (a bus several chips sit on, which only identifies them)."""
+
+    resource: str
+    keys: tuple[str, ...]
+    shared: bool = False
+
+
+@dataclass(frozen=True)
 class Driver:
     target: str
     """"module:attribute" of the constructor."""
@@ -29,31 +42,45 @@ class Driver:
     port_kind: str | None = None
     """For port drivers: which kind of port it provides."""
     needs_plant: bool = False
+    claim: Claim | None = None
 
 
 def _port(kind: str, required: bool = True) -> Param:
     return Param(f"port:{kind}", required)
 
 
+EXCLUSIVE_PORT_KINDS = ("digital_out", "pwm", "byte_link")
+"""What a port of these kinds drives or reads, one device alone may: an output named by two
+devices (an LED on the contactor's keep-alive) would let one command the other's hardware."""
+SIGNAL = Claim("simulated signal", ("signal",))
+GPIO = Claim("GPIO line", ("pin",))
+SERIAL = Claim("serial device", ("device",))
+I2C_ADDRESS = Claim("I2C address", ("i2c", "address"))
+DEVICE_ID_RANGE = (1, 247)
+"""A Modbus unit id (`device_id`, `grid_device_id`)."""
+
+
 PORT_DRIVERS: dict[str, Driver] = {
     "sim.digital_out": Driver(
-        "pievse.hal.sim.ports:SimDigitalOut", {"signal": Param("str")}, "digital_out", True
+        "pievse.hal.sim.ports:SimDigitalOut", {"signal": Param("str")}, "digital_out", True, SIGNAL
     ),
     "sim.digital_in": Driver(
-        "pievse.hal.sim.ports:SimDigitalIn", {"signal": Param("str")}, "digital_in", True
+        "pievse.hal.sim.ports:SimDigitalIn", {"signal": Param("str")}, "digital_in", True, SIGNAL
     ),
-    "sim.pwm": Driver("pievse.hal.sim.ports:SimPwmOut", {"signal": Param("str")}, "pwm", True),
+    "sim.pwm": Driver(
+        "pievse.hal.sim.ports:SimPwmOut", {"signal": Param("str")}, "pwm", True, SIGNAL
+    ),
     "sim.analog": Driver(
-        "pievse.hal.sim.ports:SimAnalogIn", {"signal": Param("str")}, "analog", True
+        "pievse.hal.sim.ports:SimAnalogIn", {"signal": Param("str")}, "analog", True, SIGNAL
     ),
     "sim.meter_emulator": Driver(
         "pievse.hal.sim.ports:EmulatedMeterBus",
         {
             "map": Param("map"),
-            "device_id": Param("int", False, 1),
+            "device_id": Param("unit_id", False, 1),
             "timeout_s": Param("float", False, 0.5),
             "energy_file": Param("data_file", False),
-            "grid_device_id": Param("int", False),
+            "grid_device_id": Param("unit_id", False),
         },
         "registers",
         True,
@@ -77,14 +104,16 @@ PORT_DRIVERS: dict[str, Driver] = {
             "timeout_s": Param("float", False, 0.5),
         },
         "registers",
+        claim=SERIAL,
     ),
     "sim.byte_link": Driver(
-        "pievse.hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True
+        "pievse.hal.sim.ports:SimByteLink", {"signal": Param("str")}, "byte_link", True, SIGNAL
     ),
     "linux.gpio_out": Driver(
         "pievse.hal.linux.gpio:GpioOut",
         {"pin": Param("int"), "active_low": Param("bool", False, False)},
         "digital_out",
+        claim=GPIO,
     ),
     "linux.gpio_in": Driver(
         "pievse.hal.linux.gpio:GpioIn",
@@ -95,6 +124,7 @@ PORT_DRIVERS: dict[str, Driver] = {
             "debounce_ms": Param("int", False, 0),
         },
         "digital_in",
+        claim=GPIO,
     ),
     "linux.sysfs_pwm": Driver(
         "pievse.hal.linux.sysfs_pwm:SysfsPwmOut",
@@ -105,12 +135,19 @@ PORT_DRIVERS: dict[str, Driver] = {
             "inverted": Param("bool", False, False),
         },
         "pwm",
+        claim=Claim("PWM channel", ("chip", "channel")),
     ),
-    "linux.i2c": Driver("pievse.hal.linux.i2c:I2cBus", {"bus": Param("int", False, 1)}, "i2c"),
+    "linux.i2c": Driver(
+        "pievse.hal.linux.i2c:I2cBus",
+        {"bus": Param("int", False, 1)},
+        "i2c",
+        claim=Claim("I2C bus", ("bus",), shared=True),
+    ),
     "linux.ads1115": Driver(
         "pievse.hal.linux.ads1115:Ads1115",
         {"i2c": _port("i2c"), "address": Param("int", False, 0x48)},
         "adc_chip",
+        claim=I2C_ADDRESS,
     ),
     "linux.ads1115_channel": Driver(
         "pievse.hal.linux.ads1115:Ads1115Input",
@@ -122,6 +159,7 @@ PORT_DRIVERS: dict[str, Driver] = {
             "offset_v": Param("float", False, 0.0),
         },
         "analog",
+        claim=Claim("ADC channel", ("adc", "channel")),
     ),
     "linux.serial": Driver(
         "pievse.hal.linux.serial_link:SerialByteLink",
@@ -132,11 +170,13 @@ PORT_DRIVERS: dict[str, Driver] = {
             "stop_bits": Param("int", False, 1),
         },
         "byte_link",
+        claim=SERIAL,
     ),
     "coprocessor.serial": Driver(
         "pievse.hal.devices.pilot_coprocessor:PilotCoprocessor",
         {"device": Param("str"), "baudrate": Param("int", False, 115200)},
         "coprocessor",
+        claim=SERIAL,
     ),
 }
 
@@ -227,6 +267,7 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
                 "resume_c": Param("float"),
                 "alert": _port("digital_in", required=False),
             },
+            claim=I2C_ADDRESS,
         ),
     },
     "ev_soc": {
@@ -263,7 +304,12 @@ DEVICE_DRIVERS: dict[str, dict[str, Driver]] = {
     "meter": {
         "modbus": Driver(
             "pievse.hal.devices.meter:ModbusMeter",
-            {"bus": _port("registers"), "map": Param("map"), "device_id": Param("int", False, 1)},
+            {
+                "bus": _port("registers"),
+                "map": Param("map"),
+                "device_id": Param("unit_id", False, 1),
+            },
+            claim=Claim("Modbus unit", ("bus", "device_id")),
         ),
     },
 }

@@ -12,13 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pievse.board.drivers import DEVICE_DRIVERS, PORT_DRIVERS, REQUIRED_DEVICES, Driver, Param
+from pievse.board.claims import check_claims
+from pievse.board.drivers import (
+    DEVICE_DRIVERS,
+    DEVICE_ID_RANGE,
+    PORT_DRIVERS,
+    REQUIRED_DEVICES,
+    Driver,
+    Param,
+)
 from pievse.hal.interfaces import Ratings
 from pievse.hal.register_map import RegisterMapError, known_maps, load_register_map
 from pievse.hal.sim.plant import PlantSettings
 from pievse.hal.sim.scenario import Scenario, ScenarioError
 
 BOARDS_DIR = Path(__file__).parent / "boards"
+BOARD_KEYS = ("name", "max_current_a", "phases", "nominal_voltage_v", "frequency_hz")
+SECTIONS = ("board", "plant", "ports", "derating", *DEVICE_DRIVERS)
+"""Every table a board file may have: anything else is a misspelling (a `[deratng]` that
+was silently skipped left a board without derating)."""
 
 
 class BoardError(ValueError):
@@ -87,7 +99,10 @@ def _extended(data: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, An
     if not isinstance(parent_name, str) or not parent_name:
         raise BoardError(f"board file {path.name}: [board] extends: expected a board's name")
     relative = parent_name.endswith(".toml") or "/" in parent_name
-    parent_path = resolve_board(str(path.parent / parent_name) if relative else parent_name)
+    try:
+        parent_path = resolve_board(str(path.parent / parent_name) if relative else parent_name)
+    except BoardError as exc:
+        raise BoardError(f"board file {path.name}: [board] extends: {exc}") from None
     if parent_path.resolve() in {p.resolve() for p in seen}:
         raise BoardError(f"board file {path.name}: [board] extends: {parent_name} extends it")
     parent = _extended(_read_toml(parent_path), parent_path, seen | {parent_path})
@@ -147,6 +162,13 @@ class _BoardReader:
             return raw
         if kind == "steps":
             return self.steps(section, key, raw)
+        if kind == "unit_id":
+            low, high = DEVICE_ID_RANGE
+            if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+                raise self.fail(
+                    section, key, f"expected a Modbus unit id {low}..{high}, got {raw!r}"
+                )
+            return raw
         if kind == "data_file":
             if not isinstance(raw, str) or not raw or "/" in raw or raw.startswith("."):
                 raise self.fail(section, key, f"expected {_describe(kind)}, got {raw!r}")
@@ -199,9 +221,18 @@ class _BoardReader:
         }
         return Section(str(name), params, section)
 
+    def known_keys(self, section: str, table: dict[str, object], known: tuple[str, ...]) -> None:
+        for key in table:
+            if key not in known:
+                raise self.fail(section, key, f"unknown key (known: {', '.join(known)})")
+
     def read(self, path: Path) -> BoardSpec:
+        for section in self.data:
+            if section not in SECTIONS:
+                raise self.fail(section, None, f"unknown section (known: {', '.join(SECTIONS)})")
         board = self.table("board")
         assert board is not None
+        self.known_keys("board", board, BOARD_KEYS)
         ratings = Ratings(
             max_current_a=self.positive(board, "max_current_a", 6.0, 80.0),
             phases=int(self.positive(board, "phases", 1, 3, allowed=(1, 3))),
@@ -226,8 +257,14 @@ class _BoardReader:
                 devices[device] = self.section(device, table, drivers)
 
         derating_table = self.table("derating", required=False) or {}
+        self.known_keys("derating", derating_table, ("steps",))
         derating = self.value("derating", derating_table, "steps", Param("steps", False, []))
 
+        check_claims(
+            {n: (p.driver, p.params) for n, p in ports.items()},
+            {k: (d.driver, d.params) for k, d in devices.items()},
+            self.fail,
+        )
         if "phase_contactor" in devices and ratings.phases != 3:
             raise self.fail("phase_contactor", None, "needs a 3-phase board ([board] phases = 3)")
         uses_sim = any(p.driver.startswith("sim.") for p in ports.values())

@@ -7,6 +7,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 CLOCK_TOLERANCE_S = 1e-6
+BUILD_DATE = datetime(2026, 12, 1, tzinfo=UTC)
+"""No wall time before this source was released is believed: a CSMS that says so is wrong
+(raise it with each release)."""
+LATEST_WALL = datetime(2100, 1, 1, tzinfo=UTC)
+"""No wall time from outside at or after this is believed, and nothing scheduled may end
+after it: far beyond a box's service life, far below where date arithmetic overflows."""
+
+
+def implausible_wall_time(moment: datetime) -> str | None:
+    """Why a wall time from outside (the CSMS's) cannot be ours, or None when it can.
+    Never raises: the reason quotes the time as given (converting 9999-12-31T23:00-05:00
+    to UTC would overflow)."""
+    if moment < BUILD_DATE:
+        return f"{moment.isoformat()} is before this release ({BUILD_DATE.date()})"
+    if moment >= LATEST_WALL:
+        return f"{moment.isoformat()} is not before {LATEST_WALL.year}"
+    return None
 
 
 class Clock(Protocol):
@@ -17,7 +34,9 @@ class Clock(Protocol):
         ...
 
     def set_wall(self, now: datetime) -> None:
-        """The CSMS's time (BootNotification, Heartbeat) becomes ours."""
+        """The CSMS's time (BootNotification, Heartbeat) becomes ours. The caller has
+        checked it with `implausible_wall_time`; `SystemClock` refuses one that fails
+        (ValueError), so that `now` can never overflow."""
         ...
 
 
@@ -35,6 +54,9 @@ class SystemClock:
         return datetime.now(UTC) + self._offset
 
     def set_wall(self, now: datetime) -> None:
+        reason = implausible_wall_time(now)
+        if reason is not None:
+            raise ValueError(f"wall time refused: {reason}")
         self._offset = now - datetime.now(UTC)
 
 
@@ -66,15 +88,20 @@ def iso_utc(moment: datetime) -> str:
 
 
 def parse_ocpp_datetime(text: str) -> datetime:
-    """An OCPP dateTime from the CSMS; a local time without an offset would be ambiguous,
-    so it is refused like any other malformed value (ValueError)."""
+    """An OCPP dateTime from the CSMS, in UTC; a local time without an offset would be
+    ambiguous, so it is refused like any other malformed value (ValueError), and so is one
+    whose UTC falls outside the years 1..9999 (9999-12-31T23:00-05:00): every later use
+    (`iso_utc`, comparisons, storing it) can then take it without overflowing."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
         raise ValueError(f"not an ISO 8601 date-time: {text!r}") from None
     if moment.tzinfo is None:
         raise ValueError(f"date-time without a time zone: {text!r}")
-    return moment
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"date-time out of range in UTC: {text!r}") from None
 
 
 def elapsed(since: float, now: float, duration_s: float) -> bool:

@@ -5,6 +5,7 @@ An error names the file, the key and what is expected; the CLI turns it into exi
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -43,14 +44,21 @@ class OcppConfig:
     reconnect_max_s: float = 60.0
 
 
+MAX_ALLOWED_HOSTS = 16
+
+
 @dataclass(frozen=True)
 class ApiConfig:
     listen: str = "127.0.0.1:8080"
     token: str = ""
     """Needed beyond loopback for everything that changes state; empty: one is generated at
-    the first start, printed once and kept in the data directory."""
+    the first start, kept in the data directory and written once to a 0600 file."""
     lan_read: bool = False
     """Beyond loopback, reading (GET) without the token too."""
+    allowed_hosts: str = ""
+    """Comma-separated names (besides its addresses) a `Host` header may give the box."""
+    head_timeout_s: float = 10.0
+    """A connection without a request in progress (a half-sent head, idle) is closed then."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,9 @@ class SiteConfig:
     allocation falls back while it is stale); false: it feeds only the boxes."""
     secret: str = ""
     """Shared by the site's boxes: their messages carry an HMAC signature with it."""
+    accept_unsigned: bool = False
+    """True: share the site without a secret, trusting every client of the broker with the
+    fuse (any of them can fake claims and grid readings)."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +190,13 @@ class FirmwareConfig:
     """Download and upload attempts after the first, when the CSMS gives none."""
     retry_interval_s: int = 60
     max_bundle_mb: int = 300
+    """The size cap: a larger bundle is refused before (Content-Length) or while it comes."""
+    download_deadline_s: float = 3600.0
+    """Each file of an update (bundle, signature, certificate) not complete this soon fails
+    its download attempt, however the server paces its bytes."""
+    allow_unsigned: bool = False
+    """Only while no ManufacturerRootCertificate is provisioned: install bundles nobody
+    signed. Anyone who can reach the CSMS or the firmware server then runs code on the box."""
 
 
 @dataclass(frozen=True)
@@ -242,6 +260,11 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
             v == "" or (16 <= len(v) <= 128 and v.isascii() and v.isprintable() and " " not in v)
         ),
     ),
+    ("api", "allowed_hosts"): (
+        f"comma-separated host names or addresses without ports, at most {MAX_ALLOWED_HOSTS}",
+        lambda v: allowed_host_names(v) is not None,
+    ),
+    ("api", "head_timeout_s"): ("1..300", lambda v: 1 <= v <= 300),
     ("control", "tick_ms"): ("10..1000", lambda v: 10 <= v <= 1000),
     ("control", "suspend_timeout_s"): ("0..60", lambda v: 0 <= v <= 60),
     ("control", "duty_hold_s"): ("0..60", lambda v: 0 <= v <= 60),
@@ -330,6 +353,7 @@ _RULES: dict[tuple[str, str], tuple[str, Any]] = {
     ("firmware", "retries"): ("0..100", lambda v: 0 <= v <= 100),
     ("firmware", "retry_interval_s"): ("0..86400", lambda v: 0 <= v <= 86_400),
     ("firmware", "max_bundle_mb"): ("1..4096", lambda v: 1 <= v <= 4096),
+    ("firmware", "download_deadline_s"): ("1..86400", lambda v: 1 <= v <= 86_400),
 }
 
 
@@ -345,6 +369,25 @@ def parse_mqtt_url(value: str) -> tuple[bool, str, int] | None:
         return None
     tls = scheme == "mqtts"
     return tls, host.strip("[]"), int(port) if port else (8883 if tls else 1883)
+
+
+def allowed_host_names(value: str) -> frozenset[str] | None:
+    """The names of `[api] allowed_hosts` (comma-separated, lower case); None when one is
+    not a host name or address (no port), or there are more than MAX_ALLOWED_HOSTS."""
+    names = [n.strip().lower().rstrip(".") for n in value.split(",") if n.strip()]
+    if len(names) > MAX_ALLOWED_HOSTS or not all(map(_host_name, names)):
+        return None
+    return frozenset(names)
+
+
+def _host_name(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return 0 < len(name) <= 253 and all(
+            c.isascii() and (c.isalnum() or c in "-.") for c in name
+        )
+    return True
 
 
 def parse_listen(value: str) -> tuple[str, int] | None:
@@ -390,11 +433,35 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         section_type = known_sections[name].default_factory  # type: ignore[misc]
         sections[name] = _parse_section(section_type, name, table, where)
     config = Config(**sections)
-    if config.site.id and not (config.mqtt.url and config.site.main_fuse_a):
-        raise ConfigError(
-            f"{where}: [site] id: sharing a site needs [mqtt] url and [site] main_fuse_a"
-        )
+    problem = sharing_problem(config)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
     return config
+
+
+TOPIC_WILDCARDS = frozenset("+#")
+
+
+def sharing_problem(config: Config) -> str | None:
+    """What keeps the box from sharing its site as configured (the key, then why): the
+    site's messages steer the fuse, so they are signed unless the owner says otherwise,
+    and the charge point id is a level of their topics."""
+    site = config.site
+    if not site.id:
+        return None
+    if not (config.mqtt.url and site.main_fuse_a):
+        return "[site] id: sharing a site needs [mqtt] url and [site] main_fuse_a"
+    if not site.secret and not site.accept_unsigned:
+        return (
+            "[site] secret: sharing a site needs a secret (any client of the broker could "
+            "fake claims and grid readings); set accept_unsigned = true to take that risk"
+        )
+    if set(config.charge_point.id) & TOPIC_WILDCARDS:
+        return (
+            f"[charge_point] id: {config.charge_point.id!r} cannot be a level of the site's "
+            "MQTT topics (no '+' or '#' when sharing a site)"
+        )
+    return None
 
 
 def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: str) -> Any:

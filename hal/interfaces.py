@@ -41,8 +41,25 @@ class PilotSample:
     """False when the PWM's low level is not near -12 V; only judged while the PWM runs."""
 
 
-class Pilot(Protocol):
-    """The control pilot generator and its measurement (IEC 61851-1 annex A).
+class PilotView(Protocol):
+    """What everything but the safety supervisor may do with the pilot: look."""
+
+    def sample(self) -> PilotSample:
+        """What the pilot measures now: the high level gives the state, the low level the
+        diode (judged only while the PWM runs). Never what was commanded. Fast enough for
+        every control step (sub-millisecond, or the last sample of a sampler that runs on)."""
+        ...
+
+    def on_change(self, listener: Listener) -> None:
+        """`listener` is called (from any thread) when the measured state may have changed,
+        so the loop samples at once instead of at its next tick."""
+        ...
+
+
+class Pilot(PilotView, Protocol):
+    """The control pilot generator and its measurement (IEC 61851-1 annex A). Only the
+    safety supervisor commands it (a test walks every module's calls); others hold it as a
+    `PilotView`.
 
     Every command is synchronous, idempotent, returns in well under a millisecond and takes
     effect on the wire before it returns (or, behind a co-processor, before the next
@@ -63,17 +80,6 @@ class Pilot(Protocol):
         set_duty or set_steady_high is called again."""
         ...
 
-    def sample(self) -> PilotSample:
-        """What the pilot measures now: the high level gives the state, the low level the
-        diode (judged only while the PWM runs). Never what was commanded. Fast enough for
-        every control step (sub-millisecond, or the last sample of a sampler that runs on)."""
-        ...
-
-    def on_change(self, listener: Listener) -> None:
-        """`listener` is called (from any thread) when the measured state may have changed,
-        so the loop samples at once instead of at its next tick."""
-        ...
-
 
 class CableSense(Protocol):
     def rating_a(self) -> float | None:
@@ -85,18 +91,12 @@ class CableFault(Exception):
     """The proximity circuit reads a value no IEC 61851 cable has (short or broken resistor)."""
 
 
-class Contactor(Protocol):
-    """The power contactor. Only the safety supervisor calls close(); open() may be called
-    from any thread at any time."""
+class ContactorView(Protocol):
+    """What everything but the safety supervisor may do with a contactor: look."""
 
-    def close(self) -> None:
-        """Energise the coil. Synchronous, idempotent, well under a millisecond."""
-        ...
-
-    def open(self) -> None:
-        """De-energise the coil. Synchronous, idempotent, well under a millisecond; must not
-        raise (a failing output is found by the mirror contact, not here)."""
-        ...
+    closes_only_with_ev: bool
+    """True where the contactor's own logic (a co-processor's) closes only with an EV in
+    state C or D, whatever it is told: commissioning cannot test it with no EV."""
 
     @property
     def commanded_closed(self) -> bool:
@@ -110,6 +110,21 @@ class Contactor(Protocol):
 
     def on_change(self, listener: Listener) -> None:
         """`listener` is called (from any thread) when the mirror contact changes."""
+        ...
+
+
+class Contactor(ContactorView, Protocol):
+    """The power contactor. Only the safety supervisor commands it (a test walks every
+    module's calls); others hold it as a `ContactorView`. open() may be called from any
+    thread at any time."""
+
+    def close(self) -> None:
+        """Energise the coil. Synchronous, idempotent, well under a millisecond."""
+        ...
+
+    def open(self) -> None:
+        """De-energise the coil. Synchronous, idempotent, well under a millisecond; must not
+        raise (a failing output is found by the mirror contact, not here)."""
         ...
 
     def keep_alive(self) -> None:
@@ -285,6 +300,7 @@ BENCH_FAULTS = (
     "meter_offline",
     "meter_exception",
     "meter_implausible",
+    "meter_jump",
     "contactor_weld",
     "diode",
     "contactor_stuck_open",

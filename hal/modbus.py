@@ -191,13 +191,19 @@ ReplyFilter = Callable[[bytes], bytes]
 """Rewrites an encoded reply before it goes on the wire (b"" sends nothing)."""
 
 
+GATEWAY_TARGET_FAILED = 0x0B
+"""Modbus exception 0x0B, Gateway Target Device Failed to Respond."""
+
+
 class RegisterServer:
     """A Modbus server for devices whose register values are computed on each read: one
     unit, or several sharing the line (an RS485 bus with a charger's and a grid meter, or
     one TCP gateway in front of them).
 
     `ranges` says which registers exist ((function code, first, count)); a read outside
-    them is answered with illegal address, as a real meter does. The server half of
+    them is answered with illegal address, as a real meter does. A request for a unit not
+    served gets no answer on a serial line and, over TCP, exception 0x0B, as from a
+    gateway whose target does not answer. The server half of
     pymodbus is imported here, not at module level: a wallbox that only reads a meter
     does not carry it (about 0.5 MB).
     """
@@ -266,10 +272,15 @@ class RegisterServer:
         return served[1](data)
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
-        # MBAP header: transaction (2), protocol (2), length (2), unit id.
-        if sending and len(data) > 6:
-            return self._filtered(data[6], data)
-        return data
+        # MBAP header: transaction (2), protocol (2), length (2), unit id; then the PDU.
+        if not sending or len(data) < 8:
+            return data
+        unit = data[6]
+        if unit not in self._devices:
+            # As a TCP gateway answers for a unit that does not answer on its line.
+            pdu = bytes([unit, data[7] | 0x80, GATEWAY_TARGET_FAILED])
+            return data[:4] + len(pdu).to_bytes(2, "big") + pdu
+        return self._filtered(unit, data)
 
     def _trace_serial(self, sending: bool, data: bytes) -> bytes:
         # On a shared RS485 line a request for another unit id is not ours to answer at all.

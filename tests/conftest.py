@@ -14,6 +14,7 @@ import pytest
 
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
+from pievse.firmware.clock import Clock
 from tests.rigs.csms import TestCsms
 from tests.rigs.file_servers import HttpFiles
 from tests.rigs.mosquitto import Broker, running_broker
@@ -108,9 +109,10 @@ def config_text() -> str:
 
 @contextlib.asynccontextmanager
 async def running_wallbox(
-    data: Path, config_text: str, board: str = "bench-sim"
+    data: Path, config_text: str, board: str = "bench-sim", clock: Clock | None = None
 ) -> AsyncIterator[BenchClient]:
-    """A wallbox on `data` (its config file and database), reachable over its HTTP API."""
+    """A wallbox on `data` (its config file and database), reachable over its HTTP API;
+    `clock`: an injected one (a `ManualClock` the test moves) instead of the system's."""
     data.mkdir(parents=True, exist_ok=True)
     options = RunOptions(
         board=board,
@@ -123,7 +125,7 @@ async def running_wallbox(
     async def restart(kind: str) -> None:
         resets.append(kind)
 
-    wallbox = Wallbox(options, restart=restart)
+    wallbox = Wallbox(options, clock=clock, restart=restart)
     await wallbox.start()
     assert wallbox.api_address is not None
     host, port = wallbox.api_address

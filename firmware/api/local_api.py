@@ -7,12 +7,15 @@ A bad request gets 400 with {"error": "..."} and changes nothing.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from pievse.firmware.api.access import ApiAccess
+from pievse.firmware.api.connection_gate import mark_requests
+from pievse.firmware.api.guarded_status import GuardedStatus
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.session_history import add_routes
 from pievse.firmware.api.status_page import StatusChanges
@@ -25,6 +28,7 @@ from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
 
 EV_STATES = ("A", "B", "C", "D", "E", "F")
 StatusProvider = Callable[[], dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 class BadRequest(ValueError):
@@ -41,15 +45,18 @@ def build_app(
     page: tuple[LiveHistory, StatusChanges, Callable[[], None]] | None = None,
     availability: Availability | None = None,
 ) -> web.Application:
-    """`access`: the token check beyond loopback; None checks nothing (loopback);
-    `sessions`: the history `/api/sessions` and `/api/sessions.csv` read; `page`: the
-    status page's plot history, its change signal and what stops the session
-    (`POST /api/session/stop`); `availability`: what `PUT /api/availability` changes."""
-    middlewares = [_errors_as_json] if access is None else [access.middleware(), _errors_as_json]
-    app = web.Application(middlewares=middlewares)
+    """`access`: who may use it (every route passes its checks; the default: a loopback
+    listener on 127.0.0.1 without a token); `sessions`: the history `/api/sessions` and
+    `/api/sessions.csv` read; `page`: the status page's plot history, its change signal and
+    what stops the session (`POST /api/session/stop`); `availability`: what
+    `PUT /api/availability` changes."""
+    access = access or ApiAccess()
+    app = web.Application(middlewares=[mark_requests, access.middleware(), _errors_as_json])
+    guarded = GuardedStatus(status)
 
     async def get_status(_request: web.Request) -> web.Response:
-        return _json(status())
+        document, code = guarded()
+        return _json(document, code)
 
     app.router.add_get("/api/status", get_status)
     app.router.add_post("/api/bench/{action}", _bench_handler(bench))
@@ -60,7 +67,7 @@ def build_app(
         add_routes(app, sessions)
     if page is not None:
         history, changes, stop = page
-        add_page_routes(app, status, history, changes)
+        add_page_routes(app, guarded, history, changes)
 
         async def stop_session(_request: web.Request) -> web.Response:
             stop()
@@ -144,6 +151,9 @@ async def _errors_as_json(request: web.Request, handler: Any) -> web.StreamRespo
         return _json({"error": str(exc)}, 400)
     except web.HTTPException as exc:
         return _json({"error": exc.reason}, exc.status)
+    except Exception:
+        log.exception("local API: %s %s failed", request.method, request.path[:80])
+        return _json({"error": "internal error (logged)"}, 500)
 
 
 def _bench_handler(bench: BenchControl | None) -> Any:
@@ -168,6 +178,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         body = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     return body

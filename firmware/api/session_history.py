@@ -13,6 +13,8 @@ from pievse.firmware.session.sessions import Session, SessionLog
 
 COLUMNS = ("id", "id_tag", "started_at", "stopped_at", "energy_wh", "stop_reason")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting so is run as a formula by spreadsheets (an id tag is anyone's text)."""
 
 
 def session_row(session: Session) -> dict[str, Any]:
@@ -31,8 +33,18 @@ def sessions_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({k: ("" if row[k] is None else row[k]) for k in COLUMNS} for row in rows)
+    writer.writerows({k: _cell(row[k]) for k in COLUMNS} for row in rows)
     return out.getvalue()
+
+
+def _cell(value: object) -> object:
+    """Text that a spreadsheet would run as a formula gets a leading `'`, which makes it
+    text (the JSON list keeps the value as it is); numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def add_routes(app: web.Application, log: SessionLog) -> None:

@@ -18,6 +18,8 @@ from pievse.firmware.event_wait import wait_set
 STATIC = Path(__file__).parent / "static"
 PUSH_S = 1.0
 """The status is pushed at least this often, and at once when it changes."""
+MAX_STREAMS = 16
+"""Open event streams at most (each holds a connection for as long as its page is open)."""
 
 
 class StatusChanges:
@@ -44,16 +46,23 @@ class StatusChanges:
     def close(self, event: asyncio.Event) -> None:
         self._streams.discard(event)
 
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
 
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 def add_routes(
     app: web.Application,
-    status: Callable[[], dict[str, Any]],
+    status: Callable[[], tuple[dict[str, Any], int]],
     history: LiveHistory,
     changes: StatusChanges,
 ) -> None:
+    """`status`: the document and its HTTP status (not 200: it could not be built, and
+    the stream skips that push)."""
+
     async def page(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC / "index.html")
 
@@ -65,17 +74,24 @@ def add_routes(
         return web.FileResponse(path, headers={"Content-Type": TYPES[path.suffix]})
 
     async def events(request: web.Request) -> web.StreamResponse:
+        if changes.open_streams >= MAX_STREAMS:
+            return web.json_response(
+                {"error": f"{MAX_STREAMS} event streams are open already; try again later"},
+                status=503,
+                headers={"Retry-After": "10"},
+            )
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
         )
-        await response.prepare(request)
-        changed = changes.stream()
+        changed = changes.stream()  # counted before the first await, so the cap holds
         try:
+            await response.prepare(request)
             while True:
                 changed.clear()
-                document = status()
-                message = {"status": document, "point": point(document, time.time())}
-                await response.write(f"data: {json.dumps(message)}\n\n".encode())
+                document, code = status()
+                if code == 200:
+                    message = {"status": document, "point": point(document, time.time())}
+                    await response.write(f"data: {json.dumps(message)}\n\n".encode())
                 await wait_set(changed, PUSH_S)
         except (ConnectionResetError, asyncio.CancelledError):
             pass

@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[run_options],
         help="print the configuration `run` would use with these flags (secrets hidden)",
     )
+    commands.add_parser(
+        "commission",
+        parents=[run_options],
+        help="run the bring-up checklist against the board (asks the running box, if any)",
+    )
     _add_emulator_command(commands)
     demo = commands.add_parser(
         "demo",
@@ -313,6 +318,21 @@ def _security_log(args: argparse.Namespace) -> int:
     return 0
 
 
+def _commission(options: RunOptions) -> int:
+    from pievse.firmware.app.commissioning_wiring import CommissionFailed, commission
+
+    try:
+        return asyncio.run(commission(options, lambda text: print(text, flush=True)))
+    except (BoardError, ConfigError, StoreError) as exc:
+        print(f"pievse commission: error: {exc}", file=sys.stderr)
+        return 2
+    except (CommissionFailed, ApiListenError) as exc:
+        print(f"pievse commission: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
 def _flash_pilot(args: argparse.Namespace) -> int:
     try:
         written = flash_pilot(args.port, reset=not args.no_reset)
@@ -348,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         data_dir=args.data_dir,
         api=args.api,
     )
+    if args.command == "commission":
+        return _commission(options)
     if args.command == "config":
         try:
             print(dump_config(resolve_config(options)), end="")
@@ -355,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pievse: error: {exc}", file=sys.stderr)
             return 2
         return 0
+    # What the unit's UMask= gives: everything the box writes (database, keys, log,
+    # downloads) is the service user's only, also when started from a shell.
+    os.umask(0o077)
     try:
         reset = asyncio.run(run(options))
     except (BoardError, ConfigError, StoreError) as exc:

@@ -20,12 +20,14 @@ from pievse.firmware.app.ocpp_parts import (
     connection_security,
     csms_link,
     data_transfers,
+    invalid_id_reaction,
     reading,
     record_clock_set,
     status_payload,
 )
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.meter_values import meter_value as offered_value
 from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.profile_store import ProfileStore
@@ -48,6 +50,7 @@ from pievse.firmware.ocpp201.blocks.reservation import ReservationBlock
 from pievse.firmware.ocpp201.blocks.security import SecurityBlock
 from pievse.firmware.ocpp201.blocks.smart_charging import SmartChargingBlock
 from pievse.firmware.ocpp201.box_facts import BoxFacts
+from pievse.firmware.ocpp201.charging_rate import ChargingRateWatch
 from pievse.firmware.ocpp201.device_model import DeviceModel
 from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.external_limits import ExternalLimits
@@ -60,6 +63,7 @@ from pievse.firmware.ocpp201.status_notifications import (
     connector_status,
     notification,
 )
+from pievse.firmware.ocpp201.transaction_answers import TransactionAnswers
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_value
 from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
 from pievse.firmware.ocpp201.variables import variables
@@ -85,6 +89,7 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         keys,
         clock,
         on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
+        on_time_refused=[lambda why: parts.security_log.record("InvalidMessages", why)],
     )
     security = connection_security(parts, csms.reconnect)
     network = _network_profiles(parts, security)
@@ -101,11 +106,15 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         lambda: csms.accepted,
         lambda: controller.session,
         lambda: controller.connector_status().status,
+        lambda: controller.supervisor.faults(),
     )
     started_measurands = StartedMeasurands(store, keys)
     transactions = TransactionReporter(
         events, parts.session_log, keys, clock, lambda: reading(parts), started_measurands.items
     )
+
+    refused = invalid_id_reaction(parts).refused
+    TransactionAnswers(outbox, authorizer, refused)
     statuses = StatusReporter(
         CONNECTORS,
         lambda: {1: status_now()},
@@ -143,8 +152,16 @@ def build_ocpp201_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
     external_limits = ExternalLimits(
         outbox, store, clock, lambda: controller.offer, lambda: csms.accepted
     )
+    rate = ChargingRateWatch(
+        events.rate_changed,
+        lambda: controller.session,
+        lambda: controller.offered_a,
+        lambda: external_limits.significance_pct,
+        clock.monotonic,
+        lambda: offered_value(clock.now(), ["Current.Offered"], reading(parts), "Other"),
+    )
     controller.step_listeners.extend(
-        [statuses.observe, events.observe, problems.observe, external_limits.observe]
+        [statuses.observe, events.observe, problems.observe, external_limits.observe, rate.observe]
     )
     parts.reservations.expiry_listeners.append(
         lambda reservation_id: outbox.put(

@@ -19,6 +19,7 @@ from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import VENDOR_ID, DataTransfers
+from pievse.firmware.csms.invalid_id import InvalidIdReaction
 from pievse.firmware.csms.link import CsmsLink, LinkSettings
 from pievse.firmware.csms.meter_values import Reading
 from pievse.firmware.csms.outbox import Outbox
@@ -38,8 +39,11 @@ from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.transfer.destinations import DestinationGuard
+from pievse.firmware.transfer.file_transfer import FileTransfers
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates
 from pievse.firmware.updates.releases import Releases
+from pievse.firmware.updates.update_job import UpdateLimits
 from pievse.hal.interfaces import Board
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,8 @@ class BoxParts:
     """With `[ocpp] version = "auto"`: the CSMS chose this version instead of the box's."""
     traffic: TrafficObserver = NO_TRAFFIC
     """Told of every request, CALL and connection (a fleet's load report)."""
+    api_port: Callable[[], int | None] = lambda: None
+    """The port the local API listens on, once it does: no transfer may go there."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,8 @@ def csms_link(
     on_accepted: Sequence[Callable[[], None]] = (),
 ) -> CsmsLink:
     """The link serving a front's handlers: after each registration the statuses go out
-    again, a firmware update waiting for the CSMS reports, then what the front adds."""
+    again, a firmware update waiting for the CSMS reports, the database's snapshot from
+    before a migration is dropped (this release runs on it), then what the front adds."""
     return CsmsLink(
         _link_settings(parts.config, dialect),
         csms,
@@ -134,7 +141,12 @@ def csms_link(
         outbox,
         handlers,
         security,
-        on_accepted=[statuses.resync, jobs.firmware.registered, *on_accepted],
+        on_accepted=[
+            statuses.resync,
+            jobs.firmware.registered,
+            parts.store.discard_snapshot,
+            *on_accepted,
+        ],
         on_invalid_message=lambda text: parts.security_log.record("InvalidMessages", text),
         on_other_version=parts.switch_version,
         traffic=parts.traffic,
@@ -193,6 +205,17 @@ FirmwareStatus = Callable[[str, bool, int | None], None]
 """(status, signed, requestId) -> the version's firmware status notification queued."""
 
 
+def file_transfers(parts: BoxParts) -> FileTransfers:
+    """Transfers that never reach the box's own API or a link-local address; a refused
+    destination is a security event (InvalidMessages: the CSMS named it)."""
+
+    def refused(reason: str) -> None:
+        parts.security_log.record("InvalidMessages", reason)
+
+    guard = DestinationGuard(parts.api_port, refused)
+    return FileTransfers(guard, parts.config.firmware.download_deadline_s)
+
+
 def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareStatus) -> Jobs:
     config, clock, controller = parts.config, parts.clock, parts.controller
 
@@ -202,6 +225,7 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
     async def restart_into_release(reason: str) -> None:
         await parts.restart("Firmware", reason)
 
+    transfers = file_transfers(parts)
     firmware = FirmwareUpdates(
         parts.releases,
         parts.data_dir,
@@ -209,8 +233,12 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         parts.security_log,
         clock,
         firmware_version(),
-        config.firmware.verify_timeout_s,
-        config.firmware.max_bundle_mb * 1_000_000,
+        UpdateLimits(
+            config.firmware.max_bundle_mb * 1_000_000,
+            config.firmware.verify_timeout_s,
+            config.firmware.allow_unsigned,
+        ),
+        transfers,
         firmware_status,
         lambda: controller.session is None,
         restart_into_release,
@@ -221,9 +249,15 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         clock,
         config.charge_point.id,
         lambda status: outbox.put("DiagnosticsStatusNotification", {"status": status}),
+        transfers,
     )
     uploads = LogUploads(
-        parts.diagnostics, parts.security_log, clock, config.charge_point.id, log_status
+        parts.diagnostics,
+        parts.security_log,
+        clock,
+        config.charge_point.id,
+        log_status,
+        transfers,
     )
     return Jobs(firmware, diagnostics, uploads)
 
@@ -283,3 +317,16 @@ def status_payload(status: str, request_id: int | None) -> dict[str, Any]:
     if request_id is not None:
         payload["requestId"] = request_id
     return payload
+
+
+def invalid_id_reaction(parts: BoxParts) -> InvalidIdReaction:
+    """When the CSMS refuses a running session's token: E05's rules, both versions."""
+    controller = parts.controller
+
+    def delivered_wh(session_id: int) -> float | None:
+        session = controller.session
+        if session is None or session.id != session_id:
+            return None
+        return controller.meter.energy_wh - session.meter_start_wh
+
+    return InvalidIdReaction(parts.keys, controller.sessions.deauthorize, delivered_wh)

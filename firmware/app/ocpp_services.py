@@ -22,6 +22,7 @@ from pievse.firmware.app.ocpp_parts import (
     connection_security,
     csms_link,
     data_transfers,
+    invalid_id_reaction,
     reading,
     record_clock_set,
     status_payload,
@@ -59,14 +60,16 @@ def build_ocpp_services(parts: BoxParts, outbox: Outbox) -> OcppServices:
         keys,
         clock,
         on_clock_set=[lambda skew: record_clock_set(parts.security_log, skew)],
+        on_time_refused=[lambda why: parts.security_log.record("InvalidMessages", why)],
     )
     security = connection_security(parts, csms.reconnect)
     tags = IdTagStore(parts.store)
     authorizer = Authorizer(csms, ask_csms, tags, keys, clock)
+
     messages = TransactionMessages(
         outbox,
         parts.session_log,
-        controller.sessions.deauthorize,
+        invalid_id_reaction(parts).refused,
         id_tag_listeners=[authorizer.learn],
     )
     transactions = TransactionReporter(

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from pievse.firmware.config import Config, load_config, with_overrides
+from pievse.firmware.config import (
+    Config,
+    ConfigError,
+    load_config,
+    sharing_problem,
+    with_overrides,
+)
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
 
@@ -38,6 +44,9 @@ def resolve_config(options: RunOptions) -> Config:
         value = getattr(options, option)
         if value is not None:
             config = with_overrides(config, {section: {key: value}}, flag)
+            problem = sharing_problem(config)
+            if problem is not None:
+                raise ConfigError(f"{flag}: {problem}")
     return config
 
 

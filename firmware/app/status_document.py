@@ -3,76 +3,143 @@ API, DataTransfer "pievse"/"Status" and GetDiagnostics all send this one."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.session.reservations import Reservation
+from pievse.firmware.session.sessions import Session
 
 if TYPE_CHECKING:
     from pievse.firmware.app.ocpp_parts import OcppServices
 
+log = logging.getLogger(__name__)
 STANDALONE = {"connected": False, "registration": "standalone", "csms_url": None}
+FAILURE_LOG_EVERY_S = 60.0
+
+
+class PartFailures:
+    """Each part of the document is described on its own: one that raises is reported as
+    `{"error": ...}` in its place instead of turning the whole answer into a 500, and logged
+    with its traceback once a minute (the page asks every second, per open stream)."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._logged: dict[str, float] = {}
+
+    def describe(self, parts: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+        """Each part under its name."""
+        return self.merge({name: _under(name, part) for name, part in parts.items()})
+
+    def merge(self, fragments: Mapping[str, Callable[[], dict[str, Any]]]) -> dict[str, Any]:
+        """Each fragment's keys side by side; a fragment that raises is its name's error."""
+        document: dict[str, Any] = {}
+        for name, fragment in fragments.items():
+            try:
+                document |= fragment()
+            except Exception as exc:
+                document[name] = {"error": f"{type(exc).__name__}: {exc}"}
+                self._log(name)
+        return document
+
+    def _log(self, name: str) -> None:
+        now = self._monotonic()
+        last = self._logged.get(name)
+        if last is None or now - last >= FAILURE_LOG_EVERY_S:
+            self._logged[name] = now
+            log.exception("status part %r could not describe itself", name)
 
 
 def status_document(
     controller: ChargeController,
     board_name: str,
     charge_point_id: str,
-    reservation: Reservation | None,
+    reservation: Callable[[], Reservation | None],
     ocpp: OcppServices | None,
-    site: dict[str, Any],
+    site: Mapping[str, Callable[[], dict[str, Any]]],
+    failures: PartFailures,
 ) -> dict[str, Any]:
+    """`reservation` and `site`'s fragments are asked here, each inside its own guard."""
     session = controller.session
+    return failures.describe(
+        {
+            "connectors": lambda: {
+                "0": _connector(controller.box_status(), None),
+                "1": _session_connector(controller, session, ocpp),
+            },
+            "pilot": lambda: _pilot(controller),
+            "contactor": lambda: "closed" if controller.contactor_closed else "open",
+            "limit": lambda: _limit(controller, ocpp),
+            "cable_rating_a": lambda: controller.cable_rating_a,
+            "temperature_c": lambda: round(controller.temperatures_c["Body"], 2),
+            "outlet_temperature_c": lambda: _rounded(controller.temperatures_c.get("Outlet")),
+            "ev_soc_percent": lambda: controller.ev_soc_percent,
+            "faults": lambda: sorted(f.value for f in controller.supervisor.faults()),
+            "listener_errors": lambda: controller.guard.errors,
+            "meter": controller.meter.describe,
+            "session": lambda: None if session is None else _session(controller, session),
+            "board": lambda: board_name,
+            "reservation": lambda: _reservation(reservation()),
+            "charge_point_id": lambda: charge_point_id,
+            "ocpp": lambda: STANDALONE if ocpp is None else ocpp.link.describe(),
+            "site": lambda: failures.merge(site),
+        }
+    )
+
+
+def _under(name: str, part: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: {name: part()}
+
+
+def _session_connector(
+    controller: ChargeController, session: Session | None, ocpp: OcppServices | None
+) -> dict[str, Any]:
+    connector = _connector(controller.connector_status(), session.id if session else None)
+    if ocpp is not None and session is not None:
+        connector["transaction_id"] = ocpp.transactions.transaction_id(session.id)
+        connector["session_id"] = session.id
+    return connector
+
+
+def _pilot(controller: ChargeController) -> dict[str, Any]:
     sample = controller.pilot_sample
     duty = controller.duty
+    return {
+        "state": sample.state.value,
+        "duty_percent": _rounded(duty),
+        "offered_a": _offered_a(controller),
+        "next_offered_a": _next_offered_a(controller),
+        "high_v": sample.high_v,
+        "low_v": sample.low_v,
+    }
+
+
+def _limit(controller: ChargeController, ocpp: OcppServices | None) -> dict[str, Any]:
     offer = controller.offer
-    temperatures = controller.temperatures_c
-    outlet = temperatures.get("Outlet")
-    connector = _connector(controller.connector_status(), session.id if session else None)
     limit: dict[str, Any] = {
         "current_a": round(offer.current_a, 2),
         "source": offer.source,
         "sources": {s.source: round(s.current_a, 2) for s in controller.active_limits},
     }
-    if ocpp is not None and session is not None:
-        connector["transaction_id"] = ocpp.transactions.transaction_id(session.id)
-        connector["session_id"] = session.id
     if ocpp is not None:
         limit["charging_profile"] = ocpp.smart.describe()
+    return limit
+
+
+def _session(controller: ChargeController, session: Session) -> dict[str, Any]:
     return {
-        "connectors": {"0": _connector(controller.box_status(), None), "1": connector},
-        "pilot": {
-            "state": sample.state.value,
-            "duty_percent": None if duty is None else round(duty, 2),
-            "offered_a": _offered_a(controller),
-            "next_offered_a": _next_offered_a(controller),
-            "high_v": sample.high_v,
-            "low_v": sample.low_v,
-        },
-        "contactor": "closed" if controller.contactor_closed else "open",
-        "limit": limit,
-        "cable_rating_a": controller.cable_rating_a,
-        "temperature_c": round(temperatures["Body"], 2),
-        "outlet_temperature_c": None if outlet is None else round(outlet, 2),
-        "ev_soc_percent": controller.ev_soc_percent,
-        "faults": sorted(f.value for f in controller.supervisor.faults()),
-        "listener_errors": controller.guard.errors,
-        "meter": controller.meter.describe(),
-        "session": None
-        if session is None
-        else {
-            "id": session.id,
-            "id_tag": session.id_tag,
-            "started_at": session.started_at.isoformat(),
-            "energy_wh": round(controller.meter.energy_wh - session.meter_start_wh, 3),
-        },
-        "board": board_name,
-        "reservation": None if reservation is None else _reservation(reservation),
-        "charge_point_id": charge_point_id,
-        "ocpp": STANDALONE if ocpp is None else ocpp.link.describe(),
-        "site": site,
+        "id": session.id,
+        "id_tag": session.id_tag,
+        "started_at": session.started_at.isoformat(),
+        "energy_wh": round(controller.meter.energy_wh - session.meter_start_wh, 3),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def plot_inputs(controller: ChargeController) -> dict[str, Any]:
@@ -121,7 +188,9 @@ def _connector(status: ConnectorStatus, transaction_id: int | None) -> dict[str,
     return entry
 
 
-def _reservation(reservation: Reservation) -> dict[str, Any]:
+def _reservation(reservation: Reservation | None) -> dict[str, Any] | None:
+    if reservation is None:
+        return None
     return {
         "id": reservation.id,
         "connector_id": reservation.connector_id,

@@ -16,10 +16,13 @@ from aiohttp import web
 
 from pievse.board.assembly import assemble
 from pievse.board.loader import load_board
-from pievse.firmware.api.access import access_for
+from pievse.firmware.api.access import access_for, token_places
+from pievse.firmware.api.commission_routes import add_commission_routes
+from pievse.firmware.api.connection_gate import ConnectionGate, start_gated
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.api.status_page import StatusChanges
+from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_fronts import FrontChoice
@@ -31,7 +34,12 @@ from pievse.firmware.app.site_sources import (
     register_phase_planner,
     register_site_share,
 )
-from pievse.firmware.app.status_document import plot_inputs, status_document, status_key
+from pievse.firmware.app.status_document import (
+    PartFailures,
+    plot_inputs,
+    status_document,
+    status_key,
+)
 from pievse.firmware.app.systemd_notify import SystemdNotifier
 from pievse.firmware.clock import Clock, SystemClock
 from pievse.firmware.config import Config, parse_listen
@@ -44,6 +52,7 @@ from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.security_keys import security_key_specs
+from pievse.firmware.persistence.private_files import private_directory
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.certificate_store import CertificateStore
@@ -61,6 +70,7 @@ log = logging.getLogger(__name__)
 STOP_TASKS_S = 5.0
 STOP_DRAIN_S = 2.0
 RESTART_SETTING = "restart:kind"
+BENCH_SITE_NOTE = "the bench has a site: a house load, PV or a scenario (POST /api/bench/site)"
 VERSION_SWITCH = "VersionSwitch"
 """The restart's cause when the CSMS chose the other OCPP version (`auto`)."""
 
@@ -84,10 +94,12 @@ class Wallbox:
         trimming) is the fleet's to do once, not every box's."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
+        private_directory(options.data_dir)
+        self._token_places = token_places(options.config, options.data_dir)
         self._traffic = traffic
         self._shares_process = shares_process
         self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
-        self.store = store = Store(options.data_dir / "pievse.db")
+        self.store = store = Store(options.data_dir / "pievse.db", restore_snapshot=True)
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
         self.keys = ConfigurationKeys(
             store,
@@ -174,12 +186,15 @@ class Wallbox:
                 None if self.site_share is None else (self.site_share, self.grid),
             )
         )
+        self.commissioning = commissioning_for(self, options.data_dir)
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
+        self._part_failures = PartFailures(clock.monotonic)
         self._runner: web.AppRunner | None = None
         self._task: asyncio.Task[None] | None = None
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
+        self.api_gate: ConnectionGate | None = None
 
     def _own_power_w(self) -> float:
         m = self.controller.measurements
@@ -207,6 +222,7 @@ class Wallbox:
             self._restarted_for,
             self._switch_version,
             self._traffic,
+            api_port=lambda: None if self.api_address is None else self.api_address[1],
         )
 
     def _identity(self) -> dict[str, Any]:
@@ -293,24 +309,31 @@ class Wallbox:
             await self._restart_hook(kind)
 
     def status(self) -> dict[str, Any]:
+        main_fuse, share, mqtt = self.main_fuse, self.site_share, self.mqtt
         document = status_document(
             self.controller,
             self.board.name,
             self.config.charge_point.id,
-            self.reservations.current(),
+            self.reservations.current,
             self.ocpp,
             {
-                **self.grid.describe(),
-                "main_fuse": None if self.main_fuse is None else self.main_fuse.describe(),
-                **self.charging_mode.describe(),
-                "phases": self.controller.phases.describe(),
-                "sharing": None if self.site_share is None else self.site_share.describe(),
+                "grid": self.grid.describe,
+                "main_fuse": lambda: {
+                    "main_fuse": None if main_fuse is None else main_fuse.describe()
+                },
+                "charging_mode": self.charging_mode.describe,
+                "phases": lambda: {"phases": self.controller.phases.describe()},
+                "sharing": lambda: {"sharing": None if share is None else share.describe()},
             },
+            self._part_failures,
         )
-        document["mqtt"] = None if self.mqtt is None else self.mqtt.describe()
-        document["firmware_version"] = firmware_version()
-        document["bench"] = self.board.bench is not None
-        return document
+        return document | self._part_failures.describe(
+            {
+                "mqtt": lambda: None if mqtt is None else mqtt.describe(),
+                "firmware_version": firmware_version,
+                "bench": lambda: self.board.bench is not None,
+            }
+        )
 
     async def start(self) -> None:
         host, port = parse_listen(self.config.api.listen) or ("127.0.0.1", 8080)
@@ -319,7 +342,7 @@ class Wallbox:
             self.board.bench,
             self.grid,
             self.charging_mode,
-            access_for(host, self.config.api, self.store),
+            access_for(host, self.config.api, self.store, self._token_places),
             self.session_log,
             (
                 self.history,
@@ -328,14 +351,12 @@ class Wallbox:
             ),
             self.availability,
         )
-        # A page's open event stream must not hold a stop up.
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        add_commission_routes(app, self.commissioning)
         try:
-            await site.start()
+            self._runner, self.api_gate = await start_gated(
+                app, host, port, self.config.api.head_timeout_s
+            )
         except OSError as exc:
-            await self._runner.cleanup()
             self.store.close()
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
@@ -350,7 +371,10 @@ class Wallbox:
         if self.board.grid_meter is not None:
             # On the core's loop: it may share the charger meter's line.
             poller = GridMeterPoller(
-                self.board.grid_meter, self.grid, self.config.meter.poll_interval_s
+                self.board.grid_meter,
+                self.grid,
+                self.config.meter.poll_interval_s,
+                BENCH_SITE_NOTE if self.board.bench is not None else None,
             )
             self.controller.core.polls.append(poller.run)
             self.controller.core.closers.append(self.board.grid_meter.close)
@@ -371,7 +395,9 @@ class Wallbox:
         else:
             log.info("no CSMS configured: running standalone (%s)", self._standalone_mode())
         log.info(
-            "board %s; local API on http://%s:%d/api/status", self.board.name, *self.api_address
+            "board %s; status page http://%s:%d/ (the API under /api/)",
+            self.board.name,
+            *self.api_address,
         )
         self.systemd.ready(f"pievse {firmware_version()} on {self.board.name}")
         if not self._shares_process:

@@ -15,12 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from pievse.firmware.charging.profiles import ChargingProfile
 
 RECURRENCE = {"Daily": timedelta(days=1), "Weekly": timedelta(days=7)}
+FOREVER = datetime.max.replace(tzinfo=UTC)
+EVER_SINCE = datetime.min.replace(tzinfo=UTC)
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """`moment + delta`, clipped to the representable instants: profiles are checked to end
+    before 2100 when set, but a schedule must never raise whatever it is given."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return FOREVER if delta > timedelta() else EVER_SINCE
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ def _starts(profile: ChargingProfile, start: datetime, end: datetime, ctx: Conte
     period = RECURRENCE[profile.recurrency]
     first = (start - schedule.start) // period
     last = (end - schedule.start) // period
-    return [schedule.start + k * period for k in range(first, last + 1)]
+    return [_later(schedule.start, k * period) for k in range(first, last + 1)]
 
 
 def profile_segments(
@@ -77,10 +88,12 @@ def profile_segments(
     recurrence = RECURRENCE.get(profile.recurrency or "") if profile.kind == "Recurring" else None
     segments: list[Segment] = []
     for origin in _starts(profile, lower, upper, ctx):
-        stop = origin + timedelta(seconds=schedule.duration_s) if schedule.duration_s else None
+        duration = schedule.duration_s
+        stop = _later(origin, timedelta(seconds=duration)) if duration else None
         if recurrence is not None:
-            stop = min(stop, origin + recurrence) if stop else origin + recurrence
-        bounds = [origin + timedelta(seconds=p.start_s) for p in schedule.periods]
+            repeat = _later(origin, recurrence)
+            stop = min(stop, repeat) if stop else repeat
+        bounds = [_later(origin, timedelta(seconds=p.start_s)) for p in schedule.periods]
         ends = [*bounds[1:], stop]
         for period, seg_start, seg_end in zip(schedule.periods, bounds, ends, strict=True):
             if stop is not None:

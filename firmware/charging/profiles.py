@@ -9,11 +9,11 @@ came in, so what the CSMS sent is what a restart reloads.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from pievse.firmware.clock import parse_ocpp_datetime
+from pievse.firmware.clock import LATEST_WALL, parse_ocpp_datetime
 
 PURPOSES = ("ChargePointMaxProfile", "TxDefaultProfile", "TxProfile")
 KINDS = ("Absolute", "Recurring", "Relative")
@@ -91,6 +91,23 @@ def _periods(raw: list[dict[str, Any]]) -> tuple[Period, ...]:
     return periods
 
 
+def _check_ends_in_time(profile: ChargingProfile) -> None:
+    """A schedule that starts or ends at or after `LATEST_WALL` would never apply on a box
+    whose clock stays below it, and near year 9999 its end cannot even be computed (that
+    overflow used to fault the box at every step, and again after a restart). Compared as
+    `start < LATEST_WALL - span`, which cannot overflow. validTo only shortens a profile,
+    so a far one ("valid forever") is taken as it is."""
+    schedule, year = profile.schedule, LATEST_WALL.year
+    span = timedelta(seconds=max(schedule.duration_s or 0, schedule.periods[-1].start_s))
+    if schedule.start is not None and schedule.start >= LATEST_WALL - span:
+        raise ProfileError(
+            f"startSchedule {schedule.start.isoformat()} plus {span.total_seconds():.0f} s "
+            f"ends after {year}"
+        )
+    if profile.valid_from is not None and profile.valid_from >= LATEST_WALL:
+        raise ProfileError(f"validFrom {profile.valid_from.isoformat()} is not before {year}")
+
+
 def parse_profile(
     payload: dict[str, Any], connector_id: int, received_at: datetime
 ) -> ChargingProfile:
@@ -126,6 +143,7 @@ def parse_profile(
         schedule=schedule,
         received_at=received_at,
     )
+    _check_ends_in_time(profile)
     if profile.valid_from and profile.valid_to and profile.valid_to <= profile.valid_from:
         raise ProfileError("validTo must be after validFrom")
     if profile.purpose == "ChargePointMaxProfile" and connector_id != 0:

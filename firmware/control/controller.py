@@ -91,7 +91,7 @@ class ChargeController:
         self.meter = self.core.meter
         self._outside_loop: asyncio.AbstractEventLoop | None = None
         self._turn_due = False
-        self.limits = LimitSources()
+        self.limits = LimitSources(clock.monotonic)
         self._reserved = False
         self._noted: Measurements | None = None
         self._unplugs_seen = 0
@@ -153,7 +153,7 @@ class ChargeController:
         loop = asyncio.get_running_loop()
         self._outside_loop = loop
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        sessions_open = self.sessions.sessions_open()
+        sessions_open = self.sessions.prepare_first_reading()
         core = self.core
         thread = CoreThread(
             lambda: core.main(started, lambda: self.sessions.first_meter_reading(sessions_open))
@@ -279,6 +279,16 @@ class ChargeController:
     @property
     def state(self) -> CoreState:
         return self.core.state
+
+    @property
+    def held(self) -> bool:
+        """Commissioning drives the outputs: each core step checks the inputs and keeps the
+        contactor alive, but follows no session and drives nothing."""
+        return self.core.held
+
+    @held.setter
+    def held(self, held: bool) -> None:
+        self.core.held = held
 
     @property
     def pilot_sample(self) -> PilotSample:

@@ -40,9 +40,9 @@ class FaultRecovery:
             self._start_rcd_self_test(now)
         if Fault.DIODE in faults and elapsed(faults[Fault.DIODE], now, self._retry_s):
             supervisor.clear(Fault.DIODE)  # release state F and look again
-        if Fault.CONTACTOR_WELD in faults and not self._board.contactor.is_closed():
+        if Fault.CONTACTOR_WELD in faults and not supervisor.contactor.is_closed():
             supervisor.clear(Fault.CONTACTOR_WELD)
-        phase = self._board.phase_contactor
+        phase = supervisor.phase_contactor
         if (
             Fault.PHASE_CONTACTOR in faults
             and unplugged

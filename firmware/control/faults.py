@@ -34,16 +34,21 @@ class FaultReport:
     ends_session: bool = True
     """False where charging resumes by itself once the fault clears (over-temperature)."""
     vendor_error_code: str | None = None
+    stopped_reason: str = "Other"
+    """Why a transaction it ends stopped, in OCPP 2.0.1's ReasonEnumType (1.6 says Other:
+    its Reason has no fault but EmergencyStop)."""
 
 
 REPORTS: dict[Fault, FaultReport] = {
-    Fault.RCD: FaultReport(1, "GroundFailure", False),
+    Fault.RCD: FaultReport(1, "GroundFailure", False, stopped_reason="GroundFault"),
     Fault.OVERTEMPERATURE: FaultReport(0, "HighTemperature", False, ends_session=False),
     Fault.METER_OFFLINE: FaultReport(1, "PowerMeterFailure", False),
     Fault.CONTACTOR_WELD: FaultReport(1, "PowerSwitchFailure", True),
     Fault.DIODE: FaultReport(1, "EVCommunicationError", True),
     Fault.PILOT_ERROR: FaultReport(1, "EVCommunicationError", False),
-    Fault.OVERCURRENT: FaultReport(1, "OverCurrentFailure", False),
+    Fault.OVERCURRENT: FaultReport(
+        1, "OverCurrentFailure", False, stopped_reason="OvercurrentFault"
+    ),
     Fault.CABLE: FaultReport(1, "OtherError", False, vendor_error_code="ProximityOutOfRange"),
     Fault.CONTACTOR_FAILURE: FaultReport(1, "PowerSwitchFailure", False),
     Fault.PHASE_CONTACTOR: FaultReport(

@@ -93,7 +93,7 @@ class PhaseSwitch:
     @property
     def supplied(self) -> bool:
         """The EV has had its supply in this plug-in: a switch now needs the pause."""
-        return self._supplied or self._board.contactor.commanded_closed
+        return self._supplied or self._supervisor.contactor.commanded_closed
 
     @property
     def holding_offer(self) -> bool:
@@ -127,7 +127,7 @@ class PhaseSwitch:
             self._step(pilot, m, now, offering)
 
     def _step(self, pilot: PilotState, m: Measurements | None, now: float, offering: bool) -> None:
-        main = self._board.contactor
+        main = self._supervisor.contactor
         self.connected = pilot in CONNECTED
         self.ev_declines = offering and pilot == PilotState.B
         if pilot == PilotState.A and self.stage == Stage.STEADY:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 
 from pievse.firmware.control.faults import REPORTS, Fault
-from pievse.hal.interfaces import Board
+from pievse.hal.interfaces import Board, ContactorView, PilotView
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,23 @@ class SafetySupervisor:
         # Safe state before anything else: contactor open, pilot at steady +12 V.
         board.contactor.open()
         board.pilot.set_steady_high()
+
+    @property
+    def contactor(self) -> ContactorView:
+        """The main contactor, to look at: commanding it is this class's alone."""
+        return self._board.contactor
+
+    @property
+    def phase_contactor(self) -> ContactorView | None:
+        return self._board.phase_contactor
+
+    @property
+    def pilot(self) -> PilotView:
+        return self._board.pilot
+
+    def keep_contactor_alive(self) -> None:
+        """Each control step: where the coil's hold needs pulses, a stalled step drops it."""
+        self._board.contactor.keep_alive()
 
     def watch_inputs(self) -> None:
         board = self._board

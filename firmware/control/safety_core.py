@@ -33,6 +33,7 @@ from pievse.firmware.control.core_boundary import (
 from pievse.firmware.control.core_thread import CoreThread
 from pievse.firmware.control.derating import thermal_limit_a
 from pievse.firmware.control.duty_cycle import duty_percent
+from pievse.firmware.control.energy_plausibility import EnergyRules, rated_power_w
 from pievse.firmware.control.fault_recovery import FaultRecovery
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.iec61851 import (
@@ -104,8 +105,16 @@ class SafetyCore:
             ),
         )
         self.meter = MeterWatch(
-            board.meter, config.meter, self.supervisor, self.wake, self._check_overcurrent
+            board.meter,
+            config.meter,
+            self.supervisor,
+            self.wake,
+            self._check_overcurrent,
+            EnergyRules(rated_power_w(board.ratings)),
+            clock.monotonic,
         )
+        self.held = False
+        """Commissioning drives the outputs (see `ChargeController.held`)."""
         self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
         offer = Limit("board", board.ratings.max_current_a)
         self._offer, self._limits = offer, (offer,)
@@ -209,7 +218,10 @@ class SafetyCore:
         now = self._clock.monotonic()
         try:
             self.sense(now)
-            self.act(now)
+            if self.held:
+                self.supervisor.keep_contactor_alive()
+            else:
+                self.act(now)
         except Exception:
             log.exception("control step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "control step failed")
@@ -230,7 +242,8 @@ class SafetyCore:
         self.supervisor.check_weld_after_open()
         self.supervisor.check_close_confirmed()
         self.supervisor.check_phases_confirmed()
-        self._recovery.recover(sample.state, now)
+        if not self.held:
+            self._recovery.recover(sample.state, now)
 
     def act(self, now: float) -> None:
         told = self.told
@@ -249,7 +262,7 @@ class SafetyCore:
         limits.extend(outside_limits(told, now))
         self._offer, self._limits = arbitrate(limits), tuple(limits)
         self._drive(sample, now, told)
-        self._board.contactor.keep_alive()
+        self.supervisor.keep_contactor_alive()
 
     def _drive(self, sample: PilotSample, now: float, told: CoreInputs) -> None:
         faulted = bool(self.supervisor.faults())

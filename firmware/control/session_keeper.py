@@ -305,11 +305,22 @@ class SessionKeeper:
 
     # --- after a power loss --------------------------------------------------------------
 
-    def sessions_open(self) -> bool:
-        return bool(self._log.open_sessions())
+    def prepare_first_reading(self) -> bool:
+        """On the outside, before the core starts (it reads SQLite): each session left open
+        tells the meter watch what its first poll is judged against (the last persisted
+        reading, or the start's). Returns whether any is open."""
+        sessions = self._log.open_sessions()
+        for session in sessions:
+            last = self._log.last_reading(session.id)
+            if last is None:
+                wh, at = session.meter_start_wh, session.started_at
+            else:
+                wh, at = last.energy_wh, last.at
+            self._meter.expect(wh, (self._clock.now() - at).total_seconds())
+        return bool(sessions)
 
     async def first_meter_reading(self, sessions_open: bool) -> None:
-        """A session left open (`sessions_open`, read before the core starts) needs the
+        """A session left open (`sessions_open`, from `prepare_first_reading`) needs the
         meter's count: a meter powering up with the box gets a few polls to answer before
         the last persisted reading is used instead. Runs on the core's loop, which polls."""
         await self._meter.poll_once()

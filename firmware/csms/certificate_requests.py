@@ -72,7 +72,9 @@ class CertificateRequests:
 
     def delete(self, hash_data: dict[str, str]) -> str:
         """`hash_data` as the ocpp library hands it (snake_case): Accepted, NotFound, or
-        Failed for the last Central System root while a TLS profile uses it."""
+        Failed for the last Central System root while a TLS profile uses it and for the last
+        ManufacturerRootCertificate (without one no update installs, and a box whose owner
+        opted out of signatures would take unsigned ones)."""
         wanted = CertificateHash(
             hash_data["hash_algorithm"],
             hash_data["issuer_name_hash"].lower(),
@@ -86,6 +88,10 @@ class CertificateRequests:
         in_use = kind == CENTRAL_SYSTEM_ROOT and self._security.credentials.profile >= 2
         if in_use and len(self._certificates.roots(CENTRAL_SYSTEM_ROOT)) == 1:
             log.warning("DeleteCertificate refused: the last Central System root is in use")
+            return "Failed"
+        if kind == MANUFACTURER_ROOT and len(self._certificates.roots(MANUFACTURER_ROOT)) == 1:
+            log.warning("DeleteCertificate refused: the last ManufacturerRootCertificate")
+            self._events.record(REFUSED_ROOT_EVENT[kind], "delete refused: the last one")
             return "Failed"
         self._certificates.delete(path)
         self._events.record("ReconfigurationOfSecurityParameters", f"{kind} deleted")

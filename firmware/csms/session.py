@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pievse.firmware.clock import Clock, parse_ocpp_datetime
+from pievse.firmware.clock import Clock, implausible_wall_time, parse_ocpp_datetime
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
 
@@ -28,11 +28,14 @@ class CsmsSession:
         keys: ConfigurationKeys,
         clock: Clock,
         on_clock_set: Sequence[Callable[[float], None]] = (),
+        on_time_refused: Sequence[Callable[[str], None]] = (),
     ) -> None:
+        """`on_time_refused` hears why a CSMS time was not believed (a security event)."""
         self._boot_payload = boot_payload
         self._keys = keys
         self._clock = clock
         self._on_clock_set = list(on_clock_set)
+        self._on_time_refused = list(on_time_refused)
         self.registration = "connecting"
         self.connection: CsmsConnection | None = None
         """The connection in use, None between connections (set by `CsmsLink`)."""
@@ -84,10 +87,17 @@ class CsmsSession:
         return status
 
     def set_time(self, text: str) -> None:
+        """Believes the CSMS's time only inside the plausible window (`clock`): a year 9999
+        would make every later reading of the clock overflow."""
         try:
             csms_now = parse_ocpp_datetime(text)
+            refused = implausible_wall_time(csms_now)
         except ValueError as exc:
-            log.warning("CSMS time: %s; clock not set", exc)
+            refused = str(exc)
+        if refused is not None:
+            log.warning("CSMS time refused: %s; clock not set", refused)
+            for heard in self._on_time_refused:
+                heard(f"CSMS time refused: {refused}")
             return
         skew = (csms_now - self._clock.now()).total_seconds()
         self._clock.set_wall(csms_now)

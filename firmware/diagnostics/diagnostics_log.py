@@ -11,6 +11,9 @@ import logging.handlers
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
+
+from pievse.firmware.persistence.private_files import open_private, private_directory, restrict
 
 FILE_NAME = "pievse.log"
 MAX_BYTES = 1_000_000
@@ -18,14 +21,24 @@ BACKUPS = 3
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """Every file it opens (the first and each after a rotation) is the owner's only: the
+    log holds id tags."""
+
+    def _open(self) -> TextIO:
+        return open(self.baseFilename, self.mode, encoding=self.encoding, opener=open_private)
+
+
 class DiagnosticsLog:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_directory(directory)
         self.path = directory / FILE_NAME
         self._handler: logging.Handler | None = None
 
     def attach(self) -> None:
-        handler = logging.handlers.RotatingFileHandler(
+        for path in self.files():  # an earlier release wrote them 0644
+            restrict(path)
+        handler = _PrivateRotatingFile(
             self.path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
         )
         formatter = logging.Formatter(

@@ -19,7 +19,7 @@ from typing import Any
 from pievse.firmware.clock import Clock
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.single_job import SingleJob
-from pievse.firmware.transfer.file_transfer import upload_with_retries
+from pievse.firmware.transfer.file_transfer import FileTransfers
 
 log = logging.getLogger(__name__)
 Notify = Callable[[str], None]
@@ -41,8 +41,10 @@ class DiagnosticsUploads:
         clock: Clock,
         charge_point_id: str,
         notify: Notify,
+        transfers: FileTransfers,
     ) -> None:
         self._diagnostics = diagnostics
+        self._transfers = transfers
         self._state = state
         self._clock = clock
         self._id = charge_point_id
@@ -89,7 +91,9 @@ class DiagnosticsUploads:
         self._report("Uploading")
         try:
             data = await asyncio.to_thread(self.archive, start, stop)
-            outcome = await upload_with_retries(location, name, data, retries, retry_interval_s)
+            outcome = await self._transfers.upload_with_retries(
+                location, name, data, retries, retry_interval_s
+            )
         except Exception:
             log.exception("diagnostics upload failed")
             outcome = "TransferFailure"

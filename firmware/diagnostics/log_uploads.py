@@ -2,7 +2,7 @@
 where the CSMS says, with LogStatusNotification at every step.
 
 One upload at a time; a new request cancels the running one (answered AcceptedCanceled).
-Retries follow the request's retries and retryInterval (file_transfer.upload_with_retries).
+Retries follow the request's retries and retryInterval (FileTransfers.upload_with_retries).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.single_job import SingleJob
 from pievse.firmware.transfer.file_transfer import (
+    FileTransfers,
     TransferError,
     check_location,
-    upload_with_retries,
 )
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,10 @@ class LogUploads:
         clock: Clock,
         charge_point_id: str,
         notify: Notify,
+        transfers: FileTransfers,
     ) -> None:
         self._diagnostics = diagnostics
+        self._transfers = transfers
         self._security_log = security_log
         self._clock = clock
         self._id = charge_point_id
@@ -150,7 +152,7 @@ class LogUploads:
             await self._notify(exc.status, request.request_id)
             return
         await self._notify("Uploading", request.request_id)
-        outcome = await upload_with_retries(
+        outcome = await self._transfers.upload_with_retries(
             request.location,
             name,
             self.content(request),

@@ -3,7 +3,8 @@ CSMS, timing and, optionally, the shared site."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 
 from pievse.firmware.config import Config, with_overrides
 
@@ -14,6 +15,8 @@ class FleetSite:
     mqtt_url: str
     main_fuse_a: float
     max_boxes: int
+    secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    """The fleet's boxes sign their site's messages with one secret of their own."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ def box_config(
             "id": site.id,
             "main_fuse_a": site.main_fuse_a,
             "max_boxes": site.max_boxes,
+            "secret": site.secret,
         }
         overrides["mqtt"] = {"url": site.mqtt_url, "discovery_prefix": ""}
     return with_overrides(base, overrides, "fleet flags")

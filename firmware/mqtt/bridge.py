@@ -4,7 +4,9 @@ state on change and at least every `state_interval_s`, and the command topics.
 It runs as a task of its own and only reads the status and calls what the local API calls,
 so a broker that is down, slow or refuses the login never reaches the control loop; it
 reconnects with a doubling, jittered back-off. A command that fails its checks is logged
-and changes nothing.
+and changes nothing, and so is a retained message on a topic it listens to: commands and
+site messages are meant for the moment they are sent, never for whoever subscribes later
+(one retained `stop` would end every session after each reconnect).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class MqttBridge:
         self.connected = False
         self.published = 0
         self.refused_commands = 0
+        self.ignored_retained = 0
         self.last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
@@ -91,6 +94,7 @@ class MqttBridge:
             "base_topic": self.topics.base,
             "last_error": self.last_error,
             "refused_commands": self.refused_commands,
+            "ignored_retained": self.ignored_retained,
         }
 
     async def run(self) -> None:
@@ -129,6 +133,11 @@ class MqttBridge:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         topics = self.topics
+        # listening before it says it is online: a command sent on "online" is heard
+        await client.subscribe(topics.command("+"), qos=1)
+        for part in self._parts:
+            for topic in part.subscriptions:
+                await client.subscribe(topic, qos=0)
         await client.publish(topics.availability, "online", qos=1, retain=True)
         if self._config.discovery_prefix:
             model, version = self._device
@@ -136,18 +145,19 @@ class MqttBridge:
                 self._config.discovery_prefix, topics, self._node, model, version
             ):
                 await client.publish(topic, json.dumps(payload), qos=1, retain=True)
-        await client.subscribe(topics.command("+"), qos=1)
-        for part in self._parts:
-            for topic in part.subscriptions:
-                await client.subscribe(topic, qos=0)
         self.connected = True
         self.last_error = None
         log.info("MQTT connected to %s:%d as %s", self._host, self._port, topics.base)
         tasks = [asyncio.create_task(self._publish_state(client), name="mqtt-state")]
         tasks += [asyncio.create_task(part.run(client), name="mqtt-part") for part in self._parts]
+        for task in tasks:
+            task.add_done_callback(_log_failure)
         stopping = False
         try:
             async for message in client.messages:
+                if message.retain:
+                    self._ignore_retained(str(message.topic))
+                    continue
                 self._route(str(message.topic), message.payload)
         except asyncio.CancelledError:
             stopping = True
@@ -165,6 +175,15 @@ class MqttBridge:
                         for part in self._parts:
                             await part.farewell(client)
                     await client.publish(topics.availability, "offline", qos=1, retain=True)
+
+    def _ignore_retained(self, topic: str) -> None:
+        self.ignored_retained += 1
+        if _worth_logging(self.ignored_retained):
+            log.warning(
+                "MQTT: retained message on %s ignored (%d so far): remove it from the broker",
+                topic,
+                self.ignored_retained,
+            )
 
     def _route(self, topic: str, payload: Any) -> None:
         raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
@@ -192,4 +211,17 @@ class MqttBridge:
             self._act(parse_command(name, raw))
         except (CommandError, ValueError) as exc:
             self.refused_commands += 1
-            log.warning("MQTT command on %s refused, nothing changed: %s", topic, exc)
+            if _worth_logging(self.refused_commands):
+                log.warning("MQTT command on %s refused, nothing changed: %s", topic, exc)
+
+
+def _worth_logging(count: int) -> bool:
+    """The first few of a kind, then one in a thousand: a client flooding the box's topics
+    cannot fill its log (the counts in `/api/status` say how many)."""
+    return count <= 10 or count % 1000 == 0
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """A publishing task that failed stops publishing: never silently."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("MQTT %s stopped", task.get_name(), exc_info=task.exception())

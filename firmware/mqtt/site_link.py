@@ -3,8 +3,10 @@
 
 A box publishes its claim every heartbeat and at once when its demand or its view changed,
 the grid reading it has itself (its grid meter, or one put over its local API) each time it
-changes, and a leave when it stops. What it hears passes the site's checks or is counted,
-logged and dropped.
+changes, and a leave when it stops. What it hears passes the site's checks (and is newer
+than the last message heard from its sender: `MessageOrder`) or is counted, logged and
+dropped. Its own claims count from its start: one of an earlier run played back is a
+replay too.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ import aiomqtt
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.site.grid_readings import GridReading, GridReadingError, GridReadings
+from pievse.firmware.site.message_order import MessageOrder
 from pievse.firmware.site.site_messages import (
+    MAX_CLOCK_SKEW_S,
+    Claim,
     GridShare,
+    Leave,
     SiteCodec,
     SiteMessageError,
 )
@@ -34,6 +40,7 @@ OWN_READING_PREFERRED_S = 5.0
 """A box with a grid reading of its own takes none from the site while it is this fresh."""
 LOG_EVERY_S = 60.0
 """A peer that keeps sending what the site refuses is logged once a minute, not each time."""
+LOGGED_TOPICS = 1024
 
 
 class SiteLink:
@@ -53,6 +60,9 @@ class SiteLink:
         self.subscriptions = [f"{self._base}/box/+", f"{self._base}/grid"]
         self._logged: dict[str, float] = {}
         self._shared_reading: GridReading | None = None
+        self._order = MessageOrder(MAX_CLOCK_SKEW_S)
+        started = clock.now().timestamp()
+        self._order.newer(f"box:{share.box}", started, 0, started)
 
     def accepts(self, topic: str) -> bool:
         return topic.startswith(f"{self._base}/")
@@ -60,8 +70,13 @@ class SiteLink:
     def receive(self, topic: str, payload: bytes) -> None:
         level = topic[len(self._base) + 1 :]
         sender = "grid" if level == "grid" else level.removeprefix("box/")
+        wall = self._clock.now().timestamp()
         try:
-            message = self._codec.decode(payload, sender, self._clock.now().timestamp())
+            message = self._codec.decode(payload, sender, wall)
+            if not self._order.newer(*_order_key(message), wall):
+                raise SiteMessageError(
+                    f"not newer than the last message from {message.box!r} (a replay?)"
+                )
             if isinstance(message, GridShare):
                 self._take_grid(message)
             else:
@@ -83,6 +98,8 @@ class SiteLink:
 
     def _log_refused(self, topic: str, reason: str) -> None:
         now = time.monotonic()
+        if len(self._logged) >= LOGGED_TOPICS:
+            self._logged.clear()  # a client inventing topics gets no memory to fill
         if now - self._logged.get(topic, -LOG_EVERY_S) >= LOG_EVERY_S:
             self._logged[topic] = now
             log.warning("site message on %s ignored: %s", topic, reason)
@@ -117,3 +134,10 @@ class SiteLink:
 
     def describe(self) -> dict[str, Any]:
         return self._share.describe()
+
+
+def _order_key(message: Claim | Leave | GridShare) -> tuple[str, float, int]:
+    """A box's claims and leaves are one sequence; the grid readings it shares another."""
+    if isinstance(message, GridShare):
+        return f"grid:{message.box}", message.at, 0
+    return f"box:{message.box}", message.at, message.seq

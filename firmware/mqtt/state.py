@@ -7,30 +7,43 @@ from typing import Any
 
 
 def state_payload(status: dict[str, Any]) -> dict[str, Any]:
-    connector = status["connectors"]["1"]
-    meter = status.get("meter") or {}
-    site = status.get("site") or {}
-    session = status.get("session")
-    sharing = site.get("sharing")
+    """A part the document reports as `{"error": ...}` (it could not describe itself) gives
+    None for its fields, like a part the box does not have."""
+    connector = _part(_part(status, "connectors"), "1")
+    meter = _part(status, "meter")
+    site = _part(status, "site")
+    pilot = _part(status, "pilot")
+    limit = _part(status, "limit")
+    session = _part(status, "session")
+    sharing = _part(site, "sharing")
     currents = meter.get("current_a") or [None, None, None]
     return {
-        "status": connector["status"],
-        "error_code": connector["error_code"],
-        "pilot": status["pilot"]["state"],
-        "contactor": status["contactor"],
-        "offered_a": status["pilot"]["offered_a"],
+        "status": connector.get("status"),
+        "error_code": connector.get("error_code"),
+        "pilot": pilot.get("state"),
+        "contactor": _plain(status.get("contactor")),
+        "offered_a": pilot.get("offered_a"),
         "current_l1_a": currents[0],
         "current_l2_a": currents[1],
         "current_l3_a": currents[2],
         "power_w": meter.get("power_w"),
         "energy_wh": meter.get("energy_import_wh"),
-        "session_energy_wh": None if session is None else session["energy_wh"],
-        "temperature_c": status["temperature_c"],
-        "limit_a": status["limit"]["current_a"],
-        "limit_source": status["limit"]["source"],
+        "session_energy_wh": session.get("energy_wh"),
+        "temperature_c": _plain(status.get("temperature_c")),
+        "limit_a": limit.get("current_a"),
+        "limit_source": limit.get("source"),
         "mode": site.get("mode"),
         "setpoint_a": site.get("setpoint_a"),
-        "faults": status["faults"],
-        "site_state": None if sharing is None else sharing["state"],
-        "site_share_a": None if sharing is None else sharing["share_a"],
+        "faults": _plain(status.get("faults")),
+        "site_state": sharing.get("state"),
+        "site_share_a": sharing.get("share_a"),
     }
+
+
+def _part(document: dict[str, Any], name: str) -> dict[str, Any]:
+    value = document.get(name)
+    return value if isinstance(value, dict) and "error" not in value else {}
+
+
+def _plain(value: Any) -> Any:
+    return None if isinstance(value, dict) else value

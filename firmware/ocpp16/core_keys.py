@@ -56,6 +56,7 @@ def core_key_specs(
         KeySpec("LocalAuthListMaxLength", "int", str(LOCAL_AUTH_LIST_MAX_LENGTH), readonly=True),
         flag("LocalAuthorizeOffline", True),
         flag("LocalPreAuthorize", False),
+        KeySpec("MaxEnergyOnInvalidId", "int", "0"),
         *measurand_list("MeterValuesAlignedData", "Energy.Active.Import.Register"),
         *measurand_list(
             "MeterValuesSampledData",

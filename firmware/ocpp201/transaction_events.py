@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pievse.firmware.clock import Clock, iso_utc
+from pievse.firmware.control.faults import REPORTS, Fault
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.transaction_reporter import MeterValue
 from pievse.firmware.ocpp201.identity import id_token
@@ -117,8 +118,12 @@ class TransactionEvents:
         online: Callable[[], bool],
         current_session: Callable[[], Session | None],
         connector_status: Callable[[], str],
+        faults: Callable[[], Iterable[Fault]] = tuple,
     ) -> None:
+        """`faults`: the active ones, most severe first; a transaction a fault ends is
+        stopped for the worst one's reason in the fault table."""
         self._outbox = outbox
+        self._faults = faults
         self._store = store
         self._clock = clock
         self._online = online
@@ -182,7 +187,7 @@ class TransactionEvents:
             "triggerReason": ENDED_TRIGGERS.get(reason, "AbnormalCondition"),
             "transactionInfo": {
                 "transactionId": transaction_id(session),
-                "stoppedReason": STOPPED_REASONS.get(reason, reason),
+                "stoppedReason": self._stopped_reason(reason),
             },
         }
         if reason in ("Local", "DeAuthorized"):
@@ -191,6 +196,19 @@ class TransactionEvents:
         self._state = None
         self._remote_start_ids.pop(session.id, None)
         self._token_types.pop(session.id, None)
+
+    def _stopped_reason(self, reason: str) -> str:
+        """The 1.6 Reason in 2.0.1 terms; the controller ends a session for a fault as
+        Other, and the fault it ended for is still active while the Ended event is made."""
+        if reason == "Other":
+            ending = [f for f in self._faults() if REPORTS[f].ends_session]
+            if ending:
+                return REPORTS[min(ending, key=list(Fault).index)].stopped_reason
+        return STOPPED_REASONS.get(reason, reason)
+
+    def rate_changed(self, session: Session, value: MeterValue | None) -> None:
+        """The offered current moved (see `charging_rate`): Updated ChargingRateChanged."""
+        self._updated(session, "ChargingRateChanged", value)
 
     def triggered(self, session: Session, value: MeterValue | None) -> None:
         """TriggerMessage TransactionEvent: an Updated event with the values of now."""

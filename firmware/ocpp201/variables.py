@@ -81,6 +81,7 @@ def _key_variables() -> list[Variable]:
         key_variable("TxCtrlr", "EVConnectionTimeOut", "ConnectionTimeOut", s),
         key_variable("TxCtrlr", "StopTxOnEVSideDisconnect", "StopTransactionOnEVSideDisconnect"),
         key_variable("TxCtrlr", "StopTxOnInvalidId", "StopTransactionOnInvalidId"),
+        key_variable("TxCtrlr", "MaxEnergyOnInvalidId", "MaxEnergyOnInvalidId", "Wh"),
         key_variable("SampledDataCtrlr", "TxUpdatedInterval", "MeterValueSampleInterval", s),
         key_variable("SampledDataCtrlr", "TxUpdatedMeasurands", "MeterValuesSampledData"),
         key_variable("SampledDataCtrlr", "TxEndedMeasurands", "StopTxnSampledData"),

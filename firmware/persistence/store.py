@@ -1,112 +1,37 @@
 """The one SQLite database in the data directory, with numbered schema migrations.
 
 WAL mode with synchronous=FULL: a committed row survives power loss, and readers (the API)
-never block the writer. `PRAGMA user_version` records how far the migrations went.
+never block the writer. `PRAGMA user_version` records how far the migrations went, and a
+compatibility floor beside it which releases can still use it (`migrations`, `schema`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE sessions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        connector_id INTEGER NOT NULL,
-        id_tag TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        meter_start_wh REAL NOT NULL,
-        stopped_at TEXT,
-        meter_stop_wh REAL,
-        stop_reason TEXT
-    );
-    """,
-    """
-    ALTER TABLE sessions ADD COLUMN transaction_id INTEGER;
-    CREATE TABLE outbox (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        action TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        session_id INTEGER REFERENCES sessions(id),
-        attempts INTEGER NOT NULL DEFAULT 0
-    );
-    """,
-    """
-    CREATE TABLE charging_profiles (
-        id INTEGER PRIMARY KEY,
-        connector_id INTEGER NOT NULL,
-        session_id INTEGER REFERENCES sessions(id),
-        received_at TEXT NOT NULL,
-        payload TEXT NOT NULL
-    );
-    """,
-    """
-    CREATE TABLE local_list (
-        id_tag TEXT PRIMARY KEY,
-        status TEXT NOT NULL,
-        expiry TEXT,
-        parent_id_tag TEXT
-    );
-    CREATE TABLE auth_cache (
-        id_tag TEXT PRIMARY KEY,
-        status TEXT NOT NULL,
-        expiry TEXT,
-        parent_id_tag TEXT,
-        used_at TEXT NOT NULL
-    );
-    """,
-    """
-    ALTER TABLE sessions ADD COLUMN parent_id_tag TEXT;
-    ALTER TABLE sessions ADD COLUMN reservation_id INTEGER;
-    ALTER TABLE sessions ADD COLUMN stop_id_tag TEXT;
-    ALTER TABLE sessions ADD COLUMN last_meter_wh REAL;
-    ALTER TABLE sessions ADD COLUMN last_meter_at TEXT;
-    CREATE TABLE reservations (
-        id INTEGER PRIMARY KEY,
-        connector_id INTEGER NOT NULL,
-        id_tag TEXT NOT NULL,
-        parent_id_tag TEXT,
-        expires_at TEXT NOT NULL
-    );
-    """,
-    """
-    CREATE TABLE security_log (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        type TEXT NOT NULL,
-        timestamp TEXT NOT NULL,
-        tech_info TEXT NOT NULL
-    );
-    """,
-    """
-    CREATE TABLE plot_history (
-        t REAL PRIMARY KEY,
-        offered_a REAL,
-        l1_a REAL,
-        l2_a REAL,
-        l3_a REAL,
-        power_w REAL
-    );
-    """,
-    # The OCPP version a queued message was made in ("*": either speaks it alike); rows from
-    # before were all 1.6.
-    """
-    ALTER TABLE outbox ADD COLUMN version TEXT NOT NULL DEFAULT '1.6';
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+from pievse.firmware.persistence import schema
+from pievse.firmware.persistence.migrations import MIGRATIONS, Migration
+from pievse.firmware.persistence.schema import StoreError as StoreError
 
-
-class StoreError(RuntimeError):
-    pass
+log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        migrations: Sequence[Migration] = MIGRATIONS,
+        restore_snapshot: bool = False,
+    ) -> None:
+        """`migrations`: this release's schema history (tests give others, as other
+        releases would have). `restore_snapshot`: the controller itself (not a command that
+        only reads the database beside it) may bring back the snapshot when the database's
+        floor is above this release; otherwise such a database is refused (StoreError)."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # It holds AuthorizationKey: owner-only, and SQLite gives its -wal and -shm files
@@ -119,24 +44,33 @@ class Store:
         ):
             if companion.exists():
                 os.chmod(companion, 0o600)
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self.db = self._connect()
+        found = schema.state(self.db, migrations)
+        if schema.plan(*found, len(migrations)) == "restore":
+            self.db.close()
+            if not restore_snapshot:
+                raise schema.refusal(path, found, len(migrations))
+            schema.restore(path, found, migrations)
+            self.db = self._connect()
+            found = schema.state(self.db, migrations)
+        if schema.plan(*found, len(migrations)) == "migrate":
+            schema.migrate(self.db, path, migrations)
 
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"database {self.path} has schema version {version}, newer than this "
-                f"release understands ({SCHEMA_VERSION}); run a newer pievse"
-            )
-        for number in range(version, SCHEMA_VERSION):
-            with self.db:
-                self.db.execute("BEGIN")
-                self.db.executescript(MIGRATIONS[number])
-                self.db.execute(f"PRAGMA user_version={number + 1}")
+    def discard_snapshot(self) -> None:
+        """Once a release registered on this database it is the one to keep: the snapshot
+        from before a migration is no longer a way back (its outbox would send again what
+        went out since)."""
+        snapshot = schema.snapshot_path(self.path)
+        if snapshot.exists():
+            snapshot.unlink()
+            log.info("a release registered on %s: snapshot %s removed", self.path, snapshot)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
 
     @contextlib.contextmanager
     def atomic(self) -> Iterator[None]:

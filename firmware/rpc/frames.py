@@ -19,6 +19,8 @@ here as 2.0.1 spells them (`Dialect.code` gives the 1.6 spelling):
 | an action of the dialect this box does not serve | NotSupported                 |
 | nested deeper than MAX_DEPTH, over MAX_FRAME_BYTES | FormatViolation            |
 | a string that is not Unicode (a lone surrogate) | FormatViolation               |
+| a number that is not finite (NaN, Infinity, 1e400) | FormatViolation            |
+| an integer beyond 64 bits (1.6), 32 bits (2.0.1) | PropertyConstraintViolation  |
 
 On 1.6 a missing required property is ProtocolError ("payload for action is incomplete",
 OCPP-J 1.6 4.2.3), see `Dialect.missing_field`.
@@ -40,6 +42,7 @@ from jsonschema.exceptions import best_match
 from ocpp.messages import Call, CallError, CallResult, get_validator
 
 from pievse.firmware.rpc.dialects import Dialect
+from pievse.firmware.rpc.numbers import number_problem
 
 UNIQUE_ID_MAX_LENGTH = 36
 UNKNOWN_UNIQUE_ID = "-1"
@@ -114,8 +117,14 @@ def parse_frame(raw: str | bytes, dialect: Dialect) -> Call | CallResult | CallE
             raise FrameError(format_violation, "a CALL is [2, id, action, {payload}]", unique_id)
         if not isinstance(data[3], dict):
             raise FrameError(format_violation, "a CALL payload is a JSON object", unique_id)
+        problem = number_problem(dialect.version, data[2], data[3])
+        if problem is not None:
+            raise FrameError(dialect.code(problem[0]), problem[1], unique_id)
         return Call(unique_id, data[2], data[3])
     if type_id == 3 and len(data) == 3 and isinstance(data[2], dict):
+        problem = number_problem(dialect.version, "answer", data[2])
+        if problem is not None:  # the waiting request fails on it; nothing is stored
+            return CallError(unique_id, dialect.code(problem[0]), problem[1], {})
         return CallResult(unique_id, data[2])
     if type_id == 4 and len(data) in (4, 5):
         details = data[4] if len(data) == 5 else {}

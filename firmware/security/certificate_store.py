@@ -101,11 +101,36 @@ class CertificateStore:
         parse = _checks().parse_certificates
         return [parse(path.read_bytes())[0] for path in self._root_files(kind)]
 
-    def install_roots(self, kind: str, pem_bundle: bytes) -> None:
-        """Every certificate of a PEM file (the config file's first trust)."""
+    def install_roots(self, kind: str, pem_bundle: bytes) -> list[x509.Certificate]:
+        """Every certificate of a PEM file (the config file's first trust); returns them."""
         checks = _checks()
-        for certificate in checks.parse_certificates(pem_bundle):
-            self.install_root(kind, checks.pem(certificate).decode())
+        certificates = checks.parse_certificates(pem_bundle)
+        for certificate in certificates:
+            self.install_root(kind, checks.pem(certificate).decode(), provisioned=True)
+        return certificates
+
+    def retire_unanchored_roots(self, provisioned: list[x509.Certificate]) -> list[str]:
+        """ManufacturerRootCertificates that lead to no provisioned one (a CSMS could install
+        its own before that was refused) are moved aside as `.retired`, so they sign
+        nothing: kept are the provisioned roots and those signed by a kept one. Returns the
+        retired files' names."""
+        checks = _checks()
+        found = {path: checks.parse_certificates(path.read_bytes())[0] for path in
+                 self._root_files(MANUFACTURER_ROOT)}  # fmt: skip
+        kept = [path for path, certificate in found.items() if certificate in provisioned]
+        grown = True
+        while grown:
+            more = [
+                path
+                for path, certificate in found.items()
+                if path not in kept and any(checks.issued_by(certificate, found[k]) for k in kept)
+            ]
+            kept += more
+            grown = bool(more)
+        retired = [path for path in found if path not in kept]
+        for path in retired:
+            path.rename(path.with_suffix(".retired"))
+        return [path.name for path in retired]
 
     def has_roots(self, kind: str) -> bool:
         """Without parsing them (nothing is parsed at start-up)."""
@@ -120,11 +145,15 @@ class CertificateStore:
     def check_valid_now(self, certificate: x509.Certificate, what: str) -> None:
         _checks().check_valid_at(certificate, self._now(), what)
 
-    def install_root(self, kind: str, pem: str, signed_by_installed: bool = False) -> bool:
+    def install_root(
+        self, kind: str, pem: str, signed_by_installed: bool = False, provisioned: bool = False
+    ) -> bool:
         """Installs one CA certificate; False when it was there already. With
         `signed_by_installed` (AdditionalRootCertificateCheck) a new Central System root must
         be signed by an installed one, and it replaces it: the old stays as the fallback
-        until a connection succeeds (`drop_fallback_roots`)."""
+        until a connection succeeds (`drop_fallback_roots`). A ManufacturerRootCertificate
+        decides what code runs on the box: it comes from provisioning (the config file, the
+        factory), or over OCPP only signed by a manufacturer root installed already."""
         if kind not in ROOT_KINDS:
             raise CertificateError(f"unknown certificate type {kind}")
         checks = _checks()
@@ -138,6 +167,11 @@ class CertificateStore:
         installed = self.roots(kind)
         if certificate in installed:
             return False
+        signed = any(checks.issued_by(certificate, old) for old in installed)
+        if kind == MANUFACTURER_ROOT and not provisioned and not signed:
+            raise CertificateError(
+                "a ManufacturerRootCertificate is provisioned, or signed by one installed"
+            )
         rollover = signed_by_installed and kind == CENTRAL_SYSTEM_ROOT and bool(installed)
         if rollover and not any(checks.issued_by(certificate, old) for old in installed):
             raise CertificateError(

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pievse.firmware.security.certificate_store import CertificateError, CertificateHash
 
@@ -96,6 +96,70 @@ def check_chain(
     top = chain[-1]
     if not any(top == root or issued_by(top, root) for root in roots):
         raise CertificateError(f"the chain does not lead to an installed {root_kind}")
+
+
+def _signing_ca_problem(certificate: x509.Certificate, below: int) -> str | None:
+    """Why an intermediate with `below` CA certificates under it cannot issue in a firmware
+    signing chain: it must say it is a CA and that its key signs certificates (no missing
+    extension read as "anything goes"), within its path length."""
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return "no basicConstraints or no keyUsage extension"
+    if not constraints.value.ca:
+        return "not a CA (basicConstraints)"
+    if not usage.key_cert_sign:
+        return "its key usage has no keyCertSign"
+    return _path_length_problem(certificate, below)
+
+
+def _path_length_problem(certificate: x509.Certificate, below: int) -> str | None:
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return None
+    limit = constraints.value.path_length
+    if limit is not None and below > limit:
+        return f"path length {limit}, {below} CAs below it"
+    return None
+
+
+def _code_signing_problem(signer: x509.Certificate) -> str | None:
+    try:
+        purposes = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return "no extended key usage (codeSigning is needed)"
+    if ExtendedKeyUsageOID.CODE_SIGNING not in purposes:
+        return "its extended key usage has no codeSigning"
+    try:
+        usage = signer.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    return None if usage.digital_signature else "its key usage has no digitalSignature"
+
+
+def check_signing_chain(
+    chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime, root_kind: str
+) -> None:
+    """`check_chain` for firmware signing: the signer carries the codeSigning extended key
+    usage, every intermediate is a CA whose key signs certificates, and the root's path
+    length holds too. Raises CertificateError."""
+    check_chain(chain, roots, now, root_kind)
+    problem = _code_signing_problem(chain[0])
+    if problem is not None:
+        raise CertificateError(f"the signing certificate: {problem}")
+    for below, intermediate in enumerate(chain[1:]):
+        problem = _signing_ca_problem(intermediate, below)
+        if problem is not None:
+            raise CertificateError(f"an intermediate certificate of the chain: {problem}")
+    top = chain[-1]
+    if top in roots:
+        return
+    issuers = [root for root in roots if issued_by(top, root)]
+    problems = [_path_length_problem(root, len(chain) - 1) for root in issuers]
+    if None not in problems:
+        raise CertificateError(f"the {root_kind} may not issue this chain: {problems[0]}")
 
 
 def pem(certificate: x509.Certificate) -> bytes:

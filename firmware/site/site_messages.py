@@ -193,6 +193,41 @@ def _claim(body: dict[str, Any], box: str, seq: int, at: float) -> Claim:
     )
 
 
+def claim_row(
+    claim: Claim, view: dict[str, float] | None, heard_s_ago: float, silent: bool
+) -> dict[str, Any]:
+    """One box of the site as `describe` lists it: what it claims, its share in our view."""
+    return {
+        "box": claim.box,
+        "phases": list(claim.phases),
+        "want_a": round(claim.want_a, 1) if claim.tier is not None else None,
+        "draw_a": list(claim.draw_a),
+        "share_a": (view or {}).get(claim.box),
+        "heard_s_ago": round(heard_s_ago, 1),
+        "silent": silent,
+    }
+
+
+def allocated_part(claim: Claim | None) -> tuple[Any, ...] | None:
+    """What of a claim the allocation is computed from: a heartbeat that repeats it needs no
+    new view (the draw counts through the house estimate, which the periodic view follows)."""
+    if claim is None:
+        return None
+    return (
+        claim.phases,
+        claim.want_a,
+        claim.tier,
+        claim.priority,
+        claim.served_since,
+        claim.waiting_since,
+    )
+
+
+def view_of(claim: Claim, box: str) -> float | None:
+    """The share a claim's view gives `box`; None while its sender is in its failsafe."""
+    return None if claim.view is None else claim.view.get(box, 0.0)
+
+
 def _moment(body: dict[str, Any], key: str) -> float | None:
     return None if body.get(key) is None else _number(body, key, 0.0, math.inf)
 

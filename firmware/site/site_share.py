@@ -8,7 +8,9 @@ left. When this box's own claims stop coming back from the broker for `peer_time
 metered house goes unread, it falls back to the failsafe share (`main_fuse_a / max_boxes`,
 nothing below the minimum), which keeps the sum within the fuse even if every box does the
 same. After starting it takes nothing until it has heard the site for a moment, so it never
-counts on being alone.
+counts on being alone; one whose own claims never came back at all (UNHEARD) takes nothing:
+no peer holds a share for a box it never heard, and the failsafe share would come on top of
+the whole fuse they share.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pievse.firmware.energy.site_allocation import (
 )
 from pievse.firmware.site.grid_readings import GridReading, GridReadings
 from pievse.firmware.site.house_estimate import HouseEstimate
-from pievse.firmware.site.site_messages import Claim, Leave
+from pievse.firmware.site.site_messages import Claim, Leave, allocated_part, claim_row, view_of
 from pievse.firmware.site.taking_less import TakingLess
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ HOUSE_PEAK_S = 900.0
 """How long the failsafe share remembers the most the house took."""
 SITE_FAILSAFE = "SiteFailsafe"
 BROKER_LOST = "no answer from the site's broker"
+UNHEARD = "its own claims never came back from the broker (its login, its ACL?)"
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class SiteShare:
             self._behind_s = self._wall() - message.at
             if isinstance(message, Claim):
                 self._house.draw(self.box, message.draw_at or message.at, message.draw_a)
-                self._dirty |= _allocated(self._echoed) != _allocated(message)
+                self._dirty |= allocated_part(self._echoed) != allocated_part(message)
                 self._echoed = message
             return
         if isinstance(message, Leave):
@@ -173,13 +176,11 @@ class SiteShare:
         known = self._peers.get(message.box)
         if known is None:
             log.info("site %s: %s joined", self._config.id, message.box)
-        elif message.seq <= known.claim.seq and message.at <= known.claim.at:
-            return
         self._peers[message.box] = _Peer(message, now)
         self._house.draw(message.box, message.draw_at or message.at, message.draw_a)
         before = None if known is None else known.claim
-        self._dirty |= before is None or _allocated(before) != _allocated(message)
-        self._held_stale |= before is None or _view_of(before, self.box) != _view_of(
+        self._dirty |= before is None or allocated_part(before) != allocated_part(message)
+        self._held_stale |= before is None or view_of(before, self.box) != view_of(
             message, self.box
         )
 
@@ -238,13 +239,14 @@ class SiteShare:
         self._own = own  # for the next claim; the view waits for it to come back
         failsafe = self._failsafe_reason(now)
         if failsafe is not None:
-            if self.state != "failsafe":
+            share = 0.0 if failsafe == UNHEARD else self.failsafe_a
+            if (self.state, self.reason == UNHEARD) != ("failsafe", failsafe == UNHEARD):
                 log.warning("site %s: failsafe share %.1f A (%s)", self._config.id,
-                            self.failsafe_a, failsafe)  # fmt: skip
+                            share, failsafe)  # fmt: skip
             self.state, self.reason, self._view = "failsafe", failsafe, None
             if failsafe == BROKER_LOST:
                 self._first_echo_at = None  # back, it hears the site anew before it shares
-            return self.failsafe_a
+            return share
         since = now - self._computed_at
         self._dirty |= self._grid.latest is not self._grid_used
         if self._view is None or since >= RECOMPUTE_S or (self._dirty and since >= HEARD_S):
@@ -267,7 +269,7 @@ class SiteShare:
         assert self._view is not None
         mine, held_by = self._view.get(self.box, 0.0), self.box
         for peer in self._live(now):
-            theirs = _view_of(peer.claim, self.box)
+            theirs = view_of(peer.claim, self.box)
             if theirs is not None and theirs < mine:
                 mine, held_by = theirs, peer.claim.box
         return mine, held_by
@@ -275,7 +277,7 @@ class SiteShare:
     def _failsafe_reason(self, now: float) -> str | None:
         heard = self._echo_at if self._echo_at is not None else self._started
         if now - heard > self._config.peer_timeout_s:
-            return BROKER_LOST
+            return UNHEARD if self._echo_at is None else BROKER_LOST
         if self._behind_s > BEHIND_S:
             return f"{self._behind_s:.0f} s behind the site's messages"
         if self._config.house_metered and self._grid.fresh(self._config.grid_timeout_s) is None:
@@ -393,13 +395,13 @@ class SiteShare:
         now = self._monotonic()
         silent = set(self.silent(now))
         boxes = [
-            _row(peer.claim, self._view, now - peer.heard_at, box in silent)
+            claim_row(peer.claim, self._view, now - peer.heard_at, box in silent)
             for box, peer in sorted(self._peers.items())
         ]
         own = self._own
         if own is not None:
             mine = Claim(self.box, 0, 0.0, own.phases, self._want_a, own.tier, 0, own.draw_a, None)
-            boxes.append(_row(mine, self._view, 0.0, False))
+            boxes.append(claim_row(mine, self._view, 0.0, False))
         return {
             "id": self._config.id,
             "state": self.state,
@@ -412,41 +414,6 @@ class SiteShare:
             "boxes": sorted(boxes, key=lambda b: b["box"]),
             "ignored_messages": self.ignored,
         }
-
-
-def _row(
-    claim: Claim, view: dict[str, float] | None, heard_s_ago: float, silent: bool
-) -> dict[str, Any]:
-    """One box of the site as `describe` lists it: what it claims, its share in our view."""
-    return {
-        "box": claim.box,
-        "phases": list(claim.phases),
-        "want_a": round(claim.want_a, 1) if claim.tier is not None else None,
-        "draw_a": list(claim.draw_a),
-        "share_a": (view or {}).get(claim.box),
-        "heard_s_ago": round(heard_s_ago, 1),
-        "silent": silent,
-    }
-
-
-def _allocated(claim: Claim | None) -> tuple[Any, ...] | None:
-    """What of a claim the allocation is computed from: a heartbeat that repeats it needs no
-    new view (the draw counts through the house estimate, which the periodic view follows)."""
-    if claim is None:
-        return None
-    return (
-        claim.phases,
-        claim.want_a,
-        claim.tier,
-        claim.priority,
-        claim.served_since,
-        claim.waiting_since,
-    )
-
-
-def _view_of(claim: Claim, box: str) -> float | None:
-    """The share a claim's view gives `box`; None while its sender is in its failsafe."""
-    return None if claim.view is None else claim.view.get(box, 0.0)
 
 
 def _moved(now_a: float | None, then_a: float | None) -> bool:

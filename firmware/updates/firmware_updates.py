@@ -13,18 +13,26 @@ into it; the new release must register (BootNotification Accepted) within
 `verify_timeout_s`, or it switches `current` back and restarts the old one, which then
 reports InstallationFailed. The record of all that is a file the guard can read too
 (update_record).
+
+Only a bundle whose signature verifies against a provisioned ManufacturerRootCertificate is
+installed, whichever message brought it: the signed forms carry the signature, plain
+UpdateFirmware finds it beside the bundle (`signature_beside`). With no root provisioned
+every update is refused (InstallationFailed and a security event) unless the owner's config
+file opts out (`UpdateLimits.allow_unsigned`). The signature is checked in a worker thread
+over chunks of the one open file the install then extracts; canceling the job stops both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.security.certificate_store import (
@@ -34,11 +42,20 @@ from pievse.firmware.security.certificate_store import (
 )
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.single_job import SingleJob
-from pievse.firmware.transfer.file_transfer import TransferError, download
+from pievse.firmware.transfer.file_transfer import FileTransfers
+from pievse.firmware.transfer.transfer_error import FINAL_FAILURES, TransferError
 from pievse.firmware.updates import update_record
 from pievse.firmware.updates.release_bundle import BundleError, read_manifest
 from pievse.firmware.updates.release_guard import roll_back
 from pievse.firmware.updates.releases import ReleaseError, Releases
+from pievse.firmware.updates.update_job import (
+    Job,
+    MissingSignature,
+    Refusal,
+    UpdateLimits,
+    opened_once,
+    signature_beside,
+)
 from pievse.firmware.updates.update_record import UpdateRecord
 
 if TYPE_CHECKING:
@@ -62,21 +79,11 @@ UNSIGNED_EQUIVALENT = {
     "InstallRebooting": "Installing",
 }
 WAIT_FOR_IDLE_S = 1.0
+MAX_SIDE_FILE_BYTES = 64_000
+"""The largest signature or signing certificate (chain) fetched beside a bundle."""
+T = TypeVar("T")
 Notify = Callable[[str, bool, int | None], None]
 """(status, signed, requestId): sends (Signed)FirmwareStatusNotification."""
-
-
-@dataclass(frozen=True)
-class Job:
-    location: str
-    retrieve_at: datetime
-    retries: int
-    retry_interval_s: int
-    signed: bool = False
-    request_id: int | None = None
-    install_at: datetime | None = None
-    certificate: x509.Certificate | None = None
-    signature: str = ""
 
 
 class FirmwareUpdates:
@@ -88,8 +95,8 @@ class FirmwareUpdates:
         events: SecurityLog,
         clock: Clock,
         version: str,
-        verify_timeout_s: float,
-        max_bundle_bytes: int,
+        limits: UpdateLimits,
+        transfers: FileTransfers,
         notify: Notify,
         installable: Callable[[], bool],
         restart: Callable[[str], Awaitable[None]],
@@ -101,8 +108,8 @@ class FirmwareUpdates:
         self._events = events
         self._clock = clock
         self.version = version
-        self._verify_timeout_s = verify_timeout_s
-        self._max_bytes = max_bundle_bytes
+        self._limits = limits
+        self._transfers = transfers
         self._notify = notify
         self._installable = installable
         self._restart = restart
@@ -120,23 +127,39 @@ class FirmwareUpdates:
         """An update is under way (also one waiting for its retrieve date)."""
         return self._update.running
 
+    @property
+    def unsigned_allowed(self) -> bool:
+        """The owner's opt-out (`[firmware] allow_unsigned`), in force only while no
+        ManufacturerRootCertificate is provisioned."""
+        return self._limits.allow_unsigned and not self._has_roots()
+
+    def _has_roots(self) -> bool:
+        return self._certificates.has_roots(MANUFACTURER_ROOT)
+
     def update(self, job: Job) -> None:
         """Starts `job`, canceling the one under way."""
         self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
         self._update.start(lambda: self._run(job))
 
-    def signing_certificate(self, pem: str) -> x509.Certificate:
-        """Checked before anything is downloaded; raises CertificateError (recorded)."""
-        # cryptography (about 10 MB resident) is imported once a signed update comes.
+    def _check_certificate(self, pem: str) -> x509.Certificate:
+        # cryptography (about 10 MB resident) is imported once an update comes.
         from pievse.firmware.updates import bundle_signature
 
+        return bundle_signature.check_signing_certificate(
+            pem, self._certificates.roots(MANUFACTURER_ROOT), self._clock.now()
+        )
+
+    def signing_certificate(self, pem: str) -> x509.Certificate:
+        """Checked before anything is downloaded; raises CertificateError (recorded)."""
         try:
-            return bundle_signature.check_signing_certificate(
-                pem, self._certificates.roots(MANUFACTURER_ROOT), self._clock.now()
-            )
+            return self._check_certificate(pem)
         except CertificateError as exc:
             self._events.record("InvalidFirmwareSigningCertificate", str(exc))
             raise
+
+    def refuse_unsigned(self, reason: str) -> None:
+        """A request without a signature, refused where it is answered: recorded."""
+        self._events.record("InvalidFirmwareSignature", reason)
 
     def current_status(self, signed_form: bool) -> str:
         """What a trigger answers: the state under way, Idle when none. The unsigned form
@@ -164,72 +187,132 @@ class FirmwareUpdates:
             if job.signed and job.retrieve_at > self._clock.now():
                 self._report(job, "DownloadScheduled")
             await self._sleep_until(job.retrieve_at)
-            bundle = await self._download(job)
-            if bundle is not None:
-                await self._install(job, bundle)
+            if job.certificate is None and not self._has_roots() and not self.unsigned_allowed:
+                raise Refusal(
+                    "InvalidFirmwareSigningCertificate",
+                    "no ManufacturerRootCertificate is provisioned (and no [firmware] "
+                    "allow_unsigned): nothing can be verified",
+                    "InstallationFailed",
+                )
+            downloaded = await self._download(job)
+            if downloaded is not None:
+                await self._install(*downloaded)
+        except Refusal as refusal:
+            log.warning("firmware update refused: %s", refusal)
+            self._events.record(refusal.event, str(refusal))
+            self._report(job, refusal.status)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("firmware update failed")
             self._report(job, "InstallationFailed")
 
-    async def _download(self, job: Job) -> Path | None:
+    async def _signature_for(self, job: Job) -> Job:
+        """Plain UpdateFirmware: the signature and certificate beside the bundle, the
+        certificate checked before the bundle comes."""
+        if job.signed or job.certificate is not None or self.unsigned_allowed:
+            return job
+        signature_url, certificate_url = signature_beside(job.location)
+        try:
+            pem = await self._transfers.fetch(certificate_url, MAX_SIDE_FILE_BYTES)
+            signature = await self._transfers.fetch(signature_url, MAX_SIDE_FILE_BYTES)
+        except TransferError as exc:
+            raise MissingSignature(exc.status, f"no signature beside the bundle: {exc}") from exc
+        try:
+            certificate = self._check_certificate(pem.decode("utf-8", "replace"))
+        except CertificateError as exc:
+            raise Refusal(
+                "InvalidFirmwareSigningCertificate", str(exc), "InstallationFailed"
+            ) from None
+        return replace(job, certificate=certificate, signature=signature.decode("ascii", "replace"))
+
+    async def _download(self, job: Job) -> tuple[Job, Path] | None:
         self._downloads.mkdir(parents=True, exist_ok=True)
         bundle = self._downloads / "update.bundle"
         for attempt in range(job.retries + 1):
             self._report(job, "Downloading")
             try:
-                size = await download(job.location, bundle, self._max_bytes)
+                job = await self._signature_for(job)
+                size = await self._transfers.download(
+                    job.location, bundle, self._limits.max_bundle_bytes
+                )
             except TransferError as exc:
                 log.warning("firmware download attempt %d: %s", attempt + 1, exc)
-                if attempt < job.retries and exc.status not in (
-                    "BadMessage",
-                    "NotSupportedOperation",
-                ):
+                if attempt < job.retries and exc.status not in FINAL_FAILURES:
                     if job.signed:
                         self._report(job, "DownloadPaused")
                     await asyncio.sleep(job.retry_interval_s)
                     continue
+                if isinstance(exc, MissingSignature):
+                    self._events.record("InvalidFirmwareSignature", str(exc))
                 self._report(job, "DownloadFailed")
                 return None
             log.info("firmware bundle: %d bytes from %s", size, job.location)
             self._report(job, "Downloaded")
-            return bundle
+            return job, bundle
         return None
 
-    async def _install(self, job: Job, bundle: Path) -> None:
-        if job.signed:
-            assert job.certificate is not None
-            from pievse.firmware.updates import bundle_signature
-
-            try:
-                bundle_signature.verify_signature(bundle, job.signature, job.certificate)
-            except BundleError as exc:
-                self._events.record("InvalidFirmwareSignature", str(exc))
-                self._report(job, "InvalidSignature")
-                return
-            self._report(job, "SignatureVerified")
+    async def _in_worker(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(*args, stop)` in a thread; canceling the job sets `stop` and waits until
+        the work has stopped (nothing installs after its job was canceled)."""
+        stop = threading.Event()
+        running = asyncio.ensure_future(asyncio.to_thread(work, *args, stop))
         try:
-            version = read_manifest(bundle).version
-        except BundleError as exc:
-            log.warning("firmware bundle refused: %s", exc)
-            self._report(job, "InstallationFailed")
+            return await asyncio.shield(running)
+        except asyncio.CancelledError:
+            stop.set()
+            await asyncio.gather(running, return_exceptions=True)
+            raise
+
+    async def _check_signature(self, job: Job, bundle: BinaryIO) -> None:
+        """Raises Refusal unless the signature verifies (or the owner's opt-out holds)."""
+        if job.certificate is None:
+            if not self.unsigned_allowed:
+                raise Refusal(
+                    "InvalidFirmwareSignature", "the bundle is not signed", "InstallationFailed"
+                )
+            log.warning("installing a bundle nobody signed: [firmware] allow_unsigned is set")
             return
+        from pievse.firmware.updates import bundle_signature
+
+        try:
+            await self._in_worker(
+                bundle_signature.verify_signature, bundle, job.signature, job.certificate
+            )
+        except BundleError as exc:
+            status = "InvalidSignature" if job.signed else "InstallationFailed"
+            raise Refusal("InvalidFirmwareSignature", str(exc), status) from None
+        if job.signed:
+            self._report(job, "SignatureVerified")
+
+    async def _install(self, job: Job, path: Path) -> None:
+        with opened_once(path) as bundle:
+            await self._check_signature(job, bundle)
+            try:
+                version = (await asyncio.to_thread(read_manifest, bundle)).version
+            except BundleError as exc:
+                log.warning("firmware bundle refused: %s", exc)
+                self._report(job, "InstallationFailed")
+                return
+            await self._wait_until_installable(job)
+            self._report(job, "Installing")
+            try:
+                installed = await self._in_worker(self._releases.install, bundle)
+            except ReleaseError as exc:
+                log.error("firmware %s: %s", version, exc)
+                self._report(job, exc.status if job.signed else "InstallationFailed")
+                return
+        await self._switch(job, installed)
+
+    async def _wait_until_installable(self, job: Job) -> None:
         waiting = job.install_at is not None and job.install_at > self._clock.now()
         if job.signed and (waiting or not self._installable()):
             self._report(job, "InstallScheduled")
         await self._sleep_until(job.install_at)
         while not self._installable():
             await asyncio.sleep(WAIT_FOR_IDLE_S)
-        self._report(job, "Installing")
-        try:
-            installed = await asyncio.to_thread(self._releases.install, bundle)
-        except ReleaseError as exc:
-            log.error("firmware %s: %s", version, exc)
-            self._report(job, exc.status if job.signed else "InstallationFailed")
-            return
-        finally:
-            bundle.unlink(missing_ok=True)
+
+    async def _switch(self, job: Job, installed: str) -> None:
         if installed == self.version:
             self._report(job, "Installed")
             return
@@ -240,7 +323,7 @@ class FirmwareUpdates:
                 "verifying",
                 installed,
                 running,
-                time.time() + self._verify_timeout_s,
+                time.time() + self._limits.verify_timeout_s,
                 job.signed,
                 job.request_id,
             ),
@@ -268,7 +351,7 @@ class FirmwareUpdates:
             return
         except TimeoutError:
             pass
-        reason = f"{self.version} did not register within {self._verify_timeout_s:g} s"
+        reason = f"{self.version} did not register within {self._limits.verify_timeout_s:g} s"
         back = roll_back(self._releases, self._record_path, record, reason, "firmware")
         if back is not None:
             await self._restart(f"roll back to release {back}")

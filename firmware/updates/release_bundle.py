@@ -19,8 +19,10 @@ import hashlib
 import json
 import re
 import tarfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -31,6 +33,14 @@ VERSION_PATTERN = re.compile(r"[0-9][0-9A-Za-z.+!_-]{0,63}")
 
 class BundleError(ValueError):
     """The file is not a usable bundle; the message says why."""
+
+
+class Canceled(Exception):
+    """The update this work was for was canceled (its stop event was set)."""
+
+
+Source = Path | BinaryIO
+"""A bundle's path, or the open file (read from its start) that was verified."""
 
 
 EXTRAS = ("pi", "pi5")
@@ -82,31 +92,55 @@ def _parse_manifest(data: bytes) -> Manifest:
     return Manifest(version, {str(k): v for k, v in files.items()}, tuple(extras))
 
 
-def _open(path: Path) -> tarfile.TarFile:
+def _name(source: Source) -> str:
+    return source.name if isinstance(source, Path) else "the bundle"
+
+
+def _open(source: Source) -> tarfile.TarFile:
     try:
-        return tarfile.open(path, "r:")
+        if isinstance(source, Path):
+            return tarfile.open(source, "r:")
+        source.seek(0)
+        return tarfile.open(fileobj=source, mode="r:")
     except (tarfile.TarError, OSError) as exc:
-        raise BundleError(f"{path.name} is not a bundle (tar): {exc}") from None
+        raise BundleError(f"{_name(source)} is not a bundle (tar): {exc}") from None
 
 
-def read_manifest(path: Path) -> Manifest:
-    with _open(path) as bundle:
+def read_manifest(source: Source) -> Manifest:
+    with _open(source) as bundle:
         try:
             member = bundle.getmember(MANIFEST)
         except KeyError:
-            raise BundleError(f"{path.name} has no {MANIFEST}") from None
+            raise BundleError(f"{_name(source)} has no {MANIFEST}") from None
         if not member.isfile() or member.size > MAX_MANIFEST_BYTES:
-            raise BundleError(f"{path.name}: {MANIFEST} is not a small regular file")
+            raise BundleError(f"{_name(source)}: {MANIFEST} is not a small regular file")
         extracted = bundle.extractfile(member)
         assert extracted is not None
         return _parse_manifest(extracted.read())
 
 
-def extract(path: Path, destination: Path) -> Manifest:
-    """Writes the listed files under `destination`, each checked against the manifest."""
-    manifest = read_manifest(path)
+def _copy_checked(
+    source: BinaryIO, target: Path, expected: str, name: str, stop: threading.Event
+) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        while chunk := source.read(1 << 16):
+            if stop.is_set():
+                raise Canceled("the update was canceled")
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != expected:
+        raise BundleError(f"{name} does not match its SHA-256 in the manifest")
+
+
+def extract(source: Source, destination: Path, stop: threading.Event | None = None) -> Manifest:
+    """Writes the listed files under `destination`, each checked against the manifest;
+    Canceled once `stop` is set."""
+    stop = stop or threading.Event()
+    manifest = read_manifest(source)
     seen: set[str] = set()
-    with _open(path) as bundle:
+    with _open(source) as bundle:
         for member in bundle:
             if member.name == MANIFEST:
                 continue
@@ -116,17 +150,10 @@ def extract(path: Path, destination: Path) -> Manifest:
                 raise BundleError(f"{member.name} is in the bundle but not in the manifest")
             if not member.isfile():
                 raise BundleError(f"{member.name} is not a regular file")
-            source = bundle.extractfile(member)
-            assert source is not None
+            extracted = bundle.extractfile(member)
+            assert extracted is not None
             target = destination / member.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            digest = hashlib.sha256()
-            with target.open("wb") as out:
-                while chunk := source.read(1 << 16):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != manifest.files[member.name]:
-                raise BundleError(f"{member.name} does not match its SHA-256 in the manifest")
+            _copy_checked(extracted, target, manifest.files[member.name], member.name, stop)
             seen.add(member.name)
     missing = set(manifest.files) - seen
     if missing:

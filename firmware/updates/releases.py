@@ -13,18 +13,29 @@ the old or the new target, never none.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
-from pievse.firmware.updates.release_bundle import BundleError, extract, read_manifest
+from pievse.firmware.updates.release_bundle import (
+    BundleError,
+    Canceled,
+    Source,
+    extract,
+    read_manifest,
+)
 
 log = logging.getLogger(__name__)
 PIP_TIMEOUT_S = 600.0
 SMOKE_TIMEOUT_S = 60.0
+STOP_POLL_S = 0.2
 
 
 class ReleaseError(RuntimeError):
@@ -77,10 +88,11 @@ class Releases:
     def is_complete(self, version: str) -> bool:
         return (self.directory(version) / ".complete").exists()
 
-    def install(self, bundle: Path) -> str:
-        """Installs the bundle's release (if not there yet) and returns its version."""
+    def install(self, bundle: Source, stop: threading.Event | None = None) -> str:
+        """Installs the bundle's release (if not there yet) and returns its version; once
+        `stop` is set the work ends (Canceled) and leaves no half-made release."""
         try:
-            version = self._install(bundle)
+            version = self._install(bundle, stop or threading.Event())
         except BundleError as exc:
             raise ReleaseError("InstallationFailed", str(exc)) from exc
         try:
@@ -91,7 +103,7 @@ class Releases:
             raise
         return version
 
-    def _install(self, bundle: Path) -> str:
+    def _install(self, bundle: Source, stop: threading.Event) -> str:
         version = read_manifest(bundle).version
         if self.is_complete(version):
             return version
@@ -101,15 +113,15 @@ class Releases:
             shutil.rmtree(directory)
         directory.mkdir(parents=True)
         try:
-            return self._build(bundle, directory)
+            return self._build(bundle, directory, stop)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise
 
-    def _build(self, bundle: Path, directory: Path) -> str:
-        manifest = extract(bundle, directory / "bundle")
+    def _build(self, bundle: Source, directory: Path, stop: threading.Event) -> str:
+        manifest = extract(bundle, directory / "bundle", stop)
         venv = directory / "venv"
-        self._run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "venv")
+        self._run([sys.executable, "-m", "venv", "--without-pip", str(venv)], "venv", stop)
         self._run(
             [
                 sys.executable,
@@ -126,31 +138,44 @@ class Releases:
                 manifest.requirement,
             ],
             "pip install",
+            stop,
         )
-        self._compile(venv)
+        self._compile(venv, stop)
         shutil.rmtree(directory / "bundle")
         (directory / ".complete").write_text(manifest.version + "\n")
         return manifest.version
 
-    def _compile(self, venv: Path) -> None:
+    def _compile(self, venv: Path, stop: threading.Event) -> None:
         """Best effort: a module that does not compile is found by `verify` or by the
         release's own start (and then rolled back), as without bytecode."""
         try:
-            self._run(compile_command(venv), "compileall")
+            self._run(compile_command(venv), "compileall", stop)
         except ReleaseError as exc:
             log.warning("%s; those modules compile at start", exc)
 
-    def _run(self, command: list[str], what: str) -> None:
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ReleaseError("InstallationFailed", f"{what}: {exc}") from exc
-        if done.returncode != 0:
-            lines = (done.stderr or done.stdout).strip().splitlines()
+    def _run(self, command: list[str], what: str, stop: threading.Event) -> None:
+        """`command` to its end, or until `stop` is set (then it is killed: Canceled)."""
+        with tempfile.TemporaryFile("w+") as output:
+            try:
+                process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+            except OSError as exc:
+                raise ReleaseError("InstallationFailed", f"{what}: {exc}") from exc
+            deadline = time.monotonic() + PIP_TIMEOUT_S
+            while process.poll() is None and not stop.is_set() and time.monotonic() < deadline:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(STOP_POLL_S)
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+                if stop.is_set():
+                    raise Canceled(f"{what}: the update was canceled")
+                raise ReleaseError("InstallationFailed", f"{what}: no end in {PIP_TIMEOUT_S:g} s")
+            output.seek(0)
+            lines = output.read().strip().splitlines()
+        if process.returncode != 0:
             raise ReleaseError(
-                "InstallationFailed", f"{what} failed: {lines[-1] if lines else done.returncode}"
+                "InstallationFailed",
+                f"{what} failed: {lines[-1] if lines else process.returncode}",
             )
 
     def verify(self, version: str) -> None:

@@ -24,10 +24,13 @@ def signed_update(
     """(status, the job to start once answered). `firmware` as the ocpp library hands it
     (snake_case): Rejected for a date that cannot be read, InvalidCertificate for a signing
     certificate the box does not trust, AcceptedCanceled when it replaces a running update.
-    An unsigned image (2.0.1 makes the signature optional) is Rejected: the box installs
-    only what its manufacturer signed."""
-    if not firmware.get("signing_certificate") or not firmware.get("signature"):
+    An unsigned image (2.0.1 makes the signature optional) is Rejected with a security
+    event: the box installs only what its manufacturer signed (unless the owner's opt-out
+    holds: no ManufacturerRootCertificate provisioned and `[firmware] allow_unsigned`)."""
+    unverified = updates.unsigned_allowed
+    if not unverified and not (firmware.get("signing_certificate") and firmware.get("signature")):
         log.warning("firmware update %d refused: not signed", request_id)
+        updates.refuse_unsigned(f"request {request_id}: no signature or signing certificate")
         return "Rejected", None
     try:
         retrieve = parse_ocpp_datetime(firmware["retrieve_date_time"])
@@ -37,7 +40,9 @@ def signed_update(
         log.warning("firmware update %d refused: %s", request_id, exc)
         return "Rejected", None
     try:
-        certificate = updates.signing_certificate(firmware["signing_certificate"])
+        certificate = (
+            None if unverified else updates.signing_certificate(firmware["signing_certificate"])
+        )
     except CertificateError as exc:
         log.warning("firmware update %d: signing certificate refused: %s", request_id, exc)
         return "InvalidCertificate", None
@@ -50,7 +55,7 @@ def signed_update(
         request_id=request_id,
         install_at=install,
         certificate=certificate,
-        signature=firmware["signature"],
+        signature=firmware.get("signature") or "",
     )
     return ("AcceptedCanceled" if updates.busy else "Accepted"), job
 

@@ -13,6 +13,8 @@ from pievse.hal.ports import DigitalIn, DigitalOut
 
 
 class RelayContactor:
+    closes_only_with_ev = False
+
     def __init__(
         self,
         coil: DigitalOut,

@@ -1,4 +1,9 @@
-"""Energy meter read over a register bus with a register map, one Measurements per poll."""
+"""Energy meter read over a register bus with a register map, one Measurements per poll.
+
+A value that cannot be a reading at all (not finite, a negative count) is a MeterError; one
+that cannot follow the last (backwards, faster than the board can deliver) is the control
+loop's to judge (`energy_plausibility`), which knows the ratings and which count it adopted.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,6 @@ class ModbusMeter:
         self._reads = plan_reads(register_map)
         self.measurands = frozenset(register_map.measurands())
         self._now = now
-        self._last_energy_wh: float | None = None
 
     @property
     def transactions_per_poll(self) -> int:
@@ -76,15 +80,8 @@ class ModbusMeter:
             else:
                 fields[row.measurand] = value
         energy = fields.get("Energy.Active.Import.Register")
-        if energy is not None:
-            if energy < 0:
-                raise MeterError("implausible", f"meter energy register is negative ({energy} Wh)")
-            if self._last_energy_wh is not None and energy < self._last_energy_wh:
-                raise MeterError(
-                    "implausible",
-                    f"meter energy went backwards ({self._last_energy_wh} -> {energy} Wh)",
-                )
-            self._last_energy_wh = energy
+        if energy is not None and energy < 0:
+            raise MeterError("implausible", f"meter energy register is negative ({energy} Wh)")
         return Measurements(
             timestamp=self._now(),
             voltage_v=_phases(per_phase["Voltage"]),

@@ -222,6 +222,8 @@ class CoprocessorPilot:
 class CoprocessorContactor:
     """The co-processor's enable output: it closes only when its own rules allow."""
 
+    closes_only_with_ev = True
+
     def __init__(self, coprocessor: PilotCoprocessor) -> None:
         self._co = coprocessor
         self._commanded = False

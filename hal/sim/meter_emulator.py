@@ -2,18 +2,20 @@
 
 Register values are encoded with the same map rows the driver decodes with, from a source
 of values: the bench plant (energy integrates the simulated current) or a load you set.
-The energy counter persists in a small JSON file, as a real meter's does, so a restarted
-bench never sees its meter run backwards. Faults are injected where a real line produces
-them: no reply, a corrupted CRC, an exception reply, implausible values.
+Beyond those rows it serves what the map says the meter documents (`[[served]]` registers,
+`[[setting]]` holding registers, zeros across the undocumented addresses of its `[[span]]`s)
+and refuses a read longer than the meter answers at once. The energy counter advances on
+the emulator's own clock and persists in a small JSON file, as a real meter's does, so a
+restarted bench never sees its meter run backwards. Faults are injected where a real line
+produces them: no reply, a corrupted CRC, an exception reply, implausible values.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,14 +23,22 @@ from pathlib import Path
 from typing import Protocol
 
 from pievse.hal.modbus import RegisterServer
-from pievse.hal.register_map import RegisterMap, plan_reads
+from pievse.hal.register_map import RegisterMap, RegisterRow, plan_reads
+from pievse.hal.sim.meter_energy import EnergyCounter
+from pievse.hal.sim.meter_quantities import shown_values
 
 log = logging.getLogger(__name__)
 
-METER_FAULTS = ("timeout", "crc", "exception", "nan", "negative", "backwards")
+METER_FAULTS = ("timeout", "crc", "exception", "nan", "negative", "backwards", "jump")
 DEVICE_FAILURE = 4
+ILLEGAL_VALUE = 3
+"""What a meter answers for a read longer than it serves at once (illegal data value)."""
 ENERGY = "Energy.Active.Import.Register"
 BACKWARDS_WH = 100.0
+JUMP_WH = 1e9
+"""The "jump" fault: +1 000 000 kWh on the energy register while it lasts."""
+COUNT_EVERY_S = 1.0
+"""The counter advances on the meter's own clock, read or not."""
 
 
 class MeterSource(Protocol):
@@ -147,24 +157,30 @@ class MeterEmulator:
         source: MeterSource,
         device_id: int = 1,
         energy_file: Path | None = None,
+        count_every_s: float | None = COUNT_EVERY_S,
     ) -> None:
+        """`count_every_s`: how often the counter advances unread (None: at reads only, for
+        a meter some client reads all the time)."""
         if not 1 <= device_id <= 247:
             raise ValueError(f"device_id must be 1..247, got {device_id}")
         self.register_map = register_map
         self.device_id = device_id
         self._source = source
-        self._energy_file = energy_file
-        self._base_wh = _load_energy(energy_file)
-        self._last_energy_wh = self._base_wh
-        self._saved_wh = self._base_wh
+        self._energy = EnergyCounter(energy_file)
         self._fault: str | None = None
         self._silent = False
         self._serial = False
         self.reads = 0
         self._companions: list[MeterEmulator] = []
+        self._counting: asyncio.Task[None] | None = None
+        self._count_every_s = count_every_s
         self._server = RegisterServer(device_id, self._ranges(), self._read, self._filter_reply)
 
     def _ranges(self) -> list[tuple[int, int, int]]:
+        """The meter's documented address space where its map declares it, else the
+        driver's reads."""
+        if self.register_map.spans:
+            return list(self.register_map.spans)
         return [(b.function_code, b.address, b.count) for b in plan_reads(self.register_map)]
 
     def share_line(self, companion: MeterEmulator) -> None:
@@ -200,7 +216,9 @@ class MeterEmulator:
     # --- serving ------------------------------------------------------------------------
 
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 502) -> tuple[str, int]:
-        return await self._server.serve_tcp(host, port)
+        bound = await self._server.serve_tcp(host, port)
+        self._start_counting()
+        return bound
 
     async def start_rtu(
         self, device: str, baudrate: int = 9600, parity: str = "N", stop_bits: int = 1
@@ -208,24 +226,50 @@ class MeterEmulator:
         for emulator in (self, *self._companions):
             emulator._serial = True
         await self._server.serve_rtu(device, baudrate, parity, stop_bits)
+        self._start_counting()
+
+    def _start_counting(self) -> None:
+        every_s = self._count_every_s
+        if every_s is None:
+            return
+
+        async def count() -> None:
+            while True:
+                await asyncio.sleep(every_s)
+                for emulator in (self, *self._companions):
+                    emulator.energy_wh()
+
+        self._counting = asyncio.get_running_loop().create_task(count(), name="meter-count")
 
     async def stop(self) -> None:
+        if self._counting is not None:
+            self._counting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._counting
+            self._counting = None
         await self._server.stop()
         for emulator in (self, *self._companions):
-            emulator._keep_last_count()
-
-    def _keep_last_count(self) -> None:
-        with contextlib.suppress(TimeoutError):  # a silent source keeps the last counter read
-            self._last_energy_wh = self._base_wh + self._source.values().get(ENERGY, 0.0)
-        self._save()
+            emulator.energy_wh()
 
     def energy_wh(self) -> float:
-        return self._last_energy_wh
+        """The import counter now (kept in the energy file); a silent source leaves it
+        where it was."""
+        with contextlib.suppress(TimeoutError):
+            self._count(self._source.values())
+        return self._energy.total_wh
+
+    def _count(self, values: dict[str, float]) -> float:
+        phase_w = [values.get(f"Power.Active.Import/L{i}", 0.0) for i in (1, 2, 3)]
+        return self._energy.update(values.get(ENERGY, 0.0), phase_w)
 
     # --- the register image -------------------------------------------------------------
 
     async def _read(self, function_code: int, address: int, count: int) -> list[int] | int:
+        """Every row, served register and setting the read covers; an address inside the
+        meter's space that none names reads as zero, as the meter answers it."""
         self.reads += 1
+        if count > self.register_map.max_read:
+            return ILLEGAL_VALUE
         fault = self.fault
         if fault == "exception":
             return DEVICE_FAILURE
@@ -235,34 +279,49 @@ class MeterEmulator:
             self._silent = True
             return [0] * count
         self._silent = False
-        image: dict[tuple[int, int], int] = {}
-        for row in self.register_map.rows:
-            key = f"{row.measurand}/{row.phase}" if row.phase else row.measurand
-            value = values.get(key, 0.0)
-            if fault == "nan" and row.type == "float32":
-                value = math.nan
+        image: dict[int, int] = {}
+        for row, value in self._covered(function_code, address, count, values):
             try:
                 words = row.encode(value)
             except ValueError as exc:
                 log.warning("meter emulator: register %#06x: %s", row.address, exc)
                 return DEVICE_FAILURE
             for offset, word in enumerate(words):
-                image[(row.function_code, row.address + offset)] = word
-        return [image.get((function_code, address + i), 0) for i in range(count)]
+                image[row.address + offset] = word
+        return [image.get(address + i, 0) for i in range(count)]
+
+    def _covered(
+        self, function_code: int, address: int, count: int, values: dict[str, float]
+    ) -> list[tuple[RegisterRow, float]]:
+        nan = self.fault == "nan"
+        found: list[tuple[RegisterRow, float]] = []
+        for row in (*self.register_map.rows, *self.register_map.served):
+            key = f"{row.measurand}/{row.phase}" if row.phase else row.measurand
+            value = math.nan if nan and row.type == "float32" else values.get(key, 0.0)
+            found.append((row, value))
+        for row, setting in self.register_map.settings:
+            found.append((row, float(self.device_id if setting == "device_id" else setting)))
+        return [
+            (row, value)
+            for row, value in found
+            if row.function_code == function_code
+            and row.address < address + count
+            and row.address + row.width > address
+        ]
 
     def values(self) -> dict[str, float]:
         """What the meter shows now, faults applied; raises TimeoutError when it is silent."""
         values = dict(self._source.values())
-        energy = self._base_wh + values.get(ENERGY, 0.0)
-        self._last_energy_wh = energy
-        self._save()
+        energy = self._count(values)
         fault = self.fault
         if fault == "negative":
             energy = -1000.0
         elif fault == "backwards":
             energy = max(0.0, energy - BACKWARDS_WH)
+        elif fault == "jump":
+            energy += JUMP_WH
         values[ENERGY] = energy
-        return values
+        return shown_values(values, self._energy.phase_wh)
 
     def _filter_reply(self, frame: bytes) -> bytes:
         fault = self.fault
@@ -271,28 +330,3 @@ class MeterEmulator:
         if fault == "crc":
             return frame[:-1] + bytes([frame[-1] ^ 0xFF])
         return frame
-
-    def _save(self) -> None:
-        """Before a read shows a higher count, the file has it: a killed process never
-        comes back with its meter below a value some client was already given."""
-        if self._energy_file is None or self._last_energy_wh == self._saved_wh:
-            return
-        self._saved_wh = self._last_energy_wh
-        tmp = self._energy_file.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps({"energy_wh": self._last_energy_wh}))
-            os.replace(tmp, self._energy_file)
-        except OSError as exc:
-            log.warning("cannot save the meter's energy counter to %s: %s", self._energy_file, exc)
-
-
-def _load_energy(path: Path | None) -> float:
-    if path is None or not path.exists():
-        return 0.0
-    try:
-        value = float(json.loads(path.read_text())["energy_wh"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"{path}: not a meter energy file ({exc})") from exc
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{path}: energy_wh must be a finite number >= 0, got {value}")
-    return value

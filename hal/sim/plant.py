@@ -231,6 +231,8 @@ class Plant:
                 return "exception"
             if self.faults["meter_implausible"]:
                 return "nan"
+            if self.faults["meter_jump"]:
+                return "jump"
             return None
 
     # --- bench side (BenchControl) -------------------------------------------------------
@@ -347,9 +349,8 @@ class Plant:
             "phase_mirror": self._phase_contacts_closed(),
             "rcd_trip": self.faults["rcd"] or self._outputs["rcd_test"],
             "overtemp_alert": self._alert_latched,
-            "lock_feedback": self._outputs["lock_actuator"]
-            and self.ev_state != "A"
-            and not self.faults["lock"],
+            # A socket's lock pin moves with or without a plug (commissioning tests it empty).
+            "lock_feedback": self._outputs["lock_actuator"] and not self.faults["lock"],
             "pilot_alert": self._pilot_alert,
             "tamper": self.faults["tamper"],
         }
@@ -374,8 +375,10 @@ class Plant:
             return -GENERATOR_V, -GENERATOR_V
         load = EV_STATE_OHM[self.ev_state]
         if load is None:
+            # Nothing plugged in: the bench's diode fault stands for a pilot stage whose
+            # negative swing is lost, which only a PWM with no EV shows (commissioning).
             high = GENERATOR_V
-            low_phase = -GENERATOR_V
+            low_phase = 0.0 if self.faults["diode"] else -GENERATOR_V
         elif self.faults["diode"]:
             high = GENERATOR_V * load / (SOURCE_OHM + load)
             low_phase = -high

@@ -108,9 +108,15 @@ class EmulatedMeterBus:
     ) -> None:
         """`grid_device_id`: a grid meter of the same map on the same line, reading the
         plant's site (house, PV and the EV together)."""
-        self.emulator = MeterEmulator(register_map, PlantMeter(plant), device_id, energy_file)
+        # The box reads this meter at every poll: counting between reads as well would cost
+        # a fleet of thousands of boxes a wake-up each second each, for nothing.
+        self.emulator = MeterEmulator(
+            register_map, PlantMeter(plant), device_id, energy_file, count_every_s=None
+        )
         if grid_device_id is not None:
-            grid = MeterEmulator(register_map, PlantGridMeter(plant), grid_device_id)
+            grid = MeterEmulator(
+                register_map, PlantGridMeter(plant), grid_device_id, count_every_s=None
+            )
             self.emulator.share_line(grid)
         self._timeout_s = timeout_s
         self._bus: ModbusTcpBus | None = None

@@ -121,6 +121,7 @@ class SiteModel:
             moment = self._moment_locked()
             scenario = self._scenario
             return {
+                "active": self._live is not None or scenario is not None,
                 "house_a": list(moment.house_a),
                 "pv_w": moment.pv_w,
                 "scenario": None if scenario is None else scenario.name,

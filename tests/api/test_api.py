@@ -68,7 +68,11 @@ async def test_bad_bench_input_is_rejected_and_changes_nothing(
 
 
 async def test_malformed_json_and_unknown_paths(bench: BenchClient) -> None:
-    async with bench.http.post(f"{bench.base}/api/bench/ev", data=b"{not json") as response:
+    async with bench.http.post(
+        f"{bench.base}/api/bench/ev",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    ) as response:
         assert response.status == 400
         assert "not valid JSON" in (await response.json())["error"]
     async with bench.http.post(f"{bench.base}/api/bench/explode", json={}) as response:

@@ -1,6 +1,6 @@
 """The local API beyond loopback: everything that changes state needs the token, reading too
 unless `lan_read`; a wrong or missing token is a 401 and changes nothing. The token is
-generated once, kept, printed that once and never logged.
+generated once, kept, shown once in an owner-only file and never printed or logged.
 
 The server under test listens on loopback (network tests stay there): the check is the
 same object the wallbox puts in front of its API when it listens beyond."""
@@ -8,6 +8,7 @@ same object the wallbox puts in front of its API when it listens beyond."""
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from pievse.firmware.api.access import ApiAccess, access_for, is_loopback
+from pievse.firmware.api.access import TOKEN_FILE, ApiAccess, access_for, is_loopback
 from pievse.firmware.api.local_api import build_app
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
@@ -75,34 +76,59 @@ async def test_lan_read_opens_reading_only() -> None:
             assert r.status == 401
 
 
-def test_a_token_is_made_once_kept_printed_and_never_logged(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+def test_a_made_token_is_shown_once_in_an_owner_only_file_never_on_stdout_or_in_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Under systemd, stdout and stderr are the journal, which more than the owner reads."""
     caplog.set_level(logging.DEBUG)
-    options = RunOptions(config=write_config(tmp_path, FAST_CONFIG), data_dir=tmp_path / "data")
+    config = write_config(tmp_path, FAST_CONFIG)
+    options = RunOptions(config=config, data_dir=tmp_path / "data")
     box = Wallbox(options)
+    beside = tmp_path / TOKEN_FILE
     try:
-        assert access_for("127.0.0.1", box.config.api, box.store) is None, "loopback needs no token"
-        first = access_for("192.0.2.7", box.config.api, box.store)
-        assert first is not None and first.token and len(first.token) >= 24
-        printed = capsys.readouterr().out
-        assert first.token in printed
-        again = access_for("0.0.0.0", box.config.api, box.store)
-        assert again is not None and again.token == first.token, "kept"
-        assert capsys.readouterr().out == "", "printed once"
+        assert access_for("127.0.0.1", box.config.api, box.store).token is None, "loopback"
+        first = access_for("192.0.2.7", box.config.api, box.store, [beside])
+        assert first.token and len(first.token) >= 24
+        assert beside.read_text() == first.token + "\n"
+        assert stat.S_IMODE(beside.stat().st_mode) == 0o600
+        assert str(beside) in caplog.text, "the log names the file"
+        again = access_for("0.0.0.0", box.config.api, box.store, [beside])
+        assert again.token == first.token, "kept"
+        beside.unlink()
+        access_for("0.0.0.0", box.config.api, box.store, [beside])
+        assert not beside.exists(), "shown once, when it was made"
+        out, err = capfd.readouterr()
+        assert first.token not in out + err
         assert first.token not in caplog.text
     finally:
         box.store.close()
-    configured = tmp_path / "configured"
-    configured.mkdir()
+
+
+def test_a_token_goes_to_the_data_directory_where_the_config_directory_is_not_writable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    box = Wallbox(RunOptions(config=write_config(tmp_path, FAST_CONFIG), data_dir=tmp_path / "d"))
+    places = [tmp_path / "missing" / TOKEN_FILE, tmp_path / "d" / TOKEN_FILE]
+    try:
+        made = access_for("192.0.2.7", box.config.api, box.store, places)
+    finally:
+        box.store.close()
+    assert not places[0].exists() and places[1].read_text().strip() == made.token
+    assert stat.S_IMODE(places[1].stat().st_mode) == 0o600
+    assert made.token is not None and made.token not in caplog.text
+
+
+def test_a_configured_token_is_used_and_no_file_is_written(tmp_path: Path) -> None:
     options = RunOptions(
-        config=write_config(configured, FAST_CONFIG + f'\n[api]\ntoken = "{TOKEN}"\n'),
-        data_dir=configured / "data",
+        config=write_config(tmp_path, FAST_CONFIG + f'\n[api]\ntoken = "{TOKEN}"\n'),
+        data_dir=tmp_path / "data",
     )
     box = Wallbox(options)
     try:
-        access = access_for("192.0.2.7", box.config.api, box.store)
-        assert access is not None and access.token == TOKEN
+        access = access_for("192.0.2.7", box.config.api, box.store, [tmp_path / TOKEN_FILE])
+        assert access.token == TOKEN
+        assert not (tmp_path / TOKEN_FILE).exists()
     finally:
         box.store.close()
 

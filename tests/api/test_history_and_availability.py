@@ -8,6 +8,9 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
+
+from pievse.firmware.api.session_history import sessions_csv
 from tests.conftest import FAST_CONFIG, BenchClient, running_wallbox, start_charging
 
 
@@ -69,3 +72,35 @@ async def start_charging_refused(box: BenchClient) -> None:
     await box.wait_for(lambda s: s["connectors"]["1"]["status"] == "Unavailable")
     assert (await box.status())["session"] is None, "an inoperative box starts nothing"
     await box.bench("ev", state="A")
+
+
+FORMULA = '=HYPERLINK("//x.y")'
+
+
+async def test_a_tag_a_spreadsheet_would_run_is_text_in_the_csv(bench: BenchClient) -> None:
+    """An id tag is whatever a card or a CSMS says; opened in a spreadsheet, the CSV must
+    not run it. The JSON list keeps it as it is."""
+    await start_charging(bench, tag=FORMULA)
+    await bench.bench("ev", state="A")
+    await bench.wait_for(lambda s: s["session"] is None)
+    _, answer = await bench.get("/api/sessions")
+    assert answer["sessions"][0]["id_tag"] == FORMULA
+    async with bench.http.get(f"{bench.base}/api/sessions.csv") as response:
+        rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert rows[0]["id_tag"] == "'" + FORMULA
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_neutralised_and_numbers_stay_numbers(start: str) -> None:
+    row = {
+        "id": 7,
+        "id_tag": f"{start}1+2",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "stopped_at": None,
+        "energy_wh": -1.5,
+        "stop_reason": f"{start}cmd",
+    }
+    parsed = next(csv.DictReader(io.StringIO(sessions_csv([row]))))
+    assert parsed["id_tag"] == f"'{start}1+2"
+    assert parsed["stop_reason"] == f"'{start}cmd"
+    assert parsed["energy_wh"] == "-1.5" and parsed["stopped_at"] == ""

@@ -63,7 +63,37 @@ def _board_with(tmp_path: Path, old: str, new: str) -> str:
             "steps = [[70.0, 10.0], [60.0, 16.0]]",
             "[derating] steps: expected a list of [above_c, max_current_a] pairs",
         ),
-        ("[contactor]\n", "[contactorx]\n", "[contactor]: section missing"),
+        ("[contactor]\n", "[contactorx]\n", "my-board.toml: [contactorx]: unknown section"),
+        # A misspelt section used to be skipped: no derating, 32 A offered at 75 °C.
+        ("[derating]\n", "[deratng]\n", "my-board.toml: [deratng]: unknown section (known:"),
+        ("steps = [[60.0", "step = 3\nsteps = [[60.0", "[derating] step: unknown key"),
+        ("max_current_a = 32", "max_curent_a = 16\nmax_current_a = 32", "[board] max_curent_a"),
+        (
+            "device_id = 1\n",
+            "device_id = 300\n",
+            "my-board.toml: [meter] device_id: expected a Modbus unit id 1..247, got 300",
+        ),
+        (
+            "device_id = 2\n",
+            "device_id = 1\n",
+            "[grid_meter] device_id: Modbus unit (port 'meter_bus') 1 is taken by [meter]",
+        ),
+        (
+            'red = "led_red"',
+            'red = "contactor_coil"',
+            "my-board.toml: [led] red: port 'contactor_coil' is named by [contactor] coil already",
+        ),
+        (
+            'green = "led_green"',
+            'green = "led_red"',
+            "[led] green: port 'led_red' is named by [led] red already",
+        ),
+        (
+            'led_red = { driver = "sim.digital_out", signal = "led_red" }',
+            'led_red = { driver = "sim.digital_out", signal = "contactor_coil" }',
+            "[ports.led_red] signal: simulated signal 'contactor_coil' is taken by "
+            "[ports.contactor_coil]",
+        ),
         ("ambient_c = 25", 'scenario = "rainy"', "[plant] scenario: no scenario 'rainy'"),
         ("ambient_c = 25", "scenario_speed = 0", "[plant] scenario_speed: expected a number"),
         ("phases = 3", "phases = 1", "[phase_contactor]: needs a 3-phase board"),
@@ -93,7 +123,7 @@ def test_a_board_that_extends_another_changes_only_what_it_names(tmp_path: Path)
 @pytest.mark.parametrize(
     ("extends", "message"),
     [
-        ('"pi-zero"', "unknown board 'pi-zero'"),
+        ('"pi-zero"', "loop.toml: [board] extends: unknown board 'pi-zero'"),
         ("3", "[board] extends: expected a board's name"),
         ('"loop.toml"', "[board] extends: loop.toml extends it"),
     ],
@@ -104,6 +134,61 @@ def test_a_bad_extends_is_refused_with_its_file(tmp_path: Path, extends: str, me
     with pytest.raises(BoardError) as excinfo:
         load_board(str(path))
     assert message in str(excinfo.value)
+
+
+def _pi_board_with(tmp_path: Path, old: str, new: str) -> str:
+    text = (BOARDS_DIR / "pi-relay-hat.toml").read_text()
+    assert old in text, old
+    path = tmp_path / "my-pi.toml"
+    path.write_text(text.replace(old, new, 1))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # The LED on the contactor's keep-alive line: each could switch the other.
+        (
+            'led_red = { driver = "linux.gpio_out", pin = 16 }',
+            'led_red = { driver = "linux.gpio_out", pin = 27 }',
+            "my-pi.toml: [ports.led_red] pin: GPIO line 27 is taken by "
+            "[ports.contactor_keepalive] already",
+        ),
+        (
+            'lid = { driver = "linux.gpio_in", pin = 26,',
+            'lid = { driver = "linux.gpio_in", pin = 17,',
+            "[ports.lid] pin: GPIO line 17 is taken by [ports.contactor_coil]",
+        ),
+        (
+            "address = 0x49",
+            "address = 0x48",
+            "[thermometer] address: I2C address (I2C bus 1) 72 is taken by [ports.adc]",
+        ),
+        (
+            "channel = 3, full_scale_v",
+            "channel = 2, full_scale_v",
+            "[ports.outlet_ntc] channel: ADC channel (I2C address (I2C bus 1) 72) 2 is taken "
+            "by [ports.pp]",
+        ),
+        (
+            'device = "/dev/rs485"',
+            'device = "/dev/ttyAMA0"',
+            "[ports.meter_bus] device: serial device '/dev/ttyAMA0' is taken by [ports.rfid]",
+        ),
+    ],
+)
+def test_two_sections_on_one_piece_of_hardware_are_refused(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(BoardError) as excinfo:
+        load_board(_pi_board_with(tmp_path, old, new))
+    assert message in str(excinfo.value)
+
+
+def test_an_error_while_building_names_the_file(tmp_path: Path) -> None:
+    path = _board_with(tmp_path, "resume_c = 70", "resume_c = 90")
+    with pytest.raises(BoardError, match=r"^board file my-board\.toml: \[thermometer\] driver"):
+        assemble(load_board(path))
 
 
 def test_unknown_board_names_the_bundled_ones() -> None:

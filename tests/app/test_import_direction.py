@@ -91,6 +91,19 @@ def test_control_knows_neither_ocpp_nor_the_api_nor_security() -> None:
         assert not bad, f"{path.name} imports {bad}"
 
 
+def test_commissioning_sees_the_board_through_the_controller_and_nothing_else() -> None:
+    """The CSMS link reaches it as a description the composition root hands in."""
+    allowed = (
+        "pievse.firmware.commissioning",
+        "pievse.firmware.clock",
+        "pievse.firmware.control",
+        "pievse.hal.interfaces",
+    )
+    for path in _modules(FIRMWARE / "commissioning"):
+        ours = _under(_imports(path), "pievse")
+        assert ours <= _under(ours, *allowed), f"{path.name} imports {ours}"
+
+
 def test_the_ocpp_library_and_websockets_stay_in_the_ocpp_fronts() -> None:
     """The OCPP-J framework, the link to the CSMS and the fronts on them, and the demo's
     central system, the other end of the wire."""

@@ -156,7 +156,8 @@ def from_outside(injections: int, nice: int) -> None:
     api = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 
     def request(method: str, path: str, body: dict[str, object] | None = None) -> dict:
-        api.request(method, path, None if body is None else json.dumps(body))
+        headers = {"Content-Type": "application/json"}
+        api.request(method, path, None if body is None else json.dumps(body), headers)
         return json.loads(api.getresponse().read())
 
     def wait(predicate, timeout: float = 10.0) -> dict:  # type: ignore[no-untyped-def]

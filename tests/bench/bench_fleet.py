@@ -56,9 +56,7 @@ class Csms:
         self.process.wait()
 
 
-def measure(
-    command: list[str], boxes: int, measure_s: float
-) -> tuple[float, float, float, float]:
+def measure(command: list[str], boxes: int, measure_s: float) -> tuple[float, float, float, float]:
     """(seconds until all charged, CPU share of a core, RSS MB per box, MeterValues per
     second) once all charge."""
     csms = Csms()

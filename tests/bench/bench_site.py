@@ -48,6 +48,8 @@ from tests.rigs.mosquitto import Broker, running_broker  # noqa: E402
 from tests.rigs.proc_stats import cpu_s  # noqa: E402
 
 SITE = "bench"
+SECRET = "the-bench-site-secret"
+"""The site signs its messages (a box shares no site unsigned)."""
 STEADY_S = 10.0
 STEPS = 5
 QUIET_S = 6.0
@@ -132,7 +134,7 @@ class Site:
         self.house_a = 0.0
         self.reports: list[list[Report]] = [[] for _ in conns]
         self._broker = broker
-        self._codec = SiteCodec(SITE)
+        self._codec = SiteCodec(SITE, SECRET)
         self.peak_a = 0.0
         self.changed_at = time.monotonic()
         """When a pilot's offer last changed."""
@@ -177,7 +179,13 @@ async def measure(boxes: int, per_process: int, broker: Broker, data: Path) -> N
     fuse, step = fuse_for(boxes)
     names = [f"site-{i + 1:03d}" for i in range(boxes)]
     groups = [names[i : i + per_process] for i in range(0, boxes, per_process)]
-    config = {"id": SITE, "main_fuse_a": fuse, "max_boxes": boxes, "house_metered": True}
+    config = {
+        "id": SITE,
+        "main_fuse_a": fuse,
+        "max_boxes": boxes,
+        "house_metered": True,
+        "secret": SECRET,
+    }
     spawn = multiprocessing.get_context("spawn")
     conns, processes = [], []
     for group in groups:

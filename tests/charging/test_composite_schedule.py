@@ -7,7 +7,7 @@ sees every period of every profile; the reference knows nothing of segments or s
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -139,3 +139,54 @@ def test_composite_matches_the_minute_by_minute_reference(
         else:
             assert got == pytest.approx(expected), t
         t += timedelta(minutes=1)
+
+
+offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+instants = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=offsets
+)
+
+
+@st.composite
+def extreme_profiles(draw: st.DrawFn, profile_id: int) -> ChargingProfile:
+    kind = draw(st.sampled_from(["Absolute", "Recurring", "Relative"]))
+    starts = sorted(set(draw(st.lists(st.integers(1, 2**31 - 1), max_size=3))))
+    return ChargingProfile(
+        id=profile_id,
+        connector_id=1,
+        stack_level=draw(st.integers(0, 3)),
+        purpose=draw(st.sampled_from(["TxDefaultProfile", "TxProfile"])),
+        kind=kind,
+        recurrency=draw(st.sampled_from(["Daily", "Weekly"])) if kind == "Recurring" else None,
+        valid_from=draw(st.one_of(st.none(), instants)),
+        valid_to=draw(st.one_of(st.none(), instants)),
+        transaction_id=None,
+        schedule=Schedule(
+            draw(st.sampled_from(["A", "W"])),
+            tuple(Period(s, 16.0, None) for s in [0, *starts]),
+            draw(st.one_of(st.none(), st.integers(1, 2**31 - 1))),
+            None if kind == "Relative" else draw(instants),
+            None,
+        ),
+        received_at=draw(instants),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(1, 1000), min_size=1, max_size=4, unique=True).flatmap(
+        lambda ids: st.tuples(*(extreme_profiles(i) for i in ids))
+    ),
+    instants,
+    st.integers(0, 2 * 86_400),
+    st.one_of(st.none(), instants),
+)
+def test_the_composite_never_raises_whatever_the_dates(
+    installed: tuple[ChargingProfile, ...], start: datetime, window_s: int, tx: datetime | None
+) -> None:
+    """A stored profile starting 9999-12-31 with a duration used to overflow here at every
+    step; ends past the last representable instant are clipped instead."""
+    end = min(start + timedelta(seconds=window_s), datetime(9999, 12, 31, tzinfo=UTC))
+    segments = composite(list(installed), 1, start, end, Context(230.0, 3, tx))
+    for s in segments:
+        assert start <= s.start < s.end <= max(end, start)

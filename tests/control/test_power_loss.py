@@ -69,7 +69,12 @@ def data(tmp_path: Path) -> Path:
 
 @contextlib.asynccontextmanager
 async def _start_up(
-    data: Path, *, meter_silent: bool = False, ev: str = "A", resume: bool = False
+    data: Path,
+    *,
+    meter_silent: bool = False,
+    ev: str = "A",
+    resume: bool = False,
+    meter_jump: bool = False,
 ) -> AsyncIterator[StartedBox]:
     config = parse_config(
         {
@@ -81,6 +86,7 @@ async def _start_up(
     with controller_rig(data, config, clock, keep_board_files=True) as rig:
         rig.plant.set_ev(ev, None, None)
         rig.plant.set_fault("meter_offline", meter_silent)
+        rig.plant.set_fault("meter_jump", meter_jump)
         recorder = Recorder()
         rig.controller.sessions.listeners.append(recorder)
         task = asyncio.create_task(rig.controller.run())
@@ -128,6 +134,15 @@ async def test_a_meter_reading_below_the_persisted_one_is_not_believed(data: Pat
     session_id = _cut_session(data, persisted_wh=1750.0)  # the meter reads 900: replaced
     async with _start_up(data):
         pass
+    assert _row(data, session_id)[:2] == ("PowerLoss", 1750.0)
+
+
+async def test_a_glitch_on_the_first_poll_is_not_what_the_stop_bills(data: Path) -> None:
+    """Judged against the persisted count and the time since it (the box was off for
+    4 h 20 min): +1 000 000 kWh cannot be, so the stop takes 1750 Wh, not 1 000 000 900."""
+    session_id = _cut_session(data, persisted_wh=1750.0)
+    async with _start_up(data, meter_jump=True) as box:
+        assert box.controller.meter.energy_refused is not None
     assert _row(data, session_id)[:2] == ("PowerLoss", 1750.0)
 
 

@@ -64,7 +64,7 @@ def test_arbitration_takes_the_lowest(values: list[float]) -> None:
 
 
 def test_limit_sources_ignore_none_and_refuse_duplicates() -> None:
-    sources = LimitSources()
+    sources = LimitSources(lambda: 0.0)
     sources.register("profile", lambda _now: None)
     sources.register("site", lambda _now: 20.0)
     with pytest.raises(ValueError, match="registered twice"):

@@ -56,9 +56,7 @@ def bench_csms() -> Iterator[BenchCsms]:
 
 def _fleet(csms_url: str, *flags: str, timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
     command = [*PIEVSE, "fleet", "--csms", csms_url, "--session-s", "100000", "--idle-s", "1"]
-    done = subprocess.run(
-        [*command, *flags], capture_output=True, text=True, timeout=timeout_s
-    )
+    done = subprocess.run([*command, *flags], capture_output=True, text=True, timeout=timeout_s)
     assert done.returncode == 0, done.stderr
     return done
 

@@ -124,7 +124,6 @@ async def test_a_poll_takes_the_planned_transactions(rig: RigFactory) -> None:
         ("exception", "exception"),
         ("nan", "implausible"),
         ("negative", "implausible"),
-        ("backwards", "implausible"),
         ("crc", "crc"),
     ],
 )
@@ -147,14 +146,35 @@ async def test_each_fault_is_classified_and_the_next_good_reply_recovers(
     assert math.isfinite(after.current_a[0] or math.nan)
 
 
+@pytest.mark.parametrize(("fault", "change_wh"), [("backwards", -100.0), ("jump", 1e9)])
+async def test_a_count_that_cannot_follow_the_last_is_read_as_it_is(
+    rig: RigFactory, fault: str, change_wh: float
+) -> None:
+    """Judging it needs the ratings and the count adopted: the control loop's
+    (`energy_plausibility`); a meter that refused it would refuse every correct count after a
+    glitch too (it did: "went backwards" until a restart)."""
+    r = await rig("sdm630", energy_wh=5000.0)
+    before = await r.meter.poll()
+    r.emulator.set_fault(fault)
+    odd = await r.meter.poll()
+    r.emulator.set_fault(None)
+    after = await r.meter.poll()
+    assert before.energy_import_wh is not None and odd.energy_import_wh is not None
+    assert odd.energy_import_wh - before.energy_import_wh == pytest.approx(change_wh, abs=1.0)
+    assert after.energy_import_wh == pytest.approx(before.energy_import_wh, abs=1.0)
+
+
 async def test_a_wrong_unit_id_gets_no_data(rig: RigFactory) -> None:
-    """On RS485 nobody answers; a Modbus TCP server answers with an exception instead."""
+    """On RS485 nobody answers; over Modbus TCP the gateway answers exception 0x0B (its
+    target device failed to respond)."""
     r = await rig("sdm630", device_id=7)
     other = ModbusMeter(r.bus, r.emulator.register_map, device_id=8)
     with pytest.raises(MeterError) as failed:
         await other.poll()
     expected = {"tcp": "exception", "rtu": "timeout"}[rig.transport]  # type: ignore[attr-defined]
     assert failed.value.kind == expected
+    if expected == "exception":
+        assert "exception reply 11 (gateway no response)" in str(failed.value)
     assert (await r.meter.poll()).frequency_hz == pytest.approx(50.0)
 
 

@@ -51,10 +51,10 @@ async def test_availability_discovery_and_state_follow_the_box(
         assert select["command_topic"] == f"{BASE}/set/mode"
         assert select["options"] == ["fast", "pv", "min_pv", "off"]
         assert select["availability_topic"] == f"{BASE}/availability"
+        for kind in ("number/pievse_pievse-0001/setpoint_a", "button/pievse_pievse-0001/stop"):
+            await watch.wait_for(f"homeassistant/{kind}/config")
         sensors = [t for t, _, _ in watch.messages if t.startswith("homeassistant/sensor/")]
         assert len(set(sensors)) == 12
-        for kind in ("number/pievse_pievse-0001/setpoint_a", "button/pievse_pievse-0001/stop"):
-            assert watch.last(f"homeassistant/{kind}/config") is not None
         await state(watch, lambda s: s["status"] == "Available" and s["mode"] == "fast")
         await start_charging(box)
         charging = await state(watch, lambda s: s["status"] == "Charging" and s["power_w"])
@@ -64,8 +64,8 @@ async def test_availability_discovery_and_state_follow_the_box(
     async with broker.watch() as late:
         # retained: a client that comes later sees the state and the discovery at once
         await late.wait_for(f"{BASE}/availability", b"offline")
-        assert late.last("homeassistant/select/pievse_pievse-0001/mode/config") is not None
-        assert late.last(f"{BASE}/state") is not None
+        await late.wait_for("homeassistant/select/pievse_pievse-0001/mode/config")
+        await late.wait_for(f"{BASE}/state")
 
 
 async def test_commands_go_through_the_apis_checks(tmp_path: Path, broker: Broker) -> None:
@@ -189,3 +189,37 @@ def test_a_bad_mqtt_url_is_a_config_error() -> None:
     for url in ("http://x", "mqtt://", "mqtt://h:99999", "mqtt://h/path"):
         with pytest.raises(ConfigError, match=r"\[mqtt\] url"):
             parse_config({"mqtt": {"url": url}})
+
+
+async def test_a_retained_command_is_ignored_at_every_connect_and_a_live_one_still_acts(
+    tmp_path: Path, broker: Broker
+) -> None:
+    async with broker.watch() as stranger:
+        await stranger.publish(f"{BASE}/set/stop", "PRESS", retain=True)
+        await stranger.publish(f"{BASE}/set/mode", "off", retain=True)
+    async with running_wallbox(tmp_path, mqtt_config(broker)) as box:
+        charging = await start_charging(box)
+        await box.wait_for(lambda s: s["mqtt"]["connected"] and s["mqtt"]["ignored_retained"] == 2)
+        # A client taking over the box's client id cuts its connection: it reconnects and
+        # the broker hands it the retained commands again.
+        async with broker.watch(identifier="pievse-pievse-0001"):
+            await box.wait_for(lambda s: not s["mqtt"]["connected"])
+        await box.wait_for(lambda s: s["mqtt"]["ignored_retained"] == 4, timeout=10)
+        status = await box.wait_status("1", "Charging")
+        assert status["session"]["id"] == charging["session"]["id"]
+        assert status["site"]["mode"] == "fast"
+        async with broker.watch() as owner:
+            await owner.publish(f"{BASE}/set/stop", "PRESS")
+        await box.wait_for(lambda s: s["session"] is None)
+
+
+async def test_a_flood_of_refused_commands_is_counted_not_logged_each_time(
+    tmp_path: Path, broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with broker.watch() as stranger, running_wallbox(tmp_path, mqtt_config(broker)) as box:
+        await stranger.wait_for(f"{BASE}/availability", b"online")
+        for i in range(200):
+            await stranger.publish(f"{BASE}/set/mode", f"junk-{i}")
+        await box.wait_for(lambda s: s["mqtt"]["refused_commands"] == 200, timeout=10)
+    logged = [r for r in caplog.records if "refused, nothing changed" in r.getMessage()]
+    assert 1 <= len(logged) <= 10

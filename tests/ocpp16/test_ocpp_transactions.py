@@ -228,3 +228,20 @@ async def test_a_transaction_message_is_dropped_after_its_attempts(
     assert len(csms.of("StopTransaction", mark)) == 2
     assert box.wallbox.ocpp is not None
     assert box.wallbox.ocpp.outbox.pending_transaction_messages() == 0
+
+
+async def test_max_energy_on_invalid_id_lets_that_much_through_before_the_energy_stops(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    await csms.call(call.ChangeConfiguration(key="StopTransactionOnInvalidId", value="false"))
+    await csms.call(call.ChangeConfiguration(key="MaxEnergyOnInvalidId", value="15"))
+    csms.script.start_status = "Invalid"
+    mark = len(csms.received)
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="CARD-1")
+    await csms.wait_for("StartTransaction", since=mark)
+    charging = await box.wait_for(lambda s: s["contactor"] == "closed", timeout=5)
+    assert charging["session"]["energy_wh"] < 15
+    stopped = await box.wait_for(lambda s: s["pilot"]["duty_percent"] is None, timeout=15)
+    assert stopped["session"]["energy_wh"] >= 15
+    assert "StopTransaction" not in csms.actions(mark)

@@ -19,16 +19,23 @@ def problem(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("fault", "component", "tech_code"),
+    ("fault", "component", "tech_code", "stopped"),
     [
-        ("rcd", "Connector", "GroundFailure"),
-        ("overtemperature", "ChargingStation", "HighTemperature"),
-        ("tamper", "ChargingStation", "OtherError"),
+        ("rcd", "Connector", "GroundFailure", "GroundFault"),
+        ("overtemperature", "ChargingStation", "HighTemperature", None),
+        ("tamper", "ChargingStation", "OtherError", "Other"),
     ],
 )
 async def test_a_fault_is_a_problem_event_and_faulted_until_it_clears(
-    box: BenchClient, csms: TestCsms201, fault: str, component: str, tech_code: str
+    box: BenchClient,
+    csms: TestCsms201,
+    fault: str,
+    component: str,
+    tech_code: str,
+    stopped: str | None,
 ) -> None:
+    """A fault that ends the transaction ends it for its reason in the fault table, with
+    triggerReason AbnormalCondition; over-temperature only pauses it."""
     await box.bench("ev", state="C")
     await box.bench("tag", id_tag="CARD-1")
     await csms.wait_event("Started")
@@ -47,6 +54,13 @@ async def test_a_fault_is_a_problem_event_and_faulted_until_it_clears(
     if fault == "tamper":
         assert raised["tech_info"] == "Tamper"
     assert (await box.status())["contactor"] == "open"
+    ended = [e for e in csms.events() if e["event_type"] == "Ended"]
+    if stopped is None:
+        assert ended == []
+    else:
+        (event,) = ended
+        assert event["transaction_info"]["stopped_reason"] == stopped
+        assert event["trigger_reason"] == "AbnormalCondition"
     mark = len(csms.received)
     await box.bench("fault", fault=fault, active=False)
     await box.bench("ev", state="A")

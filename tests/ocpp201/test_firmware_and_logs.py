@@ -35,6 +35,10 @@ async def test_a_signed_update_installs_and_reports_in_2_0_1_terms(
             )
         )
         assert unsigned.status == "Rejected", "only signed firmware"
+        refused = await csms.wait_for(
+            "SecurityEventNotification", lambda p: p["type"] == "InvalidFirmwareSignature"
+        )
+        assert "no signature" in refused["tech_info"]
         mark = len(csms.received)
         firmware = {
             "location": f"{files.base}/files/{UPDATE}.bundle",

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.conftest import BenchClient
 from tests.rigs.csms201 import TestCsms201, charging_profile
+from tests.rigs.file_servers import HttpFiles
 
 CONNECTOR = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
 
@@ -212,4 +213,35 @@ async def test_overlapping_remote_starts_begin_one_session_with_its_own_id(
     await csms.wait_event("Updated", "ChargingStateChanged")
     await box.wait_for(lambda s: s["pilot"]["offered_a"] == float(number)), "its TxProfile"
     assert len(csms.of("Authorize")) == 2
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_log_requests_upload_the_last_one_told(
+    box: BenchClient, csms: TestCsms201, files: HttpFiles
+) -> None:
+    """One upload at a time: the second request cancels the first before it began
+    (AcceptedCanceled), and only its file goes up, under its requestId."""
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [
+            [
+                2,
+                f"l{n}",
+                "GetLog",
+                {
+                    "logType": "DiagnosticsLog",
+                    "requestId": n,
+                    "log": {"remoteLocation": f"{files.base}/files/"},
+                },
+            ]
+            for n in (9, 10)
+        ]
+    )
+    first, second = accepted(answers)
+    assert (first["status"], second["status"]) == ("Accepted", "AcceptedCanceled")
+    await csms.wait_for(
+        "LogStatusNotification", lambda p: p["status"] == "Uploaded", since=mark, timeout=8
+    )
+    assert list(files.uploads) == [second["filename"]]
+    assert {p.get("request_id") for p in csms.of("LogStatusNotification", mark)} == {10}
     assert csms.protocol_errors == []

@@ -25,9 +25,10 @@ async def test_roots_by_their_2_0_1_names(tmp_path: Path, csms: TestCsms201) -> 
     async with running_wallbox(tmp_path, ocpp_config(csms)):
         await csms.wait_status(1, "Available")
         assert (await csms.call(call.GetInstalledCertificateIds())).status == "NotFound"
-        for kind, pki in ((CSMS_ROOT, cpo), (MF_ROOT, maker)):
-            answer = await csms.call(call.InstallCertificate(kind, pki.root.pem()))
-            assert answer.status == "Accepted"
+        answer = await csms.call(call.InstallCertificate(CSMS_ROOT, cpo.root.pem()))
+        assert answer.status == "Accepted"
+        own = await csms.call(call.InstallCertificate(MF_ROOT, maker.root.pem()))
+        assert own.status == "Rejected", "manufacturer roots come from provisioning"
         v2g = await csms.call(call.InstallCertificate("V2GRootCertificate", Pki().root.pem()))
         assert v2g.status == "Rejected", "no ISO 15118 on a pilot-only box"
         bad = await csms.call(call.InstallCertificate(CSMS_ROOT, "hello"))
@@ -41,14 +42,16 @@ async def test_roots_by_their_2_0_1_names(tmp_path: Path, csms: TestCsms201) -> 
             == (expected_hash(cpo.root.certificate)["serialNumber"])
         )
         both = await csms.call(call.GetInstalledCertificateIds())
-        assert {c["certificate_type"] for c in both.certificate_hash_data_chain} == {
-            CSMS_ROOT,
-            MF_ROOT,
-        }
-        deleted = await csms.call(call.DeleteCertificate(expected_hash(maker.root.certificate)))
+        assert {c["certificate_type"] for c in both.certificate_hash_data_chain} == {CSMS_ROOT}
+        deleted = await csms.call(call.DeleteCertificate(expected_hash(cpo.root.certificate)))
         assert deleted.status == "Accepted"
-        gone = await csms.call(call.DeleteCertificate(expected_hash(maker.root.certificate)))
+        gone = await csms.call(call.DeleteCertificate(expected_hash(cpo.root.certificate)))
         assert gone.status == "NotFound"
+        refused = await csms.wait_for(
+            "SecurityEventNotification",
+            lambda p: p["type"] == "InvalidFirmwareSigningCertificate",
+        )
+        assert "provisioned" in refused["tech_info"]
         events = await csms.wait_for(
             "SecurityEventNotification",
             lambda p: p["type"] == "InvalidCentralSystemCertificate",

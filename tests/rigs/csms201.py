@@ -54,9 +54,10 @@ class CentralSystem201Side(Recording, ChargePoint):
         token = payload.get("id_token")
         if token is None:
             return call_result.TransactionEvent()
-        return call_result.TransactionEvent(
-            id_token_info={"status": self.csms.tag_status(token["id_token"])}
-        )
+        status = self.csms.tag_status(token["id_token"])
+        if payload["event_type"] == "Started" and self.csms.script.start_status is not None:
+            status = self.csms.script.start_status
+        return call_result.TransactionEvent(id_token_info={"status": status})
 
     @on(Action.meter_values)
     def on_meter_values(self, **payload: Any) -> Any:

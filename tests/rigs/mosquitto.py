@@ -38,8 +38,10 @@ class Broker:
         directory: Path,
         users: dict[str, str] | None = None,
         tls: tuple[Path, Path] | None = None,
+        acl: str | None = None,
     ) -> None:
-        """`tls`: the server's certificate and key files; the listener is then mqtts only."""
+        """`tls`: the server's certificate and key files; the listener is then mqtts only.
+        `acl`: the text of a mosquitto acl_file (with `users`: who may do what)."""
         self.port = free_port()
         self._directory = directory
         self._tls = tls is not None
@@ -59,6 +61,9 @@ class Broker:
                     ["mosquitto_passwd", "-b", str(passwords), user, password], check=True
                 )
             lines += ["allow_anonymous false", f"password_file {passwords}"]
+        if acl is not None:
+            (directory / "acl").write_text(acl)
+            lines.append(f"acl_file {directory / 'acl'}")
         else:
             lines.append("allow_anonymous true")
         self._conf = directory / "mosquitto.conf"
@@ -92,9 +97,18 @@ class Broker:
             self._process = None
 
     @contextlib.asynccontextmanager
-    async def watch(self, topic: str = "#") -> AsyncIterator[Watcher]:
+    async def watch(
+        self, topic: str = "#", login: tuple[str, str] | None = None, identifier: str = ""
+    ) -> AsyncIterator[Watcher]:
         """A client of the test's own that records every message under `topic`."""
-        async with aiomqtt.Client("127.0.0.1", self.port, identifier="test-watcher") as client:
+        user, password = login or (None, None)
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            self.port,
+            identifier=identifier or "test-watcher",
+            username=user,
+            password=password,
+        ) as client:
             watcher = Watcher(client)
             await client.subscribe(topic)
             task = asyncio.create_task(watcher.collect())
@@ -129,5 +143,5 @@ class Watcher:
                 raise AssertionError(f"no {payload!r} on {topic} within {timeout} s; got {last!r}")
             await asyncio.sleep(0.05)
 
-    async def publish(self, topic: str, payload: str) -> None:
-        await self.client.publish(topic, payload, qos=1)
+    async def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
+        await self.client.publish(topic, payload, qos=1, retain=retain)

@@ -62,7 +62,14 @@ def _signer(maker: Pki, name: str) -> Issued:
     return Issued(key, certificate)
 
 
-def _project_at(version: str, work: Path, broken: bool = False) -> Path:
+EXTRA_MIGRATION = """
+MIGRATIONS = (*MIGRATIONS, Migration("ALTER TABLE sessions ADD COLUMN tariff TEXT;"))
+"""
+"""What NEVER_REGISTERS adds to the schema: an additive migration, so the release it rolls
+back to must keep running on the database it migrated."""
+
+
+def _project_at(version: str, work: Path, broken: bool = False, migrates: bool = False) -> Path:
     copy = work / f"project-{version}"
     shutil.copytree(ROOT, copy, ignore=IGNORED)
     pyproject = copy / "pyproject.toml"
@@ -72,6 +79,9 @@ def _project_at(version: str, work: Path, broken: bool = False) -> Path:
     if broken:
         cli = copy / "firmware" / "app" / "cli.py"
         cli.write_text("import no_such_module_in_this_release\n" + cli.read_text())
+    if migrates:
+        migrations = copy / "firmware" / "persistence" / "migrations.py"
+        migrations.write_text(migrations.read_text() + EXTRA_MIGRATION)
     return copy
 
 
@@ -96,8 +106,10 @@ def build(directory: Path) -> Bundles:
         for member in tar:
             if member.name.startswith("wheels/"):
                 (wheels / Path(member.name).name).write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
-    for version, broken in ((UPDATE, False), (NEVER_REGISTERS, False), (DOES_NOT_RUN, True)):
-        project = _project_at(version, directory, broken)
+    for version in (UPDATE, NEVER_REGISTERS, DOES_NOT_RUN):
+        project = _project_at(
+            version, directory, broken=version == DOES_NOT_RUN, migrates=version == NEVER_REGISTERS
+        )
         _make(directory, "--project", str(project), "--wheels", str(wheels),
               "--key", str(key), "--certificate", str(certificate))  # fmt: skip
         shutil.rmtree(project)

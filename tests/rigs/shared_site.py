@@ -28,12 +28,20 @@ offline_after_failures = 3
 """
 
 
-def site_config(broker: Broker, box: str, site: str, extra: str = "") -> str:
-    """`extra`: more [site] keys (main_fuse_a, max_boxes, ...)."""
+SITE_SECRET = "the-garage-site-secret"
+
+
+def site_config(
+    broker: Broker, box: str, site: str, extra: str = "", login: tuple[str, str] | None = None
+) -> str:
+    """`extra`: more [site] keys (main_fuse_a, max_boxes, ...); the boxes sign with
+    SITE_SECRET unless `extra` says otherwise. `login`: the box's broker user and password."""
+    secret = "" if "secret" in extra or "accept_unsigned" in extra else f'secret = "{SITE_SECRET}"'
+    user = "" if login is None else f'username = "{login[0]}"\npassword = "{login[1]}"\n'
     return SITE_BOX_CONFIG + (
         f'\n[charge_point]\nid = "{box}"\n'
-        f'\n[mqtt]\nurl = "{broker.url}"\ndiscovery_prefix = ""\n'
-        f'\n[site]\nid = "{site}"\npeer_timeout_s = 4.0\n{extra}\n'
+        f'\n[mqtt]\nurl = "{broker.url}"\ndiscovery_prefix = ""\n{user}'
+        f'\n[site]\nid = "{site}"\npeer_timeout_s = 4.0\n{secret}\n{extra}\n'
     )
 
 
@@ -52,7 +60,16 @@ def sharing(status: dict[str, Any]) -> dict[str, Any]:
 
 
 class SiteRig:
-    def __init__(self, directory: Path, broker: Broker, site: str, extra: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        broker: Broker,
+        site: str,
+        extra: str,
+        logins: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
+        """`logins`: box -> its broker user and password (where the broker asks)."""
+        self._logins = logins or {}
         self._directory = directory
         self._broker = broker
         self._site = site
@@ -62,7 +79,7 @@ class SiteRig:
 
     async def add(self, name: str) -> BenchClient:
         stack = contextlib.AsyncExitStack()
-        config = site_config(self._broker, name, self._site, self._extra)
+        config = site_config(self._broker, name, self._site, self._extra, self._logins.get(name))
         box = await stack.enter_async_context(running_wallbox(self._directory / name, config))
         self.boxes[name], self._stacks[name] = box, stack
         return box
@@ -106,9 +123,14 @@ class SiteRig:
 
 @contextlib.asynccontextmanager
 async def site_of(
-    directory: Path, broker: Broker, names: list[str], extra: str, site: str = "garage"
+    directory: Path,
+    broker: Broker,
+    names: list[str],
+    extra: str,
+    site: str = "garage",
+    logins: dict[str, tuple[str, str]] | None = None,
 ) -> AsyncIterator[SiteRig]:
-    rig = SiteRig(directory, broker, site, extra)
+    rig = SiteRig(directory, broker, site, extra, logins)
     try:
         for name in names:
             await rig.add(name)

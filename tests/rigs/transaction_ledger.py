@@ -10,6 +10,7 @@ delivery is at least once), never a second, different stop. `audit` keeps 1.6's 
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,7 +180,14 @@ def audit_events(received: list[Received], complete: bool = True) -> LedgerRepor
             report.stopped += 1
             reason = event["transaction_info"].get("stopped_reason", "Local")
             report.stop_reasons[reason] = report.stop_reasons.get(reason, 0) + 1
-        for wh in _energies(event) if event.get("meter_value") else []:
+        energies = _energies(event) if event.get("meter_value") else []
+        if kind == "Ended" and energies:
+            # TxEndedMeasurands: the transaction's values again from its start, in order;
+            # the last one is the closing register, judged as any new value is
+            if any(b + ROUNDING_WH < a for a, b in itertools.pairwise(energies)):
+                bad(f"transaction {tid}: its Ended values go back: {energies}")
+            energies = energies[-1:]
+        for wh in energies:
             floor = max(highest.get(tid, 0.0), meter_high)
             if wh + ROUNDING_WH < floor:
                 bad(f"transaction {tid}: {wh} Wh after {floor} Wh")

@@ -64,11 +64,13 @@ async def box_on_profile_0(
 
 async def test_install_list_and_delete_roots(tmp_path: Path) -> None:
     cpo, maker = Pki("CPO Root"), Pki("Maker Root")
-    async with box_on_profile_0(tmp_path) as (_box, csms):
+    provisioned = tmp_path / "maker-root.pem"
+    provisioned.write_text(maker.root.pem())
+    extra = f'manufacturer_root_certificate = "{provisioned}"'
+    async with box_on_profile_0(tmp_path, extra) as (_box, csms):
         assert (await csms.call(call.GetInstalledCertificateIds(CS_ROOT))).status == "NotFound"
-        for kind, pki in ((CS_ROOT, cpo), (MF_ROOT, maker)):
-            answer = await csms.call(call.InstallCertificate(kind, pki.root.pem()))
-            assert answer.status == "Accepted"
+        answer = await csms.call(call.InstallCertificate(CS_ROOT, cpo.root.pem()))
+        assert answer.status == "Accepted"
         listed = await csms.call(call.GetInstalledCertificateIds(CS_ROOT))
         assert listed.status == "Accepted"
         assert listed.certificate_hash_data == [snake(expected_hash(cpo.root.certificate))]
@@ -78,16 +80,47 @@ async def test_install_list_and_delete_roots(tmp_path: Path) -> None:
             len((await csms.call(call.GetInstalledCertificateIds(CS_ROOT))).certificate_hash_data)
             == 1
         )
+        successor = Pki("Maker Root 2", signed_by=maker)
+        signed = await csms.call(call.InstallCertificate(MF_ROOT, successor.root.pem()))
+        assert signed.status == "Accepted", "signed by the provisioned manufacturer root"
         for path in (tmp_path / "data" / "certs").iterdir():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         deleted = await csms.call(call.DeleteCertificate(expected_hash(maker.root.certificate)))
         assert deleted.status == "Accepted"
-        assert (await csms.call(call.GetInstalledCertificateIds(MF_ROOT))).status == "NotFound"
         gone = await csms.call(call.DeleteCertificate(expected_hash(maker.root.certificate)))
         assert gone.status == "NotFound"
+        last = await csms.call(call.GetInstalledCertificateIds(MF_ROOT))
+        kept = await csms.call(call.DeleteCertificate(last.certificate_hash_data[0]))
+        assert kept.status == "Failed", "the last ManufacturerRootCertificate stays"
         events = [p["type"] for p in csms.of("SecurityEventNotification")]
         assert events.count("ReconfigurationOfSecurityParameters") == 3
         assert stat.S_IMODE((tmp_path / "data" / "pievse.db").stat().st_mode) == 0o600
+
+
+async def test_a_csms_cannot_install_its_own_manufacturer_root(tmp_path: Path) -> None:
+    """Its own root would let it sign any firmware: refused (with the event), and a bundle
+    signed under it is refused as before."""
+    own = Pki("The CSMS's own root")
+    signer = ec.generate_private_key(ec.SECP256R1())
+    certificate = own.issue("csms firmware", signer.public_key(), code_signing=True)
+    async with box_on_profile_0(tmp_path) as (_box, csms):
+        answer = await csms.call(call.InstallCertificate(MF_ROOT, own.root.pem()))
+        assert answer.status == "Rejected"
+        event = await csms.wait_for(
+            "SecurityEventNotification",
+            lambda p: p["type"] == "InvalidFirmwareSigningCertificate",
+        )
+        assert "ManufacturerRootCertificate is provisioned, or signed by one" in event["tech_info"]
+        assert (await csms.call(call.GetInstalledCertificateIds(MF_ROOT))).status == "NotFound"
+        firmware = {
+            "location": "http://127.0.0.1:9/pievse.bundle",
+            "retrieveDateTime": "2020-01-01T00:00:00Z",
+            "signingCertificate": pem(certificate),
+            "signature": "c2lnbmF0dXJl",
+        }
+        update = await csms.call(call.SignedUpdateFirmware(request_id=7, firmware=firmware))
+        assert update.status == "InvalidCertificate"
+        assert not csms.of("SignedFirmwareStatusNotification")
 
 
 def _leaf_pem() -> str:
@@ -281,3 +314,26 @@ def test_certificate_hashes_of_an_issued_certificate_use_its_issuer() -> None:
     assert found.issuer_name_hash == hashlib.sha256(leaf.issuer.public_bytes()).hexdigest()
     assert found.issuer_key_hash == expected_hash(pki.root.certificate)["issuerKeyHash"]
     assert found.serial_number == format(leaf.serial_number, "x")
+
+
+async def test_a_manufacturer_root_a_csms_installed_earlier_is_retired_at_start(
+    tmp_path: Path,
+) -> None:
+    """Roots that lead to no provisioned one (an earlier release let a CSMS install its own)
+    verify nothing from the next start on; the provisioned root and its successors stay."""
+    maker, own = Pki("Maker Root"), Pki("The CSMS's own root")
+    successor = Pki("Maker Root 2", signed_by=maker)
+    provisioned = tmp_path / "maker-root.pem"
+    provisioned.write_text(maker.root.pem())
+    certs = tmp_path / "data" / "certs"
+    certs.mkdir(parents=True)
+    for name, pki in (("own", own), ("successor", successor)):
+        (certs / f"mf-root-{name}.pem").write_text(pki.root.pem())
+    extra = f'manufacturer_root_certificate = "{provisioned}"'
+    async with box_on_profile_0(tmp_path, extra) as (_box, csms):
+        listed = await csms.call(call.GetInstalledCertificateIds(MF_ROOT))
+        serials = {h["serial_number"] for h in listed.certificate_hash_data}
+        assert serials == {
+            format(p.root.certificate.serial_number, "x") for p in (maker, successor)
+        }
+    assert (certs / "mf-root-own.retired").exists()

@@ -5,6 +5,7 @@ protection and the PV modes work from it with nothing put over `PUT /api/site/gr
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ async def test_without_a_site_the_grid_meter_is_silent_and_a_live_house_sets_the
         code, answer = await bench.post("/api/bench/site", {"house_a": [10, 4, 4]})
         assert code == 200, answer
         assert answer["site"] == {
+            "active": True,
             "house_a": [10.0, 4.0, 4.0],
             "pv_w": 0.0,
             "scenario": None,
@@ -86,3 +88,14 @@ async def test_a_bad_site_request_is_refused_and_changes_nothing(
         assert message in answer["error"]
         _, ok = await bench.post("/api/bench/site", {"pv_w": 500})
         assert ok["site"]["house_a"] == [1.0, 1.0, 1.0], "the refused request changed nothing"
+
+
+async def test_the_silent_bench_grid_meter_is_explained_not_reported_as_a_fault(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pievse.firmware.site.grid_meter")
+    async with running_wallbox(tmp_path, FAST_CONFIG) as bench:
+        await bench.wait_for(lambda _s: "grid meter: silent until" in caplog.text)
+        assert "the bench has a site" in caplog.text
+        assert "exception reply" not in caplog.text, "a silence by design reads as no fault"
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -6,6 +6,7 @@ failsafe."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,9 @@ def _board_with_grid_meter(tmp_path: Path, port: int) -> str:
 
 
 async def test_the_polled_grid_meter_sets_the_headroom_and_its_silence_the_failsafe(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="pievse.firmware.site.grid_meter")
     house = SetLoad()
     house.set(current_a=12.0)
     emulator = MeterEmulator(load_register_map("sdm630"), house, device_id=2)
@@ -59,6 +61,8 @@ async def test_the_polled_grid_meter_sets_the_headroom_and_its_silence_the_fails
             await emulator.stop()
             status = await bench.wait_for(lambda s: s["site"]["main_fuse"]["stale"], timeout=5)
             assert status["limit"]["sources"]["main_fuse"] == 6.0
+        stale = [r for r in caplog.records if "its reading goes stale" in r.getMessage()]
+        assert [r.levelno for r in stale] == [logging.WARNING], "a meter that answered is missed"
     finally:
         await emulator.stop()
 

@@ -42,6 +42,7 @@ def tree(root: Path) -> dict[str, str]:
     return found
 
 
+@pytest.mark.timeout(600)
 def test_install_sh_twice_gives_the_same_tree(tmp_path: Path, bundles: Bundles) -> None:
     prefix = tmp_path / "root"
     install(prefix, bundles.path(BASE))
@@ -87,6 +88,7 @@ def test_install_sh_refuses_what_it_cannot_do(tmp_path: Path) -> None:
         assert message in done.stderr, (args, done.stderr)
 
 
+@pytest.mark.timeout(300)
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not here")
 def test_the_installed_unit_passes_systemd_analyze_verify(tmp_path: Path, bundles: Bundles) -> None:
     prefix = tmp_path / "root"

@@ -5,6 +5,7 @@ library. Each case checks the exact notification sequence on the wire."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -14,6 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from ocpp.v16 import call
 
 from pievse.firmware.updates.releases import Releases
@@ -30,16 +33,32 @@ from tests.rigs.release_rig import (
     install,
 )
 
-MF_ROOT = "ManufacturerRootCertificate"
-
 
 @pytest.fixture(autouse=True)
 def served(files: HttpFiles, bundles: Bundles) -> None:
-    """The bundles on the HTTP server, and a file that is not one."""
+    """The bundles on the HTTP server with their signature and signing certificate beside
+    them (as plain UpdateFirmware finds them), a tampered one beside the signature of the
+    original, and a signed file that is not a bundle."""
     for version in (BASE, UPDATE, NEVER_REGISTERS, DOES_NOT_RUN):
         files.serve[f"{version}.bundle"] = bundles.path(version).read_bytes()
+    for version in (UPDATE, NEVER_REGISTERS, DOES_NOT_RUN):
+        files.serve[f"{version}.bundle.sig"] = bundles.signature(version).encode()
+        files.serve[f"{version}.bundle.pem"] = bundles.signer.pem().encode()
     files.serve["tampered.bundle"] = bundles.tampered().read_bytes()
-    files.serve["not-a-bundle.bundle"] = b"hello"
+    files.serve["tampered.bundle.sig"] = bundles.signature(UPDATE).encode()
+    files.serve["tampered.bundle.pem"] = bundles.signer.pem().encode()
+    hello = b"hello"
+    files.serve["not-a-bundle.bundle"] = hello
+    signature = bundles.signer.key.sign(hello, ec.ECDSA(hashes.SHA256()))
+    files.serve["not-a-bundle.bundle.sig"] = base64.b64encode(signature)
+    files.serve["not-a-bundle.bundle.pem"] = bundles.signer.pem().encode()
+
+
+def maker_root(tmp_path: Path, bundles: Bundles) -> str:
+    """The [security] lines that provision the maker's root from the config file."""
+    root = tmp_path / "maker-root.pem"
+    root.write_text(bundles.maker.root.pem())
+    return f'profile = 0\nmanufacturer_root_certificate = "{root}"'
 
 
 def statuses(csms: TestCsms, action: str, since: int) -> list[str]:
@@ -70,8 +89,9 @@ async def installed_box(
     bundles: Bundles,
     csms: TestCsms,
     verify_timeout_s: int = 8,
-    security: str = "profile = 0",
+    security: str | None = None,
 ) -> AsyncIterator[InstalledBox]:
+    security = security or maker_root(tmp_path, bundles)
     prefix = tmp_path / "root"
     await asyncio.to_thread(install, prefix, bundles.path(BASE))
     config = prefix / "etc" / "pievse" / "pievse.toml"
@@ -161,7 +181,6 @@ async def test_signed_update_with_every_state_to_installed(
 ) -> None:
     async with installed_box(tmp_path, bundles, csms) as box:
         await registered_as(csms, BASE)
-        await csms.call(call.InstallCertificate(MF_ROOT, bundles.maker.root.pem()))
         mark = len(csms.received)
         firmware = {
             "location": f"{files.base}/files/{UPDATE}.bundle",
@@ -213,12 +232,13 @@ async def test_a_release_that_never_registers_is_rolled_back(
 
 
 @pytest.fixture
-async def updatable(tmp_path: Path, csms: TestCsms) -> AsyncIterator[BenchClient]:
+async def updatable(tmp_path: Path, csms: TestCsms, bundles: Bundles) -> AsyncIterator[BenchClient]:
     extra = (
         f'\n[firmware]\ninstall_root = "{tmp_path}/opt/pievse"\n'
         "retries = 1\nretry_interval_s = 1\nverify_timeout_s = 10\n"
     )
-    async with running_wallbox(tmp_path, ocpp_config(csms, extra=extra)) as client:
+    config = ocpp_config(csms, extra=extra, security=maker_root(tmp_path, bundles))
+    async with running_wallbox(tmp_path, config) as client:
         await csms.wait_status(0, "Available")
         yield client
 
@@ -238,11 +258,11 @@ def _signed(bundles: Bundles, files: HttpFiles, name: str, version: str, signer=
     ("name", "expected"),
     [
         ("missing.bundle", ["Downloading", "Downloading", "DownloadFailed"]),
-        ("tampered.bundle", ["Downloading", "Downloaded", "Installing", "InstallationFailed"]),
+        ("tampered.bundle", ["Downloading", "Downloaded", "InstallationFailed"]),
         ("not-a-bundle.bundle", ["Downloading", "Downloaded", "InstallationFailed"]),
     ],
 )
-async def test_unsigned_failures(
+async def test_plain_update_failures(
     updatable: BenchClient, csms: TestCsms, files: HttpFiles, name: str, expected: list[str]
 ) -> None:
     mark = len(csms.received)
@@ -264,7 +284,6 @@ async def test_a_location_that_is_not_one_fails_at_once(
 async def test_signed_failures_download_paused_and_invalid_signature(
     updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
 ) -> None:
-    await csms.call(call.InstallCertificate(MF_ROOT, bundles.maker.root.pem()))
     mark = len(csms.received)
     missing = _signed(bundles, files, "missing.bundle", UPDATE)
     await csms.call(call.SignedUpdateFirmware(request_id=1, firmware=missing))
@@ -293,13 +312,6 @@ async def test_signed_failures_download_paused_and_invalid_signature(
 async def test_a_signing_certificate_of_another_root_is_refused_before_any_download(
     updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
 ) -> None:
-    no_root = await csms.call(
-        call.SignedUpdateFirmware(
-            request_id=3, firmware=_signed(bundles, files, f"{UPDATE}.bundle", UPDATE)
-        )
-    )
-    assert no_root.status == "InvalidCertificate", "no ManufacturerRootCertificate installed"
-    await csms.call(call.InstallCertificate(MF_ROOT, bundles.maker.root.pem()))
     stranger = _signed(bundles, files, f"{UPDATE}.bundle", UPDATE, signer=bundles.stranger)
     answer = await csms.call(call.SignedUpdateFirmware(request_id=4, firmware=stranger))
     assert answer.status == "InvalidCertificate"
@@ -318,7 +330,6 @@ async def test_a_signing_certificate_of_another_root_is_refused_before_any_downl
 async def test_install_waits_for_the_transaction_and_a_release_that_does_not_run(
     updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
 ) -> None:
-    await csms.call(call.InstallCertificate(MF_ROOT, bundles.maker.root.pem()))
     await updatable.bench("ev", state="C")
     await updatable.bench("tag", id_tag="CARD-1")
     await csms.wait_status(1, "Charging")
@@ -354,7 +365,6 @@ async def test_install_waits_for_the_transaction_and_a_release_that_does_not_run
 async def test_a_new_request_cancels_the_one_under_way(
     updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
 ) -> None:
-    await csms.call(call.InstallCertificate(MF_ROOT, bundles.maker.root.pem()))
     later = _signed(bundles, files, f"{UPDATE}.bundle", UPDATE)
     later["retrieveDateTime"] = now_iso(timedelta(hours=1))
     first = await csms.call(call.SignedUpdateFirmware(request_id=10, firmware=later))
@@ -370,3 +380,30 @@ async def test_a_new_request_cancels_the_one_under_way(
         lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 11,
         timeout=20,
     )
+
+
+async def test_a_new_request_stops_the_install_under_way(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """Canceled while pip builds its release: the build stops, nothing is switched to."""
+    first = _signed(bundles, files, f"{UPDATE}.bundle", UPDATE)
+    await csms.call(call.SignedUpdateFirmware(request_id=20, firmware=first))
+    await csms.wait_for(
+        "SignedFirmwareStatusNotification", lambda p: p["status"] == "Installing", timeout=60
+    )
+    mark = len(csms.received)
+    missing = _signed(bundles, files, "missing.bundle", UPDATE)
+    second = await csms.call(call.SignedUpdateFirmware(request_id=21, firmware=missing))
+    assert second.status == "AcceptedCanceled"
+    await csms.wait_for(
+        "SignedFirmwareStatusNotification",
+        lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 21,
+        timeout=30,
+    )
+    await asyncio.sleep(2)
+    late = [p for p in csms.of("SignedFirmwareStatusNotification", mark) if p["request_id"] == 20]
+    assert late == [], "the canceled update said nothing more"
+    releases = updatable.wallbox.releases
+    assert not releases.directory(UPDATE).exists(), "its half-made release is gone"
+    assert releases.current() is None
+    assert updatable.resets == []

@@ -53,7 +53,7 @@ class FirmwareProfile:
         retries: int | None = None,
         retry_interval: int | None = None,
     ) -> Any:
-        _moment(retrieve_date, "retrieveDate")
+        _moment(retrieve_date, "retrieveDate")  # a date that cannot be read: a CALLERROR
         return call_result.UpdateFirmware()
 
     @after(Action.update_firmware)

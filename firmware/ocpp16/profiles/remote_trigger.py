@@ -94,7 +94,7 @@ class RemoteTriggerProfile:
         if message == "BootNotification":
             await csms.boot()
         elif message == "Heartbeat":
-            await csms.request("Heartbeat", {})
+            csms.set_time((await csms.request("Heartbeat", {}))["currentTime"])
         elif message == "StatusNotification":
             for connector in CONNECTORS if connector_id is None else (connector_id,):
                 await csms.request("StatusNotification", self._statuses.notification(connector))

@@ -1,0 +1,1 @@
+"""Commissioning: the bring-up checklist of docs/hardware.md run against the board."""
