@@ -41,6 +41,7 @@ def register_main_fuse(
     controller.limits.register(
         "main_fuse", fuse.limit_a, lambda: GRID_STALE if fuse.stale else None
     )
+    controller.limit_failsafes["main_fuse"] = lambda: config.failsafe_current_a
     return fuse
 
 
@@ -58,6 +59,7 @@ def register_site_share(
     reader = OwnDemandReader(controller, PHASE_ROTATIONS[config.phase_rotation])
     share = SiteShare(config, box, grid, reader, (clock.monotonic, lambda: clock.now().timestamp()))
     controller.limits.register(SHARE_SOURCE, share.limit_a, share.degraded)
+    controller.limit_failsafes[SHARE_SOURCE] = lambda: share.failsafe_a
     return share
 
 

@@ -111,6 +111,7 @@ def _pilot(controller: ChargeController) -> dict[str, Any]:
         "state": sample.state.value,
         "duty_percent": _rounded(duty),
         "offered_a": _offered_a(controller),
+        "next_offered_a": _next_offered_a(controller),
         "high_v": sample.high_v,
         "low_v": sample.low_v,
     }
@@ -153,6 +154,13 @@ def plot_inputs(controller: ChargeController) -> dict[str, Any]:
 
 
 def _offered_a(controller: ChargeController) -> float:
+    """What the duty cycle offers now: what the EV reads from the pilot."""
+    return round(controller.offered_a, 2)
+
+
+def _next_offered_a(controller: ChargeController) -> float:
+    """What the pilot offers once a held raise applies (the lowest limit now); the same as
+    `offered_a` when nothing is held, 0 while the pilot offers nothing."""
     return round(controller.offer.current_a, 2) if controller.duty is not None else 0.0
 
 

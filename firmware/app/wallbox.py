@@ -365,9 +365,19 @@ class Wallbox:
         self.security_log.record("StartupOfTheDevice", f"pievse {firmware_version()} started")
         self.controller.step_listeners.append(self._watch_tamper)
         self.controller.step_listeners.append(self._note_status)
-        self.controller.step_listeners.append(self.systemd.watchdog)
+        self.controller.core.listeners.append(self.systemd.watchdog)
         if self.ocpp is not None:
             self.ocpp.jobs.firmware.watch_verification()
+        if self.board.grid_meter is not None:
+            # On the core's loop: it may share the charger meter's line.
+            poller = GridMeterPoller(
+                self.board.grid_meter,
+                self.grid,
+                self.config.meter.poll_interval_s,
+                BENCH_SITE_NOTE if self.board.bench is not None else None,
+            )
+            self.controller.core.polls.append(poller.run)
+            self.controller.core.closers.append(self.board.grid_meter.close)
         self._task = asyncio.create_task(self.controller.run(), name="control-loop")
         self._services = [
             asyncio.create_task(self.security_log.run(), name="security-bursts"),
@@ -377,14 +387,6 @@ class Wallbox:
             self._services.append(asyncio.create_task(keep_heap_trimmed(), name="heap-trim"))
         if self.mqtt is not None:
             self._services.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
-        if self.board.grid_meter is not None:
-            poller = GridMeterPoller(
-                self.board.grid_meter,
-                self.grid,
-                self.config.meter.poll_interval_s,
-                BENCH_SITE_NOTE if self.board.bench is not None else None,
-            )
-            self._services.append(asyncio.create_task(poller.run(), name="grid-meter"))
         if self.ocpp is not None:
             self._services += [
                 asyncio.create_task(job, name=name) for name, job in self.ocpp.tasks().items()
@@ -407,7 +409,11 @@ class Wallbox:
 
     async def stop(self) -> None:
         self.systemd.stopping()
-        self.controller.sessions.end_session("Reboot")
+        # Reboot when the box restarts itself; a plain stop (SIGTERM) may be for good. Either
+        # way the connectors go Unavailable, never Preparing for a session that cannot come.
+        self.controller.shut_down_session("Reboot" if self.restart_kind else "Other")
+        if self.ocpp is not None:
+            self.ocpp.statuses.flush()
         self.security_log.flush()
         if self.ocpp is not None and self.ocpp.csms.accepted:
             with contextlib.suppress(TimeoutError):
@@ -432,10 +438,7 @@ class Wallbox:
         if self._runner is not None:
             await self._runner.cleanup()
         self.diagnostics.detach()
-        self.controller.shutdown()
-        await self.board.meter.close()
-        if self.board.grid_meter is not None:
-            await self.board.grid_meter.close()
+        self.controller.shutdown()  # the core closed its devices as it ended
         self.store.close()
 
     async def wait(self) -> None:

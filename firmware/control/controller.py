@@ -1,49 +1,45 @@
-"""The charge controller: wakes on every event and on a fixed tick, checks the inputs,
-arbitrates the limits and applies the IEC 61851-1 table (`iec61851`) to pilot and contactor.
+"""The charge controller in two halves that meet only at `core_boundary`.
 
-Safety reactions do not wait for a step: the supervisor opens the contactor inside the edge
-callback. Duty changes are held to one per `duty_hold_s`; suspending is never held. Sessions
-are the `SessionKeeper`'s, the meter the `MeterWatch`'s, the card reader the
-`TagReaderWatch`'s; the controller asks them each step.
+The core (its own thread and loop, `core_thread`) wakes on every event and on a fixed tick,
+checks the inputs, arbitrates the limits and applies the IEC 61851-1 table (`iec61851`) to
+pilot and contactor; it owns the devices, the supervisor and the meter's polls. The outside
+turn (on the caller's loop, after every core step) lets the `SessionKeeper` follow the pilot,
+writes what SQLite must hold, collects the outside limit sources and tells the core, then
+tells the step listeners. Safety reactions do not wait for either: the supervisor opens the
+contactor inside the edge callback. Duty decreases apply at once; raises are held to one per
+`duty_hold_s`.
+
+Tests step both halves in order on one thread (`step`), on an injected clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Callable
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config
-from pievse.firmware.control.connector_lock import LockDriver
 from pievse.firmware.control.connector_status import (
     ConnectorStatus,
     StatusInputs,
     box_status,
     connector_status,
 )
-from pievse.firmware.control.derating import thermal_limit_a
-from pievse.firmware.control.duty_cycle import duty_percent
-from pievse.firmware.control.energy_plausibility import EnergyRules, rated_power_w
-from pievse.firmware.control.fault_recovery import FaultRecovery
-from pievse.firmware.control.faults import Fault
-from pievse.firmware.control.iec61851 import (
-    ContactorAction,
-    EvseInputs,
-    OfferInputs,
-    Transition,
-    contactor_step,
-    pilot_offers,
+from pievse.firmware.control.core_boundary import (
+    DEFAULT_FAILSAFE_A,
+    CoreInputs,
+    CoreState,
+    CoreView,
+    OutsideLimit,
 )
-from pievse.firmware.control.input_checks import InputChecks
-from pievse.firmware.control.limits import Limit, LimitSources, arbitrate
+from pievse.firmware.control.core_thread import CoreThread
+from pievse.firmware.control.faults import Fault
+from pievse.firmware.control.limits import Limit, LimitSources
 from pievse.firmware.control.listeners import ListenerGuard
-from pievse.firmware.control.metering import MeterWatch
-from pievse.firmware.control.phase_switch import PhaseSwitch, PhaseSwitchSettings
-from pievse.firmware.control.pilot_duty import PilotDuty
-from pievse.firmware.control.safety import SafetySupervisor
+from pievse.firmware.control.safety_core import SETTLE_S, SafetyCore
 from pievse.firmware.control.session_keeper import (
     Authorize,
     SessionKeeper,
@@ -61,9 +57,11 @@ UNLOCK_CONFIRM_S = 2.0
 
 
 class ChargeController:
-    """The one owner of pilot and contactor commands (through the safety supervisor);
-    everything else asks it, or subscribes to it: `sessions.listeners`, `step_listeners`
-    and named `limits` are where OCPP, energy management and the UI plug in."""
+    """The outside's handle on the charger: the session keeper, the outside limit sources
+    and the listeners, and what the core last published. Only the core (`SafetyCore`, on
+    its own thread) commands pilot and contactor; `sessions.listeners`, `step_listeners` and
+    named `limits` are where OCPP, energy management and the UI plug in, all called on the
+    outside loop."""
 
     def __init__(
         self,
@@ -75,8 +73,6 @@ class ChargeController:
         reservations: ReservationBook,
     ) -> None:
         self._board = board
-        self._control = config.control
-        self._meter_cfg = config.meter
         self._clock = clock
         self.reservations = reservations
         self.policy = SessionPolicy(
@@ -84,58 +80,27 @@ class ChargeController:
             resume_after_power_loss=config.control.resume_after_power_loss,
         )
         self.step_listeners: list[Callable[[], None]] = []
+        """Called on the outside loop after every outside turn."""
+        self.limit_failsafes: dict[str, Callable[[], float]] = {}
+        """Outside limit sources' own failsafes, asked on every outside turn (a site share's
+        depends on the house); the others fall to `DEFAULT_FAILSAFE_A`."""
         self.guard = ListenerGuard()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake_event = asyncio.Event()
-        self.supervisor = SafetySupervisor(board, self.wake, clock.monotonic)
-        self._inputs = InputChecks(board, self.supervisor)
+        self.core = SafetyCore(board, config, clock, self.guard)
+        self.supervisor = self.core.supervisor
+        self.phases = self.core.phases
+        self.meter = self.core.meter
+        self._outside_loop: asyncio.AbstractEventLoop | None = None
+        self._turn_due = False
         self.limits = LimitSources(clock.monotonic)
-        self.limits.register("site", lambda _now: config.limits.site_max_current_a)
-        self.limits.register(
-            "thermal", lambda _now: thermal_limit_a(self._inputs.enclosure_c, board.derating)
-        )
-        self.pilot_sample: PilotSample = board.pilot.sample()
-        self.offer = Limit("board", board.ratings.max_current_a)
-        self.active_limits: tuple[Limit, ...] = (self.offer,)
-        """Every source that imposed a limit at the last step, in precedence order."""
-        self.transition = Transition.IDLE
         self._reserved = False
-        self._lock = LockDriver(board.lock, self.supervisor)
-        self._duty = PilotDuty(config.control.duty_hold_s)
-        self._recovery = FaultRecovery(
-            board, self.supervisor, clock.monotonic, config.control.fault_retry_s
-        )
-        self._suspended_at: float | None = None
-        site = config.site
-        self.phases = PhaseSwitch(
-            board,
-            self.supervisor,
-            PhaseSwitchSettings(
-                site.phase_switch_pause_s,
-                site.phase_switch_pilot == "F",
-                site.max_phase_switches,
-                config.control.contactor_release_s,
-            ),
-        )
-        self.meter = MeterWatch(
-            board.meter,
-            config.meter,
-            self.supervisor,
-            self.wake,
-            self._on_reading,
-            EnergyRules(rated_power_w(board.ratings)),
-            clock.monotonic,
-        )
+        self._noted: Measurements | None = None
+        self._unplugs_seen = 0
         self.sessions = self._keeper(config, clock, sessions, authorize, reservations)
         self._tag_reader = (
             None
             if board.tag_reader is None
             else TagReaderWatch(board.tag_reader, self.sessions.present_tag, self.wake)
         )
-        self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
-        self.held = False
-        """Commissioning drives the outputs: each step checks the inputs and keeps the
-        contactor alive, but follows no session and drives nothing."""
 
     def _keeper(
         self,
@@ -145,9 +110,7 @@ class ChargeController:
         authorize: Authorize,
         reservations: ReservationBook,
     ) -> SessionKeeper:
-        seams = SessionSeams(
-            self.wake, self._guarded_step, self.supervisor, config.control.contactor_release_s
-        )
+        seams = SessionSeams(self.wake, self._step_now, self.supervisor)
         return SessionKeeper(
             config,
             self.policy,
@@ -160,59 +123,133 @@ class ChargeController:
             self.guard,
         )
 
-    # --- wiring --------------------------------------------------------------------------
+    # --- which thread does what ----------------------------------------------------------
 
     def wake(self) -> None:
-        """Thread-safe: an edge callback on any thread may call it."""
-        loop = self._loop
+        """Something outside changed (a tag, availability, a limit source): an outside turn
+        tells the core soon. Thread-safe."""
+        loop = self._outside_loop
         if loop is None:
-            self._wake_event.set()
+            self.core.wake()
+            return
+        with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+            loop.call_soon_threadsafe(self._turn_soon)
+
+    def _turn_soon(self) -> None:
+        if not self._turn_due:
+            self._turn_due = True
+            asyncio.get_running_loop().call_soon(self._outside_turn)
+
+    def _step_now(self) -> None:
+        """A stop must withdraw the offer now, not at the next tick."""
+        if self.core.thread is None:
+            self._guarded_step()
         else:
-            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
-                loop.call_soon_threadsafe(self._wake_event.set)
+            self._outside_turn()
 
     async def run(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.supervisor.watch_inputs()
-        if not await self.supervisor.rcd_self_test():
-            self.supervisor.trip(Fault.RCD, "RCD self-test failed at start-up")
-        await self.sessions.first_meter_reading()
-        self.sessions.settle_left_open(self._board.pilot.sample().state)
-        tasks = [asyncio.create_task(self.meter.run(), name="meter")]
+        """The core on its own thread until it fails or this is cancelled; the outside turns
+        on the caller's loop."""
+        loop = asyncio.get_running_loop()
+        self._outside_loop = loop
+        started: concurrent.futures.Future[None] = concurrent.futures.Future()
+        sessions_open = self.sessions.prepare_first_reading()
+        core = self.core
+        thread = CoreThread(
+            lambda: core.main(started, lambda: self.sessions.first_meter_reading(sessions_open))
+        )
+        core.thread = thread
+        core.after_step = self.wake
+        tags = []
         if self._tag_reader is not None:
-            tasks.append(asyncio.create_task(self._tag_reader.run(), name="tags"))
+            tags.append(asyncio.create_task(self._tag_reader.run(), name="tags"))
+        thread.start()
         try:
-            await self._tick_forever()
+            ended = asyncio.wrap_future(thread.done)
+            await asyncio.wait({asyncio.wrap_future(started), ended}, return_when="FIRST_COMPLETED")
+            if not ended.done():
+                self.sessions.settle_left_open(core.state.pilot.state)
+                self._outside_turn()
+                thread.call_soon(core.go.set)
+            await ended
         finally:
-            for task in tasks:
+            for task in tags:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self.shutdown()
+            await asyncio.gather(*tags, return_exceptions=True)
+            thread.cancel()
+            await asyncio.to_thread(thread.join)
+            core.thread = None
+            core.after_step = lambda: None
+            self._outside_loop = None
 
     def shutdown(self) -> None:
-        self.supervisor.open_contactor(self._control.contactor_release_s)
-        self.supervisor.command_pilot(None)
+        self.core.shutdown()
 
-    async def _tick_forever(self) -> None:
-        assert self._loop is not None
-        period = self._control.tick_ms / 1000.0
-        next_tick = self._loop.time() + period
-        while True:
-            deadline = next_tick
-            if self._duty.due is not None:
-                due_in = self._duty.due - self._clock.monotonic()
-                deadline = min(deadline, self._loop.time() + max(0.0, due_in))
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout_at(deadline):
-                    await self._wake_event.wait()
-            self._wake_event.clear()
-            now = self._loop.time()
-            if now >= next_tick:
-                self.tick_lateness_s.append(now - next_tick)
-                next_tick += period
-                if now - next_tick > period:  # fell far behind (suspended host): re-phase
-                    next_tick = now + period
-            self._guarded_step()
+    def shut_down_session(self, reason: str) -> None:
+        """A clean stop: the session ends with `reason`, the connectors turn Unavailable and
+        the core withdraws the offer before this returns."""
+        self.sessions.shut_down(reason)
+        self._step_now()
+
+    # --- the outside's turn --------------------------------------------------------------
+
+    def _outside_turn(self) -> None:
+        """On the outside loop: sessions follow the pilot, the core is told (and, if that
+        was news, steps on it before the listeners look), listeners run."""
+        self._turn_due = False
+        try:
+            self._follow(self._clock.monotonic(), self.core.state)
+        except Exception:
+            log.exception("session step failed; contactor opened")
+            self.supervisor.trip(Fault.INTERNAL, "session step failed")
+        self._tell_core(SETTLE_S)
+        self._show_led()
+        self.guard.tell(self.step_listeners, lambda listener: listener())
+
+    def _follow(self, now: float, state: CoreState | CoreView) -> None:
+        self._reserved = self.reservations.current() is not None
+        if state.unplugs != self._unplugs_seen:  # even if plugged in again meanwhile
+            self._unplugs_seen = state.unplugs
+            self.sessions.follow(PilotState.A, now)
+        self.sessions.follow(state.pilot.state, now)
+        m = state.measurements
+        if m is not None and m is not self._noted:
+            self._noted = m
+            self.sessions.note_reading(m)
+
+    def _tell_core(self, settle_s: float = 0.0) -> None:
+        keeper = self.sessions
+        imposed = {
+            limit.source: limit.current_a for limit in self.limits.collect(self._clock.now())
+        }
+        self.core.tell(
+            CoreInputs(
+                told_at=self._clock.monotonic(),
+                in_session=keeper.session is not None,
+                finishing=keeper.finishing,
+                blocked=keeper.blocked,
+                unlock_on_unplug=self.policy.unlock_on_ev_disconnect,
+                sessions_ended=keeper.ended,
+                limits=tuple(
+                    OutsideLimit(name, imposed.get(name), self._failsafe_a(name))
+                    for name in self.limits.names()
+                ),
+            ),
+            settle_s,
+        )
+
+    def _failsafe_a(self, source: str) -> float:
+        failsafe = self.limit_failsafes.get(source)
+        return DEFAULT_FAILSAFE_A if failsafe is None else failsafe()
+
+    def _show_led(self) -> None:
+        led = self._board.led
+        if led is None:
+            return
+        box, connector = self.statuses()
+        led.show("red" if box.status == "Faulted" else LED_COLOURS.get(connector.status, "yellow"))
+
+    # --- both halves in order on one thread, as tests step them ---------------------------
 
     def _guarded_step(self) -> None:
         try:
@@ -222,128 +259,69 @@ class ChargeController:
             self.supervisor.trip(Fault.INTERNAL, "control step failed")
         self.guard.tell(self.step_listeners, lambda listener: listener())
 
-    # --- one step of the state machine ---------------------------------------------------
-
     def step(self) -> None:
+        core = self.core
         now = self._clock.monotonic()
-        sample = self._board.pilot.sample()
-        self.pilot_sample = sample
-        self._inputs.pilot(sample)
-        self._inputs.temperatures()
-        self._inputs.cable(sample)
-        self.supervisor.check_weld_after_open()
-        self.supervisor.check_close_confirmed()
-        self.supervisor.check_phases_confirmed()
-        if self.held:
-            self.supervisor.keep_contactor_alive()
-            return
-        self._recovery.recover(sample.state, now)
-        self._reserved = self.reservations.current() is not None
-        self.sessions.follow(sample.state, now)
-        self.phases.step(sample.state, self.meter.measurements, now, self._duty.duty is not None)
-        self.offer = self._arbitrate()
-        self._drive(sample, now)
-        self.supervisor.keep_contactor_alive()
+        core.sense(now)
+        self._follow(now, core.view())
+        self._tell_core()
+        core.act(now)
+        core.publish(now)
         self._show_led()
 
-    def _arbitrate(self) -> Limit:
-        limits = [Limit("board", self._board.ratings.max_current_a)]
-        if self._board.cable is not None:
-            limits.append(Limit("cable", self._inputs.cable_rating_a or 0.0))
-        limits.extend(self.limits.collect(self._clock.now()))
-        self.active_limits = tuple(limits)
-        return arbitrate(limits)
+    def core_step(self) -> None:
+        """The core's step alone, on the outside's last word: what runs while the outside
+        is silent (tests stall it so)."""
+        self.core.step()
 
-    def _drive(self, sample: PilotSample, now: float) -> None:
-        faulted = bool(self.supervisor.faults())
-        keeper = self.sessions
-        target = duty_percent(self.offer.current_a)
-        offering = pilot_offers(
-            OfferInputs(
-                sample.state,
-                keeper.session is not None,
-                keeper.finishing,
-                keeper.blocked,
-                faulted,
-                target,
-                self.phases.holding_offer,
-            )
-        )
-        self.supervisor.command_pilot(
-            self._duty.aim(target if offering else None, now), state_f=self.phases.pilot_f
-        )
-        unplugged = sample.state == PilotState.A
-        want_lock = keeper.session is not None and not (
-            unplugged and self.policy.unlock_on_ev_disconnect
-        )
-        locked = self._lock.drive(want_lock, unplugged, now)
-        suspended_at = self._suspended_at
-        step = contactor_step(
-            EvseInputs(
-                pilot=sample.state,
-                offering=offering,
-                pwm_seen=self._duty.duty is not None and sample.pwm_active,
-                locked=locked,
-                contactor_closed=self._board.contactor.commanded_closed,
-                faulted=faulted,
-                suspended_for_s=None if suspended_at is None else now - suspended_at,
-                suspend_timeout_s=self._control.suspend_timeout_s,
-            )
-        )
-        self._suspended_at = (
-            (now if suspended_at is None else suspended_at) if step.suspending else None
-        )
-        if step.transition != self.transition:
-            log.debug("pilot %s: %s -> %s", sample.state, self.transition, step.transition)
-            self.transition = step.transition
-        if step.transition == Transition.SUSPEND_TIMEOUT:
-            log.warning(
-                "EV kept state %s %.0f s after the pilot stopped offering; "
-                "opening the contactor under load",
-                sample.state,
-                self._control.suspend_timeout_s,
-            )
-        if step.contactor == ContactorAction.CLOSE:
-            self.supervisor.close_contactor(self._control.contactor_release_s)
-        elif step.contactor == ContactorAction.OPEN:
-            self.supervisor.open_contactor(self._control.contactor_release_s)
+    # --- what the outside sees: the core's last publication ------------------------------
 
-    def _show_led(self) -> None:
-        led = self._board.led
-        if led is None:
-            return
-        faulted = self.box_status().status == "Faulted"
-        led.show("red" if faulted else LED_COLOURS.get(self.connector_status().status, "yellow"))
+    @property
+    def state(self) -> CoreState:
+        return self.core.state
 
-    # --- metering ------------------------------------------------------------------------
+    @property
+    def held(self) -> bool:
+        """Commissioning drives the outputs: each core step checks the inputs and keeps the
+        contactor alive, but follows no session and drives nothing."""
+        return self.core.held
 
-    def _on_reading(self, m: Measurements) -> None:
-        self.sessions.note_reading(m)
-        self._check_overcurrent(m)
+    @held.setter
+    def held(self, held: bool) -> None:
+        self.core.held = held
 
-    def _check_overcurrent(self, m: Measurements) -> None:
-        drawn = max((c for c in m.current_a if c is not None), default=0.0)
-        allowed = self._duty.allowed_a(self._clock.monotonic(), self._meter_cfg.ev_response_s)
-        if (
-            self._board.contactor.is_closed()
-            and drawn > allowed + self._meter_cfg.overcurrent_tolerance_a
-        ):
-            self.supervisor.trip(
-                Fault.OVERCURRENT, f"EV draws {drawn:.1f} A where {allowed:.1f} A is offered"
-            )
+    @property
+    def pilot_sample(self) -> PilotSample:
+        return self.core.state.pilot
 
-    # --- what the outside sees -----------------------------------------------------------
+    @property
+    def offer(self) -> Limit:
+        """The lowest limit at the last step: what the pilot offers once the hold allows."""
+        return self.core.state.offer
+
+    @property
+    def active_limits(self) -> tuple[Limit, ...]:
+        """Every source that imposed a limit at the last step, in precedence order."""
+        return self.core.state.active_limits
+
+    @property
+    def tick_lateness_s(self) -> object:
+        return self.core.tick_lateness_s
 
     def _status_inputs(self) -> StatusInputs:
+        """The core's publication, except what a trip changes inside an edge callback
+        before the core steps again (the faults, under the supervisor's lock; the mirror
+        contact): those are read as they are now."""
         keeper = self.sessions
+        state = self.core.state
         return StatusInputs(
-            pilot_state=self.pilot_sample.state,
+            pilot_state=state.pilot.state,
             in_session=keeper.session is not None,
             finishing=keeper.finishing,
-            pwm_active=self._duty.duty is not None,
-            contactor_closed=self._board.contactor.is_closed(),
+            pwm_active=state.duty is not None,
+            contactor_closed=self.contactor_closed,
             faults=frozenset(self.supervisor.faults()),
-            meter_flagged=self.meter.flagged,
+            meter_flagged=state.meter_flagged,
             awaiting_ev=keeper.authorized_tag is not None,
             reserved=self._reserved,
             reader_failed=self._tag_reader is not None and self._tag_reader.failed,
@@ -371,7 +349,10 @@ class ChargeController:
     def unlock_connector(self) -> bool:
         """UnlockConnector: stops a running session first. False when there is no lock."""
         self.sessions.stop_session("UnlockCommand")
-        return self._lock.unlock()
+        if self._board.lock is None:
+            return False
+        self.core.call(self.core.lock.unlock)
+        return True
 
     async def unlock_confirmed(self, within_s: float = UNLOCK_CONFIRM_S) -> bool | None:
         """UnlockConnector as the CSMS asks it: None for a box without a lock, else whether
@@ -385,34 +366,34 @@ class ChargeController:
         return not self.connector_locked()
 
     def connector_locked(self) -> bool | None:
-        return self._lock.locked()
+        return self.core.lock.locked()
 
     @property
     def measurements(self) -> Measurements | None:
-        return self.meter.measurements
+        return self.core.state.measurements
 
     @property
     def offered_a(self) -> float:
-        """What the pilot offers now (0 while suspended)."""
-        return self._duty.offered_a
+        """What the pilot's duty offers now (0 while suspended)."""
+        return self.core.state.offered_a
 
     @property
     def duty(self) -> float | None:
         """The duty the pilot runs, in percent; None for steady +12 V."""
-        return self._duty.duty
+        return self.core.state.duty
 
     @property
     def contactor_closed(self) -> bool:
-        """As its mirror contact reports."""
+        """As its mirror contact reports now (a read-only look at the device)."""
         return self._board.contactor.is_closed()
 
     @property
     def temperatures_c(self) -> dict[str, float]:
-        return self._inputs.temperatures_c
+        return dict(self.core.state.temperatures_c)
 
     @property
     def cable_rating_a(self) -> float | None:
-        return self._inputs.cable_rating_a
+        return self.core.state.cable_rating_a
 
     @property
     def ev_soc_percent(self) -> float | None:

@@ -61,6 +61,10 @@ class LimitSources:
         if degraded is not None:
             self._degraded[name] = degraded
 
+    def names(self) -> tuple[str, ...]:
+        """Every registered source, in precedence order."""
+        return tuple(self._sources)
+
     def degraded(self) -> str | None:
         """The vendor error code of the first source in its failsafe, if any; a source
         that raised at the last collect (or whose report raises) is `FAILED_CODE`."""

@@ -12,6 +12,7 @@ switching for it until it is unplugged and counts the phases it really draws on.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -60,6 +61,8 @@ class PhaseSwitch:
         self._board = board
         self._supervisor = supervisor
         self._settings = settings
+        self._lock = threading.Lock()
+        """`request` comes from the outside (the planner), `step` from the safety core."""
         self.available = board.phase_contactor is not None
         self.switched = board.ratings.phases
         """The phases switched in (as commanded; the supervisor checks the mirror)."""
@@ -102,7 +105,11 @@ class PhaseSwitch:
 
     def request(self, phases: int) -> bool:
         """Asks for a switch; False when this box cannot make it now (no phase contactor,
-        a switch under way, the cap reached, an EV that does not follow)."""
+        a switch under way, the cap reached, an EV that does not follow). Thread-safe."""
+        with self._lock:
+            return self._request(phases)
+
+    def _request(self, phases: int) -> bool:
         if not self.available or phases not in (1, 3) or self.stage != Stage.STEADY:
             return False
         if phases == self.switched:
@@ -116,6 +123,10 @@ class PhaseSwitch:
 
     def step(self, pilot: PilotState, m: Measurements | None, now: float, offering: bool) -> None:
         """`offering`: the pilot ran PWM in the last step."""
+        with self._lock:
+            self._step(pilot, m, now, offering)
+
+    def _step(self, pilot: PilotState, m: Measurements | None, now: float, offering: bool) -> None:
         main = self._supervisor.contactor
         self.connected = pilot in CONNECTED
         self.ev_declines = offering and pilot == PilotState.B

@@ -1,8 +1,9 @@
 """The connector's session from authorization to stop: tags, remote starts, availability, the
 sessions a power loss left open, and the listeners that report each start and stop.
 
-The control step asks `follow` once per tick and reads `session`, `finishing` and `blocked`
-to decide the pilot; everything here runs on the control loop's thread.
+The outside turn asks `follow` after every core step and tells the core `session`,
+`finishing` and `blocked`, which decide the pilot; everything here runs on the outside loop's
+thread (it writes SQLite), never on the safety core's.
 """
 
 from __future__ import annotations
@@ -61,12 +62,12 @@ class SessionListener(Protocol):
 @dataclass(frozen=True)
 class SessionSeams:
     """What the keeper acts through: the loop's wake-up, an immediate step (a stop must
-    withdraw the offer now, not at the next tick) and the safety supervisor."""
+    withdraw the offer and open the contactor now, not at the next tick) and the safety
+    supervisor's faults."""
 
     wake: Callable[[], None]
     step_now: Callable[[], None]
     supervisor: SafetySupervisor
-    release_s: float
 
 
 class SessionKeeper:
@@ -104,6 +105,8 @@ class SessionKeeper:
         self.operative = {0: True, 1: True}
         self._operative_pending: dict[int, bool] = {}
         self._reading_saved_at = 0.0
+        self.ended = 0
+        """Sessions ended so far: the core opens the contactor for each new one at once."""
 
     # --- each control step ---------------------------------------------------------------
 
@@ -196,6 +199,14 @@ class SessionKeeper:
             self._seams.step_now()
         return session
 
+    def shut_down(self, reason: str) -> None:
+        """A clean stop of the box: the session ends and both connectors are unavailable
+        from now on (in memory only: after the restart, availability is what was set)."""
+        self.end_session(reason)
+        self._operative_pending.clear()
+        self.operative = {0: False, 1: False}
+        self.authorized_tag = None
+
     def deauthorize(self, session_id: int) -> None:
         """The CSMS refused the tag of a running session (StartTransaction idTagInfo)."""
         session = self.session
@@ -254,7 +265,7 @@ class SessionKeeper:
             return
         self.session = None
         self.blocked = False
-        self._seams.supervisor.open_contactor(self._seams.release_s)
+        self.ended += 1
         self._record_stop(session, self._clock.now(), self._meter.energy_wh, reason, stop_id_tag)
         for connector_id, operative in list(self._operative_pending.items()):
             self.set_operative(connector_id, operative)
@@ -294,20 +305,27 @@ class SessionKeeper:
 
     # --- after a power loss --------------------------------------------------------------
 
-    async def first_meter_reading(self) -> None:
-        """A session left open needs the meter's count: a meter powering up with the box
-        gets a few polls to answer before the last persisted reading is used instead. That
-        reading (or the start's) is what the first poll is judged against."""
-        for session in self._log.open_sessions():
+    def prepare_first_reading(self) -> bool:
+        """On the outside, before the core starts (it reads SQLite): each session left open
+        tells the meter watch what its first poll is judged against (the last persisted
+        reading, or the start's). Returns whether any is open."""
+        sessions = self._log.open_sessions()
+        for session in sessions:
             last = self._log.last_reading(session.id)
             if last is None:
                 wh, at = session.meter_start_wh, session.started_at
             else:
                 wh, at = last.energy_wh, last.at
             self._meter.expect(wh, (self._clock.now() - at).total_seconds())
+        return bool(sessions)
+
+    async def first_meter_reading(self, sessions_open: bool) -> None:
+        """A session left open (`sessions_open`, from `prepare_first_reading`) needs the
+        meter's count: a meter powering up with the box gets a few polls to answer before
+        the last persisted reading is used instead. Runs on the core's loop, which polls."""
         await self._meter.poll_once()
         attempts = self._meter_cfg.offline_after_failures
-        while self._meter.measurements is None and attempts > 1 and self._log.open_sessions():
+        while self._meter.measurements is None and attempts > 1 and sessions_open:
             attempts -= 1
             await asyncio.sleep(self._meter_cfg.poll_interval_s)
             await self._meter.poll_once()

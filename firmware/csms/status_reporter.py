@@ -93,11 +93,17 @@ class StatusReporter:
                 continue
             await wait_set(self._wake, max(0.0, next_due))
 
-    def _report_due(self) -> float | None:
+    def flush(self) -> None:
+        """On the way down: every connector's status as it is now goes out without its
+        minimum duration (there is no later to report it in)."""
+        self.observe()
+        self._report_due(hold=0.0)
+
+    def _report_due(self, hold: float | None = None) -> float | None:
         """Queues what is due; returns seconds until the next one becomes due, if any."""
         if not self._accepted():
             return None
-        hold = self._hold_s()
+        hold = self._hold_s() if hold is None else hold
         now = self._clock.monotonic()
         waits: list[float] = []
         for connector_id in self.connectors:

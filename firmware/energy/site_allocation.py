@@ -116,6 +116,21 @@ def available_a(
     return [max(0.0, fuse_a - max(0.0, house[p]) - reserved_a[p]) for p in range(PHASES)]
 
 
+def room_a(
+    available: Sequence[float],
+    taken: Sequence[tuple[Sequence[int], float]],
+    phases: Sequence[int],
+) -> float:
+    """What a box may raise to on `phases` while the others may still draw what they
+    `taken` (their phases, the most their EVs may draw: a decrease is on a pilot at once,
+    but its EV has 5 s to follow): a raise never counts on current not yet given back."""
+    left = list(available)
+    for on, amps in taken:
+        for p in on:
+            left[p] -= amps
+    return max(0.0, min((left[p] for p in phases), default=0.0))
+
+
 def house_load_a(
     grid_a: Sequence[float | None], draws_a: Mapping[str, Sequence[float | None]]
 ) -> list[float]:

@@ -37,6 +37,7 @@ class OwnDemandReader:
             self._tier(session),
             (draw[0], draw[1], draw[2]),
             None if own is None else own.timestamp.timestamp(),
+            controller.state.ev_allowed_a,
         )
 
     def _tier(self, session: object | None) -> int | None:

@@ -29,6 +29,7 @@ from pievse.firmware.energy.site_allocation import (
     BoxDemand,
     allocate,
     available_a,
+    room_a,
     turn_key,
 )
 from pievse.firmware.site.grid_readings import GridReading, GridReadings
@@ -74,6 +75,8 @@ class OwnDemand:
     """On the site's phases."""
     draw_at: float | None = None
     """When the meter read it (wall seconds)."""
+    allowed_a: float = 0.0
+    """The most its EV may draw now: the highest pilot offer of the EV's last 5 s."""
 
 
 @dataclass
@@ -185,11 +188,34 @@ class SiteShare:
         """Lowered at once, raised only past `[site] hysteresis_a`: a grid reading's noise
         does not move the pilot (whose duty may change only every 5 s) up and down."""
         share = self._refresh()
+        if self.state == "shared" and share > self.share_a:
+            capped = min(share, self._room_a())
+            share = max(self.share_a, capped if capped >= MIN_A - 0.05 else 0.0)
         raise_by = self._config.hysteresis_a
         if share < self.share_a or share >= self.share_a + raise_by or not share:
             self.share_a = share
         self._follow_turn()
         return self.share_a
+
+    def _room_a(self) -> float:
+        """A raise waits for the decreases it depends on: the others count with what their
+        EVs may still draw (their claims' `taken_a`)."""
+        own, now = self._own, self._monotonic()
+        if own is None:
+            return 0.0
+        reserved = [0.0] * PHASES
+        for box in self.silent(now):
+            for p in self._peers[box].claim.phases:
+                reserved[p] += self.failsafe_a
+        available = available_a(self._config.main_fuse_a, self.house_a, reserved)
+        taken = [(p.claim.phases, p.claim.taken_a or 0.0) for p in self._live(now)]
+        return room_a(available, taken, own.phases)
+
+    def _taken_a(self) -> float:
+        """What this box's EV may draw: its share, or more while its EV still follows a
+        decrease."""
+        own = self._own
+        return max(self.share_a, 0.0 if own is None else own.allowed_a)
 
     def _follow_turn(self) -> None:
         own = self._own
@@ -307,7 +333,7 @@ class SiteShare:
         low would hide the house in what the boxes do not draw."""
         allowed = {}
         for claim in claims:
-            taken = self.share_a if claim.box == self.box else (claim.taken_a or 0.0)
+            taken = self._taken_a() if claim.box == self.box else (claim.taken_a or 0.0)
             allowed[claim.box] = [taken if p in claim.phases else 0.0 for p in range(PHASES)]
         return allowed
 
@@ -329,7 +355,7 @@ class SiteShare:
             return False
         if self._demand_key(own) != self._published_demand:
             return True
-        if abs(self.share_a - self._published_taken) >= REPUBLISH_A:
+        if abs(self._taken_a() - self._published_taken) >= REPUBLISH_A:
             return True
         if any(map(_moved, own.draw_a, self._published_draw)):
             return True
@@ -344,7 +370,7 @@ class SiteShare:
         self._published_view = None if self._view is None else dict(self._view)
         self._published_demand = self._demand_key(own)
         self._published_draw = own.draw_a
-        self._published_taken = self.share_a
+        self._published_taken = self._taken_a()
         return Claim(
             self.box,
             self._seq,
@@ -358,7 +384,7 @@ class SiteShare:
             self._served_since,
             self._waiting_since,
             own.draw_at,
-            self.share_a,
+            self._published_taken,
         )
 
     def leave(self) -> Leave:

@@ -2,6 +2,13 @@
 
 Run: python tests/bench/bench_fault_latency.py [--injections 1000] [--priority normal|unit]
        [--ocpp 1.6|2.0.1]
+     python tests/bench/bench_fault_latency.py --reactions [--injections 30]
+
+`--reactions` measures what the control step itself decides (EV unplugged C->A, state E,
+state F, a missing diode, an EV drawing beyond its allowance, a fault raised by the step),
+each from the moment the input changed (for the over-current, the meter's reading; for the
+step's fault, the raise) to the coil opening, under each load of `reaction_loads.py` in
+turn, one fresh box process per load, and the box's memory while charging.
 
 The wallbox runs in-process on the bench-sim board with the default 100 ms tick, its asyncio
 loop in its own thread. Faults are injected from the main thread, as a GPIO interrupt thread
@@ -39,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from pievse.firmware.app.run_options import RunOptions  # noqa: E402
 from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from tests.bench.bench_ocpp import service_environment  # noqa: E402
+from tests.bench.reaction_loads import LOADS  # noqa: E402
 from tests.rigs.csms import TestCsms  # noqa: E402
 from tests.rigs.csms201 import TestCsms201  # noqa: E402
 from tests.rigs.process import PIEVSE, free_port  # noqa: E402
@@ -198,9 +206,50 @@ def from_outside(injections: int, nice: int) -> None:
     )
 
 
+def reactions(injections: int, only: str | None) -> None:
+    """Each load in its own box process (`loop_reactions.py`); one table per load."""
+    print(
+        f"loop-driven reactions -> contactor open, {injections} of each per load, "
+        f"{os.cpu_count()} CPUs; target p99 < 20 ms, max < 100 ms"
+    )
+    print(f"{'load':10} {'reaction':12} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for load in LOADS if only is None else only.split(","):
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "tests/bench/loop_reactions.py"),
+                "--load",
+                load,
+                "--injections",
+                str(injections),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+        if not out.strip():
+            print(f"{load:10} the box process failed")
+            continue
+        result = json.loads(out.strip().splitlines()[-1])
+        every = [v for values in result["latencies_ms"].values() for v in values]
+        for kind, values in [*result["latencies_ms"].items(), ("all", every)]:
+            if not values:
+                continue
+            print(
+                f"{load:10} {kind:12} {len(values):4d} {statistics.median(values):8.3f} "
+                f"{percentile(values, 99):8.3f} {max(values):8.3f}"
+            )
+        extra = {k: v for k, v in result.items() if k not in ("latencies_ms", "load")}
+        print(f"{load:10} {extra}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--injections", type=int, default=1000)
+    parser.add_argument(
+        "--reactions", action="store_true", help="loop-driven reactions under each load"
+    )
+    parser.add_argument("--loads", help=f"with --reactions: some of {','.join(LOADS)}")
     parser.add_argument("--priority", choices=("normal", "unit"), default="normal")
     parser.add_argument(
         "--from-outside", action="store_true", help="a separate `pievse run`, faults over the API"
@@ -212,6 +261,9 @@ def main() -> None:
     os.setpriority(os.PRIO_PROCESS, 0, nice)
     if args.from_outside:
         from_outside(args.injections, nice)
+        return
+    if args.reactions:
+        reactions(args.injections, args.loads)
         return
 
     logging.disable(logging.WARNING)

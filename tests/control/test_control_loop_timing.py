@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pievse.firmware.control.pilot_duty import PilotDuty
 from tests.rigs.controller_rig import ControllerRig, controller_rig
 
 
@@ -127,3 +128,32 @@ async def test_an_ev_without_diode_never_gets_the_contactor_closed(rig: Controll
         await rig.controller.sessions.present_tag("CARD")
     assert trips == 5
     assert 1.0 not in coil
+
+
+async def test_a_decrease_is_on_the_pilot_at_once_and_a_raise_waits_five_seconds_after_it(
+    rig: ControllerRig,
+) -> None:
+    await _charging(rig)
+    rig.step(10.0)
+    rig.limit_a = 20.0
+    rig.step(0.1)
+    assert rig.duty == 33.33
+    rig.limit_a = 10.0
+    rig.step(1.0)  # within the hold of the last change, yet at once: a fuse must not wait
+    assert rig.duty == 16.67
+    rig.limit_a = 16.0
+    rig.step(4.9)
+    assert rig.duty == 16.67, "a raise waits 5 s after the decrease (the EV's time to follow)"
+    rig.step(0.1)
+    assert rig.duty == 26.67
+
+
+def test_the_ev_may_draw_the_highest_offer_of_its_last_five_seconds() -> None:
+    duty = PilotDuty(5.0)
+    duty.aim(53.33, 0.0)  # 32 A
+    duty.aim(33.33, 10.0)  # 20 A
+    duty.aim(16.67, 11.0)  # 10 A: the EV may still be following the first decrease
+    assert duty.offered_a == pytest.approx(10.0, abs=0.01)
+    assert duty.allowed_a(12.0, 5.0) == pytest.approx(32.0, abs=0.01)
+    assert duty.allowed_a(15.5, 5.0) == pytest.approx(20.0, abs=0.01)
+    assert duty.allowed_a(16.5, 5.0) == pytest.approx(10.0, abs=0.01)

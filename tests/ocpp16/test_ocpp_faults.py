@@ -75,10 +75,10 @@ async def test_a_failing_control_step_is_an_internal_error_on_connector_zero(
     await charge_under_csms(box, csms)
     controller = box.wallbox.controller
 
-    def broken() -> None:
-        raise RuntimeError("a bug in a limit source")
+    def broken(_now: float) -> None:
+        raise RuntimeError("a bug in the control step")
 
-    monkeypatch.setattr(controller, "_arbitrate", broken)
+    monkeypatch.setattr(controller.core, "act", broken)
     report = await csms.wait_status(0, "Faulted")
     mark = len(csms.received)
     assert report["error_code"] == "InternalError"

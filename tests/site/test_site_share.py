@@ -277,3 +277,30 @@ def test_malformed_messages_name_what_is_wrong(payload: bytes, reason: str) -> N
     topic = "grid" if b"current_a" in payload else "b"
     with pytest.raises(SiteMessageError, match=reason):
         SiteCodec("garage").decode(payload, topic, 1000.0)
+
+
+def test_a_raise_waits_until_the_decreases_it_needs_have_been_followed(
+    clock: ManualClock,
+) -> None:
+    """Turns change hands with EVs that take their full 5 s to follow a lower pilot: what
+    every EV may still draw (the highest offer of its last 5 s) never sums above the fuse."""
+    config = replace(SITE, main_fuse_a=25.0, max_boxes=8, rotation_s=60.0)
+    site = Site(clock, config)
+    offers: dict[str, list[tuple[float, float]]] = {}
+
+    def beat() -> float:
+        clock.advance(HEARTBEAT_S)
+        site.heartbeat()
+        now = clock.monotonic()
+        for name, box in site.boxes.items():
+            offers.setdefault(name, []).append((now, box.share.share_a))
+            may_draw = max(a for at, a in offers[name] if now - at < 5.0)
+            box.demand = replace(box.demand, allowed_a=may_draw)
+        return sum(box.demand.allowed_a for box in site.boxes.values())
+
+    for i in range(8):
+        site.add(f"box-{i}", want_a=6.0)
+    drawn = [beat() for _ in range(120)]
+    assert max(drawn[5:]) <= 25.0 + 0.01, max(drawn)
+    served = {name for name, times in offers.items() if any(a for _, a in times)}
+    assert served == set(site.boxes), "every EV still had a turn"

@@ -1,0 +1,77 @@
+"""The safety core's own thread and event loop: nothing the outside loop runs (a flood of
+frames to validate, a thousand event streams, a signature check) can take its turn.
+
+Why a thread and not yet a process: the devices, the supervisor and the session keeper share
+in-memory state with the outside today (the keeper reads the meter, the status document reads
+the supervisor), and a thread moves the core's timing out of the outside loop's hands without
+serialising that state. What a thread does not bound is the GIL: Python code in the other
+thread holds it for at most `sys.getswitchinterval()` (5 ms) before the core's thread gets it,
+and C code that releases it (hashing, SQLite, socket I/O) does not hold it at all. A process
+would add a separate heap (memory bounded, a crash of the outside half cannot take the core
+with it) and no shared GIL; the boundary (`core_boundary`) is already what a process would
+send over a pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+JOIN_S = 5.0
+
+
+class CoreThread:
+    """One thread whose life is one coroutine (`main`) on its own event loop."""
+
+    def __init__(
+        self, main: Callable[[], Coroutine[Any, Any, None]], name: str = "safety-core"
+    ) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        """Resolved when `main` ended: its exception, or None."""
+        self._main = main
+        self._task: asyncio.Task[None] | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait()
+
+    def _serve(self) -> None:
+        loop = self.loop
+        asyncio.set_event_loop(loop)
+        self._task = loop.create_task(self._main(), name="safety-core")
+        loop.call_soon(self._started.set)
+        outcome: BaseException | None = None
+        try:
+            loop.run_until_complete(self._task)
+        except BaseException as exc:  # the outside learns how the core ended
+            outcome = exc
+        finally:
+            if not self.done.done():  # the outside may have given up waiting
+                self.done.set_exception(outcome) if outcome else self.done.set_result(None)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        """Thread-safe; once the core ended the call is dropped."""
+        try:
+            self.loop.call_soon_threadsafe(callback)
+        except RuntimeError:
+            log.debug("core loop closed; call dropped")
+
+    def cancel(self) -> None:
+        task = self._task
+        if task is not None:
+            self.call_soon(task.cancel)
+
+    def join(self) -> None:
+        self._thread.join(JOIN_S)
+        if self._thread.is_alive():
+            log.error("the safety core's thread did not end within %.0f s", JOIN_S)

@@ -1,0 +1,186 @@
+"""The safety core alone: what it does while the outside (sessions, limit sources, OCPP, API)
+says nothing. On the rig the outside is stalled by stepping only the core on the injected
+clock; on a running wallbox by blocking the outside loop itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pievse.firmware.control.core_boundary import (
+    OUTSIDE_SILENCE_S,
+    CoreInputs,
+    OutsideLimit,
+    outside_limits,
+)
+from pievse.firmware.control.limits import Limit
+from tests.conftest import BenchClient, start_charging
+from tests.rigs.controller_rig import ControllerRig, controller_rig
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[ControllerRig]:
+    with controller_rig(tmp_path) as rig:
+        rig.controller.supervisor.watch_inputs()
+        yield rig
+
+
+async def _charging(rig: ControllerRig) -> None:
+    rig.plant.set_ev("B", None, None)
+    await rig.controller.sessions.present_tag("CARD")
+    rig.step()
+    rig.plant.set_ev("C", None, None)
+    rig.step()
+    assert rig.contactor == "closed"
+
+
+def _core_alone(rig: ControllerRig, seconds: float) -> None:
+    """One core step `seconds` later with no outside turn: the outside is stalled."""
+    rig.clock.advance(seconds)
+    rig.controller.core_step()
+
+
+async def test_unplug_opens_the_contactor_before_the_outside_hears_of_it(
+    rig: ControllerRig,
+) -> None:
+    await _charging(rig)
+    rig.plant.set_ev("A", None, None)
+    _core_alone(rig, 0.01)
+    assert rig.contactor == "open"
+    assert rig.controller.session is not None, "the outside has not had its turn yet"
+    rig.step()
+    assert rig.controller.session is None
+
+
+async def test_outside_limits_fall_to_their_failsafe_once_the_outside_is_silent(
+    rig: ControllerRig,
+) -> None:
+    rig.limit_a = 20.0
+    await _charging(rig)
+    assert rig.controller.offer == Limit("test", 20.0)
+    _core_alone(rig, OUTSIDE_SILENCE_S - 0.1)
+    assert rig.controller.offer == Limit("test", 20.0), "still the outside's word"
+    assert not rig.controller.state.outside_stale
+    _core_alone(rig, 0.2)
+    assert rig.controller.state.outside_stale
+    assert rig.controller.offer == Limit("test", 6.0)
+    assert rig.duty == 10.0, "a decrease is on the pilot at once"
+    assert rig.contactor == "closed", "the session goes on at the failsafe"
+
+    rig.step(0.1)  # the outside speaks again: its limit, raised after the hold
+    assert rig.controller.offer == Limit("test", 20.0)
+    assert rig.duty == 10.0
+    rig.step(5.0)
+    assert rig.duty == 33.33
+
+
+async def test_a_source_with_its_own_failsafe_falls_to_it(rig: ControllerRig) -> None:
+    rig.controller.limit_failsafes["test"] = lambda: 0.0
+    await _charging(rig)
+    rig.step()
+    _core_alone(rig, OUTSIDE_SILENCE_S + 0.1)
+    assert rig.controller.offer == Limit("test", 0.0)
+    assert rig.duty is None, "suspended: below 6 A the pilot offers nothing"
+
+
+async def test_the_contactor_never_closes_on_a_stale_permission(rig: ControllerRig) -> None:
+    rig.plant.set_ev("B", None, None)
+    await rig.controller.sessions.present_tag("CARD")
+    rig.step()
+    assert rig.controller.session is not None
+    _core_alone(rig, OUTSIDE_SILENCE_S + 0.1)
+    rig.plant.set_ev("C", None, None)
+    _core_alone(rig, 0.1)
+    _core_alone(rig, 0.1)
+    assert rig.contactor == "open", "the permission is stale"
+    rig.step(0.1)
+    assert rig.contactor == "closed", "renewed by the outside's next turn"
+
+
+limits = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.floats(0, 80)),
+        st.floats(0, 80),
+    ),
+    max_size=5,
+)
+
+
+@given(limits, st.floats(0, 10))
+def test_a_silent_outside_never_raises_a_limit(
+    told: list[tuple[float | None, float]], after: float
+) -> None:
+    inputs = CoreInputs(
+        told_at=0.0,
+        limits=tuple(OutsideLimit(f"s{i}", a, f) for i, (a, f) in enumerate(told)),
+    )
+    applied = {limit.source: limit.current_a for limit in outside_limits(inputs, after)}
+    for i, (value, failsafe) in enumerate(told):
+        if after <= OUTSIDE_SILENCE_S:
+            assert applied.get(f"s{i}") == value
+        else:
+            assert applied[f"s{i}"] == (failsafe if value is None else min(value, failsafe))
+
+
+def _coil_probe(bench: BenchClient) -> tuple[threading.Event, list[float]]:
+    opened = threading.Event()
+    at: list[float] = []
+
+    def probe(signal: str, value: float) -> None:
+        if signal == "contactor_coil" and value == 0.0 and not opened.is_set():
+            at.append(time.perf_counter())
+            opened.set()
+
+    bench.wallbox.board.bench.probe_outputs(probe)
+    return opened, at
+
+
+async def test_a_blocked_outside_loop_does_not_delay_the_opening_on_unplug(
+    bench: BenchClient,
+) -> None:
+    await start_charging(bench)
+    controller = bench.wallbox.controller
+    opened, at = _coil_probe(bench)
+    unplugged = time.perf_counter()
+    bench.wallbox.board.bench.set_ev("A", None, None)
+    time.sleep(0.5)  # the outside loop (this test's) is blocked
+    blocked_until = time.perf_counter()
+    assert opened.is_set() and at[0] < blocked_until, "opened while the outside was blocked"
+    assert controller.session is not None, "the outside has not heard of it yet"
+    print(f"unplug -> coil open with the outside blocked: {(at[0] - unplugged) * 1000:.2f} ms")
+    await bench.wait_for(lambda s: s["session"] is None)
+
+
+async def test_a_blocked_outside_loop_lets_the_limits_fall_to_their_failsafe(
+    bench: BenchClient,
+) -> None:
+    await start_charging(bench)
+    core = bench.wallbox.controller.core
+    assert core.state.offer.current_a == 32.0
+    time.sleep(OUTSIDE_SILENCE_S + 0.5)  # the outside loop is blocked past the silence
+    state = core.state
+    assert state.outside_stale
+    assert state.offer.current_a == 6.0
+    assert state.duty == 10.0
+    assert state.contactor_closed, "the session goes on at the failsafe"
+    back = await bench.wait_for(lambda s: s["pilot"]["offered_a"] == 32.0, timeout=5)
+    assert back["contactor"] == "closed"
+
+
+async def test_an_unplug_the_outside_missed_still_ends_the_session(rig: ControllerRig) -> None:
+    """The outside stalled through an unplug and a new plug-in: it must not carry the old
+    session over to the next EV."""
+    await _charging(rig)
+    rig.plant.set_ev("A", None, None)
+    _core_alone(rig, 0.1)
+    rig.plant.set_ev("B", None, None)
+    _core_alone(rig, 0.1)
+    rig.step(0.1)
+    assert rig.controller.session is None
+    assert rig.status == "Preparing"
