@@ -91,7 +91,8 @@ class Wallbox:
         """`config`: instead of the one `options` name (a fleet builds each box's);
         `traffic`: told of the OCPP traffic (a fleet's load report); `shares_process`: one
         of a fleet's boxes, so what is the process's (the root logger's file handler, heap
-        trimming) is the fleet's to do once, not every box's."""
+        trimming) is the fleet's to do once, not every box's, and the safety core runs on
+        the fleet's loop instead of a thread of its own."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         private_directory(options.data_dir)
@@ -130,7 +131,13 @@ class Wallbox:
         self._tamper_seen = False
         self.reservations = ReservationBook(store, clock)
         self.controller = ChargeController(
-            board, config, clock, self.session_log, self._authorize, self.reservations
+            board,
+            config,
+            clock,
+            self.session_log,
+            self._authorize,
+            self.reservations,
+            core_on_own_thread=not shares_process,
         )
         self._bind_policy()
         self.availability = Availability(store, self.controller.sessions)

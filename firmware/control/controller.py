@@ -35,7 +35,7 @@ from pievse.firmware.control.core_boundary import (
     CoreView,
     OutsideLimit,
 )
-from pievse.firmware.control.core_thread import CoreThread
+from pievse.firmware.control.core_thread import CoreOnLoop, CoreThread
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.limits import Limit, LimitSources
 from pievse.firmware.control.listeners import ListenerGuard
@@ -71,7 +71,12 @@ class ChargeController:
         sessions: SessionLog,
         authorize: Authorize,
         reservations: ReservationBook,
+        *,
+        core_on_own_thread: bool = True,
     ) -> None:
+        """`core_on_own_thread` False: the core runs as a task on the caller's loop (a
+        fleet's boxes; see `CoreOnLoop`)."""
+        self._core_runner = CoreThread if core_on_own_thread else CoreOnLoop
         self._board = board
         self._clock = clock
         self.reservations = reservations
@@ -155,7 +160,7 @@ class ChargeController:
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
         sessions_open = self.sessions.prepare_first_reading()
         core = self.core
-        thread = CoreThread(
+        thread = self._core_runner(
             lambda: core.main(started, lambda: self.sessions.first_meter_reading(sessions_open))
         )
         core.thread = thread

@@ -28,6 +28,9 @@ JOIN_S = 5.0
 class CoreThread:
     """One thread whose life is one coroutine (`main`) on its own event loop."""
 
+    inline = False
+    """The core runs on another thread: the outside hands it work and may wait for it."""
+
     def __init__(
         self, main: Callable[[], Coroutine[Any, Any, None]], name: str = "safety-core"
     ) -> None:
@@ -75,3 +78,50 @@ class CoreThread:
         self._thread.join(JOIN_S)
         if self._thread.is_alive():
             log.error("the safety core's thread did not end within %.0f s", JOIN_S)
+
+
+class CoreOnLoop:
+    """The core as a task on the caller's own loop, for a fleet's boxes: hundreds of boxes in
+    one process would otherwise be hundreds of threads contending for one GIL, and a fleet
+    measures a CSMS, not a box's reaction time. Same interface as `CoreThread`; `inline`
+    tells the core that a hand-over runs at once (waiting for it would stall the loop it
+    runs on)."""
+
+    inline = True
+
+    def __init__(
+        self, main: Callable[[], Coroutine[Any, Any, None]], name: str = "safety-core"
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._main = main
+        self._name = name
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = self.loop.create_task(self._run(), name=self._name)
+
+    async def _run(self) -> None:
+        try:
+            await self._main()
+        except BaseException as exc:  # the outside learns how the core ended
+            if not self.done.done():
+                self.done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(callback)
+        except RuntimeError:
+            log.debug("core loop closed; call dropped")
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def join(self) -> None:
+        """Nothing to join: the task ends with its loop's turn after `cancel`."""

@@ -30,7 +30,7 @@ from pievse.firmware.control.core_boundary import (
     outside_limits,
     stale,
 )
-from pievse.firmware.control.core_thread import CoreThread
+from pievse.firmware.control.core_thread import CoreOnLoop, CoreThread
 from pievse.firmware.control.derating import thermal_limit_a
 from pievse.firmware.control.duty_cycle import duty_percent
 from pievse.firmware.control.energy_plausibility import EnergyRules, rated_power_w
@@ -67,7 +67,7 @@ class SafetyCore:
         self._meter_cfg = config.meter
         self._clock = clock
         self._guard = guard
-        self.thread: CoreThread | None = None
+        self.thread: CoreThread | CoreOnLoop | None = None
         self.after_step: Callable[[], None] = lambda: None
         """Asks the outside for a turn; called on the core's thread after every step."""
         self.polls: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -150,6 +150,9 @@ class SafetyCore:
             elif changed:
                 self._wake_event.set()
 
+        if thread.inline:
+            hand_over()
+            return
         thread.call_soon(hand_over)
         if settled is not None and not settled.wait(settle_s):
             log.warning("the core did not step on the outside's word within %.2f s", settle_s)
