@@ -93,7 +93,10 @@ async def test_half_sent_requests_leave_the_csms_link_its_descriptors(
             closed_by_box += 1
         assert closed_by_box == HALF_SENT
         assert await api_status(port) == 200, "the API recovers"
-        assert open_files(process.pid) <= before + 2
+        settled = time.monotonic()
+        while open_files(process.pid) > before + 2:  # the last closes reach the kernel
+            assert time.monotonic() - settled < 5, (before, open_files(process.pid))
+            await asyncio.sleep(0.1)
     finally:
         for _reader, writer in attack:
             writer.close()

@@ -13,6 +13,8 @@ from pievse.firmware.config import ConfigError, parse_config
 from tests.conftest import FAST_CONFIG, running_wallbox, start_charging
 from tests.rigs.site_rig import house
 
+HYSTERESIS_A = 0.5
+"""[site] hysteresis_a, as shipped: a headroom less than this above the limit raises nothing."""
 FUSE_CONFIG = (
     FAST_CONFIG
     + """
@@ -37,8 +39,10 @@ async def test_the_offer_is_what_the_house_leaves_under_the_fuse(tmp_path: Path)
         fuse = status["site"]["main_fuse"]
         assert fuse["main_fuse_a"] == 25.0 and fuse["stale"] is False
         load[1] = 17.0  # a cooker on L2: only 8 A left there
+        # At once and never above: the cut may land below by less than the fuse limit's
+        # raise hysteresis (0.5 A), while the EV's falling draw still skews the estimate.
         status = await bench.wait_for(
-            lambda s: s["pilot"]["offered_a"] == pytest.approx(8.0, abs=0.3), timeout=5
+            lambda s: 8.0 - HYSTERESIS_A <= s["pilot"]["offered_a"] <= 8.3, timeout=5
         )
         assert status["connectors"]["1"]["status"] == "Charging"
         load[1] = 22.0  # 3 A left: below 6 A the pilot suspends, the session stays
@@ -47,7 +51,7 @@ async def test_the_offer_is_what_the_house_leaves_under_the_fuse(tmp_path: Path)
         )
         assert status["session"] is not None
         load[1] = 10.0
-        await bench.wait_for(lambda s: s["pilot"]["offered_a"] >= 14.5, timeout=5)
+        await bench.wait_for(lambda s: s["pilot"]["offered_a"] >= 15.0 - HYSTERESIS_A, timeout=5)
 
 
 async def test_a_stale_grid_reading_falls_back_to_the_failsafe_and_recovers(
