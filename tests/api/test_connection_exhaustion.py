@@ -94,7 +94,9 @@ async def test_half_sent_requests_leave_the_csms_link_its_descriptors(
         assert closed_by_box == HALF_SENT
         assert await api_status(port) == 200, "the API recovers"
         settled = time.monotonic()
-        while open_files(process.pid) > before + 2:  # the last closes reach the kernel
+        # No descriptor per attacking connection stays behind (a leak would be hundreds);
+        # a few are the box's own, made once (the safety core's loop, a reconnect's).
+        while open_files(process.pid) > before + 5:
             assert time.monotonic() - settled < 5, (before, open_files(process.pid))
             await asyncio.sleep(0.1)
     finally:
