@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 JOIN_S = 5.0
 
 
+def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Thread-safe; once the core's loop closed the call is dropped."""
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:
+        log.debug("core loop closed; call dropped")
+
+
 class CoreThread:
     """One thread whose life is one coroutine (`main`) on its own event loop."""
 
@@ -64,10 +72,7 @@ class CoreThread:
 
     def call_soon(self, callback: Callable[[], None]) -> None:
         """Thread-safe; once the core ended the call is dropped."""
-        try:
-            self.loop.call_soon_threadsafe(callback)
-        except RuntimeError:
-            log.debug("core loop closed; call dropped")
+        call_on(self.loop, callback)
 
     def cancel(self) -> None:
         task = self._task
@@ -114,10 +119,7 @@ class CoreOnLoop:
             self.done.set_result(None)
 
     def call_soon(self, callback: Callable[[], None]) -> None:
-        try:
-            self.loop.call_soon_threadsafe(callback)
-        except RuntimeError:
-            log.debug("core loop closed; call dropped")
+        call_on(self.loop, callback)
 
     def cancel(self) -> None:
         if self._task is not None:
