@@ -60,6 +60,7 @@ def build_app(
 
     app.router.add_get("/api/status", get_status)
     app.router.add_post("/api/bench/{action}", _bench_handler(bench))
+    app.router.add_get("/api/bench", _bench_state(bench))
     app.router.add_put("/api/site/grid", _grid_handler(grid))
     app.router.add_get("/api/mode", _mode_handler(mode, put=False))
     app.router.add_put("/api/mode", _mode_handler(mode, put=True))
@@ -168,6 +169,19 @@ def _bench_handler(bench: BenchControl | None) -> Any:
         body = await _body(request)
         _ACTIONS[action](bench, body)
         return _json({"ok": True, "ev": bench.ev_status(), "site": bench.site_status()})
+
+    return handle
+
+
+def _bench_state(bench: BenchControl | None) -> Any:
+    """What the bench can inject (the page offers every fault) and what it does now."""
+
+    async def handle(_request: web.Request) -> web.Response:
+        if bench is None:
+            raise web.HTTPNotFound(reason="bench controls exist only on simulated boards")
+        return _json(
+            {"faults": list(BENCH_FAULTS), "ev": bench.ev_status(), "site": bench.site_status()}
+        )
 
     return handle
 

@@ -91,3 +91,18 @@ async def test_status_carries_the_contract_fields(bench: BenchClient) -> None:
     assert status["meter"]["energy_import_wh"] is not None
     assert status["ocpp"]["connected"] is False
     assert status["ocpp"]["registration"] == "standalone"
+
+
+async def test_the_bench_lists_every_fault_it_can_inject_and_those_active(
+    bench: BenchClient,
+) -> None:
+    """The page's bench card offers what `GET /api/bench` lists: every fault the bench
+    takes, each of which `POST /api/bench/fault` accepts."""
+    code, state = await bench.get("/api/bench")
+    assert code == 200 and state["ev"]["faults"] == []
+    assert len(state["faults"]) == 14 and "rcd" in state["faults"] and "tamper" in state["faults"]
+    await bench.bench("fault", fault="lock", active=True)
+    _, state = await bench.get("/api/bench")
+    assert state["ev"]["faults"] == ["lock"]
+    for fault in state["faults"]:
+        assert (await bench.post("/api/bench/fault", {"fault": fault, "active": False}))[0] == 200

@@ -14,6 +14,7 @@ Run: python tests/bench/bench_page.py   (needs chromium, chromium-driver and mos
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 import subprocess
 import sys
@@ -29,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pievse.firmware.demo.central_system import DemoCentralSystem  # noqa: E402
-from tests.page.test_status_page import CHROMEDRIVER, CHROMIUM  # noqa: E402
 from tests.rigs.mosquitto import Broker, running_broker  # noqa: E402
+from tests.rigs.page_browser import CHROMEDRIVER, CHROMIUM  # noqa: E402
 from tests.rigs.proc_stats import cpu_s, rss_mb  # noqa: E402
 from tests.rigs.process import free_port, run_with_csms  # noqa: E402
 
@@ -115,6 +116,18 @@ async def box_process(
         process.wait(timeout=10)
 
 
+async def page_weight(http: aiohttp.ClientSession, base: str) -> int:
+    """The page and every script and stylesheet it names, as served."""
+    async with http.get(f"{base}/") as response:
+        html = await response.text()
+    weight = len(html.encode())
+    for path in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+        async with http.get(f"{base}{path}") as response:
+            response.raise_for_status()
+            weight += len(await response.read())
+    return weight
+
+
 async def bench_ev(http: aiohttp.ClientSession, box: BoxProcess, state: str) -> None:
     async with http.post(f"{box.base}/api/bench/ev", json={"state": state}) as response:
         response.raise_for_status()
@@ -132,11 +145,11 @@ async def main() -> None:
 
 async def measure(data: Path, csms_url: str, broker: Broker) -> None:
     async with box_process(data / "box", csms_url) as box, aiohttp.ClientSession() as http:
-        weight = 0
-        for path in ("/", "/static/status.js", "/static/status.css"):
-            async with http.get(f"{box.base}{path}") as response:
-                weight += len(await response.read())
-        print(f"page weight: {weight / 1024:.1f} KiB (HTML + script + stylesheet, uncompressed)")
+        weight = await page_weight(http, box.base)
+        print(
+            f"page weight: {weight} bytes, {weight / 1024:.1f} KiB"
+            " (HTML + scripts + stylesheet, uncompressed)"
+        )
         cpu, rss = await box.idle_cost()
         print(f"box idle, no page:       {cpu:6.2%} of a core, RSS {rss:6.1f} MB")
         driver = await asyncio.to_thread(browser)
@@ -144,7 +157,7 @@ async def measure(data: Path, csms_url: str, broker: Broker) -> None:
             started = time.monotonic()
             await asyncio.to_thread(driver.get, f"{box.base}/")
             while "Available" not in await asyncio.to_thread(
-                lambda: driver.find_element("id", "status").text
+                lambda: driver.find_element("id", "status").get_attribute("textContent")
             ):
                 await asyncio.sleep(0.005)
             render_ms = 1000 * (time.monotonic() - started)

@@ -6,7 +6,7 @@ rebound to the box's address (Chromium's resolver maps it to 127.0.0.1) change n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,33 +14,21 @@ from aiohttp import web
 from selenium.webdriver.support.ui import Select
 
 from tests.conftest import BenchClient, start_charging
-from tests.page.test_status_page import CHROMEDRIVER, CHROMIUM, click, pytestmark, run, until
 from tests.rigs.local_server import serving
+from tests.rigs.page_browser import click, fresh, module_browser, needs_chromium, run, shows, until
 
-__all__ = ["pytestmark"]
+pytestmark = needs_chromium
 REBOUND = "rebound.example"
 
 
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+@pytest.fixture(scope="module")
+def chromium_once() -> Iterator[Any]:
+    yield from module_browser(f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1")
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-dev-shm-usage",
-        f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = await asyncio.to_thread(
-        webdriver.Chrome, service=Service(CHROMEDRIVER), options=options
-    )
-    try:
-        yield driver
-    finally:
-        await asyncio.to_thread(driver.quit)
+
+@pytest.fixture
+def chromium(chromium_once: Any) -> Any:
+    return fresh(chromium_once)
 
 
 def attacker_page(target: str) -> web.Application:
@@ -76,7 +64,7 @@ async def test_the_box_own_page_stops_a_session_and_sets_availability(
 ) -> None:
     await start_charging(bench)
     await run(chromium.get, f"{bench.base}/")
-    await until(chromium, lambda: "Charging" in chromium.find_element("id", "status").text, "page")
+    await until(chromium, shows(chromium, "status", "Charging"), "page")
     await click(chromium, "stop")
     await bench.wait_for(lambda s: s["session"] is None and s["contactor"] == "open")
     await run(lambda: Select(chromium.find_element("id", "availability")).select_by_value("false"))

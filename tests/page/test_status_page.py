@@ -1,16 +1,13 @@
 """The status page in a real headless Chromium (Debian's chromium and chromium-driver, driven
 with Selenium): it loads with no console errors, follows the bench EV through the pushed
-status, its plot gains points while charging, a fault shows with its code, and beyond
-loopback the token is demanded. Screenshots at desktop and phone width are saved under
-test-artifacts/ (or $PIEVSE_ARTIFACTS)."""
+status in words, its plot gains points while charging, a fault shows with its code, and
+beyond loopback the token is demanded. Screenshots at desktop and phone width are saved
+under test-artifacts/ (or $PIEVSE_ARTIFACTS)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,67 +20,33 @@ from tests.conftest import BenchClient, charge_under_csms
 from tests.rigs.csms import TestCsms
 from tests.rigs.local_server import serving
 from tests.rigs.mosquitto import Broker
-from tests.rigs.paths import ROOT
+from tests.rigs.page_browser import (
+    ARTIFACTS,
+    click,
+    fresh,
+    module_browser,
+    needs_chromium,
+    overflow,
+    run,
+    severe_console,
+    shows,
+    text_of,
+    until,
+)
 from tests.rigs.shared_site import site_of
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()) and not os.environ.get("CI"),
-    reason="chromium and chromium-driver not installed (.ci/run installs them)",
-)
-ARTIFACTS = Path(os.environ.get("PIEVSE_ARTIFACTS", ROOT / "test-artifacts"))
+pytestmark = needs_chromium
 TOKEN = "page-token-of-24-chars-x"
 
 
+@pytest.fixture(scope="module")
+def chromium_once() -> Iterator[Any]:
+    yield from module_browser()
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,900",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = await asyncio.to_thread(
-        webdriver.Chrome, service=Service(CHROMEDRIVER), options=options
-    )
-    try:
-        yield driver
-    finally:
-        await asyncio.to_thread(driver.quit)
-
-
-async def run(function: Callable[..., Any], *args: Any) -> Any:
-    """Selenium blocks; the box under test runs on this event loop."""
-    return await asyncio.to_thread(function, *args)
-
-
-async def text_of(driver: Any, element_id: str) -> str:
-    return await run(lambda: driver.find_element("id", element_id).text)
-
-
-async def until(driver: Any, check: Callable[[], bool], what: str, timeout: float = 8) -> None:
-    deadline = time.monotonic() + timeout
-    while not await run(check):
-        if time.monotonic() > deadline:
-            shot = ARTIFACTS / f"failed-{what.replace(' ', '-')}.png"
-            await run(driver.save_screenshot, str(shot))
-            raise AssertionError(f"page: {what} not within {timeout} s (screenshot {shot})")
-        await asyncio.sleep(0.1)
-
-
-def shows(driver: Any, element_id: str, text: str) -> Callable[[], bool]:
-    return lambda: text in driver.find_element("id", element_id).text
-
-
-async def click(driver: Any, element_id: str) -> None:
-    await run(lambda: driver.find_element("id", element_id).click())
+def browser(chromium_once: Any) -> Any:
+    return fresh(chromium_once)
 
 
 async def test_the_page_follows_the_bench_session_and_its_plot_grows(
@@ -92,38 +55,51 @@ async def test_the_page_follows_the_bench_session_and_its_plot_grows(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await run(browser.get, f"{bench.base}/")
     await until(browser, shows(browser, "status", "Available"), "Available shown")
+    assert await text_of(browser, "state") == "Ready"
+    assert await text_of(browser, "sentence") == "Waiting for the car"
     await until(browser, shows(browser, "link", "live"), "the event stream")
     await click(browser, "plug-in")
     await until(browser, shows(browser, "status", "Preparing"), "plug in")
+    assert await text_of(browser, "sentence") == "Present your card to start charging"
     await click(browser, "present-card")
     await until(browser, shows(browser, "status", "SuspendedEV"), "card")
     await click(browser, "charge")
     await until(browser, shows(browser, "status", "Charging"), "charging")
     await until(browser, shows(browser, "contactor", "closed"), "contactor closed")
+    await until(browser, shows(browser, "sentence", "32 A on L1 L2 L3"), "the sentence")
+    assert (await text_of(browser, "sentence")).startswith("Charging 21.")
 
     def points() -> int:
         return int(browser.find_element("id", "plot").get_attribute("data-points") or 0)
 
     before = await run(points)
     await until(browser, lambda: points() >= before + 3, "plot gaining points")
-    await until(browser, lambda: "32.0 A" in browser.find_element("id", "measured").text, "amps")
-    paths = await run(lambda: browser.find_elements("css selector", "#plot path"))
-    assert len(paths) == 5, "offered, L1, L2, L3 and power"
+    await until(browser, shows(browser, "measured", "L1 32.0 A"), "amps")
+    drawn = await run(
+        lambda: [
+            p.get_attribute("data-series")
+            for p in browser.find_elements("css selector", "#plot path")
+            if p.get_attribute("d")
+        ]
+    )
+    assert drawn == ["offered", "l1", "l2", "l3", "power"]
     await run(browser.save_screenshot, str(ARTIFACTS / "status-desktop.png"))
     await run(browser.set_window_size, 390, 844)
     await run(browser.save_screenshot, str(ARTIFACTS / "status-phone.png"))
-    width = await run(lambda: browser.execute_script("return document.body.scrollWidth"))
-    assert width <= 390, "nothing wider than a phone's screen"
+    assert await run(overflow, browser) == 0, "nothing wider than a phone's screen"
 
     await run(lambda: browser.find_element("id", "fault").send_keys("rcd"))
     await click(browser, "fault-on")
     await until(browser, shows(browser, "status", "Faulted"), "the fault")
     assert await text_of(browser, "error-code") == "GroundFailure"
     assert "rcd" in await text_of(browser, "faults")
+    assert await text_of(browser, "state") == "Fault"
+    assert (
+        await text_of(browser, "sentence") == "Fault: residual current — unplug the car to re-test"
+    )
     await run(lambda: browser.execute_script("window.scrollTo(0, 0)"))
     await run(browser.save_screenshot, str(ARTIFACTS / "status-faulted-phone.png"))
-    severe = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
-    assert severe == [], severe
+    assert await run(severe_console, browser) == []
 
 
 async def test_beyond_loopback_the_page_asks_for_the_token(
@@ -195,8 +171,7 @@ async def test_a_csms_connected_box_shows_its_link_and_its_plot_looks_back_an_ho
 
     await charge_under_csms(box, csms)
     await until(browser, shows(browser, "status", "Charging"), "charging under the CSMS")
-    severe = [e for e in await run(browser.get_log, "browser") if e["level"] == "SEVERE"]
-    assert severe == [], severe
+    assert await run(severe_console, browser) == []
 
 
 async def test_a_box_sharing_a_site_shows_the_site_boxes_with_their_draw_and_share(

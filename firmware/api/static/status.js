@@ -1,50 +1,114 @@
 "use strict";
-// The status page: the pushed status (server-sent events), a plot drawn as SVG, the
-// session history, and the controls that call the same API a bench or a script uses.
+// The status page: the pushed status (server-sent events) in words and numbers, the plot,
+// the session history, and the controls that call the same API a bench or a script uses.
 const $ = (id) => document.getElementById(id);
-let WINDOW_S = 600;
-const COLOURS = { offered: "#6b7280", l1: "#2563eb", l2: "#16a34a", l3: "#d97706", power: "#9333ea" };
-let points = [];
+const words = translator(pickLanguage(navigator.languages));
+const page = { windowS: 600, points: [], status: null, dirty: new Set(), clearing: null };
 
 function fmt(value, unit, digits = 1) {
-  return value === null || value === undefined ? "–" : `${Number(value).toFixed(digits)} ${unit}`;
+  return value === null || value === undefined ? "–" : `${words.num(Number(value), digits)} ${unit}`;
 }
 
-function show(status) {
+function perPhase(values, unit, digits = 1) {
+  return (values || []).map((v, i) => `L${i + 1} ${fmt(v, unit, digits)}`).join(" · ") || "–";
+}
+
+const clock = new Intl.DateTimeFormat(words.lang, { hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
+const stamp = new Intl.DateTimeFormat(words.lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+const when = (iso, format = clock) => (iso ? format.format(new Date(iso)) : "–");
+const zoneName = () => {
+  const part = clock.formatToParts(new Date()).find((p) => p.type === "timeZoneName");
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return part && part.value !== zone ? `${zone} (${part.value})` : zone;
+};
+
+function showOverview(status) {
+  const said = describe(status, words);
+  $("state").textContent = said.headline;
+  $("state").className = `state tone-${said.tone}`;
+  $("sentence").textContent = said.sentence;
+  const meter = status.meter || {};
+  $("power").textContent = meter.power_w === undefined ? "–" : fmt(meter.power_w / 1000, "kW");
+  $("energy").textContent = status.session ? fmt(status.session.energy_wh / 1000, "kWh", 2) : "–";
+  $("limit").textContent = limitWords(status, words);
+  $("since").textContent = status.session ? when(status.session.started_at) : "–";
+  $("temperature").textContent = fmt(status.temperature_c, "°C");
+}
+
+function showDetails(status) {
   const connector = status.connectors["1"];
-  $("cp-id").textContent = status.charge_point_id;
-  $("status").textContent = connector.status;
-  $("status").className = connector.status === "Faulted" ? "faulted" : "";
   const box = status.connectors["0"];
+  $("status").textContent = connector.status + (box.status !== "Available" ? ` · box ${box.status}` : "");
   const code = connector.error_code !== "NoError" ? connector.error_code
     : (box.error_code !== "NoError" ? box.error_code : "");
   $("error-code").textContent = code;
-  $("pilot").textContent = `${status.pilot.state}` +
-    (status.pilot.duty_percent === null ? " (no PWM)" : ` (${status.pilot.duty_percent} %)`);
-  $("contactor").textContent = status.contactor;
-  $("offered").textContent = fmt(status.pilot.offered_a, "A");
+  const pilot = status.pilot;
+  $("pilot").textContent = `${pilot.state} · ` +
+    (pilot.duty_percent === null ? words.t("no_pwm") : `${words.num(pilot.duty_percent, 2)} %`);
+  $("pilot-v").textContent = `${fmt(pilot.high_v, "V", 2)} / ${fmt(pilot.low_v, "V", 2)}`;
+  $("offered").textContent = fmt(pilot.offered_a, "A");
+  $("next-offered").textContent = fmt(pilot.next_offered_a, "A");
+  $("contactor").textContent = words.t(status.contactor);
   const meter = status.meter || {};
-  const currents = meter.current_a || [];
-  $("measured").textContent = currents.map((c) => fmt(c, "A")).join(" / ") || "–";
-  $("power").textContent = fmt(meter.power_w, "W", 0);
-  $("energy").textContent = status.session ? fmt(status.session.energy_wh / 1000, "kWh", 3) : "–";
-  $("limit").textContent = `${fmt(status.limit.current_a, "A")} (${status.limit.source})`;
-  $("temperature").textContent = fmt(status.temperature_c, "°C");
-  $("faults").textContent = status.faults.length ? status.faults.join(", ") : "none";
-  $("faults").className = status.faults.length ? "faulted" : "";
+  $("measured").textContent = perPhase(meter.current_a, "A");
+  $("voltage").textContent = perPhase(meter.voltage_v, "V", 0);
+  $("frequency").textContent = fmt(meter.frequency_hz, "Hz", 2);
+  $("sources").textContent = Object.entries(status.limit.sources || {})
+    .map(([name, amps]) => `${name} ${words.num(amps)}`).join(" · ") + ` → ${status.limit.source}`;
+  $("cable").textContent = fmt(status.cable_rating_a, "A");
+  $("faults").textContent = status.faults.length ? status.faults.join(", ") : words.t("none");
+  $("meter-at").textContent = meter.timestamp ? when(meter.timestamp) : "–";
+  $("board").textContent = status.board;
+}
+
+// A control shows the value in force unless a person is changing it.
+function follow(id, value) {
+  if (!page.dirty.has(id) && document.activeElement !== $(id)) $(id).value = value;
+}
+
+function showControls(status) {
+  const site = status.site || {};
+  follow("mode", site.mode);
+  follow("setpoint", site.setpoint_a === null || site.setpoint_a === undefined ? "" : String(site.setpoint_a));
+  const setpoint = site.setpoint_a ? fmt(site.setpoint_a, "A", 0) : words.t("setpoint.none");
+  $("mode-now").textContent = words.t("now.mode", { mode: words.t(`mode.${site.mode}`), setpoint });
+  const operative = status.connectors["0"].status !== "Unavailable";
+  follow("availability", String(operative));
+  $("availability-now").textContent = words.t("now.availability", { value: words.t(operative ? "operative" : "inoperative") });
+}
+
+function show(status) {
+  page.status = status;
+  $("cp-id").textContent = status.charge_point_id;
+  showOverview(status);
+  showDetails(status);
+  showControls(status);
   const ocpp = status.ocpp;
   $("csms-connected").textContent = String(ocpp.connected);
   $("csms-registration").textContent = ocpp.registration;
   $("csms-profile").textContent = ocpp.security_profile ?? "–";
   $("csms-queued").textContent = ocpp.queued ?? "–";
   $("firmware").textContent = status.firmware_version || "–";
-  $("bench").hidden = !status.bench;
+  showBench(status);
   showSite((status.site || {}).sharing);
-  if (document.activeElement !== $("mode") && status.site) $("mode").value = status.site.mode;
 }
 
-// Longer than two stored minutes without a point: the box was off, so the line breaks.
-const GAP_S = 150;
+function cell(label, text) {
+  const td = document.createElement("td");
+  td.dataset.label = label;
+  td.textContent = text;
+  return td;
+}
+
+function fillTable(table, rows) {
+  const labels = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+  table.querySelector("tbody").replaceChildren(...rows.map(([className, cells]) => {
+    const tr = document.createElement("tr");
+    tr.className = className;
+    tr.append(...cells.map((text, i) => cell(labels[i], text)));
+    return tr;
+  }));
+}
 
 function showSite(sharing) {
   $("site").hidden = !sharing;
@@ -52,65 +116,15 @@ function showSite(sharing) {
   $("site-id").textContent = sharing.id;
   $("site-state").textContent = sharing.state;
   $("site-reason").textContent = sharing.reason || "";
-  const amps = (a) => (a === null || a === undefined ? "–" : Number(a).toFixed(1));
-  $("site-boxes").querySelector("tbody").innerHTML = sharing.boxes.map((b) =>
-    `<tr class="${b.silent ? "faulted" : ""}"><td>${b.box}</td>` +
-    `<td>${b.phases.map((p) => `L${p + 1}`).join("")}</td><td>${amps(b.want_a)}</td>` +
-    `<td>${b.draw_a.map(amps).join(" / ")}</td><td>${amps(b.share_a)}</td></tr>`).join("");
-}
-
-function line(key, pick, scale, t0) {
-  const xy = points.map((p) => [p.t, ((p.t - t0) / WINDOW_S) * 600, 210 - pick(p) * scale])
-    .filter(([, , y]) => Number.isFinite(y));
-  if (!xy.length) return "";
-  const d = xy.map(([t, x, y], i) =>
-    `${i && t - xy[i - 1][0] <= GAP_S ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
-  return `<path d="${d}" fill="none" stroke="${COLOURS[key]}" stroke-width="1.5"/>`;
+  const amps = (a) => (a === null || a === undefined ? "–" : words.num(a));
+  fillTable($("site-boxes"), sharing.boxes.map((b) => [b.silent ? "faulted" : "", [b.box,
+    b.phases.map((p) => `L${p + 1}`).join(""), amps(b.want_a), b.draw_a.map(amps).join(" / "), amps(b.share_a)]]));
 }
 
 function draw() {
   const now = Date.now() / 1000;
-  const t0 = now - WINDOW_S;
-  points = points.filter((p) => p.t >= t0);
-  const maxA = Math.max(32, ...points.map((p) => Math.max(p.offered_a || 0, ...(p.current_a || []).map((c) => c || 0))));
-  const maxW = Math.max(1000, ...points.map((p) => p.power_w || 0));
-  const amps = 200 / maxA;
-  const watts = 200 / maxW;
-  const svg = $("plot");
-  svg.innerHTML =
-    `<text x="4" y="12" font-size="10">${maxA.toFixed(0)} A / ${(maxW / 1000).toFixed(1)} kW</text>` +
-    line("offered", (p) => p.offered_a, amps, t0) +
-    ["l1", "l2", "l3"].map((k, i) => line(k, (p) => (p.current_a || [])[i], amps, t0)).join("") +
-    line("power", (p) => p.power_w, watts, t0);
-  svg.dataset.points = String(points.length);
-}
-
-async function api(method, path, body) {
-  const headers = { "Content-Type": "application/json", ...auth() };
-  const response = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  const answer = await response.json().catch(() => ({}));
-  $("control-result").textContent = response.ok ? "" : `${response.status}: ${answer.error || ""}`;
-  return response.ok;
-}
-
-async function sessions() {
-  const response = await fetch("/api/sessions?limit=20", { headers: auth() });
-  if (!response.ok) return;
-  const rows = (await response.json()).sessions;
-  $("sessions").querySelector("tbody").innerHTML = rows.map((s) =>
-    `<tr><td>${s.id}</td><td>${s.id_tag}</td><td>${s.started_at.slice(0, 19)}</td>` +
-    `<td>${(s.stopped_at || "").slice(0, 19)}</td>` +
-    `<td>${s.energy_wh === null ? "" : (s.energy_wh / 1000).toFixed(3)}</td>` +
-    `<td>${s.stop_reason || ""}</td></tr>`).join("");
-}
-
-async function loadHistory() {
-  const minutes = Number($("window").value);
-  WINDOW_S = minutes * 60;
-  const history = await fetch(`/api/history?minutes=${minutes}`, { headers: auth() })
-    .then((r) => r.json()).catch(() => ({ points: [] }));
-  points = history.points || [];
-  draw();
+  page.points = page.points.filter((p) => p.t >= now - page.windowS);
+  $("plot").dataset.points = String(drawPlot($("plot"), page.points, page.windowS, now, words));
 }
 
 function auth() {
@@ -118,41 +132,90 @@ function auth() {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-function wire() {
-  $("window").addEventListener("change", loadHistory);
-  $("token").value = localStorage.getItem("pievse-token") || "";
-  $("token").addEventListener("change", () => localStorage.setItem("pievse-token", $("token").value));
-  for (const id of ["plug-in", "charge", "unplug"]) {
-    $(id).addEventListener("click", () => api("POST", "/api/bench/ev", { state: $(id).dataset.ev }));
+// One request with the token; answers {ok, code, body}.
+async function request(method, path, body) {
+  const headers = { "Content-Type": "application/json", ...auth() };
+  try {
+    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { ok: response.ok, code: response.status, body: await response.json().catch(() => ({})) };
+  } catch (error) {
+    return { ok: false, code: 0, body: { error: String(error) } };
   }
-  $("present-card").addEventListener("click", () => api("POST", "/api/bench/tag", { id_tag: "PAGE-CARD" }));
-  $("fault-on").addEventListener("click", () => api("POST", "/api/bench/fault", { fault: $("fault").value, active: true }));
-  $("fault-off").addEventListener("click", () => api("POST", "/api/bench/fault", { fault: $("fault").value, active: false }));
-  $("set-temp").addEventListener("click", () => api("POST", "/api/bench/temperature", { celsius: Number($("bench-temp").value) }));
-  $("apply-mode").addEventListener("click", () => {
-    const setpoint = $("setpoint").value === "" ? null : Number($("setpoint").value);
-    api("PUT", "/api/mode", { mode: $("mode").value, setpoint_a: setpoint });
-  });
-  $("stop").addEventListener("click", () => api("POST", "/api/session/stop"));
-  $("apply-availability").addEventListener("click", () =>
-    api("PUT", "/api/availability", { operative: $("availability").value === "true" }));
 }
 
-async function start() {
-  wire();
-  await loadHistory();
+function problem(answer) {
+  const key = answer.code === 401 || answer.code === 403 ? "error.token" : "error.http";
+  return words.t(key, { code: answer.code, error: answer.body.error || "" });
+}
+
+async function api(method, path, body, out = "control-result") {
+  const answer = await request(method, path, body);
+  $(out).textContent = answer.ok ? "" : problem(answer);
+  return answer.ok;
+}
+
+async function sessions() {
+  const answer = await request("GET", "/api/sessions?limit=20");
+  if (!answer.ok) return;
+  $("sessions-zone").textContent = words.t("sessions.times", { zone: zoneName() });
+  const reason = (r) => (r ? (words.has(`reason.${r}`) ? words.t(`reason.${r}`) : r) : "");
+  fillTable($("sessions"), answer.body.sessions.map((s) => ["", [String(s.id), s.id_tag,
+    when(s.started_at, stamp), s.stopped_at ? when(s.stopped_at, stamp) : "",
+    s.energy_wh === null ? "" : words.num(s.energy_wh / 1000, 2), reason(s.stop_reason)]]));
+}
+
+async function loadHistory() {
+  const minutes = Number($("window").value);
+  page.windowS = minutes * 60;
+  const answer = await request("GET", `/api/history?minutes=${minutes}`);
+  page.points = answer.ok ? answer.body.points || [] : [];
+  draw();
+}
+
+function wireControls() {
+  for (const id of ["mode", "setpoint", "availability"]) {
+    $(id).addEventListener("input", () => page.dirty.add(id));
+    $(id).addEventListener("change", () => page.dirty.add(id));
+  }
+  $("token").value = localStorage.getItem("pievse-token") || "";
+  $("token").addEventListener("change", () => localStorage.setItem("pievse-token", $("token").value));
+  $("apply-mode").addEventListener("click", async () => {
+    const setpoint = $("setpoint").value === "" ? null : Number($("setpoint").value);
+    if (await api("PUT", "/api/mode", { mode: $("mode").value, setpoint_a: setpoint })) {
+      page.dirty.delete("mode");
+      page.dirty.delete("setpoint");
+    }
+  });
+  $("stop").addEventListener("click", () => api("POST", "/api/session/stop"));
+  $("apply-availability").addEventListener("click", async () => {
+    if (await api("PUT", "/api/availability", { operative: $("availability").value === "true" })) {
+      page.dirty.delete("availability");
+    }
+  });
+}
+
+function start() {
+  translatePage(document, words);
+  wireControls();
+  wireBench();
+  wireCommission({ $, words, request, problem, when, fillTable });
+  wireSettings({ $, words, request, problem, when });
+  $("window").addEventListener("change", loadHistory);
+  window.addEventListener("resize", draw);
+  loadHistory();
   const token = $("token").value;
   const events = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : "/api/events");
-  events.onopen = () => { $("link").textContent = "live"; };
-  events.onerror = () => { $("link").textContent = "reconnecting…"; };
+  events.onopen = () => { $("link").textContent = words.t("link.live"); };
+  events.onerror = () => { $("link").textContent = words.t("link.reconnecting"); };
   events.onmessage = (message) => {
     const data = JSON.parse(message.data);
     show(data.status);
-    points.push(data.point);
+    page.points.push(data.point);
     draw();
   };
   sessions();
   setInterval(sessions, 10000);
 }
 
+window.pievse = { describe, limitWords, translator, pickLanguage, page };
 start();
