@@ -36,7 +36,7 @@ function phasesInUse(status) {
 
 function kwh(words, wh) {
   const value = wh / 1000;
-  return words.num(value, value < 10 ? 2 : 1);
+  return words.num(value, value < 1 ? 2 : 1);
 }
 
 function pausedSentence(status, words) {

@@ -73,7 +73,7 @@ function latestLabels(points, x0, y, words) {
   return [...groups.entries()].sort((a, b) => b[0] - a[0]).map(([value, names]) => {
     const at = Math.max(previous + 13, y(value) + 4);
     previous = at;
-    return `<text x="${x0 + 4}" y="${at.toFixed(1)}" class="end">${names.join(" ")} ${words.num(value)}</text>`;
+    return `<text x="${x0 + 4}" y="${at.toFixed(1)}" class="end">${names.join(" ")} ${words.num(value)} A</text>`;
   }).join("");
 }
 

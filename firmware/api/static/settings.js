@@ -27,7 +27,7 @@ function wireSettings(ctx) {
       if (entry.type === "number") el.step = "any";
       if (entry.min !== undefined) el.min = entry.min;
       if (entry.max !== undefined) el.max = entry.max;
-      el.autocomplete = "off";
+      if (entry.secret) el.autocomplete = "new-password";
       el.value = entry.secret || entry.value === null ? "" : String(entry.value);
       if (entry.secret) el.placeholder = words.t(entry.set ? "settings.secret_set" : "settings.secret_unset");
     }

@@ -217,5 +217,5 @@ function start() {
   setInterval(sessions, 10000);
 }
 
-window.pievse = { describe, limitWords, translator, pickLanguage, page };
+window.pievse = { describe, limitWords, translator, pickLanguage, page, draw };
 start();
