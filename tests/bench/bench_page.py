@@ -14,6 +14,7 @@ Run: python tests/bench/bench_page.py   (needs chromium, chromium-driver and mos
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import statistics
 import subprocess
@@ -116,16 +117,16 @@ async def box_process(
         process.wait(timeout=10)
 
 
-async def page_weight(http: aiohttp.ClientSession, base: str) -> int:
-    """The page and every script and stylesheet it names, as served."""
+async def page_weight(http: aiohttp.ClientSession, base: str) -> tuple[int, int]:
+    """The page and every script and stylesheet it names, as served, and the same each
+    gzipped (what a compressing proxy in front would send)."""
     async with http.get(f"{base}/") as response:
-        html = await response.text()
-    weight = len(html.encode())
-    for path in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+        files = [await response.read()]
+    for path in re.findall(r'(?:src|href)="(/static/[^"]+)"', files[0].decode()):
         async with http.get(f"{base}{path}") as response:
             response.raise_for_status()
-            weight += len(await response.read())
-    return weight
+            files.append(await response.read())
+    return sum(map(len, files)), sum(len(gzip.compress(f)) for f in files)
 
 
 async def bench_ev(http: aiohttp.ClientSession, box: BoxProcess, state: str) -> None:
@@ -145,10 +146,10 @@ async def main() -> None:
 
 async def measure(data: Path, csms_url: str, broker: Broker) -> None:
     async with box_process(data / "box", csms_url) as box, aiohttp.ClientSession() as http:
-        weight = await page_weight(http, box.base)
+        weight, zipped = await page_weight(http, box.base)
         print(
-            f"page weight: {weight} bytes, {weight / 1024:.1f} KiB"
-            " (HTML + scripts + stylesheet, uncompressed)"
+            f"page weight: {weight} bytes, {weight / 1024:.1f} KiB (HTML + scripts + stylesheet,"
+            f" uncompressed; {zipped / 1024:.1f} KiB gzipped)"
         )
         cpu, rss = await box.idle_cost()
         print(f"box idle, no page:       {cpu:6.2%} of a core, RSS {rss:6.1f} MB")

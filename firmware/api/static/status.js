@@ -28,7 +28,7 @@ function showOverview(status) {
   $("state").className = `state tone-${said.tone}`;
   $("sentence").textContent = said.sentence;
   const meter = status.meter || {};
-  $("power").textContent = meter.power_w === undefined ? "–" : fmt(meter.power_w / 1000, "kW");
+  $("power").textContent = meter.power_w == null ? "–" : fmt(meter.power_w / 1000, "kW");
   $("energy").textContent = status.session ? fmt(status.session.energy_wh / 1000, "kWh", 2) : "–";
   $("limit").textContent = limitWords(status, words);
   $("since").textContent = status.session ? when(status.session.started_at) : "–";
