@@ -83,6 +83,16 @@ async def test_the_page_follows_the_bench_session_and_its_plot_grows(
         ]
     )
     assert drawn == ["offered", "l1", "l2", "l3", "power"]
+    axis = await run(
+        lambda: browser.execute_script(
+            "return [...document.querySelectorAll('#plot text.xa')].map((t) =>"
+            " [t.textContent, t.getBoundingClientRect().height])"
+        )
+    )
+    assert len(axis) >= 2 and all(":" in label for label, _ in axis), "a time axis"
+    assert min(height for _, height in axis) >= 11, "axis labels readable (12 px text)"
+    end = await text_of(browser, "plot")
+    assert "L1\u20133 32.0 A" in end, "the phases' latest value named at the right"
     await run(browser.save_screenshot, str(ARTIFACTS / "status-desktop.png"))
     await run(browser.set_window_size, 390, 844)
     await run(browser.save_screenshot, str(ARTIFACTS / "status-phone.png"))

@@ -11,7 +11,7 @@ const PHASES = [
   { key: "l2", colour: "#15803d", width: 3, dash: "8 4" },
   { key: "l3", colour: "#b45309", width: 2, dash: "2 3" },
 ];
-const TICK_STEPS_S = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
+const TICK_STEPS_S = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200];
 const LEFT = 44, RIGHT = 100, TOP = 10, CURRENT_H = 150, GAP_H = 30, POWER_H = 70, AXIS_H = 22;
 
 function niceStep(span, count) {
@@ -50,7 +50,7 @@ function steps(points, x, y, base, t0) {
 }
 
 function timeTicks(t0, windowS, width, words) {
-  const step = TICK_STEPS_S.find((s) => windowS / s <= Math.max(2, width / 80)) || 21600;
+  const step = TICK_STEPS_S.find((s) => windowS / s <= Math.max(2, width / 90)) || 43200;
   const format = new Intl.DateTimeFormat(words.lang, { hour: "2-digit", minute: "2-digit" });
   const offset = new Date(t0 * 1000).getTimezoneOffset() * 60;
   const ticks = [];
@@ -73,7 +73,7 @@ function latestLabels(points, x0, y, words) {
   return [...groups.entries()].sort((a, b) => b[0] - a[0]).map(([value, names]) => {
     const at = Math.max(previous + 13, y(value) + 4);
     previous = at;
-    return `<text x="${x0 + 4}" y="${at.toFixed(1)}" class="end">${names.join(" ")} ${words.num(value)} A</text>`;
+    return `<text x="${x0 + 4}" y="${at.toFixed(1)}" class="end">${names.length === 3 ? "L1–3" : names.join(" ")} ${words.num(value)} A</text>`;
   }).join("");
 }
 
