@@ -40,6 +40,9 @@ from tests.rigs.page_browser import (
 
 pytestmark = needs_chromium
 TOKEN = "settings-token-24-chars"
+CARD = "<svg/onload=hit=1>"
+"""Anyone's card id (20 printable characters at most) as markup that would run if the
+sessions table took it as HTML."""
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +129,7 @@ async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
         faulted(idle, ["overtemperature"], "0", "HighTemperature"),
         faulted(idle, ["overtemperature", "rcd"], "1", "GroundFailure"),
         variant(idle, connectors__0__status="Unavailable"),
+        variant(idle, connectors={"error": "KeyError: a part the box could not build"}),
     ]
     english = await run(said, browser, documents, "en")
     assert english[0] == [
@@ -155,6 +159,7 @@ async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
     assert english[8][2].startswith("Paused: the box is too hot (86 °C)")
     assert english[9][2].startswith("Fault: residual current"), "the worst fault first"
     assert english[10][:2] == ["off", "Out of service"]
+    assert english[11][:2] == ["idle", "Unknown"], "a part in error is no crash"
     german = await run(said, browser, documents, "de")
     assert german[0][2] == "Lädt 11,0 kW · 16 A auf L1 L2 L3 · 4,2 kWh in diesem Ladevorgang"
     assert german[7][2] == "Störung: Fehlerstrom — Auto abstecken für den erneuten Test"
@@ -203,13 +208,13 @@ async def test_an_owner_sees_the_values_in_force_and_why_a_cleared_fault_stays(
     await click(browser, "apply-availability")
     await until(browser, shows(browser, "state", "Ready"), "operative again")
 
-    await type_into(browser, "card-id", "OWNER-7")
+    await type_into(browser, "card-id", CARD)
     await click(browser, "plug-in")
     await until(browser, shows(browser, "status", "Preparing"), "plugged in")
     await click(browser, "present-card")
     await click(browser, "charge")
     await until(browser, shows(browser, "sentence", "10 A on L1 L2 L3"), "charging at 10 A")
-    assert (await bench.status())["session"]["id_tag"] == "OWNER-7"
+    assert (await bench.status())["session"]["id_tag"] == CARD
     assert await text_of(browser, "limit") == "10.0 A · set by your setpoint"
     await run(lambda: browser.find_element("css selector", "#engineer summary").click())
     for width in WIDTHS:
@@ -239,7 +244,13 @@ async def test_an_owner_sees_the_values_in_force_and_why_a_cleared_fault_stays(
     await click(browser, "set-temp")
     await until(browser, shows(browser, "state", "Ready"), "cooled down", timeout=15)
     await run(browser.refresh)
-    await until(browser, lambda: "OWNER-7" in text(browser, "sessions"), "the session listed")
+    await until(browser, lambda: CARD in text(browser, "sessions"), "the session listed")
+    injected = await run(
+        lambda: browser.execute_script(
+            "return [document.querySelectorAll('#sessions svg').length, window.hit ?? null]"
+        )
+    )
+    assert injected == [0, None], "a card id is text, never markup"
     assert (await text_of(browser, "sessions")).endswith("other"), "the RCD ended it: Other"
     assert "Times in UTC" in await text_of(browser, "sessions-zone")
     for width in WIDTHS:

@@ -160,7 +160,7 @@ async def test_a_csms_connected_box_shows_its_link_and_its_plot_looks_back_an_ho
         )
     await run(browser.get, f"{box.base}/")
     await until(browser, shows(browser, "csms-registration", "accepted"), "registration")
-    assert await text_of(browser, "csms-connected") == "true"
+    assert await text_of(browser, "csms-connected") == "yes"
     assert await text_of(browser, "csms-profile") == "0"
     assert await text_of(browser, "csms-queued") == "0"
 

@@ -55,7 +55,7 @@ function chargingSentence(status, words) {
   const meter = status.meter || {};
   const phases = phasesInUse(status);
   const currents = (meter.current_a || []).filter((c) => c !== null);
-  const amps = currents.length ? Math.max(...currents) : status.pilot.offered_a;
+  const amps = currents.length ? Math.max(...currents) : (status.pilot || {}).offered_a ?? 0;
   return words.t("say.charging", {
     kw: words.num((meter.power_w || 0) / 1000),
     a: words.num(amps, 0),
@@ -66,8 +66,9 @@ function chargingSentence(status, words) {
 
 // The headline, its tone (the colour) and the sentence under it.
 function describe(status, words) {
-  const connector = status.connectors["1"];
-  const box = status.connectors["0"];
+  const unknown = { status: "Unknown", error_code: "NoError" };
+  const connector = (status.connectors || {})["1"] || unknown;
+  const box = (status.connectors || {})["0"] || unknown;
   const faults = status.faults || [];
   const fault = faults.length ? worstFault(faults) : null;
   const say = (tone, state, sentence) => ({ tone, headline: words.t(`state.${state}`), sentence });
@@ -102,10 +103,10 @@ function describe(status, words) {
 function limitWords(status, words) {
   const limit = status.limit || {};
   const sources = Object.entries(limit.sources || {});
-  if ((status.faults || []).length) {
+  if (Array.isArray(status.faults) && status.faults.length) {
     return words.t("limit.fault", { a: words.num(limit.current_a), source: sourceWords(words, limit.source) });
   }
-  if (status.pilot.state === "A") {
+  if ((status.pilot || {}).state === "A") {
     const others = sources.filter(([name]) => name !== "cable");
     if (others.length) {
       const [source, amps] = others.reduce((low, entry) => (entry[1] < low[1] ? entry : low));

@@ -75,22 +75,32 @@ function showControls(status) {
   const operative = status.connectors["0"].status !== "Unavailable";
   follow("availability", String(operative));
   $("availability-now").textContent = words.t("now.availability", { value: words.t(operative ? "operative" : "inoperative") });
+  $("stop").disabled = !status.session;
 }
 
-function show(status) {
-  page.status = status;
-  $("cp-id").textContent = status.charge_point_id;
-  showOverview(status);
-  showDetails(status);
-  showControls(status);
+function showCsms(status) {
   const ocpp = status.ocpp;
-  $("csms-connected").textContent = String(ocpp.connected);
+  $("csms-connected").textContent = words.t(ocpp.connected ? "yes" : "no");
   $("csms-registration").textContent = ocpp.registration;
   $("csms-profile").textContent = ocpp.security_profile ?? "–";
   $("csms-queued").textContent = ocpp.queued ?? "–";
   $("firmware").textContent = status.firmware_version || "–";
-  showBench(status);
-  showSite((status.site || {}).sharing);
+}
+
+// Each card on its own: a part of the document the box could not build (it then reads
+// {"error": ...}) leaves its card as it was instead of stopping the others.
+function show(status) {
+  page.status = status;
+  $("cp-id").textContent = status.charge_point_id;
+  const parts = [showOverview, showDetails, showControls, showCsms, showBench,
+    (s) => showSite((s.site || {}).sharing)];
+  for (const part of parts) {
+    try {
+      part(status);
+    } catch (error) {
+      console.warn("status part not shown:", error);
+    }
+  }
 }
 
 function cell(label, text) {
