@@ -137,6 +137,7 @@ async def test_beyond_loopback_the_page_asks_for_the_token(
         await run(lambda: browser.find_element("id", "token").send_keys(TOKEN))
         await click(browser, "apply-mode")
         await until(browser, lambda: box.charging_mode.mode == "off", "with the token")
+        await until(browser, shows(browser, "status", "Available"), "the stream, token entered")
         await run(
             lambda: browser.execute_script(
                 "localStorage.setItem('pievse-token', arguments[0])", TOKEN

@@ -204,6 +204,30 @@ function wireControls() {
   });
 }
 
+// The push stream, opened again with the token when one is entered. An EventSource cannot
+// tell a refusal from a lost link, so on an error the page asks once whether the box wants
+// the token, and says so beside the token field.
+function connect() {
+  if (page.events) page.events.close();
+  const token = $("token").value;
+  const events = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : "/api/events");
+  events.onopen = () => { $("link").textContent = words.t("link.live"); };
+  events.onerror = async () => {
+    $("link").textContent = words.t("link.reconnecting");
+    const answer = await request("GET", "/api/status");
+    if (answer.code === 401 || answer.code === 403) $("control-result").textContent = problem(answer);
+  };
+  events.onmessage = (message) => {
+    const data = JSON.parse(message.data);
+    const ended = page.status && page.status.session && !data.status.session;
+    show(data.status);
+    page.points.push(data.point);
+    draw();
+    if (ended) sessions();
+  };
+  page.events = events;
+}
+
 function start() {
   translatePage(document, words);
   wireControls();
@@ -211,20 +235,16 @@ function start() {
   wireCommission({ $, words, request, problem, when, fillTable });
   wireSettings({ $, words, request, problem, when });
   $("window").addEventListener("change", loadHistory);
+  $("token").addEventListener("change", () => {
+    connect();
+    loadHistory();
+    sessions();
+  });
   window.addEventListener("resize", draw);
   loadHistory();
-  const token = $("token").value;
-  const events = new EventSource(token ? `/api/events?token=${encodeURIComponent(token)}` : "/api/events");
-  events.onopen = () => { $("link").textContent = words.t("link.live"); };
-  events.onerror = () => { $("link").textContent = words.t("link.reconnecting"); };
-  events.onmessage = (message) => {
-    const data = JSON.parse(message.data);
-    show(data.status);
-    page.points.push(data.point);
-    draw();
-  };
+  connect();
   sessions();
-  setInterval(sessions, 10000);
+  setInterval(sessions, 60000);
 }
 
 window.pievse = { describe, limitWords, translator, pickLanguage, page, draw };
