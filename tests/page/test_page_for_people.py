@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import random
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,6 +113,39 @@ def faulted(base: dict[str, Any], faults: list[str], connector: str, code: str) 
     return document
 
 
+STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
+            "Reserved", "Unavailable", "Faulted", "SomethingNew")  # fmt: skip
+FAULTS = ("rcd", "overtemperature", "contactor_weld", "diode", "lock", "tamper", "meter_offline",
+          "internal", "a_fault_this_page_does_not_know")  # fmt: skip
+
+
+def shuffled_documents(base: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """Documents a box could send, some odd: every connector status, fault sets, any limit
+    source, a meter without readings, parts in error (a fixed seed: the same each run)."""
+    rng = random.Random(35)
+    documents = []
+    for _ in range(count):
+        document = copy.deepcopy(base)
+        document["connectors"]["1"]["status"] = rng.choice(STATUSES)
+        document["connectors"]["0"]["status"] = rng.choice(("Available", "Unavailable", "Faulted"))
+        document["faults"] = rng.sample(FAULTS, rng.choice((0, 0, 1, 2)))
+        source = rng.choice(("board", "cable", "charging_mode", "main_fuse", "new_source"))
+        amps = rng.choice((0.0, 5.9, 6.0, 16.0, 32.0))
+        document["limit"] = {"current_a": amps, "source": source, "sources": {source: amps}}
+        document["pilot"]["state"] = rng.choice("ABCDEF")
+        document["site"]["mode"] = rng.choice(("fast", "pv", "min_pv", "off"))
+        document["site"]["surplus_a"] = rng.choice((None, -3.0, 2.5, 7.0))
+        if rng.random() < 0.3:
+            document["meter"] = {"online": False}
+        if rng.random() < 0.2:
+            document["session"] = {"id": 1, "id_tag": "X", "energy_wh": rng.random() * 60_000,
+                                   "started_at": "2026-12-06T18:52:01+00:00"}  # fmt: skip
+        if rng.random() < 0.1:
+            document[rng.choice(("connectors", "limit", "site", "pilot"))] = {"error": "boom"}
+        documents.append(document)
+    return documents
+
+
 async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
     bench: BenchClient, browser: Any
 ) -> None:
@@ -177,6 +212,13 @@ async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
         )
     )
     assert keys[0] == keys[1], "German has every English string"
+    for language in ("en", "de"):
+        for document, words in zip(documents := shuffled_documents(idle, 300), await run(
+            said, browser, documents, language
+        ), strict=True):  # fmt: skip
+            assert all(w and not re.search(r"undefined|NaN|null|\{|\}", w) for w in words), (
+                words, document,
+            )  # fmt: skip
 
 
 async def test_an_owner_sees_the_values_in_force_and_why_a_cleared_fault_stays(

@@ -42,7 +42,7 @@ function kwh(words, wh) {
 function pausedSentence(status, words) {
   const limit = status.limit || {};
   const site = status.site || {};
-  if (limit.current_a >= MIN_A) return words.t("say.paused");
+  if (limit.current_a >= MIN_A || typeof limit.source !== "string") return words.t("say.paused");
   if (limit.source === "charging_mode" && site.mode === "off") return words.t("say.mode_off");
   if (limit.source === "charging_mode" && site.mode === "pv") {
     return site.surplus_a === null || site.surplus_a === undefined ? words.t("say.pv_wait")
@@ -102,6 +102,7 @@ function describe(status, words) {
 // offered whatever the limit.
 function limitWords(status, words) {
   const limit = status.limit || {};
+  if (typeof limit.current_a !== "number") return "–";
   const sources = Object.entries(limit.sources || {});
   if (Array.isArray(status.faults) && status.faults.length) {
     return words.t("limit.fault", { a: words.num(limit.current_a), source: sourceWords(words, limit.source) });
