@@ -27,6 +27,7 @@ function showOverview(status) {
   $("state").textContent = said.headline;
   $("state").className = `state tone-${said.tone}`;
   $("sentence").textContent = said.sentence;
+  document.title = `${said.headline} · ${status.charge_point_id || "pievse"}`;
   const meter = status.meter || {};
   $("power").textContent = meter.power_w == null ? "–" : fmt(meter.power_w / 1000, "kW");
   $("energy").textContent = status.session ? fmt(status.session.energy_wh / 1000, "kWh", 2) : "–";
@@ -38,7 +39,8 @@ function showOverview(status) {
 function showDetails(status) {
   const connector = status.connectors["1"];
   const box = status.connectors["0"];
-  $("status").textContent = connector.status + (box.status !== "Available" ? ` · box ${box.status}` : "");
+  $("status").textContent = connector.status;
+  $("box-status").textContent = box.status;
   const code = connector.error_code !== "NoError" ? connector.error_code
     : (box.error_code !== "NoError" ? box.error_code : "");
   $("error-code").textContent = code;
