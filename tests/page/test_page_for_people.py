@@ -8,16 +8,11 @@ test-artifacts/."""
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import json
-import random
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from selenium.webdriver.support.ui import Select
 
 from pievse.firmware.api.local_api import build_app
@@ -39,6 +34,8 @@ from tests.rigs.page_browser import (
     type_into,
     until,
 )
+from tests.rigs.settings_stub import SettingsStub
+from tests.rigs.status_documents import charging, faulted, paused, shuffled_documents, variant
 
 pytestmark = needs_chromium
 TOKEN = "settings-token-24-chars"
@@ -68,82 +65,6 @@ def said(driver: Any, documents: list[dict[str, Any]], language: str) -> list[li
         documents,
         language,
     )
-
-
-def variant(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """`base` with dotted paths replaced: {"connectors.1.status": "Charging"}."""
-    document = copy.deepcopy(base)
-    for path, value in changes.items():
-        *parents, last = path.split("__")
-        node = document
-        for key in parents:
-            node = node[key]
-        node[last] = value
-    return document
-
-
-def charging(base: dict[str, Any], currents: list[float], power_w: float) -> dict[str, Any]:
-    return variant(
-        base,
-        connectors__1__status="Charging",
-        pilot__state="C",
-        meter__current_a=currents,
-        meter__power_w=power_w,
-        session={"id": 1, "id_tag": "X", "started_at": "2026-12-06T18:52:01+00:00",
-                 "energy_wh": 4210.0},
-        limit={"current_a": 16.0, "source": "setpoint", "sources": {"board": 32.0,
-               "setpoint": 16.0}},
-    )  # fmt: skip
-
-
-def paused(base: dict[str, Any], source: str, mode: str, surplus: float | None) -> dict[str, Any]:
-    document = variant(
-        base,
-        connectors__1__status="SuspendedEVSE",
-        pilot__state="C",
-        limit={"current_a": 0.0, "source": source, "sources": {"board": 32.0, source: 0.0}},
-    )
-    document["site"] |= {"mode": mode, "surplus_a": surplus}
-    return document
-
-
-def faulted(base: dict[str, Any], faults: list[str], connector: str, code: str) -> dict[str, Any]:
-    document = variant(base, faults=faults, temperature_c=86.0)
-    document["connectors"][connector] |= {"status": "Faulted", "error_code": code}
-    return document
-
-
-STATUSES = ("Available", "Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing",
-            "Reserved", "Unavailable", "Faulted", "SomethingNew")  # fmt: skip
-FAULTS = ("rcd", "overtemperature", "contactor_weld", "diode", "lock", "tamper", "meter_offline",
-          "internal", "a_fault_this_page_does_not_know")  # fmt: skip
-
-
-def shuffled_documents(base: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """Documents a box could send, some odd: every connector status, fault sets, any limit
-    source, a meter without readings, parts in error (a fixed seed: the same each run)."""
-    rng = random.Random(35)
-    documents = []
-    for _ in range(count):
-        document = copy.deepcopy(base)
-        document["connectors"]["1"]["status"] = rng.choice(STATUSES)
-        document["connectors"]["0"]["status"] = rng.choice(("Available", "Unavailable", "Faulted"))
-        document["faults"] = rng.sample(FAULTS, rng.choice((0, 0, 1, 2)))
-        source = rng.choice(("board", "cable", "charging_mode", "main_fuse", "new_source"))
-        amps = rng.choice((0.0, 5.9, 6.0, 16.0, 32.0))
-        document["limit"] = {"current_a": amps, "source": source, "sources": {source: amps}}
-        document["pilot"]["state"] = rng.choice("ABCDEF")
-        document["site"]["mode"] = rng.choice(("fast", "pv", "min_pv", "off"))
-        document["site"]["surplus_a"] = rng.choice((None, -3.0, 2.5, 7.0))
-        if rng.random() < 0.3:
-            document["meter"] = {"online": False}
-        if rng.random() < 0.2:
-            document["session"] = {"id": 1, "id_tag": "X", "energy_wh": rng.random() * 60_000,
-                                   "started_at": "2026-12-06T18:52:01+00:00"}  # fmt: skip
-        if rng.random() < 0.1:
-            document[rng.choice(("connectors", "limit", "site", "pilot"))] = {"error": "boom"}
-        documents.append(document)
-    return documents
 
 
 async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
@@ -334,63 +255,6 @@ async def test_an_installer_runs_the_commissioning_checks_in_german(
         assert found == {"overflow": 0, "a11y": []}, (width, found)
 
 
-class SettingsStub:
-    """The settings contract (GET/PUT /api/settings) as the page sees it: the token, the
-    keys with types and bounds, a bad value answered with its key, and a restart that
-    changes `started_at` a moment after a good PUT."""
-
-    def __init__(self) -> None:
-        self.started_at = "2026-12-07T00:00:00+00:00"
-        self.writes: list[dict[str, Any]] = []
-        self.keys = [
-            {"key": "ocpp.csms_url", "type": "string", "secret": False, "set": True,
-             "value": "ws://old.example/ocpp", "description": "the central system's URL"},
-            {"key": "ocpp.version", "type": "choice", "choices": ["1.6", "2.0.1", "auto"],
-             "secret": False, "set": True, "value": "1.6", "description": "OCPP version"},
-            {"key": "security.authorization_key", "type": "string", "secret": True,
-             "set": False, "value": None, "description": "Basic auth password"},
-            {"key": "site.main_fuse_a", "type": "number", "min": 0, "max": 1000,
-             "secret": False, "set": True, "value": 0.0, "description": "0 (off) or 6..1000"},
-        ]  # fmt: skip
-
-    def routes(self, app: web.Application) -> None:
-        app.router.add_get("/api/settings", self.get)
-        app.router.add_put("/api/settings", self.put)
-
-    def _refused(self, request: web.Request) -> web.Response | None:
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return web.json_response({"error": "this route needs the API token"}, status=401)
-        return None
-
-    async def get(self, request: web.Request) -> web.Response:
-        keys = [
-            k | {"section": k["key"].split(".")[0], "name": k["key"].split(".")[1]}
-            for k in self.keys
-        ]
-        return self._refused(request) or web.json_response(
-            {"started_at": self.started_at, "keys": keys}
-        )
-
-    async def put(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused:
-            return refused
-        body = json.loads(await request.read())
-        fuse = body.get("site.main_fuse_a")
-        if fuse is not None and not (fuse == 0 or 6 <= fuse <= 1000):
-            error = f"[site] main_fuse_a: expected 0 (off) or 6..1000, got {fuse!r}"
-            return web.json_response({"error": error, "key": "site.main_fuse_a"}, status=400)
-        self.writes.append(body)
-        for entry in self.keys:
-            if entry["key"] in body and not entry["secret"]:
-                entry["value"] = body[entry["key"]]
-        asyncio.get_running_loop().call_later(0.8, self._restarted)
-        return web.json_response({"restart": True, "started_at": self.started_at}, status=202)
-
-    def _restarted(self) -> None:
-        self.started_at = "2026-12-07T00:05:00+00:00"
-
-
 async def test_settings_are_changed_through_the_form_and_the_page_waits_out_the_restart(
     bench: BenchClient, browser: Any
 ) -> None:
@@ -401,7 +265,7 @@ async def test_settings_are_changed_through_the_form_and_the_page_waits_out_the_
         box.status, box.board.bench, box.grid, box.charging_mode, None, box.session_log,
         (box.history, box.status_changes, lambda: None), box.availability,
     )  # fmt: skip
-    stub = SettingsStub()
+    stub = SettingsStub(TOKEN)
     stub.routes(app)
     async with serving(app) as base:
         await run(browser.get, f"{base}/")

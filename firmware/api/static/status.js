@@ -93,6 +93,7 @@ function showCsms(status) {
 // {"error": ...}) leaves its card as it was instead of stopping the others.
 function show(status) {
   page.status = status;
+  page.firstShownMs ??= performance.now();
   $("cp-id").textContent = status.charge_point_id;
   const parts = [showOverview, showDetails, showControls, showCsms, showBench,
     (s) => showSite((s.site || {}).sharing)];
