@@ -15,7 +15,10 @@ function perPhase(values, unit, digits = 1) {
 
 const clock = new Intl.DateTimeFormat(words.lang, { hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 const stamp = new Intl.DateTimeFormat(words.lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
-const when = (iso, format = clock) => (iso ? format.format(new Date(iso)) : "–");
+const when = (iso, format = clock) => {
+  const date = new Date(iso);
+  return !iso ? "–" : (Number.isNaN(date.getTime()) ? String(iso) : format.format(date));
+};
 const zoneName = () => {
   const part = clock.formatToParts(new Date()).find((p) => p.type === "timeZoneName");
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
