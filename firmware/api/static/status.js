@@ -86,7 +86,8 @@ function showControls(status) {
 function showCsms(status) {
   const ocpp = status.ocpp;
   $("csms-connected").textContent = words.t(ocpp.connected ? "yes" : "no");
-  $("csms-registration").textContent = ocpp.registration;
+  const registration = `reg.${ocpp.registration}`;
+  $("csms-registration").textContent = words.has(registration) ? words.t(registration) : ocpp.registration;
   $("csms-profile").textContent = ocpp.security_profile ?? "–";
   $("csms-queued").textContent = ocpp.queued ?? "–";
   $("firmware").textContent = status.firmware_version || "–";
