@@ -27,7 +27,8 @@ const zoneName = () => {
 
 function showOverview(status) {
   const said = describe(status, words);
-  $("state").textContent = said.headline;
+  // Written only when it changes: it is a live region, read out to a screen reader.
+  if ($("state").textContent !== said.headline) $("state").textContent = said.headline;
   $("state").className = `state tone-${said.tone}`;
   $("sentence").textContent = said.sentence;
   document.title = `${said.headline} · ${status.charge_point_id || "pievse"}`;
