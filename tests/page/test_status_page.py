@@ -145,6 +145,7 @@ async def test_beyond_loopback_the_page_asks_for_the_token(
         )
         await run(browser.refresh)
         await until(browser, shows(browser, "status", "Available"), "the stream with the token")
+        await run(lambda: browser.execute_script("localStorage.clear()"))  # the next test's port
 
 
 async def test_a_csms_connected_box_shows_its_link_and_its_plot_looks_back_an_hour_and_a_day(

@@ -184,6 +184,7 @@ async function sessions() {
 
 async function loadHistory() {
   const minutes = Number($("window").value);
+  localStorage.setItem("pievse-window", String(minutes));
   page.windowS = minutes * 60;
   const answer = await request("GET", `/api/history?minutes=${minutes}`);
   page.points = answer.ok ? answer.body.points || [] : [];
@@ -242,6 +243,8 @@ function start() {
   wireBench();
   wireCommission({ $, words, request, problem, when, fillTable });
   wireSettings({ $, words, request, problem, when });
+  $("window").value = localStorage.getItem("pievse-window") || "10";
+  if (!$("window").value) $("window").value = "10";
   $("window").addEventListener("change", loadHistory);
   $("token").addEventListener("change", () => {
     connect();
