@@ -86,6 +86,7 @@ async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
         faulted(idle, ["overtemperature", "rcd"], "1", "GroundFailure"),
         variant(idle, connectors__0__status="Unavailable"),
         variant(idle, connectors={"error": "KeyError: a part the box could not build"}),
+        variant(paused(idle, "board", "fast", None), site__phases__stage="pause"),
     ]
     english = await run(said, browser, documents, "en")
     assert english[0] == [
@@ -116,6 +117,7 @@ async def test_the_status_reads_as_a_sentence_for_every_kind_of_state(
     assert english[9][2].startswith("Fault: residual current"), "the worst fault first"
     assert english[10][:2] == ["off", "Out of service"]
     assert english[11][:2] == ["idle", "Unknown"], "a part in error is no crash"
+    assert english[12][2] == "Paused while the box switches the phases"
     german = await run(said, browser, documents, "de")
     assert german[0][2] == "Lädt 11,0 kW · 16 A auf L1 L2 L3 · 4,2 kWh in diesem Ladevorgang"
     assert german[7][2] == "Störung: Fehlerstrom — Auto abstecken für den erneuten Test"

@@ -42,6 +42,8 @@ function kwh(words, wh) {
 function pausedSentence(status, words) {
   const limit = status.limit || {};
   const site = status.site || {};
+  const stage = (site.phases || {}).stage;
+  if (stage && stage !== "steady") return words.t("say.switching");
   if (limit.current_a >= MIN_A || typeof limit.source !== "string") return words.t("say.paused");
   if (limit.source === "charging_mode" && site.mode === "off") return words.t("say.mode_off");
   if (limit.source === "charging_mode" && site.mode === "pv") {
