@@ -54,10 +54,15 @@ class StatusChanges:
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
-def _compressed(response: web.FileResponse) -> web.FileResponse:
+CONDITIONAL = ("If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range")
+
+
+def _compressed(request: web.Request, response: web.FileResponse) -> web.FileResponse:
     """Gzipped for a browser that asks (the words of two languages are most of the page's
-    weight and shrink to a quarter); the validators stay, so a reload is still a 304."""
-    response.enable_compression()
+    weight and shrink to a quarter). Not for a conditional request: aiohttp then writes an
+    empty gzip stream after a 304's head, bytes the browser reads as the next answer's."""
+    if not any(name in request.headers for name in CONDITIONAL):
+        response.enable_compression()
     return response
 
 
@@ -70,15 +75,16 @@ def add_routes(
     """`status`: the document and its HTTP status (not 200: it could not be built, and
     the stream skips that push)."""
 
-    async def page(_request: web.Request) -> web.FileResponse:
-        return _compressed(web.FileResponse(STATIC / "index.html"))
+    async def page(request: web.Request) -> web.FileResponse:
+        return _compressed(request, web.FileResponse(STATIC / "index.html"))
 
     async def static(request: web.Request) -> web.FileResponse:
         name = request.match_info["name"]
         path = STATIC / name
         if "/" in name or name.startswith(".") or not path.is_file() or path.suffix not in TYPES:
             raise web.HTTPNotFound(reason=f"no static file {name[:40]!r}")
-        return _compressed(web.FileResponse(path, headers={"Content-Type": TYPES[path.suffix]}))
+        headers = {"Content-Type": TYPES[path.suffix]}
+        return _compressed(request, web.FileResponse(path, headers=headers))
 
     async def events(request: web.Request) -> web.StreamResponse:
         if changes.open_streams >= MAX_STREAMS:
