@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pievse.board.loader import BoardSpec, load_board
 from pievse.hal.sim.meter_line import MeterLine
 
 
@@ -13,6 +14,15 @@ class ProcessShare:
     meter_line: MeterLine | None = field(default_factory=MeterLine)
     """A few Modbus servers on loopback for every box's emulated meters, instead of one a
     box (None: each box its own, as a box started on its own has)."""
+    _boards: dict[str, BoardSpec] = field(default_factory=dict, repr=False)
+
+    def board(self, name_or_path: str) -> BoardSpec:
+        """The board file, read and checked once for all the boxes that run it (parsing
+        it was a tenth of a box's start); raises BoardError as load_board does."""
+        spec = self._boards.get(name_or_path)
+        if spec is None:
+            spec = self._boards[name_or_path] = load_board(name_or_path)
+        return spec
 
     async def close(self) -> None:
         """After its boxes stopped."""

@@ -102,7 +102,9 @@ class Wallbox:
         self._traffic = traffic
         self._shares_process = shares_process is not None
         self.board = board = assemble(
-            load_board(options.board),
+            load_board(options.board)
+            if shares_process is None
+            else shares_process.board(options.board),
             clock.monotonic,
             options.data_dir,
             None if shares_process is None else shares_process.meter_line,

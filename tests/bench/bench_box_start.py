@@ -96,18 +96,20 @@ async def measure(boxes: int, csms_url: str, data_dir: Path, profile: bool) -> N
     if profiler is not None:
         profiler.enable()
     running = asyncio.create_task(fleet.run(stop))
-    wall, box_s = await _start_all(fleet, boxes, 60 + boxes * 1.0)
-    if profiler is not None:
-        profiler.disable()
-    cpu = _cpu_s() - cpu_before
-    await asyncio.sleep(2)
-    rss = rss_mb(os.getpid()) - rss_before
-    steady_from = _cpu_s()
-    await asyncio.sleep(STEADY_S)
-    steady = (_cpu_s() - steady_from) / STEADY_S / boxes
-    ports = _listening_ports()
-    stop.set()
-    await running
+    try:
+        wall, box_s = await _start_all(fleet, boxes, 120 + boxes * 2.0)
+        if profiler is not None:
+            profiler.disable()
+        cpu = _cpu_s() - cpu_before
+        await asyncio.sleep(2)
+        rss = rss_mb(os.getpid()) - rss_before
+        steady_from = _cpu_s()
+        await asyncio.sleep(STEADY_S)
+        steady = (_cpu_s() - steady_from) / STEADY_S / boxes
+        ports = _listening_ports()
+    finally:
+        stop.set()
+        await running
     net = cpu - steady * box_s
     load = os.getloadavg()
     print(f"boxes {boxes}: all registered and metered after {wall:.1f} s")
