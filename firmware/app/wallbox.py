@@ -93,8 +93,9 @@ class Wallbox:
         `traffic`: told of the OCPP traffic (a fleet's load report); `shares_process`: one
         of a fleet's boxes, so what is the process's (the root logger's file handler, heap
         trimming) is the fleet's to do once, not every box's, the safety core runs on
-        the fleet's loop instead of a thread of its own, and a simulated board's meters are
-        served on the fleet's shared line."""
+        the fleet's loop instead of a thread of its own, a simulated board's meters are
+        served on the fleet's shared line, and its store does not flush to disk at every
+        commit (a simulated box has no power to lose)."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         private_directory(options.data_dir)
@@ -109,7 +110,11 @@ class Wallbox:
             options.data_dir,
             None if shares_process is None else shares_process.meter_line,
         )
-        self.store = store = Store(options.data_dir / "pievse.db", restore_snapshot=True)
+        self.store = store = Store(
+            options.data_dir / "pievse.db",
+            restore_snapshot=True,
+            power_safe=shares_process is None,
+        )
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
         self.keys = ConfigurationKeys(
             store,

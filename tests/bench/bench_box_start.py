@@ -3,9 +3,10 @@ once (a boot spread of zero) against the bench CSMS in its own process, until ev
 booted and read its meter once; then the CPU per box start (less what the boxes already
 running cost meanwhile, measured over 10 s after), the RSS per box, and how many TCP ports
 the fleet process listens on (each box's local API, and the meter servers). `--profile`
-prints where the start's CPU went.
+prints where the start's CPU went; `--own-meters` gives each box a meter server of its own,
+as fleets had before the shared line, for the comparison.
 
-Run: python tests/bench/bench_box_start.py [--boxes 100] [--profile]
+Run: python tests/bench/bench_box_start.py [--boxes 100] [--profile] [--own-meters]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from pievse.firmware.app.process_share import ProcessShare  # noqa: E402
 from pievse.firmware.fleet.fleet import Fleet, FleetOptions  # noqa: E402
 from pievse.firmware.fleet.session_plan import SessionShape  # noqa: E402
 from tests.rigs.proc_stats import rss_mb  # noqa: E402
@@ -80,7 +82,9 @@ async def _start_all(fleet: Fleet, boxes: int, deadline_s: float) -> tuple[float
         await asyncio.sleep(0.05)
 
 
-async def measure(boxes: int, csms_url: str, data_dir: Path, profile: bool) -> None:
+async def measure(
+    boxes: int, csms_url: str, data_dir: Path, profile: bool, own_meters: bool
+) -> None:
     options = FleetOptions(
         boxes=boxes,
         csms_url=csms_url,
@@ -89,7 +93,8 @@ async def measure(boxes: int, csms_url: str, data_dir: Path, profile: bool) -> N
         sessions="none",
         shape=SessionShape(),
     )
-    fleet = Fleet(options, lambda _report: None)
+    share = ProcessShare(meter_line=None) if own_meters else ProcessShare()
+    fleet = Fleet(options, lambda _report: None, share)
     stop = asyncio.Event()
     rss_before, cpu_before = rss_mb(os.getpid()), _cpu_s()
     profiler = cProfile.Profile(time.process_time) if profile else None
@@ -112,7 +117,8 @@ async def measure(boxes: int, csms_url: str, data_dir: Path, profile: bool) -> N
         await running
     net = cpu - steady * box_s
     load = os.getloadavg()
-    print(f"boxes {boxes}: all registered and metered after {wall:.1f} s")
+    meters = "a meter server each" if own_meters else "one shared meter line"
+    print(f"boxes {boxes} ({meters}): all registered and metered after {wall:.1f} s")
     print(f"  start CPU {cpu:.1f} s, less the boxes running meanwhile", end=" ")
     print(f"({steady * 1000:.2f} ms a box a second): {net / boxes * 1000:.1f} ms a box start")
     print(f"  RSS +{rss:.0f} MB, {rss / boxes:.2f} MB a box; TCP ports listened on: {ports}")
@@ -125,6 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boxes", type=int, default=100)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--own-meters", action="store_true", help="each box its own meter server, as before"
+    )
     args = parser.parse_args()
     port = free_port()
     csms = subprocess.Popen(
@@ -133,7 +142,8 @@ def main() -> None:
     try:
         time.sleep(1.0)
         with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(measure(args.boxes, f"ws://127.0.0.1:{port}/ocpp", Path(tmp), args.profile))
+            url = f"ws://127.0.0.1:{port}/ocpp"
+            asyncio.run(measure(args.boxes, url, Path(tmp), args.profile, args.own_meters))
     finally:
         csms.kill()
         csms.wait()

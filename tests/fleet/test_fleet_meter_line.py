@@ -1,6 +1,7 @@
 """A fleet's boxes read their meters on one shared Modbus server, not one a box: each box
 still reads its own plant and its own energy file through the real client and driver, and a
-meter fault injected on one box faults that box alone."""
+meter fault injected on one box faults that box alone. (Their stores do not flush every
+commit: a simulated box has no power to lose.)"""
 
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ async def test_boxes_on_the_shared_line_read_their_own_meters_and_fault_alone(
             energy = box.controller.meter.energy_wh
             assert kept <= energy < kept + 50, "each its own energy file"
         assert share.meter_line is not None and share.meter_line.servers == 1
+        flushes = {b.store.db.execute("PRAGMA synchronous").fetchone()[0] for b in boxes}
+        assert flushes == {1}, "a simulated box's store does not flush every commit"
 
         faulty, *healthy = boxes[1], boxes[0], boxes[2]
         assert faulty.board.bench is not None
