@@ -100,7 +100,7 @@ class Wallbox:
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         private_directory(options.data_dir)
-        self._owner = None if shares_process else OwnerLock(options.data_dir)
+        self._owner = None if shares_process is not None else OwnerLock(options.data_dir)
         self._token_places = token_places(options.config, options.data_dir)
         self._traffic = traffic
         self._shares_process = shares_process is not None
