@@ -30,6 +30,7 @@ from tests.rigs.page_browser import (
     run,
     severe_console,
     shows,
+    text,
     text_of,
     until,
 )
@@ -66,8 +67,10 @@ async def test_the_page_follows_the_bench_session_and_its_plot_grows(
     await click(browser, "charge")
     await until(browser, shows(browser, "status", "Charging"), "charging")
     await until(browser, shows(browser, "contactor", "closed"), "contactor closed")
-    await until(browser, shows(browser, "sentence", "32 A on L1 L2 L3"), "the sentence")
-    assert (await text_of(browser, "sentence")).startswith("Charging 21.")
+    await until(
+        browser, lambda: text(browser, "sentence").startswith("Charging 21."), "the sentence"
+    )
+    assert "32 A on L1 L2 L3" in await text_of(browser, "sentence")
 
     def points() -> int:
         return int(browser.find_element("id", "plot").get_attribute("data-points") or 0)
@@ -91,8 +94,7 @@ async def test_the_page_follows_the_bench_session_and_its_plot_grows(
     )
     assert len(axis) >= 2 and all(":" in label for label, _ in axis), "a time axis"
     assert min(height for _, height in axis) >= 11, "axis labels readable (12 px text)"
-    end = await text_of(browser, "plot")
-    assert "L1\u20133 32.0 A" in end, "the phases' latest value named at the right"
+    await until(browser, shows(browser, "plot", "L1\u20133 32.0 A"), "the phases named at the end")
     await run(browser.save_screenshot, str(ARTIFACTS / "status-desktop.png"))
     await run(browser.set_window_size, 390, 844)
     await run(browser.save_screenshot, str(ARTIFACTS / "status-phone.png"))
