@@ -307,7 +307,13 @@ class Wallbox:
     async def _restart(
         self, kind: str, reason: str | None = None, cause: str | None = None
     ) -> None:
-        """`cause`: why, for the next boot's reason, where `kind` does not say it."""
+        """`cause`: why, for the next boot's reason, where `kind` does not say it. The box
+        restarts once: a reset asked while one is under way (a second CSMS reset, an OnIdle
+        one whose transaction an Immediate one ended, an update's switch) is the same
+        restart, already on its way."""
+        if self.restart_requested.is_set():
+            log.info("%s restart: a restart is already under way", kind)
+            return
         self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
         self.store.set_setting(RESTART_SETTING, cause or kind)

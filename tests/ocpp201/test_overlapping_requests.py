@@ -5,11 +5,18 @@ The CALLs go out in one write, so the box has all of them before it answers the 
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import BenchClient
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from tests.conftest import BenchClient, ocpp_config, running_wallbox, until
 from tests.rigs.csms201 import TestCsms201, charging_profile
 from tests.rigs.file_servers import HttpFiles
+from tests.rigs.pki import Pki, pem
+from tests.rigs.security_rig import root_file, serving
 
 CONNECTOR = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
 
@@ -245,3 +252,74 @@ async def test_overlapping_log_requests_upload_the_last_one_told(
     assert list(files.uploads) == [second["filename"]]
     assert {p.get("request_id") for p in csms.of("LogStatusNotification", mark)} == {10}
     assert csms.protocol_errors == []
+
+
+async def test_overlapping_resets_end_the_transaction_once_and_restart_once(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    """OnIdle (Scheduled: a transaction runs) and Immediate together: the Immediate one
+    ends the transaction and restarts; the OnIdle one, whose idle moment that made, is the
+    same restart, not a second."""
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="CARD-3")
+    await csms.wait_event("Started")
+    answers = await csms.send_together(
+        [
+            [2, "idle", "Reset", {"type": "OnIdle"}],
+            [2, "now", "Reset", {"type": "Immediate"}],
+            [2, "now-too", "Reset", {"type": "Immediate"}],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Scheduled", "Accepted", "Accepted"]
+    ended = await csms.wait_event("Ended")
+    assert ended["transaction_info"]["stopped_reason"] == "ImmediateReset"
+    await until(lambda: bool(box.resets), timeout=5)
+    await asyncio.sleep(1.0)
+    assert box.resets == ["Hard"]
+    assert [e["event_type"] for e in csms.events()].count("Ended") == 1
+    told = [p for p in csms.of("SecurityEventNotification") if p["type"] == "ResetOrReboot"]
+    assert len(told) == 1, told
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_signings_install_the_certificate_of_the_last_request(
+    tmp_path: Path,
+) -> None:
+    """A02 twice at once: the first CSR's certificate is Rejected (its key was replaced by
+    the second's, which stays pending), the second's Accepted, a second certificate for the
+    key already used Rejected; the installed certificate and key belong together."""
+    pki = Pki()
+    async with serving(TestCsms201()) as csms:
+        lines = f'profile = 0\n{root_file(tmp_path, pki)}\ncpo_name = "Test CPO"'
+        async with running_wallbox(tmp_path, ocpp_config(csms, security=lines)):
+            await csms.wait_status(1, "Available", timeout=8)
+            mark = len(csms.received)
+            trigger = {"requestedMessage": "SignChargingStationCertificate"}
+            triggers = await csms.send_together(
+                [[2, f"t{n}", "TriggerMessage", trigger] for n in (1, 2)]
+            )
+            assert [a["status"] for a in accepted(triggers)] == ["Accepted", "Accepted"]
+            await until(lambda: len(csms.of("SignCertificate", mark)) == 2)
+            requests = csms.of("SignCertificate", mark)
+            older, newer, again = (pki.sign_csr(r["csr"]) for r in (*requests, requests[1]))
+            station = "ChargingStationCertificate"
+            answers = await csms.send_together(
+                [
+                    [
+                        2,
+                        name,
+                        "CertificateSigned",
+                        {"certificateChain": pem(issued), "certificateType": station},
+                    ]
+                    for name, issued in (("old", older), ("new", newer), ("twice", again))
+                ]
+            )
+            assert [a["status"] for a in accepted(answers)] == ["Rejected", "Accepted", "Rejected"]
+            certs = tmp_path / "data" / "certs"
+            chain = x509.load_pem_x509_certificate((certs / "charge-point.pem").read_bytes())
+            assert chain.serial_number == newer.serial_number
+            key = serialization.load_pem_private_key(
+                (certs / "charge-point.key").read_bytes(), None
+            )
+            assert key.public_key() == chain.public_key()
+            assert csms.protocol_errors == []
