@@ -132,6 +132,7 @@ SERVED_QUANTITIES = (
     "Power.Active.Export",
     "Energy.Active.Export.Register",
     "Energy.Active.Total",
+    "Energy.Active.Net",
     *(
         f"{m}/{p}"
         for m in (
