@@ -6,16 +6,22 @@ The CALLs go out in one write, so the box has all of them before it answers the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from ocpp.v201 import call
 
 from tests.conftest import BenchClient, ocpp_config, running_wallbox, until
+from tests.rigs.csms import now_iso
 from tests.rigs.csms201 import TestCsms201, charging_profile
 from tests.rigs.file_servers import HttpFiles
 from tests.rigs.pki import Pki, pem
+from tests.rigs.release_rig import UPDATE, Bundles
 from tests.rigs.security_rig import root_file, serving
 
 CONNECTOR = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
@@ -323,3 +329,80 @@ async def test_overlapping_signings_install_the_certificate_of_the_last_request(
             )
             assert key.public_key() == chain.public_key()
             assert csms.protocol_errors == []
+
+
+@pytest.fixture
+async def updatable(
+    tmp_path: Path, csms: TestCsms201, bundles: Bundles, files: HttpFiles
+) -> AsyncIterator[BenchClient]:
+    """A box that trusts the maker's root, with the update bundle served."""
+    files.serve[f"{UPDATE}.bundle"] = bundles.path(UPDATE).read_bytes()
+    root = tmp_path / "maker-root.pem"
+    root.write_text(bundles.maker.root.pem())
+    extra = (
+        f'\n[firmware]\ninstall_root = "{tmp_path}/opt/pievse"\n'
+        "retries = 0\nretry_interval_s = 1\nverify_timeout_s = 10\n"
+    )
+    security = f'profile = 0\nmanufacturer_root_certificate = "{root}"'
+    async with running_wallbox(tmp_path, ocpp_config(csms, extra, security)) as client:
+        await csms.wait_status(1, "Available")
+        yield client
+
+
+def firmware(bundles: Bundles, location: str) -> dict[str, Any]:
+    return {
+        "location": location,
+        "retrieveDateTime": now_iso(timedelta(seconds=-5)),
+        "signingCertificate": bundles.signer.pem(),
+        "signature": bundles.signature(UPDATE),
+    }
+
+
+async def test_an_update_while_one_downloads_cancels_it(
+    updatable: BenchClient, csms: TestCsms201, files: HttpFiles, bundles: Bundles
+) -> None:
+    """L01.FR.24 (TC_L_10): the second UpdateFirmware is AcceptedCanceled, the first's
+    download stops and it reports nothing more; the second reports its own requestId."""
+    files.slow_s = 3.0
+    mark = len(csms.received)
+    slow = firmware(bundles, f"{files.base}/slow/{UPDATE}.bundle")
+    first = await csms.call(call.UpdateFirmware(request_id=50, firmware=slow))
+    assert first.status == "Accepted"
+    await csms.wait_for(
+        "FirmwareStatusNotification",
+        lambda p: p["status"] == "Downloading" and p["request_id"] == 50,
+        since=mark,
+    )
+    missing = firmware(bundles, f"{files.base}/files/missing.bundle")
+    second = await csms.call(call.UpdateFirmware(request_id=51, firmware=missing))
+    assert second.status == "AcceptedCanceled"
+    await csms.wait_for(
+        "FirmwareStatusNotification",
+        lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 51,
+        since=mark,
+        timeout=20,
+    )
+    await asyncio.sleep(files.slow_s + 1.0)
+    told = [(p["request_id"], p["status"]) for p in csms.of("FirmwareStatusNotification", mark)]
+    assert told == [(50, "Downloading"), (51, "Downloading"), (51, "DownloadFailed")]
+    assert not updatable.wallbox.releases.directory(UPDATE).exists()
+    assert updatable.resets == []
+    assert csms.protocol_errors == []
+
+
+async def test_updates_that_arrive_together_run_the_second(
+    updatable: BenchClient, csms: TestCsms201, files: HttpFiles, bundles: Bundles
+) -> None:
+    mark = len(csms.received)
+    missing = firmware(bundles, f"{files.base}/files/missing.bundle")
+    answers = await csms.send_together(
+        [[2, f"u{n}", "UpdateFirmware", {"requestId": n, "firmware": missing}] for n in (52, 53)]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "AcceptedCanceled"]
+    await csms.wait_for(
+        "FirmwareStatusNotification", lambda p: p["status"] == "DownloadFailed", since=mark
+    )
+    await asyncio.sleep(1.0)
+    told = [(p["request_id"], p["status"]) for p in csms.of("FirmwareStatusNotification", mark)]
+    assert told == [(53, "Downloading"), (53, "DownloadFailed")]
+    assert csms.protocol_errors == []
