@@ -33,6 +33,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.connection_security import ConnectionSecurity
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.event_wait import wait_set
@@ -41,7 +42,6 @@ from pievse.firmware.rpc.dialects import OCPP16, Dialect
 from pievse.firmware.rpc.frames import WEBSOCKET_MAX_BYTES
 from pievse.firmware.rpc.routes import Routes
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
-from pievse.firmware.security.connection_security import ConnectionSecurity
 
 log = logging.getLogger(__name__)
 websocket_log = logging.getLogger("pievse.websockets")
