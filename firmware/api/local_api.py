@@ -42,7 +42,7 @@ def build_app(
     mode: ChargingMode,
     access: ApiAccess | None = None,
     sessions: SessionLog | None = None,
-    page: tuple[LiveHistory, StatusChanges, Callable[[], None]] | None = None,
+    page: tuple[LiveHistory, StatusChanges, Callable[[], object]] | None = None,
     availability: Availability | None = None,
 ) -> web.Application:
     """`access`: who may use it (every route passes its checks; the default: a loopback

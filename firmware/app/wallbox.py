@@ -283,7 +283,7 @@ class Wallbox:
         }
         for name, apply in bindings.items():
             apply()
-            keys.on_change(name, lambda _value, apply=apply: apply())
+            keys.on_change(name, _ignoring_value(apply))
 
     async def _authorize(self, id_tag: str) -> IdTagInfo:
         if self.ocpp is None:
@@ -458,6 +458,11 @@ class Wallbox:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""
         assert self._task is not None
         await self._task
+
+
+def _ignoring_value(apply: Callable[[], None]) -> Callable[[str], None]:
+    """A key's change listener that reads the key itself (through `apply`)."""
+    return lambda _value: apply()
 
 
 def _with_stored_keys(config: Config, store: Store) -> Config:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 JOIN_S = 5.0
 
 
-def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
     """Thread-safe; once the core's loop closed the call is dropped."""
     try:
         loop.call_soon_threadsafe(callback)
@@ -70,7 +70,7 @@ class CoreThread:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def call_soon(self, callback: Callable[[], None]) -> None:
+    def call_soon(self, callback: Callable[[], object]) -> None:
         """Thread-safe; once the core ended the call is dropped."""
         call_on(self.loop, callback)
 
@@ -118,7 +118,7 @@ class CoreOnLoop:
         if not self.done.done():
             self.done.set_result(None)
 
-    def call_soon(self, callback: Callable[[], None]) -> None:
+    def call_soon(self, callback: Callable[[], object]) -> None:
         call_on(self.loop, callback)
 
     def cancel(self) -> None:

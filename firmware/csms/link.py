@@ -31,6 +31,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.typing import Subprotocol
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.connection_security import ConnectionSecurity
@@ -166,8 +167,9 @@ class CsmsLink:
         try:
             websocket = await connect(
                 options.url,
-                subprotocols=[  # type: ignore[list-item]
-                    d.subprotocol for d in (self.settings.dialect, *self.settings.also_offered)
+                subprotocols=[
+                    Subprotocol(d.subprotocol)
+                    for d in (self.settings.dialect, *self.settings.also_offered)
                 ],
                 additional_headers=options.headers or None,
                 ssl=options.ssl_context,
