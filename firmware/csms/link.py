@@ -69,7 +69,7 @@ class LinkSettings:
 def backoff_ceiling_s(failures: int, minimum_s: float, maximum_s: float) -> float:
     """The longest wait after `failures` attempts in a row that did not register: doubling
     from the minimum, never above the maximum (the wait itself is drawn below it)."""
-    return min(maximum_s, minimum_s * 2 ** min(failures, 16))
+    return min(maximum_s, minimum_s * 2.0 ** min(failures, 16))
 
 
 class DeadConnection(Exception):

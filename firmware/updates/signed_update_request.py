@@ -9,7 +9,8 @@ from typing import Any
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.security.certificate_store import CertificateError
-from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
+from pievse.firmware.updates.firmware_updates import FirmwareUpdates
+from pievse.firmware.updates.update_job import Job
 
 log = logging.getLogger(__name__)
 
