@@ -35,14 +35,16 @@ class SingleJob:
         self._accepted = (name, job)
         return canceled
 
-    def begin(self, name: str) -> None:
+    def begin(self, name: str) -> bool:
         """Starts the accepted job if it is the one `name`s (once the CSMS has its answer):
-        a request answered meanwhile replaced it, and its own `after` step begins it."""
+        a request answered meanwhile replaced it, and its own `after` step begins it.
+        Whether it started."""
         if self._accepted is None or self._accepted[0] != name:
-            return
+            return False
         _, job = self._accepted
         self._accepted = None
         self._start(job)
+        return True
 
     def start(self, job: Job) -> bool:
         """Cancels the job under way (True if there was one) and starts `job` now."""

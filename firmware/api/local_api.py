@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.api.connection_gate import mark_requests
@@ -144,7 +145,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 @web.middleware
-async def _errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BadRequest as exc:

@@ -88,6 +88,12 @@ Notify = Callable[[str, bool, int | None], None]
 """(status, signed, requestId): sends (Signed)FirmwareStatusNotification."""
 
 
+def _name(job: Job) -> str:
+    """What an accepted job is known by between its answer and its begin: two requests
+    alike in these are the same update, whichever of them begins it."""
+    return f"{job.request_id} {job.location} {job.retrieve_at.isoformat()}"
+
+
 class FirmwareUpdates:
     def __init__(
         self,
@@ -142,9 +148,23 @@ class FirmwareUpdates:
 
     def update(self, job: Job) -> None:
         """Starts `job`, canceling the one under way."""
+        self._update.start(lambda: self._run(job))
+        self._under_way(job)
+
+    def accept(self, job: Job) -> bool:
+        """A request answered now and begun by `begin(job)` once the CSMS has the answer:
+        whether it cancels an update under way or one answered and not begun yet (its answer
+        is then AcceptedCanceled, however the two requests' steps interleave)."""
+        return self._update.accept(lambda: self._run(job), _name(job))
+
+    def begin(self, job: Job) -> None:
+        """The accepted `job` starts, unless a request answered since replaced it."""
+        if self._update.begin(_name(job)):
+            self._under_way(job)
+
+    def _under_way(self, job: Job) -> None:
         self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
         self._unfinished = job
-        self._update.start(lambda: self._run(job))
 
     def _check_certificate(self, pem: str) -> x509.Certificate:
         # cryptography (about 10 MB resident) is imported once an update comes.

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
 from pievse.firmware.updates.releases import Releases
+from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 from tests.conftest import BenchClient, ocpp_config, running_wallbox, until
 from tests.rigs.csms import TestCsms, now_iso
 from tests.rigs.file_servers import HttpFiles
@@ -515,3 +517,24 @@ async def test_a_reset_during_a_download_restarts_once_and_the_update_reports_it
     told = csms.of("SignedFirmwareStatusNotification")
     assert [p["status"] for p in told] == ["Downloading", "DownloadFailed"]
     assert not (tmp_path / "opt" / "pievse" / "releases" / UPDATE).exists()
+
+
+async def test_two_answers_before_either_update_begins_cancel_the_first(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """However the two requests' steps interleave (here both answered before either `after`
+    step, as when the answer's write waits on a slow socket), the second answer is
+    AcceptedCanceled and only its update runs."""
+    assert updatable.wallbox.ocpp is not None
+    updates = updatable.wallbox.ocpp.jobs.firmware
+    requests = SignedUpdateRequests(updates, 0, 1)
+    missing = camel_to_snake_case(_signed(bundles, files, "missing.bundle", UPDATE))
+    mark = len(csms.received)
+    answers = [requests.answer(n, missing, None, None) for n in (70, 71)]
+    assert answers == ["Accepted", "AcceptedCanceled"]
+    for n, status in zip((70, 71), answers, strict=True):
+        requests.start(status, n, missing)
+    await final(csms, "SignedFirmwareStatusNotification", "DownloadFailed", mark, timeout=20)
+    await asyncio.sleep(1.0)
+    told = csms.of("SignedFirmwareStatusNotification", mark)
+    assert {p["request_id"] for p in told} == {71}
