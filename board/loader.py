@@ -109,8 +109,9 @@ def _extended(data: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, An
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in parent.items()}
     for key, value in data.items():
         old = merged.get(key)
-        both_tables = isinstance(value, dict) and isinstance(old, dict)
-        merged[key] = {**old, **value} if both_tables else value
+        merged[key] = (
+            {**old, **value} if isinstance(value, dict) and isinstance(old, dict) else value
+        )
     merged["board"].pop("extends")
     merged["board"]["name"] = data["board"].get("name", path.stem)
     return merged
@@ -151,7 +152,7 @@ class _BoardReader:
         if ok is not None:
             if not ok:
                 raise self.fail(section, key, f"expected {_describe(kind)}, got {raw!r}")
-            return float(raw) if kind == "float" else raw
+            return float(raw) if kind == "float" and isinstance(raw, int | float) else raw
         if kind == "map":
             if not isinstance(raw, str):
                 raise self.fail(section, key, f"expected a meter map name, got {raw!r}")

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pievse.firmware.security.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
-from pievse.firmware.security.authorization_key import valid_authorization_key
+from pievse.firmware.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
+from pievse.firmware.authorization_key import valid_authorization_key
 
 
 class ConfigError(ValueError):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pievse.firmware.api.request_origin import host_allowed, same_origin
 from pievse.firmware.config import ApiConfig, allowed_host_names
@@ -109,7 +110,7 @@ class ApiAccess:
 
     def middleware(self) -> Any:
         @web.middleware
-        async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
             refused = self.refusal(request)
             if refused is not None:
                 return refused

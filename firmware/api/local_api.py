@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.api.connection_gate import mark_requests
@@ -42,7 +43,7 @@ def build_app(
     mode: ChargingMode,
     access: ApiAccess | None = None,
     sessions: SessionLog | None = None,
-    page: tuple[LiveHistory, StatusChanges, Callable[[], None]] | None = None,
+    page: tuple[LiveHistory, StatusChanges, Callable[[], object]] | None = None,
     availability: Availability | None = None,
 ) -> web.Application:
     """`access`: who may use it (every route passes its checks; the default: a loopback
@@ -144,7 +145,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 @web.middleware
-async def _errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BadRequest as exc:

@@ -20,7 +20,7 @@ def mqtt_bridge(
     config: Config,
     status: Callable[[], dict[str, Any]],
     mode: ChargingMode,
-    stop: Callable[[], None],
+    stop: Callable[[], object],
     device: tuple[str, str],
     clock: Clock,
     site: tuple[SiteShare, GridReadings] | None = None,

@@ -64,7 +64,7 @@ def parse_command(name: str, payload: bytes) -> Command:
     raise CommandError(f"unknown command {name!r}; known: mode, setpoint_a, stop")
 
 
-def carry_out(command: Command, mode: ChargingMode, stop: Callable[[], None]) -> None:
+def carry_out(command: Command, mode: ChargingMode, stop: Callable[[], object]) -> None:
     """What the local API's mode endpoint and a local stop do; raises ModeError (a
     ValueError) where the charging mode refuses."""
     if isinstance(command, SetMode):

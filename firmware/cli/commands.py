@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_fleet_command(commands: argparse._SubParsersAction) -> None:
+def _add_fleet_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fleet = commands.add_parser(
         "fleet",
         help="N bench boxes, each the real controller, against one CSMS (load tests)",
@@ -171,7 +171,7 @@ def _listen(value: str) -> tuple[str, int]:
     return address
 
 
-def _add_emulator_command(commands: argparse._SubParsersAction) -> None:
+def _add_emulator_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "meter-emulator",
         help="serve a simulated Modbus energy meter (TCP or RTU)",
