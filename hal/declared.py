@@ -53,6 +53,15 @@ def rule(expected: str, holds: Callable[[Any], bool]) -> Check:
     return Check(expected, holds)
 
 
+def at_most(n: int) -> Check:
+    return Check(f"at most {n} characters", lambda value: len(value) <= n)
+
+
+def empty_or(expected: str, holds: Callable[[str], bool]) -> Check:
+    """An optional text: empty, or what `holds` accepts."""
+    return Check(f"empty, or {expected}", lambda value: value == "" or holds(value))
+
+
 def one_of(values: Iterable[str], text: str = "") -> Check:
     allowed = tuple(values)
     quoted = [f'"{v}"' for v in allowed]

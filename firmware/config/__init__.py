@@ -19,22 +19,23 @@ from pievse.firmware.config.sections import (
     ApiConfig,
     ChargePointConfig,
     ControlConfig,
-    FirmwareConfig,
     LimitsConfig,
     MeterConfig,
     MeterLossPolicy,
-    MqttConfig,
     OcppConfig,
     OcppVersion,
-    PhaseRotation,
-    PhaseSwitchPilot,
     RateUnits,
-    SecurityConfig,
-    SiteConfig,
-    SiteMode,
     SmartChargingConfig,
     StandaloneConfig,
 )
+from pievse.firmware.config.site_sections import (
+    MqttConfig,
+    PhaseRotation,
+    PhaseSwitchPilot,
+    SiteConfig,
+    SiteMode,
+)
+from pievse.firmware.config.trust_sections import FirmwareConfig, SecurityConfig
 from pievse.firmware.config.values import (
     MAX_ALLOWED_HOSTS,
     allowed_host_names,
