@@ -37,16 +37,29 @@ class Check:
 
     expected: str
     holds: Callable[[Any], bool]
+    bounds: str = ""
+    """low..high, where there are such (what a missing value would have had to be)."""
+    says_type: bool = False
+    """`expected` names the type too ("a number from 0 to 80"): a value of another type
+    is refused with it as well."""
 
 
-def within(low: float, high: float, *, also: float | None = None, text: str = "") -> Check:
+def within(
+    low: float,
+    high: float,
+    *,
+    also: float | None = None,
+    text: str = "",
+    says_type: bool = False,
+) -> Check:
     """low..high (both included); `also` one more value outside (0 for "off")."""
 
     def holds(value: float) -> bool:
         return low <= value <= high or (also is not None and value == also)
 
-    shown = f"{low}..{high}" if also is None else f"{also} or {low}..{high}"
-    return Check(text or shown, holds)
+    bounds = f"{low}..{high}"
+    shown = bounds if also is None else f"{also} or {bounds}"
+    return Check(text or shown, holds, bounds, says_type)
 
 
 def rule(expected: str, holds: Callable[[Any], bool]) -> Check:
@@ -62,11 +75,16 @@ def empty_or(expected: str, holds: Callable[[str], bool]) -> Check:
     return Check(f"empty, or {expected}", lambda value: value == "" or holds(value))
 
 
-def one_of(values: Iterable[str], text: str = "") -> Check:
+def one_of(values: Iterable[object], text: str = "", *, says_type: bool = False) -> Check:
+    """Equal to one of `values` (a bool is never one of numbers)."""
     allowed = tuple(values)
     quoted = [f'"{v}"' for v in allowed]
     shown = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-    return Check(text or shown, lambda value: value in allowed)
+
+    def holds(value: object) -> bool:
+        return not isinstance(value, bool) and value in allowed
+
+    return Check(text or shown, holds, says_type=says_type)
 
 
 @dataclass(frozen=True)
@@ -97,24 +115,58 @@ def declared(
     return made
 
 
-class Refused(ValueError):
-    """A raw value that is not one of the field's: `expected` completes "expected ...",
-    `value` is what was given (as a number, when a number was given for a float field)."""
+def required(doc: str, check: Check | None = None) -> Any:
+    """A declared field without a default: the input must give it (the dataclass is then
+    `kw_only`, so required and optional fields may come in any order)."""
+    made: Any = field(metadata={"declared": Declaration(doc, check)})
+    return made
 
-    def __init__(self, expected: str, value: object) -> None:
-        super().__init__(f"expected {expected}, got {value!r}")
+
+class FieldError(ValueError):
+    """What `read` refuses: `name` is the field (or the first unknown one)."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+class Refused(FieldError):
+    """A value that is not one of the field's: `expected` completes "expected ...",
+    `value` is what was given (as a float, when a number was given for a float field,
+    unless the reader shows raw values)."""
+
+    def __init__(self, expected: str, value: object, name: str = "") -> None:
+        super().__init__(name, f"expected {expected}, got {value!r}")
         self.expected = expected
         self.value = value
 
 
+class Unknown(FieldError):
+    """Fields the declaration does not have, in the input's order."""
+
+    def __init__(self, names: list[str], known: list[str]) -> None:
+        super().__init__(names[0], f"unknown (known: {', '.join(known)})")
+        self.names = names
+        self.known = known
+
+
+class Missing(FieldError):
+    def __init__(self, entry: Entry) -> None:
+        super().__init__(entry.name, "missing")
+        self.entry = entry
+
+
 @dataclass(frozen=True)
 class Entry:
-    """One declared field of a dataclass, its annotation resolved."""
+    """One declared field of a dataclass, its annotation resolved (`T | None`: `kind` is
+    T and `optional` is set: null is the default)."""
 
     name: str
     kind: type
     default: Any
     declaration: Declaration
+    optional: bool = False
 
     @property
     def required(self) -> bool:
@@ -138,7 +190,10 @@ def entries(cls: type) -> tuple[Entry, ...]:
         declaration = f.metadata.get("declared")
         if declaration is None:
             raise TypeError(f"{cls.__name__}.{f.name} is not declared")
-        found.append(Entry(f.name, hints[f.name], _default(f), declaration))
+        kinds = [k for k in typing.get_args(hints[f.name]) if k is not type(None)]
+        optional = len(kinds) == 1
+        kind = kinds[0] if optional else hints[f.name]
+        found.append(Entry(f.name, kind, _default(f), declaration, optional))
     return tuple(found)
 
 
@@ -150,15 +205,17 @@ def _default(f: Field[Any]) -> Any:
     return MISSING
 
 
-TYPE_NAMES = {bool: "bool", int: "int", float: "number", str: "string"}
+TYPE_NAMES = {bool: "a bool", int: "a int", float: "a number", str: "a string"}
 """The kind of a scalar as the config file's errors name it ("expected a int" is what its
 users and tests have seen; the board file's errors say "an integer", see its loader)."""
 
 
-def converted(entry: Entry, raw: object, names: dict[type, str] | None = None) -> Any:
+def converted(
+    entry: Entry, raw: object, names: dict[type, str] | None = None, *, show_raw: bool = False
+) -> Any:
     """`raw` as a value of the entry's type, checked; Refused says what was expected. An
     int is a number (float); a bool is no number. `names`: how each scalar type is named
-    in "expected a ..." (default TYPE_NAMES)."""
+    in "expected ..." (default TYPE_NAMES); `show_raw`: a refused number is shown as given."""
     kind = entry.kind
     base = str if issubclass(kind, enum.Enum) else kind
     if base is float:
@@ -167,10 +224,45 @@ def converted(entry: Entry, raw: object, names: dict[type, str] | None = None) -
         ok = isinstance(raw, int) and not isinstance(raw, bool)
     else:
         ok = isinstance(raw, base)
-    if not ok:
-        raise Refused(f"a {(names or TYPE_NAMES)[base]}", raw)
-    value: Any = float(raw) if base is float else raw  # type: ignore[arg-type]
     check = entry.check()
+    if not ok:
+        says = check is not None and check.says_type
+        raise Refused(check.expected if says else (names or TYPE_NAMES)[base], raw, entry.name)  # type: ignore[union-attr]
+    value: Any = float(raw) if base is float else raw  # type: ignore[arg-type]
     if check is not None and not check.holds(value):
-        raise Refused(check.expected, value)
+        raise Refused(check.expected, raw if show_raw else value, entry.name)
     return kind(value) if kind is not base else value
+
+
+def read(
+    cls: type[T],
+    table: dict[str, Any],
+    names: dict[type, str] | None = None,
+    *,
+    show_raw: bool = False,
+    null_is_absent: bool = False,
+    in_declared_order: bool = False,
+) -> T:
+    """An instance of the declared dataclass `cls` from a raw table, read in the table's
+    order: an unknown field, a refused value and a missing required one each raise their
+    FieldError.
+    `null_is_absent`: a JSON null stands for a field not given; `in_declared_order`: the
+    fields are read in the declaration's order (unknown ones first), so the first error
+    is the same whatever order the file has."""
+    declared_entries = {e.name: e for e in entries(cls)}
+    unknown = [name for name in table if name not in declared_entries]
+    if unknown and in_declared_order:
+        raise Unknown(unknown, list(declared_entries))
+    order = list(declared_entries) if in_declared_order else [*table, *declared_entries]
+    values: dict[str, Any] = {}
+    for name in dict.fromkeys(order):
+        entry = declared_entries.get(name)
+        if entry is None:
+            raise Unknown(unknown, list(declared_entries))
+        raw = table.get(name)
+        if name not in table or (null_is_absent and raw is None):
+            if entry.required:
+                raise Missing(entry)
+            continue
+        values[name] = converted(entry, raw, names, show_raw=show_raw)
+    return cls(**values)

@@ -42,7 +42,7 @@ from pievse.firmware.config.values import (
     parse_listen,
     parse_mqtt_url,
 )
-from pievse.hal.declared import Entry, Refused, converted, entries
+from pievse.hal.declared import FieldError, Unknown, entries, read
 
 __all__ = [
     "AUTO",
@@ -216,21 +216,13 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
 
 
 def _parse_section(name: str, table: dict[str, Any], where: str) -> Any:
-    known: dict[str, Entry] = {entry.name: entry for entry in entries(SECTIONS[name])}
-    values: dict[str, Any] = {}
-    for key_name, raw in table.items():
-        entry = known.get(key_name)
-        if entry is None:
-            raise ConfigError(
-                f"{where}: [{name}] {key_name}: unknown key (known: {', '.join(known)})"
-            )
-        try:
-            values[key_name] = converted(entry, raw)
-        except Refused as exc:
-            raise ConfigError(
-                f"{where}: [{name}] {key_name}: expected {exc.expected}, got {exc.value!r}"
-            ) from None
-    return SECTIONS[name](**values)
+    try:
+        return read(SECTIONS[name], table)
+    except Unknown as exc:
+        known = ", ".join(exc.known)
+        raise ConfigError(f"{where}: [{name}] {exc.name}: unknown key (known: {known})") from None
+    except FieldError as exc:
+        raise ConfigError(f"{where}: [{name}] {exc.name}: {exc.message}") from None
 
 
 TOPIC_WILDCARDS = frozenset("+#")
