@@ -62,8 +62,8 @@ def within(
     return Check(text or shown, holds, bounds, says_type)
 
 
-def rule(expected: str, holds: Callable[[Any], bool]) -> Check:
-    return Check(expected, holds)
+def rule(expected: str, holds: Callable[[Any], bool], *, says_type: bool = False) -> Check:
+    return Check(expected, holds, says_type=says_type)
 
 
 def at_most(n: int) -> Check:
@@ -211,13 +211,21 @@ users and tests have seen; the board file's errors say "an integer", see its loa
 
 
 def converted(
-    entry: Entry, raw: object, names: dict[type, str] | None = None, *, show_raw: bool = False
+    entry: Entry,
+    raw: object,
+    names: dict[type, str] | None = None,
+    *,
+    show_raw: bool = False,
+    json_numbers: bool = False,
 ) -> Any:
     """`raw` as a value of the entry's type, checked; Refused says what was expected. An
     int is a number (float); a bool is no number. `names`: how each scalar type is named
-    in "expected ..." (default TYPE_NAMES); `show_raw`: a refused number is shown as given."""
+    in "expected ..." (default TYPE_NAMES); `show_raw`: a refused number is shown as given;
+    `json_numbers`: 3.0 is the integer 3 (JSON has one kind of number; TOML has two)."""
     kind = entry.kind
     base = str if issubclass(kind, enum.Enum) else kind
+    if json_numbers and base is int and isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
     if base is float:
         ok = isinstance(raw, int | float) and not isinstance(raw, bool)
     elif base is int:
@@ -242,11 +250,13 @@ def read(
     show_raw: bool = False,
     null_is_absent: bool = False,
     in_declared_order: bool = False,
+    json_numbers: bool = False,
 ) -> T:
     """An instance of the declared dataclass `cls` from a raw table, read in the table's
     order: an unknown field, a refused value and a missing required one each raise their
     FieldError.
-    `null_is_absent`: a JSON null stands for a field not given; `in_declared_order`: the
+    `null_is_absent`: a JSON null stands for a field not given (`json_numbers`: see
+    `converted`); `in_declared_order`: the
     fields are read in the declaration's order (unknown ones first), so the first error
     is the same whatever order the file has."""
     declared_entries = {e.name: e for e in entries(cls)}
@@ -264,5 +274,5 @@ def read(
             if entry.required:
                 raise Missing(entry)
             continue
-        values[name] = converted(entry, raw, names, show_raw=show_raw)
+        values[name] = converted(entry, raw, names, show_raw=show_raw, json_numbers=json_numbers)
     return cls(**values)
