@@ -24,7 +24,6 @@ import sys
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, Field, dataclass, field, fields
-from functools import cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -180,10 +179,19 @@ class Entry:
         return declared_check
 
 
-@cache
-def entries(cls: type) -> tuple[Entry, ...]:
+def entries(cls: type[Any]) -> tuple[Entry, ...]:
     """The declared fields of a dataclass, in order; one without a declaration is an error
-    at import (a field nobody documented)."""
+    (a field nobody documented)."""
+    found = _ENTRIES.get(cls)
+    if found is None:
+        found = _ENTRIES[cls] = _entries(cls)
+    return found
+
+
+_ENTRIES: dict[type[Any], tuple[Entry, ...]] = {}
+
+
+def _entries(cls: type[Any]) -> tuple[Entry, ...]:
     hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
     found = []
     for f in fields(cls):
