@@ -72,6 +72,7 @@ __all__ = [
     "StandaloneConfig",
     "allowed_host_names",
     "dump_config",
+    "expected",
     "key",
     "load_config",
     "parse_config",
@@ -185,6 +186,15 @@ def with_values(config: Config, values: Mapping[Key[Any], object], where: str) -
     for named, value in values.items():
         overrides.setdefault(named.section, {})[named.name] = value
     return with_overrides(config, overrides, where)
+
+
+def expected(section: str, name: str) -> str:
+    """What a key's check asks for, as its error message says it ("" for a type alone)."""
+    for entry in entries(SECTIONS[section]):
+        if entry.name == name:
+            check = entry.check()
+            return "" if check is None else check.expected
+    raise KeyError(f"[{section}] {name}")
 
 
 def load_config(path: Path | None) -> Config:
