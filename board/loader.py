@@ -157,8 +157,9 @@ def _extended(data: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, An
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in parent.items()}
     for key, value in data.items():
         old = merged.get(key)
-        both_tables = isinstance(value, dict) and isinstance(old, dict)
-        merged[key] = {**old, **value} if both_tables else value
+        merged[key] = (
+            {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+        )
     merged["board"].pop("extends")
     merged["board"]["name"] = data["board"].get("name", path.stem)
     return merged
