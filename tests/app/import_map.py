@@ -22,6 +22,7 @@ END = "<!-- end of import map -->"
 
 SHARED = ("firmware.clock", "firmware.event_wait", "firmware.single_job")
 HAL_INTERFACES = "hal.interfaces"
+DECLARED = "hal.declared"
 
 ALLOWED: dict[str, tuple[str, ...]] = {
     "hal": (),
@@ -33,7 +34,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "firmware.clock": (),
     "firmware.event_wait": (),
     "firmware.single_job": (),
-    "firmware.config": ("firmware.authorization_key",),
+    "firmware.config": ("firmware.authorization_key", DECLARED),
     "firmware.charging": ("firmware.clock",),
     "firmware.energy": ("firmware.control.duty_cycle",),
     "firmware.persistence": (),
@@ -107,7 +108,13 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.persistence",
         HAL_INTERFACES,
     ),
-    "firmware.mqtt": ("firmware.clock", "firmware.config", "firmware.control", "firmware.site"),
+    "firmware.mqtt": (
+        "firmware.clock",
+        "firmware.config",
+        "firmware.control",
+        "firmware.site",
+        DECLARED,
+    ),
     "firmware.api": (
         "firmware.commissioning",
         "firmware.config",
@@ -116,6 +123,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.session",
         "firmware.site",
         HAL_INTERFACES,
+        DECLARED,
     ),
     "firmware.app": (
         "board",

@@ -219,7 +219,6 @@ def test_no_package_is_named_like_the_ocpp_library_and_nothing_is_left_flat() ->
     assert flat == [
         "authorization_key.py",
         "clock.py",
-        "config.py",
         "event_wait.py",
         "single_job.py",
     ], "shared only"
