@@ -26,7 +26,8 @@ def _constructor(driver_name: str, driver: Driver) -> Callable[..., Any]:
             f"driver {driver_name!r} cannot be loaded: {exc} "
             "(on a Raspberry Pi install the extra: pip install 'pievse[pi]')"
         ) from exc
-    return getattr(module, attribute)
+    factory: Callable[..., Any] = getattr(module, attribute)
+    return factory
 
 
 def assemble(

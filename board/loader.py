@@ -21,13 +21,61 @@ from pievse.board.drivers import (
     Driver,
     Param,
 )
+from pievse.hal.declared import (
+    Check,
+    Declaration,
+    Entry,
+    FieldError,
+    Missing,
+    Unknown,
+    converted,
+    declared,
+    read,
+    required,
+    within,
+)
 from pievse.hal.interfaces import Ratings
 from pievse.hal.register_map import RegisterMapError, known_maps, load_register_map
 from pievse.hal.sim.plant import PlantSettings
 from pievse.hal.sim.scenario import Scenario, ScenarioError
 
 BOARDS_DIR = Path(__file__).parent / "boards"
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+"""How a board file's errors name the scalar types."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BoardTable:
+    """`[board]`: what the board is rated for (checked in this order)."""
+
+    max_current_a: float = required("the most the board may offer, A per phase", within(6.0, 80.0))
+    phases: float = required(
+        "phases wired to the outlet",
+        Check("one of (1, 3)", lambda v: v in (1, 3), bounds="1..3"),
+    )
+    nominal_voltage_v: float = required("line to neutral, V", within(100.0, 300.0))
+    frequency_hz: float = required("the grid's frequency, Hz", within(45.0, 65.0))
+    name: str | None = declared(None, "the board's name; not given: the file's name")
+
+
 BOARD_KEYS = ("name", "max_current_a", "phases", "nominal_voltage_v", "frequency_hz")
+"""In the order an unknown key's error lists them."""
+PARAM_KINDS: dict[str, tuple[type, Check | None]] = {
+    "str": (str, None),
+    "int": (int, None),
+    "float": (float, None),
+    "bool": (bool, None),
+    "unit_id": (
+        int,
+        within(
+            *DEVICE_ID_RANGE,
+            text="a Modbus unit id {}..{}".format(*DEVICE_ID_RANGE),
+            says_type=True,
+        ),
+    ),
+}
+"""Driver parameter kinds that are declared values (the others name things in the board
+file or the package: ports, meter maps, data files, derating steps)."""
 SECTIONS = ("board", "plant", "ports", "derating", *DEVICE_DRIVERS)
 """Every table a board file may have: anything else is a misspelling (a `[deratng]` that
 was silently skipped left a board without derating)."""
@@ -109,8 +157,9 @@ def _extended(data: dict[str, Any], path: Path, seen: set[Path]) -> dict[str, An
     merged = {k: dict(v) if isinstance(v, dict) else v for k, v in parent.items()}
     for key, value in data.items():
         old = merged.get(key)
-        both_tables = isinstance(value, dict) and isinstance(old, dict)
-        merged[key] = {**old, **value} if both_tables else value
+        merged[key] = (
+            {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+        )
     merged["board"].pop("extends")
     merged["board"]["name"] = data["board"].get("name", path.stem)
     return merged
@@ -142,16 +191,13 @@ class _BoardReader:
             return param.default
         raw = table[key]
         kind = param.kind
-        ok = {
-            "str": isinstance(raw, str),
-            "int": isinstance(raw, int) and not isinstance(raw, bool),
-            "float": isinstance(raw, int | float) and not isinstance(raw, bool),
-            "bool": isinstance(raw, bool),
-        }.get(kind)
-        if ok is not None:
-            if not ok:
-                raise self.fail(section, key, f"expected {_describe(kind)}, got {raw!r}")
-            return float(raw) if kind == "float" else raw
+        if kind in PARAM_KINDS:
+            value_type, check = PARAM_KINDS[kind]
+            entry = Entry(key, value_type, param.default, Declaration("", check))
+            try:
+                return converted(entry, raw, TYPE_NAMES, show_raw=True)
+            except FieldError as exc:
+                raise self.fail(section, key, exc.message) from None
         if kind == "map":
             if not isinstance(raw, str):
                 raise self.fail(section, key, f"expected a meter map name, got {raw!r}")
@@ -162,13 +208,6 @@ class _BoardReader:
             return raw
         if kind == "steps":
             return self.steps(section, key, raw)
-        if kind == "unit_id":
-            low, high = DEVICE_ID_RANGE
-            if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-                raise self.fail(
-                    section, key, f"expected a Modbus unit id {low}..{high}, got {raw!r}"
-                )
-            return raw
         if kind == "data_file":
             if not isinstance(raw, str) or not raw or "/" in raw or raw.startswith("."):
                 raise self.fail(section, key, f"expected {_describe(kind)}, got {raw!r}")
@@ -230,18 +269,14 @@ class _BoardReader:
         for section in self.data:
             if section not in SECTIONS:
                 raise self.fail(section, None, f"unknown section (known: {', '.join(SECTIONS)})")
-        board = self.table("board")
-        assert board is not None
-        self.known_keys("board", board, BOARD_KEYS)
+        board = self.board_table()
         ratings = Ratings(
-            max_current_a=self.positive(board, "max_current_a", 6.0, 80.0),
-            phases=int(self.positive(board, "phases", 1, 3, allowed=(1, 3))),
-            nominal_voltage_v=self.positive(board, "nominal_voltage_v", 100.0, 300.0),
-            frequency_hz=self.positive(board, "frequency_hz", 45.0, 65.0),
+            max_current_a=board.max_current_a,
+            phases=int(board.phases),
+            nominal_voltage_v=board.nominal_voltage_v,
+            frequency_hz=board.frequency_hz,
         )
-        name = board.get("name", path.stem)
-        if not isinstance(name, str):
-            raise self.fail("board", "name", f"expected a string, got {name!r}")
+        name = path.stem if board.name is None else board.name
 
         port_tables = self.table("ports") or {}
         ports = {}
@@ -273,24 +308,21 @@ class _BoardReader:
             raise self.fail("plant", None, "only boards with simulated ports have a plant")
         return BoardSpec(path, name, ratings, tuple(derating), plant, ports, devices)  # type: ignore[arg-type]
 
-    def positive(
-        self,
-        table: dict[str, object],
-        key: str,
-        low: float,
-        high: float,
-        allowed: tuple[int, ...] | None = None,
-    ) -> float:
-        raw = table.get(key)
-        if raw is None:
-            raise self.fail("board", key, f"missing (expected a number {low}..{high})")
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise self.fail("board", key, f"expected a number, got {raw!r}")
-        if allowed is not None and raw not in allowed:
-            raise self.fail("board", key, f"expected one of {allowed}, got {raw!r}")
-        if not low <= raw <= high:
-            raise self.fail("board", key, f"expected {low}..{high}, got {raw!r}")
-        return float(raw)
+    def board_table(self) -> BoardTable:
+        table = self.table("board")
+        assert table is not None
+        self.known_keys("board", table, BOARD_KEYS)
+        try:
+            return read(BoardTable, table, TYPE_NAMES, show_raw=True, in_declared_order=True)
+        except Missing as exc:
+            check = exc.entry.check()
+            bounds = check.bounds if check is not None else ""
+            expected = f"{TYPE_NAMES[exc.entry.kind]} {bounds}".strip()
+            raise self.fail("board", exc.name, f"missing (expected {expected})") from None
+        except Unknown as exc:  # known_keys said it first, in its words
+            raise AssertionError(exc) from None
+        except FieldError as exc:
+            raise self.fail("board", exc.name, exc.message) from None
 
     def plant(self, ratings: Ratings, phase_switched: bool) -> PlantSettings:
         table = self.table("plant", required=False) or {}
@@ -327,11 +359,10 @@ class _BoardReader:
 
 
 def _describe(kind: str) -> str:
+    value_type, check = PARAM_KINDS.get(kind, (None, None))
+    if value_type is not None and check is None:
+        return TYPE_NAMES[value_type]
     return {
-        "str": "a string",
-        "int": "an integer",
-        "float": "a number",
-        "bool": "true or false",
         "map": f"a meter map name ({', '.join(known_maps())})",
         "data_file": "a file name (no directory) kept in the data directory",
     }.get(kind, kind)

@@ -2,8 +2,9 @@
 
 They share a life: the CSMS's request is accepted in its handler, the job starts once the
 CSMS has the answer (`begin`, from the `after` handler), a new request cancels the job under
-way, and `stop` cancels and waits at shutdown. Nobody awaits these tasks, so an exception a
-job did not handle itself is logged here instead of vanishing.
+way (and begins once that one has ended), and `stop` cancels and waits at shutdown. Nobody
+awaits these tasks, so an exception a job did not handle itself is logged here instead of
+vanishing.
 """
 
 from __future__ import annotations
@@ -34,14 +35,16 @@ class SingleJob:
         self._accepted = (name, job)
         return canceled
 
-    def begin(self, name: str) -> None:
+    def begin(self, name: str) -> bool:
         """Starts the accepted job if it is the one `name`s (once the CSMS has its answer):
-        a request answered meanwhile replaced it, and its own `after` step begins it."""
+        a request answered meanwhile replaced it, and its own `after` step begins it.
+        Whether it started."""
         if self._accepted is None or self._accepted[0] != name:
-            return
+            return False
         _, job = self._accepted
         self._accepted = None
         self._start(job)
+        return True
 
     def start(self, job: Job) -> bool:
         """Cancels the job under way (True if there was one) and starts `job` now."""
@@ -66,8 +69,16 @@ class SingleJob:
         return True
 
     def _start(self, job: Job) -> None:
-        self._task = asyncio.create_task(job(), name=self._name)
+        self._task = asyncio.create_task(self._after(self._task, job), name=self._name)
         self._task.add_done_callback(self._log_failure)
+
+    @staticmethod
+    async def _after(previous: asyncio.Task[None] | None, job: Job) -> None:
+        """`job` once the canceled one has ended: its cleanup (a worker thread that stops,
+        a half-made release removed) never runs beside the next job."""
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        await job()
 
     def _log_failure(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

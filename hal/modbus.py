@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
@@ -117,6 +118,14 @@ class ModbusTcpBus(_ClientBus):
         )
 
 
+@dataclass(frozen=True)
+class _LineSettings:
+    baudrate: int
+    parity: str
+    stop_bits: int
+    timeout_s: float
+
+
 class ModbusRtuBus(_ClientBus):
     """Modbus RTU over a serial line (an RS485 adapter, or a pseudo-terminal on the bench).
 
@@ -144,12 +153,7 @@ class ModbusRtuBus(_ClientBus):
             raise ValueError(f"timeout_s must be in (0, 60], got {timeout_s}")
         super().__init__(f"modbus rtu {device}")
         self._device = device
-        self._settings = {
-            "baudrate": baudrate,
-            "parity": parity,
-            "stopbits": stop_bits,
-            "timeout": timeout_s,
-        }
+        self._settings = _LineSettings(baudrate, parity, stop_bits, timeout_s)
         self._received = b""
         self.bytes_sent = 0
         self.bytes_received = 0
@@ -159,11 +163,14 @@ class ModbusRtuBus(_ClientBus):
         return AsyncModbusSerialClient(
             self._device,
             framer=FramerType.RTU,
+            baudrate=self._settings.baudrate,
             bytesize=8,
+            parity=self._settings.parity,
+            stopbits=self._settings.stop_bits,
+            timeout=self._settings.timeout_s,
             retries=0,
             reconnect_delay=0,
             trace_packet=self._trace,
-            **self._settings,
         )
 
     def _trace(self, sending: bool, data: bytes) -> bytes:
@@ -298,7 +305,8 @@ class RegisterServer:
         server = ModbusTcpServer(devices, address=(host, port), trace_packet=self._trace)
         self._server = server
         await server.serve_forever(background=True)
-        sockets = server.transport.sockets if server.transport is not None else ()
+        transport = server.transport
+        sockets = getattr(transport, "sockets", None) or ()
         bound = sockets[0].getsockname() if sockets else (host, port)
         return str(bound[0]), int(bound[1])
 

@@ -3,7 +3,8 @@
 This one file runs on both sides: the host driver imports it and `pievse flash-pilot` copies
 it onto the co-processor, so the two can never disagree about a frame. It is therefore
 written in the subset MicroPython runs: no dataclasses, typing or __future__ imports
-(MicroPython ignores annotations).
+(MicroPython ignores annotations, but evaluates a subscript such as `tuple[int]`: those stay
+strings here).
 
 Frame: A5 5A | seq u8 | type u8 | length u8 | payload | CRC-16/CCITT-FALSE over seq..payload,
 big endian. Each side numbers its frames; the receiver counts gaps as lost frames. A reader
@@ -16,8 +17,8 @@ import struct
 try:
     from binascii import crc_hqx
 except ImportError:  # MicroPython has no crc_hqx; this loop is its stand-in
-
-    def crc_hqx(data: bytes, crc: int) -> int:
+    # (the stdlib's parameters are positional-only, a syntax MicroPython does not parse)
+    def crc_hqx(data: bytes, crc: int) -> int:  # type: ignore[misc]
         for byte in data:
             crc ^= byte << 8
             for _ in range(8):
@@ -117,7 +118,7 @@ def status_payload(
     )
 
 
-def parse_status(payload: bytes) -> tuple:
+def parse_status(payload: bytes) -> "tuple[str, int, int, int, int, int, int, int]":
     """(state, high_mv, low_mv, duty_permille, flags, trip, bad, lost)."""
     state, high, low, duty, flags, trip, bad, lost = struct.unpack(STATUS_FORMAT, payload)
     return chr(state), high, low, duty, flags, trip, bad, lost
@@ -132,7 +133,7 @@ class FrameReader:
         self.bad_frames = 0
         self.lost_frames = 0
 
-    def feed(self, data: bytes) -> list:
+    def feed(self, data: bytes) -> "list[tuple[int, int, bytes]]":
         buffer = self._buffer + bytes(data)
         at = 0
         frames = []

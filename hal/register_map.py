@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 MAPS_DIR = Path(__file__).parent / "meters"
 MAX_REGISTERS_PER_READ = 125
@@ -61,7 +62,8 @@ class RegisterRow:
         if self.word_order == "little":
             words = list(reversed(words))
         raw = b"".join(w.to_bytes(2, "big") for w in words)
-        return struct.unpack(">" + _TYPES[self.type][0], raw)[0] * self.scale
+        value: float = struct.unpack(">" + _TYPES[self.type][0], raw)[0]
+        return value * self.scale
 
     def encode(self, value: float) -> list[int]:
         """Raises ValueError for a value the register type cannot hold (NaN in an integer)."""
@@ -132,6 +134,7 @@ SERVED_QUANTITIES = (
     "Power.Active.Export",
     "Energy.Active.Export.Register",
     "Energy.Active.Total",
+    "Energy.Active.Net",
     *(
         f"{m}/{p}"
         for m in (
@@ -218,7 +221,7 @@ def _check_spans(
 
 
 def _row(
-    entry: dict, at: str, defaults: tuple[int, str], quantities: tuple[str, ...]
+    entry: dict[str, Any], at: str, defaults: tuple[int, str], quantities: tuple[str, ...]
 ) -> RegisterRow:
     """A [[register]] row (`measurand` and `phase`) or a [[served]] one (`shows`)."""
     shows = entry.get("shows")
@@ -252,7 +255,9 @@ def _row(
     return row
 
 
-def _setting(entry: dict, at: str, defaults: tuple[int, str]) -> tuple[RegisterRow, float | str]:
+def _setting(
+    entry: dict[str, Any], at: str, defaults: tuple[int, str]
+) -> tuple[RegisterRow, float | str]:
     value = entry.get("value")
     if not (
         value == "device_id" or (isinstance(value, int | float) and not isinstance(value, bool))
@@ -263,7 +268,7 @@ def _setting(entry: dict, at: str, defaults: tuple[int, str]) -> tuple[RegisterR
     return row, value
 
 
-def _span(entry: dict, at: str) -> tuple[int, int, int]:
+def _span(entry: dict[str, Any], at: str) -> tuple[int, int, int]:
     code, first, last = entry.get("function_code"), entry.get("first"), entry.get("last")
     if code not in (3, 4):
         raise RegisterMapError(f"{at}: function_code: expected 3 or 4")

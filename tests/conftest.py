@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -21,6 +23,8 @@ from tests.rigs.mosquitto import Broker, running_broker
 from tests.rigs.paths import ROOT
 from tests.rigs.release_rig import Bundles, build
 
+NOBODY = 65534
+"""The service user the install tests run install.sh as, when they run as root."""
 LONGEST_FIRST = (
     "tests/fleet/test_fleet_runs.py",
     "tests/site/test_day_scenarios.py",
@@ -37,6 +41,21 @@ LONGEST_FIRST = (
 """Modules whose tests take minutes (real installs, fleets, whole days, kills), the longest
 first. They run before the rest, so the workers share them while the short tests fill the
 gaps, instead of one worker finishing them alone at the end of the run."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One pip cache for every install the tests run (install.sh from a clone as the
+    service user, the bundles the update tests build): each of them otherwise downloads
+    every dependency again into a home of its own. Owned by the service user when the
+    tests run as root, so that its pip may write there too."""
+    if "PIP_CACHE_DIR" in os.environ:
+        return
+    cache = Path(tempfile.gettempdir()) / f"pievse-tests-pip-cache-{os.geteuid()}"
+    for part in (cache, cache / "http-v2", cache / "wheels"):
+        part.mkdir(mode=0o755, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chown(part, NOBODY, NOBODY)
+    os.environ["PIP_CACHE_DIR"] = str(cache)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

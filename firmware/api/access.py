@@ -27,13 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pievse.firmware.api.request_origin import host_allowed, same_origin
-from pievse.firmware.config import ApiConfig, allowed_host_names
+from pievse.firmware.config import ApiConfig, allowed_host_names, key
 from pievse.firmware.persistence.private_files import write_private_file
 from pievse.firmware.persistence.store import Store
 
 log = logging.getLogger(__name__)
+ALLOWED_HOSTS_KEY = key(lambda c: c.api.allowed_hosts)
 TOKEN_SETTING = "api:token"
 TOKEN_FILE = "api-token"
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,7 +77,7 @@ class ApiAccess:
             return _refuse(
                 403,
                 f"Host {host[:80]!r} is not a name of this box; "
-                "an owner who reaches it by that name adds it to [api] allowed_hosts",
+                f"an owner who reaches it by that name adds it to {ALLOWED_HOSTS_KEY}",
             )
         origin = request.headers.get("Origin")
         if origin is not None and (host is None or not same_origin(origin, host)):
@@ -109,7 +111,7 @@ class ApiAccess:
 
     def middleware(self) -> Any:
         @web.middleware
-        async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
             refused = self.refusal(request)
             if refused is not None:
                 return refused
@@ -171,7 +173,7 @@ def _show_once(token: str, host: str, places: Sequence[Path]) -> None:
         return
     log.error(
         "the local API listens on %s and needs a token, but none of %s could be written: "
-        "set [api] token in the config file",
+        f"set {key(lambda c: c.api.token)} in the config file",
         host,
         ", ".join(str(p) for p in places) or "(no place)",
     )

@@ -17,9 +17,9 @@ import json
 import logging
 import resource
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ GATE = web.AppKey("connection_gate", ConnectionGate)
 
 
 @web.middleware
-async def mark_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+async def mark_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A request in progress keeps its connection from the idle timeout (an event stream
     for as long as it lasts; their number has its own cap)."""
     gate = request.app.get(GATE)

@@ -12,8 +12,18 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from pievse.firmware.api.access import ApiAccess
+from pievse.firmware.api.bodies import (
+    AvailabilityBody,
+    BadRequest,
+    EvBody,
+    FaultBody,
+    TagBody,
+    TemperatureBody,
+    read_body,
+)
 from pievse.firmware.api.connection_gate import mark_requests
 from pievse.firmware.api.guarded_status import GuardedStatus
 from pievse.firmware.api.live_history import LiveHistory
@@ -24,15 +34,10 @@ from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
-from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
+from pievse.hal.interfaces import BenchControl
 
-EV_STATES = ("A", "B", "C", "D", "E", "F")
 StatusProvider = Callable[[], dict[str, Any]]
 log = logging.getLogger(__name__)
-
-
-class BadRequest(ValueError):
-    pass
 
 
 def build_app(
@@ -42,7 +47,7 @@ def build_app(
     mode: ChargingMode,
     access: ApiAccess | None = None,
     sessions: SessionLog | None = None,
-    page: tuple[LiveHistory, StatusChanges, Callable[[], None]] | None = None,
+    page: tuple[LiveHistory, StatusChanges, Callable[[], object]] | None = None,
     availability: Availability | None = None,
 ) -> web.Application:
     """`access`: who may use it (every route passes its checks; the default: a loopback
@@ -84,15 +89,8 @@ def _availability_handler(availability: Availability) -> Any:
     """{"operative": true|false, "connector_id"?: 0 (the box, default) or 1}."""
 
     async def handle(request: web.Request) -> web.Response:
-        body = await _body(request)
-        _only(body, {"operative", "connector_id"})
-        operative = body.get("operative")
-        if not isinstance(operative, bool):
-            raise BadRequest(f"operative must be true or false, got {operative!r}")
-        connector = body.get("connector_id", 0)
-        if isinstance(connector, bool) or connector not in (0, 1):
-            raise BadRequest(f"connector_id must be 0 or 1, got {connector!r}")
-        return _json({"status": availability.change(connector, operative)})
+        body = read_body(AvailabilityBody, await _body(request), null_is_absent=False)
+        return _json({"status": availability.change(body.connector_id, body.operative)})
 
     return handle
 
@@ -145,7 +143,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 @web.middleware
-async def _errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except BadRequest as exc:
@@ -215,47 +213,21 @@ def _number(body: dict[str, Any], key: str, low: float, high: float) -> float | 
 
 
 def _ev(bench: BenchControl, body: dict[str, Any]) -> None:
-    _only(body, {"state", "max_current_a", "phases", "ignores_phase_switch"})
-    state = body.get("state")
-    if state not in EV_STATES:
-        raise BadRequest(f"state must be one of {', '.join(EV_STATES)}, got {state!r}")
-    max_current = _number(body, "max_current_a", 0, 80)
-    phases = body.get("phases")
-    if phases is not None and (isinstance(phases, bool) or phases not in (1, 3)):
-        raise BadRequest(f"phases must be 1 or 3, got {phases!r}")
-    ignores = body.get("ignores_phase_switch")
-    if ignores is not None and not isinstance(ignores, bool):
-        raise BadRequest(f"ignores_phase_switch must be true or false, got {ignores!r}")
-    bench.set_ev(state, max_current, phases, ignores)
+    ev = read_body(EvBody, body)
+    bench.set_ev(ev.state, ev.max_current_a, ev.phases, ev.ignores_phase_switch)
 
 
 def _tag(bench: BenchControl, body: dict[str, Any]) -> None:
-    _only(body, {"id_tag"})
-    tag = body.get("id_tag")
-    if (
-        not isinstance(tag, str)
-        or not 0 < len(tag) <= 20
-        or not tag.isascii()
-        or not tag.isprintable()
-    ):
-        raise BadRequest(f"id_tag must be 1 to 20 printable ASCII characters, got {tag!r}")
-    bench.present_tag(tag)
+    bench.present_tag(read_body(TagBody, body).id_tag)
 
 
 def _fault(bench: BenchControl, body: dict[str, Any]) -> None:
-    _only(body, {"fault", "active"})
-    fault = body.get("fault")
-    if fault not in BENCH_FAULTS:
-        raise BadRequest(f"fault must be one of {', '.join(BENCH_FAULTS)}, got {fault!r}")
-    active = body.get("active")
-    if not isinstance(active, bool):
-        raise BadRequest(f"active must be true or false, got {active!r}")
-    bench.set_fault(fault, active)
+    fault = read_body(FaultBody, body)
+    bench.set_fault(fault.fault, fault.active)
 
 
 def _temperature(bench: BenchControl, body: dict[str, Any]) -> None:
-    _only(body, {"celsius"})
-    celsius = _number(body, "celsius", -40, 150)
+    celsius = read_body(TemperatureBody, body).celsius
     if celsius is None:
         raise BadRequest("celsius is required")
     bench.set_temperature(celsius)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pievse.firmware.clock import Clock
-from pievse.firmware.config import Config, ConfigError
+from pievse.firmware.config import Config, ConfigError, key
 from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.site_share import SiteShare
@@ -20,7 +20,7 @@ def mqtt_bridge(
     config: Config,
     status: Callable[[], dict[str, Any]],
     mode: ChargingMode,
-    stop: Callable[[], None],
+    stop: Callable[[], object],
     device: tuple[str, str],
     clock: Clock,
     site: tuple[SiteShare, GridReadings] | None = None,
@@ -30,7 +30,8 @@ def mqtt_bridge(
         from pievse.firmware.mqtt.bridge import MqttBridge
     except ImportError as exc:
         raise ConfigError(
-            f"[mqtt] url: MQTT needs pip install 'pievse[mqtt]' ({exc.name} is missing)"
+            f"{key(lambda c: c.mqtt.url)}: MQTT needs pip install 'pievse[mqtt]' "
+            f"({exc.name} is missing)"
         ) from None
     from pievse.firmware.mqtt.commands import Command, carry_out
     from pievse.firmware.mqtt.site_link import SiteLink

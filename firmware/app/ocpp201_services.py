@@ -27,6 +27,7 @@ from pievse.firmware.app.ocpp_parts import (
 )
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.connection_security import ConnectionSecurity
 from pievse.firmware.csms.meter_values import meter_value as offered_value
 from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.csms.outbox import Outbox
@@ -68,7 +69,6 @@ from pievse.firmware.ocpp201.transaction_events import TransactionEvents, meter_
 from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
 from pievse.firmware.ocpp201.variables import variables
 from pievse.firmware.rpc.dialects import OCPP201
-from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.session.customer_records import CustomerRecords
 from pievse.firmware.session.id_tag_store import IdTagStore
 from pievse.firmware.transfer.file_transfer import FTP_SCHEMES, HTTP_SCHEMES

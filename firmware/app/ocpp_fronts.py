@@ -24,7 +24,7 @@ FRONTS = {
 class FrontChoice:
     def __init__(self, config: Config, store: Store) -> None:
         self._store = store
-        self.version = config.ocpp.version
+        self.version: str = config.ocpp.version
         """The version spoken from this start to the next."""
         if self.version == AUTO:
             self.version = store.get_setting(NEGOTIATED_SETTING) or "2.0.1"

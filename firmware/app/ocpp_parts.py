@@ -18,6 +18,7 @@ from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.csms.data_transfer import VENDOR_ID, DataTransfers
 from pievse.firmware.csms.invalid_id import InvalidIdReaction
 from pievse.firmware.csms.link import CsmsLink, LinkSettings
@@ -34,7 +35,6 @@ from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.dialects import DIALECTS, Dialect
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.certificate_store import CertificateStore
-from pievse.firmware.security.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.reservations import ReservationBook

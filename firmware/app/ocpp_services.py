@@ -28,6 +28,7 @@ from pievse.firmware.app.ocpp_parts import (
     status_payload,
 )
 from pievse.firmware.csms.authorizer import Authorizer
+from pievse.firmware.csms.connection_security import ConnectionSecurity
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.csms.session import CsmsSession
@@ -46,7 +47,6 @@ from pievse.firmware.ocpp16.profiles.smart_charging import SmartChargingProfile
 from pievse.firmware.ocpp16.status_notifications import CONNECTORS, notification
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.dialects import OCPP16
-from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.session.id_tag_store import IdTagStore
 from pievse.firmware.updates.firmware_updates import FINAL
 

@@ -10,9 +10,11 @@ from pathlib import Path
 from pievse.firmware.config import (
     Config,
     ConfigError,
+    Key,
+    key,
     load_config,
     sharing_problem,
-    with_overrides,
+    with_values,
 )
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
@@ -28,22 +30,22 @@ class RunOptions:
     api: str | None = None
 
 
-FLAG_KEYS = {
-    "csms": ("--csms", "ocpp", "csms_url"),
-    "charge_point_id": ("--id", "charge_point", "id"),
-    "api": ("--api", "api", "listen"),
+FLAG_KEYS: dict[str, tuple[str, Key[str]]] = {
+    "csms": ("--csms", key(lambda c: c.ocpp.csms_url)),
+    "charge_point_id": ("--id", key(lambda c: c.charge_point.id)),
+    "api": ("--api", key(lambda c: c.api.listen)),
 }
-"""RunOptions field -> (flag, config section, key): what each flag overrides."""
+"""RunOptions field -> (flag, the config key it overrides)."""
 
 
 def resolve_config(options: RunOptions) -> Config:
     """The config file with command-line flags applied on top: each flag validated like its
     key and overriding that key only (the rest of its section stays as the file has it)."""
     config = load_config(options.config)
-    for option, (flag, section, key) in FLAG_KEYS.items():
+    for option, (flag, overridden) in FLAG_KEYS.items():
         value = getattr(options, option)
         if value is not None:
-            config = with_overrides(config, {section: {key: value}}, flag)
+            config = with_values(config, {overridden: value}, flag)
             problem = sharing_problem(config)
             if problem is not None:
                 raise ConfigError(f"{flag}: {problem}")

@@ -299,7 +299,7 @@ class Wallbox:
         }
         for name, apply in bindings.items():
             apply()
-            keys.on_change(name, lambda _value, apply=apply: apply())
+            keys.on_change(name, _ignoring_value(apply))
 
     async def _authorize(self, id_tag: str) -> IdTagInfo:
         if self.ocpp is None:
@@ -323,7 +323,13 @@ class Wallbox:
     async def _restart(
         self, kind: str, reason: str | None = None, cause: str | None = None
     ) -> None:
-        """`cause`: why, for the next boot's reason, where `kind` does not say it."""
+        """`cause`: why, for the next boot's reason, where `kind` does not say it. The box
+        restarts once: a reset asked while one is under way (a second CSMS reset, an OnIdle
+        one whose transaction an Immediate one ended, an update's switch) is the same
+        restart, already on its way."""
+        if self.restart_requested.is_set():
+            log.info("%s restart: a restart is already under way", kind)
+            return
         self.security_log.record("ResetOrReboot", reason or f"{kind} reset requested by the CSMS")
         self.restart_kind = kind
         self.store.set_setting(RESTART_SETTING, cause or kind)
@@ -473,6 +479,11 @@ class Wallbox:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""
         assert self._task is not None
         await self._task
+
+
+def _ignoring_value(apply: Callable[[], None]) -> Callable[[str], None]:
+    """A key's change listener that reads the key itself (through `apply`)."""
+    return lambda _value: apply()
 
 
 def _with_stored_keys(config: Config, store: Store) -> Config:

@@ -62,7 +62,9 @@ def from_amps(amps: float, unit: str, phases: int, voltage_v: float) -> float:
     return amps if unit == "A" else amps * voltage_v * phases
 
 
-def _starts(profile: ChargingProfile, start: datetime, end: datetime, ctx: Context) -> list:
+def _starts(
+    profile: ChargingProfile, start: datetime, end: datetime, ctx: Context
+) -> list[datetime]:
     """The instants the profile's schedule (re)starts that can matter inside [start, end)."""
     schedule = profile.schedule
     if profile.kind == "Relative":

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.commissioning import judging as j
@@ -35,7 +35,8 @@ from pievse.hal.interfaces import (
 log = logging.getLogger(__name__)
 PILOT_SETTLE_S = 0.2
 """The peak-hold front end's time constant is ~20 ms; the co-processor samples each period."""
-TEST_DUTY_PERCENT = duty_percent(16.0)
+TEST_DUTY_PERCENT = cast(float, duty_percent(16.0))
+"""The duty of a 16 A offer (duty_percent answers None only below 6 A)."""
 MIRROR_WAIT_S = 1.0
 LOCK_WAIT_S = 1.0
 METER_GAP_S = 1.0

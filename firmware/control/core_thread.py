@@ -30,7 +30,7 @@ JOIN_S = 5.0
 SWITCH_INTERVAL_S = 0.001
 
 
-def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
     """Thread-safe; once the core's loop closed the call is dropped."""
     try:
         loop.call_soon_threadsafe(callback)
@@ -76,7 +76,7 @@ class CoreThread:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
-    def call_soon(self, callback: Callable[[], None]) -> None:
+    def call_soon(self, callback: Callable[[], object]) -> None:
         """Thread-safe; once the core ended the call is dropped."""
         call_on(self.loop, callback)
 
@@ -124,7 +124,7 @@ class CoreOnLoop:
         if not self.done.done():
             self.done.set_result(None)
 
-    def call_soon(self, callback: Callable[[], None]) -> None:
+    def call_soon(self, callback: Callable[[], object]) -> None:
         call_on(self.loop, callback)
 
     def cancel(self) -> None:

@@ -117,7 +117,8 @@ class SafetyCore:
         """Commissioning drives the outputs (see `ChargeController.held`)."""
         self.tick_lateness_s: deque[float] = deque(maxlen=100_000)
         offer = Limit("board", board.ratings.max_current_a)
-        self._offer, self._limits = offer, (offer,)
+        self._offer = offer
+        self._limits: tuple[Limit, ...] = (offer,)
         self.state = CoreState(self.pilot_sample, None, 0.0, offer, (offer,), False)
         self.publish(clock.monotonic())
 
@@ -157,7 +158,7 @@ class SafetyCore:
         if settled is not None and not settled.wait(settle_s):
             log.warning("the core did not step on the outside's word within %.2f s", settle_s)
 
-    def call(self, action: Callable[[], None]) -> None:
+    def call(self, action: Callable[[], object]) -> None:
         """Runs `action` on the core's thread (now, when there is none)."""
         if self.thread is None:
             action()

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.connection_security import ConnectionSecurity
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.rpc.connection import RequestFailed
 from pievse.firmware.security.certificate_store import (
@@ -22,7 +23,6 @@ from pievse.firmware.security.certificate_store import (
     CertificateHash,
     CertificateStore,
 )
-from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.security.security_log import SecurityLog
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,10 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.typing import Subprotocol
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.connection_security import ConnectionSecurity
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.event_wait import wait_set
@@ -41,7 +43,6 @@ from pievse.firmware.rpc.dialects import OCPP16, Dialect
 from pievse.firmware.rpc.frames import WEBSOCKET_MAX_BYTES
 from pievse.firmware.rpc.routes import Routes
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
-from pievse.firmware.security.connection_security import ConnectionSecurity
 
 log = logging.getLogger(__name__)
 websocket_log = logging.getLogger("pievse.websockets")
@@ -68,7 +69,7 @@ class LinkSettings:
 def backoff_ceiling_s(failures: int, minimum_s: float, maximum_s: float) -> float:
     """The longest wait after `failures` attempts in a row that did not register: doubling
     from the minimum, never above the maximum (the wait itself is drawn below it)."""
-    return min(maximum_s, minimum_s * 2 ** min(failures, 16))
+    return min(maximum_s, minimum_s * 2.0 ** min(failures, 16))
 
 
 class DeadConnection(Exception):
@@ -166,8 +167,9 @@ class CsmsLink:
         try:
             websocket = await connect(
                 options.url,
-                subprotocols=[  # type: ignore[list-item]
-                    d.subprotocol for d in (self.settings.dialect, *self.settings.also_offered)
+                subprotocols=[
+                    Subprotocol(d.subprotocol)
+                    for d in (self.settings.dialect, *self.settings.also_offered)
                 ],
                 additional_headers=options.headers or None,
                 ssl=options.ssl_context,

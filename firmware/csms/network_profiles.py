@@ -38,7 +38,7 @@ class NetworkProfile:
     url: str
     """The CSMS URL without the box's identity."""
     security_profile: int
-    message_timeout_s: int
+    message_timeout_s: float
     interface: str = "Any"
     """Where the OS routes the URL: the box does not bind to an interface."""
 

@@ -68,7 +68,7 @@ class CsmsSession:
         """One BootNotification (also what TriggerMessage BootNotification does)."""
         answer = await self.request("BootNotification", self._boot_payload)
         self.set_time(answer["currentTime"])
-        status = answer["status"]
+        status: str = answer["status"]
         interval = answer["interval"]
         loop_time = asyncio.get_running_loop().time()
         if status == "Accepted":

@@ -15,6 +15,7 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 Record = Callable[[str, bool], None]
 """(raw frame, sent by the charge point)."""
@@ -98,7 +99,9 @@ class DemoCentralSystem:
         return f"ws://127.0.0.1:{self.port}/ocpp"
 
     async def start(self) -> None:
-        self._server = await serve(self._handle, "127.0.0.1", 0, subprotocols=["ocpp1.6"])
+        self._server = await serve(
+            self._handle, "127.0.0.1", 0, subprotocols=[Subprotocol("ocpp1.6")]
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

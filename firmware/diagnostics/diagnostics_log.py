@@ -6,12 +6,13 @@ UTC time, so a time window picks records, continuation lines (tracebacks) includ
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import cast
 
 from pievse.firmware.persistence.private_files import open_private, private_directory, restrict
 
@@ -25,8 +26,12 @@ class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     """Every file it opens (the first and each after a rotation) is the owner's only: the
     log holds id tags."""
 
-    def _open(self) -> TextIO:
-        return open(self.baseFilename, self.mode, encoding=self.encoding, opener=open_private)
+    def _open(self) -> io.TextIOWrapper:
+        # text mode: open() makes a TextIOWrapper (typeshed cannot tell from a str mode)
+        return cast(
+            io.TextIOWrapper,
+            open(self.baseFilename, self.mode, encoding=self.encoding, opener=open_private),
+        )
 
 
 class DiagnosticsLog:

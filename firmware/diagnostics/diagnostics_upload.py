@@ -22,7 +22,7 @@ from pievse.firmware.single_job import SingleJob
 from pievse.firmware.transfer.file_transfer import FileTransfers
 
 log = logging.getLogger(__name__)
-Notify = Callable[[str], None]
+Notify = Callable[[str], object]
 
 
 def _member(archive: tarfile.TarFile, name: str, data: bytes) -> None:

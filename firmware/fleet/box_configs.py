@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
-from pievse.firmware.config import Config, with_overrides
+from pievse.firmware.config import Config, Key, key, with_values
 
 
 @dataclass(frozen=True)
@@ -75,22 +76,22 @@ def box_config(
     ocpp_version: str | None = None,
 ) -> Config:
     """Raises ConfigError where the flags do not make a valid box (checked like a file)."""
-    ocpp: dict[str, object] = {"csms_url": csms_url}
-    if ocpp_version is not None:
-        ocpp["version"] = ocpp_version
-    overrides: dict[str, dict[str, object]] = {
-        "charge_point": {"id": charge_point_id},
-        "ocpp": ocpp,
-        "control": {"tick_ms": timing.tick_ms},
-        "meter": {"poll_interval_s": timing.meter_poll_s},
-        "api": {"listen": "127.0.0.1:0"},
+    values: dict[Key[Any], object] = {
+        key(lambda c: c.charge_point.id): charge_point_id,
+        key(lambda c: c.ocpp.csms_url): csms_url,
+        key(lambda c: c.control.tick_ms): timing.tick_ms,
+        key(lambda c: c.meter.poll_interval_s): timing.meter_poll_s,
+        key(lambda c: c.api.listen): "127.0.0.1:0",
     }
+    if ocpp_version is not None:
+        values[key(lambda c: c.ocpp.version)] = ocpp_version
     if site is not None:
-        overrides["site"] = {
-            "id": site.id,
-            "main_fuse_a": site.main_fuse_a,
-            "max_boxes": site.max_boxes,
-            "secret": site.secret,
+        values |= {
+            key(lambda c: c.site.id): site.id,
+            key(lambda c: c.site.main_fuse_a): site.main_fuse_a,
+            key(lambda c: c.site.max_boxes): site.max_boxes,
+            key(lambda c: c.site.secret): site.secret,
+            key(lambda c: c.mqtt.url): site.mqtt_url,
+            key(lambda c: c.mqtt.discovery_prefix): "",
         }
-        overrides["mqtt"] = {"url": site.mqtt_url, "discovery_prefix": ""}
-    return with_overrides(base, overrides, "fleet flags")
+    return with_values(base, values, "fleet flags")

@@ -56,15 +56,15 @@ class ShardedRun:
                     if not stop.is_set():
                         self._output(self._merged(files, time.monotonic() - started))
             finally:
-                for child in children:
-                    if child.is_alive():
-                        child.terminate()  # SIGTERM: the shard stops its boxes, reports
+                for process in children:
+                    if process.is_alive():
+                        process.terminate()  # SIGTERM: the shard stops its boxes, reports
                 deadline = time.monotonic() + STOP_WAIT_S
-                for child in children:
-                    await asyncio.to_thread(child.join, max(0.0, deadline - time.monotonic()))
-                    if child.is_alive():
-                        log.error("%s did not stop in time: killed", child.name)
-                        child.kill()
+                for process in children:
+                    await asyncio.to_thread(process.join, max(0.0, deadline - time.monotonic()))
+                    if process.is_alive():
+                        log.error("%s did not stop in time: killed", process.name)
+                        process.kill()
                 self._output(self._merged(files, time.monotonic() - started))
 
     def _merged(self, files: list[Path], elapsed_s: float) -> FleetReport:

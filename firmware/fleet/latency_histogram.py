@@ -77,8 +77,11 @@ class LatencyHistogram:
         """Raises ValueError for anything that is not a histogram this module wrote."""
         buckets = data.get("buckets", {})
         max_s, sum_s = data.get("max_s", 0.0), data.get("sum_s", 0.0)
-        if not isinstance(buckets, Mapping) or not all(
-            isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in (max_s, sum_s)
+        if not (
+            isinstance(buckets, Mapping)
+            and isinstance(max_s, int | float)
+            and isinstance(sum_s, int | float)
+            and all(math.isfinite(v) and v >= 0 for v in (max_s, sum_s))
         ):
             raise ValueError("a histogram has buckets (an object), max_s and sum_s (numbers)")
         counts: dict[int, int] = {}

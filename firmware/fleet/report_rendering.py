@@ -35,8 +35,8 @@ def report_lines(report: FleetReport, previous: FleetReport | None = None) -> li
         f"{t.reconnects} reconnects" + (" [OVERLOADED: the fleet lags]" if own.overloaded else "")
     ]
     for action, counts in sorted(t.sent.items()):
-        before = 0 if previous is None else previous.traffic.sent.get(action, None)
-        before_count = before.count if before else 0
+        before = None if previous is None else previous.traffic.sent.get(action)
+        before_count = 0 if before is None else before.count
         now = "" if previous is None else f", now {_rate(counts.count, before_count, since)}"
         errors = ", ".join(f"{code} {n}" for code, n in sorted(counts.errors.items())) or "none"
         lines.append(

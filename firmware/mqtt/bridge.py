@@ -22,12 +22,13 @@ from typing import Any, Protocol
 
 import aiomqtt
 
-from pievse.firmware.config import MqttConfig, parse_mqtt_url
+from pievse.firmware.config import MqttConfig, key, parse_mqtt_url
 from pievse.firmware.mqtt.commands import Command, CommandError, parse_command
 from pievse.firmware.mqtt.home_assistant import Topics, discovery
 from pievse.firmware.mqtt.state import state_payload
 
 log = logging.getLogger(__name__)
+URL_KEY = key(lambda c: c.mqtt.url)
 CHECK_S = 0.5
 """How often the state is compared with what was last published."""
 BACKOFF_MIN_S, BACKOFF_MAX_S = 1.0, 60.0
@@ -71,7 +72,7 @@ class MqttBridge:
         raises ValueError where the box refuses it; `device`: model and firmware version."""
         parsed = parse_mqtt_url(config.url)
         if parsed is None:
-            raise ValueError(f"[mqtt] url: not an mqtt:// or mqtts:// URL: {config.url!r}")
+            raise ValueError(f"{URL_KEY}: not an mqtt:// or mqtts:// URL: {config.url!r}")
         self._tls, self._host, self._port = parsed
         self._config = config
         self._node = topic_level(charge_point_id)

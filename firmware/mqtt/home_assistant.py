@@ -66,7 +66,7 @@ def discovery(
     }
     common = {"availability_topic": topics.availability, "device": device}
 
-    def entity(kind: str, key: str, name: str, extra: dict[str, Any]) -> tuple[str, dict]:
+    def entity(kind: str, key: str, name: str, extra: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         payload = {"name": name, "unique_id": f"pievse_{node}_{key}", **common, **extra}
         return f"{prefix}/{kind}/pievse_{node}/{key}/config", payload
 

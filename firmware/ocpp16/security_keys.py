@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pievse.firmware.authorization_key import valid_authorization_key
 from pievse.firmware.config import Config
 from pievse.firmware.csms.configuration_keys import KeySpec
-from pievse.firmware.security.authorization_key import valid_authorization_key
 
 CERTIFICATE_SIGNED_MAX_CHAIN_SIZE = 10_000
 CPO_NAME_MAX_LENGTH = 64

@@ -13,7 +13,7 @@ Names compare case-insensitively, as 2.0.1 identifier strings do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,7 +226,7 @@ class DeviceModel:
 
     def select(
         self,
-        component_variables: list[Mapping[str, Any]] | None,
+        component_variables: Sequence[Mapping[str, Any]] | None,
         criteria: list[str] | None,
     ) -> list[Variable]:
         """GetReport (B08): the variables named by `component_variables` (a component alone

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -168,7 +168,7 @@ class VariableMonitors:
         return "Accepted"
 
     def matching(
-        self, criteria: list[str] | None, wanted: list[Mapping[str, Any]] | None
+        self, criteria: list[str] | None, wanted: Sequence[Mapping[str, Any]] | None
     ) -> list[Monitor]:
         """GetMonitoringReport's selection: by kind of monitor, and by component (and
         variable, where one is named)."""

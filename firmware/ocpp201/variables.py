@@ -12,7 +12,7 @@ profile in use, changed by SetNetworkProfile, NetworkConfigurationPriority and a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 
 from pievse.firmware.clock import iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
@@ -39,7 +39,7 @@ TX_START_POINT = "PowerPathClosed"
 """A transaction begins when the EV is plugged in and authorized, as a 1.6 one does."""
 
 
-def check_items_per_message(entries: list[object]) -> None:
+def check_items_per_message(entries: Sized) -> None:
     """A request with more entries than ItemsPerMessage says is refused whole."""
     if len(entries) > ITEMS_PER_MESSAGE:
         raise FrameError(

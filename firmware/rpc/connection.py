@@ -231,8 +231,9 @@ class CsmsConnection:
         except FrameError as exc:
             self._traffic.answered(action, latency_s, "invalid", None)
             raise RequestFailed(f"{action}: invalid answer: {exc}") from None
-        self._traffic.answered(action, latency_s, "ok", answer.payload)
-        return answer.payload
+        answered: dict[str, Any] = answer.payload
+        self._traffic.answered(action, latency_s, "ok", answered)
+        return answered
 
     async def _exchange(self, message: Call) -> CallResult | CallError:
         """Sends the CALL and waits for its answer (the caller holds the request lock)."""

@@ -36,6 +36,7 @@ from __future__ import annotations
 import decimal
 import json
 import re
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from jsonschema.exceptions import best_match
@@ -168,7 +169,7 @@ def _unicode(value: Any) -> bool:
     return True
 
 
-def check_action(call: Call, served: set[str], dialect: Dialect) -> None:
+def check_action(call: Call, served: AbstractSet[str], dialect: Dialect) -> None:
     if call.action in served:
         return
     if call.action in dialect.known_actions:

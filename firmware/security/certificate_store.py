@@ -104,7 +104,7 @@ class CertificateStore:
     def install_roots(self, kind: str, pem_bundle: bytes) -> list[x509.Certificate]:
         """Every certificate of a PEM file (the config file's first trust); returns them."""
         checks = _checks()
-        certificates = checks.parse_certificates(pem_bundle)
+        certificates: list[x509.Certificate] = checks.parse_certificates(pem_bundle)
         for certificate in certificates:
             self.install_root(kind, checks.pem(certificate).decode(), provisioned=True)
         return certificates
@@ -234,6 +234,7 @@ class CertificateStore:
     def new_csr(self, common_name: str, organization: str) -> str:
         """A fresh P-256 key (kept as pending until its certificate comes) and its CSR."""
         key_pem, csr = _checks().new_key_and_csr(common_name, organization)
+        assert isinstance(csr, str)
         _write_private(self.directory / PENDING_KEY, key_pem)
         return csr
 

@@ -53,7 +53,7 @@ ROUTINE_EVENTS = frozenset(
 """Critical in the whitepaper, but what a box in good health records in the normal course
 (every start, a CSMS reset, the clock set at boot, an update it was asked for): logged at
 INFO like the events that are not critical; the other critical ones at WARNING."""
-Sender = Callable[[str, dict[str, str]], None]
+Sender = Callable[[str, dict[str, str]], object]
 BURST = 10
 WINDOW_S = 60.0
 
@@ -135,7 +135,7 @@ class SecurityLog:
             )
             self._db.execute(
                 "DELETE FROM security_log WHERE id <= ?",
-                (cursor.lastrowid - self.max_entries,),
+                ((cursor.lastrowid or 0) - self.max_entries,),
             )
             if self._sender is not None:
                 payload = {"type": event_type, "timestamp": iso_utc(now)}

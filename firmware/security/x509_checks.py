@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from datetime import datetime
 
 from cryptography import x509
@@ -20,7 +21,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pievse.firmware.security.certificate_store import CertificateError, CertificateHash
 
-HASH_ALGORITHMS = {"SHA256": hashes.SHA256, "SHA384": hashes.SHA384, "SHA512": hashes.SHA512}
+HASH_ALGORITHMS: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "SHA256": hashes.SHA256,
+    "SHA384": hashes.SHA384,
+    "SHA512": hashes.SHA512,
+}
 
 
 def certificate_hash(

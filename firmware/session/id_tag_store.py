@@ -42,7 +42,8 @@ class IdTagStore:
         return None if row is None else _info(row)
 
     def list_size(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM local_list").fetchone()[0]
+        count: int = self._db.execute("SELECT COUNT(*) FROM local_list").fetchone()[0]
+        return count
 
     def update_list(
         self, version: int, full: bool, entries: list[tuple[str, IdTagInfo | None]], limit: int

@@ -67,7 +67,7 @@ class ReservationBook:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._db = store.db
         self._clock = clock
-        self.expiry_listeners: list[Callable[[int], None]] = []
+        self.expiry_listeners: list[Callable[[int], object]] = []
         """Told the id of a reservation that has just expired (2.0.1 reports it)."""
         row = self._db.execute(
             "SELECT id, connector_id, id_tag, parent_id_tag, expires_at FROM reservations "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from pievse.firmware.persistence.store import Store
 
@@ -162,7 +163,7 @@ class SessionLog:
         return [_session(row) for row in rows]
 
 
-def _session(row: tuple) -> Session:
+def _session(row: tuple[Any, ...]) -> Session:
     return Session(
         row[0],
         row[1],

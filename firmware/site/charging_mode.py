@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pievse.firmware.config import SiteConfig
+from pievse.firmware.config import SiteConfig, SiteMode
 from pievse.firmware.control.duty_cycle import MIN_CURRENT_A
 from pievse.firmware.energy.pv_surplus import (
     PvSettings,
@@ -21,7 +21,8 @@ from pievse.firmware.energy.pv_surplus import (
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.site.grid_readings import GridReadings
 
-MODES = ("fast", "pv", "min_pv", "off")
+MODES = tuple(mode.value for mode in SiteMode)
+"""`[site] mode`'s values: the config file declares them."""
 MODE_SETTING = "site:mode"
 SETPOINT_SETTING = "site:setpoint_a"
 MAX_SETPOINT_A = 80.0

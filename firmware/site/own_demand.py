@@ -5,8 +5,8 @@ what it draws."""
 from __future__ import annotations
 
 from pievse.firmware.control.controller import ChargeController
-from pievse.firmware.control.iec61851 import PilotState
 from pievse.firmware.site.site_share import OwnDemand
+from pievse.hal.interfaces import PilotState
 
 SHARE_SOURCE = "site_share"
 CHARGED_A = 1.0

@@ -14,7 +14,7 @@ import hmac
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 VERSION = 1
 MAX_BYTES = 16_384
@@ -238,7 +238,7 @@ def _share(box: str, value: Any) -> float:
     return float(value)
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -78,12 +78,20 @@ UNSIGNED_EQUIVALENT = {
     "InstallScheduled": "Downloaded",
     "InstallRebooting": "Installing",
 }
+NOT_DOWNLOADED = frozenset({"Idle", "DownloadScheduled", "Downloading", "DownloadPaused"})
+"""Where an update the box stops ends as DownloadFailed; past them, InstallationFailed."""
 WAIT_FOR_IDLE_S = 1.0
 MAX_SIDE_FILE_BYTES = 64_000
 """The largest signature or signing certificate (chain) fetched beside a bundle."""
 T = TypeVar("T")
 Notify = Callable[[str, bool, int | None], None]
 """(status, signed, requestId): sends (Signed)FirmwareStatusNotification."""
+
+
+def _name(job: Job) -> str:
+    """What an accepted job is known by between its answer and its begin: two requests
+    alike in these are the same update, whichever of them begins it."""
+    return f"{job.request_id} {job.location} {job.retrieve_at.isoformat()}"
 
 
 class FirmwareUpdates:
@@ -114,6 +122,8 @@ class FirmwareUpdates:
         self._installable = installable
         self._restart = restart
         self._update = SingleJob("firmware update")
+        self._unfinished: Job | None = None
+        """The job under way until it reports its end or its switch is on record."""
         self._watch: asyncio.Task[None] | None = None
         self._registered = asyncio.Event()
         self.status = "Idle"
@@ -138,8 +148,23 @@ class FirmwareUpdates:
 
     def update(self, job: Job) -> None:
         """Starts `job`, canceling the one under way."""
-        self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
         self._update.start(lambda: self._run(job))
+        self._under_way(job)
+
+    def accept(self, job: Job) -> bool:
+        """A request answered now and begun by `begin(job)` once the CSMS has the answer:
+        whether it cancels an update under way or one answered and not begun yet (its answer
+        is then AcceptedCanceled, however the two requests' steps interleave)."""
+        return self._update.accept(lambda: self._run(job), _name(job))
+
+    def begin(self, job: Job) -> None:
+        """The accepted `job` starts, unless a request answered since replaced it."""
+        if self._update.begin(_name(job)):
+            self._under_way(job)
+
+    def _under_way(self, job: Job) -> None:
+        self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
+        self._unfinished = job
 
     def _check_certificate(self, pem: str) -> x509.Certificate:
         # cryptography (about 10 MB resident) is imported once an update comes.
@@ -171,6 +196,8 @@ class FirmwareUpdates:
     # --- the job -------------------------------------------------------------------------
 
     def _report(self, job: Job, status: str) -> None:
+        if status in FINAL:
+            self._unfinished = None
         self.status = "Idle" if status in FINAL else status
         log.info("firmware update: %s", status)
         self._notify(status, job.signed, job.request_id)
@@ -328,6 +355,7 @@ class FirmwareUpdates:
                 job.request_id,
             ),
         )
+        self._unfinished = None  # the record tells the next start how it ended
         self._releases.switch(installed)
         if job.signed:
             self._report(job, "InstallRebooting")
@@ -373,7 +401,16 @@ class FirmwareUpdates:
             self._report(job, "InstallationFailed")
 
     async def stop(self) -> None:
+        """At shutdown (a reset, a version switch, SIGTERM): an update under way ends, and
+        says so (durably, so the CSMS hears it after the restart) rather than never."""
+        unfinished = self._unfinished if self._update.running else None
+        status = self.status
         await self._update.stop()
+        if unfinished is not None:
+            log.warning("firmware update stopped by the box's shutdown")
+            self._report(
+                unfinished, "DownloadFailed" if status in NOT_DOWNLOADED else "InstallationFailed"
+            )
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)

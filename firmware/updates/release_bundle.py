@@ -22,7 +22,7 @@ import tarfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -120,7 +120,7 @@ def read_manifest(source: Source) -> Manifest:
 
 
 def _copy_checked(
-    source: BinaryIO, target: Path, expected: str, name: str, stop: threading.Event
+    source: IO[bytes], target: Path, expected: str, name: str, stop: threading.Event
 ) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()

@@ -9,7 +9,8 @@ from typing import Any
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.security.certificate_store import CertificateError
-from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
+from pievse.firmware.updates.firmware_updates import FirmwareUpdates
+from pievse.firmware.updates.update_job import Job
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,8 @@ def signed_update(
 ) -> tuple[str, Job | None]:
     """(status, the job to start once answered). `firmware` as the ocpp library hands it
     (snake_case): Rejected for a date that cannot be read, InvalidCertificate for a signing
-    certificate the box does not trust, AcceptedCanceled when it replaces a running update.
+    certificate the box does not trust; Accepted (the caller's acceptance says whether it
+    cancels another).
     An unsigned image (2.0.1 makes the signature optional) is Rejected with a security
     event: the box installs only what its manufacturer signed (unless the owner's opt-out
     holds: no ManufacturerRootCertificate provisioned and `[firmware] allow_unsigned`)."""
@@ -57,7 +59,7 @@ def signed_update(
         certificate=certificate,
         signature=firmware.get("signature") or "",
     )
-    return ("AcceptedCanceled" if updates.busy else "Accepted"), job
+    return "Accepted", job
 
 
 class SignedUpdateRequests:
@@ -79,7 +81,10 @@ class SignedUpdateRequests:
         retries: int | None,
         retry_interval: int | None,
     ) -> str:
-        return self._judged(request_id, firmware, retries, retry_interval)[0]
+        status, job = self._judged(request_id, firmware, retries, retry_interval)
+        if job is not None and self._updates.accept(job):
+            return "AcceptedCanceled"
+        return status
 
     def start(
         self,
@@ -95,7 +100,7 @@ class SignedUpdateRequests:
             return
         job = self._judged(request_id, firmware, retries, retry_interval)[1]
         if job is not None:
-            self._updates.update(job)
+            self._updates.begin(job)
 
     def _judged(
         self,

@@ -58,7 +58,8 @@ class GpioOut:
         _setup(self._gpio, pin, self._gpio.OUT, initial=self._level(False))
 
     def _level(self, active: bool) -> int:
-        return self._gpio.HIGH if active != self._active_low else self._gpio.LOW
+        level: int = self._gpio.HIGH if active != self._active_low else self._gpio.LOW
+        return level
 
     def write(self, level: bool) -> None:
         self._gpio.output(self._pin, self._level(level))

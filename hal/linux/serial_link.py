@@ -41,7 +41,7 @@ class SerialByteLink:
 
     async def read(self, max_bytes: int) -> bytes:
         while True:
-            data = self._serial.read(max_bytes)
+            data: bytes = self._serial.read(max_bytes)
             if data:
                 return data
             await _readable(self._serial.fileno())
@@ -50,10 +50,15 @@ class SerialByteLink:
         self._serial.write(data)
 
 
+def _settle(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
+
+
 async def _readable(fd: int) -> None:
     loop = asyncio.get_running_loop()
-    ready = loop.create_future()
-    loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    ready: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(fd, _settle, ready)
     try:
         await ready
     finally:

@@ -44,7 +44,7 @@ class EmulatorOptions:
     stop_bits: int = 1
     control: tuple[str, int] | None = None
     energy_file: Path | None = None
-    load: dict[str, float] | None = None
+    load: dict[str, Any] | None = None
     fault: str | None = None
     grid_device_id: int | None = None
     """A grid meter of the same map on the same line: the site's house and PV (from
@@ -102,9 +102,9 @@ async def run_emulator(options: EmulatorOptions) -> None:
         if options.control is not None:
             runner = web.AppRunner(control_app(emulator, load, site))
             await runner.setup()
-            site = web.TCPSite(runner, *options.control)
+            control = web.TCPSite(runner, *options.control)
             try:
-                await site.start()
+                await control.start()
             except OSError as exc:
                 raise EmulatorError(f"--control: cannot listen: {exc}") from exc
             address = runner.addresses[0]

@@ -1,6 +1,6 @@
 """What an emulated meter shows in the registers its driver does not read (apparent and
 reactive power, phase angles, averages, line-to-line voltages, the neutral current, export
-and total energy, energy per phase), derived from the values its source gives. Pure.
+total and net energy, energy per phase), derived from the values its source gives. Pure.
 
 The three phases are taken 120° apart with each phase's current at its power factor's
 angle, as a meter on a symmetric supply measures them.
@@ -62,6 +62,7 @@ def shown_values(values: Mapping[str, float], phase_import_wh: Sequence[float]) 
     export_wh = values.get(EXPORT, 0.0)
     shown[EXPORT] = export_wh
     shown["Energy.Active.Total"] = values.get(IMPORT, 0.0) + export_wh
+    shown["Energy.Active.Net"] = values.get(IMPORT, 0.0) - export_wh
     for phase, imported in zip(PHASES, phase_import_wh, strict=True):
         shown[f"{IMPORT}/{phase}"] = imported
         shown[f"{EXPORT}/{phase}"] = 0.0

@@ -6,8 +6,24 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import fields
+from pathlib import Path
 
-from pievse.firmware.config import Config, parse_config
+import pytest
+
+from pievse.firmware.config import (
+    SECTIONS,
+    Config,
+    ConfigError,
+    MeterLossPolicy,
+    SiteMode,
+    dump_config,
+    key,
+    parse_config,
+    with_values,
+)
+from pievse.firmware.config.docs import example_file, readme_with_table
+from pievse.firmware.config.docs import main as config_docs_main
+from pievse.hal.declared import entries
 from tests.rigs.paths import ROOT
 
 EXAMPLE = ROOT / "deploy" / "pievse.example.toml"
@@ -57,3 +73,60 @@ def test_the_readme_documents_every_key_and_no_other() -> None:
             assert keys <= _schema()[section], (
                 f"README names [{section}] {keys - _schema()[section]}"
             )
+
+
+def test_the_readme_table_and_the_example_are_rendered_from_the_declaration() -> None:
+    """`python -m pievse.firmware.config.docs README.md deploy/pievse.example.toml`
+    rewrites both when a key changes; until then this fails."""
+    readme = (ROOT / "README.md").read_text()
+    assert readme_with_table(readme) == readme
+    assert example_file() == EXAMPLE.read_text()
+    assert config_docs_main([str(ROOT / "README.md"), str(EXAMPLE), "--check"]) == 0
+
+
+def test_a_changed_declaration_makes_the_check_fail(tmp_path: Path) -> None:
+    stale = tmp_path / "README.md"
+    stale.write_text(
+        (ROOT / "README.md").read_text().replace("| 1 to 20 characters |", "| 1..20 |")
+    )
+    example = tmp_path / "example.toml"
+    example.write_text(EXAMPLE.read_text().replace("tick_ms = 100", "tick_ms = 50"))
+    assert config_docs_main([str(stale), str(example), "--check"]) == 1
+    assert config_docs_main([str(stale), str(example)]) == 0
+    assert stale.read_text() == (ROOT / "README.md").read_text()
+    assert example.read_text() == EXAMPLE.read_text()
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_each_default_is_of_its_declared_type_and_passes_its_check(section: str) -> None:
+    for entry in entries(SECTIONS[section]):
+        assert type(entry.default) is entry.kind, f"[{section}] {entry.name}"
+        check = entry.check()
+        assert check is None or check.holds(entry.default), f"[{section}] {entry.name}"
+
+
+def test_code_names_a_key_by_attribute_and_a_misspelt_one_fails_at_once() -> None:
+    fuse = key(lambda c: c.site.main_fuse_a)
+    assert str(fuse) == "[site] main_fuse_a"
+    config = with_values(Config(), {fuse: 32}, "test")
+    assert fuse.of(config) == 32.0
+    with pytest.raises(AttributeError, match=r"site\.main_fuse"):
+        key(lambda c: c.site.main_fuse)  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError, match="sites"):
+        key(lambda c: c.sites.main_fuse_a)  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        key(lambda c: c.site)
+
+
+def test_values_set_by_key_are_checked_as_in_a_file() -> None:
+    with pytest.raises(
+        ConfigError, match=r"^--flag: \[control\] tick_ms: expected 10..1000, got 5$"
+    ):
+        with_values(Config(), {key(lambda c: c.control.tick_ms): 5}, "--flag")
+
+
+def test_enumerations_are_typed() -> None:
+    config = parse_config({"site": {"mode": "pv"}, "meter": {"on_loss": "continue"}})
+    assert config.site.mode is SiteMode.PV
+    assert config.meter.on_loss is MeterLossPolicy.CONTINUE
+    assert dump_config(config).count('mode = "pv"') == 1

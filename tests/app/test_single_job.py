@@ -55,3 +55,28 @@ async def test_a_failure_nobody_awaits_is_logged(caplog: pytest.LogCaptureFixtur
     assert errors and errors[0].getMessage() == "doomed job failed"
     assert "lost unless logged" in str(errors[0].exc_info[1])
     assert not job.running
+
+
+async def test_the_next_job_begins_once_the_canceled_one_has_cleaned_up() -> None:
+    """A canceled update may still be stopping its worker thread and removing its
+    half-made release; the next one (the same release, maybe) must not start beside it."""
+    job = SingleJob("test job")
+    log: list[str] = []
+
+    async def work(name: str) -> None:
+        log.append(f"{name} started")
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)  # a worker thread seeing its stop flag
+            log.append(f"{name} cleaned up")
+            raise
+
+    job.start(lambda: work("first"))
+    await asyncio.sleep(0.01)
+    assert job.start(lambda: work("second")) is True
+    assert job.running, "the new job counts as under way at once"
+    await asyncio.sleep(0.2)
+    assert log == ["first started", "first cleaned up", "second started"]
+    await job.stop()
+    assert log[-1] == "second cleaned up"

@@ -32,7 +32,7 @@ REPLY_HEADER_BYTES = 5  # unit id, function, byte count, CRC
 
 async def _emulator(*args: str) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pievse.firmware.app.cli", "meter-emulator", "--map", "sdm630",
+        sys.executable, "-m", "pievse.firmware.cli.commands", "meter-emulator", "--map", "sdm630",
         "--current", "16", *args,
         cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -24,7 +24,7 @@ from pievse.board.pilot_flash import (
     PILOT_FIRMWARE_VERSION,
     flash_pilot,
 )
-from pievse.firmware.app.cli import main
+from pievse.firmware.cli.commands import main
 from pievse.hal.devices.pilot_coprocessor import (
     CoprocessorContactor,
     CoprocessorPilot,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pievse.firmware.app.cli import main
+from pievse.firmware.cli.commands import main
 from tests.conftest import BenchClient, start_charging
 from tests.rigs.process import PIEVSE, free_port
 

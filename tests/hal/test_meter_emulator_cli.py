@@ -18,7 +18,7 @@ from pievse.hal.modbus import ModbusRtuBus, ModbusTcpBus
 from pievse.hal.register_map import load_register_map
 from pievse.hal.sim.scenario import Scenario
 
-COMMAND = [sys.executable, "-m", "pievse.firmware.app.cli", "meter-emulator"]
+COMMAND = [sys.executable, "-m", "pievse.firmware.cli.commands", "meter-emulator"]
 
 
 class Emulator:

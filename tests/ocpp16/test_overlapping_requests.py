@@ -3,9 +3,12 @@ answer (the CALLs go out in one write, so the box has all of them before it answ
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from tests.conftest import BenchClient
+from ocpp.v16 import call
+
+from tests.conftest import BenchClient, charge_under_csms, until
 from tests.rigs.csms import TestCsms
 from tests.rigs.file_servers import HttpFiles
 
@@ -116,3 +119,37 @@ async def test_overlapping_log_requests_upload_the_last_one_told(
     assert list(files.uploads) == [second["filename"]]
     assert {p.get("request_id") for p in csms.of("LogStatusNotification", mark)} == {4}
     assert csms.protocol_errors == []
+
+
+async def test_overlapping_resets_end_the_session_once_and_restart_once(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    """A Hard reset while a Soft one still waits for its StopTransaction to be delivered:
+    both Accepted (the box does reset), one StopTransaction, one restart, the Hard one (it
+    does not wait for the Soft one's delivery)."""
+    await charge_under_csms(box, csms)
+    mark = len(csms.received)
+    answers = await csms.send_together(
+        [[2, "soft", "Reset", {"type": "Soft"}], [2, "hard", "Reset", {"type": "Hard"}]]
+    )
+    assert [r["status"] for r in results(answers)] == ["Accepted", "Accepted"]
+    stop = await csms.wait_for("StopTransaction", since=mark)
+    assert stop["reason"] == "SoftReset", "the first reset ended it"
+    await until(lambda: bool(box.resets), timeout=5)
+    await asyncio.sleep(1.0)
+    assert box.resets == ["Hard"]
+    assert csms.actions(mark).count("StopTransaction") == 1
+    assert (await box.status())["contactor"] == "open"
+    assert csms.protocol_errors == []
+
+
+async def test_a_reset_while_one_restarts_is_accepted_and_restarts_nothing_more(
+    box: BenchClient, csms: TestCsms
+) -> None:
+    assert (await csms.call(call.Reset(type="Hard"))).status == "Accepted"
+    await until(lambda: bool(box.resets), timeout=5)
+    assert (await csms.call(call.Reset(type="Soft"))).status == "Accepted"
+    await asyncio.sleep(0.5)
+    assert box.resets == ["Hard"]
+    told = [p for p in csms.of("SecurityEventNotification") if p["type"] == "ResetOrReboot"]
+    assert len(told) == 1, told

@@ -5,11 +5,24 @@ The CALLs go out in one write, so the box has all of them before it answers the 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-from tests.conftest import BenchClient
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from ocpp.v201 import call
+
+from tests.conftest import BenchClient, ocpp_config, running_wallbox, until
+from tests.rigs.csms import now_iso
 from tests.rigs.csms201 import TestCsms201, charging_profile
 from tests.rigs.file_servers import HttpFiles
+from tests.rigs.pki import Pki, pem
+from tests.rigs.release_rig import UPDATE, Bundles
+from tests.rigs.security_rig import root_file, serving
 
 CONNECTOR = {"name": "Connector", "evse": {"id": 1, "connectorId": 1}}
 
@@ -244,4 +257,152 @@ async def test_overlapping_log_requests_upload_the_last_one_told(
     )
     assert list(files.uploads) == [second["filename"]]
     assert {p.get("request_id") for p in csms.of("LogStatusNotification", mark)} == {10}
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_resets_end_the_transaction_once_and_restart_once(
+    box: BenchClient, csms: TestCsms201
+) -> None:
+    """OnIdle (Scheduled: a transaction runs) and Immediate together: the Immediate one
+    ends the transaction and restarts; the OnIdle one, whose idle moment that made, is the
+    same restart, not a second."""
+    await box.bench("ev", state="C")
+    await box.bench("tag", id_tag="CARD-3")
+    await csms.wait_event("Started")
+    answers = await csms.send_together(
+        [
+            [2, "idle", "Reset", {"type": "OnIdle"}],
+            [2, "now", "Reset", {"type": "Immediate"}],
+            [2, "now-too", "Reset", {"type": "Immediate"}],
+        ]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Scheduled", "Accepted", "Accepted"]
+    ended = await csms.wait_event("Ended")
+    assert ended["transaction_info"]["stopped_reason"] == "ImmediateReset"
+    await until(lambda: bool(box.resets), timeout=5)
+    await asyncio.sleep(1.0)
+    assert box.resets == ["Hard"]
+    assert [e["event_type"] for e in csms.events()].count("Ended") == 1
+    told = [p for p in csms.of("SecurityEventNotification") if p["type"] == "ResetOrReboot"]
+    assert len(told) == 1, told
+    assert csms.protocol_errors == []
+
+
+async def test_overlapping_signings_install_the_certificate_of_the_last_request(
+    tmp_path: Path,
+) -> None:
+    """A02 twice at once: the first CSR's certificate is Rejected (its key was replaced by
+    the second's, which stays pending), the second's Accepted, a second certificate for the
+    key already used Rejected; the installed certificate and key belong together."""
+    pki = Pki()
+    async with serving(TestCsms201()) as csms:
+        lines = f'profile = 0\n{root_file(tmp_path, pki)}\ncpo_name = "Test CPO"'
+        async with running_wallbox(tmp_path, ocpp_config(csms, security=lines)):
+            await csms.wait_status(1, "Available", timeout=8)
+            mark = len(csms.received)
+            trigger = {"requestedMessage": "SignChargingStationCertificate"}
+            triggers = await csms.send_together(
+                [[2, f"t{n}", "TriggerMessage", trigger] for n in (1, 2)]
+            )
+            assert [a["status"] for a in accepted(triggers)] == ["Accepted", "Accepted"]
+            await until(lambda: len(csms.of("SignCertificate", mark)) == 2)
+            requests = csms.of("SignCertificate", mark)
+            older, newer, again = (pki.sign_csr(r["csr"]) for r in (*requests, requests[1]))
+            station = "ChargingStationCertificate"
+            answers = await csms.send_together(
+                [
+                    [
+                        2,
+                        name,
+                        "CertificateSigned",
+                        {"certificateChain": pem(issued), "certificateType": station},
+                    ]
+                    for name, issued in (("old", older), ("new", newer), ("twice", again))
+                ]
+            )
+            assert [a["status"] for a in accepted(answers)] == ["Rejected", "Accepted", "Rejected"]
+            certs = tmp_path / "data" / "certs"
+            chain = x509.load_pem_x509_certificate((certs / "charge-point.pem").read_bytes())
+            assert chain.serial_number == newer.serial_number
+            key = serialization.load_pem_private_key(
+                (certs / "charge-point.key").read_bytes(), None
+            )
+            assert key.public_key() == chain.public_key()
+            assert csms.protocol_errors == []
+
+
+@pytest.fixture
+async def updatable(
+    tmp_path: Path, csms: TestCsms201, bundles: Bundles, files: HttpFiles
+) -> AsyncIterator[BenchClient]:
+    """A box that trusts the maker's root, with the update bundle served."""
+    files.serve[f"{UPDATE}.bundle"] = bundles.path(UPDATE).read_bytes()
+    root = tmp_path / "maker-root.pem"
+    root.write_text(bundles.maker.root.pem())
+    extra = (
+        f'\n[firmware]\ninstall_root = "{tmp_path}/opt/pievse"\n'
+        "retries = 0\nretry_interval_s = 1\nverify_timeout_s = 10\n"
+    )
+    security = f'profile = 0\nmanufacturer_root_certificate = "{root}"'
+    async with running_wallbox(tmp_path, ocpp_config(csms, extra, security)) as client:
+        await csms.wait_status(1, "Available")
+        yield client
+
+
+def firmware(bundles: Bundles, location: str) -> dict[str, Any]:
+    return {
+        "location": location,
+        "retrieveDateTime": now_iso(timedelta(seconds=-5)),
+        "signingCertificate": bundles.signer.pem(),
+        "signature": bundles.signature(UPDATE),
+    }
+
+
+async def test_an_update_while_one_downloads_cancels_it(
+    updatable: BenchClient, csms: TestCsms201, files: HttpFiles, bundles: Bundles
+) -> None:
+    """L01.FR.24 (TC_L_10): the second UpdateFirmware is AcceptedCanceled, the first's
+    download stops and it reports nothing more; the second reports its own requestId."""
+    files.slow_s = 3.0
+    mark = len(csms.received)
+    slow = firmware(bundles, f"{files.base}/slow/{UPDATE}.bundle")
+    first = await csms.call(call.UpdateFirmware(request_id=50, firmware=slow))
+    assert first.status == "Accepted"
+    await csms.wait_for(
+        "FirmwareStatusNotification",
+        lambda p: p["status"] == "Downloading" and p["request_id"] == 50,
+        since=mark,
+    )
+    missing = firmware(bundles, f"{files.base}/files/missing.bundle")
+    second = await csms.call(call.UpdateFirmware(request_id=51, firmware=missing))
+    assert second.status == "AcceptedCanceled"
+    await csms.wait_for(
+        "FirmwareStatusNotification",
+        lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 51,
+        since=mark,
+        timeout=20,
+    )
+    await asyncio.sleep(files.slow_s + 1.0)
+    told = [(p["request_id"], p["status"]) for p in csms.of("FirmwareStatusNotification", mark)]
+    assert told == [(50, "Downloading"), (51, "Downloading"), (51, "DownloadFailed")]
+    assert not updatable.wallbox.releases.directory(UPDATE).exists()
+    assert updatable.resets == []
+    assert csms.protocol_errors == []
+
+
+async def test_updates_that_arrive_together_run_the_second(
+    updatable: BenchClient, csms: TestCsms201, files: HttpFiles, bundles: Bundles
+) -> None:
+    mark = len(csms.received)
+    missing = firmware(bundles, f"{files.base}/files/missing.bundle")
+    answers = await csms.send_together(
+        [[2, f"u{n}", "UpdateFirmware", {"requestId": n, "firmware": missing}] for n in (52, 53)]
+    )
+    assert [a["status"] for a in accepted(answers)] == ["Accepted", "AcceptedCanceled"]
+    await csms.wait_for(
+        "FirmwareStatusNotification", lambda p: p["status"] == "DownloadFailed", since=mark
+    )
+    await asyncio.sleep(1.0)
+    told = [(p["request_id"], p["status"]) for p in csms.of("FirmwareStatusNotification", mark)]
+    assert told == [(53, "Downloading"), (53, "DownloadFailed")]
     assert csms.protocol_errors == []

@@ -16,8 +16,8 @@ from pyftpdlib.servers import FTPServer
 @dataclass
 class HttpFiles:
     """PUT /files/NAME stores; /post-only/ takes POST multipart only (405 to PUT);
-    /forbidden/ answers 403; /broken/ 500; /slow/ waits `slow_s` first. GET /files/NAME
-    serves what `serve` holds."""
+    /forbidden/ answers 403; /broken/ 500; /slow/ waits `slow_s` first (uploads and
+    downloads alike). GET /files/NAME (or /slow/NAME) serves what `serve` holds."""
 
     uploads: dict[str, bytes] = field(default_factory=dict)
     serve: dict[str, bytes] = field(default_factory=dict)
@@ -47,12 +47,12 @@ class HttpFiles:
             return web.Response(status=403)
         if kind == "broken":
             return web.Response(status=500)
+        if kind == "slow":
+            await asyncio.sleep(self.slow_s)
         if request.method == "GET":
             if name not in self.serve:
                 return web.Response(status=404)
             return web.Response(body=self.serve[name])
-        if kind == "slow":
-            await asyncio.sleep(self.slow_s)
         if kind == "post-only":
             if request.method != "POST":
                 return web.Response(status=405)

@@ -6,7 +6,7 @@ import socket
 import sys
 from pathlib import Path
 
-PIEVSE = [sys.executable, "-m", "pievse.firmware.app.cli"]
+PIEVSE = [sys.executable, "-m", "pievse.firmware.cli.commands"]
 
 
 def run_with_csms(csms_url: str, data_dir: Path, api_port: int, version: str = "1.6") -> list[str]:

@@ -77,7 +77,7 @@ def _project_at(version: str, work: Path, broken: bool = False, migrates: bool =
         pyproject.read_text().replace(f'version = "{BASE}"', f'version = "{version}"')
     )
     if broken:
-        cli = copy / "firmware" / "app" / "cli.py"
+        cli = copy / "firmware" / "cli" / "commands.py"
         cli.write_text("import no_such_module_in_this_release\n" + cli.read_text())
     if migrates:
         migrations = copy / "firmware" / "persistence" / "migrations.py"

@@ -337,3 +337,60 @@ async def test_a_manufacturer_root_a_csms_installed_earlier_is_retired_at_start(
             format(p.root.certificate.serial_number, "x") for p in (maker, successor)
         }
     assert (certs / "mf-root-own.retired").exists()
+
+
+# --- requests that overlap ------------------------------------------------------------------
+
+
+async def test_overlapping_signings_install_the_certificate_of_the_last_request(
+    tmp_path: Path,
+) -> None:
+    """Two SignChargePointCertificate triggers together: two CSRs, the second's key the one
+    the box waits for. The CSMS signs both and answers both at once: the first CSR's
+    certificate is Rejected (its key was replaced; the pending one stays), the second's
+    Accepted; two certificates for the one pending key: the first taken, the second Rejected."""
+    pki = Pki()
+    async with box_on_profile_0(tmp_path, root_file(tmp_path, pki)) as (_box, csms):
+        mark = len(csms.received)
+        triggers = await csms.send_together(
+            [
+                [
+                    2,
+                    f"t{n}",
+                    "ExtendedTriggerMessage",
+                    {"requestedMessage": "SignChargePointCertificate"},
+                ]
+                for n in (1, 2)
+            ]
+        )
+        assert [a[2]["status"] for a in triggers] == ["Accepted", "Accepted"]
+        await csms.wait_for(
+            "SignCertificate", lambda _p: len(csms.of("SignCertificate", mark)) == 2, since=mark
+        )
+        older, newer = (pki.sign_csr(r["csr"]) for r in csms.of("SignCertificate", mark))
+        again = pki.sign_csr(csms.of("SignCertificate", mark)[1]["csr"])
+        answers = await csms.send_together(
+            [
+                [2, "old", "CertificateSigned", {"certificateChain": pem(older)}],
+                [2, "new", "CertificateSigned", {"certificateChain": pem(newer)}],
+                [2, "twice", "CertificateSigned", {"certificateChain": pem(again)}],
+            ]
+        )
+        assert [a[2]["status"] for a in answers] == ["Rejected", "Accepted", "Rejected"]
+        certs = tmp_path / "data" / "certs"
+        installed = x509.load_pem_x509_certificate((certs / "charge-point.pem").read_bytes())
+        assert installed.serial_number == newer.serial_number
+        key = serialization.load_pem_private_key((certs / "charge-point.key").read_bytes(), None)
+        assert key.public_key() == installed.public_key()
+        assert not (certs / "charge-point.key.pending").exists()
+
+        def refused() -> list[str]:
+            return [
+                p["tech_info"]
+                for p in csms.of("SecurityEventNotification", mark)
+                if p["type"] == "InvalidChargePointCertificate"
+            ]
+
+        await until(lambda: len(refused()) == 2)
+        assert "does not match the key" in refused()[0]
+        assert "no pending key" in refused()[1]

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from ocpp.v16 import call
 
-from pievse.firmware.security.authorization_key import authorization_password
-from pievse.firmware.security.connection_security import basic_auth_header
+from pievse.firmware.authorization_key import authorization_password
+from pievse.firmware.csms.connection_security import basic_auth_header
 from tests.conftest import ocpp_config, running_wallbox, until
 from tests.rigs.csms import TestCsms
 from tests.rigs.security_rig import KEY, PASSWORD, registered, security, serving

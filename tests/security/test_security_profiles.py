@@ -13,8 +13,8 @@ import pytest
 from cryptography import x509
 from ocpp.v16 import call
 
+from pievse.firmware.authorization_key import authorization_password
 from pievse.firmware.config import ConfigError
-from pievse.firmware.security.authorization_key import authorization_password
 from tests.conftest import BenchClient, ocpp_config, running_wallbox
 from tests.rigs.csms import TestCsms
 from tests.rigs.pki import Pki, server_context

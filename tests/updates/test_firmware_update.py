@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 
 from pievse.firmware.updates.releases import Releases
-from tests.conftest import BenchClient, ocpp_config, running_wallbox
+from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
+from tests.conftest import BenchClient, ocpp_config, running_wallbox, until
 from tests.rigs.csms import TestCsms, now_iso
 from tests.rigs.file_servers import HttpFiles
 from tests.rigs.process import free_port
@@ -407,3 +409,132 @@ async def test_a_new_request_stops_the_install_under_way(
     assert not releases.directory(UPDATE).exists(), "its half-made release is gone"
     assert releases.current() is None
     assert updatable.resets == []
+
+
+# --- requests that overlap --------------------------------------------------------------------
+
+
+async def test_signed_requests_that_arrive_together_cancel_the_first(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """Both answered before either update began: the second is the one that cancels, so it
+    says AcceptedCanceled; only its update runs and reports."""
+    mark = len(csms.received)
+    missing = _signed(bundles, files, "missing.bundle", UPDATE)
+    answers = await csms.send_together(
+        [
+            [2, f"u{n}", "SignedUpdateFirmware", {"requestId": n, "firmware": missing}]
+            for n in (30, 31)
+        ]
+    )
+    assert [a[2]["status"] for a in answers] == ["Accepted", "AcceptedCanceled"]
+    await final(csms, "SignedFirmwareStatusNotification", "DownloadFailed", mark, timeout=20)
+    await asyncio.sleep(1.5)
+    told = csms.of("SignedFirmwareStatusNotification", mark)
+    assert {p["request_id"] for p in told} == {31}
+    assert [p["status"] for p in told] == [
+        "Downloading",
+        "DownloadPaused",
+        "Downloading",
+        "DownloadFailed",
+    ]
+
+
+async def test_a_plain_update_replaces_the_one_downloading(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles
+) -> None:
+    """1.6's UpdateFirmware has no answer to say so: the second one replaces the first,
+    whose download stops; only the second's outcome is reported."""
+    files.slow_s = 3.0
+    mark = len(csms.received)
+    await csms.call(call.UpdateFirmware(f"{files.base}/slow/{UPDATE}.bundle", now_iso()))
+    await csms.wait_for(
+        "FirmwareStatusNotification", lambda p: p["status"] == "Downloading", since=mark
+    )
+    await csms.call(call.UpdateFirmware(f"{files.base}/files/missing.bundle", now_iso()))
+    await final(csms, "FirmwareStatusNotification", "DownloadFailed", mark, timeout=20)
+    await asyncio.sleep(files.slow_s + 1.0)
+    assert statuses(csms, "FirmwareStatusNotification", mark) == [
+        "Downloading",
+        "Downloading",
+        "Downloading",
+        "DownloadFailed",
+    ]
+    assert not updatable.wallbox.releases.directory(UPDATE).exists()
+    assert updatable.resets == []
+
+
+async def test_the_same_update_again_during_its_install_installs_once(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """The second request for the release being built cancels the first build; the second
+    build begins only once the first has stopped and cleared its half-made release, so it
+    is not removed under the second's feet."""
+    update = _signed(bundles, files, f"{UPDATE}.bundle", UPDATE)
+    await csms.call(call.SignedUpdateFirmware(request_id=40, firmware=update))
+    await csms.wait_for(
+        "SignedFirmwareStatusNotification", lambda p: p["status"] == "Installing", timeout=60
+    )
+    mark = len(csms.received)
+    again = await csms.call(call.SignedUpdateFirmware(request_id=41, firmware=update))
+    assert again.status == "AcceptedCanceled"
+    await final(csms, "SignedFirmwareStatusNotification", "InstallRebooting", mark, timeout=90)
+    told = csms.of("SignedFirmwareStatusNotification", mark)
+    assert {p["request_id"] for p in told} == {41}
+    assert updatable.wallbox.releases.current() == UPDATE
+    assert updatable.wallbox.releases.is_complete(UPDATE)
+    assert updatable.resets == ["Firmware"]
+
+
+async def test_a_reset_during_a_download_restarts_once_and_the_update_reports_its_end(
+    tmp_path: Path, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """The reset is the CSMS's to ask; the update it interrupts ends as DownloadFailed,
+    told (durably) after the restart instead of never."""
+    files.slow_s = 5.0
+    extra = f'\n[firmware]\ninstall_root = "{tmp_path}/opt/pievse"\nretries = 0\n'
+    config = ocpp_config(csms, extra=extra, security=maker_root(tmp_path, bundles))
+    async with running_wallbox(tmp_path, config) as box:
+        await csms.wait_status(0, "Available")
+        slow = _signed(bundles, files, f"{UPDATE}.bundle", UPDATE)
+        slow["location"] = f"{files.base}/slow/{UPDATE}.bundle"
+        assert (
+            await csms.call(call.SignedUpdateFirmware(request_id=60, firmware=slow))
+        ).status == ("Accepted")
+        await csms.wait_for(
+            "SignedFirmwareStatusNotification", lambda p: p["status"] == "Downloading"
+        )
+        assert (await csms.call(call.Reset(type="Hard"))).status == "Accepted"
+        await until(lambda: bool(box.resets), timeout=5)
+        assert box.resets == ["Hard"]
+    mark = len(csms.received)
+    async with running_wallbox(tmp_path, config):
+        await csms.wait_for(
+            "SignedFirmwareStatusNotification",
+            lambda p: p["status"] == "DownloadFailed" and p["request_id"] == 60,
+            since=mark,
+        )
+    told = csms.of("SignedFirmwareStatusNotification")
+    assert [p["status"] for p in told] == ["Downloading", "DownloadFailed"]
+    assert not (tmp_path / "opt" / "pievse" / "releases" / UPDATE).exists()
+
+
+async def test_two_answers_before_either_update_begins_cancel_the_first(
+    updatable: BenchClient, csms: TestCsms, files: HttpFiles, bundles: Bundles
+) -> None:
+    """However the two requests' steps interleave (here both answered before either `after`
+    step, as when the answer's write waits on a slow socket), the second answer is
+    AcceptedCanceled and only its update runs."""
+    assert updatable.wallbox.ocpp is not None
+    updates = updatable.wallbox.ocpp.jobs.firmware
+    requests = SignedUpdateRequests(updates, 0, 1)
+    missing = camel_to_snake_case(_signed(bundles, files, "missing.bundle", UPDATE))
+    mark = len(csms.received)
+    answers = [requests.answer(n, missing, None, None) for n in (70, 71)]
+    assert answers == ["Accepted", "AcceptedCanceled"]
+    for n, status in zip((70, 71), answers, strict=True):
+        requests.start(status, n, missing)
+    await final(csms, "SignedFirmwareStatusNotification", "DownloadFailed", mark, timeout=20)
+    await asyncio.sleep(1.0)
+    told = csms.of("SignedFirmwareStatusNotification", mark)
+    assert {p["request_id"] for p in told} == {71}

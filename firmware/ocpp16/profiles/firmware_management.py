@@ -16,8 +16,9 @@ from ocpp.v16.enums import Action
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.rpc.frames import FrameError
-from pievse.firmware.updates.firmware_updates import FirmwareUpdates, Job
+from pievse.firmware.updates.firmware_updates import FirmwareUpdates
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
+from pievse.firmware.updates.update_job import Job
 
 log = logging.getLogger(__name__)
 

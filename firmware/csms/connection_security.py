@@ -41,11 +41,11 @@ from typing import Any
 
 from websockets.exceptions import InvalidStatus
 
+from pievse.firmware.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
+from pievse.firmware.authorization_key import authorization_password
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.network_profiles import NetworkProfiles
 from pievse.firmware.persistence.store import Store
-from pievse.firmware.security.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
-from pievse.firmware.security.authorization_key import authorization_password
 from pievse.firmware.security.certificate_store import CENTRAL_SYSTEM_ROOT, CertificateStore
 from pievse.firmware.security.security_log import SecurityLog
 

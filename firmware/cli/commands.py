@@ -13,6 +13,7 @@ from pievse.board.loader import BoardError
 from pievse.board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
 from pievse.firmware.app.run_options import (
     DEFAULT_DATA_DIR,
+    FLAG_KEYS,
     RunOptions,
     firmware_version,
     resolve_config,
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_fleet_command(commands: argparse._SubParsersAction) -> None:
+def _add_fleet_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fleet = commands.add_parser(
         "fleet",
         help="N bench boxes, each the real controller, against one CSMS (load tests)",
@@ -148,9 +149,10 @@ def _run_options() -> argparse.ArgumentParser:
         "--board", default="bench-sim", help="bundled board name or board file path"
     )
     options.add_argument("--config", type=Path, help="configuration file (TOML)")
-    options.add_argument("--csms", help="CSMS URL (ws:// or wss://), overrides [ocpp] csms_url")
+    overrides = {option: f"overrides {named}" for option, (_, named) in FLAG_KEYS.items()}
+    options.add_argument("--csms", help=f"CSMS URL (ws:// or wss://), {overrides['csms']}")
     options.add_argument(
-        "--id", dest="charge_point_id", help="charge point id, overrides [charge_point] id"
+        "--id", dest="charge_point_id", help=f"charge point id, {overrides['charge_point_id']}"
     )
     options.add_argument(
         "--data-dir",
@@ -159,7 +161,7 @@ def _run_options() -> argparse.ArgumentParser:
         help=f"data directory (default {DEFAULT_DATA_DIR})",
     )
     options.add_argument(
-        "--api", help="local API HOST:PORT, overrides [api] listen (default 127.0.0.1:8080)"
+        "--api", help=f"local API HOST:PORT, {overrides['api']} (default 127.0.0.1:8080)"
     )
     return options
 
@@ -171,7 +173,7 @@ def _listen(value: str) -> tuple[str, int]:
     return address
 
 
-def _add_emulator_command(commands: argparse._SubParsersAction) -> None:
+def _add_emulator_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "meter-emulator",
         help="serve a simulated Modbus energy meter (TCP or RTU)",
