@@ -34,7 +34,7 @@ from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.sessions import SessionLog
 from pievse.firmware.site.charging_mode import ChargingMode, ModeError
 from pievse.firmware.site.grid_readings import GridReadingError, GridReadings
-from pievse.hal.interfaces import BenchControl
+from pievse.hal.interfaces import BENCH_FAULTS, BenchControl
 
 StatusProvider = Callable[[], dict[str, Any]]
 log = logging.getLogger(__name__)
