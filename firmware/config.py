@@ -23,6 +23,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class ChargePointConfig:
     id: str = "pievse-0001"
+    """The box's name at its CSMS (the last part of the URL it connects to)."""
     vendor: str = "pievse"
     model: str = ""
     """Empty: the board's name."""
@@ -37,6 +38,7 @@ AUTO = "auto"
 @dataclass(frozen=True)
 class OcppConfig:
     csms_url: str = ""
+    """The CSMS's ws:// or wss:// URL; empty: standalone, no CSMS."""
     version: str = "1.6"
     """"1.6", "2.0.1" or "auto" (both offered, the CSMS chooses; kept for the next start)."""
     response_timeout_s: float = 30.0
@@ -90,7 +92,9 @@ class SiteConfig:
     mode: str = "fast"
     """At start-up, until the local API sets another (which is kept across restarts)."""
     pv_enable_delay_s: float = 60.0
+    """In the PV modes: how long the surplus must cover 6 A before charging starts."""
     pv_disable_delay_s: float = 180.0
+    """In the PV modes: how long the surplus may miss 6 A before charging stops."""
     pv_min_charge_s: float = 600.0
     pv_hysteresis_a: float = 0.5
     pv_smoothing_s: float = 30.0
@@ -204,6 +208,7 @@ class MqttConfig:
     url: str = ""
     """mqtt://HOST[:PORT] or mqtts://HOST[:PORT]; empty: no MQTT."""
     username: str = ""
+    """The broker's login; empty: none."""
     password: str = ""
     """Never logged, never shown by `pievse config`."""
     ca_file: str = ""
@@ -399,12 +404,19 @@ def parse_listen(value: str) -> tuple[str, int] | None:
 
 def with_overrides(config: Config, overrides: dict[str, dict[str, Any]], where: str) -> Config:
     """`config` with some keys set, each checked as in a file (ConfigError names `where`);
-    the rest of each section stays as it was."""
-    checked = parse_config(overrides, where)
+    the rest of each section stays as it was. The rules between keys are checked on the
+    result, not on the keys set alone (a site id set alone is fine if the config already
+    has the broker and the fuse)."""
+    checked = _parse_sections(overrides, where)
     for section, keys in overrides.items():
         new = {key: getattr(getattr(checked, section), key) for key in keys}
         config = replace(config, **{section: replace(getattr(config, section), **new)})
-    return config
+    return _shared_checked(config, where)
+
+
+def expected(section: str, key: str) -> str:
+    """What a key's rule asks for, as its error message says it ("" for a type alone)."""
+    return _RULES.get((section, key), ("", None))[0]
 
 
 def load_config(path: Path | None) -> Config:
@@ -421,6 +433,17 @@ def load_config(path: Path | None) -> Config:
 
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    return _shared_checked(_parse_sections(data, where), where)
+
+
+def _shared_checked(config: Config, where: str) -> Config:
+    problem = sharing_problem(config)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
+    return config
+
+
+def _parse_sections(data: dict[str, Any], where: str) -> Config:
     sections: dict[str, Any] = {}
     known_sections = {f.name: f for f in fields(Config)}
     for name, table in data.items():
@@ -432,11 +455,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
             raise ConfigError(f"{where}: [{name}]: expected a table")
         section_type = known_sections[name].default_factory  # type: ignore[misc]
         sections[name] = _parse_section(section_type, name, table, where)
-    config = Config(**sections)
-    problem = sharing_problem(config)
-    if problem is not None:
-        raise ConfigError(f"{where}: {problem}")
-    return config
+    return Config(**sections)
 
 
 TOPIC_WILDCARDS = frozenset("+#")
@@ -509,12 +528,13 @@ def dump_config(config: Config) -> str:
         for key, value in table.items():
             if (section, key) in SECRET_KEYS and value:
                 value = "(set)"
-            lines.append(f"{key} = {_toml_value(value)}")
+            lines.append(f"{key} = {toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
 
 
-def _toml_value(value: object) -> str:
+def toml_value(value: object) -> str:
+    """One key's value as TOML writes it (config files hold strings, numbers and flags)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

@@ -7,13 +7,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from pievse.firmware.config import (
-    Config,
-    ConfigError,
-    load_config,
-    sharing_problem,
-    with_overrides,
-)
+from pievse.firmware.config import Config, load_config, with_overrides
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
 
@@ -36,6 +30,15 @@ FLAG_KEYS = {
 """RunOptions field -> (flag, config section, key): what each flag overrides."""
 
 
+def overridden_keys(options: RunOptions) -> dict[str, str]:
+    """Each key a flag overrides in this run ("<section>.<key>") -> the flag."""
+    return {
+        f"{section}.{key}": flag
+        for option, (flag, section, key) in FLAG_KEYS.items()
+        if getattr(options, option) is not None
+    }
+
+
 def resolve_config(options: RunOptions) -> Config:
     """The config file with command-line flags applied on top: each flag validated like its
     key and overriding that key only (the rest of its section stays as the file has it)."""
@@ -44,9 +47,6 @@ def resolve_config(options: RunOptions) -> Config:
         value = getattr(options, option)
         if value is not None:
             config = with_overrides(config, {section: {key: value}}, flag)
-            problem = sharing_problem(config)
-            if problem is not None:
-                raise ConfigError(f"{flag}: {problem}")
     return config
 
 

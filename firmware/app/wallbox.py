@@ -21,13 +21,20 @@ from pievse.firmware.api.commission_routes import add_commission_routes
 from pievse.firmware.api.connection_gate import ConnectionGate, start_gated
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
+from pievse.firmware.api.settings_file import ConfigFileSettings
+from pievse.firmware.api.settings_routes import add_settings_routes
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_fronts import FrontChoice
 from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
-from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
+from pievse.firmware.app.run_options import (
+    RunOptions,
+    firmware_version,
+    overridden_keys,
+    resolve_config,
+)
 from pievse.firmware.app.site_sources import (
     register_charging_mode,
     register_main_fuse,
@@ -73,6 +80,8 @@ RESTART_SETTING = "restart:kind"
 BENCH_SITE_NOTE = "the bench has a site: a house load, PV or a scenario (POST /api/bench/site)"
 VERSION_SWITCH = "VersionSwitch"
 """The restart's cause when the CSMS chose the other OCPP version (`auto`)."""
+SETTINGS_CHANGED = "SettingsChanged"
+"""The restart's cause when the config file was changed over the local API."""
 
 
 class Wallbox:
@@ -194,6 +203,14 @@ class Wallbox:
             )
         )
         self.commissioning = commissioning_for(self, options.data_dir)
+        self.settings = ConfigFileSettings(
+            options.config,
+            config,
+            clock.now(),
+            overridden_keys(options),
+            lambda: self._restart("Soft", "settings changed over the local API", SETTINGS_CHANGED),
+            clock.now,
+        )
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
         self._part_failures = PartFailures(clock.monotonic)
@@ -359,6 +376,7 @@ class Wallbox:
             self.availability,
         )
         add_commission_routes(app, self.commissioning)
+        add_settings_routes(app, self.settings)
         try:
             self._runner, self.api_gate = await start_gated(
                 app, host, port, self.config.api.head_timeout_s

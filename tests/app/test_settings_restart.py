@@ -1,0 +1,72 @@
+"""Settings changed over the API apply by a restart of the real `pievse run` process: the
+answer first, then a clean stop and the same command line again (same PID: exec), which
+reads the new file."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import FAST_CONFIG
+from tests.rigs.process import PIEVSE, free_port
+
+
+async def _get(http: aiohttp.ClientSession, url: str) -> Any:
+    async with http.get(url) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def _settings_after(
+    http: aiohttp.ClientSession, base: str, other_than: str | None, timeout: float = 30.0
+) -> dict[str, Any]:
+    """GET /api/settings once the box answers with a start other than `other_than`, as
+    the page waits (refused connections while it restarts are part of the wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = await _get(http, f"{base}/api/settings")
+            if answer["started_at"] != other_than:
+                return answer
+        except aiohttp.ClientError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no new start within {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_new_main_fuse_applies_through_a_restart_of_the_same_process(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "pievse.toml"
+    config.write_text(FAST_CONFIG + "\n[site]\nmain_fuse_a = 25\n")
+    port = free_port()
+    command = [*PIEVSE, "run", "--board", "bench-sim", "--config", str(config)]
+    command += ["--data-dir", str(tmp_path / "data"), "--api", f"127.0.0.1:{port}"]
+    process = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            first = await _settings_after(http, base, None)
+            status = await _get(http, f"{base}/api/status")
+            assert status["site"]["main_fuse"]["main_fuse_a"] == 25.0
+            async with http.put(f"{base}/api/settings", json={"site.main_fuse_a": 16}) as answer:
+                assert answer.status == 202
+                assert await answer.json() == {"restart": True, "started_at": first["started_at"]}
+            second = await _settings_after(http, base, first["started_at"])
+            assert second["started_at"] > first["started_at"]
+            fuse = {e["key"]: e for e in second["keys"]}["site.main_fuse_a"]
+            assert fuse["value"] == 16.0
+            status = await _get(http, f"{base}/api/status")
+            assert status["site"]["main_fuse"]["main_fuse_a"] == 16.0
+            assert process.returncode is None, "exec: the same process goes on"
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+    assert process.returncode == 0
+    assert "main_fuse_a = 25" in (tmp_path / "pievse.toml.previous").read_text()
