@@ -21,7 +21,7 @@ def mqtt_bridge(
     status: Callable[[], dict[str, Any]],
     mode: ChargingMode,
     stop: Callable[[], None],
-    device: tuple[str, str],
+    model_and_version: tuple[str, str],
     clock: Clock,
     site: tuple[SiteShare, GridReadings] | None = None,
 ) -> MqttBridge:
@@ -33,6 +33,7 @@ def mqtt_bridge(
             f"[mqtt] url: MQTT needs pip install 'pievse[mqtt]' ({exc.name} is missing)"
         ) from None
     from pievse.firmware.mqtt.commands import Command, carry_out
+    from pievse.firmware.mqtt.home_assistant import Device, page_url
     from pievse.firmware.mqtt.site_link import SiteLink
     from pievse.firmware.site.site_messages import SiteCodec
 
@@ -44,6 +45,14 @@ def mqtt_bridge(
         share, grid = site
         codec = SiteCodec(config.site.id, config.site.secret)
         parts.append(SiteLink(share, codec, config.mqtt.topic_prefix, grid, clock))
+    device = Device(*model_and_version, page_url(config.api.listen, config.api.allowed_hosts))
     return MqttBridge(
-        config.mqtt, config.charge_point.id, status, act, device, clock.monotonic, parts
+        config.mqtt,
+        config.charge_point.id,
+        status,
+        act,
+        device,
+        clock.monotonic,
+        parts,
+        shares_site=site is not None,
     )

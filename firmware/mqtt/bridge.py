@@ -24,7 +24,7 @@ import aiomqtt
 
 from pievse.firmware.config import MqttConfig, parse_mqtt_url
 from pievse.firmware.mqtt.commands import Command, CommandError, parse_command
-from pievse.firmware.mqtt.home_assistant import Topics, discovery
+from pievse.firmware.mqtt.home_assistant import Device, Topics, discovery
 from pievse.firmware.mqtt.state import state_payload
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,14 @@ class MqttBridge:
         charge_point_id: str,
         snapshot: Callable[[], dict[str, Any]],
         act: Callable[[Command], None],
-        device: tuple[str, str],
+        device: Device,
         monotonic: Callable[[], float],
         parts: Sequence[MqttPart] = (),
+        shares_site: bool = False,
     ) -> None:
         """`snapshot`: the `/api/status` document; `act` carries a checked command out and
-        raises ValueError where the box refuses it; `device`: model and firmware version."""
+        raises ValueError where the box refuses it; `device`: what HA shows of the box;
+        `shares_site`: the site's state and share are entities too."""
         parsed = parse_mqtt_url(config.url)
         if parsed is None:
             raise ValueError(f"[mqtt] url: not an mqtt:// or mqtts:// URL: {config.url!r}")
@@ -81,6 +83,7 @@ class MqttBridge:
         self._device = device
         self._monotonic = monotonic
         self._parts = tuple(parts)
+        self._shares_site = shares_site
         self.connected = False
         self.published = 0
         self.refused_commands = 0
@@ -140,9 +143,8 @@ class MqttBridge:
                 await client.subscribe(topic, qos=0)
         await client.publish(topics.availability, "online", qos=1, retain=True)
         if self._config.discovery_prefix:
-            model, version = self._device
             for topic, payload in discovery(
-                self._config.discovery_prefix, topics, self._node, model, version
+                self._config.discovery_prefix, topics, self._node, self._device, self._shares_site
             ):
                 await client.publish(topic, json.dumps(payload), qos=1, retain=True)
         self.connected = True
