@@ -219,6 +219,10 @@ class MqttConfig:
     """Home Assistant's discovery prefix; empty: no discovery."""
     state_interval_s: float = 30.0
     """The state is published on change and at least this often."""
+    grid_readings: bool = False
+    """A box alone on its supply (no [site] id) takes the grid's currents published on
+    <topic_prefix>/<id>/set/mains_meter as PUT /api/site/grid takes them: any client that
+    may publish there steers main-fuse protection between 0 A and main_fuse_a."""
 
 
 @dataclass(frozen=True)
@@ -466,6 +470,11 @@ def sharing_problem(config: Config) -> str | None:
     site's messages steer the fuse, so they are signed unless the owner says otherwise,
     and the charge point id is a level of their topics."""
     site = config.site
+    if config.mqtt.grid_readings and site.id:
+        return (
+            "[mqtt] grid_readings: a site's boxes share their grid readings signed, on the "
+            "site's topics; readings on the box's own topic are for a box alone on its supply"
+        )
     if not site.id:
         return None
     if not (config.mqtt.url and site.main_fuse_a):

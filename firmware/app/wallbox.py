@@ -200,6 +200,7 @@ class Wallbox:
                 (config.charge_point.model or board.name, firmware_version()),
                 clock,
                 None if self.site_share is None else (self.site_share, self.grid),
+                self.grid,
             )
         )
         self.commissioning = commissioning_for(self, options.data_dir)

@@ -50,10 +50,18 @@ class MqttPart(Protocol):
     async def farewell(self, client: aiomqtt.Client) -> None:
         """On a clean stop, before the box says it is offline."""
 
+    def mqtt_status(self) -> dict[str, Any]:
+        """What it adds to `/api/status` `mqtt` (may be nothing)."""
+
 
 def topic_level(text: str) -> str:
     """A charge point id as one topic level: no wildcards, no separators."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def box_topics(config: MqttConfig, charge_point_id: str) -> Topics:
+    """The box's own topics: `<topic_prefix>/<charge point id as a level>/...`."""
+    return Topics(f"{config.topic_prefix}/{topic_level(charge_point_id)}")
 
 
 class MqttBridge:
@@ -77,7 +85,7 @@ class MqttBridge:
         self._tls, self._host, self._port = parsed
         self._config = config
         self._node = topic_level(charge_point_id)
-        self.topics = Topics(f"{config.topic_prefix}/{self._node}")
+        self.topics = box_topics(config, charge_point_id)
         self._snapshot = snapshot
         self._act = act
         self._device = device
@@ -91,7 +99,7 @@ class MqttBridge:
         self.last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "broker": f"{self._host}:{self._port}",
             "connected": self.connected,
             "base_topic": self.topics.base,
@@ -99,6 +107,9 @@ class MqttBridge:
             "refused_commands": self.refused_commands,
             "ignored_retained": self.ignored_retained,
         }
+        for part in self._parts:
+            described |= part.mqtt_status()
+        return described
 
     async def run(self) -> None:
         backoff = BACKOFF_MIN_S
