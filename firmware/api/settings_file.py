@@ -120,16 +120,20 @@ class ConfigFileSettings:
         flags: Mapping[str, str],
         restart: Callable[[], Awaitable[None]],
         now: Callable[[], datetime],
+        written: Callable[[Mapping[str, Any]], None] = lambda _values: None,
     ) -> None:
         """`in_force`: the config the box runs with (flags applied); `flags`: dotted key ->
         the flag that overrides it in this run; `restart`: stops the box cleanly and starts
-        it again with the same command line."""
+        it again with the same command line; `written`: told the values (by dotted key)
+        once they are in the file, for what the box keeps elsewhere that would otherwise
+        win over the file at the next start."""
         self._path = path
         self._in_force = in_force
         self.started_at = started_at.isoformat()
         self._flags = dict(flags)
         self._restart = restart
         self._now = now
+        self._written = written
         self._restarting = False
 
     def describe(self) -> list[dict[str, Any]]:
@@ -159,9 +163,12 @@ class ConfigFileSettings:
             _sync_directory(path.parent)
         except OSError as exc:
             raise SettingsUnsaved(f"cannot write the config file {path}: {exc}") from None
-        changed = ", ".join(dotted(s, k) for s, keys in change.values.items() for k in keys)
-        log.warning("settings changed over the local API (%s): the box restarts", changed)
+        changed = {dotted(s, k): v for s, keys in change.values.items() for k, v in keys.items()}
+        log.warning(
+            "settings changed over the local API (%s): the box restarts", ", ".join(changed)
+        )
         self._restarting = True
+        self._written(changed)
 
     async def restart(self) -> None:
         await self._restart()

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -211,6 +211,7 @@ class Wallbox:
             overridden_keys(options),
             lambda: self._restart("Soft", "settings changed over the local API", SETTINGS_CHANGED),
             clock.now,
+            self._settings_written,
         )
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
@@ -220,6 +221,12 @@ class Wallbox:
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
         self.api_gate: ConnectionGate | None = None
+
+    def _settings_written(self, values: Mapping[str, Any]) -> None:
+        """A new default mode is the mode from now on: the one `PUT /api/mode` last set is
+        kept in the database and would win over the file at the next start."""
+        if "site.mode" in values:
+            self.charging_mode.set(values["site.mode"], self.charging_mode.setpoint_a)
 
     def _own_power_w(self) -> float:
         m = self.controller.measurements

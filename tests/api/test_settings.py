@@ -197,6 +197,16 @@ def _section(text: str, name: str) -> dict[str, Any]:
     return tomllib.loads(text)[name]
 
 
+async def test_a_new_default_mode_wins_over_the_mode_the_api_set_before(tmp_path: Path) -> None:
+    async with running_wallbox(tmp_path, FAST_CONFIG) as box:
+        assert (await box.put("/api/mode", {"mode": "off", "setpoint_a": 10}))[0] == 200
+        code, _ = await _request(box, "PUT", {"site.mode": "pv"})
+        assert code == 202
+        assert await box.get("/api/mode") == (200, {"mode": "pv", "setpoint_a": 10.0})
+    async with running_wallbox(tmp_path, FAST_CONFIG) as again:
+        assert (await again.get("/api/mode"))[1]["mode"] == "pv", "kept for the next start"
+
+
 async def test_a_bad_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
     async with running_wallbox(tmp_path, FAST_CONFIG) as box:
         for key, value in (
