@@ -3,9 +3,13 @@ refusal, never anything else), the discovery messages and the state's shape."""
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from pievse.firmware.mqtt.bridge import topic_level
 from pievse.firmware.mqtt.commands import (
@@ -181,3 +185,40 @@ def test_the_configuration_url_is_where_a_browser_elsewhere_finds_the_page(
     listen: str, allowed: str, url: str | None
 ) -> None:
     assert page_url(listen, allowed) == url
+
+
+def _render(template: str, state: dict) -> str:
+    """As Home Assistant renders a value template: a sandboxed Jinja2 environment, the
+    state topic's JSON as `value_json`, the result as a string."""
+    environment = ImmutableSandboxedEnvironment()
+    return str(environment.from_string(template).render(value_json=state))
+
+
+@pytest.mark.parametrize("pilot", ["A", "C", "F"])
+def test_every_template_renders_what_its_entity_takes(pilot: str) -> None:
+    """A number or text for sensors, "None" (HA's unknown) for a value the box lacks, the
+    declared payloads for binary sensors, an option for the enum and the select."""
+    for setpoint in (None, 12.5):
+        status = _status(
+            pilot, "closed" if pilot == "C" else "open", [] if pilot != "F" else ["diode"]
+        )
+        status["site"] = {"mode": "pv", "setpoint_a": setpoint, "sharing": None}
+        state = json.loads(json.dumps(state_payload(status)))
+        for key, payload in _entities().items():
+            if "value_template" not in payload:
+                continue
+            shown = _render(payload["value_template"], state)
+            if payload.get("payload_on"):
+                assert shown in ("True", "False", "None"), (key, shown)
+            elif "options" in payload:
+                assert shown in [*payload["options"], "None"], (key, shown)
+            elif key == "setpoint_a":
+                assert shown == ("None" if setpoint is None else "12.5")
+            elif payload.get("state_class"):
+                assert shown == "None" or math.isfinite(float(shown)), (key, shown)
+            else:
+                assert shown and shown != "", (key, shown)
+        assert (
+            _render(_entities()["plugged_in"]["value_template"], state)
+            == {"A": "False", "C": "True", "F": "None"}[pilot]
+        )
