@@ -4,6 +4,7 @@ kept beside it as `<name>.previous`). The box applies them by restarting."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -27,6 +28,9 @@ from pievse.firmware.persistence.private_files import write_private_file
 
 log = logging.getLogger(__name__)
 PREVIOUS_SUFFIX = ".previous"
+REFUSED_SUFFIX = ".refused"
+MARK = "# written by pievse (PUT /api/settings) at {at}, sha256 {digest}"
+MARKED = re.compile(r"# written by pievse \(PUT /api/settings\) at \S+, sha256 ([0-9a-f]{64})\n")
 
 
 class SettingRefused(ValueError):
@@ -99,14 +103,38 @@ def _without_secrets(message: str, values: Mapping[str, Mapping[str, Any]]) -> s
     return message
 
 
-def render(tables: Mapping[str, Mapping[str, Any]], note: str) -> str:
-    """A config file the loader reads back: a comment, then each table's keys."""
-    lines = [f"# {note}", ""]
+def render(tables: Mapping[str, Mapping[str, Any]], at: str) -> str:
+    """A config file the loader reads back: the mark (when, and the digest of what follows
+    it: `roll_back` knows the file is as written), then each table's keys."""
+    lines = [""]
     for section, keys in tables.items():
         lines.append(f"[{section}]")
         lines += [f"{key} = {toml_value(value)}" for key, value in keys.items()]
         lines.append("")
-    return "\n".join(lines)
+    body = "\n".join(lines)
+    return MARK.format(at=at, digest=hashlib.sha256(body.encode()).hexdigest()) + "\n" + body
+
+
+def roll_back(path: Path) -> Path | None:
+    """After settings written over the API kept the box from starting: the previous file
+    back in place, the refused one kept beside it (returned). None (nothing done) unless
+    the file is exactly as the route wrote it and the previous one is there: a file edited
+    since is its editor's, and a second failure finds no previous file, so this never
+    loops."""
+    previous = path.with_name(path.name + PREVIOUS_SUFFIX)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    mark = MARKED.match(text)
+    body = text[mark.end() :] if mark else ""
+    if not mark or hashlib.sha256(body.encode()).hexdigest() != mark[1] or not previous.exists():
+        return None
+    refused = path.with_name(path.name + REFUSED_SUFFIX)
+    write_private_file(refused, text)
+    os.replace(previous, path)
+    _sync_directory(path.parent)
+    return refused
 
 
 class ConfigFileSettings:
@@ -156,10 +184,9 @@ class ConfigFileSettings:
         change = checked_change(body, base, str(path), self._flags)
         for section, keys in change.values.items():
             tables.setdefault(section, {}).update(keys)
-        note = f"written by pievse (PUT /api/settings) at {self._now().isoformat()}"
         try:
             write_private_file(path.with_name(path.name + PREVIOUS_SUFFIX), old_text)
-            write_private_file(path, render(tables, note))
+            write_private_file(path, render(tables, self._now().isoformat()))
             _sync_directory(path.parent)
         except OSError as exc:
             raise SettingsUnsaved(f"cannot write the config file {path}: {exc}") from None

@@ -17,6 +17,8 @@ from pievse.firmware.api.settings_file import (
     SettingRefused,
     SettingsUnsaved,
     checked_change,
+    render,
+    roll_back,
 )
 from pievse.firmware.api.settings_keys import OFFERED, bounds, choices, describe_keys
 from pievse.firmware.config import (
@@ -257,3 +259,25 @@ def test_a_box_without_a_config_file_says_it_cannot_save() -> None:
     settings = ConfigFileSettings(None, Config(), now, {}, restart, lambda: now)
     with pytest.raises(SettingsUnsaved, match="--config"):
         settings.change({"site.main_fuse_a": 20})
+
+
+def test_only_a_file_as_the_route_wrote_it_is_rolled_back(tmp_path: Path) -> None:
+    path = tmp_path / "pievse.toml"
+    written = render({"site": {"main_fuse_a": 20.0}}, "2026-12-07T00:00:00+00:00")
+    assert load_config(_write(path, written)).site.main_fuse_a == 20.0
+    assert roll_back(path) is None, "no previous file: nothing to go back to"
+    previous = path.with_name("pievse.toml.previous")
+    previous.write_text("[site]\nmain_fuse_a = 32.0\n")
+    _write(path, written.replace("20.0", "25.0"))
+    assert roll_back(path) is None, "edited by hand since: the editor's file stays"
+    assert load_config(path).site.main_fuse_a == 25.0 and previous.exists()
+    _write(path, written)
+    refused = roll_back(path)
+    assert refused == tmp_path / "pievse.toml.refused" and refused.read_text() == written
+    assert load_config(path).site.main_fuse_a == 32.0 and not previous.exists()
+    assert roll_back(path) is None
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -70,3 +70,38 @@ async def test_a_new_main_fuse_applies_through_a_restart_of_the_same_process(
             await asyncio.wait_for(process.wait(), 20)
     assert process.returncode == 0
     assert "main_fuse_a = 25" in (tmp_path / "pievse.toml.previous").read_text()
+
+
+async def test_settings_that_keep_the_box_from_starting_give_way_to_the_previous_file(
+    tmp_path: Path,
+) -> None:
+    """Security profile 2 passes the key's rule but needs an AuthorizationKey and a CSMS
+    root certificate at the start: the box would not come back, and the page with it."""
+    config = tmp_path / "pievse.toml"
+    original = FAST_CONFIG + f'\n[ocpp]\ncsms_url = "ws://127.0.0.1:{free_port()}/ocpp"\n'
+    config.write_text(original)
+    port = free_port()
+    command = [*PIEVSE, "run", "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    command += ["--api", f"127.0.0.1:{port}"]
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(*command, stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            first = await _settings_after(http, base, None)
+            async with http.put(f"{base}/api/settings", json={"security.profile": 2}) as answer:
+                assert answer.status == 202
+            second = await _settings_after(http, base, first["started_at"], timeout=60)
+            profile = {e["key"]: e for e in second["keys"]}["security.profile"]
+            assert profile["value"] == -1, "the previous file is in force"
+            assert process.returncode is None
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+    assert config.read_text() == original
+    assert "profile = 2" in (tmp_path / "pievse.toml.refused").read_text()
+    assert not (tmp_path / "pievse.toml.previous").exists(), "a second failure cannot loop"
+    logged = log.read_text()
+    assert "keep the box from starting" in logged and "needs an AuthorizationKey" in logged
