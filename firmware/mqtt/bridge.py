@@ -96,6 +96,7 @@ class MqttBridge:
         self.published = 0
         self.refused_commands = 0
         self.ignored_retained = 0
+        self.failed_messages = 0
         self.last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
@@ -106,6 +107,7 @@ class MqttBridge:
             "last_error": self.last_error,
             "refused_commands": self.refused_commands,
             "ignored_retained": self.ignored_retained,
+            "failed_messages": self.failed_messages,
         }
         for part in self._parts:
             described |= part.mqtt_status()
@@ -202,7 +204,14 @@ class MqttBridge:
         raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
         for part in self._parts:
             if part.accepts(topic):
-                part.receive(topic, raw)
+                try:
+                    part.receive(topic, raw)
+                except Exception:
+                    # A part must refuse what it cannot take; one that raises instead is a
+                    # defect, and must not end the connection every other part rides on.
+                    self.failed_messages += 1
+                    if _worth_logging(self.failed_messages):
+                        log.exception("MQTT message on %s failed its part", topic[:120])
                 return
         self._command(topic, raw)
 

@@ -139,6 +139,31 @@ async def test_a_site_box_declares_its_site_state_and_share(tmp_path: Path, brok
         assert isinstance(published["site_share_a"], float)
 
 
+async def test_a_site_message_no_json_parser_takes_is_ignored_and_the_bridge_lives_on(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """Python's JSON parser refuses an integer of more than 4300 digits with a plain
+    ValueError and nests about a thousand deep before a RecursionError: neither is its
+    JSONDecodeError, and either, on a site topic, ended the box's MQTT task."""
+    site = f'\n[site]\nid = "home"\nmain_fuse_a = 32.0\nsecret = "{"s" * 16}"\n'
+    hostile = [b'{"v": ' + b"9" * 5000 + b"}", b"[" * 8000, b'{"a": ' * 3000]
+    async with (
+        broker.watch() as watch,
+        running_wallbox(tmp_path, mqtt_config(broker) + site) as box,
+    ):
+        await watch.wait_for(f"{BASE}/availability", b"online")
+        for payload in hostile:
+            await watch.publish("pievse/site/home/box/stranger", payload)
+            await watch.publish("pievse/site/home/grid", payload)
+        status = await box.wait_for(
+            lambda s: s["site"]["sharing"]["ignored_messages"] >= 2 * len(hostile), timeout=5
+        )
+        await watch.publish(f"{BASE}/set/mode", "off")
+        status = await box.wait_for(lambda s: s["site"]["mode"] == "off")
+        assert status["mqtt"]["connected"] and status["mqtt"]["last_error"] is None
+        assert status["mqtt"]["failed_messages"] == 0, "the codec refused them itself"
+
+
 async def test_commands_go_through_the_apis_checks(tmp_path: Path, broker: Broker) -> None:
     async with broker.watch() as watch, running_wallbox(tmp_path, mqtt_config(broker)) as box:
         await watch.wait_for(f"{BASE}/availability", b"online")

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from pievse.firmware.mqtt.bridge import topic_level
+from pievse.firmware.config import MqttConfig
+from pievse.firmware.mqtt.bridge import MqttBridge, topic_level
 from pievse.firmware.mqtt.commands import (
     CommandError,
     SetMode,
@@ -222,3 +223,38 @@ def test_every_template_renders_what_its_entity_takes(pilot: str) -> None:
             _render(_entities()["plugged_in"]["value_template"], state)
             == {"A": "False", "C": "True", "F": "None"}[pilot]
         )
+
+
+class _Broken:
+    def __init__(self) -> None:
+        self.subscriptions: list[str] = []
+
+    def accepts(self, topic: str) -> bool:
+        return topic == "x/broken"
+
+    def receive(self, topic: str, payload: bytes) -> None:
+        raise KeyError("a defect in a part")
+
+    async def run(self, client: object) -> None: ...
+
+    async def farewell(self, client: object) -> None: ...
+
+    def mqtt_status(self) -> dict:
+        return {}
+
+
+def test_a_part_that_raises_is_counted_and_the_connection_goes_on() -> None:
+    acted: list[object] = []
+    bridge = MqttBridge(
+        MqttConfig(url="mqtt://127.0.0.1"),
+        "box",
+        dict,
+        acted.append,
+        Device("m", "v"),
+        lambda: 0.0,
+        [_Broken()],
+    )
+    bridge._route("x/broken", b"{}")
+    bridge._route("pievse/box/set/mode", b"pv")
+    assert bridge.describe()["failed_messages"] == 1
+    assert acted == [SetMode("pv")], "the next message is routed as ever"
