@@ -505,7 +505,10 @@ def _parse_section(section_type: Any, name: str, table: dict[str, Any], where: s
             ok = isinstance(value, int) and not isinstance(value, bool)
         elif isinstance(default, float):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            value = float(value) if ok else value
+            try:
+                value = float(value) if ok else value
+            except OverflowError:  # JSON (the settings route) has integers no float holds
+                value = float("inf") if value > 0 else float("-inf")
         else:
             ok = isinstance(value, str)
         description, check = _RULES.get((name, key), ("", lambda _v: True))

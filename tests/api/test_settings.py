@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pievse.firmware.api.settings_file import (
     ConfigFileSettings,
@@ -281,3 +283,53 @@ def test_only_a_file_as_the_route_wrote_it_is_rolled_back(tmp_path: Path) -> Non
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats()
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from([f"{s}.{k}" for s, k in OFFERED] + ["api.token", "x", ""]),
+        JSON_VALUES,
+        max_size=4,
+    )
+)
+def test_any_body_is_a_checked_change_or_a_refusal_naming_its_key(body: dict[str, Any]) -> None:
+    try:
+        change = checked_change(body, Config(), "f", {})
+    except SettingRefused as exc:
+        assert str(exc) and (exc.key is None or exc.key in body or "." in exc.key)
+        return
+    merged = {s: dict(keys) for s, keys in change.values.items()}
+    assert parse_config(merged, "f") is not None, "what passes, the loader reads"
+
+
+async def test_numbers_no_float_holds_are_a_400_on_every_route(tmp_path: Path) -> None:
+    huge = "9" * 5000
+    async with running_wallbox(tmp_path, FAST_CONFIG) as box:
+        for method, path, body in (
+            ("PUT", "/api/settings", f'{{"site.main_fuse_a": {huge}}}'),
+            ("PUT", "/api/settings", f'{{"site.main_fuse_a": {"9" * 400}}}'),
+            ("PUT", "/api/mode", f'{{"setpoint_a": {huge}}}'),
+            ("PUT", "/api/site/grid", f'{{"current_a": [{huge}, 0, 0]}}'),
+            ("PUT", "/api/availability", f'{{"operative": {huge}}}'),
+            ("POST", "/api/commission", f'{{"x": {huge}}}'),
+            ("POST", "/api/bench/ev", f'{{"state": "A", "max_current_a": {huge}}}'),
+        ):
+            async with box.http.request(
+                method,
+                f"{box.base}{path}",
+                data=body.encode(),
+                headers={"Content-Type": "application/json"},
+            ) as response:
+                assert response.status == 400, (path, await response.text())
+        assert (await box.status())["listener_errors"] == 0
