@@ -443,7 +443,10 @@ class Wallbox:
         return f"free charging as {tag!r}" if tag else "any presented tag authorizes"
 
     async def stop(self) -> None:
-        self.systemd.stopping()
+        if self.restart_kind in (None, "Firmware"):
+            self.systemd.stopping()  # the process ends (under systemd, a new release too)
+        else:
+            self.systemd.status(f"restarting in place ({self.restart_kind})")
         # Reboot when the box restarts itself; a plain stop (SIGTERM) may be for good. Either
         # way the connectors go Unavailable, never Preparing for a session that cannot come.
         self.controller.shut_down_session("Reboot" if self.restart_kind else "Other")

@@ -5,6 +5,10 @@ reads the new file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -105,3 +109,47 @@ async def test_settings_that_keep_the_box_from_starting_give_way_to_the_previous
     assert not (tmp_path / "pievse.toml.previous").exists(), "a second failure cannot loop"
     logged = log.read_text()
     assert "keep the box from starting" in logged and "needs an AuthorizationKey" in logged
+
+
+async def test_under_systemd_the_restart_in_place_never_says_stopping(tmp_path: Path) -> None:
+    """Type=notify: STOPPING=1 makes systemd wait for the main process to exit and kill it
+    after TimeoutStopSec; an exec keeps the PID, so the new process would be killed 15 s
+    into its run. It says READY=1 again instead, and STOPPING=1 only on a real stop."""
+    address = str(tmp_path / "notify.sock")
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(address)
+    receiver.setblocking(False)
+    config = tmp_path / "pievse.toml"
+    config.write_text(FAST_CONFIG)
+    port = free_port()
+    command = [*PIEVSE, "run", "--config", str(config), "--data-dir", str(tmp_path / "data")]
+    command += ["--api", f"127.0.0.1:{port}"]
+    env = {**os.environ, "NOTIFY_SOCKET": address}
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    messages: list[str] = []
+
+    def heard() -> list[str]:
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                messages.append(receiver.recv(4096).decode())
+        return messages
+
+    try:
+        async with aiohttp.ClientSession() as http:
+            first = await _settings_after(http, base, None)
+            async with http.put(f"{base}/api/settings", json={"site.pv_enable_delay_s": 30}):
+                pass
+            await _settings_after(http, base, first["started_at"])
+        ready = [m for m in heard() if m.startswith("READY=1")]
+        assert len(ready) == 2 and "STOPPING=1" not in messages, messages
+        assert "STATUS=restarting in place (Soft)" in messages
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+        assert heard()[-1] == "STOPPING=1"
+    finally:
+        if process.returncode is None:
+            process.kill()
+        receiver.close()
