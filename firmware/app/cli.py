@@ -347,7 +347,12 @@ def _flash_pilot(args: argparse.Namespace) -> int:
 def _settings_refused(options: RunOptions, exc: ConfigError) -> None:
     """Settings written over the local API that keep the box from starting (a security
     profile without its certificate, MQTT without its extra) would leave it unreachable, and
-    the page with it: the previous file comes back and the box starts again on it."""
+    the page with it: the previous file comes back and the box starts again on it. Not when
+    the file or a flag fails its own checks (a flag given by hand is no settings change)."""
+    try:
+        resolve_config(options)
+    except ConfigError:
+        return
     refused = None if options.config is None else roll_back(options.config)
     if refused is None:
         return

@@ -9,12 +9,14 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from pievse.firmware.api.settings_file import render
 from tests.conftest import FAST_CONFIG
 from tests.rigs.process import PIEVSE, free_port
 
@@ -153,3 +155,15 @@ async def test_under_systemd_the_restart_in_place_never_says_stopping(tmp_path: 
         if process.returncode is None:
             process.kill()
         receiver.close()
+
+
+def test_a_bad_flag_is_no_settings_change_and_rolls_nothing_back(tmp_path: Path) -> None:
+    config = tmp_path / "pievse.toml"
+    config.write_text(render({"site": {"main_fuse_a": 20.0}}, "2026-12-07T00:00:00+00:00"))
+    (tmp_path / "pievse.toml.previous").write_text("[site]\nmain_fuse_a = 32.0\n")
+    command = [*PIEVSE, "run", "--config", str(config), "--csms", "http://not-a-ws-url"]
+    command += ["--data-dir", str(tmp_path / "data"), "--api", f"127.0.0.1:{free_port()}"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--csms" in done.stderr
+    assert "main_fuse_a = 20.0" in config.read_text()
+    assert not (tmp_path / "pievse.toml.refused").exists()
