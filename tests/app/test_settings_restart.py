@@ -18,7 +18,8 @@ import aiohttp
 
 from pievse.firmware.api.settings_file import render
 from tests.conftest import FAST_CONFIG
-from tests.rigs.process import PIEVSE, free_port
+from tests.rigs.csms import TestCsms
+from tests.rigs.process import PIEVSE, free_port, run_with_csms
 
 
 async def _get(http: aiohttp.ClientSession, url: str) -> Any:
@@ -167,3 +168,37 @@ def test_a_bad_flag_is_no_settings_change_and_rolls_nothing_back(tmp_path: Path)
     assert done.returncode == 2 and "--csms" in done.stderr
     assert "main_fuse_a = 20.0" in config.read_text()
     assert not (tmp_path / "pievse.toml.refused").exists()
+
+
+async def test_a_session_running_when_settings_change_ends_as_reboot_and_the_box_comes_back(
+    tmp_path: Path,
+) -> None:
+    """The clean stop of SIGTERM, told it is a restart: StopTransaction with reason Reboot,
+    then a new BootNotification from the same process."""
+    csms = TestCsms()
+    await csms.start()
+    port = free_port()
+    command = run_with_csms(csms.url, tmp_path, port)
+    process = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await csms.wait_status(1, "Available", timeout=20)
+        async with aiohttp.ClientSession() as http:
+            for action, body in (("ev", {"state": "C"}), ("tag", {"id_tag": "CARD-1"})):
+                async with http.post(f"{base}/api/bench/{action}", json=body) as response:
+                    assert response.status == 200
+            await csms.wait_status(1, "Charging", timeout=15)
+            mark = len(csms.received)
+            async with http.put(f"{base}/api/settings", json={"site.main_fuse_a": 16}) as put:
+                assert put.status == 202
+            stop = await csms.wait_for("StopTransaction", timeout=15, since=mark)
+            assert stop["reason"] == "Reboot"
+            await csms.wait_for("BootNotification", timeout=30, since=mark)
+            status = await _get(http, f"{base}/api/status")
+            assert status["site"]["main_fuse"]["main_fuse_a"] == 16.0
+            assert process.returncode is None, "the same process"
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+        await csms.stop()
