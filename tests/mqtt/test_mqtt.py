@@ -82,6 +82,7 @@ async def test_each_entity_people_act_on_is_discovered_and_follows_the_box(
             ("sensor", "vehicle"): {"device_class": "enum"},
             ("sensor", "fault_names"): {},
             ("sensor", "voltage_l1_v"): {"device_class": "voltage", "state_class": "measurement"},
+            ("sensor", "voltage_l2_v"): {"device_class": "voltage", "state_class": "measurement"},
             ("sensor", "voltage_l3_v"): {"unit_of_measurement": "V"},
             ("sensor", "current_l2_a"): {"state_class": "measurement"},
             ("sensor", "power_w"): {"state_class": "measurement"},
@@ -114,7 +115,8 @@ async def test_each_entity_people_act_on_is_discovered_and_follows_the_box(
         await start_charging(box)
         charging = await state(watch, lambda s: s["contactor_closed"] is True)
         assert (charging["vehicle"], charging["plugged_in"]) == ("ready", True)
-        assert charging["voltage_l1_v"] == pytest.approx(230.0, abs=5)
+        for phase in (1, 2, 3):
+            assert charging[f"voltage_l{phase}_v"] == pytest.approx(230.0, abs=5)
         await watch.publish(f"{BASE}/set/setpoint_a", "12.5")
         await state(watch, lambda s: s["setpoint_a"] == 12.5)
         await watch.publish(f"{BASE}/set/setpoint_a", "none")
