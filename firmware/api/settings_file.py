@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from pievse.firmware.persistence.private_files import write_private_file
 log = logging.getLogger(__name__)
 PREVIOUS_SUFFIX = ".previous"
 REFUSED_SUFFIX = ".refused"
+REFUSED_MARK = "# refused at the start: "
 MARK = "# written by pievse (PUT /api/settings) at {at}, sha256 {digest}"
 MARKED = re.compile(r"# written by pievse \(PUT /api/settings\) at \S+, sha256 ([0-9a-f]{64})\n")
 
@@ -115,12 +116,12 @@ def render(tables: Mapping[str, Mapping[str, Any]], at: str) -> str:
     return MARK.format(at=at, digest=hashlib.sha256(body.encode()).hexdigest()) + "\n" + body
 
 
-def roll_back(path: Path) -> Path | None:
+def roll_back(path: Path, reason: str) -> Path | None:
     """After settings written over the API kept the box from starting: the previous file
-    back in place, the refused one kept beside it (returned). None (nothing done) unless
-    the file is exactly as the route wrote it and the previous one is there: a file edited
-    since is its editor's, and a second failure finds no previous file, so this never
-    loops."""
+    back in place, the refused one kept beside it (returned) under a first line saying why.
+    None (nothing done) unless the file is exactly as the route wrote it and the previous
+    one is there: a file edited since is its editor's, and a second failure finds no
+    previous file, so this never loops."""
     previous = path.with_name(path.name + PREVIOUS_SUFFIX)
     try:
         text = path.read_text()
@@ -131,7 +132,8 @@ def roll_back(path: Path) -> Path | None:
     if not mark or hashlib.sha256(body.encode()).hexdigest() != mark[1] or not previous.exists():
         return None
     refused = path.with_name(path.name + REFUSED_SUFFIX)
-    write_private_file(refused, text)
+    why = " ".join(reason.split())[:300]
+    write_private_file(refused, f"{REFUSED_MARK}{why}\n{text}")
     os.replace(previous, path)
     _sync_directory(path.parent)
     return refused
@@ -166,6 +168,22 @@ class ConfigFileSettings:
 
     def describe(self) -> list[dict[str, Any]]:
         return describe_keys(self._in_force)
+
+    def refused(self) -> dict[str, str] | None:
+        """The last change the start refused and rolled back, while the file is still the
+        one put back (a later change or edit makes the file newer: then None)."""
+        if self._path is None:
+            return None
+        refused = self._path.with_name(self._path.name + REFUSED_SUFFIX)
+        try:
+            newer = refused.stat().st_mtime >= self._path.stat().st_mtime
+            first = refused.read_text().partition("\n")[0] if newer else ""
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not first.startswith(REFUSED_MARK):
+            return None
+        at = datetime.fromtimestamp(refused.stat().st_mtime, UTC).isoformat()
+        return {"error": first.removeprefix(REFUSED_MARK), "at": at}
 
     def change(self, body: Mapping[str, Any]) -> None:
         """Checks `body` and writes the file; raises SettingRefused (nothing written) or

@@ -6,7 +6,8 @@ one exists (`api/access.py`): the settings hold the CSMS URL and its credentials
 A refused value: 400 `{"error": <the loader's message>, "key": "<section>.<name>"}`;
 settings that cannot be saved here at all (no config file, an unreadable or unwritable
 one, a restart under way): 409. Success: 202 `{"restart": true, "started_at": ...}`, sent
-before the restart begins; the page waits for another `started_at`."""
+before the restart begins; the page waits for another `started_at`. A change the start
+refused and rolled back shows in `GET` as `"refused": {"error", "at"}` until the next."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class Settings(Protocol):
     def describe(self) -> list[dict[str, Any]]:
         """Each offered key; a secret's value is null, `set` says whether one is set."""
 
+    def refused(self) -> dict[str, str] | None:
+        """`{"error", "at"}` of the last change the start refused and rolled back, while
+        the file put back is still the one in force; None otherwise."""
+
     def change(self, body: Mapping[str, Any]) -> None:
         """Checks and saves; raises SettingRefused (nothing written) or SettingsUnsaved.
         Must not restart: the answer goes out first."""
@@ -39,7 +44,11 @@ class Settings(Protocol):
 
 def add_settings_routes(app: web.Application, settings: Settings) -> None:
     async def get(_request: web.Request) -> web.Response:
-        return web.json_response({"started_at": settings.started_at, "keys": settings.describe()})
+        answer: dict[str, Any] = {"started_at": settings.started_at, "keys": settings.describe()}
+        refused = settings.refused()
+        if refused is not None:
+            answer["refused"] = refused
+        return web.json_response(answer)
 
     async def put(request: web.Request) -> web.StreamResponse:
         try:

@@ -353,7 +353,7 @@ def _settings_refused(options: RunOptions, exc: ConfigError) -> None:
         resolve_config(options)
     except ConfigError:
         return
-    refused = None if options.config is None else roll_back(options.config)
+    refused = None if options.config is None else roll_back(options.config, str(exc))
     if refused is None:
         return
     log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@ secrets never given back, the token needed over loopback too once one exists."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -267,17 +268,30 @@ def test_only_a_file_as_the_route_wrote_it_is_rolled_back(tmp_path: Path) -> Non
     path = tmp_path / "pievse.toml"
     written = render({"site": {"main_fuse_a": 20.0}}, "2026-12-07T00:00:00+00:00")
     assert load_config(_write(path, written)).site.main_fuse_a == 20.0
-    assert roll_back(path) is None, "no previous file: nothing to go back to"
+    assert roll_back(path, "why") is None, "no previous file: nothing to go back to"
     previous = path.with_name("pievse.toml.previous")
     previous.write_text("[site]\nmain_fuse_a = 32.0\n")
     _write(path, written.replace("20.0", "25.0"))
-    assert roll_back(path) is None, "edited by hand since: the editor's file stays"
+    assert roll_back(path, "why") is None, "edited by hand since: the editor's file stays"
     assert load_config(path).site.main_fuse_a == 25.0 and previous.exists()
     _write(path, written)
-    refused = roll_back(path)
-    assert refused == tmp_path / "pievse.toml.refused" and refused.read_text() == written
+    refused = roll_back(path, "[security] profile = 2: profile 2 needs\nan AuthorizationKey")
+    assert refused == tmp_path / "pievse.toml.refused"
+    assert refused.read_text() == (
+        "# refused at the start: [security] profile = 2: profile 2 needs an AuthorizationKey\n"
+        + written
+    )
     assert load_config(path).site.main_fuse_a == 32.0 and not previous.exists()
-    assert roll_back(path) is None
+    assert roll_back(path, "why") is None
+
+    async def restart() -> None: ...
+
+    now = datetime.now(UTC)
+    settings = ConfigFileSettings(path, Config(), now, {}, restart, lambda: now)
+    shown = settings.refused()
+    assert shown is not None and shown["error"].endswith("needs an AuthorizationKey")
+    os.utime(path, (refused.stat().st_mtime + 1,) * 2)  # a later change or edit
+    assert settings.refused() is None
 
 
 def _write(path: Path, text: str) -> Path:

@@ -102,6 +102,8 @@ async def test_settings_that_keep_the_box_from_starting_give_way_to_the_previous
             second = await _settings_after(http, base, first["started_at"], timeout=60)
             profile = {e["key"]: e for e in second["keys"]}["security.profile"]
             assert profile["value"] == -1, "the previous file is in force"
+            assert "needs an AuthorizationKey" in second["refused"]["error"]
+            assert "refused" not in first
             assert process.returncode is None
     finally:
         if process.returncode is None:
