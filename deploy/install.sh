@@ -282,7 +282,13 @@ if [ $live = 1 ]; then
     chown root:pievse /opt/pievse /opt/pievse/releases
     chmod 0775 /opt/pievse /opt/pievse/releases
     chown -R pievse:pievse /var/lib/pievse
-    chown root:pievse /etc/pievse/pievse.toml
+    # The page's settings (PUT /api/settings) write the config file anew and rename it over
+    # the old: the directory is the service's to write in, sticky so that it can replace
+    # only files it owns (the config, never board.toml).
+    chown root:pievse /etc/pievse
+    chmod 1770 /etc/pievse
+    chown pievse:pievse /etc/pievse/pievse.toml
+    chmod 0600 /etc/pievse/pievse.toml
     udevadm control --reload-rules || true
     systemctl daemon-reload
     systemctl enable pievse.service >/dev/null

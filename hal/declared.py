@@ -250,10 +250,19 @@ def converted(
     if not ok:
         says = check is not None and check.says_type
         raise Refused(check.expected if says else (names or TYPE_NAMES)[base], raw, entry.name)  # type: ignore[union-attr]
-    value: Any = float(raw) if base is float else raw  # type: ignore[arg-type]
+    value: Any = _as_float(raw) if base is float else raw  # type: ignore[arg-type]
     if check is not None and not check.holds(value):
         raise Refused(check.expected, raw if show_raw else value, entry.name)
     return kind(value) if kind is not base else value
+
+
+def _as_float(raw: float) -> float:
+    """JSON (an API body, an MQTT message) has integers no float holds: they are beyond
+    every bound, not an OverflowError."""
+    try:
+        return float(raw)
+    except OverflowError:
+        return float("inf") if raw > 0 else float("-inf")
 
 
 def read(

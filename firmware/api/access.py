@@ -8,6 +8,9 @@ handler runs (so a refused request changes nothing, and a route added later gets
    state, and for reading too unless `[api] lan_read` opens it; the status page's own files
    hold no data and load without it, so the page can ask for it (401). It is compared in
    constant time and never logged.
+   The settings (`/api/settings`: the CSMS URL and its credentials) need it from
+   everywhere, loopback too, as soon as one is configured or was made, reading included
+   (`lan_read` does not open them, and the token is never taken from their query).
 4. Whatever changes state (every method but GET/HEAD/OPTIONS, bodiless actions too) must say
    `Content-Type: application/json` (415). A browser cannot send that cross-origin without a
    CORS preflight, which this API never grants; a form or a file transfer cannot send it.
@@ -40,6 +43,8 @@ TOKEN_SETTING = "api:token"
 TOKEN_FILE = "api-token"
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_TIMEOUT_S = 10.0
+SETTINGS_PATH = "/api/settings"
+HOLDS_SECRETS = frozenset({SETTINGS_PATH})
 JSON = "application/json"
 
 
@@ -67,6 +72,9 @@ class ApiAccess:
     lan_read: bool = False
     listen_host: str = "127.0.0.1"
     allowed_hosts: frozenset[str] = frozenset()
+    settings_token: str | None = None
+    """What the routes holding secrets ask for over loopback too (`token` where it is
+    stricter); None on loopback while no token exists."""
 
     def refusal(self, request: web.Request) -> web.Response | None:
         """Why `request` may not reach its handler (checks 1 to 4), or None."""
@@ -82,7 +90,10 @@ class ApiAccess:
         origin = request.headers.get("Origin")
         if origin is not None and (host is None or not same_origin(origin, host)):
             return _refuse(403, f"Origin {origin[:80]!r} is not this box's page")
-        if self.token is not None and not self._token_given(request):
+        token = self.token
+        if request.path in HOLDS_SECRETS:
+            token = self.token or self.settings_token
+        if token is not None and not self._token_given(request, token):
             return _refuse(
                 401,
                 "this API needs its token: Authorization: Bearer <token>",
@@ -94,19 +105,20 @@ class ApiAccess:
             )
         return None
 
-    def _token_given(self, request: web.Request) -> bool:
+    def _token_given(self, request: web.Request, token: str) -> bool:
+        secret = request.path in HOLDS_SECRETS
         open_read = request.method in READING and (
             self.lan_read or request.path == "/" or request.path.startswith("/static/")
         )
-        if open_read or self.token is None:
+        if open_read and not secret:
             return True
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
-        if not given and request.method in READING:
+        if not given and request.method in READING and not secret:
             # An EventSource cannot send headers: reading may name it in the query.
             scheme, value = "bearer", request.query.get("token", "")
         return scheme.lower() == "bearer" and hmac.compare_digest(
-            value.strip().encode(), self.token.encode()
+            value.strip().encode(), token.encode()
         )
 
     def middleware(self) -> Any:
@@ -148,7 +160,8 @@ def access_for(
     can be written), and the log names the file, never the token."""
     allowed = allowed_host_names(api.allowed_hosts) or frozenset()
     if is_loopback(host):
-        return ApiAccess(None, api.lan_read, host, allowed)
+        existing = api.token or store.get_setting(TOKEN_SETTING) or None
+        return ApiAccess(None, api.lan_read, host, allowed, existing)
     token = api.token or store.get_setting(TOKEN_SETTING)
     if not token:
         token = new_token()

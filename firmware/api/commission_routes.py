@@ -17,7 +17,7 @@ def add_commission_routes(app: web.Application, runs: Commissioning) -> None:
         raw = await request.read()
         try:
             body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # ValueError: also a number of 4300+ digits
             body = None
         if not isinstance(body, dict):
             return web.json_response({"error": "body must be a JSON object: {}"}, status=400)

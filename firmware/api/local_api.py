@@ -188,8 +188,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     try:
         body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except ValueError as exc:  # also UnicodeDecodeError, and an integer of 4300+ digits
+        raise BadRequest(f"body is not valid JSON: {str(exc)[:120]}") from None
     except RecursionError:
         raise BadRequest("body is nested too deeply") from None
     if not isinstance(body, dict):

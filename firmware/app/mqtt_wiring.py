@@ -21,30 +21,51 @@ def mqtt_bridge(
     status: Callable[[], dict[str, Any]],
     mode: ChargingMode,
     stop: Callable[[], object],
-    device: tuple[str, str],
+    model_and_version: tuple[str, str],
     clock: Clock,
     site: tuple[SiteShare, GridReadings] | None = None,
+    grid_feed: GridReadings | None = None,
 ) -> MqttBridge:
-    """`site`: the box's share of a site's supply, and the grid readings it shares."""
+    """`site`: the box's share of a site's supply, and the grid readings it shares;
+    `grid_feed`: where readings on the box's own topic go with `[mqtt] grid_readings`
+    (the same readings `PUT /api/site/grid` and a grid meter of the board's feed)."""
     try:
-        from pievse.firmware.mqtt.bridge import MqttBridge
+        from pievse.firmware.mqtt.bridge import MqttBridge, MqttPart, box_topics
     except ImportError as exc:
         raise ConfigError(
             f"{key(lambda c: c.mqtt.url)}: MQTT needs pip install 'pievse[mqtt]' "
             f"({exc.name} is missing)"
         ) from None
     from pievse.firmware.mqtt.commands import Command, carry_out
+    from pievse.firmware.mqtt.grid_feed import GridFeed
+    from pievse.firmware.mqtt.home_assistant import Device, page_url
     from pievse.firmware.mqtt.site_link import SiteLink
     from pievse.firmware.site.site_messages import SiteCodec
 
     def act(command: Command) -> None:
         carry_out(command, mode, stop)
 
-    parts = []
+    parts: list[MqttPart] = []
     if site is not None:
         share, grid = site
         codec = SiteCodec(config.site.id, config.site.secret)
         parts.append(SiteLink(share, codec, config.mqtt.topic_prefix, grid, clock))
+    if config.mqtt.grid_readings and grid_feed is not None:
+
+        def wall() -> float:
+            return clock.now().timestamp()
+
+        topics = box_topics(config.mqtt, config.charge_point.id)
+        grid_timeout_s = config.site.grid_timeout_s
+        parts.append(GridFeed(topics, grid_feed, wall, clock.monotonic, grid_timeout_s))
+    device = Device(*model_and_version, page_url(config.api.listen, config.api.allowed_hosts))
     return MqttBridge(
-        config.mqtt, config.charge_point.id, status, act, device, clock.monotonic, parts
+        config.mqtt,
+        config.charge_point.id,
+        status,
+        act,
+        device,
+        clock.monotonic,
+        parts,
+        shares_site=site is not None,
     )

@@ -7,15 +7,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from pievse.firmware.config import (
-    Config,
-    ConfigError,
-    Key,
-    key,
-    load_config,
-    sharing_problem,
-    with_values,
-)
+from pievse.firmware.config import Config, Key, key, load_config, with_values
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "pievse"
 
@@ -38,6 +30,15 @@ FLAG_KEYS: dict[str, tuple[str, Key[str]]] = {
 """RunOptions field -> (flag, the config key it overrides)."""
 
 
+def overridden_keys(options: RunOptions) -> dict[str, str]:
+    """Each key a flag overrides in this run ("<section>.<key>") -> the flag."""
+    return {
+        f"{named.section}.{named.name}": flag
+        for option, (flag, named) in FLAG_KEYS.items()
+        if getattr(options, option) is not None
+    }
+
+
 def resolve_config(options: RunOptions) -> Config:
     """The config file with command-line flags applied on top: each flag validated like its
     key and overriding that key only (the rest of its section stays as the file has it)."""
@@ -46,9 +47,6 @@ def resolve_config(options: RunOptions) -> Config:
         value = getattr(options, option)
         if value is not None:
             config = with_values(config, {overridden: value}, flag)
-            problem = sharing_problem(config)
-            if problem is not None:
-                raise ConfigError(f"{flag}: {problem}")
     return config
 
 

@@ -52,3 +52,9 @@ class SystemdNotifier:
 
     def stopping(self) -> None:
         self._send("STOPPING=1")
+
+    def status(self, text: str) -> None:
+        """What `systemctl status` shows, and nothing else changes: a restart in place
+        (exec, same PID) must not say STOPPING=1, or systemd waits for an exit that never
+        comes and kills the new process after TimeoutStopSec."""
+        self._send(f"STATUS={text}")

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from pievse.firmware.api.commission_routes import add_commission_routes
 from pievse.firmware.api.connection_gate import ConnectionGate, start_gated
 from pievse.firmware.api.live_history import LiveHistory
 from pievse.firmware.api.local_api import build_app
+from pievse.firmware.api.settings_file import ConfigFileSettings
+from pievse.firmware.api.settings_routes import add_settings_routes
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
@@ -28,7 +30,12 @@ from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_fronts import FrontChoice
 from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
 from pievse.firmware.app.process_share import ProcessShare
-from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
+from pievse.firmware.app.run_options import (
+    RunOptions,
+    firmware_version,
+    overridden_keys,
+    resolve_config,
+)
 from pievse.firmware.app.site_sources import (
     register_charging_mode,
     register_main_fuse,
@@ -75,6 +82,8 @@ RESTART_SETTING = "restart:kind"
 BENCH_SITE_NOTE = "the bench has a site: a house load, PV or a scenario (POST /api/bench/site)"
 VERSION_SWITCH = "VersionSwitch"
 """The restart's cause when the CSMS chose the other OCPP version (`auto`)."""
+SETTINGS_CHANGED = "SettingsChanged"
+"""The restart's cause when the config file was changed over the local API."""
 
 
 class Wallbox:
@@ -207,9 +216,19 @@ class Wallbox:
                 (config.charge_point.model or board.name, firmware_version()),
                 clock,
                 None if self.site_share is None else (self.site_share, self.grid),
+                self.grid,
             )
         )
         self.commissioning = commissioning_for(self, options.data_dir)
+        self.settings = ConfigFileSettings(
+            options.config,
+            config,
+            clock.now(),
+            overridden_keys(options),
+            lambda: self._restart("Soft", "settings changed over the local API", SETTINGS_CHANGED),
+            clock.now,
+            self._settings_written,
+        )
         self.history = LiveHistory(lambda: plot_inputs(self.controller), store)
         self.status_changes = StatusChanges()
         self._part_failures = PartFailures(clock.monotonic)
@@ -218,6 +237,12 @@ class Wallbox:
         self._services: list[asyncio.Task[None]] = []
         self.api_address: tuple[str, int] | None = None
         self.api_gate: ConnectionGate | None = None
+
+    def _settings_written(self, values: Mapping[str, Any]) -> None:
+        """A new default mode is the mode from now on: the one `PUT /api/mode` last set is
+        kept in the database and would win over the file at the next start."""
+        if "site.mode" in values:
+            self.charging_mode.set(values["site.mode"], self.charging_mode.setpoint_a)
 
     def _own_power_w(self) -> float:
         m = self.controller.measurements
@@ -381,6 +406,7 @@ class Wallbox:
             self.availability,
         )
         add_commission_routes(app, self.commissioning)
+        add_settings_routes(app, self.settings)
         try:
             self._runner, self.api_gate = await start_gated(
                 app, host, port, self.config.api.head_timeout_s
@@ -437,7 +463,10 @@ class Wallbox:
         return f"free charging as {tag!r}" if tag else "any presented tag authorizes"
 
     async def stop(self) -> None:
-        self.systemd.stopping()
+        if self.restart_kind in (None, "Firmware"):
+            self.systemd.stopping()  # the process ends (under systemd, a new release too)
+        else:
+            self.systemd.status(f"restarting in place ({self.restart_kind})")
         # Reboot when the box restarts itself; a plain stop (SIGTERM) may be for good. Either
         # way the connectors go Unavailable, never Preparing for a session that cannot come.
         self.controller.shut_down_session("Reboot" if self.restart_kind else "Other")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pievse.board.loader import BoardError
 from pievse.board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
+from pievse.firmware.api.settings_file import roll_back
 from pievse.firmware.app.run_options import (
     DEFAULT_DATA_DIR,
     FLAG_KEYS,
@@ -345,6 +346,29 @@ def _flash_pilot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_refused(options: RunOptions, exc: ConfigError) -> None:
+    """Settings written over the local API that keep the box from starting (a security
+    profile without its certificate, MQTT without its extra) would leave it unreachable, and
+    the page with it: the previous file comes back and the box starts again on it. Not when
+    the file or a flag fails its own checks (a flag given by hand is no settings change)."""
+    try:
+        resolve_config(options)
+    except ConfigError:
+        return
+    refused = None if options.config is None else roll_back(options.config, str(exc))
+    if refused is None:
+        return
+    log = logging.getLogger(__name__)
+    log.error(
+        "the settings changed over the local API keep the box from starting (%s): it starts "
+        "again with the previous config file; the refused one is %s",
+        exc,
+        refused,
+    )
+    logging.shutdown()
+    os.execv(sys.executable, sys.orig_argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -384,7 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     try:
         reset = asyncio.run(run(options))
-    except (BoardError, ConfigError, StoreError) as exc:
+    except ConfigError as exc:
+        _settings_refused(options, exc)
+        print(f"pievse: error: {exc}", file=sys.stderr)
+        return 2
+    except (BoardError, StoreError) as exc:
         print(f"pievse: error: {exc}", file=sys.stderr)
         return 2
     except ApiListenError as exc:

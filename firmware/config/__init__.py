@@ -172,12 +172,14 @@ def key(select: Callable[[Config], T]) -> Key[T]:
 
 def with_overrides(config: Config, overrides: dict[str, dict[str, Any]], where: str) -> Config:
     """`config` with some keys set, each checked as in a file (ConfigError names `where`);
-    the rest of each section stays as it was."""
-    checked = parse_config(overrides, where)
+    the rest of each section stays as it was. The rules between keys are checked on the
+    result, not on the keys set alone (a site id set alone is fine if the config already
+    has the broker and the fuse)."""
+    checked = _parse_sections(overrides, where)
     for section, keys in overrides.items():
         new = {name: getattr(getattr(checked, section), name) for name in keys}
         config = replace(config, **{section: replace(getattr(config, section), **new)})
-    return config
+    return _shared_checked(config, where)
 
 
 def with_values(config: Config, values: Mapping[Key[Any], object], where: str) -> Config:
@@ -211,6 +213,17 @@ def load_config(path: Path | None) -> Config:
 
 
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
+    return _shared_checked(_parse_sections(data, where), where)
+
+
+def _shared_checked(config: Config, where: str) -> Config:
+    problem = sharing_problem(config)
+    if problem is not None:
+        raise ConfigError(f"{where}: {problem}")
+    return config
+
+
+def _parse_sections(data: dict[str, Any], where: str) -> Config:
     sections: dict[str, Any] = {}
     for name, table in data.items():
         if name not in SECTIONS:
@@ -218,11 +231,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: [{name}]: expected a table")
         sections[name] = _parse_section(name, table, where)
-    config = Config(**sections)
-    problem = sharing_problem(config)
-    if problem is not None:
-        raise ConfigError(f"{where}: {problem}")
-    return config
+    return Config(**sections)
 
 
 def _parse_section(name: str, table: dict[str, Any], where: str) -> Any:
@@ -243,6 +252,11 @@ def sharing_problem(config: Config) -> str | None:
     site's messages steer the fuse, so they are signed unless the owner says otherwise,
     and the charge point id is a level of their topics."""
     site = config.site
+    if config.mqtt.grid_readings and site.id:
+        return (
+            "[mqtt] grid_readings: a site's boxes share their grid readings signed, on the "
+            "site's topics; readings on the box's own topic are for a box alone on its supply"
+        )
     if not site.id:
         return None
     if not (config.mqtt.url and site.main_fuse_a):

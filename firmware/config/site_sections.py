@@ -209,3 +209,10 @@ class MqttConfig:
         "the state is published on change (checked twice a second) and at least this often",
         within(1, 3600),
     )
+    grid_readings: bool = declared(
+        False,
+        "a box alone on its supply (no [site] id) takes the grid's currents published on "
+        "<topic_prefix>/<id>/set/mains_meter as PUT /api/site/grid takes them: any client "
+        "that may publish there steers main-fuse protection between 0 A and main_fuse_a",
+        note="true: grid readings over MQTT for a box without a site",
+    )

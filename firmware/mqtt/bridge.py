@@ -24,7 +24,7 @@ import aiomqtt
 
 from pievse.firmware.config import MqttConfig, key, parse_mqtt_url
 from pievse.firmware.mqtt.commands import Command, CommandError, parse_command
-from pievse.firmware.mqtt.home_assistant import Topics, discovery
+from pievse.firmware.mqtt.home_assistant import Device, Topics, discovery
 from pievse.firmware.mqtt.state import state_payload
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,18 @@ class MqttPart(Protocol):
     async def farewell(self, client: aiomqtt.Client) -> None:
         """On a clean stop, before the box says it is offline."""
 
+    def mqtt_status(self) -> dict[str, Any]:
+        """What it adds to `/api/status` `mqtt` (may be nothing)."""
+
 
 def topic_level(text: str) -> str:
     """A charge point id as one topic level: no wildcards, no separators."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
+
+
+def box_topics(config: MqttConfig, charge_point_id: str) -> Topics:
+    """The box's own topics: `<topic_prefix>/<charge point id as a level>/...`."""
+    return Topics(f"{config.topic_prefix}/{topic_level(charge_point_id)}")
 
 
 class MqttBridge:
@@ -64,39 +72,47 @@ class MqttBridge:
         charge_point_id: str,
         snapshot: Callable[[], dict[str, Any]],
         act: Callable[[Command], None],
-        device: tuple[str, str],
+        device: Device,
         monotonic: Callable[[], float],
         parts: Sequence[MqttPart] = (),
+        shares_site: bool = False,
     ) -> None:
         """`snapshot`: the `/api/status` document; `act` carries a checked command out and
-        raises ValueError where the box refuses it; `device`: model and firmware version."""
+        raises ValueError where the box refuses it; `device`: what HA shows of the box;
+        `shares_site`: the site's state and share are entities too."""
         parsed = parse_mqtt_url(config.url)
         if parsed is None:
             raise ValueError(f"{URL_KEY}: not an mqtt:// or mqtts:// URL: {config.url!r}")
         self._tls, self._host, self._port = parsed
         self._config = config
         self._node = topic_level(charge_point_id)
-        self.topics = Topics(f"{config.topic_prefix}/{self._node}")
+        self.topics = box_topics(config, charge_point_id)
         self._snapshot = snapshot
         self._act = act
         self._device = device
         self._monotonic = monotonic
         self._parts = tuple(parts)
+        self._shares_site = shares_site
         self.connected = False
         self.published = 0
         self.refused_commands = 0
         self.ignored_retained = 0
+        self.failed_messages = 0
         self.last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {
+        described = {
             "broker": f"{self._host}:{self._port}",
             "connected": self.connected,
             "base_topic": self.topics.base,
             "last_error": self.last_error,
             "refused_commands": self.refused_commands,
             "ignored_retained": self.ignored_retained,
+            "failed_messages": self.failed_messages,
         }
+        for part in self._parts:
+            described |= part.mqtt_status()
+        return described
 
     async def run(self) -> None:
         backoff = BACKOFF_MIN_S
@@ -141,9 +157,8 @@ class MqttBridge:
                 await client.subscribe(topic, qos=0)
         await client.publish(topics.availability, "online", qos=1, retain=True)
         if self._config.discovery_prefix:
-            model, version = self._device
             for topic, payload in discovery(
-                self._config.discovery_prefix, topics, self._node, model, version
+                self._config.discovery_prefix, topics, self._node, self._device, self._shares_site
             ):
                 await client.publish(topic, json.dumps(payload), qos=1, retain=True)
         self.connected = True
@@ -190,7 +205,14 @@ class MqttBridge:
         raw = payload if isinstance(payload, bytes) else str(payload or "").encode()
         for part in self._parts:
             if part.accepts(topic):
-                part.receive(topic, raw)
+                try:
+                    part.receive(topic, raw)
+                except Exception:
+                    # A part must refuse what it cannot take; one that raises instead is a
+                    # defect, and must not end the connection every other part rides on.
+                    self.failed_messages += 1
+                    if _worth_logging(self.failed_messages):
+                        log.exception("MQTT message on %s failed its part", topic[:120])
                 return
         self._command(topic, raw)
 

@@ -67,6 +67,10 @@ class SiteLink:
     def accepts(self, topic: str) -> bool:
         return topic.startswith(f"{self._base}/")
 
+    def mqtt_status(self) -> dict[str, Any]:
+        """The site's view is the status document's `site.sharing`."""
+        return {}
+
     def receive(self, topic: str, payload: bytes) -> None:
         level = topic[len(self._base) + 1 :]
         sender = "grid" if level == "grid" else level.removeprefix("box/")

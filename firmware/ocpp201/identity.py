@@ -20,11 +20,13 @@ RESTART_REASONS = {
     "Soft": "RemoteReset",
     "Firmware": "FirmwareUpdate",
     "VersionSwitch": "LocalReset",
+    "SettingsChanged": "LocalReset",
 }
 """The restart the box made (kept across it) -> the next boot's reason. A switch of version
 under `auto` is LocalReset: the box decided it itself, from its own configuration, once no
 session ran; no Reset came from the CSMS (RemoteReset), none was scheduled by one
-(ScheduledReset), and nothing failed (ApplicationReset, Watchdog)."""
+(ScheduledReset), and nothing failed (ApplicationReset, Watchdog). So is a restart that
+applies settings changed over the local API."""
 
 
 def boot_payload(identity: dict[str, Any], reason: str) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PHASES = 3
+MQTT_ORIGIN = "mqtt"
+"""A reading published on the box's own MQTT topic (`[mqtt] grid_readings`): never shared
+with a site (only "local" readings are)."""
 
 
 class GridReadingError(ValueError):
@@ -22,7 +25,8 @@ class GridReading:
     at: float
     """Monotonic seconds."""
     origin: str = "local"
-    """"local": this box's grid meter or its local API; else the site box that shared it."""
+    """"local": this box's grid meter or its local API; MQTT_ORIGIN: its MQTT topic; else
+    the site box that shared it."""
     taken_wall: float | None = None
     """When the site box that shared it read it (wall seconds); None: when it was fed."""
 

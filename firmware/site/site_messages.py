@@ -117,8 +117,10 @@ class SiteCodec:
             raise SiteMessageError(f"{len(payload)} bytes, more than {MAX_BYTES}")
         try:
             body = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SiteMessageError(f"not JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            # not only JSONDecodeError: an integer beyond 4300 digits is a plain ValueError,
+            # deep nesting a RecursionError, and bytes not UTF-8 a UnicodeDecodeError
+            raise SiteMessageError(f"not JSON: {str(exc)[:80]}") from None
         if not isinstance(body, dict):
             raise SiteMessageError("not a JSON object")
         if body.get("v") != VERSION:

@@ -151,6 +151,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "firmware.cli": (
         "board",
         "hal",
+        "firmware.api",
         "firmware.app",
         "firmware.clock",
         "firmware.config",

@@ -54,7 +54,7 @@ async def test_availability_discovery_and_state_follow_the_box(
         for kind in ("number/pievse_pievse-0001/setpoint_a", "button/pievse_pievse-0001/stop"):
             await watch.wait_for(f"homeassistant/{kind}/config")
         sensors = [t for t, _, _ in watch.messages if t.startswith("homeassistant/sensor/")]
-        assert len(set(sensors)) == 12
+        assert len(set(sensors)) == 18
         await state(watch, lambda s: s["status"] == "Available" and s["mode"] == "fast")
         await start_charging(box)
         charging = await state(watch, lambda s: s["status"] == "Charging" and s["power_w"])
@@ -66,6 +66,104 @@ async def test_availability_discovery_and_state_follow_the_box(
         await late.wait_for(f"{BASE}/availability", b"offline")
         await late.wait_for("homeassistant/select/pievse_pievse-0001/mode/config")
         await late.wait_for(f"{BASE}/state")
+
+
+async def _entity(watch: Watcher, kind: str, key: str, node: str = "pievse-0001") -> dict:
+    return json.loads(await watch.wait_for(f"homeassistant/{kind}/pievse_{node}/{key}/config"))
+
+
+async def test_each_entity_people_act_on_is_discovered_and_follows_the_box(
+    tmp_path: Path, broker: Broker
+) -> None:
+    async with broker.watch() as watch, running_wallbox(tmp_path, mqtt_config(broker)) as box:
+        await watch.wait_for(f"{BASE}/availability", b"online")
+        expected = {
+            ("sensor", "error_code"): {},
+            ("sensor", "vehicle"): {"device_class": "enum"},
+            ("sensor", "fault_names"): {},
+            ("sensor", "voltage_l1_v"): {"device_class": "voltage", "state_class": "measurement"},
+            ("sensor", "voltage_l2_v"): {"device_class": "voltage", "state_class": "measurement"},
+            ("sensor", "voltage_l3_v"): {"unit_of_measurement": "V"},
+            ("sensor", "current_l2_a"): {"state_class": "measurement"},
+            ("sensor", "power_w"): {"state_class": "measurement"},
+            ("sensor", "temperature_c"): {"state_class": "measurement"},
+            ("sensor", "session_energy_wh"): {"state_class": "total_increasing"},
+            ("binary_sensor", "plugged_in"): {"device_class": "plug", "payload_on": "True"},
+            ("binary_sensor", "contactor_closed"): {"device_class": "power"},
+            ("binary_sensor", "fault"): {"device_class": "problem"},
+            ("number", "setpoint_a"): {"min": 6.0, "max": 80.0, "step": 0.1},
+            ("button", "lift_setpoint"): {"payload_press": "none"},
+        }
+        for (kind, key), fields in expected.items():
+            payload = await _entity(watch, kind, key)
+            assert payload.items() >= fields.items(), (key, payload)
+            assert payload["state_topic" if kind != "button" else "command_topic"].startswith(BASE)
+            assert payload["device"]["sw_version"] == (await box.status())["firmware_version"]
+            assert payload["device"]["model"] == "bench-sim"
+        assert not [t for t, _, _ in watch.messages if "/site_state/" in t], "not a site box"
+        idle = await state(watch, lambda s: s["status"] == "Available")
+        assert (idle["vehicle"], idle["plugged_in"], idle["contactor_closed"]) == (
+            "disconnected",
+            False,
+            False,
+        )
+        assert (idle["fault"], idle["fault_names"], idle["error_code"]) == (
+            False,
+            "none",
+            "NoError",
+        )
+        await start_charging(box)
+        charging = await state(watch, lambda s: s["contactor_closed"] is True)
+        assert (charging["vehicle"], charging["plugged_in"]) == ("ready", True)
+        for phase in (1, 2, 3):
+            assert charging[f"voltage_l{phase}_v"] == pytest.approx(230.0, abs=5)
+        await watch.publish(f"{BASE}/set/setpoint_a", "12.5")
+        await state(watch, lambda s: s["setpoint_a"] == 12.5)
+        await watch.publish(f"{BASE}/set/setpoint_a", "none")
+        await state(watch, lambda s: s["setpoint_a"] is None)
+        await box.bench("fault", fault="rcd", active=True)
+        tripped = await state(watch, lambda s: s["fault"] is True)
+        assert tripped["fault_names"] == "rcd"
+        tripped = await state(watch, lambda s: s["error_code"] == "GroundFailure")
+        assert tripped["contactor_closed"] is False
+
+
+async def test_a_site_box_declares_its_site_state_and_share(tmp_path: Path, broker: Broker) -> None:
+    site = f'\n[site]\nid = "home"\nmain_fuse_a = 32.0\nsecret = "{"s" * 16}"\n'
+    async with broker.watch() as watch, running_wallbox(tmp_path, mqtt_config(broker) + site):
+        share = await _entity(watch, "sensor", "site_share_a")
+        assert (share["device_class"], share["state_class"]) == ("current", "measurement")
+        assert (await _entity(watch, "sensor", "site_state"))["value_template"] == (
+            "{{ value_json.site_state }}"
+        )
+        published = await state(watch, lambda s: s["site_state"] is not None)
+        assert published["site_state"] in ("joining", "failsafe", "shared")
+        assert isinstance(published["site_share_a"], float)
+
+
+async def test_a_site_message_no_json_parser_takes_is_ignored_and_the_bridge_lives_on(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """Python's JSON parser refuses an integer of more than 4300 digits with a plain
+    ValueError and nests about a thousand deep before a RecursionError: neither is its
+    JSONDecodeError, and either, on a site topic, ended the box's MQTT task."""
+    site = f'\n[site]\nid = "home"\nmain_fuse_a = 32.0\nsecret = "{"s" * 16}"\n'
+    hostile = [b'{"v": ' + b"9" * 5000 + b"}", b"[" * 8000, b'{"a": ' * 3000]
+    async with (
+        broker.watch() as watch,
+        running_wallbox(tmp_path, mqtt_config(broker) + site) as box,
+    ):
+        await watch.wait_for(f"{BASE}/availability", b"online")
+        for payload in hostile:
+            await watch.publish("pievse/site/home/box/stranger", payload)
+            await watch.publish("pievse/site/home/grid", payload)
+        status = await box.wait_for(
+            lambda s: s["site"]["sharing"]["ignored_messages"] >= 2 * len(hostile), timeout=5
+        )
+        await watch.publish(f"{BASE}/set/mode", "off")
+        status = await box.wait_for(lambda s: s["site"]["mode"] == "off")
+        assert status["mqtt"]["connected"] and status["mqtt"]["last_error"] is None
+        assert status["mqtt"]["failed_messages"] == 0, "the codec refused them itself"
 
 
 async def test_commands_go_through_the_apis_checks(tmp_path: Path, broker: Broker) -> None:

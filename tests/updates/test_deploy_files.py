@@ -41,12 +41,13 @@ def unit_settings() -> dict[str, list[str]]:
     return found
 
 
-def test_the_service_writes_only_its_data_new_releases_and_the_pwm() -> None:
+def test_the_service_writes_only_its_data_config_new_releases_and_the_pwm() -> None:
     unit = unit_settings()
     assert unit["ProtectSystem"] == ["strict"]
     assert sorted(unit["ReadWritePaths"]) == [
         "-/sys/class/pwm/pwmchip0/",
         "-/sys/class/pwm/pwmchip2/",
+        "/etc/pievse",
         "/opt/pievse",
         "/var/lib/pievse",
     ]
