@@ -2,21 +2,26 @@
 words (the pure function fed documents of every kind, in English and German), the
 controls showing the value in force after a reload, a fault cleared on the bench that the
 box keeps latched and why, every bench fault and any card id, the commissioning run and its
-kept report, the settings form against the settings contract, and at 360, 390 and 1280 px
+kept report, the settings form (against a stub of the contract, and through the real route
+and a restart of a real `pievse run`), and at 360, 390 and 1280 px
 no sideways scrolling and no serious or critical axe-core finding. Screenshots go under
 test-artifacts/."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from selenium.webdriver.support.ui import Select
 
 from pievse.firmware.api.local_api import build_app
-from tests.conftest import BenchClient
+from tests.conftest import FAST_CONFIG, BenchClient
 from tests.rigs.local_server import serving
 from tests.rigs.page_browser import (
     ARTIFACTS,
@@ -34,6 +39,7 @@ from tests.rigs.page_browser import (
     type_into,
     until,
 )
+from tests.rigs.process import PIEVSE, free_port
 from tests.rigs.settings_stub import SettingsStub
 from tests.rigs.status_documents import charging, faulted, paused, shuffled_documents, variant
 
@@ -313,3 +319,59 @@ async def test_settings_are_changed_through_the_form_and_the_page_waits_out_the_
         for width in WIDTHS:
             found = await run(at_width, browser, width, "settings")
             assert found == {"overflow": 0, "a11y": []}, (width, found)
+
+
+async def test_a_setting_changed_on_the_page_applies_through_a_restart_of_the_box(
+    tmp_path: Path, browser: Any
+) -> None:
+    """The real settings route on a real `pievse run`: a refused value named at its field
+    and nothing written, then the form's change written to the config file and the box
+    restarted (the same process) with it; the page waits it out and shows the new value."""
+    config = tmp_path / "pievse.toml"
+    config.write_text(FAST_CONFIG + "\n[site]\nmain_fuse_a = 25\n")
+    port = free_port()
+    command = [*PIEVSE, "run", "--board", "bench-sim", "--config", str(config)]
+    command += ["--data-dir", str(tmp_path / "data"), "--api", f"127.0.0.1:{port}"]
+    process = await asyncio.create_subprocess_exec(*command, stderr=asyncio.subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await until(browser, lambda: _answers(f"{base}/api/settings"), "the box up", timeout=45)
+        await run(browser.get, f"{base}/")
+        await until(browser, shows(browser, "status", "Available"), "the page")
+        await run(lambda: browser.find_element("css selector", "#settings-open summary").click())
+        fuse = "set-site-main_fuse_a"
+        await until(browser, lambda: bool(browser.find_elements("id", fuse)), "the form")
+        shown = await run(lambda: browser.find_element("id", fuse).get_attribute("value"))
+        assert float(shown) == 25.0
+        await type_into(browser, fuse, "3")
+        await click(browser, "settings-save")
+        await until(browser, shows(browser, f"{fuse}-error", "6..1000"), "refused at its field")
+        assert "main_fuse_a = 25" in config.read_text(), "nothing written"
+        await type_into(browser, fuse, "16")
+        await click(browser, "settings-save")
+        await until(
+            browser, shows(browser, "settings-result", "Applied: the box restarted"), "applied",
+            timeout=45,
+        )  # fmt: skip
+        async with aiohttp.ClientSession() as http, http.get(f"{base}/api/status") as response:
+            status = await response.json()
+        assert status["site"]["main_fuse"]["main_fuse_a"] == 16.0
+        assert process.returncode is None, "the same process goes on"
+        assert (
+            float(await run(lambda: browser.find_element("id", fuse).get_attribute("value"))) == 16
+        )
+        await until(browser, shows(browser, "link", "live"), "the stream back", timeout=15)
+        found = await run(at_width, browser, 390, "settings-applied")
+        assert found == {"overflow": 0, "a11y": []}, found
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await asyncio.wait_for(process.wait(), 20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
