@@ -25,8 +25,9 @@ from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
+from pievse.firmware.app.ocpp_core import OcppServices
 from pievse.firmware.app.ocpp_fronts import FrontChoice
-from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
+from pievse.firmware.app.ocpp_parts import BoxParts
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
 from pievse.firmware.app.site_sources import (
     register_charging_mode,
@@ -50,6 +51,7 @@ from pievse.firmware.csms.meter_values import deliverable_measurands
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
+from pievse.firmware.front.contract import Identity
 from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.ocpp16.security_keys import security_key_specs
 from pievse.firmware.persistence.private_files import private_directory
@@ -160,7 +162,7 @@ class Wallbox:
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
-            None if outbox is None else self.front.build(self._parts(options.data_dir), outbox)
+            None if outbox is None else self.front.build(self._parts(options.data_dir, outbox))
         )
         self.charging_mode = register_charging_mode(
             self.controller,
@@ -207,43 +209,43 @@ class Wallbox:
         m = self.controller.measurements
         return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
 
-    def _parts(self, data_dir: Path) -> BoxParts:
+    def _parts(self, data_dir: Path, outbox: Outbox) -> BoxParts:
         return BoxParts(
-            self.config,
-            self.clock,
-            self.board,
-            self.store,
-            self.keys,
-            self.session_log,
-            self.reservations,
-            self.controller,
-            self.certificates,
-            self.security_log,
-            self.diagnostics,
-            self.releases,
-            data_dir,
-            self._identity(),
-            self._restart,
-            self.status,
-            self.availability,
-            self._restarted_for,
-            self._switch_version,
-            self._traffic,
+            config=self.config,
+            clock=self.clock,
+            board=self.board,
+            store=self.store,
+            keys=self.keys,
+            session_log=self.session_log,
+            reservations=self.reservations,
+            controller=self.controller,
+            outbox=outbox,
+            certificates=self.certificates,
+            security_log=self.security_log,
+            diagnostics=self.diagnostics,
+            releases=self.releases,
+            data_dir=data_dir,
+            identity=self._identity(),
+            restart=self._restart,
+            status=self.status,
+            availability=self.availability,
+            restarted_for=self._restarted_for,
+            switch_version=self._switch_version,
+            traffic=self._traffic,
             api_port=lambda: None if self.api_address is None else self.api_address[1],
         )
 
-    def _identity(self) -> dict[str, Any]:
-        """Who the box is, as each OCPP version's BootNotification says it (within 1.6's
-        lengths, which 2.0.1's exceed)."""
+    def _identity(self) -> Identity:
+        """Who the box is, within 1.6's lengths (which 2.0.1's exceed)."""
         cp = self.config.charge_point
-        return {
-            "vendor": cp.vendor,
-            "model": (cp.model or self.board.name)[:20],
-            "serial": (cp.serial or cp.id)[:25],
-            "firmware": firmware_version(),
-            "meter_type": self.board.meter_model.upper()[:25],
-            "meter_serial": cp.meter_serial,
-        }
+        return Identity(
+            vendor=cp.vendor,
+            model=(cp.model or self.board.name)[:20],
+            serial=(cp.serial or cp.id)[:25],
+            firmware=firmware_version(),
+            meter_type=self.board.meter_model.upper()[:25],
+            meter_serial=cp.meter_serial,
+        )
 
     def _profile_allowed(self, value: str) -> bool:
         return self.ocpp is not None and self.ocpp.security.allowed_profile(value)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 
 from pievse.firmware.clock import iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.csms.network_profiles import SLOTS
 from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import (
     Place,
@@ -26,6 +25,7 @@ from pievse.firmware.ocpp201.device_model import (
     read_variable,
 )
 from pievse.firmware.ocpp201.monitoring_settings import BASES, MonitoringSettings
+from pievse.firmware.ocpp201.network_profiles import SLOTS
 from pievse.firmware.ocpp201.station_variables import station_variables
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 from pievse.firmware.rpc.frames import FrameError

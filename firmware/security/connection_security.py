@@ -15,10 +15,10 @@ connections; once one succeeds it is committed, and if `attempts` in a row fail 
 profile and key come back, with a security event. The committed pair is persisted, so a
 restart during the trial still knows what to fall back to.
 
-On 2.0.1 the URL and profile come from the network connection profile in use
-(`NetworkProfiles`, B09/B10): the slot's profile is the one connected with, a slot whose
-credentials the box lacks is passed over, and a failed attempt counts towards the slot's
-fallback instead of a trial's. The committed pair stays 1.6's (slot 1 is made from it).
+On 2.0.1 the URL and profile come from the network connection profile in use (`Endpoints`:
+2.0.1's network profiles, B09/B10): the slot's profile is the one connected with, a slot
+whose credentials the box lacks is passed over, and a failed attempt counts towards the
+slot's fallback instead of a trial's. The committed pair stays 1.6's (slot 1 is made from it).
 
 A failed connection is classified into the whitepaper's security events (a refused
 certificate, a lower TLS version or another cipher suite, a refused password). The server's
@@ -42,14 +42,15 @@ from typing import Any
 from websockets.exceptions import InvalidStatus
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.csms.network_profiles import NetworkProfiles
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
 from pievse.firmware.security.authorization_key import authorization_password
 from pievse.firmware.security.certificate_store import CENTRAL_SYSTEM_ROOT, CertificateStore
+from pievse.firmware.security.endpoints import Endpoints
 from pievse.firmware.security.security_log import SecurityLog
 
 log = logging.getLogger(__name__)
+
 TLS12_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-ECDSA-AES256-GCM-SHA384",
@@ -199,7 +200,7 @@ class ConnectionSecurity:
         self.committed = self._load_committed()
         current = self._current_key_values()
         self.trying: Credentials | None = current if current != self.committed else None
-        self.endpoints: NetworkProfiles | None = None
+        self.endpoints: Endpoints | None = None
         keys.on_change("SecurityProfile", lambda _v: self._changed())
         keys.on_change("AuthorizationKey", lambda _v: self._changed())
 
@@ -243,7 +244,7 @@ class ConnectionSecurity:
             self._save_committed(self.committed)
             self.trying = None
 
-    def follow(self, endpoints: NetworkProfiles) -> None:
+    def follow(self, endpoints: Endpoints) -> None:
         """Connect where the network profile in use says (2.0.1), not where the keys do."""
         self.endpoints = endpoints
 

@@ -18,7 +18,7 @@ from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
-from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
+from pievse.firmware.ocpp201.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.security.connection_security import ConnectionSecurity
 from pievse.firmware.security.security_log import SecurityLog
 
