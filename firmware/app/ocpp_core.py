@@ -26,6 +26,7 @@ from pievse.firmware.app.ocpp_parts import (
 )
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.certificate_requests import CertificateRequests
+from pievse.firmware.csms.key_table import MINIMUM_STATUS_DURATION
 from pievse.firmware.csms.link import CsmsLink
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.profile_store import ProfileStore
@@ -127,7 +128,7 @@ def _statuses(box: Box, front: Front, csms: CsmsSession) -> StatusReporter:
         lambda: front.statuses(*controller.statuses()),
         front.render_status,
         box.outbox,
-        lambda: keys.number("MinimumStatusDuration"),
+        lambda: keys.get(MINIMUM_STATUS_DURATION),
         box.clock,
         lambda: csms.accepted,
     )

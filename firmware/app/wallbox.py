@@ -46,19 +46,26 @@ from pievse.firmware.clock import Clock, SystemClock
 from pievse.firmware.config import Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
-from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys, Key, T
+from pievse.firmware.csms.key_table import (
+    CONNECTION_TIME_OUT,
+    METER_POLL_INTERVAL,
+    STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT,
+    STOP_TRANSACTION_ON_INVALID_ID,
+    UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT,
+    core_key_specs,
+)
 from pievse.firmware.csms.meter_values import deliverable_measurands
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.front.contract import Identity
-from pievse.firmware.ocpp16.core_keys import core_key_specs
-from pievse.firmware.ocpp16.security_keys import security_key_specs
 from pievse.firmware.persistence.private_files import private_directory
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
 from pievse.firmware.security.certificate_store import CertificateStore
 from pievse.firmware.security.provisioning import provision
+from pievse.firmware.security.security_keys import security_key_specs
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
@@ -267,25 +274,23 @@ class Wallbox:
         self._tamper_seen = opened
 
     def _bind_policy(self) -> None:
-        policy = self.controller.policy
-        keys = self.keys
-        bindings: dict[str, Callable[[], None]] = {
-            "ConnectionTimeOut": lambda: setattr(
-                policy, "connection_timeout_s", float(keys.number("ConnectionTimeOut"))
-            ),
-            "StopTransactionOnEVSideDisconnect": lambda: setattr(
-                policy, "stop_on_ev_disconnect", keys.flag("StopTransactionOnEVSideDisconnect")
-            ),
-            "UnlockConnectorOnEVSideDisconnect": lambda: setattr(
-                policy, "unlock_on_ev_disconnect", keys.flag("UnlockConnectorOnEVSideDisconnect")
-            ),
-            "StopTransactionOnInvalidId": lambda: setattr(
-                policy, "stop_on_invalid_id", keys.flag("StopTransactionOnInvalidId")
-            ),
-        }
-        for name, apply in bindings.items():
-            apply()
-            keys.on_change(name, lambda _value, apply=apply: apply())
+        """The session rules the CSMS may change at run time, applied now and on change."""
+        policy, keys = self.controller.policy, self.keys
+
+        def bind(key: Key[T], apply: Callable[[T], None]) -> None:
+            apply(keys.get(key))
+            keys.on_change(key, lambda _value: apply(keys.get(key)))
+
+        bind(CONNECTION_TIME_OUT, lambda s: setattr(policy, "connection_timeout_s", float(s)))
+        bind(
+            STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT,
+            lambda on: setattr(policy, "stop_on_ev_disconnect", on),
+        )
+        bind(
+            UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT,
+            lambda on: setattr(policy, "unlock_on_ev_disconnect", on),
+        )
+        bind(STOP_TRANSACTION_ON_INVALID_ID, lambda on: setattr(policy, "stop_on_invalid_id", on))
 
     async def _authorize(self, id_tag: str) -> IdTagInfo:
         if self.ocpp is None:
@@ -458,7 +463,7 @@ class Wallbox:
 
 def _with_stored_keys(config: Config, store: Store) -> Config:
     """Keys the CSMS changed that are read only at start-up (RebootRequired)."""
-    stored = store.get_setting(PREFIX + "MeterPollInterval")
+    stored = store.get_setting(PREFIX + METER_POLL_INTERVAL.name)
     if stored is None or not stored.isdigit():
         return config
     return replace(config, meter=replace(config.meter, poll_interval_s=float(stored)))

@@ -20,9 +20,12 @@ from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import DataTransfers
+from pievse.firmware.csms.key_table import (
+    AUTHORIZE_REMOTE_TX_REQUESTS,
+    GET_CONFIGURATION_MAX_KEYS_COUNT,
+)
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.smart_charging import SmartCharging
-from pievse.firmware.ocpp16.core_keys import GET_CONFIGURATION_MAX_KEYS
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.session.availability import Availability
@@ -60,10 +63,11 @@ class CoreProfile:
 
     @on(Action.get_configuration)
     def on_get_configuration(self, key: list[str] | None = None) -> Any:
-        if key and len(key) > GET_CONFIGURATION_MAX_KEYS:
+        if key and len(key) > GET_CONFIGURATION_MAX_KEYS_COUNT:
             raise FrameError(
                 "OccurenceConstraintViolation",
-                f"at most {GET_CONFIGURATION_MAX_KEYS} keys per request (GetConfigurationMaxKeys)",
+                f"at most {GET_CONFIGURATION_MAX_KEYS_COUNT} keys per request "
+                "(GetConfigurationMaxKeys)",
             )
         known, unknown = self._keys.get_configuration(key)
         return call_result.GetConfiguration(
@@ -101,7 +105,7 @@ class CoreProfile:
         if response.status != "Accepted":
             return
         info = self._authorizer.local(id_tag)
-        if self._keys.flag("AuthorizeRemoteTxRequests"):
+        if self._keys.get(AUTHORIZE_REMOTE_TX_REQUESTS):
             info = await self._authorizer.authorize(id_tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", id_tag)

@@ -20,6 +20,7 @@ from pievse.firmware.charging.profiles import ProfileError
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import AUTHORIZE_REMOTE_TX_REQUESTS
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.csms.smart_charging import SmartCharging
@@ -104,7 +105,7 @@ class RemoteControlBlock:
             return
         tag = id_token["id_token"]
         info = self._authorizer.local(tag)
-        if self._keys.flag("AuthorizeRemoteTxRequests"):
+        if self._keys.get(AUTHORIZE_REMOTE_TX_REQUESTS):
             info = await self._authorizer.authorize(tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", tag)
