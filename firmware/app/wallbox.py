@@ -60,6 +60,7 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
 from pievse.firmware.front.contract import Identity
+from pievse.firmware.persistence.owner_lock import OwnerLock
 from pievse.firmware.persistence.private_files import private_directory
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
@@ -105,6 +106,7 @@ class Wallbox:
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         private_directory(options.data_dir)
+        self._owner = None if shares_process else OwnerLock(options.data_dir)
         self._token_places = token_places(options.config, options.data_dir)
         self._traffic = traffic
         self._shares_process = shares_process
@@ -371,7 +373,7 @@ class Wallbox:
                 app, host, port, self.config.api.head_timeout_s
             )
         except OSError as exc:
-            self.store.close()
+            self._release()
             raise ApiListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.api_address = self._runner.addresses[0][:2]
         if not self._shares_process:
@@ -453,7 +455,12 @@ class Wallbox:
             await self._runner.cleanup()
         self.diagnostics.detach()
         self.controller.shutdown()  # the core closed its devices as it ended
+        self._release()
+
+    def _release(self) -> None:
         self.store.close()
+        if self._owner is not None:
+            self._owner.release()
 
     async def wait(self) -> None:
         """Until the control loop ends; it only ends by failing, and then the box must stop."""

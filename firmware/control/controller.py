@@ -96,6 +96,7 @@ class ChargeController:
         self.meter = self.core.meter
         self._outside_loop: asyncio.AbstractEventLoop | None = None
         self._turn_due = False
+        self._settled = False  # until the sessions left open are, no turn starts another
         self.limits = LimitSources(clock.monotonic)
         self._reserved = False
         self._noted: Measurements | None = None
@@ -158,10 +159,11 @@ class ChargeController:
         loop = asyncio.get_running_loop()
         self._outside_loop = loop
         started: concurrent.futures.Future[None] = concurrent.futures.Future()
-        sessions_open = self.sessions.prepare_first_reading()
+        self._settled = False
+        left_open = self.sessions.prepare_first_reading()
         core = self.core
         thread = self._core_runner(
-            lambda: core.main(started, lambda: self.sessions.first_meter_reading(sessions_open))
+            lambda: core.main(started, lambda: self.sessions.first_meter_reading(bool(left_open)))
         )
         core.thread = thread
         core.after_step = self.wake
@@ -173,7 +175,8 @@ class ChargeController:
             ended = asyncio.wrap_future(thread.done)
             await asyncio.wait({asyncio.wrap_future(started), ended}, return_when="FIRST_COMPLETED")
             if not ended.done():
-                self.sessions.settle_left_open(core.state.pilot.state)
+                self.sessions.settle_left_open(core.state.pilot.state, left_open)
+                self._settled = True
                 self._outside_turn()
                 thread.call_soon(core.go.set)
             await ended
@@ -203,7 +206,8 @@ class ChargeController:
         was news, steps on it before the listeners look), listeners run."""
         self._turn_due = False
         try:
-            self._follow(self._clock.monotonic(), self.core.state)
+            if self._settled:
+                self._follow(self._clock.monotonic(), self.core.state)
         except Exception:
             log.exception("session step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "session step failed")

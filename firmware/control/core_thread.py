@@ -5,8 +5,11 @@ Why a thread and not yet a process: the devices, the supervisor and the session 
 in-memory state with the outside today (the keeper reads the meter, the status document reads
 the supervisor), and a thread moves the core's timing out of the outside loop's hands without
 serialising that state. What a thread does not bound is the GIL: Python code in the other
-thread holds it for at most `sys.getswitchinterval()` (5 ms) before the core's thread gets it,
-and C code that releases it (hashing, SQLite, socket I/O) does not hold it at all. A process
+thread holds it for at most `sys.getswitchinterval()` before the core's thread gets it, and C
+code that releases it (hashing, SQLite, socket I/O) does not hold it at all. A reaction hands
+the GIL back and forth several times (the pilot read, the supervisor, the contactor and PWM
+writes), each wait up to that interval: the core's start lowers it from Python's 5 ms to
+`SWITCH_INTERVAL_S` for the process, which costs the outside loop a little throughput. A process
 would add a separate heap (memory bounded, a crash of the outside half cannot take the core
 with it) and no shared GIL; the boundary (`core_boundary`) is already what a process would
 send over a pipe.
@@ -17,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 log = logging.getLogger(__name__)
 JOIN_S = 5.0
+SWITCH_INTERVAL_S = 0.001
 
 
 def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
@@ -51,6 +56,7 @@ class CoreThread:
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
 
     def start(self) -> None:
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._thread.start()
         self._started.wait()
 

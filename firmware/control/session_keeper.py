@@ -305,10 +305,11 @@ class SessionKeeper:
 
     # --- after a power loss --------------------------------------------------------------
 
-    def prepare_first_reading(self) -> bool:
+    def prepare_first_reading(self) -> list[Session]:
         """On the outside, before the core starts (it reads SQLite): each session left open
         tells the meter watch what its first poll is judged against (the last persisted
-        reading, or the start's). Returns whether any is open."""
+        reading, or the start's). Returns them: only these are settled once the core runs,
+        never one a tag started meanwhile."""
         sessions = self._log.open_sessions()
         for session in sessions:
             last = self._log.last_reading(session.id)
@@ -317,7 +318,7 @@ class SessionKeeper:
             else:
                 wh, at = last.energy_wh, last.at
             self._meter.expect(wh, (self._clock.now() - at).total_seconds())
-        return bool(sessions)
+        return sessions
 
     async def first_meter_reading(self, sessions_open: bool) -> None:
         """A session left open (`sessions_open`, from `prepare_first_reading`) needs the
@@ -330,10 +331,11 @@ class SessionKeeper:
             await asyncio.sleep(self._meter_cfg.poll_interval_s)
             await self._meter.poll_once()
 
-    def settle_left_open(self, pilot: PilotState) -> None:
-        """Sessions open at start-up were cut by a power loss (or a crash). One goes on if
-        so configured and its EV is still plugged in; the others end as PowerLoss."""
-        for session in self._log.open_sessions():
+    def settle_left_open(self, pilot: PilotState, left_open: list[Session]) -> None:
+        """Sessions open at start-up (`left_open`, from `prepare_first_reading`) were cut by
+        a power loss (or a crash). One goes on if so configured and its EV is still plugged
+        in; the others end as PowerLoss."""
+        for session in left_open:
             if (
                 self.policy.resume_after_power_loss
                 and self.session is None

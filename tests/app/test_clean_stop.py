@@ -36,20 +36,7 @@ def _status(payload: dict[str, Any]) -> str:
     return payload.get("status") or payload["connector_status"]
 
 
-@pytest.mark.parametrize(
-    "version",
-    [
-        "1.6",
-        pytest.param(
-            "2.0.1",
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason="open defect: about one run in two the CSMS sees Ended PowerLoss "
-                "instead of Other after SIGTERM on 2.0.1 (seen on the merged main)",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
 async def test_sigterm_ends_the_session_and_leaves_the_connectors_unavailable(
     tmp_path: Path, version: str
 ) -> None:

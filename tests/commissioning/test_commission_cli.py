@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,21 @@ def test_bad_flags_exit_2_with_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(message) and err.count("\n") == 1
+
+
+async def test_a_missed_api_address_does_not_start_a_second_controller(
+    bench: BenchClient, tmp_path: Path
+) -> None:
+    """Nothing answers at the address given, but a box runs on the data directory: the
+    command refuses instead of starting a controller that would drive the same contactor."""
+    await start_charging(bench)
+    process = await asyncio.create_subprocess_exec(
+        *PIEVSE, "commission", "--api", f"127.0.0.1:{free_port()}",
+        "--data-dir", str(tmp_path / "data"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2, (out, err)
+    assert f"another pievse (pid {os.getpid()}) runs on {tmp_path / 'data'}" in err.decode()
+    status = await bench.status()
+    assert status["contactor"] == "closed" and status["session"] is not None

@@ -197,3 +197,38 @@ async def test_a_killed_box_resumes_the_same_transaction(tmp_path: Path, csms: T
     assert (stop["transaction_id"], stop["reason"]) == (1001, "EVDisconnected")
     assert len(csms.of("StartTransaction")) == 1
     assert len(csms.of("StopTransaction")) == 1
+
+
+async def test_a_tag_presented_while_the_core_starts_is_not_taken_for_a_cut_session(
+    data: Path,
+) -> None:
+    """The meter is silent at first, so the core's start takes its polls; a card and a
+    plugged-in EV meanwhile start a new session only after the cut one is settled, and only
+    the cut one ends as PowerLoss."""
+    cut_id = _cut_session(data, persisted_wh=1750.0)
+    config = parse_config({"meter": {"poll_interval_s": 0.1}, "control": {"tick_ms": 20}})
+    with controller_rig(data, config, ManualClock(STARTED + timedelta(hours=5))) as rig:
+        rig.plant.set_ev("C", None, None)
+        rig.plant.set_fault("meter_offline", True)
+        recorder = Recorder()
+        rig.controller.sessions.listeners.append(recorder)
+        task = asyncio.create_task(rig.controller.run())
+        try:
+            await asyncio.sleep(0)
+            assert rig.controller.sessions.remote_start("CARD-2", None)
+            for _ in range(20):
+                rig.controller.wake()
+                await asyncio.sleep(0.01)
+            rig.plant.set_fault("meter_offline", False)  # before the third poll fails
+            for _ in range(300):
+                if len(recorder.events) >= 2:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await rig.board.meter.close()
+    new_id = recorder.events[1][1] if len(recorder.events) > 1 else None
+    assert recorder.events == [("stopped", cut_id, "PowerLoss"), ("started", new_id, None)]
+    assert new_id != cut_id
+    assert _row(data, new_id)[0] is None, "the new session still runs"
