@@ -90,7 +90,7 @@ def build_core(parts: BoxParts, front: Front) -> OcppServices:
             wire.wire, box.session_log, box.keys, box.clock, box.reading, wire.begin_measurands
         ),
         statuses=_statuses(box, front, csms),
-        smart=_smart_charging(box, wire.wire.transaction_id),
+        smart=_smart_charging(parts, wire.wire.transaction_id),
         jobs=background_jobs(parts, front.job_reports(box.outbox)),
         certificate_requests=CertificateRequests(
             csms,
@@ -103,7 +103,7 @@ def build_core(parts: BoxParts, front: Front) -> OcppServices:
         data_transfers=data_transfers(parts),
     )
     served = front.serve(box, core)
-    controller = box.controller
+    controller = parts.controller
     controller.sessions.listeners.extend([core.transactions, core.smart])
     controller.step_listeners.extend([core.statuses.observe, *served.observers])
     controller.limits.register("charging_profile", core.smart.limit_a)
@@ -134,13 +134,15 @@ def _statuses(box: Box, front: Front, csms: CsmsSession) -> StatusReporter:
     )
 
 
-def _smart_charging(box: Box, transaction_id: Callable[[int], int | str | None]) -> SmartCharging:
-    controller = box.controller
+def _smart_charging(
+    parts: BoxParts, transaction_id: Callable[[int], int | str | None]
+) -> SmartCharging:
+    controller = parts.controller
     return SmartCharging(
-        ProfileStore(box.store),
-        box.keys,
-        box.clock,
-        box.ratings,
+        ProfileStore(parts.store),
+        parts.keys,
+        parts.clock,
+        parts.board.ratings,
         lambda: controller.session,
         transaction_id,
         controller.wake,

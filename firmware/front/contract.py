@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.control.connector_status import ConnectorStatus
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import Station
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
@@ -72,7 +72,8 @@ class FrontSettings:
 class Box:
     """The standalone box a front stands on, built before any OCPP service."""
 
-    controller: ChargeController
+    controller: Station
+    """What a front reads of the controller and asks of it (never its step or core)."""
     keys: ConfigurationKeys
     clock: Clock
     store: Store

@@ -73,15 +73,13 @@ class Ocpp16Front:
             action = "SignedFirmwareStatusNotification" if signed else "FirmwareStatusNotification"
             (outbox.put_durable if status in FINAL else outbox.put)(action, payload)
 
-        return JobReports(
-            firmware=firmware,
-            diagnostics=lambda status: outbox.put(
-                "DiagnosticsStatusNotification", {"status": status}
-            ),
-            log=lambda status, request_id: outbox.put(
-                "LogStatusNotification", status_payload(status, request_id)
-            ),
-        )
+        def diagnostics(status: str) -> None:
+            outbox.put("DiagnosticsStatusNotification", {"status": status})
+
+        def log(status: str, request_id: int | None) -> None:
+            outbox.put("LogStatusNotification", status_payload(status, request_id))
+
+        return JobReports(firmware=firmware, diagnostics=diagnostics, log=log)
 
     def serve(self, box: Box, core: Core) -> Served:
         """One handler per feature profile, in the order the link dispatches to them."""

@@ -103,13 +103,10 @@ class Ocpp201Front:
                 "FirmwareStatusNotification", payload
             )
 
-        return JobReports(
-            firmware=firmware,
-            diagnostics=lambda _status: None,
-            log=lambda status, request_id: outbox.put(
-                "LogStatusNotification", status_payload(status, request_id)
-            ),
-        )
+        def log(status: str, request_id: int | None) -> None:
+            outbox.put("LogStatusNotification", status_payload(status, request_id))
+
+        return JobReports(firmware=firmware, diagnostics=lambda _status: None, log=log)
 
     def serve(self, box: Box, core: Core) -> Served:
         assert self._events is not None and self._started is not None, "transactions() first"
@@ -134,12 +131,14 @@ class Ocpp201Front:
             clock.monotonic,
             lambda: offered_value(clock.now(), ["Current.Offered"], box.reading(), "Other"),
         )
-        box.reservations.expiry_listeners.append(
-            lambda reservation_id: outbox.put(
+
+        def expired(reservation_id: int) -> None:
+            outbox.put(
                 "ReservationStatusUpdate",
                 {"reservationId": reservation_id, "reservationUpdateStatus": "Expired"},
             )
-        )
+
+        box.reservations.expiry_listeners.append(expired)
         handlers, monitors = blocks(
             box,
             core,

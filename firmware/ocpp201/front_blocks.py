@@ -25,7 +25,7 @@ from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
 from pievse.firmware.ocpp201.network_profiles import NetworkProfiles
 from pievse.firmware.ocpp201.started_measurands import StartedMeasurands
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents
-from pievse.firmware.ocpp201.triggers import TriggeredMessages
+from pievse.firmware.ocpp201.triggers import Trigger, TriggeredMessages
 from pievse.firmware.ocpp201.variable_monitors import VariableMonitors
 from pievse.firmware.session.customer_records import CustomerRecords
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
@@ -56,15 +56,7 @@ def blocks(
         model, store, monitoring, outbox, clock, event_ids, events.current_transaction_id
     )
     security = SecurityBlock(core.certificate_requests)
-    triggers = TriggeredMessages(
-        csms=core.csms,
-        statuses=core.statuses,
-        transactions=core.transactions,
-        events=events,
-        current_session=lambda: controller.session,
-        jobs=core.jobs,
-        sign_certificate=security.request_signing,
-    )
+    triggers = _triggers(box, core, events, security)
     settings = box.settings
     handlers: list[object] = [
         ProvisioningBlock(model, controller, outbox, clock, box.reset),
@@ -77,7 +69,7 @@ def blocks(
             outbox,
             core.csms,
             core.smart,
-            triggers.senders(),
+            triggers,
         ),
         AvailabilityBlock(box.availability),
         LocalListBlock(core.tags, box.keys),
@@ -98,3 +90,18 @@ def blocks(
         DataTransferBlock(core.data_transfers),
     ]
     return handlers, monitors
+
+
+def _triggers(
+    box: Box, core: Core, events: TransactionEvents, security: SecurityBlock
+) -> dict[str, Trigger]:
+    controller = box.controller
+    return TriggeredMessages(
+        csms=core.csms,
+        statuses=core.statuses,
+        transactions=core.transactions,
+        events=events,
+        current_session=lambda: controller.session,
+        jobs=core.jobs,
+        sign_certificate=security.request_signing,
+    ).senders()

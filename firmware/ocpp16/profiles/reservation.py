@@ -10,7 +10,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import ReservationView
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.key_table import RESERVE_CONNECTOR_ZERO_SUPPORTED
 from pievse.firmware.session.reservations import Reservation, ReservationBook
@@ -22,7 +22,7 @@ class ReservationProfile:
     def __init__(
         self,
         book: ReservationBook,
-        controller: ChargeController,
+        controller: ReservationView,
         keys: ConfigurationKeys,
     ) -> None:
         self._book = book
