@@ -72,6 +72,7 @@ from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.firmware.site.grid_meter import GridMeterPoller
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.updates.releases import Releases
@@ -198,7 +199,7 @@ class Wallbox:
                 config,
                 self.status,
                 self.charging_mode,
-                lambda: self.controller.sessions.stop_session("Local"),
+                lambda: self.controller.sessions.stop_session(StopReason.LOCAL),
                 (config.charge_point.model or board.name, firmware_version()),
                 clock,
                 None if self.site_share is None else (self.site_share, self.grid),
@@ -363,7 +364,7 @@ class Wallbox:
             (
                 self.history,
                 self.status_changes,
-                lambda: self.controller.sessions.stop_session("Local"),
+                lambda: self.controller.sessions.stop_session(StopReason.LOCAL),
             ),
             self.availability,
         )
@@ -427,7 +428,9 @@ class Wallbox:
         self.systemd.stopping()
         # Reboot when the box restarts itself; a plain stop (SIGTERM) may be for good. Either
         # way the connectors go Unavailable, never Preparing for a session that cannot come.
-        self.controller.shut_down_session("Reboot" if self.restart_kind else "Other")
+        self.controller.shut_down_session(
+            StopReason.REBOOT if self.restart_kind else StopReason.OTHER
+        )
         if self.ocpp is not None:
             self.ocpp.statuses.flush()
         self.security_log.flush()

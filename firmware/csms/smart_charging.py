@@ -29,6 +29,7 @@ from pievse.firmware.csms.key_table import (
 from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.event_wait import wait_set
 from pievse.firmware.session.sessions import Session
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.hal.interfaces import Ratings
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class SmartCharging:
         """Its TxProfiles are still bound to it in the store; the composite now has them."""
         self._changed_now()
 
-    def session_stopped(self, session: Session, _reason: str) -> None:
+    def session_stopped(self, session: Session, _reason: StopReason) -> None:
         """A transaction's TxProfiles end with it (OCPP 1.6 3.13.4)."""
         self._profiles.remove(lambda p: p.purpose == "TxProfile" and p.session_id == session.id)
         self._changed_now()

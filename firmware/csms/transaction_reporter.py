@@ -37,6 +37,7 @@ from pievse.firmware.csms.key_table import (
 from pievse.firmware.csms.meter_values import Reading, meter_value
 from pievse.firmware.event_wait import wait_set
 from pievse.firmware.session.sessions import Session, SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 
 PERIODIC = "periodic"
 CLOCK = "clock"
@@ -56,9 +57,9 @@ class TransactionWire(Protocol):
 
     def aligned(self, session: Session | None, value: MeterValue) -> None: ...
 
-    def stopped(self, session: Session, reason: str, data: list[MeterValue]) -> None:
-        """`reason`: the 1.6 Reason the controller gives; `data`: the StopTxn*Data values;
-        `session.stopped_at` is set."""
+    def stopped(self, session: Session, reason: StopReason, data: list[MeterValue]) -> None:
+        """`reason`: the domain's, which the wire names in its own terms; `data`: the
+        StopTxn*Data values; `session.stopped_at` is set."""
 
     def transaction_id(self, session_id: int) -> int | str | None:
         """What the CSMS knows the session as; None while it does not know it yet."""
@@ -131,7 +132,7 @@ class TransactionReporter:
             self._sample(session), name="meter-values"
         )
 
-    def session_stopped(self, session: Session, reason: str) -> None:
+    def session_stopped(self, session: Session, reason: StopReason) -> None:
         self.session = None
         if self._sampler is not None:
             self._sampler.cancel()

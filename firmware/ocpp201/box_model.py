@@ -3,7 +3,7 @@ running box through `BoxFacts` (so no variable reaches into the parts themselves
 
 from __future__ import annotations
 
-from pievse.firmware.control.connector_status import ConnectorStatus
+from pievse.firmware.control.connector_status import ConnectorState, ConnectorStatus
 from pievse.firmware.front.contract import Box, Core
 from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import DeviceModel
@@ -44,7 +44,7 @@ def box_device_model(
     facts = BoxFacts(
         box.settings.charge_point_id,
         lambda: connector_status(*controller.statuses()),
-        lambda: controller.box_status().status != "Unavailable",
+        lambda: controller.box_status().status != ConnectorState.UNAVAILABLE,
         ratings.phases,
         box.clock.now,
         network,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pievse.firmware.persistence.store import Store
+from pievse.firmware.session.stop_reasons import StopReason
 
 COLUMNS = (
     "id, connector_id, id_tag, started_at, meter_start_wh, stopped_at, meter_stop_wh, "
@@ -85,7 +86,7 @@ class SessionLog:
         session: Session,
         at: datetime,
         meter_wh: float,
-        reason: str,
+        reason: StopReason,
         stop_id_tag: str | None = None,
     ) -> Session:
         self._db.execute(

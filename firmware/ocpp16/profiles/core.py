@@ -16,7 +16,7 @@ from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import SessionControl
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import DataTransfers
@@ -29,6 +29,7 @@ from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.session.availability import Availability
+from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 CONNECTOR_IDS = (0, 1)
@@ -38,7 +39,7 @@ SOFT_RESET_DRAIN_S = 10.0
 class CoreProfile:
     def __init__(
         self,
-        controller: ChargeController,
+        controller: SessionControl,
         keys: ConfigurationKeys,
         authorizer: Authorizer,
         transactions: TransactionMessages,
@@ -122,7 +123,7 @@ class CoreProfile:
         session = self._controller.session
         if session is None or self._transactions.session_of(transaction_id) != session.id:
             return call_result.RemoteStopTransaction(status="Rejected")
-        self._controller.sessions.stop_session("Remote")
+        self._controller.sessions.stop_session(StopReason.REMOTE)
         return call_result.RemoteStopTransaction(status="Accepted")
 
     @on(Action.unlock_connector)
@@ -147,7 +148,7 @@ class CoreProfile:
 
     @after(Action.reset)
     async def after_reset(self, type: str) -> None:
-        reason = "SoftReset" if type == "Soft" else "HardReset"
+        reason = StopReason.SOFT_RESET if type == "Soft" else StopReason.HARD_RESET
         log.warning("%s reset requested by the CSMS", type)
         self._controller.sessions.stop_session(reason)
         if type == "Soft":
