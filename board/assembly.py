@@ -13,6 +13,7 @@ from pievse.board.loader import BoardError, BoardSpec, Section
 from pievse.hal.interfaces import Board
 from pievse.hal.ports import HardwareUnavailable
 from pievse.hal.register_map import load_register_map
+from pievse.hal.sim.meter_line import MeterLine
 from pievse.hal.sim.plant import Plant
 
 
@@ -32,8 +33,11 @@ def assemble(
     spec: BoardSpec,
     monotonic: Callable[[], float] = time.monotonic,
     data_dir: Path | None = None,
+    meter_line: MeterLine | None = None,
 ) -> Board:
-    """`data_dir` holds the files drivers keep (a "data_file" parameter); None keeps none."""
+    """`data_dir` holds the files drivers keep (a "data_file" parameter); None keeps none.
+    `meter_line`: the line a fleet's boxes in this process share for their emulated meters;
+    None: each emulated meter serves on a line of its own."""
     plant = None
     if spec.plant is not None:
         state_file = spec.plant.state_file
@@ -48,7 +52,9 @@ def assemble(
         if name not in built_ports:
             section = spec.ports[name]
             driver = PORT_DRIVERS[section.driver]
-            built_ports[name] = _build(spec.path, section, driver, port, plant, data_dir)
+            built_ports[name] = _build(
+                spec.path, section, driver, port, plant, data_dir, meter_line
+            )
         return built_ports[name]
 
     def device(kind: str) -> Any:
@@ -56,7 +62,7 @@ def assemble(
         if section is None:
             return None
         driver = DEVICE_DRIVERS[kind][section.driver]
-        return _build(spec.path, section, driver, port, plant, data_dir)
+        return _build(spec.path, section, driver, port, plant, data_dir, meter_line)
 
     # The safe state before anything else: contactor open, then the pilot at +12 V.
     contactor = device("contactor")
@@ -92,8 +98,11 @@ def _build(
     port: Callable[[str], object],
     plant: Plant | None,
     data_dir: Path | None,
+    meter_line: MeterLine | None,
 ) -> object:
     kwargs: dict[str, object] = {}
+    if driver.on_meter_line and meter_line is not None:
+        kwargs["line"] = meter_line
     for key, param in driver.params.items():
         value = section.params.get(key)
         if value is not None and param.kind.startswith("port:"):

@@ -43,6 +43,9 @@ class Driver:
     """For port drivers: which kind of port it provides."""
     needs_plant: bool = False
     claim: Claim | None = None
+    on_meter_line: bool = False
+    """Takes the meter line a fleet's boxes share (`line`), when the board is built with
+    one."""
 
 
 def _port(kind: str, required: bool = True) -> Param:
@@ -84,6 +87,7 @@ PORT_DRIVERS: dict[str, Driver] = {
         },
         "registers",
         True,
+        on_meter_line=True,
     ),
     "modbus.tcp": Driver(
         "pievse.hal.modbus:ModbusTcpBus",

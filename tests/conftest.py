@@ -18,7 +18,38 @@ from pievse.firmware.clock import Clock
 from tests.rigs.csms import TestCsms
 from tests.rigs.file_servers import HttpFiles
 from tests.rigs.mosquitto import Broker, running_broker
+from tests.rigs.paths import ROOT
 from tests.rigs.release_rig import Bundles, build
+
+LONGEST_FIRST = (
+    "tests/fleet/test_fleet_runs.py",
+    "tests/site/test_day_scenarios.py",
+    "tests/updates/test_deploy_install.py",
+    "tests/ocpp201/test_firmware_and_logs.py",
+    "tests/updates/test_bundle_verification.py",
+    "tests/control/test_fault_injection.py",
+    "tests/ocpp201/test_fault_injection.py",
+    "tests/updates/test_deploy.py",
+    "tests/updates/test_firmware_update.py",
+    "tests/updates/test_deploy_rollback.py",
+    "tests/site/test_site_sharing.py",
+)
+"""Modules whose tests take minutes (real installs, fleets, whole days, kills), the longest
+first. They run before the rest, so the workers share them while the short tests fill the
+gaps, instead of one worker finishing them alone at the end of the run."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    gone = [module for module in LONGEST_FIRST if not (ROOT / module).exists()]
+    if gone:
+        raise pytest.UsageError(f"LONGEST_FIRST names modules that are gone: {gone}")
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
 
 pytest_plugins = ["tests.fakes.rpi_gpio", "tests.fakes.smbus", "tests.fakes.sysfs_pwm"]
 

@@ -28,6 +28,7 @@ from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_core import OcppServices
 from pievse.firmware.app.ocpp_fronts import FrontChoice
 from pievse.firmware.app.ocpp_parts import BoxParts
+from pievse.firmware.app.process_share import ProcessShare
 from pievse.firmware.app.run_options import RunOptions, firmware_version, resolve_config
 from pievse.firmware.app.site_sources import (
     register_charging_mode,
@@ -97,22 +98,35 @@ class Wallbox:
         restart: Callable[[str], Awaitable[None]] | None = None,
         config: Config | None = None,
         traffic: TrafficObserver = NO_TRAFFIC,
-        shares_process: bool = False,
+        shares_process: ProcessShare | None = None,
     ) -> None:
         """`config`: instead of the one `options` name (a fleet builds each box's);
         `traffic`: told of the OCPP traffic (a fleet's load report); `shares_process`: one
         of a fleet's boxes, so what is the process's (the root logger's file handler, heap
-        trimming) is the fleet's to do once, not every box's, and the safety core runs on
-        the fleet's loop instead of a thread of its own."""
+        trimming) is the fleet's to do once, not every box's, the safety core runs on
+        the fleet's loop instead of a thread of its own, a simulated board's meters are
+        served on the fleet's shared line, and its store does not flush to disk at every
+        commit (a simulated box has no power to lose)."""
         config = config or resolve_config(options)
         self.clock = clock = clock or SystemClock()
         private_directory(options.data_dir)
-        self._owner = None if shares_process else OwnerLock(options.data_dir)
+        self._owner = None if shares_process is not None else OwnerLock(options.data_dir)
         self._token_places = token_places(options.config, options.data_dir)
         self._traffic = traffic
-        self._shares_process = shares_process
-        self.board = board = assemble(load_board(options.board), clock.monotonic, options.data_dir)
-        self.store = store = Store(options.data_dir / "pievse.db", restore_snapshot=True)
+        self._shares_process = shares_process is not None
+        self.board = board = assemble(
+            load_board(options.board)
+            if shares_process is None
+            else shares_process.board(options.board),
+            clock.monotonic,
+            options.data_dir,
+            None if shares_process is None else shares_process.meter_line,
+        )
+        self.store = store = Store(
+            options.data_dir / "pievse.db",
+            restore_snapshot=True,
+            power_safe=shares_process is None,
+        )
         measurands = deliverable_measurands(board.meter.measurands, board.ev_soc is not None)
         self.keys = ConfigurationKeys(
             store,
@@ -149,7 +163,7 @@ class Wallbox:
             self.session_log,
             self._authorize,
             self.reservations,
-            core_on_own_thread=not shares_process,
+            core_on_own_thread=shares_process is None,
         )
         self._bind_policy()
         self.availability = Availability(store, self.controller.sessions)

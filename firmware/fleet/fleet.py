@@ -1,8 +1,8 @@
 """N bench boxes in one process, each the real controller (its own id, data directory,
-plant, meter emulator and OCPP link), booted over a spread of time so a CSMS is not stormed,
-each EV following its session steps; a report every 10 s and at the end of what the CSMS did
-and of the fleet's own load. A box that fails to start is counted and logged; the others go
-on.
+plant, meter emulator and OCPP link; their meters served on a few shared Modbus servers, not
+one a box), booted over a spread of time so a CSMS is not stormed, each EV following its
+session steps; a report every 10 s and at the end of what the CSMS did and of the fleet's
+own load. A box that fails to start is counted and logged; the others go on.
 
 The fleet watches its own loop: a box's timings are only the CSMS's while the loop runs on
 time. Boots wait while it lags (the boxes already running come first), and a run whose loop
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
+from pievse.firmware.app.process_share import ProcessShare
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
 from pievse.firmware.config import Config
@@ -77,8 +78,15 @@ class FleetOptions:
 
 
 class Fleet:
-    def __init__(self, options: FleetOptions, report: Callable[[FleetReport], None]) -> None:
+    def __init__(
+        self,
+        options: FleetOptions,
+        report: Callable[[FleetReport], None],
+        share: ProcessShare | None = None,
+    ) -> None:
+        """`share`: what its boxes share (by default one meter line for all of them)."""
         self._options = options
+        self._share = ProcessShare() if share is None else share
         self._report = report
         self.boxes: list[Wallbox] = []
         self.traffic = FleetTraffic()
@@ -139,6 +147,7 @@ class Fleet:
             await asyncio.gather(*background, *self._tasks, return_exceptions=True)
             self._report(self.report())
             await self._stop_all()
+            await self._share.close()
 
     async def _start(self, index: int, config: Config) -> None:
         o = self._options
@@ -146,7 +155,10 @@ class Fleet:
         options = RunOptions(board=o.board, data_dir=o.data_dir / name, api="127.0.0.1:0")
         try:
             box = Wallbox(
-                options, config=config, traffic=BoxTraffic(self.traffic), shares_process=True
+                options,
+                config=config,
+                traffic=BoxTraffic(self.traffic),
+                shares_process=self._share,
             )
             box.keys.set(METER_VALUE_SAMPLE_INTERVAL, str(o.meter_values_s), notify=False)
             await box.start()

@@ -1,8 +1,9 @@
 """The one SQLite database in the data directory, with numbered schema migrations.
 
 WAL mode with synchronous=FULL: a committed row survives power loss, and readers (the API)
-never block the writer. `PRAGMA user_version` records how far the migrations went, and a
-compatibility floor beside it which releases can still use it (`migrations`, `schema`).
+never block the writer (a fleet's simulated boxes: NORMAL, a row survives the process).
+`PRAGMA user_version` records how far the migrations went, and a compatibility floor beside
+it which releases can still use it (`migrations`, `schema`).
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ class Store:
         path: Path,
         migrations: Sequence[Migration] = MIGRATIONS,
         restore_snapshot: bool = False,
+        power_safe: bool = True,
     ) -> None:
         """`migrations`: this release's schema history (tests give others, as other
         releases would have). `restore_snapshot`: the controller itself (not a command that
         only reads the database beside it) may bring back the snapshot when the database's
-        floor is above this release; otherwise such a database is refused (StoreError)."""
+        floor is above this release; otherwise such a database is refused (StoreError).
+        `power_safe` False (a fleet's simulated box, which has no power to lose): commits
+        survive the process, not the machine, and cost no disk flush each (a fresh box's
+        migrations and first settings flushed some fifteen times, blocking the fleet's loop
+        for tens of milliseconds a box)."""
         self.path = path
+        self._power_safe = power_safe
         path.parent.mkdir(parents=True, exist_ok=True)
         # It holds AuthorizationKey: owner-only, and SQLite gives its -wal and -shm files
         # the database file's permissions.
@@ -68,7 +75,7 @@ class Store:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
+        db.execute(f"PRAGMA synchronous={'FULL' if self._power_safe else 'NORMAL'}")
         db.execute("PRAGMA foreign_keys=ON")
         return db
 

@@ -174,9 +174,19 @@ class MeterEmulator:
         self._companions: list[MeterEmulator] = []
         self._counting: asyncio.Task[None] | None = None
         self._count_every_s = count_every_s
-        self._server = RegisterServer(device_id, self._ranges(), self._read, self._filter_reply)
+        self._own_server: RegisterServer | None = None
 
-    def _ranges(self) -> list[tuple[int, int, int]]:
+    @property
+    def _server(self) -> RegisterServer:
+        """Its own line, made when it first serves or shares it: an emulator a shared line
+        serves (hal.sim.meter_line) never builds one."""
+        if self._own_server is None:
+            self._own_server = RegisterServer(
+                self.device_id, self.ranges(), self.read, self.filter_reply
+            )
+        return self._own_server
+
+    def ranges(self) -> list[tuple[int, int, int]]:
         """The meter's documented address space where its map declares it, else the
         driver's reads."""
         if self.register_map.spans:
@@ -187,7 +197,7 @@ class MeterEmulator:
         """Serves `companion` under its own unit id on this emulator's line (a grid meter
         on the charger meter's RS485 bus); this one starts and stops both."""
         self._server.add(
-            companion.device_id, companion._ranges(), companion._read, companion._filter_reply
+            companion.device_id, companion.ranges(), companion.read, companion.filter_reply
         )
         self._companions.append(companion)
 
@@ -247,7 +257,8 @@ class MeterEmulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._counting
             self._counting = None
-        await self._server.stop()
+        if self._own_server is not None:
+            await self._own_server.stop()
         for emulator in (self, *self._companions):
             emulator.energy_wh()
 
@@ -264,7 +275,7 @@ class MeterEmulator:
 
     # --- the register image -------------------------------------------------------------
 
-    async def _read(self, function_code: int, address: int, count: int) -> list[int] | int:
+    async def read(self, function_code: int, address: int, count: int) -> list[int] | int:
         """Every row, served register and setting the read covers; an address inside the
         meter's space that none names reads as zero, as the meter answers it."""
         self.reads += 1
@@ -323,7 +334,7 @@ class MeterEmulator:
         values[ENERGY] = energy
         return shown_values(values, self._energy.phase_wh)
 
-    def _filter_reply(self, frame: bytes) -> bytes:
+    def filter_reply(self, frame: bytes) -> bytes:
         fault = self.fault
         if fault == "timeout" or self._silent:
             return b""

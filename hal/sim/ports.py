@@ -11,6 +11,7 @@ from pievse.hal.modbus import ModbusTcpBus
 from pievse.hal.ports import EdgeCallback
 from pievse.hal.register_map import RegisterMap
 from pievse.hal.sim.meter_emulator import MeterEmulator
+from pievse.hal.sim.meter_line import MeterLine
 from pievse.hal.sim.plant import ANALOG_INPUTS, DIGITAL_INPUTS, DIGITAL_OUTPUTS, Plant
 
 READER_FAULT_POLL_S = 0.2
@@ -94,7 +95,10 @@ class EmulatedMeterBus:
     """Modbus TCP, through the real client, to a meter emulator on loopback that the plant
     drives, so the bench always has the real driver and a real server on the path.
 
-    The emulator starts on the first read, in the controller's event loop, on a free port.
+    On its own, the box's emulator starts its own server on the first read, in the
+    controller's event loop, on a free port. A box of a fleet is handed the fleet's `line`
+    instead: its meters take places on one of the few servers every box of the process
+    shares, and the bus asks for them under their unit ids there.
     """
 
     def __init__(
@@ -105,19 +109,28 @@ class EmulatedMeterBus:
         timeout_s: float = 0.5,
         energy_file: Path | None = None,
         grid_device_id: int | None = None,
+        line: MeterLine | None = None,
     ) -> None:
         """`grid_device_id`: a grid meter of the same map on the same line, reading the
         plant's site (house, PV and the EV together)."""
         # The box reads this meter at every poll: counting between reads as well would cost
         # a fleet of thousands of boxes a wake-up each second each, for nothing.
-        self.emulator = MeterEmulator(
-            register_map, PlantMeter(plant), device_id, energy_file, count_every_s=None
-        )
-        if grid_device_id is not None:
-            grid = MeterEmulator(
-                register_map, PlantGridMeter(plant), grid_device_id, count_every_s=None
+        meters = [
+            MeterEmulator(
+                register_map, PlantMeter(plant), device_id, energy_file, count_every_s=None
             )
-            self.emulator.share_line(grid)
+        ]
+        if grid_device_id is not None:
+            meters.append(
+                MeterEmulator(
+                    register_map, PlantGridMeter(plant), grid_device_id, count_every_s=None
+                )
+            )
+        self._meters = meters
+        self._seat = None if line is None else line.seat(meters)
+        if self._seat is None:
+            for companion in meters[1:]:
+                meters[0].share_line(companion)
         self._timeout_s = timeout_s
         self._bus: ModbusTcpBus | None = None
 
@@ -125,15 +138,26 @@ class EmulatedMeterBus:
         self, function_code: int, address: int, count: int, device_id: int
     ) -> list[int]:
         if self._bus is None:
-            host, port = await self.emulator.start_tcp("127.0.0.1", 0)
-            self._bus = ModbusTcpBus(host, port, self._timeout_s)
+            self._bus = ModbusTcpBus(*await self._serving(), self._timeout_s)
+        if self._seat is not None:
+            device_id = self._seat.unit_on_line(device_id)
         return await self._bus.read_registers(function_code, address, count, device_id)
+
+    async def _serving(self) -> tuple[str, int]:
+        if self._seat is None:
+            return await self._meters[0].start_tcp("127.0.0.1", 0)
+        return await self._seat.address()
 
     async def close(self) -> None:
         if self._bus is not None:
             await self._bus.close()
-            await self.emulator.stop()
             self._bus = None
+            if self._seat is None:
+                await self._meters[0].stop()
+        if self._seat is not None:
+            self._seat.leave()
+            for meter in self._meters:
+                meter.energy_wh()  # kept in its energy file, as its own server's stop keeps it
 
 
 class SimByteLink:
