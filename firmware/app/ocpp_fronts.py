@@ -6,19 +6,19 @@ of RSS)."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 
-from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
+from pievse.firmware.app.ocpp_core import OcppServices, build_core
+from pievse.firmware.app.ocpp_parts import BoxParts
 from pievse.firmware.config import AUTO, Config
-from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.front.contract import Front
 from pievse.firmware.persistence.store import Store
 
 NEGOTIATED_SETTING = "link:negotiated_version"
 FRONTS = {
-    "1.6": ("pievse.firmware.app.ocpp_services", "build_ocpp_services"),
-    "2.0.1": ("pievse.firmware.app.ocpp201_services", "build_ocpp201_services"),
+    "1.6": ("pievse.firmware.ocpp16.profiles.front", "Ocpp16Front"),
+    "2.0.1": ("pievse.firmware.ocpp201.blocks.front", "Ocpp201Front"),
 }
-"""[ocpp] version -> the module and function that build its services."""
+"""[ocpp] version -> the module and class of its front (`front.contract.Front`)."""
 
 
 class FrontChoice:
@@ -30,12 +30,10 @@ class FrontChoice:
             self.version = store.get_setting(NEGOTIATED_SETTING) or "2.0.1"
         self.switching = False
 
-    def build(self, parts: BoxParts, outbox: Outbox) -> OcppServices:
+    def build(self, parts: BoxParts) -> OcppServices:
         module, name = FRONTS[self.version]
-        front: Callable[[BoxParts, Outbox], OcppServices] = getattr(
-            importlib.import_module(module), name
-        )
-        return front(parts, outbox)
+        front: Front = getattr(importlib.import_module(module), name)()
+        return build_core(parts, front)
 
     def chosen_by_csms(self, version: str) -> bool:
         """The CSMS chose `version` ("auto"): kept for the next start. True the first time,

@@ -1,12 +1,12 @@
-"""What both OCPP fronts are built from and into: the standalone box's parts, the services
-a front hands the wallbox, and the pieces they build alike (connection security, the link,
-the background jobs, DataTransfer, the meter reading the reporters take)."""
+"""What the OCPP core is built from: the standalone box's parts, and the pieces that are
+the same for every front (connection security, the link, the background jobs, DataTransfer,
+the meter reading the reporters take, the reaction to a refused token)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,6 @@ from pievse.firmware.app.run_options import firmware_version
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import AUTO, Config, ConfigError
 from pievse.firmware.control.controller import ChargeController
-from pievse.firmware.csms.authorizer import Authorizer
-from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.connection_security import ConnectionSecurity, SecurityConfigError
 from pievse.firmware.csms.data_transfer import VENDOR_ID, DataTransfers
@@ -24,13 +22,10 @@ from pievse.firmware.csms.invalid_id import InvalidIdReaction
 from pievse.firmware.csms.link import CsmsLink, LinkSettings
 from pievse.firmware.csms.meter_values import Reading
 from pievse.firmware.csms.outbox import Outbox
-from pievse.firmware.csms.session import CsmsSession
-from pievse.firmware.csms.smart_charging import SmartCharging
-from pievse.firmware.csms.status_reporter import StatusReporter
-from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.diagnostics.log_uploads import LogUploads
+from pievse.firmware.front.contract import Box, Core, FrontSettings, Identity, JobReports, Jobs
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.dialects import DIALECTS, Dialect
 from pievse.firmware.rpc.traffic import NO_TRAFFIC, TrafficObserver
@@ -50,7 +45,7 @@ log = logging.getLogger(__name__)
 Restart = Callable[[str, str | None], Awaitable[None]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BoxParts:
     """The standalone box the OCPP services plug into."""
 
@@ -62,13 +57,13 @@ class BoxParts:
     session_log: SessionLog
     reservations: ReservationBook
     controller: ChargeController
+    outbox: Outbox
     certificates: CertificateStore
     security_log: SecurityLog
     diagnostics: DiagnosticsLog
     releases: Releases
     data_dir: Path
-    identity: dict[str, Any]
-    """vendor, model, serial, firmware, meter_type, meter_serial."""
+    identity: Identity
     restart: Restart
     """(kind, reason): Soft, Hard or Firmware."""
     status: Callable[[], dict[str, Any]]
@@ -84,51 +79,11 @@ class BoxParts:
     """The port the local API listens on, once it does: no transfer may go there."""
 
 
-@dataclass(frozen=True)
-class Jobs:
-    """The background jobs a CSMS request starts (firmware, diagnostics, log uploads)."""
-
-    firmware: FirmwareUpdates
-    diagnostics_uploads: DiagnosticsUploads
-    log_uploads: LogUploads
-
-
-@dataclass(frozen=True)
-class OcppServices:
-    security: ConnectionSecurity
-    csms: CsmsSession
-    outbox: Outbox
-    authorizer: Authorizer
-    transactions: TransactionReporter
-    statuses: StatusReporter
-    smart: SmartCharging
-    jobs: Jobs
-    link: CsmsLink
-
-    def tasks(self) -> dict[str, Coroutine[Any, Any, None]]:
-        """Task name -> what runs for as long as the box does."""
-        return {
-            "csms-link": self.link.run(),
-            "status-notifications": self.statuses.run(),
-            "aligned-values": self.transactions.run_clock_aligned(),
-            "charging-profiles": self.smart.run(),
-        }
-
-    async def stop_jobs(self) -> None:
-        jobs = self.jobs
-        for job in (jobs.log_uploads, jobs.firmware, jobs.diagnostics_uploads):
-            await job.stop()
-
-
 def csms_link(
     parts: BoxParts,
     dialect: Dialect,
-    csms: CsmsSession,
-    outbox: Outbox,
+    core: Core,
     handlers: list[object],
-    security: ConnectionSecurity,
-    statuses: StatusReporter,
-    jobs: Jobs,
     on_accepted: Sequence[Callable[[], None]] = (),
 ) -> CsmsLink:
     """The link serving a front's handlers: after each registration the statuses go out
@@ -136,14 +91,14 @@ def csms_link(
     before a migration is dropped (this release runs on it), then what the front adds."""
     return CsmsLink(
         _link_settings(parts.config, dialect),
-        csms,
+        core.csms,
         parts.keys,
-        outbox,
+        parts.outbox,
         handlers,
-        security,
+        core.security,
         on_accepted=[
-            statuses.resync,
-            jobs.firmware.registered,
+            core.statuses.resync,
+            core.jobs.firmware.registered,
             parts.store.discard_snapshot,
             *on_accepted,
         ],
@@ -168,6 +123,39 @@ def _link_settings(config: Config, dialect: Dialect) -> LinkSettings:
 
 def record_clock_set(security_log: SecurityLog, skew: float) -> None:
     security_log.record("SettingSystemTime", f"clock set from the CSMS, it was {skew:+.1f} s off")
+
+
+def box_for(parts: BoxParts) -> Box:
+    """What of the box a front stands on."""
+    config = parts.config
+
+    async def reset(kind: str) -> None:
+        await parts.restart(kind, None)
+
+    return Box(
+        controller=parts.controller,
+        keys=parts.keys,
+        clock=parts.clock,
+        store=parts.store,
+        outbox=parts.outbox,
+        session_log=parts.session_log,
+        reservations=parts.reservations,
+        availability=parts.availability,
+        certificates=parts.certificates,
+        security_log=parts.security_log,
+        ratings=parts.board.ratings,
+        settings=FrontSettings(
+            charge_point_id=config.charge_point.id,
+            firmware_retries=config.firmware.retries,
+            firmware_retry_interval_s=config.firmware.retry_interval_s,
+            response_timeout_s=config.ocpp.response_timeout_s,
+            reconnect_s=(config.ocpp.reconnect_min_s, config.ocpp.reconnect_max_s),
+        ),
+        identity=parts.identity,
+        restarted_for=parts.restarted_for,
+        reset=reset,
+        reading=lambda: reading(parts),
+    )
 
 
 def connection_security(parts: BoxParts, reconnect: Callable[[], None]) -> ConnectionSecurity:
@@ -201,10 +189,6 @@ def connection_security(parts: BoxParts, reconnect: Callable[[], None]) -> Conne
     return security
 
 
-FirmwareStatus = Callable[[str, bool, int | None], None]
-"""(status, signed, requestId) -> the version's firmware status notification queued."""
-
-
 def file_transfers(parts: BoxParts) -> FileTransfers:
     """Transfers that never reach the box's own API or a link-local address; a refused
     destination is a security event (InvalidMessages: the CSMS named it)."""
@@ -216,11 +200,12 @@ def file_transfers(parts: BoxParts) -> FileTransfers:
     return FileTransfers(guard, parts.config.firmware.download_deadline_s)
 
 
-def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareStatus) -> Jobs:
+def background_jobs(parts: BoxParts, reports: JobReports) -> Jobs:
+    """The jobs a CSMS request starts; each tells where it stands in the front's terms."""
     config, clock, controller = parts.config, parts.clock, parts.controller
 
     async def log_status(status: str, request_id: int | None) -> None:
-        outbox.put("LogStatusNotification", status_payload(status, request_id))
+        reports.log(status, request_id)
 
     async def restart_into_release(reason: str) -> None:
         await parts.restart("Firmware", reason)
@@ -239,7 +224,7 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
             config.firmware.allow_unsigned,
         ),
         transfers,
-        firmware_status,
+        reports.firmware,
         lambda: controller.session is None,
         restart_into_release,
     )
@@ -248,7 +233,7 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         lambda: _diagnostics_state(parts),
         clock,
         config.charge_point.id,
-        lambda status: outbox.put("DiagnosticsStatusNotification", {"status": status}),
+        reports.diagnostics,
         transfers,
     )
     uploads = LogUploads(
@@ -259,20 +244,7 @@ def background_jobs(parts: BoxParts, outbox: Outbox, firmware_status: FirmwareSt
         log_status,
         transfers,
     )
-    return Jobs(firmware, diagnostics, uploads)
-
-
-def certificate_requests(
-    parts: BoxParts, csms: CsmsSession, security: ConnectionSecurity
-) -> CertificateRequests:
-    return CertificateRequests(
-        csms,
-        parts.keys,
-        parts.certificates,
-        security,
-        parts.security_log,
-        parts.config.charge_point.id,
-    )
+    return Jobs(firmware=firmware, diagnostics_uploads=diagnostics, log_uploads=uploads)
 
 
 def data_transfers(parts: BoxParts) -> DataTransfers:
@@ -309,14 +281,6 @@ def _diagnostics_state(parts: BoxParts) -> dict[str, Any]:
         "security_log": [event.line() for event in parts.security_log.events()],
         "releases": {"current": releases.current(), "previous": releases.previous()},
     }
-
-
-def status_payload(status: str, request_id: int | None) -> dict[str, Any]:
-    """A status notification, with the requestId of the request it reports on, if any."""
-    payload: dict[str, Any] = {"status": status}
-    if request_id is not None:
-        payload["requestId"] = request_id
-    return payload
 
 
 def invalid_id_reaction(parts: BoxParts) -> InvalidIdReaction:

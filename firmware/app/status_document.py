@@ -14,7 +14,7 @@ from pievse.firmware.session.reservations import Reservation
 from pievse.firmware.session.sessions import Session
 
 if TYPE_CHECKING:
-    from pievse.firmware.app.ocpp_parts import OcppServices
+    from pievse.firmware.app.ocpp_core import OcppServices
 
 log = logging.getLogger(__name__)
 STANDALONE = {"connected": False, "registration": "standalone", "csms_url": None}

@@ -27,8 +27,9 @@ from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.commissioning_wiring import commissioning_for
 from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
+from pievse.firmware.app.ocpp_core import OcppServices
 from pievse.firmware.app.ocpp_fronts import FrontChoice
-from pievse.firmware.app.ocpp_parts import BoxParts, OcppServices
+from pievse.firmware.app.ocpp_parts import BoxParts
 from pievse.firmware.app.process_share import ProcessShare
 from pievse.firmware.app.run_options import (
     RunOptions,
@@ -53,13 +54,21 @@ from pievse.firmware.clock import Clock, SystemClock
 from pievse.firmware.config import Config, parse_listen
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.faults import Fault
-from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import PREFIX, ConfigurationKeys, Key, T
+from pievse.firmware.csms.key_table import (
+    CONNECTION_TIME_OUT,
+    METER_POLL_INTERVAL,
+    STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT,
+    STOP_TRANSACTION_ON_INVALID_ID,
+    UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT,
+    core_key_specs,
+)
 from pievse.firmware.csms.meter_values import deliverable_measurands
 from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.csms.security_keys import security_key_specs
 from pievse.firmware.diagnostics.diagnostics_log import DiagnosticsLog
 from pievse.firmware.event_wait import stop_requested
-from pievse.firmware.ocpp16.core_keys import core_key_specs
-from pievse.firmware.ocpp16.security_keys import security_key_specs
+from pievse.firmware.front.contract import Identity
 from pievse.firmware.persistence.owner_lock import OwnerLock
 from pievse.firmware.persistence.private_files import private_directory
 from pievse.firmware.persistence.store import Store
@@ -71,6 +80,7 @@ from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.id_tag_info import ANYONE, IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.firmware.site.grid_meter import GridMeterPoller
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.updates.releases import Releases
@@ -185,7 +195,7 @@ class Wallbox:
         self._restart_hook = restart
         self.restart_requested = asyncio.Event()
         self.ocpp: OcppServices | None = (
-            None if outbox is None else self.front.build(self._parts(options.data_dir), outbox)
+            None if outbox is None else self.front.build(self._parts(options.data_dir, outbox))
         )
         self.charging_mode = register_charging_mode(
             self.controller,
@@ -212,7 +222,7 @@ class Wallbox:
                 config,
                 self.status,
                 self.charging_mode,
-                lambda: self.controller.sessions.stop_session("Local"),
+                lambda: self.controller.sessions.stop_session(StopReason.LOCAL),
                 (config.charge_point.model or board.name, firmware_version()),
                 clock,
                 None if self.site_share is None else (self.site_share, self.grid),
@@ -248,43 +258,43 @@ class Wallbox:
         m = self.controller.measurements
         return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
 
-    def _parts(self, data_dir: Path) -> BoxParts:
+    def _parts(self, data_dir: Path, outbox: Outbox) -> BoxParts:
         return BoxParts(
-            self.config,
-            self.clock,
-            self.board,
-            self.store,
-            self.keys,
-            self.session_log,
-            self.reservations,
-            self.controller,
-            self.certificates,
-            self.security_log,
-            self.diagnostics,
-            self.releases,
-            data_dir,
-            self._identity(),
-            self._restart,
-            self.status,
-            self.availability,
-            self._restarted_for,
-            self._switch_version,
-            self._traffic,
+            config=self.config,
+            clock=self.clock,
+            board=self.board,
+            store=self.store,
+            keys=self.keys,
+            session_log=self.session_log,
+            reservations=self.reservations,
+            controller=self.controller,
+            outbox=outbox,
+            certificates=self.certificates,
+            security_log=self.security_log,
+            diagnostics=self.diagnostics,
+            releases=self.releases,
+            data_dir=data_dir,
+            identity=self._identity(),
+            restart=self._restart,
+            status=self.status,
+            availability=self.availability,
+            restarted_for=self._restarted_for,
+            switch_version=self._switch_version,
+            traffic=self._traffic,
             api_port=lambda: None if self.api_address is None else self.api_address[1],
         )
 
-    def _identity(self) -> dict[str, Any]:
-        """Who the box is, as each OCPP version's BootNotification says it (within 1.6's
-        lengths, which 2.0.1's exceed)."""
+    def _identity(self) -> Identity:
+        """Who the box is, within 1.6's lengths (which 2.0.1's exceed)."""
         cp = self.config.charge_point
-        return {
-            "vendor": cp.vendor,
-            "model": (cp.model or self.board.name)[:20],
-            "serial": (cp.serial or cp.id)[:25],
-            "firmware": firmware_version(),
-            "meter_type": self.board.meter_model.upper()[:25],
-            "meter_serial": cp.meter_serial,
-        }
+        return Identity(
+            vendor=cp.vendor,
+            model=(cp.model or self.board.name)[:20],
+            serial=(cp.serial or cp.id)[:25],
+            firmware=firmware_version(),
+            meter_type=self.board.meter_model.upper()[:25],
+            meter_serial=cp.meter_serial,
+        )
 
     def _profile_allowed(self, value: str) -> bool:
         return self.ocpp is not None and self.ocpp.security.allowed_profile(value)
@@ -306,25 +316,23 @@ class Wallbox:
         self._tamper_seen = opened
 
     def _bind_policy(self) -> None:
-        policy = self.controller.policy
-        keys = self.keys
-        bindings: dict[str, Callable[[], None]] = {
-            "ConnectionTimeOut": lambda: setattr(
-                policy, "connection_timeout_s", float(keys.number("ConnectionTimeOut"))
-            ),
-            "StopTransactionOnEVSideDisconnect": lambda: setattr(
-                policy, "stop_on_ev_disconnect", keys.flag("StopTransactionOnEVSideDisconnect")
-            ),
-            "UnlockConnectorOnEVSideDisconnect": lambda: setattr(
-                policy, "unlock_on_ev_disconnect", keys.flag("UnlockConnectorOnEVSideDisconnect")
-            ),
-            "StopTransactionOnInvalidId": lambda: setattr(
-                policy, "stop_on_invalid_id", keys.flag("StopTransactionOnInvalidId")
-            ),
-        }
-        for name, apply in bindings.items():
-            apply()
-            keys.on_change(name, _ignoring_value(apply))
+        """The session rules the CSMS may change at run time, applied now and on change."""
+        policy, keys = self.controller.policy, self.keys
+
+        def bind(key: Key[T], apply: Callable[[T], None]) -> None:
+            apply(keys.get(key))
+            keys.on_change(key, lambda _value: apply(keys.get(key)))
+
+        bind(CONNECTION_TIME_OUT, lambda s: setattr(policy, "connection_timeout_s", float(s)))
+        bind(
+            STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT,
+            lambda on: setattr(policy, "stop_on_ev_disconnect", on),
+        )
+        bind(
+            UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT,
+            lambda on: setattr(policy, "unlock_on_ev_disconnect", on),
+        )
+        bind(STOP_TRANSACTION_ON_INVALID_ID, lambda on: setattr(policy, "stop_on_invalid_id", on))
 
     async def _authorize(self, id_tag: str) -> IdTagInfo:
         if self.ocpp is None:
@@ -401,7 +409,7 @@ class Wallbox:
             (
                 self.history,
                 self.status_changes,
-                lambda: self.controller.sessions.stop_session("Local"),
+                lambda: self.controller.sessions.stop_session(StopReason.LOCAL),
             ),
             self.availability,
         )
@@ -469,7 +477,9 @@ class Wallbox:
             self.systemd.status(f"restarting in place ({self.restart_kind})")
         # Reboot when the box restarts itself; a plain stop (SIGTERM) may be for good. Either
         # way the connectors go Unavailable, never Preparing for a session that cannot come.
-        self.controller.shut_down_session("Reboot" if self.restart_kind else "Other")
+        self.controller.shut_down_session(
+            StopReason.REBOOT if self.restart_kind else StopReason.OTHER
+        )
         if self.ocpp is not None:
             self.ocpp.statuses.flush()
         self.security_log.flush()
@@ -510,14 +520,9 @@ class Wallbox:
         await self._task
 
 
-def _ignoring_value(apply: Callable[[], None]) -> Callable[[str], None]:
-    """A key's change listener that reads the key itself (through `apply`)."""
-    return lambda _value: apply()
-
-
 def _with_stored_keys(config: Config, store: Store) -> Config:
     """Keys the CSMS changed that are read only at start-up (RebootRequired)."""
-    stored = store.get_setting(PREFIX + "MeterPollInterval")
+    stored = store.get_setting(PREFIX + METER_POLL_INTERVAL.name)
     if stored is None or not stored.isdigit():
         return config
     return replace(config, meter=replace(config.meter, poll_interval_s=float(stored)))

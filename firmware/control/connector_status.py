@@ -1,4 +1,5 @@
-"""Connector status as OCPP 1.6 names it, derived from what the control loop knows.
+"""Connector status in the domain's words (1.6's names, which each front maps to its wire),
+derived from what the control loop knows.
 
 A pure function of a snapshot, so every transition of the standard's status table can be
 tested without hardware.
@@ -7,8 +8,9 @@ tested without hardware.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from pievse.firmware.control.faults import REPORTS, Fault
+from pievse.firmware.control.faults import REPORTS, ErrorCode, Fault
 from pievse.hal.interfaces import PilotState
 
 
@@ -34,10 +36,22 @@ class StatusInputs:
     """A limit source in its failsafe (a stale grid reading): its vendor error code."""
 
 
+class ConnectorState(StrEnum):
+    AVAILABLE = "Available"
+    PREPARING = "Preparing"
+    CHARGING = "Charging"
+    SUSPENDED_EV = "SuspendedEV"
+    SUSPENDED_EVSE = "SuspendedEVSE"
+    FINISHING = "Finishing"
+    RESERVED = "Reserved"
+    UNAVAILABLE = "Unavailable"
+    FAULTED = "Faulted"
+
+
 @dataclass(frozen=True)
 class ConnectorStatus:
-    status: str
-    error_code: str = "NoError"
+    status: ConnectorState
+    error_code: ErrorCode = ErrorCode.NO_ERROR
     vendor_error_code: str | None = None
 
 
@@ -53,40 +67,42 @@ def box_status(inputs: StatusInputs) -> ConnectorStatus:
     fault = _worst(inputs.faults, 0)
     if fault is not None:
         report = REPORTS[fault]
-        return ConnectorStatus("Faulted", report.error_code, report.vendor_error_code)
-    status = "Available" if inputs.box_operative else "Unavailable"
-    return ConnectorStatus(status, "ReaderFailure" if inputs.reader_failed else "NoError")
+        return ConnectorStatus(ConnectorState.FAULTED, report.error_code, report.vendor_error_code)
+    status = ConnectorState.AVAILABLE if inputs.box_operative else ConnectorState.UNAVAILABLE
+    return ConnectorStatus(
+        status, ErrorCode.READER_FAILURE if inputs.reader_failed else ErrorCode.NO_ERROR
+    )
 
 
 def connector_status(inputs: StatusInputs) -> ConnectorStatus:
     fault = _worst(inputs.faults, 1)
     if fault is not None:
         report = REPORTS[fault]
-        return ConnectorStatus("Faulted", report.error_code, report.vendor_error_code)
+        return ConnectorStatus(ConnectorState.FAULTED, report.error_code, report.vendor_error_code)
     status = _plain_status(inputs)
     if inputs.meter_flagged:
-        return ConnectorStatus(status, "PowerMeterFailure")
+        return ConnectorStatus(status, ErrorCode.POWER_METER_FAILURE)
     if inputs.degraded is not None:
-        return ConnectorStatus(status, "OtherError", inputs.degraded)
+        return ConnectorStatus(status, ErrorCode.OTHER_ERROR, inputs.degraded)
     return ConnectorStatus(status)
 
 
-def _plain_status(inputs: StatusInputs) -> str:
+def _plain_status(inputs: StatusInputs) -> ConnectorState:
     if not inputs.in_session and not (inputs.box_operative and inputs.connector_operative):
-        return "Unavailable"
+        return ConnectorState.UNAVAILABLE
     if inputs.pilot_state == PilotState.A:
         # The transaction may outlive an unplugged EV (StopTransactionOnEVSideDisconnect).
         if inputs.in_session:
-            return "SuspendedEV"
+            return ConnectorState.SUSPENDED_EV
         if inputs.awaiting_ev:
-            return "Preparing"
-        return "Reserved" if inputs.reserved else "Available"
+            return ConnectorState.PREPARING
+        return ConnectorState.RESERVED if inputs.reserved else ConnectorState.AVAILABLE
     if inputs.finishing:
-        return "Finishing"
+        return ConnectorState.FINISHING
     if not inputs.in_session:
-        return "Preparing"
+        return ConnectorState.PREPARING
     if not inputs.pwm_active:
-        return "SuspendedEVSE"
+        return ConnectorState.SUSPENDED_EVSE
     if inputs.contactor_closed and inputs.pilot_state in (PilotState.C, PilotState.D):
-        return "Charging"
-    return "SuspendedEV"
+        return ConnectorState.CHARGING
+    return ConnectorState.SUSPENDED_EV

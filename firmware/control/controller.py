@@ -49,6 +49,7 @@ from pievse.firmware.control.session_keeper import (
 from pievse.firmware.control.tag_reading import TagReaderWatch
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class ChargeController:
     def shutdown(self) -> None:
         self.core.shutdown()
 
-    def shut_down_session(self, reason: str) -> None:
+    def shut_down_session(self, reason: StopReason) -> None:
         """A clean stop: the session ends with `reason`, the connectors turn Unavailable and
         the core withdraws the offer before this returns."""
         self.sessions.shut_down(reason)
@@ -357,7 +358,7 @@ class ChargeController:
 
     def unlock_connector(self) -> bool:
         """UnlockConnector: stops a running session first. False when there is no lock."""
-        self.sessions.stop_session("UnlockCommand")
+        self.sessions.stop_session(StopReason.UNLOCK_COMMAND)
         if self._board.lock is None:
             return False
         self.core.call(self.core.lock.unlock)

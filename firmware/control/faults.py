@@ -1,4 +1,4 @@
-"""The fault table: what each fault is, where it is reported and with which OCPP error code."""
+"""The fault table: what each fault is, where it is reported and with which error code."""
 
 from __future__ import annotations
 
@@ -24,11 +24,27 @@ class Fault(StrEnum):
     INTERNAL = "internal"
 
 
+class ErrorCode(StrEnum):
+    """What is wrong at a connector, in the domain's words (the names are 1.6's
+    ChargePointErrorCode, which each front maps to its wire)."""
+
+    NO_ERROR = "NoError"
+    GROUND_FAILURE = "GroundFailure"
+    HIGH_TEMPERATURE = "HighTemperature"
+    POWER_METER_FAILURE = "PowerMeterFailure"
+    POWER_SWITCH_FAILURE = "PowerSwitchFailure"
+    EV_COMMUNICATION_ERROR = "EVCommunicationError"
+    OVER_CURRENT_FAILURE = "OverCurrentFailure"
+    CONNECTOR_LOCK_FAILURE = "ConnectorLockFailure"
+    READER_FAILURE = "ReaderFailure"
+    INTERNAL_ERROR = "InternalError"
+    OTHER_ERROR = "OtherError"
+
+
 @dataclass(frozen=True)
 class FaultReport:
     connector_id: int
-    error_code: str
-    """An OCPP 1.6 ChargePointErrorCode."""
+    error_code: ErrorCode
     pilot_state_f: bool
     """Whether the pilot is held at -12 V so the EV stops drawing (weld, diode)."""
     ends_session: bool = True
@@ -40,21 +56,23 @@ class FaultReport:
 
 
 REPORTS: dict[Fault, FaultReport] = {
-    Fault.RCD: FaultReport(1, "GroundFailure", False, stopped_reason="GroundFault"),
-    Fault.OVERTEMPERATURE: FaultReport(0, "HighTemperature", False, ends_session=False),
-    Fault.METER_OFFLINE: FaultReport(1, "PowerMeterFailure", False),
-    Fault.CONTACTOR_WELD: FaultReport(1, "PowerSwitchFailure", True),
-    Fault.DIODE: FaultReport(1, "EVCommunicationError", True),
-    Fault.PILOT_ERROR: FaultReport(1, "EVCommunicationError", False),
+    Fault.RCD: FaultReport(1, ErrorCode.GROUND_FAILURE, False, stopped_reason="GroundFault"),
+    Fault.OVERTEMPERATURE: FaultReport(0, ErrorCode.HIGH_TEMPERATURE, False, ends_session=False),
+    Fault.METER_OFFLINE: FaultReport(1, ErrorCode.POWER_METER_FAILURE, False),
+    Fault.CONTACTOR_WELD: FaultReport(1, ErrorCode.POWER_SWITCH_FAILURE, True),
+    Fault.DIODE: FaultReport(1, ErrorCode.EV_COMMUNICATION_ERROR, True),
+    Fault.PILOT_ERROR: FaultReport(1, ErrorCode.EV_COMMUNICATION_ERROR, False),
     Fault.OVERCURRENT: FaultReport(
-        1, "OverCurrentFailure", False, stopped_reason="OvercurrentFault"
+        1, ErrorCode.OVER_CURRENT_FAILURE, False, stopped_reason="OvercurrentFault"
     ),
-    Fault.CABLE: FaultReport(1, "OtherError", False, vendor_error_code="ProximityOutOfRange"),
-    Fault.CONTACTOR_FAILURE: FaultReport(1, "PowerSwitchFailure", False),
+    Fault.CABLE: FaultReport(
+        1, ErrorCode.OTHER_ERROR, False, vendor_error_code="ProximityOutOfRange"
+    ),
+    Fault.CONTACTOR_FAILURE: FaultReport(1, ErrorCode.POWER_SWITCH_FAILURE, False),
     Fault.PHASE_CONTACTOR: FaultReport(
-        1, "PowerSwitchFailure", False, vendor_error_code="PhaseContactor"
+        1, ErrorCode.POWER_SWITCH_FAILURE, False, vendor_error_code="PhaseContactor"
     ),
-    Fault.LOCK: FaultReport(1, "ConnectorLockFailure", False),
-    Fault.INTERNAL: FaultReport(0, "InternalError", False),
-    Fault.TAMPER: FaultReport(0, "OtherError", False, vendor_error_code="Tamper"),
+    Fault.LOCK: FaultReport(1, ErrorCode.CONNECTOR_LOCK_FAILURE, False),
+    Fault.INTERNAL: FaultReport(0, ErrorCode.INTERNAL_ERROR, False),
+    Fault.TAMPER: FaultReport(0, ErrorCode.OTHER_ERROR, False, vendor_error_code="Tamper"),
 }

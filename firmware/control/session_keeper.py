@@ -25,6 +25,7 @@ from pievse.firmware.control.safety import SafetySupervisor
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.hal.interfaces import Measurements, PilotState
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class SessionListener(Protocol):
 
     def session_started(self, session: Session) -> None: ...
 
-    def session_stopped(self, session: Session, reason: str) -> None: ...
+    def session_stopped(self, session: Session, reason: StopReason) -> None: ...
 
     def session_resumed(self, session: Session) -> None:
         """A session open at a power loss goes on (resume_after_power_loss): it was started
@@ -113,7 +114,7 @@ class SessionKeeper:
     def follow(self, pilot: PilotState, now: float) -> None:
         faults = self._seams.supervisor.faults()
         if self.session is not None and any(REPORTS[f].ends_session for f in faults):
-            self.end_session("Other")
+            self.end_session(StopReason.OTHER)
             self.finishing = True
         if pilot == PilotState.A:
             self._unplugged(now)
@@ -131,7 +132,7 @@ class SessionKeeper:
 
     def _unplugged(self, now: float) -> None:
         if self.session is not None and self.policy.stop_on_ev_disconnect:
-            self.end_session("EVDisconnected")
+            self.end_session(StopReason.EV_DISCONNECTED)
         self.finishing = False
         if self.authorized_tag is not None and elapsed(
             self._authorized_at, now, self.policy.connection_timeout_s
@@ -164,7 +165,7 @@ class SessionKeeper:
         """The session's own tag stops it; so does another card of the same group (same
         parentIdTag, OCPP 1.6 3.5), whose group the box may have to ask the CSMS for."""
         if id_tag == session.id_tag:
-            self.stop_session("Local")
+            self.stop_session(StopReason.LOCAL)
             return
         parent = self._log.parent_id_tag(session.id)
         info = await self._authorize(id_tag) if parent is not None else None
@@ -172,7 +173,7 @@ class SessionKeeper:
             log.info("tag %s presented during the session of %s; ignored", id_tag, session.id_tag)
             return
         log.info("tag %s of group %s stops the session of %s", id_tag, parent, session.id_tag)
-        self.stop_session("Local", stop_id_tag=id_tag)
+        self.stop_session(StopReason.LOCAL, stop_id_tag=id_tag)
 
     def can_start(self) -> bool:
         return self.all_operative and self.session is None and not self._seams.supervisor.faults()
@@ -190,7 +191,7 @@ class SessionKeeper:
         self._seams.wake()
         return True
 
-    def stop_session(self, reason: str, stop_id_tag: str | None = None) -> Session | None:
+    def stop_session(self, reason: StopReason, stop_id_tag: str | None = None) -> Session | None:
         """Ends the running session (remote stop, reset, unlock); the EV stays plugged."""
         session = self.session
         if session is not None:
@@ -199,7 +200,7 @@ class SessionKeeper:
             self._seams.step_now()
         return session
 
-    def shut_down(self, reason: str) -> None:
+    def shut_down(self, reason: StopReason) -> None:
         """A clean stop of the box: the session ends and both connectors are unavailable
         from now on (in memory only: after the restart, availability is what was set)."""
         self.end_session(reason)
@@ -213,7 +214,7 @@ class SessionKeeper:
         if session is None or session.id != session_id:
             return
         if self.policy.stop_on_invalid_id:
-            self.stop_session("DeAuthorized")
+            self.stop_session(StopReason.DE_AUTHORIZED)
         else:
             log.info("session %d: tag %s refused; energy stays off", session.id, session.id_tag)
             self.blocked = True
@@ -259,7 +260,7 @@ class SessionKeeper:
         self.blocked = False
         log.info("session %d started for %s at %.1f Wh", session.id, id_tag, meter_wh)
 
-    def end_session(self, reason: str, stop_id_tag: str | None = None) -> None:
+    def end_session(self, reason: StopReason, stop_id_tag: str | None = None) -> None:
         session = self.session
         if session is None:
             return
@@ -275,7 +276,7 @@ class SessionKeeper:
         session: Session,
         at: datetime,
         meter_wh: float,
-        reason: str,
+        reason: StopReason,
         stop_id_tag: str | None = None,
     ) -> None:
         """The stop and the messages that report it (StopTransaction) commit as one."""
@@ -367,4 +368,4 @@ class SessionKeeper:
         log.warning(
             "session %d was open at start-up; closed as PowerLoss at %.1f Wh", session.id, meter_wh
         )
-        self._record_stop(session, stopped_at, meter_wh, "PowerLoss")
+        self._record_stop(session, stopped_at, meter_wh, StopReason.POWER_LOSS)

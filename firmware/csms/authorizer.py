@@ -20,6 +20,13 @@ from typing import Any
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import (
+    ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID,
+    AUTHORIZATION_CACHE_ENABLED,
+    LOCAL_AUTH_LIST_ENABLED,
+    LOCAL_AUTHORIZE_OFFLINE,
+    LOCAL_PRE_AUTHORIZE,
+)
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.rpc.connection import RequestFailed
 from pievse.firmware.session.id_tag_info import CONCURRENT_TX, IdTagInfo
@@ -49,7 +56,7 @@ class Authorizer:
     async def authorize(self, id_tag: str) -> IdTagInfo:
         local = self.local(id_tag)
         if self._csms.accepted:
-            if self._keys.flag("LocalPreAuthorize") and local is not None and local.accepted:
+            if self._keys.get(LOCAL_PRE_AUTHORIZE) and local is not None and local.accepted:
                 log.info("tag %s pre-authorized locally", id_tag)
                 return local
             try:
@@ -65,12 +72,12 @@ class Authorizer:
 
     def _offline(self, id_tag: str, local: IdTagInfo | None) -> IdTagInfo:
         if local is not None:
-            if not self._keys.flag("LocalAuthorizeOffline"):
+            if not self._keys.get(LOCAL_AUTHORIZE_OFFLINE):
                 log.info("tag %s: offline and LocalAuthorizeOffline is off: refused", id_tag)
                 return UNKNOWN
             log.info("tag %s offline: %s locally", id_tag, local.status)
             return local
-        if self._keys.flag("AllowOfflineTxForUnknownId"):
+        if self._keys.get(ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID):
             log.info("tag %s unknown offline: allowed (AllowOfflineTxForUnknownId)", id_tag)
             return IdTagInfo("Accepted")
         log.info("tag %s unknown offline: refused", id_tag)
@@ -79,11 +86,11 @@ class Authorizer:
     def local(self, id_tag: str) -> IdTagInfo | None:
         """The tag as the local list, else the cache, knows it now (expiry applied)."""
         now = self._clock.now()
-        if self._keys.flag("LocalAuthListEnabled"):
+        if self._keys.get(LOCAL_AUTH_LIST_ENABLED):
             listed = self._tags.list_entry(id_tag)
             if listed is not None:
                 return listed.at(now)
-        if self._keys.flag("AuthorizationCacheEnabled"):
+        if self._keys.get(AUTHORIZATION_CACHE_ENABLED):
             cached = self._tags.cached(id_tag, now)
             if cached is not None:
                 return cached.at(now)
@@ -91,7 +98,7 @@ class Authorizer:
 
     def learn(self, id_tag: str, info: IdTagInfo | dict[str, Any]) -> None:
         """An idTagInfo from the CSMS: the cache keeps it (see the module's rules)."""
-        if not self._keys.flag("AuthorizationCacheEnabled"):
+        if not self._keys.get(AUTHORIZATION_CACHE_ENABLED):
             return
         if isinstance(info, dict):
             try:
@@ -101,7 +108,7 @@ class Authorizer:
                 return
         if info.status == CONCURRENT_TX:
             return
-        if self._keys.flag("LocalAuthListEnabled") and self._tags.list_entry(id_tag) is not None:
+        if self._keys.get(LOCAL_AUTH_LIST_ENABLED) and self._tags.list_entry(id_tag) is not None:
             return
         self._tags.remember(id_tag, info, self._clock.now())
 

@@ -14,6 +14,11 @@ from typing import Any
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.connection_security import ConnectionSecurity
+from pievse.firmware.csms.key_table import (
+    ADDITIONAL_ROOT_CERTIFICATE_CHECK,
+    CERTIFICATE_SIGNED_MAX_CHAIN_SIZE,
+    CPO_NAME,
+)
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.rpc.connection import RequestFailed
 from pievse.firmware.security.certificate_store import (
@@ -54,7 +59,7 @@ class CertificateRequests:
         Failed (the store could not be written)."""
         try:
             added = self._certificates.install_root(
-                kind, pem, signed_by_installed=self._keys.flag("AdditionalRootCertificateCheck")
+                kind, pem, signed_by_installed=self._keys.get(ADDITIONAL_ROOT_CERTIFICATE_CHECK)
             )
         except CertificateError as exc:
             log.warning("InstallCertificate %s refused: %s", kind, exc)
@@ -99,7 +104,7 @@ class CertificateRequests:
 
     async def request_signing(self, extra: dict[str, Any] | None = None) -> None:
         """A new key pair and its CSR (CN = charge point id, O = CpoName) to the CSMS."""
-        csr = self._certificates.new_csr(self._id, self._keys.value("CpoName"))
+        csr = self._certificates.new_csr(self._id, self._keys.get(CPO_NAME))
         try:
             answer = await self._csms.request("SignCertificate", {"csr": csr, **(extra or {})})
         except RequestFailed as exc:
@@ -109,7 +114,7 @@ class CertificateRequests:
 
     def signed(self, chain: str) -> bool:
         """CertificateSigned: whether the chain became the box's client certificate."""
-        limit = self._keys.number("CertificateSignedMaxChainSize")
+        limit = self._keys.get(CERTIFICATE_SIGNED_MAX_CHAIN_SIZE)
         if len(chain) > limit:
             reason = f"chain of {len(chain)} characters, more than {limit}"
         else:

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from pievse.firmware.persistence.store import Store
 
@@ -40,6 +41,96 @@ class KeySpec:
     accept_change: Callable[[str], bool] | None = field(default=None, compare=False)
     """A rule on the box's state a ChangeConfiguration must pass (a stored value is not
     judged by it at start-up: the state it depends on may not exist yet)."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Key(Generic[T]):
+    """A key declared once: its name, its type (how its text reads) and its bounds. The
+    default comes where the spec is built (`spec`), because some follow the config file; a
+    misspelt handle is a NameError at import, not a KeyError in a long-running task."""
+
+    name: str
+    readonly: bool = False
+    reboot_required: bool = False
+    write_only: bool = False
+
+    kind = "str"
+
+    def read(self, text: str) -> T:
+        raise NotImplementedError
+
+    def _spec(self, default: str, **details: Any) -> KeySpec:
+        return KeySpec(
+            self.name,
+            self.kind,
+            default,
+            readonly=self.readonly,
+            reboot_required=self.reboot_required,
+            write_only=self.write_only,
+            **details,
+        )
+
+
+@dataclass(frozen=True)
+class Flag(Key[bool]):
+    kind = "bool"
+
+    def read(self, text: str) -> bool:
+        return text == "true"
+
+    def spec(self, default: bool) -> KeySpec:
+        return self._spec("true" if default else "false")
+
+
+@dataclass(frozen=True)
+class Number(Key[int]):
+    minimum: int = 0
+    maximum: int = 2**31 - 1
+
+    kind = "int"
+
+    def read(self, text: str) -> int:
+        return int(text)
+
+    def spec(self, default: int, accept_change: Callable[[str], bool] | None = None) -> KeySpec:
+        return self._spec(
+            str(default),
+            minimum=self.minimum,
+            maximum=self.maximum,
+            accept_change=accept_change,
+        )
+
+
+@dataclass(frozen=True)
+class Items(Key[list[str]]):
+    """A comma-separated list; `items` at spec time: what the box can deliver."""
+
+    max_items: int = 64
+
+    kind = "csl"
+
+    def read(self, text: str) -> list[str]:
+        return text.split(",") if text else []
+
+    def spec(self, default: str, items: frozenset[str] | None = None) -> KeySpec:
+        return self._spec(default, items=items, max_items=self.max_items)
+
+
+@dataclass(frozen=True)
+class Text(Key[str]):
+    def read(self, text: str) -> str:
+        return text
+
+    def spec(
+        self,
+        default: str,
+        check: Callable[[str], bool] | None = None,
+        accept_change: Callable[[str], bool] | None = None,
+    ) -> KeySpec:
+        return self._spec(default, check=check, accept_change=accept_change)
 
 
 class KeyValueError(ValueError):
@@ -103,25 +194,19 @@ class ConfigurationKeys:
                     )
             self._values[spec.name] = value
 
-    def spec(self, name: str) -> KeySpec:
-        return self._specs[name]
+    def spec(self, key: Key[Any] | str) -> KeySpec:
+        return self._specs[key if isinstance(key, str) else key.name]
 
-    def flag(self, name: str) -> bool:
-        return self._values[name] == "true"
-
-    def number(self, name: str) -> int:
-        return int(self._values[name])
+    def get(self, key: Key[T]) -> T:
+        """The value in its type (write-only keys too: for the code that uses them)."""
+        return key.read(self._values[key.name])
 
     def value(self, name: str) -> str:
-        """The value as stored (write-only keys too: for the code that uses them)."""
+        """The value as stored, by the name a 2.0.1 variable or GetConfiguration has."""
         return self._values[name]
 
-    def items(self, name: str) -> list[str]:
-        value = self._values[name]
-        return value.split(",") if value else []
-
-    def on_change(self, name: str, listener: Callable[[str], None]) -> None:
-        self._listeners.setdefault(name, []).append(listener)
+    def on_change(self, key: Key[Any], listener: Callable[[str], None]) -> None:
+        self._listeners.setdefault(key.name, []).append(listener)
 
     def standard_name(self, asked: str) -> str | None:
         """Key names are CiString (OCPP 1.6 section 7.17): `connectiontimeout` is
@@ -170,9 +255,10 @@ class ConfigurationKeys:
         self.set(name, value)
         return "RebootRequired" if spec.reboot_required else "Accepted"
 
-    def set(self, name: str, value: str, notify: bool = True) -> None:
+    def set(self, key: Key[Any] | str, value: str, notify: bool = True) -> None:
         """Store a value already in normal form (the CSMS's or the product's own);
         `notify=False` for the owner of a key putting back a value it owns."""
+        name = key if isinstance(key, str) else key.name
         spec = self._specs[name]
         self._store.set_setting(PREFIX + name, value)
         changed = self._values[name] != value

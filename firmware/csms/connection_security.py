@@ -15,10 +15,10 @@ connections; once one succeeds it is committed, and if `attempts` in a row fail 
 profile and key come back, with a security event. The committed pair is persisted, so a
 restart during the trial still knows what to fall back to.
 
-On 2.0.1 the URL and profile come from the network connection profile in use
-(`NetworkProfiles`, B09/B10): the slot's profile is the one connected with, a slot whose
-credentials the box lacks is passed over, and a failed attempt counts towards the slot's
-fallback instead of a trial's. The committed pair stays 1.6's (slot 1 is made from it).
+On 2.0.1 the URL and profile come from the network connection profile in use (`Endpoints`:
+2.0.1's network profiles, B09/B10): the slot's profile is the one connected with, a slot
+whose credentials the box lacks is passed over, and a failed attempt counts towards the
+slot's fallback instead of a trial's. The committed pair stays 1.6's (slot 1 is made from it).
 
 A failed connection is classified into the whitepaper's security events (a refused
 certificate, a lower TLS version or another cipher suite, a refused password). The server's
@@ -44,12 +44,14 @@ from websockets.exceptions import InvalidStatus
 from pievse.firmware.authorization_key import FORMS as AUTHORIZATION_KEY_FORMS
 from pievse.firmware.authorization_key import authorization_password
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.csms.network_profiles import NetworkProfiles
+from pievse.firmware.csms.key_table import AUTHORIZATION_KEY, SECURITY_PROFILE
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.certificate_store import CENTRAL_SYSTEM_ROOT, CertificateStore
+from pievse.firmware.security.endpoints import Endpoints
 from pievse.firmware.security.security_log import SecurityLog
 
 log = logging.getLogger(__name__)
+
 TLS12_CIPHERS = (
     "ECDHE-ECDSA-AES128-GCM-SHA256",
     "ECDHE-ECDSA-AES256-GCM-SHA384",
@@ -199,16 +201,14 @@ class ConnectionSecurity:
         self.committed = self._load_committed()
         current = self._current_key_values()
         self.trying: Credentials | None = current if current != self.committed else None
-        self.endpoints: NetworkProfiles | None = None
-        keys.on_change("SecurityProfile", lambda _v: self._changed())
-        keys.on_change("AuthorizationKey", lambda _v: self._changed())
+        self.endpoints: Endpoints | None = None
+        keys.on_change(SECURITY_PROFILE, lambda _v: self._changed())
+        keys.on_change(AUTHORIZATION_KEY, lambda _v: self._changed())
 
     # --- what is in use ------------------------------------------------------------------
 
     def _current_key_values(self) -> Credentials:
-        return Credentials(
-            self._keys.number("SecurityProfile"), self._keys.value("AuthorizationKey")
-        )
+        return Credentials(self._keys.get(SECURITY_PROFILE), self._keys.get(AUTHORIZATION_KEY))
 
     def _load_committed(self) -> Credentials:
         stored = self._store.get_setting(COMMITTED)
@@ -229,21 +229,21 @@ class ConnectionSecurity:
         """The config file is the way to set (also lower) the profile outside OCPP: a value
         that changed since the last start wins over what the CSMS set."""
         changed = False
-        for name, value in (
-            ("SecurityProfile", str(profile)),
-            ("AuthorizationKey", authorization_key),
+        for key, value in (
+            (SECURITY_PROFILE, str(profile)),
+            (AUTHORIZATION_KEY, authorization_key),
         ):
-            seen = CONFIG_SEEN.format(name)
+            seen = CONFIG_SEEN.format(key.name)
             if value and self._store.get_setting(seen) != value:
                 self._store.set_setting(seen, value)
-                self._keys.set(name, value, notify=False)
+                self._keys.set(key, value, notify=False)
                 changed = True
         if changed:
             self.committed = self._current_key_values()
             self._save_committed(self.committed)
             self.trying = None
 
-    def follow(self, endpoints: NetworkProfiles) -> None:
+    def follow(self, endpoints: Endpoints) -> None:
         """Connect where the network profile in use says (2.0.1), not where the keys do."""
         self.endpoints = endpoints
 
@@ -251,7 +251,7 @@ class ConnectionSecurity:
     def credentials(self) -> Credentials:
         if self.endpoints is not None:
             profile = self.endpoints.current()[1].security_profile
-            return Credentials(profile, self._keys.value("AuthorizationKey"))
+            return Credentials(profile, self._keys.get(AUTHORIZATION_KEY))
         return self.trying or self.committed
 
     def url(self, profile: int) -> str:
@@ -265,9 +265,7 @@ class ConnectionSecurity:
 
     def credentials_refusal(self, profile: int, authorization_key: str | None = None) -> str | None:
         """Why the box cannot prove itself or check the CSMS under `profile`, or None."""
-        key = (
-            self._keys.value("AuthorizationKey") if authorization_key is None else authorization_key
-        )
+        key = self._keys.get(AUTHORIZATION_KEY) if authorization_key is None else authorization_key
         if profile in (1, 2) and not key:
             return f"profile {profile} needs an AuthorizationKey ({AUTHORIZATION_KEY_FORMS})"
         if profile >= 2 and not self._certificates.has_roots(CENTRAL_SYSTEM_ROOT):
@@ -388,8 +386,8 @@ class ConnectionSecurity:
             return
         tried = self.trying
         self.trying = None
-        self._keys.set("SecurityProfile", str(self.committed.profile), notify=False)
-        self._keys.set("AuthorizationKey", self.committed.authorization_key, notify=False)
+        self._keys.set(SECURITY_PROFILE, str(self.committed.profile), notify=False)
+        self._keys.set(AUTHORIZATION_KEY, self.committed.authorization_key, notify=False)
         self._events.record(
             "ReconfigurationOfSecurityParameters",
             f"profile {tried.profile} failed {self._attempts} times "

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import MAX_ENERGY_ON_INVALID_ID, STOP_TRANSACTION_ON_INVALID_ID
 
 log = logging.getLogger(__name__)
 ENERGY_CHECK_S = 1.0
@@ -33,8 +34,8 @@ class InvalidIdReaction:
         self._watches: set[asyncio.Task[None]] = set()
 
     def refused(self, session_id: int) -> None:
-        limit_wh = self._keys.number("MaxEnergyOnInvalidId")
-        if self._keys.flag("StopTransactionOnInvalidId") or limit_wh <= 0:
+        limit_wh = self._keys.get(MAX_ENERGY_ON_INVALID_ID)
+        if self._keys.get(STOP_TRANSACTION_ON_INVALID_ID) or limit_wh <= 0:
             self._deauthorize(session_id)
             return
         task = asyncio.get_running_loop().create_task(

@@ -35,6 +35,7 @@ from websockets.typing import Subprotocol
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.connection_security import ConnectionSecurity
+from pievse.firmware.csms.key_table import HEARTBEAT_INTERVAL, WEB_SOCKET_PING_INTERVAL
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.event_wait import wait_set
@@ -110,7 +111,7 @@ class CsmsLink:
         self._registered_here = False
         self._last_sent = 0.0
         self._ping_interval_changed = asyncio.Event()
-        keys.on_change("WebSocketPingInterval", lambda _v: self._ping_interval_changed.set())
+        keys.on_change(WEB_SOCKET_PING_INTERVAL, lambda _v: self._ping_interval_changed.set())
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -262,7 +263,7 @@ class CsmsLink:
     async def _heartbeats(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            interval = self._keys.number("HeartbeatInterval")
+            interval = self._keys.get(HEARTBEAT_INTERVAL)
             if interval <= 0:
                 await asyncio.sleep(1.0)
                 continue
@@ -280,7 +281,7 @@ class CsmsLink:
     async def _watch_pongs(self, websocket: Any) -> None:
         while True:
             self._ping_interval_changed.clear()
-            interval = self._keys.number("WebSocketPingInterval")
+            interval = self._keys.get(WEB_SOCKET_PING_INTERVAL)
             # A changed interval applies at once, not after the old one ran out.
             if await wait_set(self._ping_interval_changed, interval if interval > 0 else None):
                 continue

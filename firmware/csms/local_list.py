@@ -7,6 +7,11 @@ import logging
 from collections.abc import Callable
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import (
+    LOCAL_AUTH_LIST_ENABLED,
+    LOCAL_AUTH_LIST_MAX_LENGTH,
+    SEND_LOCAL_LIST_MAX_LENGTH,
+)
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore, LocalListError
 
@@ -24,13 +29,13 @@ def send_local_list(
 ) -> str:
     """Accepted, Failed or VersionMismatch; "Disabled" when LocalAuthListEnabled is off
     (1.6 answers NotSupported, 2.0.1 Failed)."""
-    if not keys.flag("LocalAuthListEnabled"):
+    if not keys.get(LOCAL_AUTH_LIST_ENABLED):
         return "Disabled"
-    if count > keys.number("SendLocalListMaxLength"):
+    if count > keys.get(SEND_LOCAL_LIST_MAX_LENGTH):
         log.warning("SendLocalList with %d entries: more than allowed", count)
         return "Failed"
     try:
-        tags.update_list(version, full, parse(), keys.number("LocalAuthListMaxLength"))
+        tags.update_list(version, full, parse(), keys.get(LOCAL_AUTH_LIST_MAX_LENGTH))
     except LocalListError as exc:
         log.warning("SendLocalList %s: %s", exc.status, exc)
         return exc.status

@@ -37,6 +37,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import (
+    TRANSACTION_MESSAGE_ATTEMPTS,
+    TRANSACTION_MESSAGE_RETRY_INTERVAL,
+)
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.rpc.connection import ConnectionLost, RequestFailed
 
@@ -217,7 +221,7 @@ class Outbox:
             self._finish(message, None)
             return
         message.attempts += 1
-        limit = self._keys.number("TransactionMessageAttempts")
+        limit = self._keys.get(TRANSACTION_MESSAGE_ATTEMPTS)
         if message.attempts >= limit:
             log.error("%s given up after %d attempts: %s", message.action, limit, reason)
             self._finish(message, None)
@@ -225,7 +229,7 @@ class Outbox:
         self._db.execute(
             "UPDATE outbox SET attempts=? WHERE id=?", (message.attempts, message.row_id)
         )
-        delay = self._keys.number("TransactionMessageRetryInterval") * message.attempts
+        delay = self._keys.get(TRANSACTION_MESSAGE_RETRY_INTERVAL) * message.attempts
         log.warning(
             "%s attempt %d failed (%s); retry in %d s",
             message.action,

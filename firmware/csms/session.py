@@ -15,6 +15,7 @@ from typing import Any
 
 from pievse.firmware.clock import Clock, implausible_wall_time, parse_ocpp_datetime
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import HEARTBEAT_INTERVAL
 from pievse.firmware.rpc.connection import CsmsConnection, RequestFailed
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class CsmsSession:
         loop_time = asyncio.get_running_loop().time()
         if status == "Accepted":
             if interval > 0:
-                self._keys.set("HeartbeatInterval", str(interval))
+                self._keys.set(HEARTBEAT_INTERVAL, str(interval))
             first = self.registration != "accepted"
             self.registration = "accepted"
             self.registered.set()

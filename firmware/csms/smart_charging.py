@@ -20,9 +20,16 @@ from pievse.firmware.charging.composite_schedule import Context, Segment, compos
 from pievse.firmware.charging.profiles import UNITS, ChargingProfile, ProfileError, parse_profile
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import (
+    CHARGE_PROFILE_MAX_STACK_LEVEL,
+    CHARGING_SCHEDULE_ALLOWED_CHARGING_RATE_UNIT,
+    CHARGING_SCHEDULE_MAX_PERIODS,
+    MAX_CHARGING_PROFILES_INSTALLED,
+)
 from pievse.firmware.csms.profile_store import ProfileStore
 from pievse.firmware.event_wait import wait_set
 from pievse.firmware.session.sessions import Session
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.hal.interfaces import Ratings
 
 log = logging.getLogger(__name__)
@@ -198,7 +205,7 @@ class SmartCharging:
         """Its TxProfiles are still bound to it in the store; the composite now has them."""
         self._changed_now()
 
-    def session_stopped(self, session: Session, _reason: str) -> None:
+    def session_stopped(self, session: Session, _reason: StopReason) -> None:
         """A transaction's TxProfiles end with it (OCPP 1.6 3.13.4)."""
         self._profiles.remove(lambda p: p.purpose == "TxProfile" and p.session_id == session.id)
         self._changed_now()
@@ -245,20 +252,20 @@ class SmartCharging:
         if connector_id not in CONNECTOR_IDS:
             raise ProfileError(f"unknown connector {connector_id}")
         profile = parse_profile(payload, connector_id, self._clock.now())
-        max_stack = self._keys.number("ChargeProfileMaxStackLevel")
+        max_stack = self._keys.get(CHARGE_PROFILE_MAX_STACK_LEVEL)
         if profile.stack_level > max_stack:
             raise ProfileError(f"stackLevel {profile.stack_level} above {max_stack}")
-        allowed = self._keys.items("ChargingScheduleAllowedChargingRateUnit")
+        allowed = self._keys.get(CHARGING_SCHEDULE_ALLOWED_CHARGING_RATE_UNIT)
         if UNITS[profile.schedule.unit] not in allowed:
             raise ProfileError(f"chargingRateUnit {profile.schedule.unit} not in {allowed}")
-        max_periods = self._keys.number("ChargingScheduleMaxPeriods")
+        max_periods = self._keys.get(CHARGING_SCHEDULE_MAX_PERIODS)
         if len(profile.schedule.periods) > max_periods:
             raise ProfileError(f"more than {max_periods} periods")
         return profile
 
     def _check_room(self, profile: ChargingProfile) -> None:
         installed = len(self._profiles.all()) - len(self._profiles.replaced_by(profile))
-        limit = self._keys.number("MaxChargingProfilesInstalled")
+        limit = self._keys.get(MAX_CHARGING_PROFILES_INSTALLED)
         if installed + 1 > limit:
             raise ProfileError(f"{limit} profiles installed already (MaxChargingProfilesInstalled)")
 

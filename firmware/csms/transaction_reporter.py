@@ -25,10 +25,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pievse.firmware.clock import Clock
-from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys, Items
+from pievse.firmware.csms.key_table import (
+    CLOCK_ALIGNED_DATA_INTERVAL,
+    METER_VALUE_SAMPLE_INTERVAL,
+    METER_VALUES_ALIGNED_DATA,
+    METER_VALUES_SAMPLED_DATA,
+    STOP_TXN_ALIGNED_DATA,
+    STOP_TXN_SAMPLED_DATA,
+)
 from pievse.firmware.csms.meter_values import Reading, meter_value
 from pievse.firmware.event_wait import wait_set
 from pievse.firmware.session.sessions import Session, SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 
 PERIODIC = "periodic"
 CLOCK = "clock"
@@ -48,9 +57,9 @@ class TransactionWire(Protocol):
 
     def aligned(self, session: Session | None, value: MeterValue) -> None: ...
 
-    def stopped(self, session: Session, reason: str, data: list[MeterValue]) -> None:
-        """`reason`: the 1.6 Reason the controller gives; `data`: the StopTxn*Data values;
-        `session.stopped_at` is set."""
+    def stopped(self, session: Session, reason: StopReason, data: list[MeterValue]) -> None:
+        """`reason`: the domain's, which the wire names in its own terms; `data`: the
+        StopTxn*Data values; `session.stopped_at` is set."""
 
     def transaction_id(self, session_id: int) -> int | str | None:
         """What the CSMS knows the session as; None while it does not know it yet."""
@@ -82,13 +91,13 @@ class TransactionReporter:
         self._keys = keys
         self._clock = clock
         self._reading = reading
-        self._begin_measurands = begin_measurands or (lambda: keys.items("MeterValuesSampledData"))
+        self._begin_measurands = begin_measurands or (lambda: keys.get(METER_VALUES_SAMPLED_DATA))
         self.session: Session | None = None
         self._sampler: asyncio.Task[None] | None = None
         self._stop_samples: list[MeterValue] = []
         self._interval_start: dict[str, float] = {}
         self._aligned_changed = asyncio.Event()
-        keys.on_change("ClockAlignedDataInterval", lambda _value: self._aligned_changed.set())
+        keys.on_change(CLOCK_ALIGNED_DATA_INTERVAL, lambda _value: self._aligned_changed.set())
 
     def transaction_id(self, session_id: int) -> int | str | None:
         return self.wire.transaction_id(session_id)
@@ -105,7 +114,7 @@ class TransactionReporter:
             self.wire.started(session, value)
         self._follow(session)
         stop_value = self._value(
-            session.started_at, "StopTxnSampledData", begin, "Transaction.Begin"
+            session.started_at, STOP_TXN_SAMPLED_DATA, begin, "Transaction.Begin"
         )
         if stop_value is not None:
             self._stop_samples.append(stop_value)
@@ -123,7 +132,7 @@ class TransactionReporter:
             self._sample(session), name="meter-values"
         )
 
-    def session_stopped(self, session: Session, reason: str) -> None:
+    def session_stopped(self, session: Session, reason: StopReason) -> None:
         self.session = None
         if self._sampler is not None:
             self._sampler.cancel()
@@ -132,7 +141,7 @@ class TransactionReporter:
             session = replace(session, stopped_at=self._clock.now())
         assert session.stopped_at is not None
         end = self._value(
-            session.stopped_at, "StopTxnSampledData", self._take(PERIODIC), "Transaction.End"
+            session.stopped_at, STOP_TXN_SAMPLED_DATA, self._take(PERIODIC), "Transaction.End"
         )
         self.wire.stopped(session, reason, [*self._stop_samples, *([end] if end else [])])
 
@@ -141,7 +150,7 @@ class TransactionReporter:
     def current_value(self, context: str) -> MeterValue | None:
         """A sampled value now (TriggerMessage); None when the meter gave nothing."""
         reading = self._take(PERIODIC, advance=False)
-        return self._value(self._clock.now(), "MeterValuesSampledData", reading, context)
+        return self._value(self._clock.now(), METER_VALUES_SAMPLED_DATA, reading, context)
 
     def _take(self, series: str, advance: bool = True) -> Reading:
         """A reading whose Interval runs from the series' previous value; unless `advance`
@@ -153,8 +162,8 @@ class TransactionReporter:
             self._interval_start[series] = m.energy_import_wh
         return replace(reading, interval_start_wh=start)
 
-    def _value(self, at: datetime, key: str, reading: Reading, context: str) -> MeterValue | None:
-        return meter_value(at, self._keys.items(key), reading, context)
+    def _value(self, at: datetime, key: Items, reading: Reading, context: str) -> MeterValue | None:
+        return meter_value(at, self._keys.get(key), reading, context)
 
     def _note(self, session: Session, reading: Reading) -> None:
         """The reading a queued value carries is persisted with it: a power loss never ends
@@ -165,19 +174,19 @@ class TransactionReporter:
 
     async def _sample(self, session: Session) -> None:
         while True:
-            interval = self._keys.number("MeterValueSampleInterval")
+            interval = self._keys.get(METER_VALUE_SAMPLE_INTERVAL)
             if interval <= 0:
                 await asyncio.sleep(1.0)
                 continue
             await asyncio.sleep(interval)
             now = self._clock.now()
             reading = self._take(PERIODIC)
-            value = self._value(now, "MeterValuesSampledData", reading, "Sample.Periodic")
+            value = self._value(now, METER_VALUES_SAMPLED_DATA, reading, "Sample.Periodic")
             if value is not None:
                 with self._sessions.atomic():
                     self._note(session, reading)
                     self.wire.sampled(session, value)
-            stop_value = self._value(now, "StopTxnSampledData", reading, "Sample.Periodic")
+            stop_value = self._value(now, STOP_TXN_SAMPLED_DATA, reading, "Sample.Periodic")
             if stop_value is not None:
                 self._stop_samples.append(stop_value)
 
@@ -185,7 +194,7 @@ class TransactionReporter:
         """A new ClockAlignedDataInterval takes effect at once, not after the old period."""
         while True:
             self._aligned_changed.clear()
-            interval = self._keys.number("ClockAlignedDataInterval")
+            interval = self._keys.get(CLOCK_ALIGNED_DATA_INTERVAL)
             now = self._clock.now()
             wait = None if interval <= 0 else (next_aligned(now, interval) - now).total_seconds()
             if not await wait_set(self._aligned_changed, wait):
@@ -194,12 +203,12 @@ class TransactionReporter:
     def _aligned(self, at: datetime) -> None:
         session = self.session
         reading = self._take(CLOCK)
-        value = self._value(at, "MeterValuesAlignedData", reading, "Sample.Clock")
+        value = self._value(at, METER_VALUES_ALIGNED_DATA, reading, "Sample.Clock")
         if value is not None:
             with self._sessions.atomic():
                 if session is not None:
                     self._note(session, reading)
                 self.wire.aligned(session, value)
-        stop_value = self._value(at, "StopTxnAlignedData", reading, "Sample.Clock")
+        stop_value = self._value(at, STOP_TXN_ALIGNED_DATA, reading, "Sample.Clock")
         if session is not None and stop_value is not None:
             self._stop_samples.append(stop_value)

@@ -26,6 +26,7 @@ from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
 from pievse.firmware.config import Config
 from pievse.firmware.control.faults import Fault
+from pievse.firmware.csms.key_table import METER_VALUE_SAMPLE_INTERVAL
 from pievse.firmware.fleet.box_configs import (
     FleetSite,
     FleetTiming,
@@ -159,7 +160,7 @@ class Fleet:
                 traffic=BoxTraffic(self.traffic),
                 shares_process=self._share,
             )
-            box.keys.set("MeterValueSampleInterval", str(o.meter_values_s), notify=False)
+            box.keys.set(METER_VALUE_SAMPLE_INTERVAL, str(o.meter_values_s), notify=False)
             await box.start()
         except Exception:
             self._counts.failed += 1

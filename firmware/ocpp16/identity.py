@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from pievse.firmware.front.contract import Identity
 
-def boot_payload(identity: dict[str, Any]) -> dict[str, Any]:
-    """From the neutral identity the box keeps (vendor, model, serial, firmware, meter)."""
-    serial = identity.get("serial")
+
+def boot_payload(identity: Identity) -> dict[str, Any]:
+    """From the neutral identity the box keeps; empty fields are left out."""
     payload = {
-        "chargePointVendor": identity["vendor"],
-        "chargePointModel": identity["model"],
-        "chargePointSerialNumber": serial,
-        "chargeBoxSerialNumber": serial,
-        "firmwareVersion": identity.get("firmware"),
-        "meterType": identity.get("meter_type"),
-        "meterSerialNumber": identity.get("meter_serial"),
+        "chargePointVendor": identity.vendor,
+        "chargePointModel": identity.model,
+        "chargePointSerialNumber": identity.serial,
+        "chargeBoxSerialNumber": identity.serial,
+        "firmwareVersion": identity.firmware,
+        "meterType": identity.meter_type,
+        "meterSerialNumber": identity.meter_serial,
     }
     return {k: v for k, v in payload.items() if v}

@@ -16,9 +16,25 @@ from pievse.firmware.clock import iso_utc
 from pievse.firmware.csms.outbox import Message, Outbox
 from pievse.firmware.csms.transaction_reporter import MeterValue
 from pievse.firmware.session.sessions import Session, SessionLog
+from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 CONNECTOR_ID = 1
+REASONS = {
+    StopReason.LOCAL: "Local",
+    StopReason.REMOTE: "Remote",
+    StopReason.EV_DISCONNECTED: "EVDisconnected",
+    StopReason.DE_AUTHORIZED: "DeAuthorized",
+    StopReason.POWER_LOSS: "PowerLoss",
+    StopReason.HARD_RESET: "HardReset",
+    StopReason.SOFT_RESET: "SoftReset",
+    StopReason.REBOOT: "Reboot",
+    StopReason.UNLOCK_COMMAND: "UnlockCommand",
+    StopReason.OTHER: "Other",
+}
+"""Why a session ended -> StopTransaction's Reason."""
+WITH_ID_TAG = frozenset({StopReason.LOCAL, StopReason.DE_AUTHORIZED})
+"""The reasons a StopTransaction names the idTag of (who stopped it)."""
 
 
 class TransactionMessages:
@@ -65,14 +81,14 @@ class TransactionMessages:
         else:
             self._outbox.put("MeterValues", {"connectorId": CONNECTOR_ID, "meterValue": [value]})
 
-    def stopped(self, session: Session, reason: str, data: list[MeterValue]) -> None:
+    def stopped(self, session: Session, reason: StopReason, data: list[MeterValue]) -> None:
         assert session.stopped_at is not None
         payload: dict[str, Any] = {
             "meterStop": round(session.meter_stop_wh or session.meter_start_wh),
             "timestamp": iso_utc(session.stopped_at),
-            "reason": reason,
+            "reason": REASONS[reason],
         }
-        if reason in ("Local", "DeAuthorized"):
+        if reason in WITH_ID_TAG:
             payload["idTag"] = session.stop_id_tag or session.id_tag
         if data:
             payload["transactionData"] = data

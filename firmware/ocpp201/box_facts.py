@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pievse.firmware.csms.network_profiles import NetworkProfiles
 from pievse.firmware.ocpp201.external_limits import ExternalLimits
 from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
+from pievse.firmware.ocpp201.network_profiles import NetworkProfiles
 from pievse.firmware.ocpp201.started_measurands import StartedMeasurands
 
 

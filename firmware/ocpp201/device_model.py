@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys, Key
 
 ACTUAL = "Actual"
 ATTRIBUTE_TYPES = frozenset({"Actual", "Target", "MinSet", "MaxSet"})
@@ -80,9 +80,10 @@ class Variable:
 
 
 def key_variable(
-    component: str, name: str, key: str, unit: str | None = None, instance: str | None = None
+    component: str, name: str, key: Key[Any], unit: str | None = None, instance: str | None = None
 ) -> Variable:
-    return Variable(Place(component), name, key=key, unit=unit, instance=instance)
+    """A variable that is a configuration key under its 2.0.1 name (the same storage)."""
+    return Variable(Place(component), name, key=key.name, unit=unit, instance=instance)
 
 
 def owned_variable(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pievse.firmware.clock import parse_ocpp_datetime
+from pievse.firmware.front.contract import Identity
 from pievse.firmware.session.id_tag_info import IdTagInfo
 
 TAG_TYPE = "ISO14443"
@@ -29,13 +30,13 @@ session ran; no Reset came from the CSMS (RemoteReset), none was scheduled by on
 applies settings changed over the local API."""
 
 
-def boot_payload(identity: dict[str, Any], reason: str) -> dict[str, Any]:
+def boot_payload(identity: Identity, reason: str) -> dict[str, Any]:
     """From the neutral identity the box keeps (vendor, model, serial, firmware)."""
     station = {
-        "vendorName": identity["vendor"],
-        "model": identity["model"],
-        "serialNumber": identity.get("serial"),
-        "firmwareVersion": identity.get("firmware"),
+        "vendorName": identity.vendor,
+        "model": identity.model,
+        "serialNumber": identity.serial,
+        "firmwareVersion": identity.firmware,
     }
     return {
         "reason": reason,

@@ -16,11 +16,12 @@ from typing import Any
 
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.control.connector_status import ConnectorStatus
+from pievse.firmware.control.faults import ErrorCode
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.event_ids import EventIds
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 
-NO_PROBLEM = "NoError"
+NO_PROBLEM = ErrorCode.NO_ERROR
 PLACES: dict[str, dict[str, Any]] = {
     "station": {"name": "ChargingStation"},
     "connector": {"name": "Connector", "evse": {"id": EVSE_ID, "connectorId": CONNECTOR_ID}},
@@ -73,7 +74,7 @@ class ProblemEvents:
             "variable": {"name": "Problem"},
         }
         if problem:
-            data["techCode"] = status.error_code
+            data["techCode"] = status.error_code.value  # 2.0.1 leaves the code to the box
             if status.vendor_error_code:
                 data["techInfo"] = status.vendor_error_code
         else:

@@ -6,10 +6,11 @@ kept apart in the store and checked against the same measurands that key accepts
 from __future__ import annotations
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import METER_VALUES_SAMPLED_DATA
 from pievse.firmware.persistence.store import Store
 
 SETTING = "ocpp201:tx_started_measurands"
-FOLLOWED_KEY = "MeterValuesSampledData"
+FOLLOWED_KEY = METER_VALUES_SAMPLED_DATA
 
 
 class StartedMeasurands:
@@ -19,7 +20,7 @@ class StartedMeasurands:
 
     def value(self) -> str:
         stored = self._store.get_setting(SETTING)
-        return self._keys.value(FOLLOWED_KEY) if stored is None else stored
+        return self._keys.value(FOLLOWED_KEY.name) if stored is None else stored
 
     def items(self) -> list[str]:
         value = self.value()

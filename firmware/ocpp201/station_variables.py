@@ -8,7 +8,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.configuration_keys import ConfigurationKeys, Number
+from pievse.firmware.csms.key_table import (
+    CERTIFICATE_STORE_MAX_LENGTH,
+    CHARGING_SCHEDULE_ALLOWED_CHARGING_RATE_UNIT,
+    LOCAL_AUTH_LIST_MAX_LENGTH,
+    MAX_CHARGING_PROFILES_INSTALLED,
+    METER_VALUE_SAMPLE_INTERVAL,
+    METER_VALUES_SAMPLED_DATA,
+)
 from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import Place, Variable, owned_variable, read_variable
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
@@ -31,8 +39,8 @@ def _capacity_variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variab
     def count(read: Callable[[], int]) -> Callable[[], str]:
         return lambda: str(read())
 
-    def capacity(key: str) -> Callable[[], float]:
-        return lambda: keys.number(key)
+    def capacity(key: Number) -> Callable[[], float]:
+        return lambda: keys.get(key)
 
     entries = Variable(
         Place("SmartChargingCtrlr"),
@@ -40,7 +48,7 @@ def _capacity_variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variab
         read=count(facts.installed_profiles),
         data_type="integer",
         instance="ChargingProfiles",
-        max_limit=capacity("MaxChargingProfilesInstalled"),
+        max_limit=capacity(MAX_CHARGING_PROFILES_INSTALLED),
     )
     return [
         read_variable(
@@ -48,7 +56,7 @@ def _capacity_variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variab
             "Entries",
             count(facts.local_list_entries),
             "integer",
-            max_limit=capacity("LocalAuthListMaxLength"),
+            max_limit=capacity(LOCAL_AUTH_LIST_MAX_LENGTH),
         ),
         read_variable(
             Place("LocalAuthListCtrlr"),
@@ -62,7 +70,7 @@ def _capacity_variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variab
             "CertificateEntries",
             count(facts.installed_certificates),
             "integer",
-            max_limit=capacity("CertificateStoreMaxLength"),
+            max_limit=capacity(CERTIFICATE_STORE_MAX_LENGTH),
         ),
     ]
 
@@ -72,7 +80,7 @@ def _communication_variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[V
     comm = Place("OCPPCommCtrlr")
     first_s, longest_s = facts.reconnect_s
     rate_units = ",".join(
-        RATE_UNITS[unit] for unit in keys.items("ChargingScheduleAllowedChargingRateUnit")
+        RATE_UNITS[unit] for unit in keys.get(CHARGING_SCHEDULE_ALLOWED_CHARGING_RATE_UNIT)
     )
     return [
         read_variable(
@@ -122,12 +130,12 @@ def _sampled_data_variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Va
             facts.started_measurands.value,
             facts.started_measurands.set,
             "MemberList",
-            ",".join(sorted(keys.spec("MeterValuesSampledData").items or ())),
+            ",".join(sorted(keys.spec(METER_VALUES_SAMPLED_DATA).items or ())),
         ),
         read_variable(
             Place("SampledDataCtrlr"),
             "TxEndedInterval",
-            lambda: keys.value("MeterValueSampleInterval"),
+            lambda: str(keys.get(METER_VALUE_SAMPLE_INTERVAL)),
             "integer",
         ),
     ]

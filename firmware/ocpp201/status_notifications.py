@@ -11,22 +11,28 @@ from __future__ import annotations
 from typing import Any
 
 from pievse.firmware.clock import iso_utc
-from pievse.firmware.control.connector_status import ConnectorStatus
+from pievse.firmware.control.connector_status import ConnectorState, ConnectorStatus
 from pievse.firmware.csms.status_reporter import Observed
 
 EVSE_ID = 1
 CONNECTOR_ID = 1
 CONNECTORS = (CONNECTOR_ID,)
-KEPT = frozenset({"Available", "Reserved", "Unavailable", "Faulted"})
+STATUSES = {
+    ConnectorState.AVAILABLE: "Available",
+    ConnectorState.RESERVED: "Reserved",
+    ConnectorState.UNAVAILABLE: "Unavailable",
+    ConnectorState.FAULTED: "Faulted",
+}
+"""The domain's states 2.0.1 names; every other one is a session's: Occupied."""
 
 
 def connector_status(box: ConnectorStatus, connector: ConnectorStatus) -> str:
     """The 2.0.1 ConnectorStatus of the box's one connector."""
-    if "Faulted" in (box.status, connector.status):
+    if ConnectorState.FAULTED in (box.status, connector.status):
         return "Faulted"
-    if box.status == "Unavailable" and connector.status == "Available":
+    if box.status == ConnectorState.UNAVAILABLE and connector.status == ConnectorState.AVAILABLE:
         return "Unavailable"
-    return connector.status if connector.status in KEPT else "Occupied"
+    return STATUSES.get(connector.status, "Occupied")
 
 
 def notification(connector_id: int, seen: Observed) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pievse.firmware.clock import Clock, iso_utc
+from pievse.firmware.control.connector_status import ConnectorState
 from pievse.firmware.control.faults import REPORTS, Fault
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.transaction_reporter import MeterValue
@@ -29,6 +30,7 @@ from pievse.firmware.ocpp201.identity import id_token
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.session.sessions import Session
+from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 SEQUENCE_KEY = "ocpp201:transaction_seq"
@@ -58,33 +60,40 @@ MEASURANDS = frozenset(
 )
 """What 2.0.1's MeasurandEnumType has of the box's measurands (no Temperature, no RPM)."""
 STOPPED_REASONS = {
-    "HardReset": "ImmediateReset",
-    "SoftReset": "ImmediateReset",
-    "UnlockCommand": "Other",
+    StopReason.LOCAL: "Local",
+    StopReason.REMOTE: "Remote",
+    StopReason.EV_DISCONNECTED: "EVDisconnected",
+    StopReason.DE_AUTHORIZED: "DeAuthorized",
+    StopReason.POWER_LOSS: "PowerLoss",
+    StopReason.HARD_RESET: "ImmediateReset",
+    StopReason.SOFT_RESET: "ImmediateReset",
+    StopReason.REBOOT: "Reboot",
+    StopReason.UNLOCK_COMMAND: "Other",
+    StopReason.OTHER: "Other",
 }
-"""1.6 Reasons 2.0.1 names otherwise; the rest keep their names."""
+"""Why a session ended -> the Ended event's stoppedReason (ReasonEnumType)."""
 ENDED_TRIGGERS = {
-    "Local": "StopAuthorized",
-    "DeAuthorized": "Deauthorized",
-    "EVDisconnected": "EVCommunicationLost",
-    "Remote": "RemoteStop",
-    "HardReset": "ResetCommand",
-    "SoftReset": "ResetCommand",
-    "Reboot": "ResetCommand",
-    "UnlockCommand": "UnlockCommand",
+    StopReason.LOCAL: "StopAuthorized",
+    StopReason.DE_AUTHORIZED: "Deauthorized",
+    StopReason.EV_DISCONNECTED: "EVCommunicationLost",
+    StopReason.REMOTE: "RemoteStop",
+    StopReason.HARD_RESET: "ResetCommand",
+    StopReason.SOFT_RESET: "ResetCommand",
+    StopReason.REBOOT: "ResetCommand",
+    StopReason.UNLOCK_COMMAND: "UnlockCommand",
 }
 """Why a transaction ended -> the Ended event's triggerReason; AbnormalCondition otherwise."""
 CHARGING_STATES = {
-    "Charging": "Charging",
-    "SuspendedEV": "SuspendedEV",
-    "SuspendedEVSE": "SuspendedEVSE",
-    "Preparing": "EVConnected",
-    "Finishing": "EVConnected",
+    ConnectorState.CHARGING: "Charging",
+    ConnectorState.SUSPENDED_EV: "SuspendedEV",
+    ConnectorState.SUSPENDED_EVSE: "SuspendedEVSE",
+    ConnectorState.PREPARING: "EVConnected",
+    ConnectorState.FINISHING: "EVConnected",
 }
-"""1.6 connector status during a transaction -> 2.0.1 chargingState; Idle otherwise."""
+"""The domain's connector state during a transaction -> chargingState; Idle otherwise."""
 
 
-def charging_state(connector_status: str) -> str:
+def charging_state(connector_status: ConnectorState) -> str:
     return CHARGING_STATES.get(connector_status, "Idle")
 
 
@@ -117,7 +126,7 @@ class TransactionEvents:
         clock: Clock,
         online: Callable[[], bool],
         current_session: Callable[[], Session | None],
-        connector_status: Callable[[], str],
+        connector_status: Callable[[], ConnectorState],
         faults: Callable[[], Iterable[Fault]] = tuple,
     ) -> None:
         """`faults`: the active ones, most severe first; a transaction a fault ends is
@@ -179,7 +188,7 @@ class TransactionEvents:
         if converted is not None:
             self._outbox.put("MeterValues", {"evseId": EVSE_ID, "meterValue": [converted]})
 
-    def stopped(self, session: Session, reason: str, data: list[MeterValue]) -> None:
+    def stopped(self, session: Session, reason: StopReason, data: list[MeterValue]) -> None:
         assert session.stopped_at is not None
         event: dict[str, Any] = {
             "eventType": "Ended",
@@ -190,21 +199,21 @@ class TransactionEvents:
                 "stoppedReason": self._stopped_reason(reason),
             },
         }
-        if reason in ("Local", "DeAuthorized"):
+        if reason in (StopReason.LOCAL, StopReason.DE_AUTHORIZED):
             event["idToken"] = self._token(session, session.stop_id_tag or session.id_tag)
         self._put(session, event, data)
         self._state = None
         self._remote_start_ids.pop(session.id, None)
         self._token_types.pop(session.id, None)
 
-    def _stopped_reason(self, reason: str) -> str:
-        """The 1.6 Reason in 2.0.1 terms; the controller ends a session for a fault as
+    def _stopped_reason(self, reason: StopReason) -> str:
+        """The domain's reason in 2.0.1 terms; the controller ends a session for a fault as
         Other, and the fault it ended for is still active while the Ended event is made."""
-        if reason == "Other":
+        if reason == StopReason.OTHER:
             ending = [f for f in self._faults() if REPORTS[f].ends_session]
             if ending:
                 return REPORTS[min(ending, key=list(Fault).index)].stopped_reason
-        return STOPPED_REASONS.get(reason, reason)
+        return STOPPED_REASONS[reason]
 
     def rate_changed(self, session: Session, value: MeterValue | None) -> None:
         """The offered current moved (see `charging_rate`): Updated ChargingRateChanged."""

@@ -16,7 +16,34 @@ from collections.abc import Callable, Sized
 
 from pievse.firmware.clock import iso_utc
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.csms.network_profiles import SLOTS
+from pievse.firmware.csms.key_table import (
+    ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID,
+    AUTHORIZATION_CACHE_ENABLED,
+    AUTHORIZE_REMOTE_TX_REQUESTS,
+    CHARGE_PROFILE_MAX_STACK_LEVEL,
+    CHARGING_SCHEDULE_MAX_PERIODS,
+    CLOCK_ALIGNED_DATA_INTERVAL,
+    CONNECTION_TIME_OUT,
+    CPO_NAME,
+    HEARTBEAT_INTERVAL,
+    LOCAL_AUTH_LIST_ENABLED,
+    LOCAL_AUTHORIZE_OFFLINE,
+    LOCAL_PRE_AUTHORIZE,
+    MAX_ENERGY_ON_INVALID_ID,
+    METER_VALUE_SAMPLE_INTERVAL,
+    METER_VALUES_ALIGNED_DATA,
+    METER_VALUES_SAMPLED_DATA,
+    RESET_RETRIES,
+    SEND_LOCAL_LIST_MAX_LENGTH,
+    STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT,
+    STOP_TRANSACTION_ON_INVALID_ID,
+    STOP_TXN_ALIGNED_DATA,
+    STOP_TXN_SAMPLED_DATA,
+    TRANSACTION_MESSAGE_ATTEMPTS,
+    TRANSACTION_MESSAGE_RETRY_INTERVAL,
+    UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT,
+    WEB_SOCKET_PING_INTERVAL,
+)
 from pievse.firmware.ocpp201.box_facts import BoxFacts
 from pievse.firmware.ocpp201.device_model import (
     Place,
@@ -26,6 +53,7 @@ from pievse.firmware.ocpp201.device_model import (
     read_variable,
 )
 from pievse.firmware.ocpp201.monitoring_settings import BASES, MonitoringSettings
+from pievse.firmware.ocpp201.network_profiles import SLOTS
 from pievse.firmware.ocpp201.station_variables import station_variables
 from pievse.firmware.ocpp201.status_notifications import CONNECTOR_ID, EVSE_ID
 from pievse.firmware.rpc.frames import FrameError
@@ -51,46 +79,46 @@ def check_items_per_message(entries: Sized) -> None:
 def _key_variables() -> list[Variable]:
     s = "s"
     return [
-        key_variable("OCPPCommCtrlr", "HeartbeatInterval", "HeartbeatInterval", s),
-        key_variable("OCPPCommCtrlr", "WebSocketPingInterval", "WebSocketPingInterval", s),
+        key_variable("OCPPCommCtrlr", "HeartbeatInterval", HEARTBEAT_INTERVAL, s),
+        key_variable("OCPPCommCtrlr", "WebSocketPingInterval", WEB_SOCKET_PING_INTERVAL, s),
         key_variable(
             "OCPPCommCtrlr",
             "MessageAttempts",
-            "TransactionMessageAttempts",
+            TRANSACTION_MESSAGE_ATTEMPTS,
             None,
             "TransactionEvent",
         ),
         key_variable(
             "OCPPCommCtrlr",
             "MessageAttemptInterval",
-            "TransactionMessageRetryInterval",
+            TRANSACTION_MESSAGE_RETRY_INTERVAL,
             s,
             "TransactionEvent",
         ),
-        key_variable("OCPPCommCtrlr", "ResetRetries", "ResetRetries"),
+        key_variable("OCPPCommCtrlr", "ResetRetries", RESET_RETRIES),
         key_variable(
-            "OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "UnlockConnectorOnEVSideDisconnect"
+            "OCPPCommCtrlr", "UnlockOnEVSideDisconnect", UNLOCK_CONNECTOR_ON_EV_SIDE_DISCONNECT
         ),
-        key_variable("AuthCtrlr", "AuthorizeRemoteStart", "AuthorizeRemoteTxRequests"),
-        key_variable("AuthCtrlr", "LocalAuthorizeOffline", "LocalAuthorizeOffline"),
-        key_variable("AuthCtrlr", "LocalPreAuthorize", "LocalPreAuthorize"),
-        key_variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "AllowOfflineTxForUnknownId"),
-        key_variable("AuthCacheCtrlr", "Enabled", "AuthorizationCacheEnabled"),
-        key_variable("LocalAuthListCtrlr", "Enabled", "LocalAuthListEnabled"),
-        key_variable("LocalAuthListCtrlr", "ItemsPerMessage", "SendLocalListMaxLength"),
-        key_variable("TxCtrlr", "EVConnectionTimeOut", "ConnectionTimeOut", s),
-        key_variable("TxCtrlr", "StopTxOnEVSideDisconnect", "StopTransactionOnEVSideDisconnect"),
-        key_variable("TxCtrlr", "StopTxOnInvalidId", "StopTransactionOnInvalidId"),
-        key_variable("TxCtrlr", "MaxEnergyOnInvalidId", "MaxEnergyOnInvalidId", "Wh"),
-        key_variable("SampledDataCtrlr", "TxUpdatedInterval", "MeterValueSampleInterval", s),
-        key_variable("SampledDataCtrlr", "TxUpdatedMeasurands", "MeterValuesSampledData"),
-        key_variable("SampledDataCtrlr", "TxEndedMeasurands", "StopTxnSampledData"),
-        key_variable("AlignedDataCtrlr", "Interval", "ClockAlignedDataInterval", s),
-        key_variable("AlignedDataCtrlr", "Measurands", "MeterValuesAlignedData"),
-        key_variable("AlignedDataCtrlr", "TxEndedMeasurands", "StopTxnAlignedData"),
-        key_variable("SecurityCtrlr", "OrganizationName", "CpoName"),
-        key_variable("SmartChargingCtrlr", "ProfileStackLevel", "ChargeProfileMaxStackLevel"),
-        key_variable("SmartChargingCtrlr", "PeriodsPerSchedule", "ChargingScheduleMaxPeriods"),
+        key_variable("AuthCtrlr", "AuthorizeRemoteStart", AUTHORIZE_REMOTE_TX_REQUESTS),
+        key_variable("AuthCtrlr", "LocalAuthorizeOffline", LOCAL_AUTHORIZE_OFFLINE),
+        key_variable("AuthCtrlr", "LocalPreAuthorize", LOCAL_PRE_AUTHORIZE),
+        key_variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", ALLOW_OFFLINE_TX_FOR_UNKNOWN_ID),
+        key_variable("AuthCacheCtrlr", "Enabled", AUTHORIZATION_CACHE_ENABLED),
+        key_variable("LocalAuthListCtrlr", "Enabled", LOCAL_AUTH_LIST_ENABLED),
+        key_variable("LocalAuthListCtrlr", "ItemsPerMessage", SEND_LOCAL_LIST_MAX_LENGTH),
+        key_variable("TxCtrlr", "EVConnectionTimeOut", CONNECTION_TIME_OUT, s),
+        key_variable("TxCtrlr", "StopTxOnEVSideDisconnect", STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT),
+        key_variable("TxCtrlr", "StopTxOnInvalidId", STOP_TRANSACTION_ON_INVALID_ID),
+        key_variable("TxCtrlr", "MaxEnergyOnInvalidId", MAX_ENERGY_ON_INVALID_ID, "Wh"),
+        key_variable("SampledDataCtrlr", "TxUpdatedInterval", METER_VALUE_SAMPLE_INTERVAL, s),
+        key_variable("SampledDataCtrlr", "TxUpdatedMeasurands", METER_VALUES_SAMPLED_DATA),
+        key_variable("SampledDataCtrlr", "TxEndedMeasurands", STOP_TXN_SAMPLED_DATA),
+        key_variable("AlignedDataCtrlr", "Interval", CLOCK_ALIGNED_DATA_INTERVAL, s),
+        key_variable("AlignedDataCtrlr", "Measurands", METER_VALUES_ALIGNED_DATA),
+        key_variable("AlignedDataCtrlr", "TxEndedMeasurands", STOP_TXN_ALIGNED_DATA),
+        key_variable("SecurityCtrlr", "OrganizationName", CPO_NAME),
+        key_variable("SmartChargingCtrlr", "ProfileStackLevel", CHARGE_PROFILE_MAX_STACK_LEVEL),
+        key_variable("SmartChargingCtrlr", "PeriodsPerSchedule", CHARGING_SCHEDULE_MAX_PERIODS),
     ]
 
 
@@ -213,7 +241,7 @@ def _state_variables(facts: BoxFacts) -> list[Variable]:
 
 def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
     def stop_point() -> str:
-        on_unplug = keys.flag("StopTransactionOnEVSideDisconnect")
+        on_unplug = keys.get(STOP_TRANSACTION_ON_EV_SIDE_DISCONNECT)
         return "EVConnected,Authorized" if on_unplug else "Authorized"
 
     fixed = _fixed
@@ -242,7 +270,7 @@ def variables(keys: ConfigurationKeys, facts: BoxFacts) -> list[Variable]:
         read_variable(
             Place("AlignedDataCtrlr"),
             "TxEndedInterval",
-            lambda: keys.value("ClockAlignedDataInterval"),
+            lambda: str(keys.get(CLOCK_ALIGNED_DATA_INTERVAL)),
             "integer",
         ),
         *(

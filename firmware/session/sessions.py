@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pievse.firmware.persistence.store import Store
+from pievse.firmware.session.stop_reasons import StopReason
 
 COLUMNS = (
     "id, connector_id, id_tag, started_at, meter_start_wh, stopped_at, meter_stop_wh, "
@@ -86,7 +87,7 @@ class SessionLog:
         session: Session,
         at: datetime,
         meter_wh: float,
-        reason: str,
+        reason: StopReason,
         stop_id_tag: str | None = None,
     ) -> Session:
         self._db.execute(

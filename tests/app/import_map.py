@@ -68,6 +68,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.control",
         "firmware.csms",
         "firmware.session",
+        "firmware.front",
     ),
     "firmware.ocpp16.profiles": (
         "firmware.clock",
@@ -78,6 +79,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.rpc",
         "firmware.session",
         "firmware.updates",
+        "firmware.front",
     ),
     "firmware.ocpp201": (
         "firmware.charging",
@@ -88,6 +90,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.rpc",
         "firmware.session",
         "firmware.site.own_demand",
+        "firmware.front",
+        "firmware.transfer",
     ),
     "firmware.ocpp201.blocks": (
         "firmware.charging",
@@ -100,6 +104,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.security",
         "firmware.session",
         "firmware.updates",
+        "firmware.front",
     ),
     "firmware.site": (
         "firmware.config",
@@ -145,9 +150,27 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.site",
         "firmware.transfer",
         "firmware.updates",
+        "firmware.front",
+    ),
+    "firmware.front": (
+        *SHARED,
+        "firmware.control",
+        "firmware.csms",
+        "firmware.diagnostics",
+        "firmware.persistence",
+        "firmware.rpc",
+        "firmware.security",
+        "firmware.session",
+        "firmware.updates",
+        HAL_INTERFACES,
     ),
     "firmware.demo": ("firmware.app", "firmware.event_wait"),
-    "firmware.fleet": ("firmware.app", "firmware.config", "firmware.control"),
+    "firmware.fleet": (
+        "firmware.app",
+        "firmware.config",
+        "firmware.control",
+        "firmware.csms",
+    ),
     "firmware.cli": (
         "board",
         "hal",

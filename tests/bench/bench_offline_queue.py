@@ -33,9 +33,9 @@ from pievse.firmware.clock import SystemClock, iso_utc  # noqa: E402
 from pievse.firmware.config import Config  # noqa: E402
 from pievse.firmware.csms.authorizer import Authorizer  # noqa: E402
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys  # noqa: E402
+from pievse.firmware.csms.key_table import core_key_specs  # noqa: E402
 from pievse.firmware.csms.outbox import Outbox  # noqa: E402
 from pievse.firmware.ocpp16.authorize import ask_csms  # noqa: E402
-from pievse.firmware.ocpp16.core_keys import core_key_specs  # noqa: E402
 from pievse.firmware.persistence.store import Store  # noqa: E402
 from pievse.firmware.session.id_tag_info import IdTagInfo  # noqa: E402
 from pievse.firmware.session.id_tag_store import IdTagStore  # noqa: E402

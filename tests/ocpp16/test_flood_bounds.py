@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from pievse.firmware.clock import ManualClock
 from pievse.firmware.config import Config
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import core_key_specs
 from pievse.firmware.csms.outbox import Outbox
-from pievse.firmware.ocpp16.core_keys import core_key_specs
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.security.event_bursts import EventBursts
 from pievse.firmware.security.security_log import SecurityLog

@@ -10,8 +10,8 @@ import pytest
 from ocpp.v16 import call
 
 from pievse.firmware.config import Config
-from pievse.firmware.ocpp16.core_keys import core_key_specs
-from pievse.firmware.ocpp16.security_keys import security_key_specs
+from pievse.firmware.csms.key_table import core_key_specs
+from pievse.firmware.csms.security_keys import security_key_specs
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.rigs.csms import TestCsms
 

@@ -9,7 +9,7 @@ import pytest
 from ocpp.v16 import call
 
 from pievse.firmware.config import Config
-from pievse.firmware.ocpp16.core_keys import core_key_specs
+from pievse.firmware.csms.key_table import core_key_specs
 from tests.conftest import BenchClient, charge_under_csms, ocpp_config, running_wallbox
 from tests.rigs.charging_profiles import profile
 from tests.rigs.csms import TestCsms

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
+from pievse.firmware.ocpp201.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.persistence.store import Store
 
 CONFIGURED = NetworkProfile("ws://a.example/ocpp", 1, 30)

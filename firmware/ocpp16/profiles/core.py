@@ -16,16 +16,20 @@ from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import SessionControl
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.data_transfer import DataTransfers
+from pievse.firmware.csms.key_table import (
+    AUTHORIZE_REMOTE_TX_REQUESTS,
+    GET_CONFIGURATION_MAX_KEYS_COUNT,
+)
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.smart_charging import SmartCharging
-from pievse.firmware.ocpp16.core_keys import GET_CONFIGURATION_MAX_KEYS
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.frames import FrameError
 from pievse.firmware.session.availability import Availability
+from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 CONNECTOR_IDS = (0, 1)
@@ -35,7 +39,7 @@ SOFT_RESET_DRAIN_S = 10.0
 class CoreProfile:
     def __init__(
         self,
-        controller: ChargeController,
+        controller: SessionControl,
         keys: ConfigurationKeys,
         authorizer: Authorizer,
         transactions: TransactionMessages,
@@ -60,10 +64,11 @@ class CoreProfile:
 
     @on(Action.get_configuration)
     def on_get_configuration(self, key: list[str] | None = None) -> Any:
-        if key and len(key) > GET_CONFIGURATION_MAX_KEYS:
+        if key and len(key) > GET_CONFIGURATION_MAX_KEYS_COUNT:
             raise FrameError(
                 "OccurenceConstraintViolation",
-                f"at most {GET_CONFIGURATION_MAX_KEYS} keys per request (GetConfigurationMaxKeys)",
+                f"at most {GET_CONFIGURATION_MAX_KEYS_COUNT} keys per request "
+                "(GetConfigurationMaxKeys)",
             )
         known, unknown = self._keys.get_configuration(key)
         return call_result.GetConfiguration(
@@ -101,7 +106,7 @@ class CoreProfile:
         if response.status != "Accepted":
             return
         info = self._authorizer.local(id_tag)
-        if self._keys.flag("AuthorizeRemoteTxRequests"):
+        if self._keys.get(AUTHORIZE_REMOTE_TX_REQUESTS):
             info = await self._authorizer.authorize(id_tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", id_tag)
@@ -118,7 +123,7 @@ class CoreProfile:
         session = self._controller.session
         if session is None or self._transactions.session_of(transaction_id) != session.id:
             return call_result.RemoteStopTransaction(status="Rejected")
-        self._controller.sessions.stop_session("Remote")
+        self._controller.sessions.stop_session(StopReason.REMOTE)
         return call_result.RemoteStopTransaction(status="Accepted")
 
     @on(Action.unlock_connector)
@@ -143,7 +148,7 @@ class CoreProfile:
 
     @after(Action.reset)
     async def after_reset(self, type: str) -> None:
-        reason = "SoftReset" if type == "Soft" else "HardReset"
+        reason = StopReason.SOFT_RESET if type == "Soft" else StopReason.HARD_RESET
         log.warning("%s reset requested by the CSMS", type)
         self._controller.sessions.stop_session(reason)
         if type == "Soft":

@@ -10,6 +10,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import LOCAL_AUTH_LIST_ENABLED
 from pievse.firmware.csms.local_list import send_local_list
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore
@@ -28,7 +29,7 @@ class LocalAuthListProfile:
     @on(Action.get_local_list_version)
     def on_get_local_list_version(self) -> Any:
         """0: no list installed yet; -1: the local list is disabled (LocalAuthListEnabled)."""
-        if not self._keys.flag("LocalAuthListEnabled"):
+        if not self._keys.get(LOCAL_AUTH_LIST_ENABLED):
             return call_result.GetLocalListVersion(list_version=-1)
         return call_result.GetLocalListVersion(list_version=self._tags.list_version())
 

@@ -10,8 +10,9 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import ReservationView
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import RESERVE_CONNECTOR_ZERO_SUPPORTED
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ class ReservationProfile:
     def __init__(
         self,
         book: ReservationBook,
-        controller: ChargeController,
+        controller: ReservationView,
         keys: ConfigurationKeys,
     ) -> None:
         self._book = book
@@ -45,7 +46,7 @@ class ReservationProfile:
         controller = self._controller
         status = self._book.reserve_now(
             Reservation(reservation_id, connector_id, id_tag, parent_id_tag, expires_at),
-            self._keys.flag("ReserveConnectorZeroSupported"),
+            self._keys.get(RESERVE_CONNECTOR_ZERO_SUPPORTED),
             controller.box_status().status,
             controller.connector_status().status,
         )

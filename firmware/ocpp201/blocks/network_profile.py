@@ -19,7 +19,7 @@ from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.connection_security import ConnectionSecurity
-from pievse.firmware.csms.network_profiles import NetworkProfile, NetworkProfiles
+from pievse.firmware.ocpp201.network_profiles import NetworkProfile, NetworkProfiles
 from pievse.firmware.security.security_log import SecurityLog
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,12 @@ from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.clock import Clock, iso_utc
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import SessionControl
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
 from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
+from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 RESET_DRAIN_S = 10.0
@@ -42,7 +43,7 @@ class ProvisioningBlock:
     def __init__(
         self,
         model: DeviceModel,
-        controller: ChargeController,
+        controller: SessionControl,
         outbox: Outbox,
         clock: Clock,
         restart: Callable[[str], Awaitable[None]],
@@ -151,7 +152,7 @@ class ProvisioningBlock:
                 await asyncio.sleep(0.2)
         else:
             log.warning("%s reset requested by the CSMS", type)
-            self._controller.sessions.stop_session("HardReset")
+            self._controller.sessions.stop_session(StopReason.HARD_RESET)
         try:
             async with asyncio.timeout(RESET_DRAIN_S):
                 await self._outbox.drained()

@@ -17,9 +17,10 @@ from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.charging.profiles import ProfileError
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import SessionControl
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
+from pievse.firmware.csms.key_table import AUTHORIZE_REMOTE_TX_REQUESTS
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.csms.smart_charging import SmartCharging
@@ -27,6 +28,7 @@ from pievse.firmware.ocpp201.charging_profiles import to_kept
 from pievse.firmware.ocpp201.identity import TAG_TYPE
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, transaction_id
 from pievse.firmware.rpc.connection import RequestFailed
+from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 class RemoteControlBlock:
     def __init__(
         self,
-        controller: ChargeController,
+        controller: SessionControl,
         keys: ConfigurationKeys,
         authorizer: Authorizer,
         events: TransactionEvents,
@@ -104,7 +106,7 @@ class RemoteControlBlock:
             return
         tag = id_token["id_token"]
         info = self._authorizer.local(tag)
-        if self._keys.flag("AuthorizeRemoteTxRequests"):
+        if self._keys.get(AUTHORIZE_REMOTE_TX_REQUESTS):
             info = await self._authorizer.authorize(tag)
             if not info.accepted:
                 log.info("remote start for %s not authorized by the CSMS", tag)
@@ -123,7 +125,7 @@ class RemoteControlBlock:
         session = self._controller.session
         if session is None or self._events.transaction_id(session.id) != transaction_id:
             return call_result.RequestStopTransaction(status="Rejected")
-        self._controller.sessions.stop_session("Remote")
+        self._controller.sessions.stop_session(StopReason.REMOTE)
         return call_result.RequestStopTransaction(status="Accepted")
 
     @on(Action.get_transaction_status)

@@ -12,7 +12,7 @@ from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
-from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.station import ReservationView
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ CONNECTOR_TYPE = "cType2"
 
 
 class ReservationBlock:
-    def __init__(self, book: ReservationBook, controller: ChargeController) -> None:
+    def __init__(self, book: ReservationBook, controller: ReservationView) -> None:
         self._book = book
         self._controller = controller
 
