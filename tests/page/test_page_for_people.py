@@ -319,6 +319,17 @@ async def test_settings_are_changed_through_the_form_and_the_page_waits_out_the_
         for width in WIDTHS:
             found = await run(at_width, browser, width, "settings")
             assert found == {"overflow": 0, "a11y": []}, (width, found)
+        stub.next_start_refuses = "[security] profile: profile 2 needs a wss:// URL"
+        await type_into(browser, "set-site-main_fuse_a", "32")
+        await click(browser, "settings-save")
+        await until(
+            browser, shows(browser, "settings-result", "Not applied: the box could not start"),
+            "a change the start refused is not called applied",
+        )  # fmt: skip
+        value = await run(
+            lambda: browser.find_element("id", "set-site-main_fuse_a").get_attribute("value")
+        )
+        assert value == "40", "the form shows the settings the box went back to"
 
 
 async def test_a_setting_changed_on_the_page_applies_through_a_restart_of_the_box(

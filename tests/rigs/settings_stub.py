@@ -18,6 +18,10 @@ class SettingsStub:
         self.token = token
         self.started_at = "2026-12-07T00:00:00+00:00"
         self.writes: list[dict[str, Any]] = []
+        self.next_start_refuses: str | None = None
+        """The error the next start refuses the written file with (it is then rolled back)."""
+        self.refused: dict[str, str] | None = None
+        self.restarts = 0
         self.keys = [
             {"key": "ocpp.csms_url", "type": "string", "secret": False, "set": True,
              "value": "ws://old.example/ocpp", "description": "the central system's URL"},
@@ -43,9 +47,10 @@ class SettingsStub:
             k | {"section": k["key"].split(".")[0], "name": k["key"].split(".")[1]}
             for k in self.keys
         ]
-        return self._refused(request) or web.json_response(
-            {"started_at": self.started_at, "keys": keys}
-        )
+        answer: dict[str, Any] = {"started_at": self.started_at, "keys": keys}
+        if self.refused is not None:
+            answer["refused"] = self.refused
+        return self._refused(request) or web.json_response(answer)
 
     async def put(self, request: web.Request) -> web.Response:
         refused = self._refused(request)
@@ -57,6 +62,11 @@ class SettingsStub:
             error = f"[site] main_fuse_a: expected 0 (off) or 6..1000, got {fuse!r}"
             return web.json_response({"error": error, "key": "site.main_fuse_a"}, status=400)
         self.writes.append(body)
+        self.refused = None
+        if self.next_start_refuses is not None:
+            error, self.next_start_refuses = self.next_start_refuses, None
+            asyncio.get_running_loop().call_later(0.8, self._rolled_back, error)
+            return web.json_response({"restart": True, "started_at": self.started_at}, status=202)
         for entry in self.keys:
             if entry["key"] in body and not entry["secret"]:
                 entry["value"] = body[entry["key"]]
@@ -64,4 +74,9 @@ class SettingsStub:
         return web.json_response({"restart": True, "started_at": self.started_at}, status=202)
 
     def _restarted(self) -> None:
-        self.started_at = "2026-12-07T00:05:00+00:00"
+        self.restarts += 1
+        self.started_at = f"2026-12-07T00:{5 * self.restarts:02d}:00+00:00"
+
+    def _rolled_back(self, error: str) -> None:
+        self.refused = {"error": error, "at": "2026-12-07T00:30:00+00:00"}
+        self._restarted()

@@ -86,6 +86,8 @@ function wireSettings(ctx) {
       const answer = await request("GET", "/api/settings");
       if (answer.ok && answer.body.started_at !== startedAt) {
         render(answer.body);
+        // A change the new start refused was rolled back: the box runs the old settings.
+        if (answer.body.refused) return words.t("settings.rolled_back", { error: answer.body.refused.error });
         return words.t("settings.applied", { time: when(answer.body.started_at) });
       }
     }
