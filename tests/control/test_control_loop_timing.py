@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,9 @@ from pievse.firmware.control.pilot_duty import PilotDuty
 from tests.rigs.controller_rig import ControllerRig, controller_rig
 
 
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[ControllerRig]:
-    with controller_rig(tmp_path) as rig:
-        rig.controller.supervisor.watch_inputs()
-        yield rig
-
-
-async def _charging(rig: ControllerRig) -> None:
-    rig.plant.set_ev("B", None, None)
-    await rig.controller.sessions.present_tag("CARD")
-    rig.step()
-    rig.plant.set_ev("C", None, None)
-    rig.step()
-    assert rig.status == "Charging"
-    assert rig.contactor == "closed"
-
-
 async def test_duty_changes_at_most_once_per_five_seconds(rig: ControllerRig) -> None:
-    await _charging(rig)
+    await rig.start_charging()
+    assert rig.status == "Charging"
     assert rig.duty == 53.33
     rig.step(10.0)  # quiet period: the next change applies within one tick
     rig.limit_a = 16.0
@@ -45,7 +28,8 @@ async def test_duty_changes_at_most_once_per_five_seconds(rig: ControllerRig) ->
 
 
 async def test_suspend_is_never_held_and_the_contactor_waits_for_the_ev(rig: ControllerRig) -> None:
-    await _charging(rig)
+    await rig.start_charging()
+    assert rig.status == "Charging"
     rig.limit_a = 4.0
     rig.step(0.1)  # within the hold period of the session's first duty, yet at once
     assert rig.duty is None
@@ -66,7 +50,8 @@ async def test_suspend_is_never_held_and_the_contactor_waits_for_the_ev(rig: Con
 
 
 async def test_ev_answering_c_to_b_opens_at_once(rig: ControllerRig) -> None:
-    await _charging(rig)
+    await rig.start_charging()
+    assert rig.status == "Charging"
     rig.limit_a = 0.0
     rig.step(0.1)
     rig.plant.set_ev("B", None, None)
@@ -133,7 +118,8 @@ async def test_an_ev_without_diode_never_gets_the_contactor_closed(rig: Controll
 async def test_a_decrease_is_on_the_pilot_at_once_and_a_raise_waits_five_seconds_after_it(
     rig: ControllerRig,
 ) -> None:
-    await _charging(rig)
+    await rig.start_charging()
+    assert rig.status == "Charging"
     rig.step(10.0)
     rig.limit_a = 20.0
     rig.step(0.1)

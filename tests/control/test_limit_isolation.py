@@ -5,15 +5,13 @@ for it (a raising source used to trip Fault.INTERNAL on every step)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from pievse.firmware.control.limits import FAILED_CODE
 from tests.control.test_phase_switch import follow
-from tests.rigs.controller_rig import ControllerRig, controller_rig
+from tests.rigs.controller_rig import ControllerRig
 
 
 class Flaky:
@@ -24,13 +22,6 @@ class Flaky:
         if self.broken:
             raise OverflowError("date value out of range")
         return 16.0
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[ControllerRig]:
-    with controller_rig(tmp_path) as rig:
-        rig.controller.supervisor.watch_inputs()
-        yield rig
 
 
 def test_a_raising_source_offers_nothing_without_a_fault_and_recovers(

@@ -4,11 +4,8 @@ does not follow, and a phase contactor whose mirror disagrees."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from pievse.firmware.config import Config, SiteConfig
 from pievse.firmware.control.faults import Fault
@@ -16,13 +13,6 @@ from pievse.firmware.control.phase_switch import Stage
 from tests.rigs.controller_rig import ControllerRig, controller_rig
 
 PAUSE_S = 10.0
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[ControllerRig]:
-    with controller_rig(tmp_path) as rig:
-        rig.controller.supervisor.watch_inputs()
-        yield rig
 
 
 def follow(rig: ControllerRig, seconds: float, dt: float = 0.1) -> None:

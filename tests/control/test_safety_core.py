@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,23 +18,7 @@ from pievse.firmware.control.core_boundary import (
 )
 from pievse.firmware.control.limits import Limit
 from tests.conftest import BenchClient, start_charging
-from tests.rigs.controller_rig import ControllerRig, controller_rig
-
-
-@pytest.fixture
-def rig(tmp_path: Path) -> Iterator[ControllerRig]:
-    with controller_rig(tmp_path) as rig:
-        rig.controller.supervisor.watch_inputs()
-        yield rig
-
-
-async def _charging(rig: ControllerRig) -> None:
-    rig.plant.set_ev("B", None, None)
-    await rig.controller.sessions.present_tag("CARD")
-    rig.step()
-    rig.plant.set_ev("C", None, None)
-    rig.step()
-    assert rig.contactor == "closed"
+from tests.rigs.controller_rig import ControllerRig
 
 
 def _core_alone(rig: ControllerRig, seconds: float) -> None:
@@ -49,7 +30,7 @@ def _core_alone(rig: ControllerRig, seconds: float) -> None:
 async def test_unplug_opens_the_contactor_before_the_outside_hears_of_it(
     rig: ControllerRig,
 ) -> None:
-    await _charging(rig)
+    await rig.start_charging()
     rig.plant.set_ev("A", None, None)
     _core_alone(rig, 0.01)
     assert rig.contactor == "open"
@@ -62,7 +43,7 @@ async def test_outside_limits_fall_to_their_failsafe_once_the_outside_is_silent(
     rig: ControllerRig,
 ) -> None:
     rig.limit_a = 20.0
-    await _charging(rig)
+    await rig.start_charging()
     assert rig.controller.offer == Limit("test", 20.0)
     _core_alone(rig, OUTSIDE_SILENCE_S - 0.1)
     assert rig.controller.offer == Limit("test", 20.0), "still the outside's word"
@@ -82,7 +63,7 @@ async def test_outside_limits_fall_to_their_failsafe_once_the_outside_is_silent(
 
 async def test_a_source_with_its_own_failsafe_falls_to_it(rig: ControllerRig) -> None:
     rig.controller.limit_failsafes["test"] = lambda: 0.0
-    await _charging(rig)
+    await rig.start_charging()
     rig.step()
     _core_alone(rig, OUTSIDE_SILENCE_S + 0.1)
     assert rig.controller.offer == Limit("test", 0.0)
@@ -176,7 +157,7 @@ async def test_a_blocked_outside_loop_lets_the_limits_fall_to_their_failsafe(
 async def test_an_unplug_the_outside_missed_still_ends_the_session(rig: ControllerRig) -> None:
     """The outside stalled through an unplug and a new plug-in: it must not carry the old
     session over to the next EV."""
-    await _charging(rig)
+    await rig.start_charging()
     rig.plant.set_ev("A", None, None)
     _core_alone(rig, 0.1)
     rig.plant.set_ev("B", None, None)

@@ -42,6 +42,15 @@ class ControllerRig:
         for listener in self.controller.step_listeners:
             listener()
 
+    async def start_charging(self) -> None:
+        """An EV plugs in, a card authorizes it and it asks for power: the contactor closes."""
+        self.plant.set_ev("B", None, None)
+        await self.controller.sessions.present_tag("CARD")
+        self.step()
+        self.plant.set_ev("C", None, None)
+        self.step()
+        assert self.contactor == "closed"
+
     def read_meter(self) -> Measurements:
         """One poll of the plant's ideal meter, as the meter task would hand it over."""
         v = self.plant.meter_values()
