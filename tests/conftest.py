@@ -183,7 +183,10 @@ async def running_wallbox(
         client = BenchClient(http, f"http://{host}:{port}", wallbox)
         client.resets = resets
         try:
-            await client.wait_for(lambda s: s["meter"].get("energy_import_wh") is not None)
+            # ready once metered; a co-processor's first words can take seconds on a busy host
+            await client.wait_for(
+                lambda s: s["meter"].get("energy_import_wh") is not None, timeout=15
+            )
             yield client
         finally:
             await wallbox.stop()

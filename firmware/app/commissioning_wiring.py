@@ -30,14 +30,11 @@ ASK_TIMEOUT_S = 120.0
 def commissioning_for(box: Wallbox, data_dir: Path) -> Commissioning:
     controller = box.controller
 
-    def hold(held: bool) -> None:
-        controller.held = held
-        controller.wake()
-
     seams = Seams(
         board=box.board,
         supervisor=controller.supervisor,
-        hold=hold,
+        hold=controller.hold,
+        on_core=controller.core.run_coroutine,
         clock=box.clock,
         operate_s=box.config.control.contactor_release_s,
         csms=lambda: None if box.ocpp is None else box.ocpp.link.describe(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,11 +48,16 @@ TIMESYNC_DIR = Path("/run/systemd/timesync")
 class Seams:
     board: Board
     supervisor: SafetySupervisor
-    hold: Callable[[bool], None]
-    """Holds the controller's step off the outputs (True) and lets it go again (False)."""
+    hold: Callable[[bool], Awaitable[None]]
+    """Holds the controller's step off the outputs (True) and lets it go again (False);
+    returns once no step drives them any more (or again)."""
     clock: Clock
     operate_s: float
     """The contactor's operate and release time (`[control] contactor_release_s`)."""
+    on_core: Callable[[Coroutine[Any, Any, list[StepResult]]], Awaitable[list[StepResult]]]
+    """Runs the device checks on the safety core's loop and waits for them: the devices'
+    buses and locks belong to it, and a read from another thread would interleave with the
+    core's own (a Modbus transaction, an ADC conversion)."""
     csms: Callable[[], dict[str, Any] | None]
     """The CSMS link as the status document describes it; None without a CSMS."""
     csms_wait_s: float = 20.0
@@ -86,8 +91,17 @@ class BringUp:
         self._ev_connected = False
 
     async def run(self) -> list[StepResult]:
+        devices = await self._s.on_core(self._device_steps())
+        return [
+            *devices,
+            await self._guarded("CSMS", self._csms),
+            await self._guarded("clock", self._clock),
+        ]
+
+    async def _device_steps(self) -> list[StepResult]:
+        """On the core's loop, where the devices live (see `Seams.on_core`)."""
         s = self._s
-        s.hold(True)
+        await s.hold(True)
         try:
             outputs = [
                 await self._guarded("pilot +12 V", self._pilot_at_rest),
@@ -100,14 +114,12 @@ class BringUp:
         finally:
             s.supervisor.open_contactor(s.operate_s)
             s.supervisor.command_pilot(None)
-            s.hold(False)
+            await s.hold(False)
         return [
             *outputs,
             await self._guarded("meter", self._meter),
             await self._guarded("grid meter", self._grid_meter),
             await self._guarded("temperatures", self._temperatures),
-            await self._guarded("CSMS", self._csms),
-            await self._guarded("clock", self._clock),
         ]
 
     async def _guarded(self, step: str, check: Callable[[], Awaitable[StepResult]]) -> StepResult:

@@ -296,9 +296,20 @@ class ChargeController:
         contactor alive, but follows no session and drives nothing."""
         return self.core.held
 
-    @held.setter
-    def held(self, held: bool) -> None:
-        self.core.held = held
+    async def hold(self, held: bool) -> None:
+        """Sets `held` on the core's own thread, between two of its steps, and returns once
+        it is set there: a step already past its check would otherwise still drive the
+        pilot after commissioning took it over."""
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+
+        def on_core() -> None:
+            self.core.held = held
+            self.core.wake()
+            loop.call_soon_threadsafe(done.set)
+
+        self.core.call(on_core)
+        await done.wait()
 
     @property
     def pilot_sample(self) -> PilotSample:

@@ -23,11 +23,12 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 JOIN_S = 5.0
 SWITCH_INTERVAL_S = 0.001
+T = TypeVar("T")
 
 
 def call_on(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> None:
@@ -80,6 +81,12 @@ class CoreThread:
         """Thread-safe; once the core ended the call is dropped."""
         call_on(self.loop, callback)
 
+    async def run_coroutine(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs `work` on the core's loop and waits for it there: the devices' buses and
+        locks belong to that loop, and a device read from the outside's would interleave
+        with the core's own (an ADC's conversion, a Modbus transaction)."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
     def cancel(self) -> None:
         task = self._task
         if task is not None:
@@ -126,6 +133,10 @@ class CoreOnLoop:
 
     def call_soon(self, callback: Callable[[], object]) -> None:
         call_on(self.loop, callback)
+
+    async def run_coroutine(self, work: Coroutine[Any, Any, T]) -> T:
+        """The core's loop is the caller's."""
+        return await work
 
     def cancel(self) -> None:
         if self._task is not None:

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config
@@ -54,6 +54,7 @@ from pievse.firmware.control.safety import SafetySupervisor
 from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SETTLE_S = 0.1
 """How long an outside turn waits for the core to step on news (a step takes ~1 ms), so
 the listeners after it see the pilot and contactor that go with the session."""
@@ -157,6 +158,12 @@ class SafetyCore:
         thread.call_soon(hand_over)
         if settled is not None and not settled.wait(settle_s):
             log.warning("the core did not step on the outside's word within %.2f s", settle_s)
+
+    async def run_coroutine(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs `work` on the core's loop (on the caller's, when the core has not started)."""
+        if self.thread is None:
+            return await work
+        return await self.thread.run_coroutine(work)
 
     def call(self, action: Callable[[], object]) -> None:
         """Runs `action` on the core's thread (now, when there is none)."""

@@ -290,6 +290,9 @@ class Plant:
                 self.temperature_c = s.overtemperature_c if active else s.ambient_c
 
         self._mutate(change)
+        if fault == "reader":
+            for sink in list(self._tag_sinks):
+                sink(b"")
 
     def set_temperature(self, celsius: float) -> None:
         self._mutate(lambda: setattr(self, "temperature_c", celsius))

@@ -4,6 +4,7 @@ clock; on a running wallbox by blocking the outside loop itself."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -165,3 +166,42 @@ async def test_an_unplug_the_outside_missed_still_ends_the_session(rig: Controll
     rig.step(0.1)
     assert rig.controller.session is None
     assert rig.status == "Preparing"
+
+
+async def test_holding_for_commissioning_waits_out_a_step_already_driving_the_pilot(
+    bench: BenchClient,
+) -> None:
+    """Commissioning takes the pilot over: a core step already past its `held` check when
+    the hold is asked must not drive the pilot after the hold returned."""
+    controller = bench.wallbox.controller
+    core = controller.core
+    pilot: list[float] = []
+    bench.wallbox.board.bench.probe_outputs(
+        lambda signal, value: pilot.append(value) if signal == "pilot" else None
+    )
+    acting, release = threading.Event(), threading.Event()
+    act = core.act
+
+    def slow_act(now: float) -> None:
+        acting.set()
+        release.wait(5)
+        act(now)
+
+    core.act = slow_act  # type: ignore[method-assign]
+    controller.wake()
+    assert await asyncio.to_thread(acting.wait, 5)
+    holding = asyncio.create_task(controller.hold(True))
+    await asyncio.sleep(0.1)
+    assert not holding.done(), "returned while a step still drives the pilot"
+    core.act = act  # type: ignore[method-assign]
+    release.set()
+    await asyncio.wait_for(holding, 5)
+    controller.supervisor.command_pilot(50.0)
+    await asyncio.sleep(0.3)  # several of the core's ticks
+    assert pilot[-1] == 0.5, "the commissioning's PWM stays on the pilot while held"
+    await controller.hold(False)
+    for _ in range(100):
+        if pilot[-1] == 1.0:
+            break
+        await asyncio.sleep(0.02)
+    assert pilot[-1] == 1.0, "released, the core drives the pilot again: +12 V, no EV"
