@@ -99,15 +99,17 @@ async def test_a_made_token_never_reaches_stdout_stderr_or_the_log(tmp_path: Pat
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, preexec_fn=shell_umask,
     )  # fmt: skip
     log = data / "logs" / "pievse.log"
+    token_file = config.parent / "api-token"
     try:
         for _ in range(300):
-            if log.exists() and "local API on" in log.read_text():
+            if log.exists() and "; status page http" in log.read_text():
                 break
             await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the box never said where its page is")
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), 20)
-    token_file = config.parent / "api-token"
     token = token_file.read_text().strip()
     assert len(token) >= 24 and mode(token_file) == 0o600
     journal = stdout.decode() + stderr.decode()
