@@ -9,13 +9,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.rpc.frames import FrameError
+from pievse.firmware.rpc.routes import after, on
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 from pievse.firmware.updates.update_job import Job

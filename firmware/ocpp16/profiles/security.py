@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.diagnostics.log_uploads import LogUploads
+from pievse.firmware.rpc.routes import after, on
 
 
 class SecurityExtensionProfile:

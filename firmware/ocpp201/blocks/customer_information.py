@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.report_pages import put_pages
+from pievse.firmware.rpc.routes import after, on
 from pievse.firmware.session.customer_records import CustomerRecords
 from pievse.firmware.session.reservations import ReservationBook
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.diagnostics.log_uploads import LogUploads
+from pievse.firmware.rpc.routes import after, on
 
 
 class DiagnosticsBlock:

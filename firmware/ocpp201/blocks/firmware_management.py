@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from pievse.firmware.rpc.routes import after, on
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -23,6 +22,7 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
 from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
+from pievse.firmware.rpc.routes import after, on
 from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)

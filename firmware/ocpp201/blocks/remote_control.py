@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -28,6 +27,7 @@ from pievse.firmware.ocpp201.charging_profiles import to_kept
 from pievse.firmware.ocpp201.identity import TAG_TYPE
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, transaction_id
 from pievse.firmware.rpc.connection import RequestFailed
+from pievse.firmware.rpc.routes import after, on
 from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.control.station import ReservationView
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 
 log = logging.getLogger(__name__)

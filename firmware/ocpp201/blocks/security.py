@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.certificate_requests import CertificateRequests
+from pievse.firmware.rpc.routes import after, on
 from pievse.firmware.security.certificate_store import CENTRAL_SYSTEM_ROOT, MANUFACTURER_ROOT
 
 KINDS = {
