@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from ocpp import routing
 from ocpp.routing import create_route_map
@@ -36,6 +36,14 @@ def on(action: str) -> Callable[[Step], Step]:
 def after(action: str) -> Callable[[Step], Step]:
     """The library's `@after`: marks the step that follows the answer to `action`."""
     return cast("Callable[[Step], Step]", routing.after(action))
+
+
+class StatusAnswer(Protocol):
+    """What most `after` steps read of the answer their `on` step returned (one of the
+    library's response classes, which carry no types): the status the CSMS was given."""
+
+    @property
+    def status(self) -> str: ...
 
 
 class DuplicateRoute(ValueError):
