@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
 from ocpp import routing
-from ocpp.routing import create_route_map
 
 Handler = Callable[..., Any]
 Step = TypeVar("Step", bound=Callable[..., object])
@@ -28,8 +27,9 @@ RESPONSE = "response"
 
 def on(action: str) -> Callable[[Step], Step]:
     """The library's `@on`: marks the method that answers `action`. The library's decorators
-    carry no types, which would leave every marked method unchecked; the mark itself only
-    sets attributes on the method, so the method keeps its signature."""
+    carry no types, which would leave every marked method unchecked; what they return passes
+    every argument through to the method and returns its result, so it keeps the method's
+    signature, as declared here."""
     return cast("Callable[[Step], Step]", routing.on(action))
 
 
@@ -62,7 +62,7 @@ class Routes:
         self._routes: dict[str, Route] = {}
         owners: dict[str, str] = {}
         for handler in handlers:
-            for action, parts in create_route_map(handler).items():
+            for action, parts in routing.create_route_map(handler).items():
                 name = type(handler).__name__
                 if action in owners:
                     raise DuplicateRoute(
