@@ -109,8 +109,8 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
 
 
-SECTIONS: dict[str, type] = {f.name: f.default_factory for f in fields(Config)}  # type: ignore[misc]
-"""Section name -> its class, in the file's order."""
+SECTIONS: dict[str, type] = {f.name: type(getattr(Config(), f.name)) for f in fields(Config)}
+"""Section name -> its class (that of its default), in the file's order."""
 
 PHASE_ROTATIONS = {
     PhaseRotation.L1L2L3: (0, 1, 2),

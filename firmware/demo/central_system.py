@@ -8,14 +8,15 @@ import contextlib
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import websockets
-from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.typing import Subprotocol
+
+from pievse.firmware.rpc.routes import on
 
 Record = Callable[[str, bool], None]
 """(raw frame, sent by the charge point)."""
@@ -25,7 +26,30 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class _Side(ChargePoint):
+if TYPE_CHECKING:
+
+    class _LibrarySide:
+        """What the central system uses of the library's 1.6 `ChargePoint`, which carries no
+        types: its end of one charge point's connection."""
+
+        def __init__(self, id: str, connection: ServerConnection, response_timeout: int) -> None:
+            ...
+
+        async def start(self) -> None: ...
+
+        async def route_message(self, raw_msg: str) -> None: ...
+
+        async def _send(self, message: str) -> None: ...
+
+        async def call(self, payload: Any) -> Any:
+            """The payload class's answer (a library dataclass)."""
+            ...
+
+else:
+    from ocpp.v16 import ChargePoint as _LibrarySide
+
+
+class _Side(_LibrarySide):
     def __init__(
         self,
         cp_id: str,
@@ -90,7 +114,7 @@ class DemoCentralSystem:
     def __init__(self, record: Record) -> None:
         self._record = record
         self._transactions = itertools.count(1)
-        self._server: Any = None
+        self._server: Server | None = None
         self.side: _Side | None = None
         self.port = 0
 

@@ -20,6 +20,8 @@ from pievse.firmware.demo.central_system import DemoCentralSystem
 from pievse.firmware.demo.timeline import describe
 from pievse.firmware.event_wait import stop_requested
 
+Status = dict[str, Any]
+"""The box's status document (`Wallbox.status`), as the steps wait on it."""
 CARD = "DEMO-CARD"
 STEP_TIMEOUT_S = 30.0
 
@@ -84,7 +86,9 @@ async def _script(
     bench = box.board.bench
     assert bench is not None
 
-    async def step(title: str, action: Callable[[], Any], done: Callable[[dict], bool]) -> dict:
+    async def step(
+        title: str, action: Callable[[], Any], done: Callable[[Status], bool]
+    ) -> Status:
         say(f"--- {title}")
         result = action()
         if asyncio.iscoroutine(result):
@@ -97,7 +101,7 @@ async def _script(
         await asyncio.sleep(pause_s)
         return status
 
-    def connector(status: dict) -> str:
+    def connector(status: Status) -> str:
         return str(status["connectors"]["1"]["status"])
 
     def nothing() -> None:
@@ -123,7 +127,7 @@ async def _script(
     )
     transaction = charging["connectors"]["1"]["transaction_id"]
 
-    def offered(limit: float) -> Callable[[dict], bool]:
+    def offered(limit: float) -> Callable[[Status], bool]:
         return lambda s: s["pilot"]["offered_a"] == limit
 
     await step(

@@ -7,7 +7,7 @@ value and IdTokenInfo replaces 1.6's IdTagInfo. Statuses 2.0.1 added that 1.6 do
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.front.contract import Identity
@@ -28,6 +28,14 @@ under `auto` is LocalReset: the box decided it itself, from its own configuratio
 session ran; no Reset came from the CSMS (RemoteReset), none was scheduled by one
 (ScheduledReset), and nothing failed (ApplicationReset, Watchdog). So is a restart that
 applies settings changed over the local API."""
+
+
+class ReceivedIdToken(TypedDict):
+    """An IdTokenType as the ocpp library hands it to a handler: snake_case keys."""
+
+    id_token: str
+    type: str
+    additional_info: NotRequired[list[dict[str, str]]]
 
 
 def boot_payload(identity: Identity, reason: str) -> dict[str, Any]:

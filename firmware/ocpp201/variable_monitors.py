@@ -259,4 +259,4 @@ def _names(monitor: Monitor, entry: Mapping[str, Any]) -> bool:
     variable = entry.get("variable")
     if variable is None:
         return True
-    return str(variable.get("name", "")).casefold() == monitor.variable["name"].casefold()
+    return str(variable.get("name", "")).casefold() == str(monitor.variable["name"]).casefold()

@@ -1,5 +1,6 @@
 """Which handler answers which action: the `ocpp` library's `@on`/`@after` route maps of every
-handler object, joined into one table once, at start-up.
+handler object, joined into one table once, at start-up. Handlers are marked through `on` and
+`after` here, the library's decorators with types, so a marked method stays checked.
 
 Two objects that both answer one action would leave it to the order of a list which one the
 CSMS reaches, so a second one is refused here, before the box connects. An `after` step
@@ -14,13 +15,35 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
-from ocpp.routing import create_route_map
+from ocpp import routing
 
 Handler = Callable[..., Any]
+Step = TypeVar("Step", bound=Callable[..., object])
 RESPONSE = "response"
 """The parameter an `after` step declares to be handed its request's answer."""
+
+
+def on(action: str) -> Callable[[Step], Step]:
+    """The library's `@on`: marks the method that answers `action`. The library's decorators
+    carry no types, which would leave every marked method unchecked; what they return passes
+    every argument through to the method and returns its result, so it keeps the method's
+    signature, as declared here."""
+    return cast("Callable[[Step], Step]", routing.on(action))
+
+
+def after(action: str) -> Callable[[Step], Step]:
+    """The library's `@after`: marks the step that follows the answer to `action`."""
+    return cast("Callable[[Step], Step]", routing.after(action))
+
+
+class StatusAnswer(Protocol):
+    """What most `after` steps read of the answer their `on` step returned (one of the
+    library's response classes, which carry no types): the status the CSMS was given."""
+
+    @property
+    def status(self) -> str: ...
 
 
 class DuplicateRoute(ValueError):
@@ -39,7 +62,7 @@ class Routes:
         self._routes: dict[str, Route] = {}
         owners: dict[str, str] = {}
         for handler in handlers:
-            for action, parts in create_route_map(handler).items():
+            for action, parts in routing.create_route_map(handler).items():
                 name = type(handler).__name__
                 if action in owners:
                     raise DuplicateRoute(

@@ -164,7 +164,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.updates",
         HAL_INTERFACES,
     ),
-    "firmware.demo": ("firmware.app", "firmware.event_wait"),
+    "firmware.demo": ("firmware.app", "firmware.event_wait", "firmware.rpc.routes"),
     "firmware.fleet": (
         "firmware.app",
         "firmware.config",
@@ -198,7 +198,8 @@ REASONS: dict[str, str] = {
     "firmware.api": "`session`, `site`, `persistence`: the session history, the grid "
     "readings fed over the API and the token store",
     "firmware.app": "the composition root: everything but the CLI and what runs whole boxes",
-    "firmware.demo": "it runs a whole `Wallbox`",
+    "firmware.demo": "it runs a whole `Wallbox`; `rpc.routes`: the typed `@on` its central "
+    "system's handlers are marked with, as the box's are",
     "firmware.fleet": "it runs whole `Wallbox`es",
     "firmware.cli": "the command: above the composition root, the demo and the fleet",
 }

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
@@ -28,6 +27,7 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.frames import FrameError
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.session.availability import Availability
 from pievse.firmware.session.stop_reasons import StopReason
 
@@ -100,7 +100,7 @@ class CoreProfile:
 
     @after(Action.remote_start_transaction)
     async def after_remote_start_transaction(
-        self, response: Any, id_tag: str, charging_profile: Any = None, **_: Any
+        self, response: StatusAnswer, id_tag: str, charging_profile: Any = None, **_: Any
     ) -> None:
         """This request's tag and profile, whatever other requests came meanwhile."""
         if response.status != "Accepted":

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.diagnostics.diagnostics_upload import DiagnosticsUploads
 from pievse.firmware.rpc.frames import FrameError
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.updates.firmware_updates import FirmwareUpdates
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 from pievse.firmware.updates.update_job import Job
@@ -30,6 +30,13 @@ def _moment(text: str | None, field: str) -> datetime | None:
         return parse_ocpp_datetime(text)
     except ValueError as exc:
         raise FrameError("PropertyConstraintViolation", f"{field}: {exc}") from None
+
+
+class DiagnosticsAnswer(Protocol):
+    """What the GetDiagnostics `after` step reads of its answer: the file it announced."""
+
+    @property
+    def file_name(self) -> str: ...
 
 
 class FirmwareProfile:
@@ -89,7 +96,7 @@ class FirmwareProfile:
         return call_result.SignedUpdateFirmware(status=status)
 
     @after(Action.signed_update_firmware)
-    def after_signed_update_firmware(self, response: Any, **request: Any) -> None:
+    def after_signed_update_firmware(self, response: StatusAnswer, **request: Any) -> None:
         self._signed.start(response.status, **request)
 
     @on(Action.get_diagnostics)
@@ -111,5 +118,5 @@ class FirmwareProfile:
         return call_result.GetDiagnostics(file_name=name)
 
     @after(Action.get_diagnostics)
-    def after_get_diagnostics(self, response: Any, **_: Any) -> None:
+    def after_get_diagnostics(self, response: DiagnosticsAnswer, **_: Any) -> None:
         self._diagnostics.begin(response.file_name)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.key_table import LOCAL_AUTH_LIST_ENABLED
 from pievse.firmware.csms.local_list import send_local_list
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
@@ -23,6 +22,7 @@ from pievse.firmware.csms.transaction_reporter import TransactionReporter
 from pievse.firmware.ocpp16.status_notifications import CONNECTORS
 from pievse.firmware.ocpp16.transaction_messages import TransactionMessages
 from pievse.firmware.rpc.connection import RequestFailed
+from pievse.firmware.rpc.routes import after, on
 
 log = logging.getLogger(__name__)
 BASIC_MESSAGES = ("BootNotification", "Heartbeat", "StatusNotification", "MeterValues")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
@@ -13,6 +12,7 @@ from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.control.station import ReservationView
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.key_table import RESERVE_CONNECTOR_ZERO_SUPPORTED
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 
 log = logging.getLogger(__name__)

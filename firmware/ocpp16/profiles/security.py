@@ -5,14 +5,21 @@ ExtendedTriggerMessage lives with the other triggers (remote_trigger_profile).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from ocpp.routing import after, on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.certificate_requests import CertificateRequests
 from pievse.firmware.diagnostics.log_uploads import LogUploads
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
+
+
+class LogAnswer(Protocol):
+    """What the GetLog `after` step reads of its answer: the file it announced."""
+
+    @property
+    def filename(self) -> str | None: ...
 
 
 class SecurityExtensionProfile:
@@ -51,7 +58,7 @@ class SecurityExtensionProfile:
         return call_result.CertificateSigned(status="Accepted" if signed else "Rejected")
 
     @after(Action.certificate_signed)
-    def after_certificate_signed(self, response: Any, **_: Any) -> None:
+    def after_certificate_signed(self, response: StatusAnswer, **_: Any) -> None:
         if response.status == "Accepted":
             self._requests.use_signed()
 
@@ -72,5 +79,5 @@ class SecurityExtensionProfile:
         return call_result.GetLog(status=status, filename=filename)
 
     @after(Action.get_log)
-    def after_get_log(self, response: Any, **_: Any) -> None:
+    def after_get_log(self, response: LogAnswer, **_: Any) -> None:
         self._uploads.begin(response.filename)

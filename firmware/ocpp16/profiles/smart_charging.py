@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 
 from pievse.firmware.csms.smart_charging import SmartCharging
+from pievse.firmware.rpc.routes import on
 
 
 class SmartChargingProfile:

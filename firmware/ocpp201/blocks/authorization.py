@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.authorizer import Authorizer
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.ocpp201.identity import id_tag_info, id_token
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.id_tag_info import IdTagInfo
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.availability import Availability
 
 

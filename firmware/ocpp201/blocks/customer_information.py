@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.clock import Clock, iso_utc
 from pievse.firmware.csms.outbox import Outbox
+from pievse.firmware.ocpp201.identity import ReceivedIdToken
 from pievse.firmware.ocpp201.report_pages import put_pages
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.session.customer_records import CustomerRecords
 from pievse.firmware.session.reservations import ReservationBook
 
@@ -65,7 +66,7 @@ class CustomerInformationBlock:
         report: bool,
         clear: bool,
         customer_identifier: str | None = None,
-        id_token: dict[str, Any] | None = None,
+        id_token: ReceivedIdToken | None = None,
         customer_certificate: dict[str, Any] | None = None,
         **_: Any,
     ) -> Any:
@@ -77,11 +78,11 @@ class CustomerInformationBlock:
     @after(Action.customer_information)
     def after_customer_information(
         self,
-        response: Any,
+        response: StatusAnswer,
         request_id: int,
         report: bool,
         clear: bool,
-        id_token: dict[str, Any] | None = None,
+        id_token: ReceivedIdToken | None = None,
         **_: Any,
     ) -> None:
         """This request's customer under its requestId (a request answered meanwhile has

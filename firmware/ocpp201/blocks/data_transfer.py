@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.data_transfer import DataTransfers
+from pievse.firmware.rpc.routes import on
 
 
 class DataTransferBlock:

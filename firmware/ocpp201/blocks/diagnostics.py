@@ -3,13 +3,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.diagnostics.log_uploads import LogUploads
+from pievse.firmware.rpc.routes import after, on
+
+
+class LogAnswer(Protocol):
+    """What the GetLog `after` step reads of its answer: the file it announced."""
+
+    @property
+    def filename(self) -> str | None: ...
 
 
 class DiagnosticsBlock:
@@ -32,5 +39,5 @@ class DiagnosticsBlock:
         return call_result.GetLog(status=status, filename=filename)
 
     @after(Action.get_log)
-    def after_get_log(self, response: Any, **_: Any) -> None:
+    def after_get_log(self, response: LogAnswer, **_: Any) -> None:
         self._uploads.begin(response.filename)

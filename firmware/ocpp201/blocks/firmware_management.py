@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.updates.signed_update_request import SignedUpdateRequests
 
 
@@ -30,5 +30,5 @@ class FirmwareBlock:
         return call_result.UpdateFirmware(status=status)
 
     @after(Action.update_firmware)
-    def after_update_firmware(self, response: Any, **request: Any) -> None:
+    def after_update_firmware(self, response: StatusAnswer, **request: Any) -> None:
         self._requests.start(response.status, **request)

@@ -167,7 +167,7 @@ def _network_profiles(box: Box, security: ConnectionSecurity) -> NetworkProfiles
     profile = security.committed.profile
     network = NetworkProfiles(
         box.store,
-        NetworkProfile(security.url(profile), profile, box.settings.response_timeout_s),  # type: ignore[arg-type]
+        NetworkProfile(security.url(profile), profile, box.settings.response_timeout_s),
     )
     security.follow(network)
     return network

@@ -4,18 +4,25 @@ by the token's value, as the box's reader and 1.6 know them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
 from pievse.firmware.csms.local_list import Entries, send_local_list
-from pievse.firmware.ocpp201.identity import id_tag_info
+from pievse.firmware.ocpp201.identity import ReceivedIdToken, id_tag_info
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.id_tag_info import IdTagInfo
 from pievse.firmware.session.id_tag_store import IdTagStore
+
+
+class AuthorizationData(TypedDict):
+    """One entry of SendLocalList's localAuthorizationList, as the library hands it."""
+
+    id_token: ReceivedIdToken
+    id_token_info: NotRequired[dict[str, Any]]
 
 
 class LocalListBlock:
@@ -32,7 +39,7 @@ class LocalListBlock:
         self,
         version_number: int,
         update_type: str,
-        local_authorization_list: list[dict[str, Any]] | None = None,
+        local_authorization_list: list[AuthorizationData] | None = None,
         **_: Any,
     ) -> Any:
         entries = local_authorization_list or []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -15,6 +14,7 @@ from pievse.firmware.ocpp201.monitoring_settings import MonitoringSettings
 from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 from pievse.firmware.ocpp201.variable_monitors import Monitor, VariableMonitors
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 
 
 def report_entries(monitors: list[Monitor]) -> list[dict[str, Any]]:
@@ -95,7 +95,7 @@ class MonitoringBlock:
     @after(Action.get_monitoring_report)
     def after_get_monitoring_report(
         self,
-        response: Any,
+        response: StatusAnswer,
         request_id: int,
         monitoring_criteria: list[str] | None = None,
         component_variable: list[dict[str, Any]] | None = None,

@@ -14,12 +14,12 @@ import logging
 import urllib.parse
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.connection_security import ConnectionSecurity
 from pievse.firmware.ocpp201.network_profiles import NetworkProfile, NetworkProfiles
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.security.security_log import SecurityLog
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -23,13 +22,29 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.ocpp201.device_model import ACTUAL, DeviceModel
 from pievse.firmware.ocpp201.report_pages import chunks, put_pages
 from pievse.firmware.ocpp201.variables import ITEMS_PER_MESSAGE, check_items_per_message
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
 RESET_DRAIN_S = 10.0
 
 
-def _entry(data: dict[str, Any], status: str, **extra: Any) -> dict[str, Any]:
+class GetVariableData(TypedDict):
+    """One GetVariables entry as the library hands it (snake_case); the component and the
+    variable go to the device model as they come."""
+
+    component: dict[str, Any]
+    variable: dict[str, Any]
+    attribute_type: NotRequired[str]
+
+
+class SetVariableData(GetVariableData):
+    """One SetVariables entry: a GetVariables one with the value to set."""
+
+    attribute_value: str
+
+
+def _entry(data: GetVariableData, status: str, **extra: Any) -> dict[str, Any]:
     return {
         "attributeType": data.get("attribute_type", ACTUAL),
         "attributeStatus": status,
@@ -57,7 +72,7 @@ class ProvisioningBlock:
     # --- the device model ----------------------------------------------------------------
 
     @on(Action.get_variables)
-    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+    def on_get_variables(self, get_variable_data: list[GetVariableData], **_: Any) -> Any:
         check_items_per_message(get_variable_data)
         results = []
         for data in get_variable_data:
@@ -69,7 +84,7 @@ class ProvisioningBlock:
         return call_result.GetVariables(get_variable_result=results)
 
     @on(Action.set_variables)
-    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+    def on_set_variables(self, set_variable_data: list[SetVariableData], **_: Any) -> Any:
         check_items_per_message(set_variable_data)
         results = []
         for data in set_variable_data:
@@ -89,7 +104,7 @@ class ProvisioningBlock:
 
     @after(Action.get_base_report)
     def after_get_base_report(
-        self, response: Any, request_id: int, report_base: str, **_: Any
+        self, response: StatusAnswer, request_id: int, report_base: str, **_: Any
     ) -> None:
         """The pages of this request, under its requestId, with the values of when they are
         made (a request answered meanwhile has its own)."""
@@ -111,7 +126,7 @@ class ProvisioningBlock:
     @after(Action.get_report)
     def after_get_report(
         self,
-        response: Any,
+        response: StatusAnswer,
         request_id: int,
         component_variable: list[dict[str, Any]] | None = None,
         component_criteria: list[str] | None = None,
@@ -143,7 +158,7 @@ class ProvisioningBlock:
         return call_result.Reset(status="Scheduled" if type == "OnIdle" and busy else "Accepted")
 
     @after(Action.reset)
-    async def after_reset(self, response: Any, type: str, **_: Any) -> None:
+    async def after_reset(self, response: StatusAnswer, type: str, **_: Any) -> None:
         if response.status == "Rejected":
             return
         if response.status == "Scheduled":

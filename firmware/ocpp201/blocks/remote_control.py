@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -25,9 +24,10 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
 from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp201.charging_profiles import to_kept
-from pievse.firmware.ocpp201.identity import TAG_TYPE
+from pievse.firmware.ocpp201.identity import TAG_TYPE, ReceivedIdToken
 from pievse.firmware.ocpp201.transaction_events import TransactionEvents, transaction_id
 from pievse.firmware.rpc.connection import RequestFailed
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.session.stop_reasons import StopReason
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class RemoteControlBlock:
     @on(Action.request_start_transaction)
     def on_request_start_transaction(
         self,
-        id_token: dict[str, Any],
+        id_token: ReceivedIdToken,
         remote_start_id: int,
         evse_id: int | None = None,
         charging_profile: Any = None,
@@ -94,8 +94,8 @@ class RemoteControlBlock:
     @after(Action.request_start_transaction)
     async def after_request_start_transaction(
         self,
-        response: Any,
-        id_token: dict[str, Any],
+        response: StatusAnswer,
+        id_token: ReceivedIdToken,
         remote_start_id: int,
         charging_profile: Any = None,
         **_: Any,
@@ -170,7 +170,7 @@ class RemoteControlBlock:
     @after(Action.trigger_message)
     async def after_trigger_message(
         self,
-        response: Any,
+        response: StatusAnswer,
         requested_message: str,
         evse: dict[str, Any] | None = None,
         **_: Any,

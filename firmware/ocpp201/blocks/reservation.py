@@ -7,12 +7,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.control.station import ReservationView
+from pievse.firmware.ocpp201.identity import ReceivedIdToken
+from pievse.firmware.rpc.routes import on
 from pievse.firmware.session.reservations import Reservation, ReservationBook
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,10 @@ class ReservationBlock:
         self,
         id: int,
         expiry_date_time: str,
-        id_token: dict[str, Any],
+        id_token: ReceivedIdToken,
         evse_id: int | None = None,
         connector_type: str | None = None,
-        group_id_token: dict[str, Any] | None = None,
+        group_id_token: ReceivedIdToken | None = None,
         **_: Any,
     ) -> Any:
         if evse_id not in (None, 1) or connector_type not in (None, CONNECTOR_TYPE):

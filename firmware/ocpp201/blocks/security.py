@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
 from pievse.firmware.csms.certificate_requests import CertificateRequests
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 from pievse.firmware.security.certificate_store import CENTRAL_SYSTEM_ROOT, MANUFACTURER_ROOT
 
 KINDS = {
@@ -70,6 +70,6 @@ class SecurityBlock:
         return call_result.CertificateSigned(status="Accepted" if signed else "Rejected")
 
     @after(Action.certificate_signed)
-    def after_certificate_signed(self, response: Any, **_: Any) -> None:
+    def after_certificate_signed(self, response: StatusAnswer, **_: Any) -> None:
         if response.status == "Accepted":
             self._requests.use_signed()

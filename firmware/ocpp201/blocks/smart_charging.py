@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from ocpp.charge_point import snake_to_camel_case
-from ocpp.routing import after, on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
@@ -22,6 +21,7 @@ from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.smart_charging import SmartCharging
 from pievse.firmware.ocpp201.charging_profiles import purpose_16, to_kept, to_wire
 from pievse.firmware.ocpp201.report_pages import chunks, put_pages
+from pievse.firmware.rpc.routes import StatusAnswer, after, on
 
 log = logging.getLogger(__name__)
 EVSE_IDS = (0, 1)
@@ -117,7 +117,7 @@ class SmartChargingBlock:
     @after(Action.get_charging_profiles)
     def after_get_charging_profiles(
         self,
-        response: Any,
+        response: StatusAnswer,
         request_id: int,
         charging_profile: dict[str, Any],
         evse_id: int | None = None,
