@@ -303,10 +303,9 @@ def read(
     order: an unknown field, a refused value and a missing required one each raise their
     FieldError.
     `null_is_absent`: a JSON null stands for a field not given (else it is the None of a
-    `T | None` field, and refused for another; `json_numbers`: see
-    `converted`); `in_declared_order`: the
-    fields are read in the declaration's order (unknown ones first), so the first error
-    is the same whatever order the file has."""
+    `T | None` field, and refused for another); `json_numbers`: see `converted`;
+    `in_declared_order`: the fields are read in the declaration's order (unknown ones
+    first), so the first error is the same whatever order the file has."""
     declared_entries = {e.name: e for e in entries(cls)}
     unknown = [name for name in table if name not in declared_entries]
     if unknown and in_declared_order:
