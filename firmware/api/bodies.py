@@ -1,22 +1,26 @@
 """The JSON bodies the local API takes, declared as the config file's keys are
 (`pievse.hal.declared`): each field's type, whether it may be left out, its check and the
 words of its error. A body that does not fit gets 400 with
-`{"error": "<field> must be <what>, got <value>"}` and changes nothing."""
+`{"error": "<field> must be <what>, got <value>"}` (the mode and the grid reading:
+`"<field>: expected <what>, got <value>"`, see EXPECTED) and changes nothing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pievse.firmware.site.charging_mode import MAX_SETPOINT_A, MIN_SETPOINT_A, MODES
 from pievse.hal.declared import (
     Missing,
     Refused,
+    as_float,
     declared,
     entries,
     one_of,
     read,
     required,
     rule,
+    shown,
     within,
 )
 from pievse.hal.interfaces import BENCH_FAULTS
@@ -24,6 +28,11 @@ from pievse.hal.interfaces import BENCH_FAULTS
 T = TypeVar("T")
 EV_STATES = ("A", "B", "C", "D", "E", "F")
 TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+MUST_BE = "{name} must be {expected}, got {value}"
+"""The words of a refused body (the bench's, availability's)."""
+EXPECTED = "{name}: expected {expected}, got {value}"
+"""The words of a refused mode or grid reading: the charging mode's and the grid
+readings' own, which MQTT's commands and readings get too."""
 
 
 class BadRequest(ValueError):
@@ -95,9 +104,54 @@ class AvailabilityBody:
     )
 
 
-def read_body(cls: type[T], body: dict[str, Any], *, null_is_absent: bool = True) -> T:
+@dataclass(frozen=True, kw_only=True)
+class ModeBody:
+    """`PUT /api/mode`: read over what the box has now, so a field left out keeps its value
+    and a null setpoint lifts it (MQTT's commands check the same, `mqtt/commands.py`)."""
+
+    mode: str = required(
+        "the charging mode", one_of(MODES, f"one of {', '.join(MODES)}", says_type=True)
+    )
+    setpoint_a: float | None = required(
+        "the local setpoint in A; null: none",
+        within(MIN_SETPOINT_A, MAX_SETPOINT_A, text="6..80 A or null"),
+    )
+
+
+def _readings(values: list[Any]) -> bool:
+    """Numbers or nulls. How many, and of what range, is `GridReadings.feed`'s check,
+    which every reading passes (from MQTT and from a site box too) and words as always."""
+    return all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridBody:
+    """`PUT /api/site/grid`: a reading of the grid connection from the site's own energy
+    system."""
+
+    current_a: list[float | None] = required(
+        "per phase in A, import positive; null for a phase it does not measure",
+        rule("a list of 3 numbers (or null) in A", _readings, says_type=True),
+    )
+    export_w: float | None = declared(
+        None,
+        "W exported to the grid",
+        within(-1e6, 1e6, text="a number from -1000000.0 to 1000000.0", says_type=True),
+    )
+
+    def currents(self) -> list[float | None]:
+        """As floats: an integer no float holds is beyond every range (feed refuses it)."""
+        return [None if c is None else as_float(c) for c in self.current_a]
+
+
+def read_body(
+    cls: type[T], body: dict[str, Any], *, null_is_absent: bool = True, words: str = MUST_BE
+) -> T:
     """`body` as a `cls`; BadRequest names the first field that does not fit (an unknown
-    one first, in alphabetical order). `null_is_absent`: a null field is one left out."""
+    one first, in alphabetical order) in `words` (MUST_BE or EXPECTED). `null_is_absent`:
+    a null field is one left out (else the None of a `T | None` field)."""
     allowed = sorted(entry.name for entry in entries(cls))
     unknown = sorted(set(body) - set(allowed))
     if unknown:
@@ -115,6 +169,7 @@ def read_body(cls: type[T], body: dict[str, Any], *, null_is_absent: bool = True
     except Missing as exc:
         check = exc.entry.check()
         expected = TYPE_NAMES[exc.entry.kind] if check is None else check.expected
-        raise BadRequest(f"{exc.name} must be {expected}, got None") from None
+        raise BadRequest(words.format(name=exc.name, expected=expected, value=None)) from None
     except Refused as exc:
-        raise BadRequest(f"{exc.name} must be {exc.expected}, got {exc.value!r}") from None
+        message = words.format(name=exc.name, expected=exc.expected, value=shown(exc.value))
+        raise BadRequest(message) from None

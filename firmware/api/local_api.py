@@ -16,10 +16,13 @@ from aiohttp.typedefs import Handler
 
 from pievse.firmware.api.access import ApiAccess
 from pievse.firmware.api.bodies import (
+    EXPECTED,
     AvailabilityBody,
     BadRequest,
     EvBody,
     FaultBody,
+    GridBody,
+    ModeBody,
     TagBody,
     TemperatureBody,
     read_body,
@@ -100,13 +103,12 @@ def _mode_handler(mode: ChargingMode, put: bool) -> Any:
 
     async def handle(request: web.Request) -> web.Response:
         if put:
-            body = await _body(request)
-            _only(body, {"mode", "setpoint_a"})
-            setpoint = body.get("setpoint_a", mode.setpoint_a)
-            if setpoint is not None and not _is_number(setpoint):
-                raise BadRequest("setpoint_a: expected a number in A, or null")
+            now = {"mode": mode.mode, "setpoint_a": mode.setpoint_a}
+            body = read_body(
+                ModeBody, now | await _body(request), null_is_absent=False, words=EXPECTED
+            )
             try:
-                mode.set(body.get("mode", mode.mode), None if setpoint is None else float(setpoint))
+                mode.set(body.mode, body.setpoint_a)
             except ModeError as exc:
                 raise BadRequest(str(exc)) from None
         return _json({"mode": mode.mode, "setpoint_a": mode.setpoint_a})
@@ -119,23 +121,14 @@ def _grid_handler(grid: GridReadings) -> Any:
     import positive (null for a phase it does not measure), optional "export_w"."""
 
     async def handle(request: web.Request) -> web.Response:
-        body = await _body(request)
-        _only(body, {"current_a", "export_w"})
-        currents = body.get("current_a")
-        if not isinstance(currents, list) or not all(c is None or _is_number(c) for c in currents):
-            raise BadRequest("current_a: expected a list of 3 numbers (or null) in A")
-        export = _number(body, "export_w", -1e6, 1e6)
+        body = read_body(GridBody, await _body(request), words=EXPECTED)
         try:
-            grid.feed([None if c is None else float(c) for c in currents], export)
+            grid.feed(body.currents(), body.export_w)
         except GridReadingError as exc:
             raise BadRequest(str(exc)) from None
         return _json({"ok": True})
 
     return handle
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -195,21 +188,6 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("body must be a JSON object")
     return body
-
-
-def _only(body: dict[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise BadRequest(f"unknown field {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
-
-
-def _number(body: dict[str, Any], key: str, low: float, high: float) -> float | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise BadRequest(f"{key} must be a number from {low} to {high}, got {value!r}")
-    return float(value)
 
 
 def _ev(bench: BenchControl, body: dict[str, Any]) -> None:

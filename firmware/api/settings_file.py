@@ -25,6 +25,7 @@ from pievse.firmware.config import (
     with_overrides,
 )
 from pievse.firmware.persistence.private_files import write_private_file
+from pievse.hal.declared import shown
 
 log = logging.getLogger(__name__)
 PREVIOUS_SUFFIX = ".previous"
@@ -100,7 +101,7 @@ def _without_secrets(message: str, values: Mapping[str, Mapping[str, Any]]) -> s
     for section, keys in values.items():
         for key, value in keys.items():
             if (section, key) in SECRET_KEYS:
-                message = message.replace(f"got {value!r}", "got (hidden)")
+                message = message.replace(f"got {shown(value)}", "got (hidden)")
     return message
 
 

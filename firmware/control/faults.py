@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pievse.firmware.session.stop_reasons import StopReason
+
 
 class Fault(StrEnum):
     """Declared from most to least severe: a status shows the worst active fault."""
@@ -50,20 +52,21 @@ class FaultReport:
     ends_session: bool = True
     """False where charging resumes by itself once the fault clears (over-temperature)."""
     vendor_error_code: str | None = None
-    stopped_reason: str = "Other"
-    """Why a transaction it ends stopped, in OCPP 2.0.1's ReasonEnumType (1.6 says Other:
-    its Reason has no fault but EmergencyStop)."""
+    stop_reason: StopReason = StopReason.OTHER
+    """Why a transaction it ends stopped, in the domain's words; each front says it in its
+    version's (2.0.1 has a word for a ground fault and an overcurrent, 1.6 says Other: its
+    Reason has no fault but EmergencyStop)."""
 
 
 REPORTS: dict[Fault, FaultReport] = {
-    Fault.RCD: FaultReport(1, ErrorCode.GROUND_FAILURE, False, stopped_reason="GroundFault"),
+    Fault.RCD: FaultReport(1, ErrorCode.GROUND_FAILURE, False, stop_reason=StopReason.GROUND_FAULT),
     Fault.OVERTEMPERATURE: FaultReport(0, ErrorCode.HIGH_TEMPERATURE, False, ends_session=False),
     Fault.METER_OFFLINE: FaultReport(1, ErrorCode.POWER_METER_FAILURE, False),
     Fault.CONTACTOR_WELD: FaultReport(1, ErrorCode.POWER_SWITCH_FAILURE, True),
     Fault.DIODE: FaultReport(1, ErrorCode.EV_COMMUNICATION_ERROR, True),
     Fault.PILOT_ERROR: FaultReport(1, ErrorCode.EV_COMMUNICATION_ERROR, False),
     Fault.OVERCURRENT: FaultReport(
-        1, ErrorCode.OVER_CURRENT_FAILURE, False, stopped_reason="OvercurrentFault"
+        1, ErrorCode.OVER_CURRENT_FAILURE, False, stop_reason=StopReason.OVERCURRENT
     ),
     Fault.CABLE: FaultReport(
         1, ErrorCode.OTHER_ERROR, False, vendor_error_code="ProximityOutOfRange"

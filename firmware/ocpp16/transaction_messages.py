@@ -31,8 +31,10 @@ REASONS = {
     StopReason.REBOOT: "Reboot",
     StopReason.UNLOCK_COMMAND: "UnlockCommand",
     StopReason.OTHER: "Other",
+    StopReason.GROUND_FAULT: "Other",
+    StopReason.OVERCURRENT: "Other",
 }
-"""Why a session ended -> StopTransaction's Reason."""
+"""Why a session ended -> StopTransaction's Reason (which has no fault but EmergencyStop)."""
 WITH_ID_TAG = frozenset({StopReason.LOCAL, StopReason.DE_AUTHORIZED})
 """The reasons a StopTransaction names the idTag of (who stopped it)."""
 

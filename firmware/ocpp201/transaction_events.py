@@ -70,6 +70,8 @@ STOPPED_REASONS = {
     StopReason.REBOOT: "Reboot",
     StopReason.UNLOCK_COMMAND: "Other",
     StopReason.OTHER: "Other",
+    StopReason.GROUND_FAULT: "GroundFault",
+    StopReason.OVERCURRENT: "OvercurrentFault",
 }
 """Why a session ended -> the Ended event's stoppedReason (ReasonEnumType)."""
 ENDED_TRIGGERS = {
@@ -212,7 +214,7 @@ class TransactionEvents:
         if reason == StopReason.OTHER:
             ending = [f for f in self._faults() if REPORTS[f].ends_session]
             if ending:
-                return REPORTS[min(ending, key=list(Fault).index)].stopped_reason
+                return STOPPED_REASONS[REPORTS[min(ending, key=list(Fault).index)].stop_reason]
         return STOPPED_REASONS[reason]
 
     def rate_changed(self, session: Session, value: MeterValue | None) -> None:

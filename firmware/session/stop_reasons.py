@@ -24,3 +24,8 @@ class StopReason(StrEnum):
     UNLOCK_COMMAND = "UnlockCommand"
     OTHER = "Other"
     """A plain stop of the box, or a fault that ends the session."""
+    GROUND_FAULT = "GroundFault"
+    """An RCD trip ended it: the fault table's reason for that fault (`control/faults.py`);
+    the session log keeps Other for every fault, a front that can say which tells it."""
+    OVERCURRENT = "Overcurrent"
+    """Overcurrent ended it (as GROUND_FAULT)."""

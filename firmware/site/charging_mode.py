@@ -25,6 +25,7 @@ MODES = tuple(mode.value for mode in SiteMode)
 """`[site] mode`'s values: the config file declares them."""
 MODE_SETTING = "site:mode"
 SETPOINT_SETTING = "site:setpoint_a"
+MIN_SETPOINT_A = MIN_CURRENT_A
 MAX_SETPOINT_A = 80.0
 
 
@@ -75,7 +76,7 @@ class ChargingMode:
     def set(self, mode: str, setpoint_a: float | None) -> None:
         if mode not in MODES:
             raise ModeError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
-        if setpoint_a is not None and not MIN_CURRENT_A <= setpoint_a <= MAX_SETPOINT_A:
+        if setpoint_a is not None and not MIN_SETPOINT_A <= setpoint_a <= MAX_SETPOINT_A:
             raise ModeError(f"setpoint_a: expected 6..80 A or null, got {setpoint_a}")
         with self._store.atomic():
             self._store.set_setting(MODE_SETTING, mode)

@@ -1,6 +1,7 @@
 """What the boxes of a site tell each other over MQTT, and the checks a message passes before
-it counts: JSON of the expected shape and ranges, this site's id, the box named as in its
-topic, a time near ours, and, where the site has a secret, its HMAC-SHA256 signature.
+it counts: JSON of this version and site, where the site has a secret its HMAC-SHA256
+signature, a body as its declaration (`site_bodies`) reads it, the box named as in its
+topic, and a time near ours.
 
 A claim carries the box's demand, its draw, and its view: the allocation it computed for
 every box. A box takes the lowest any box's view gives it, so it never draws more than its
@@ -12,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, TypeVar
+
+from pievse.firmware.site.site_bodies import TYPE_NAMES, ClaimBody, GridBody, LeaveBody, SentBody
+from pievse.hal.declared import FieldError, entries, read
 
 VERSION = 1
 MAX_BYTES = 16_384
-MAX_CURRENT_A = 1000.0
 MAX_CLOCK_SKEW_S = 120.0
+B = TypeVar("B", bound=SentBody)
 
 
 class SiteMessageError(ValueError):
@@ -113,41 +116,21 @@ class SiteCodec:
 
     def decode(self, payload: bytes, topic_box: str, wall: float) -> Claim | Leave | GridShare:
         """`topic_box`: the box its topic names ("grid" for the grid topic)."""
-        if len(payload) > MAX_BYTES:
-            raise SiteMessageError(f"{len(payload)} bytes, more than {MAX_BYTES}")
-        try:
-            body = json.loads(payload)
-        except (ValueError, RecursionError) as exc:
-            # not only JSONDecodeError: an integer beyond 4300 digits is a plain ValueError,
-            # deep nesting a RecursionError, and bytes not UTF-8 a UnicodeDecodeError
-            raise SiteMessageError(f"not JSON: {str(exc)[:80]}") from None
-        if not isinstance(body, dict):
-            raise SiteMessageError("not a JSON object")
+        body = _json_object(payload)
         if body.get("v") != VERSION:
             raise SiteMessageError(f"version {body.get('v')!r}, expected {VERSION}")
         if body.get("site") != self.site:
             raise SiteMessageError(f"site {body.get('site')!r} is not this site")
         self._check_signature(body)
-        box = _text(body, "box")
-        if topic_box != "grid" and box != topic_box:
-            raise SiteMessageError(f"box {box!r} published on the topic of {topic_box!r}")
-        at = _number(body, "at", 0.0, math.inf)
-        if abs(at - wall) > MAX_CLOCK_SKEW_S:
-            raise SiteMessageError(f"sent at {at:.0f}, {at - wall:+.0f} s from our clock")
         if topic_box == "grid":
             if body.get("grid") is not True:
                 raise SiteMessageError("not a grid reading on the grid topic")
-            export = body.get("export_w")
-            return GridShare(
-                box,
-                at,
-                _currents(body, "current_a"),
-                None if export is None else _number(body, "export_w", -1e6, 1e6),
-            )
-        seq = int(_number(body, "seq", 0, 2**53))
+            grid = _sent(_read(GridBody, body), topic_box, wall)
+            return GridShare(grid.box, grid.at, _per_phase(grid.current_a), grid.export_w)
         if body.get("leave") is True:
-            return Leave(box, seq, at)
-        return _claim(body, box, seq, at)
+            leave = _sent(_read(LeaveBody, body), topic_box, wall)
+            return Leave(leave.box, leave.seq, leave.at)
+        return _claim(_sent(_read(ClaimBody, body), topic_box, wall))
 
     def _check_signature(self, body: dict[str, Any]) -> None:
         if not self._secret:
@@ -159,40 +142,68 @@ class SiteCodec:
             raise SiteMessageError("the signature does not match this site's secret")
 
 
-def _claim(body: dict[str, Any], box: str, seq: int, at: float) -> Claim:
-    phases = body.get("phases")
-    if (
-        not isinstance(phases, list)
-        or not 1 <= len(phases) <= 3
-        or any(not isinstance(p, int) or isinstance(p, bool) or not 0 <= p <= 2 for p in phases)
-        or len(set(phases)) != len(phases)
-    ):
-        raise SiteMessageError("phases: a list of distinct 0, 1, 2")
-    tier = body.get("tier")
-    if tier not in (None, 0, 1) or isinstance(tier, bool):
-        raise SiteMessageError("tier: null, 0 or 1")
-    priority = body.get("priority")
-    if not isinstance(priority, int) or isinstance(priority, bool) or not -100 <= priority <= 100:
-        raise SiteMessageError("priority: an integer -100..100")
-    view = body.get("view")
-    if view is not None and (not isinstance(view, dict) or len(view) > 1000):
-        raise SiteMessageError("view: null or an object of at most 1000 boxes")
-    shares = None if view is None else {name: _share(name, a) for name, a in view.items()}
+def _claim(body: ClaimBody) -> Claim:
+    view = body.view
     return Claim(
-        box,
-        seq,
-        at,
-        tuple(phases),
-        _number(body, "want_a", 0.0, MAX_CURRENT_A),
-        tier,
-        priority,
-        _currents(body, "draw_a"),
-        shares,
-        _moment(body, "served_since"),
-        _moment(body, "waiting_since"),
-        _moment(body, "draw_at"),
-        None if body.get("taken_a") is None else _number(body, "taken_a", 0.0, MAX_CURRENT_A),
+        body.box,
+        body.seq,
+        body.at,
+        tuple(body.phases),
+        body.want_a,
+        body.tier,
+        body.priority,
+        _per_phase(body.draw_a),
+        None if view is None else {box: float(a) for box, a in view.items()},
+        body.served_since,
+        body.waiting_since,
+        body.draw_at,
+        body.taken_a,
     )
+
+
+def _json_object(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_BYTES:
+        raise SiteMessageError(f"{len(payload)} bytes, more than {MAX_BYTES}")
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        # not only JSONDecodeError: an integer beyond 4300 digits is a plain ValueError,
+        # deep nesting a RecursionError, and bytes not UTF-8 a UnicodeDecodeError
+        raise SiteMessageError(f"not JSON: {str(exc)[:80]}") from None
+    if not isinstance(body, dict):
+        raise SiteMessageError("not a JSON object")
+    return body
+
+
+def _read(cls: type[B], body: dict[str, Any]) -> B:
+    """The body as its declaration reads it, the fields it does not declare left out."""
+    known = {entry.name for entry in entries(cls)}
+    try:
+        return read(
+            cls,
+            {name: value for name, value in body.items() if name in known},
+            TYPE_NAMES,
+            show_raw=True,
+            null_is_absent=True,
+            in_declared_order=True,
+            json_numbers=True,
+        )
+    except FieldError as exc:
+        raise SiteMessageError(str(exc)) from None
+
+
+def _sent(body: B, topic_box: str, wall: float) -> B:
+    """The body, sent by the box its topic names and at a time near ours."""
+    if topic_box != "grid" and body.box != topic_box:
+        raise SiteMessageError(f"box {body.box!r} published on the topic of {topic_box!r}")
+    if abs(body.at - wall) > MAX_CLOCK_SKEW_S:
+        raise SiteMessageError(f"sent at {body.at:.0f}, {body.at - wall:+.0f} s from our clock")
+    return body
+
+
+def _per_phase(values: list[float | None]) -> tuple[float | None, float | None, float | None]:
+    first, second, third = (None if v is None else float(v) for v in values)
+    return first, second, third
 
 
 def claim_row(
@@ -228,46 +239,3 @@ def allocated_part(claim: Claim | None) -> tuple[Any, ...] | None:
 def view_of(claim: Claim, box: str) -> float | None:
     """The share a claim's view gives `box`; None while its sender is in its failsafe."""
     return None if claim.view is None else claim.view.get(box, 0.0)
-
-
-def _moment(body: dict[str, Any], key: str) -> float | None:
-    return None if body.get(key) is None else _number(body, key, 0.0, math.inf)
-
-
-def _share(box: str, value: Any) -> float:
-    if not _finite(value) or not 0 <= value <= MAX_CURRENT_A:
-        raise SiteMessageError(f"view: {box!r} has {value!r}, not 0..{MAX_CURRENT_A:g} A")
-    return float(value)
-
-
-def _finite(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _number(body: dict[str, Any], key: str, low: float, high: float) -> float:
-    value = body.get(key)
-    if not _finite(value) or not low <= value <= high:
-        raise SiteMessageError(f"{key}: {value!r} is not a number in {low:g}..{high:g}")
-    return float(value)
-
-
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        raise SiteMessageError(f"{key}: not a name of 1 to 64 characters")
-    return value
-
-
-def _currents(body: dict[str, Any], key: str) -> tuple[float | None, float | None, float | None]:
-    values = body.get(key)
-    if not isinstance(values, list) or len(values) != 3:
-        raise SiteMessageError(f"{key}: a list of 3 per-phase currents")
-    checked: list[float | None] = []
-    for value in values:
-        if value is None:
-            checked.append(None)
-        elif _finite(value) and -MAX_CURRENT_A <= value <= MAX_CURRENT_A:
-            checked.append(float(value))
-        else:
-            raise SiteMessageError(f"{key}: {value!r} is not a current")
-    return checked[0], checked[1], checked[2]

@@ -112,6 +112,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "firmware.energy",
         "firmware.persistence",
         HAL_INTERFACES,
+        DECLARED,
     ),
     "firmware.mqtt": (
         "firmware.clock",

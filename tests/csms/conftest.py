@@ -56,6 +56,18 @@ class Front:
             return [EVENTS[e["event_type"]] for e in self.csms.of("TransactionEvent", since)]
         return [TRANSACTION[a] for a in self.csms.actions(since) if a in TRANSACTION]
 
+    async def charge(self, box: BenchClient) -> None:
+        """EV in C and a card presented, until the CSMS has heard the transaction charging
+        (1.6: StartTransaction and the outlet Charging; 2.0.1: ChargingStateChanged)."""
+        await box.bench("ev", state="C")
+        await box.bench("tag", id_tag="CARD-1")
+        if self.modern:
+            assert isinstance(self.csms, TestCsms201)
+            await self.csms.wait_event("Updated", "ChargingStateChanged")
+            return
+        await self.csms.wait_status(1, "Charging")
+        await self.csms.wait_for("StartTransaction")
+
     async def wait_end(self, since: int = 0, timeout: float = 10.0) -> dict[str, Any]:
         if self.modern:
             return await self.csms.wait_for(

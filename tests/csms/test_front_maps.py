@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from pievse.firmware.control.connector_status import ConnectorState, ConnectorStatus
-from pievse.firmware.control.faults import REPORTS, ErrorCode
+from pievse.firmware.control.faults import REPORTS, ErrorCode, Fault
 from pievse.firmware.front.contract import Front
 from pievse.firmware.ocpp16 import status_notifications as status16
 from pievse.firmware.ocpp16 import transaction_messages
@@ -46,3 +46,16 @@ def test_both_fronts_offer_all_of_the_protocol(front: type) -> None:
         if not name.startswith("_") and name not in dir(object)
     } | set(Front.__annotations__)
     assert wanted <= set(dir(front())), wanted - set(dir(front()))
+
+
+def test_a_fault_ends_a_session_in_the_domain_words_each_front_says_its_way() -> None:
+    """The fault table names no wire's words; 2.0.1 has one for a ground fault and an
+    overcurrent, 1.6's Reason has none (Other)."""
+    stops = {fault: report.stop_reason for fault, report in REPORTS.items()}
+    assert all(isinstance(reason, StopReason) for reason in stops.values())
+    worded = {fault: transaction_events.STOPPED_REASONS[r] for fault, r in stops.items()}
+    assert {f: w for f, w in worded.items() if w != "Other"} == {
+        Fault.RCD: "GroundFault",
+        Fault.OVERCURRENT: "OvercurrentFault",
+    }
+    assert {transaction_messages.REASONS[reason] for reason in stops.values()} == {"Other"}

@@ -20,6 +20,8 @@ from pievse.hal.declared import (
     one_of,
     read,
     required,
+    rule,
+    shown,
     within,
 )
 
@@ -100,3 +102,48 @@ def test_a_bounded_number_takes_exactly_the_numbers_in_its_bounds(raw: object) -
         assert not inside
     else:
         assert inside and value == raw and isinstance(value, float) and math.isfinite(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lists:
+    """A JSON body with a list, a map and a field whose null is a value."""
+
+    phases: list[int] = required(
+        "phases", rule("a list of 1 to 3 phases", lambda p: 1 <= len(p) <= 3, says_type=True)
+    )
+    view: dict[str, float] | None = declared(
+        None, "shares", rule("an object of shares", lambda v: len(v) < 3, says_type=True)
+    )
+    limit_a: float | None = declared(None, "a limit; null: none", within(6, 80))
+
+
+def test_a_list_or_a_map_is_checked_by_its_rule_and_kept_as_given() -> None:
+    assert [(e.name, e.kind, e.optional) for e in entries(Lists)] == [
+        ("phases", list, False),
+        ("view", dict, True),
+        ("limit_a", float, True),
+    ]
+    assert read(Lists, {"phases": [0, 2], "view": {"a": 1}}) == Lists(phases=[0, 2], view={"a": 1})
+    with pytest.raises(Refused, match=r"^phases: expected a list of 1 to 3 phases, got \(0,\)$"):
+        read(Lists, {"phases": (0,)})
+    with pytest.raises(Refused, match=r"^view: expected an object of shares, got \[\]$"):
+        read(Lists, {"phases": [0], "view": []})
+
+
+def test_a_null_is_the_none_of_an_optional_field_unless_it_stands_for_absent() -> None:
+    table = {"phases": [0], "limit_a": None}
+    assert read(Lists, table).limit_a is None
+    with pytest.raises(Refused, match=r"^phases: expected a list of 1 to 3 phases, got None$"):
+        read(Lists, {"phases": None})
+    assert read(Lists, {"phases": [0], "limit_a": 7}).limit_a == 7.0
+
+
+def test_a_refused_value_is_shown_short_however_long_or_deep() -> None:
+    deep: list[object] = []
+    for _ in range(500):
+        deep = [deep]
+    for value in (deep, list(range(100_000)), 10**400, "x" * 10_000):
+        with pytest.raises(Refused) as raised:
+            read(Lists, {"phases": [0], "limit_a": value})
+        assert len(str(raised.value)) < 300
+    assert shown("a string") == "'a string'" and shown(90.0) == "90.0"
