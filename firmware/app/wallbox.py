@@ -384,7 +384,7 @@ class Wallbox:
                     "main_fuse": None if main_fuse is None else main_fuse.describe()
                 },
                 "charging_mode": self.charging_mode.describe,
-                "phases": lambda: {"phases": self.controller.phases.describe()},
+                "phases": lambda: {"phases": self.controller.state.phases.describe()},
                 "sharing": lambda: {"sharing": None if share is None else share.describe()},
             },
             self._part_failures,

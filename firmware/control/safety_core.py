@@ -119,8 +119,7 @@ class SafetyCore:
         offer = Limit("board", board.ratings.max_current_a)
         self._offer = offer
         self._limits: tuple[Limit, ...] = (offer,)
-        self.state = CoreState(self.pilot_sample, None, 0.0, offer, (offer,), False)
-        self.publish(clock.monotonic())
+        self.state = self._snapshot(clock.monotonic())
 
     # --- crossing in: thread-safe --------------------------------------------------------
 
@@ -164,6 +163,12 @@ class SafetyCore:
             action()
         else:
             self.thread.call_soon(action)
+
+    def unlock(self) -> None:
+        """UnlockConnector, on the core's thread (`call`); the step after it publishes
+        whether the lock let go."""
+        self.lock.unlock()
+        self._wake_event.set()
 
     # --- its life on its thread ----------------------------------------------------------
 
@@ -229,9 +234,20 @@ class SafetyCore:
         except Exception:
             log.exception("control step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "control step failed")
+        self.show_led()
         self.publish(now)
         self._guard.tell(self.listeners, lambda listener: listener())
         self.after_step()
+
+    def show_led(self) -> None:
+        """The colour the outside's last word asks for (it knows the statuses)."""
+        led, colour = self._board.led, self.told.led_colour
+        if led is None or colour is None:
+            return
+        try:
+            led.show(colour)
+        except Exception:  # a status light is no reason to stop the core
+            log.exception("the status LED could not show %s", colour)
 
     # --- the step ------------------------------------------------------------------------
 
@@ -241,6 +257,8 @@ class SafetyCore:
             self._unplugs += 1
         self.pilot_sample = sample
         self.inputs.pilot(sample)
+        if sample.state == PilotState.A and not self.held:
+            self._open_on_unplug()
         self.inputs.temperatures()
         self.inputs.cable(sample)
         self.supervisor.check_weld_after_open()
@@ -248,6 +266,14 @@ class SafetyCore:
         self.supervisor.check_phases_confirmed()
         if not self.held:
             self._recovery.recover(sample.state, now)
+
+    def _open_on_unplug(self) -> None:
+        """No EV: the table (`contactor_step`) opens at the end of this step anyway; the
+        contactor opens before the rest of the step (temperatures, cable, limits, pilot, lock)
+        delays it, as a trip in `inputs.pilot` does for E and F."""
+        if self._board.contactor.commanded_closed:
+            self.supervisor.open_contactor(self._control.contactor_release_s)
+            self._note_transition(PilotState.A, Transition.TO_A)
 
     def act(self, now: float) -> None:
         told = self.told
@@ -343,7 +369,11 @@ class SafetyCore:
         return CoreView(self.pilot_sample, self.meter.measurements, self._unplugs)
 
     def publish(self, now: float) -> None:
-        self.state = CoreState(
+        self.state = self._snapshot(now)
+
+    def _snapshot(self, now: float) -> CoreState:
+        ev_soc = self._board.ev_soc
+        return CoreState(
             pilot=self.pilot_sample,
             duty=self.duty.duty,
             offered_a=self.duty.offered_a,
@@ -359,4 +389,8 @@ class SafetyCore:
             outside_stale=stale(self.told, now),
             stepped_at=now,
             unplugs=self._unplugs,
+            meter=self.meter.health(),
+            connector_locked=self.lock.locked(),
+            ev_soc_percent=None if ev_soc is None else ev_soc.soc_percent(),
+            phases=self.phases.snapshot(),
         )
