@@ -259,7 +259,9 @@ def reactions(injections: int, only: str | None, cpu_injections: int, budget_s: 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--injections", type=int, default=1000)
+    parser.add_argument(
+        "--injections", type=int, help="1000 faults; with --reactions, 30 of each per load"
+    )
     parser.add_argument(
         "--reactions", action="store_true", help="loop-driven reactions under each load"
     )
@@ -276,6 +278,8 @@ def main() -> None:
     )
     parser.add_argument("--ocpp", choices=("1.6", "2.0.1"), help="with a CSMS of this version")
     args = parser.parse_args()
+    if args.injections is None:
+        args.injections = 30 if args.reactions else 1000
     nice = unit_nice() if args.priority == "unit" else 0
     # Linux keeps a nice value per thread and new threads inherit it: set before any starts.
     os.setpriority(os.PRIO_PROCESS, 0, nice)
