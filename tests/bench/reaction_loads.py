@@ -36,6 +36,7 @@ LOADS = ("none", "flood", "events", "signature", "cpu")
 FLOOD_PERIODS = 10_000
 EVENT_STREAMS = 1_000
 BUNDLE_BYTES = 250 * 1024 * 1024
+BUNDLE_FILE = "bundle.tar"
 
 FLOOD = """
 import asyncio, json, signal, sys
@@ -179,7 +180,7 @@ def signed_bundle(directory: Path) -> Callable[[threading.Event], None]:
     returns one check of it the way the update path makes it (`stop` aborts it)."""
     from pievse.firmware.updates.bundle_signature import sha256_of, verify_signature
 
-    bundle = directory / "bundle.tar"
+    bundle = directory / BUNDLE_FILE
     chunk = os.urandom(1024 * 1024)
     with bundle.open("wb") as out:
         for _ in range(BUNDLE_BYTES // len(chunk)):
