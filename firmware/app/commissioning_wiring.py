@@ -34,7 +34,7 @@ def commissioning_for(box: Wallbox, data_dir: Path) -> Commissioning:
         board=box.board,
         supervisor=controller.supervisor,
         hold=controller.hold,
-        on_core=controller.core.run_coroutine,
+        on_core=controller.run_on_core,
         clock=box.clock,
         operate_s=box.config.control.contactor_release_s,
         csms=lambda: None if box.ocpp is None else box.ocpp.link.describe(),

@@ -36,6 +36,22 @@ def trim_heap(collect: bool = True) -> None:
         _TRIM(0)
 
 
+def freeze_start_up_heap() -> None:
+    """After start-up's full collection: what start-up built (modules, schemas, the board)
+    moves out of the collector's reach. A full collection walks every tracked object while
+    it holds the GIL, and a flood of large frames sets one off every few frames; with the
+    start-up heap in it, that walk is the longest wait the safety core's thread has. The
+    price: a reference cycle among those objects is not collected (refcounts still free
+    them) until `thaw_heap`."""
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """At the box's stop: what start-up froze is collectable again (a process that starts
+    boxes one after the other, as the tests do, would keep every stopped one)."""
+    gc.unfreeze()
+
+
 async def keep_heap_trimmed(every_s: float = TRIM_EVERY_S) -> None:
     """What a burst freed goes back within `every_s` (about a millisecond per call)."""
     while True:

@@ -146,5 +146,5 @@ def _smart_charging(
         lambda: controller.session,
         transaction_id,
         controller.wake,
-        lambda: controller.phases.in_use,
+        lambda: controller.state.phases.in_use,
     )

@@ -263,7 +263,7 @@ def reading(parts: BoxParts) -> Reading:
     return Reading(
         controller.measurements,
         controller.offered_a,
-        controller.phases.in_use,
+        controller.state.phases.in_use,
         ratings.nominal_voltage_v,
         controller.temperatures_c,
         controller.ev_soc_percent,
@@ -291,6 +291,6 @@ def invalid_id_reaction(parts: BoxParts) -> InvalidIdReaction:
         session = controller.session
         if session is None or session.id != session_id:
             return None
-        return controller.meter.energy_wh - session.meter_start_wh
+        return controller.energy_wh - session.meter_start_wh
 
     return InvalidIdReaction(parts.keys, controller.sessions.deauthorize, delivered_wh)

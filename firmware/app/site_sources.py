@@ -36,8 +36,9 @@ def register_main_fuse(
     other boxes' draw from the house's."""
     if not config.main_fuse_a or config.id:
         return None
-    phases = controller.phases
-    fuse = MainFuseLimit(config, grid, monotonic, own_reading, lambda: phases.in_use)
+    fuse = MainFuseLimit(
+        config, grid, monotonic, own_reading, lambda: controller.state.phases.in_use
+    )
     controller.limits.register(
         "main_fuse", fuse.limit_a, lambda: GRID_STALE if fuse.stale else None
     )
@@ -78,9 +79,9 @@ def register_charging_mode(
         grid,
         monotonic,
         own_power_w,
-        (ratings.nominal_voltage_v, lambda: controller.phases.in_use),
+        (ratings.nominal_voltage_v, lambda: controller.state.phases.in_use),
         controller.wake,
-        switchable=lambda: controller.phases.available,
+        switchable=lambda: controller.state.phases.switchable,
     )
     controller.limits.register("charging_mode", mode.limit_a)
     controller.limits.register("setpoint", mode.setpoint_limit_a)
@@ -98,7 +99,7 @@ def register_phase_planner(
     """A step listener: it plans from the step's limits, the switch happens in later steps."""
     planner = PhasePlanner(
         config,
-        controller.phases,
+        (lambda: controller.state.phases, controller.request_phases),
         lambda: controller.active_limits,
         main_fuse,
         mode,

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.control.controller import ChargeController
+from pievse.firmware.control.core_boundary import CoreState
 from pievse.firmware.session.reservations import Reservation
 from pievse.firmware.session.sessions import Session
 
@@ -79,7 +81,7 @@ def status_document(
             "ev_soc_percent": lambda: controller.ev_soc_percent,
             "faults": lambda: sorted(f.value for f in controller.supervisor.faults()),
             "listener_errors": lambda: controller.guard.errors,
-            "meter": controller.meter.describe,
+            "meter": lambda: meter_part(controller.state),
             "session": lambda: None if session is None else _session(controller, session),
             "board": lambda: board_name,
             "reservation": lambda: _reservation(reservation()),
@@ -134,7 +136,24 @@ def _session(controller: ChargeController, session: Session) -> dict[str, Any]:
         "id": session.id,
         "id_tag": session.id_tag,
         "started_at": session.started_at.isoformat(),
-        "energy_wh": round(controller.meter.energy_wh - session.meter_start_wh, 3),
+        "energy_wh": round(controller.energy_wh - session.meter_start_wh, 3),
+    }
+
+
+def meter_part(state: CoreState) -> dict[str, Any]:
+    """The meter's health, then its latest reading, both as the core's last step left them."""
+    health, m = state.meter, state.measurements
+    readings = {}
+    if m is not None:
+        readings = asdict(m)
+        readings["timestamp"] = m.timestamp.isoformat()
+    return {
+        "online": health.online,
+        "consecutive_failures": health.consecutive_failures,
+        "errors": dict(health.errors),
+        "last_energy_flagged": state.meter_flagged,
+        "energy_refused": health.energy_refused,
+        **readings,
     }
 
 

@@ -25,7 +25,12 @@ from pievse.firmware.api.settings_file import ConfigFileSettings
 from pievse.firmware.api.settings_routes import add_settings_routes
 from pievse.firmware.api.status_page import StatusChanges
 from pievse.firmware.app.commissioning_wiring import commissioning_for
-from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
+from pievse.firmware.app.heap_trim import (
+    freeze_start_up_heap,
+    keep_heap_trimmed,
+    thaw_heap,
+    trim_heap,
+)
 from pievse.firmware.app.mqtt_wiring import mqtt_bridge
 from pievse.firmware.app.ocpp_core import OcppServices
 from pievse.firmware.app.ocpp_fronts import FrontChoice
@@ -384,7 +389,7 @@ class Wallbox:
                     "main_fuse": None if main_fuse is None else main_fuse.describe()
                 },
                 "charging_mode": self.charging_mode.describe,
-                "phases": lambda: {"phases": self.controller.phases.describe()},
+                "phases": lambda: {"phases": self.controller.state.phases.describe()},
                 "sharing": lambda: {"sharing": None if share is None else share.describe()},
             },
             self._part_failures,
@@ -465,6 +470,7 @@ class Wallbox:
         self.systemd.ready(f"pievse {firmware_version()} on {self.board.name}")
         if not self._shares_process:
             trim_heap()  # each a full collection: a fleet's would grow with the square of it
+            freeze_start_up_heap()
 
     def _standalone_mode(self) -> str:
         tag = self.config.standalone.free_vend_id_tag
@@ -508,6 +514,8 @@ class Wallbox:
         self.diagnostics.detach()
         self.controller.shutdown()  # the core closed its devices as it ended
         self._release()
+        if not self._shares_process:
+            thaw_heap()
 
     def _release(self) -> None:
         self.store.close()

@@ -18,7 +18,8 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config
@@ -53,6 +54,7 @@ from pievse.firmware.session.stop_reasons import StopReason
 from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LED_COLOURS = {"Available": "green", "Charging": "blue", "Faulted": "red"}
 UNLOCK_CONFIRM_S = 2.0
 
@@ -94,7 +96,11 @@ class ChargeController:
         self.core = SafetyCore(board, config, clock, self.guard)
         self.supervisor = self.core.supervisor
         self.phases = self.core.phases
+        """The core's own, as `meter` is: the core and tests that step it reach into them;
+        the outside reads `state.phases` and asks `request_phases`."""
         self.meter = self.core.meter
+        self._has_led = board.led is not None
+        self._has_lock = board.lock is not None
         self._outside_loop: asyncio.AbstractEventLoop | None = None
         self._turn_due = False
         self._settled = False  # until the sessions left open are, no turn starts another
@@ -213,7 +219,6 @@ class ChargeController:
             log.exception("session step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "session step failed")
         self._tell_core(SETTLE_S)
-        self._show_led()
         self.guard.tell(self.step_listeners, lambda listener: listener())
 
     def _follow(self, now: float, state: CoreState | CoreView) -> None:
@@ -244,6 +249,7 @@ class ChargeController:
                     OutsideLimit(name, imposed.get(name), self._failsafe_a(name))
                     for name in self.limits.names()
                 ),
+                led_colour=self._led_colour(),
             ),
             settle_s,
         )
@@ -252,12 +258,13 @@ class ChargeController:
         failsafe = self.limit_failsafes.get(source)
         return DEFAULT_FAILSAFE_A if failsafe is None else failsafe()
 
-    def _show_led(self) -> None:
-        led = self._board.led
-        if led is None:
-            return
+    def _led_colour(self) -> str | None:
+        """The colour for the statuses now; the core shows it (the LED is its device). A
+        status the core's step changes reaches the LED with the outside turn after it."""
+        if not self._has_led:
+            return None
         box, connector = self.statuses()
-        led.show("red" if box.status == "Faulted" else LED_COLOURS.get(connector.status, "yellow"))
+        return "red" if box.status == "Faulted" else LED_COLOURS.get(connector.status, "yellow")
 
     # --- both halves in order on one thread, as tests step them ---------------------------
 
@@ -276,8 +283,8 @@ class ChargeController:
         self._follow(now, core.view())
         self._tell_core()
         core.act(now)
+        core.show_led()
         core.publish(now)
-        self._show_led()
 
     def core_step(self) -> None:
         """The core's step alone, on the outside's last word: what runs while the outside
@@ -295,6 +302,10 @@ class ChargeController:
         """Commissioning drives the outputs: each core step checks the inputs and keeps the
         contactor alive, but follows no session and drives nothing."""
         return self.core.held
+
+    async def run_on_core(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs `work` on the core's loop, where the devices live (commissioning's checks)."""
+        return await self.core.run_coroutine(work)
 
     async def hold(self, held: bool) -> None:
         """Sets `held` on the core's own thread, between two of its steps, and returns once
@@ -370,9 +381,9 @@ class ChargeController:
     def unlock_connector(self) -> bool:
         """UnlockConnector: stops a running session first. False when there is no lock."""
         self.sessions.stop_session(StopReason.UNLOCK_COMMAND)
-        if self._board.lock is None:
+        if not self._has_lock:
             return False
-        self.core.call(self.core.lock.unlock)
+        self.core.call(self.core.unlock)
         return True
 
     async def unlock_confirmed(self, within_s: float = UNLOCK_CONFIRM_S) -> bool | None:
@@ -387,11 +398,23 @@ class ChargeController:
         return not self.connector_locked()
 
     def connector_locked(self) -> bool | None:
-        return self.core.lock.locked()
+        """As the core last published it: None for a box without a lock."""
+        return self.core.state.connector_locked
+
+    def request_phases(self, phases: int) -> None:
+        """The planner's switch request, handed to the core (the switch is its own); what
+        came of it shows in `state.phases` after its next step."""
+        self.core.call(lambda: self.core.phases.request(phases))
 
     @property
     def measurements(self) -> Measurements | None:
         return self.core.state.measurements
+
+    @property
+    def energy_wh(self) -> float:
+        """The meter's energy register at the core's last step (0 before a reading)."""
+        m = self.core.state.measurements
+        return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
 
     @property
     def offered_a(self) -> float:
@@ -418,5 +441,4 @@ class ChargeController:
 
     @property
     def ev_soc_percent(self) -> float | None:
-        source = self._board.ev_soc
-        return None if source is None else source.soc_percent()
+        return self.core.state.ev_soc_percent

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.limits import Limit
@@ -55,6 +56,9 @@ class CoreInputs:
     """A command as a count: each session the outside ended opens the contactor at once
     (under load if the EV has not answered), as a stop must."""
     limits: tuple[OutsideLimit, ...] = ()
+    led_colour: str | None = None
+    """What the status LED shows for the statuses the outside keeps (the session's, the
+    reservation's); the core shows it, as it owns the LED. None: leave it as it is."""
 
     def same_word(self, other: CoreInputs) -> bool:
         """Equal apart from when it was told: the core need not step again for it."""
@@ -65,6 +69,7 @@ class CoreInputs:
             self.unlock_on_unplug,
             self.sessions_ended,
             self.limits,
+            self.led_colour,
         ) == (
             other.in_session,
             other.finishing,
@@ -72,6 +77,7 @@ class CoreInputs:
             other.unlock_on_unplug,
             other.sessions_ended,
             other.limits,
+            other.led_colour,
         )
 
 
@@ -95,6 +101,63 @@ def outside_limits(inputs: CoreInputs, now: float) -> list[Limit]:
         if value is not None:
             limits.append(Limit(told.source, max(0.0, value)))
     return limits
+
+
+class Stage(StrEnum):
+    """Where a 1p/3p switch is (`phase_switch`)."""
+
+    STEADY = "steady"
+    STOPPING = "stopping"
+    """The offer is withdrawn until the main contactor reads open."""
+    PAUSE = "pause"
+    """The phase contactor switched; the pilot holds the EV off."""
+
+
+@dataclass(frozen=True)
+class PhaseSwitchState:
+    """The phase switch as the core left it after a step: what the status document, the
+    planner and the limit sources that count phases read, never the switch itself."""
+
+    switchable: bool
+    """The board has a phase contactor."""
+    switched: int
+    """The phases switched in (as commanded)."""
+    in_use: int
+    """The phases the current really flows on (fewer where the EV draws on fewer)."""
+    stage: Stage
+    switches: int
+    """Switches the EV saw in this plug-in."""
+    refused: bool
+    """The EV does not follow switches: none until it is unplugged."""
+    connected: bool
+    ev_declines: bool
+    """The pilot offers and the EV stays in B: it would not notice a switch."""
+    supplied: bool
+    """The EV has had its supply in this plug-in: a switch now needs the pause."""
+
+    def describe(self) -> dict[str, object]:
+        """The status document's `site.phases`."""
+        return {
+            "switchable": self.switchable,
+            "switched": self.switched,
+            "in_use": self.in_use,
+            "stage": self.stage.value,
+            "switches": self.switches,
+            "refused": self.refused,
+        }
+
+
+@dataclass(frozen=True)
+class MeterHealth:
+    """The meter watch's counts after a step (`metering`), for the status document; whether
+    its energy is flagged is `CoreState.meter_flagged`."""
+
+    online: bool = True
+    consecutive_failures: int = 0
+    errors: tuple[tuple[str, int], ...] = ()
+    """Failed or refused polls by kind, in the order the kinds were first counted."""
+    energy_refused: str | None = None
+    """Why the last reading's energy was not adopted; None once one is."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +188,12 @@ class CoreState:
     unplugs: int = 0
     """Times the core saw the pilot go to A: an unplug between two outside turns (the
     outside stalled, the EV replugged) still ends the session it ended physically."""
+    meter: MeterHealth = MeterHealth()
+    connector_locked: bool | None = None
+    """As the lock reports itself; None for a box without one."""
+    ev_soc_percent: float | None = None
+    """What the EV reports, where the board can read it."""
+    phases: PhaseSwitchState = field(kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, replace
-from typing import Any
+from dataclasses import replace
 
 from pievse.firmware.config import MeterConfig
+from pievse.firmware.control.core_boundary import MeterHealth
 from pievse.firmware.control.energy_plausibility import EnergyRules, EnergyTrack, judge_energy
 from pievse.firmware.control.faults import Fault
 from pievse.firmware.control.safety import SafetySupervisor
@@ -93,6 +93,7 @@ class MeterWatch:
         measurements = self._judged(measurements)
         self.measurements = measurements
         self._on_reading(measurements)
+        self._wake()  # the outside reads it in the core's snapshot: publish it now
 
     def _judged(self, m: Measurements) -> Measurements:
         if m.energy_import_wh is None:
@@ -122,18 +123,11 @@ class MeterWatch:
             self.flagged = True
             self._wake()
 
-    def describe(self) -> dict[str, Any]:
-        """The status document's `meter`: health, then the latest readings."""
-        m = self.measurements
-        readings = {}
-        if m is not None:
-            readings = asdict(m)
-            readings["timestamp"] = m.timestamp.isoformat()
-        return {
-            "online": self.online,
-            "consecutive_failures": self.failures,
-            "errors": dict(self.errors),
-            "last_energy_flagged": self.flagged,
-            "energy_refused": self.energy_refused,
-            **readings,
-        }
+    def health(self) -> MeterHealth:
+        """Its counts as the core publishes them after a step."""
+        return MeterHealth(
+            online=self.online,
+            consecutive_failures=self.failures,
+            errors=tuple(self.errors.items()),
+            energy_refused=self.energy_refused,
+        )

@@ -12,11 +12,9 @@ switching for it until it is unplugged and counts the phases it really draws on.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 
+from pievse.firmware.control.core_boundary import PhaseSwitchState, Stage
 from pievse.firmware.control.iec61851 import CONNECTED
 from pievse.firmware.control.safety import SafetySupervisor
 from pievse.hal.interfaces import Board, Measurements, PilotState
@@ -26,14 +24,6 @@ IN_USE_A = 1.0
 """A phase carrying at least this much counts as one the EV draws on."""
 SENSING_A = 3.0
 """The EV must draw this much on some phase before its phases are counted (it ramps)."""
-
-
-class Stage(StrEnum):
-    STEADY = "steady"
-    STOPPING = "stopping"
-    """The offer is withdrawn until the main contactor reads open."""
-    PAUSE = "pause"
-    """The phase contactor switched; the pilot holds the EV off."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +51,6 @@ class PhaseSwitch:
         self._board = board
         self._supervisor = supervisor
         self._settings = settings
-        self._lock = threading.Lock()
-        """`request` comes from the outside (the planner), `step` from the safety core."""
         self.available = board.phase_contactor is not None
         self.switched = board.ratings.phases
         """The phases switched in (as commanded; the supervisor checks the mirror)."""
@@ -105,11 +93,8 @@ class PhaseSwitch:
 
     def request(self, phases: int) -> bool:
         """Asks for a switch; False when this box cannot make it now (no phase contactor,
-        a switch under way, the cap reached, an EV that does not follow). Thread-safe."""
-        with self._lock:
-            return self._request(phases)
-
-    def _request(self, phases: int) -> bool:
+        a switch under way, the cap reached, an EV that does not follow). On the core's
+        thread: the planner's request crosses as a call (`ChargeController.request_phases`)."""
         if not self.available or phases not in (1, 3) or self.stage != Stage.STEADY:
             return False
         if phases == self.switched:
@@ -123,10 +108,6 @@ class PhaseSwitch:
 
     def step(self, pilot: PilotState, m: Measurements | None, now: float, offering: bool) -> None:
         """`offering`: the pilot ran PWM in the last step."""
-        with self._lock:
-            self._step(pilot, m, now, offering)
-
-    def _step(self, pilot: PilotState, m: Measurements | None, now: float, offering: bool) -> None:
         main = self._supervisor.contactor
         self.connected = pilot in CONNECTED
         self.ev_declines = offering and pilot == PilotState.B
@@ -159,12 +140,15 @@ class PhaseSwitch:
                 "that does not follow switches): no more phase switches until it is unplugged"
             )
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "switchable": self.available,
-            "switched": self.switched,
-            "in_use": self.in_use,
-            "stage": self.stage.value,
-            "switches": self.switches,
-            "refused": self.refused,
-        }
+    def snapshot(self) -> PhaseSwitchState:
+        return PhaseSwitchState(
+            switchable=self.available,
+            switched=self.switched,
+            in_use=self.in_use,
+            stage=self.stage,
+            switches=self.switches,
+            refused=self.refused,
+            connected=self.connected,
+            ev_declines=self.ev_declines,
+            supplied=self.supplied,
+        )

@@ -55,6 +55,7 @@ from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+UNREADABLE_LOG_EVERY_S = 60.0
 SETTLE_S = 0.1
 """How long an outside turn waits for the core to step on news (a step takes ~1 ms), so
 the listeners after it see the pilot and contactor that go with the session."""
@@ -120,8 +121,8 @@ class SafetyCore:
         offer = Limit("board", board.ratings.max_current_a)
         self._offer = offer
         self._limits: tuple[Limit, ...] = (offer,)
-        self.state = CoreState(self.pilot_sample, None, 0.0, offer, (offer,), False)
-        self.publish(clock.monotonic())
+        self._unreadable_since: dict[str, float] = {}
+        self.state = self._snapshot(clock.monotonic())
 
     # --- crossing in: thread-safe --------------------------------------------------------
 
@@ -171,6 +172,12 @@ class SafetyCore:
             action()
         else:
             self.thread.call_soon(action)
+
+    def unlock(self) -> None:
+        """UnlockConnector, on the core's thread (`call`); the step after it publishes
+        whether the lock let go."""
+        self.lock.unlock()
+        self._wake_event.set()
 
     # --- its life on its thread ----------------------------------------------------------
 
@@ -236,9 +243,24 @@ class SafetyCore:
         except Exception:
             log.exception("control step failed; contactor opened")
             self.supervisor.trip(Fault.INTERNAL, "control step failed")
-        self.publish(now)
+        self.show_led()
+        try:
+            self.publish(now)
+        except Exception:  # the core's thread must outlive any part of its own snapshot
+            log.exception("publishing the core's state failed; contactor opened")
+            self.supervisor.trip(Fault.INTERNAL, "the core's state could not be published")
         self._guard.tell(self.listeners, lambda listener: listener())
         self.after_step()
+
+    def show_led(self) -> None:
+        """The colour the outside's last word asks for (it knows the statuses)."""
+        led, colour = self._board.led, self.told.led_colour
+        if led is None or colour is None:
+            return
+        try:
+            led.show(colour)
+        except Exception:  # a status light is no reason to stop the core
+            log.exception("the status LED could not show %s", colour)
 
     # --- the step ------------------------------------------------------------------------
 
@@ -248,6 +270,8 @@ class SafetyCore:
             self._unplugs += 1
         self.pilot_sample = sample
         self.inputs.pilot(sample)
+        if sample.state == PilotState.A and not self.held:
+            self._open_on_unplug()
         self.inputs.temperatures()
         self.inputs.cable(sample)
         self.supervisor.check_weld_after_open()
@@ -255,6 +279,14 @@ class SafetyCore:
         self.supervisor.check_phases_confirmed()
         if not self.held:
             self._recovery.recover(sample.state, now)
+
+    def _open_on_unplug(self) -> None:
+        """No EV: the table (`contactor_step`) opens at the end of this step anyway; the
+        contactor opens before the rest of the step (temperatures, cable, limits, pilot, lock)
+        delays it, as a trip in `inputs.pilot` does for E and F."""
+        if self._board.contactor.commanded_closed:
+            self.supervisor.open_contactor(self._control.contactor_release_s)
+            self._note_transition(PilotState.A, Transition.TO_A)
 
     def act(self, now: float) -> None:
         told = self.told
@@ -350,13 +382,37 @@ class SafetyCore:
         return CoreView(self.pilot_sample, self.meter.measurements, self._unplugs)
 
     def publish(self, now: float) -> None:
-        self.state = CoreState(
+        self.state = self._snapshot(now)
+
+    def _device(self, what: str, read: Callable[[], T], otherwise: T) -> T:
+        """A device read for the snapshot. One that raises gives `otherwise` and is logged
+        at most once a minute: the step's own reads of the same device trip on it, and a
+        broken input (a lock's feedback, a silent co-processor) must never end the core's
+        thread, which would leave nothing to open the contactor."""
+        try:
+            value = read()
+        except Exception:
+            now = self._clock.monotonic()
+            since = self._unreadable_since.get(what)
+            if since is None or now - since >= UNREADABLE_LOG_EVERY_S:
+                log.exception("the core's snapshot could not read the %s", what)
+                self._unreadable_since[what] = now
+            return otherwise
+        self._unreadable_since.pop(what, None)
+        return value
+
+    def _snapshot(self, now: float) -> CoreState:
+        ev_soc = self._board.ev_soc
+        contactor = self._board.contactor
+        return CoreState(
             pilot=self.pilot_sample,
             duty=self.duty.duty,
             offered_a=self.duty.offered_a,
             offer=self._offer,
             active_limits=self._limits,
-            contactor_closed=self._board.contactor.is_closed(),
+            contactor_closed=self._device(
+                "contactor's mirror", contactor.is_closed, contactor.commanded_closed
+            ),
             ev_allowed_a=self.duty.allowed_a(now, self._meter_cfg.ev_response_s),
             faults=frozenset(self.supervisor.faults()),
             measurements=self.meter.measurements,
@@ -366,4 +422,10 @@ class SafetyCore:
             outside_stale=stale(self.told, now),
             stepped_at=now,
             unplugs=self._unplugs,
+            meter=self.meter.health(),
+            connector_locked=self._device("connector lock", self.lock.locked, None),
+            ev_soc_percent=None
+            if ev_soc is None
+            else self._device("EV's SoC", ev_soc.soc_percent, None),
+            phases=self.phases.snapshot(),
         )

@@ -225,7 +225,7 @@ class Fleet:
             faults = controller.supervisor.faults()
             counts.faulted += int(bool(faults))
             counts.meter_offline += int(Fault.METER_OFFLINE in faults)
-            meter_timeouts += controller.meter.errors["timeout"]
+            meter_timeouts += dict(controller.state.meter.errors).get("timeout", 0)
         lagged = self.lag.new_interval().percentile_s(0.99) or 0.0
         if lagged > OVERLOAD_LAG_S or meter_timeouts:
             if not self._overloaded:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import math
 import re
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -161,12 +162,38 @@ def _depth_over(data: Any, limit: int) -> bool:
 
 def _unicode(value: Any) -> bool:
     """False where a string holds a lone surrogate (an escaped \\ud800 is valid JSON
-    syntax but no Unicode text: it cannot be logged, stored or sent back)."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
+    syntax but no Unicode text: it cannot be logged, stored or sent back). A walk over the
+    strings, not one encoding of the whole payload: that single call on a frame of hundreds
+    of kilobytes holds the GIL for milliseconds, and the safety core's thread waits it out."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode()
+                except UnicodeEncodeError:
+                    return False
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
     return True
+
+
+def as_decimals(value: Any) -> Any:
+    """`value` with every float as the Decimal of its JSON text: what re-reading its JSON
+    with `parse_float=Decimal` gives (JSON writes a float as its shortest repr), built by a
+    walk that the interpreter can interrupt, where the dump and re-parse of a large frame are
+    two long C calls that hold the GIL. Depth is bounded (MAX_DEPTH) before this runs."""
+    if isinstance(value, float):
+        return decimal.Decimal(repr(value)) if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {key: as_decimals(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_decimals(item) for item in value]
+    return value
 
 
 def check_action(call: Call, served: AbstractSet[str], dialect: Dialect) -> None:
@@ -199,7 +226,7 @@ def validate(message: Call | CallResult, dialect: Dialect) -> None:
     )
     payload: Any = message.payload
     if decimals:
-        payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
+        payload = as_decimals(payload)
     error = best_match(validator.iter_errors(payload))
     if error is None:
         return

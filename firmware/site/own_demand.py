@@ -32,7 +32,7 @@ class OwnDemandReader:
             self._charged_in = session
         others = [x.current_a for x in controller.active_limits if x.source != SHARE_SOURCE]
         return OwnDemand(
-            tuple(sorted(self._rotation[: controller.phases.in_use])),
+            tuple(sorted(self._rotation[: controller.state.phases.in_use])),
             min(others),
             self._tier(session),
             (draw[0], draw[1], draw[2]),

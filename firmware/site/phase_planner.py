@@ -1,5 +1,6 @@
 """When to charge on one phase or three: from what the main fuse and the PV surplus allow
-with each, and from the CSMS's numberPhases; the controller's PhaseSwitch makes the switch.
+with each, and from the CSMS's numberPhases; the safety core's phase switch makes the switch
+(the planner reads the core's snapshot of it and hands it requests).
 
 The delays (`three_phase_delay_s` up, the PV disable delay down) apply where the site is
 what decides: a fuse or a surplus that could change its mind within minutes. With neither
@@ -22,8 +23,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pievse.firmware.config import SiteConfig
+from pievse.firmware.control.core_boundary import PhaseSwitchState, Stage
 from pievse.firmware.control.limits import Limit
-from pievse.firmware.control.phase_switch import PhaseSwitch, Stage
 from pievse.firmware.energy.phase_choice import (
     PhaseDelays,
     PhaseOffers,
@@ -47,16 +48,17 @@ class PhasePlanner:
     def __init__(
         self,
         config: SiteConfig,
-        switch: PhaseSwitch,
+        switch: tuple[Callable[[], PhaseSwitchState], Callable[[int], None]],
         active_limits: Callable[[], tuple[Limit, ...]],
         main_fuse: MainFuseLimit | None,
         mode: ChargingMode,
         requested: Callable[[datetime], int | None],
         clock: tuple[Callable[[], float], Callable[[], datetime]],
     ) -> None:
-        """`requested`: the CSMS's numberPhases now, if any; `clock`: monotonic and now."""
+        """`switch`: the core's last snapshot of the phase switch, and how to ask it for a
+        count; `requested`: the CSMS's numberPhases now, if any; `clock`: monotonic and now."""
         self._config = config
-        self._switch = switch
+        self._switch, self._request = switch
         self._active_limits = active_limits
         self._fuse = main_fuse
         self._mode = mode
@@ -68,9 +70,9 @@ class PhasePlanner:
     def step(self) -> None:
         """A step listener: plans while an EV that wants energy is connected and no switch
         is under way."""
-        switch = self._switch
+        switch = self._switch()
         idle = not switch.connected or switch.ev_declines
-        if not switch.available or switch.stage != Stage.STEADY or idle:
+        if not switch.switchable or switch.stage != Stage.STEADY or idle:
             self._plan = PhasePlan()
             return
         current = switch.switched
@@ -93,7 +95,7 @@ class PhasePlanner:
                 )
         self._plan, target = plan_step(self._plan, current, preferred, self._monotonic(), delays)
         if target is not None:
-            switch.request(target)
+            self._request(target)
 
     def offers(self, with_surplus: bool = True) -> tuple[PhaseOffers, bool]:
         """The per-phase current with one and with three phases, and whether a site source

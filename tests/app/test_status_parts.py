@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from pievse.firmware.app import status_document
 from pievse.firmware.mqtt.state import state_payload
 from tests.conftest import FAST_CONFIG, running_wallbox
 
@@ -18,11 +19,11 @@ def broken() -> Any:
 
 
 async def test_a_part_that_raises_is_an_error_entry_and_the_rest_answers(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_wallbox(tmp_path, FAST_CONFIG) as box:
         wallbox = box.wallbox
-        wallbox.controller.meter.describe = broken  # type: ignore[method-assign]
+        monkeypatch.setattr(status_document, "meter_part", lambda _state: broken())
         wallbox.charging_mode.describe = broken  # type: ignore[method-assign]
         with caplog.at_level(logging.ERROR, logger="pievse.firmware.app.status_document"):
             for _ in range(3):

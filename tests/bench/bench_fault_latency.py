@@ -3,12 +3,17 @@
 Run: python tests/bench/bench_fault_latency.py [--injections 1000] [--priority normal|unit]
        [--ocpp 1.6|2.0.1]
      python tests/bench/bench_fault_latency.py --reactions [--injections 30]
+       [--loads none,flood] [--cpu-injections 10] [--budget-s 300]
 
 `--reactions` measures what the control step itself decides (EV unplugged C->A, state E,
 state F, a missing diode, an EV drawing beyond its allowance, a fault raised by the step),
 each from the moment the input changed (for the over-current, the meter's reading; for the
 step's fault, the raise) to the coil opening, under each load of `reaction_loads.py` in
-turn, one fresh box process per load, and the box's memory while charging.
+turn, one fresh box process per load, and the box's memory while charging. Each load says how
+much it ran meanwhile; one that ran nothing (or a box process that failed or outran its
+budget) is named and the bench exits non-zero. The CPU burners slow the box's own cycling
+most: that load runs `--cpu-injections` of each reaction, and every load stops injecting at
+`--budget-s`.
 
 The wallbox runs in-process on the bench-sim board with the default 100 ms tick, its asyncio
 loop in its own thread. Faults are injected from the main thread, as a GPIO interrupt thread
@@ -206,29 +211,34 @@ def from_outside(injections: int, nice: int) -> None:
     )
 
 
-def reactions(injections: int, only: str | None) -> None:
-    """Each load in its own box process (`loop_reactions.py`); one table per load."""
+def reactions(injections: int, only: str | None, cpu_injections: int, budget_s: float) -> bool:
+    """Each load in its own box process (`loop_reactions.py`); one table per load. False
+    when a load ran nothing or its box process failed."""
     print(
-        f"loop-driven reactions -> contactor open, {injections} of each per load, "
-        f"{os.cpu_count()} CPUs; target p99 < 20 ms, max < 100 ms"
+        f"loop-driven reactions -> contactor open, {injections} of each per load "
+        f"({cpu_injections} under cpu), {os.cpu_count()} CPUs; target p99 < 20 ms, max < 100 ms"
     )
     print(f"{'load':10} {'reaction':12} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    ok = True
     for load in LOADS if only is None else only.split(","):
-        out = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "tests/bench/loop_reactions.py"),
-                "--load",
-                load,
-                "--injections",
-                str(injections),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        ).stdout
+        each = cpu_injections if load == "cpu" else injections
+        command = [
+            sys.executable,
+            str(ROOT / "tests/bench/loop_reactions.py"),
+            *("--load", load, "--injections", str(each), "--budget-s", str(budget_s)),
+        ]
+        try:
+            done = subprocess.run(
+                command, stdout=subprocess.PIPE, text=True, cwd=ROOT, timeout=budget_s + 180
+            )
+        except subprocess.TimeoutExpired:
+            print(f"{load:10} INVALID: the box process outran its budget of {budget_s:.0f} s")
+            ok = False
+            continue
+        out = done.stdout
         if not out.strip():
-            print(f"{load:10} the box process failed")
+            print(f"{load:10} INVALID: the box process failed (exit status {done.returncode})")
+            ok = False
             continue
         result = json.loads(out.strip().splitlines()[-1])
         every = [v for values in result["latencies_ms"].values() for v in values]
@@ -241,21 +251,35 @@ def reactions(injections: int, only: str | None) -> None:
             )
         extra = {k: v for k, v in result.items() if k not in ("latencies_ms", "load")}
         print(f"{load:10} {extra}")
+        if load != "none" and not result.get("load_ran"):
+            print(f"{load:10} INVALID: the load ran nothing meanwhile ({result.get('load_error')})")
+            ok = False
+    return ok
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--injections", type=int, default=1000)
+    parser.add_argument(
+        "--injections", type=int, help="1000 faults; with --reactions, 30 of each per load"
+    )
     parser.add_argument(
         "--reactions", action="store_true", help="loop-driven reactions under each load"
     )
     parser.add_argument("--loads", help=f"with --reactions: some of {','.join(LOADS)}")
+    parser.add_argument(
+        "--cpu-injections", type=int, default=10, help="with --reactions: of each, under cpu"
+    )
+    parser.add_argument(
+        "--budget-s", type=float, default=300.0, help="with --reactions: per load, then stop"
+    )
     parser.add_argument("--priority", choices=("normal", "unit"), default="normal")
     parser.add_argument(
         "--from-outside", action="store_true", help="a separate `pievse run`, faults over the API"
     )
     parser.add_argument("--ocpp", choices=("1.6", "2.0.1"), help="with a CSMS of this version")
     args = parser.parse_args()
+    if args.injections is None:
+        args.injections = 30 if args.reactions else 1000
     nice = unit_nice() if args.priority == "unit" else 0
     # Linux keeps a nice value per thread and new threads inherit it: set before any starts.
     os.setpriority(os.PRIO_PROCESS, 0, nice)
@@ -263,7 +287,8 @@ def main() -> None:
         from_outside(args.injections, nice)
         return
     if args.reactions:
-        reactions(args.injections, args.loads)
+        if not reactions(args.injections, args.loads, args.cpu_injections, args.budget_s):
+            sys.exit(1)
         return
 
     logging.disable(logging.WARNING)

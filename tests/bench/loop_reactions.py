@@ -4,7 +4,11 @@ and the reactions the control step decides, injected from the main thread as the
 inputs change. Prints one JSON line: milliseconds per reaction, the box's memory while
 charging.
 
-Run alone: python tests/bench/loop_reactions.py --load flood [--injections 30]
+Run alone: python tests/bench/loop_reactions.py --load flood [--injections 30] [--budget-s 300]
+
+`load_ran` says how much work the load did meanwhile (frames answered, streams open,
+signature checks, CPU burners still burning); a load that ran nothing exits with status 3,
+as no figure under it means anything.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +34,8 @@ from pievse.firmware.app.wallbox import Wallbox  # noqa: E402
 from tests.bench import reaction_loads as loads  # noqa: E402
 
 REACTION_WAIT_S = 30.0
+NOTHING_RAN = 3
+"""Exit status of a run whose load did no work."""
 REACTIONS = ("unplug", "state_e", "state_f", "diode", "overcurrent", "step_fault")
 
 
@@ -106,16 +113,32 @@ def start_load(
     notes: dict[str, Any] = {}
     if load == "events":
         host, port = wallbox.api_address
-        return [loads.start_event_streams(host, port)], notes
+        process, opened = loads.start_event_streams(host, port)
+        notes["streams_open"] = opened
+        return [process], notes
     if load == "cpu":
         return loads.start_cpu_burners(), notes
     if load == "signature":
         check = loads.signed_bundle(data)
         counter = [0]
-        task = asyncio.run_coroutine_threadsafe(loads.check_forever(check, counter), loop)
-        notes["checks"] = counter
-        return [task], notes
+        stop = threading.Event()
+        task = asyncio.run_coroutine_threadsafe(loads.check_forever(check, counter, stop), loop)
+        notes["checks"], notes["stop"], notes["task"] = counter, stop, task
+        return [], notes
     return [], notes
+
+
+def signature_outcome(more: dict[str, Any]) -> dict[str, Any]:
+    """Stops the checks; how many ran, and why they ended if one raised."""
+    more["stop"].set()
+    task: Future[None] = more["task"]
+    outcome: dict[str, Any] = {"signature_checks": more["checks"][0]}
+    try:
+        task.result(timeout=30)
+    except Exception as exc:  # the update path's Canceled, once stopped, is the normal end
+        if type(exc).__name__ != "Canceled":
+            outcome["load_error"] = f"{type(exc).__name__}: {exc}"
+    return outcome
 
 
 def inject(kind: str, plant: Any, probe: Probe, marks: Marks) -> float:
@@ -147,6 +170,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", choices=loads.LOADS, required=True)
     parser.add_argument("--injections", type=int, default=30)
+    parser.add_argument(
+        "--budget-s", type=float, default=300.0, help="stop injecting once this much has passed"
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     loads.raise_file_limit(loads.EVENT_STREAMS)
@@ -182,6 +208,7 @@ def main() -> None:
     if flood is not None:
         notes["frame_bytes"] = loads.flood_frame_bytes(flood)
     running, more = start_load(args.load, wallbox, loop, data)
+    burners = running if args.load == "cpu" else []
     if flood is not None:
         running.append(flood)
 
@@ -209,9 +236,13 @@ def main() -> None:
 
     latencies: dict[str, list[float]] = {kind: [] for kind in REACTIONS}
     rss: list[int] = []
+    budget_ends = time.monotonic() + args.budget_s
     try:
         time.sleep(1.0)
         for i in range(args.injections * len(REACTIONS)):
+            if time.monotonic() > budget_ends:
+                notes["budget_spent_after_cycles"] = i
+                break
             kind = REACTIONS[i % len(REACTIONS)]
             charging()
             rss.append(rss_kib())
@@ -223,14 +254,20 @@ def main() -> None:
     except RuntimeError as exc:  # a box too slow to cycle: report what was measured
         notes["error"] = str(exc)
     finally:
-        for item in running:
-            if hasattr(item, "cancel"):
-                item.cancel()
-        outputs = loads.stop_processes([p for p in running if hasattr(p, "send_signal")])
-    if "checks" in more:
-        notes["signature_checks"] = more["checks"][0]
+        burning = sum(1 for process in burners if process.poll() is None)
+        outputs = loads.stop_processes(running)
+        if "task" in more:
+            notes |= signature_outcome(more)
+    ran = burning if args.load == "cpu" else 0
+    if "signature_checks" in notes:
+        ran = notes["signature_checks"]
+    if "streams_open" in more:
+        ran = notes["streams_open"] = more["streams_open"]
     if flood is not None and outputs and outputs[-1]:
         notes["frames_answered"] = outputs[-1].splitlines()[-1]
+        ran = int(notes["frames_answered"].split()[0])
+    if args.load != "none":
+        notes["load_ran"] = ran
     notes["rss_charging_kib"] = max(rss, default=0)
     late = sorted(v * 1000 for v in controller.tick_lateness_s)
     if late:
@@ -239,6 +276,9 @@ def main() -> None:
             round(late[-1], 2),
         ]
     print(json.dumps({"latencies_ms": latencies, **notes}))
+    (data / loads.BUNDLE_FILE).unlink(missing_ok=True)  # 250 MB; the box still logs beside it
+    if args.load != "none" and ran == 0:
+        sys.exit(NOTHING_RAN)
 
 
 if __name__ == "__main__":

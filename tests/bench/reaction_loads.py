@@ -5,8 +5,9 @@ the loop the OCPP link, the API and the page share.
 - `flood`: a CSMS (own process) sends schema-valid SetChargingProfile frames of 10 000
   periods (~330 KB) one after the other, each answered before the next;
 - `events`: a client (own process) holds 1 000 `/api/events` streams open;
-- `signature`: the update path's signature check of a 250 MB bundle, again and again, on the
-  box's own (outside) loop, as `FirmwareUpdates._install` runs it;
+- `signature`: the update path's signature check of a 250 MB bundle, back to back, in the
+  box's own process: a worker thread of its outside loop hashes the open file, as
+  `FirmwareUpdates._check_signature` runs it;
 - `cpu`: one busy loop per core at nice 0.
 """
 
@@ -20,12 +21,14 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +36,7 @@ LOADS = ("none", "flood", "events", "signature", "cpu")
 FLOOD_PERIODS = 10_000
 EVENT_STREAMS = 1_000
 BUNDLE_BYTES = 250 * 1024 * 1024
+BUNDLE_FILE = "bundle.tar"
 
 FLOOD = """
 import asyncio, json, signal, sys
@@ -131,7 +135,8 @@ def flood_frame_bytes(process: subprocess.Popen[str]) -> int:
     return int(process.stdout.readline())
 
 
-def start_event_streams(host: str, port: int) -> subprocess.Popen[str]:
+def start_event_streams(host: str, port: int) -> tuple[subprocess.Popen[str], int]:
+    """The client process and how many streams it opened."""
     process = subprocess.Popen(
         [sys.executable, "-c", EVENTS, host, str(port), str(EVENT_STREAMS)],
         stdout=subprocess.PIPE,
@@ -140,8 +145,8 @@ def start_event_streams(host: str, port: int) -> subprocess.Popen[str]:
         preexec_fn=normal_priority,
     )
     assert process.stdout is not None
-    process.stdout.readline()  # every stream open
-    return process
+    opened = process.stdout.readline().strip()  # once every stream is open
+    return process, int(opened or 0)
 
 
 def start_cpu_burners() -> list[subprocess.Popen[str]]:
@@ -170,12 +175,12 @@ def stop_processes(processes: list[subprocess.Popen[str]]) -> list[str]:
     return outputs
 
 
-def signed_bundle(directory: Path) -> Callable[[], None]:
-    """A 250 MB file, an EC key's certificate and its signature; returns one check of it the
-    way the update path makes it."""
-    from pievse.firmware.updates.bundle_signature import verify_signature
+def signed_bundle(directory: Path) -> Callable[[threading.Event], None]:
+    """A 250 MB file, an EC key's certificate and its signature over the file's digest;
+    returns one check of it the way the update path makes it (`stop` aborts it)."""
+    from pievse.firmware.updates.bundle_signature import sha256_of, verify_signature
 
-    bundle = directory / "bundle.tar"
+    bundle = directory / BUNDLE_FILE
     chunk = os.urandom(1024 * 1024)
     with bundle.open("wb") as out:
         for _ in range(BUNDLE_BYTES // len(chunk)):
@@ -193,13 +198,22 @@ def signed_bundle(directory: Path) -> Callable[[], None]:
         .not_valid_after(now + dt.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
-    signature = base64.b64encode(key.sign(bundle.read_bytes(), ec.ECDSA(hashes.SHA256()))).decode()
-    return lambda: verify_signature(bundle, signature, certificate)
+    with bundle.open("rb") as opened:
+        digest = sha256_of(opened, threading.Event())
+    signature = base64.b64encode(key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))).decode()
+
+    def check(stop: threading.Event) -> None:
+        with bundle.open("rb") as opened:
+            verify_signature(opened, signature, certificate, stop)
+
+    return check
 
 
-async def check_forever(check: Callable[[], None], counter: list[int]) -> None:
-    """On the box's outside loop: one check after the other, a breath between them."""
-    while True:
-        check()
+async def check_forever(
+    check: Callable[[threading.Event], None], counter: list[int], stop: threading.Event
+) -> None:
+    """On the box's outside loop: one check after the other, each in a worker thread as the
+    update runs it; a check that raises ends the load (and the bench reports it)."""
+    while not stop.is_set():
+        await asyncio.to_thread(check, stop)
         counter[0] += 1
-        await asyncio.sleep(0.05)

@@ -158,3 +158,20 @@ def test_a_phase_contactor_that_does_not_pull_in_faults(rig: ControllerRig) -> N
     rig.controller.sessions.remote_start("CARD", None)
     follow(rig, 1.0)
     assert rig.contactor == "open", "no charge on phases the box cannot count"
+
+
+def test_the_outside_asks_through_the_core_and_reads_its_snapshot(rig: ControllerRig) -> None:
+    charging(rig)
+    before = rig.controller.state.phases
+    assert (before.switched, before.in_use, before.stage) == (3, 3, Stage.STEADY)
+    rig.controller.request_phases(1)
+    assert rig.controller.state.phases == before, "the snapshot changes with the core's step"
+    follow(rig, 1.0)
+    assert rig.controller.state.phases.describe() == {
+        "switchable": True,
+        "switched": 1,
+        "in_use": 1,
+        "stage": "pause",
+        "switches": 1,
+        "refused": False,
+    }

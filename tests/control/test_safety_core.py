@@ -205,3 +205,52 @@ async def test_holding_for_commissioning_waits_out_a_step_already_driving_the_pi
             break
         await asyncio.sleep(0.02)
     assert pilot[-1] == 1.0, "released, the core drives the pilot again: +12 V, no EV"
+
+
+def _led(rig: ControllerRig) -> str:
+    lit = [c for c in ("red", "green", "blue") if rig.plant.output(f"led_{c}")]
+    return "+".join(lit) or "off"
+
+
+async def test_an_unplug_opens_before_the_rest_of_the_step(rig: ControllerRig) -> None:
+    await rig.start_charging()
+    rig.step()
+    order: list[str] = []
+    rig.plant.probe_outputs(lambda signal, level: None if level else order.append(signal))
+    rig.plant.set_ev("A", None, None)
+    rig.clock.advance(0.01)
+    rig.controller.core.sense(rig.clock.monotonic())
+    assert rig.contactor == "open", "sensing the pilot's A opened it"
+    assert order == ["contactor_coil"], "nothing else was driven before it"
+    rig.step()
+    assert "lock_actuator" in order[1:], "the lock lets go after it"
+
+
+async def test_a_held_core_leaves_the_contactor_to_commissioning(rig: ControllerRig) -> None:
+    await rig.controller.hold(True)
+    assert rig.controller.supervisor.close_contactor(0.1)
+    rig.controller.core.sense(rig.clock.monotonic())
+    assert rig.contactor == "closed", "no EV, but commissioning drives the contactor"
+
+
+async def test_the_core_publishes_the_lock_the_meter_and_the_led(rig: ControllerRig) -> None:
+    assert rig.controller.state.connector_locked is False
+    assert _led(rig) == "off", "the core has not stepped on a word with a colour yet"
+    await rig.start_charging()
+    rig.step()
+    rig.step()
+    state = rig.controller.state
+    assert state.connector_locked is True
+    assert _led(rig) == "blue", "Charging, shown by the core's step"
+    failures = state.meter.consecutive_failures
+    rig.plant.set_fault("meter_offline", True)
+    await rig.controller.meter.poll_once()
+    assert rig.controller.state.meter.consecutive_failures == failures, "until the core steps"
+    rig.step()
+    assert rig.controller.state.meter.consecutive_failures == failures + 1
+    assert sum(count for _, count in rig.controller.state.meter.errors) >= 1
+    rig.plant.set_fault("rcd", True)
+    rig.step()
+    rig.step()
+    assert _led(rig) == "red"
+    assert rig.controller.state.connector_locked is False, "the session ended: unlocked"

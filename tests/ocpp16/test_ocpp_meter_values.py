@@ -86,7 +86,8 @@ async def test_power_offered_counts_the_phases_the_ev_draws_on(
         "MeterValues", lambda p: p["meter_value"][0]["sampled_value"][0]["context"] == "Trigger"
     )
     values = _by_measurand(triggered["meter_value"][0])
-    assert float(values[("Power.Offered", None, "Outlet")]["value"]) == pytest.approx(32 * 230)
+    offered = float(values[("Power.Offered", None, "Outlet")]["value"])
+    assert offered == pytest.approx(32 * 230), values
     assert ("Current.Import", "L2", "Outlet") in values, "per phase, 0 A included"
     assert triggered["transaction_id"] == 1001
 
