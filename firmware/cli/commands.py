@@ -12,6 +12,7 @@ from pathlib import Path
 from pievse.board.loader import BoardError
 from pievse.board.pilot_flash import PILOT_FIRMWARE_VERSION, FlashError, flash_pilot
 from pievse.firmware.api.settings_file import roll_back
+from pievse.firmware.app.box_lifetime import run
 from pievse.firmware.app.run_options import (
     DEFAULT_DATA_DIR,
     FLAG_KEYS,
@@ -19,7 +20,7 @@ from pievse.firmware.app.run_options import (
     firmware_version,
     resolve_config,
 )
-from pievse.firmware.app.wallbox import ApiListenError, run
+from pievse.firmware.app.wallbox import ApiListenError
 from pievse.firmware.clock import SystemClock
 from pievse.firmware.config import ConfigError, dump_config, parse_listen
 from pievse.firmware.csms.outbox import DurableOutbox
