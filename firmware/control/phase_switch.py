@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from pievse.firmware.config import Config
 from pievse.firmware.control.iec61851 import CONNECTED
 from pievse.firmware.control.safety import SafetySupervisor
 from pievse.hal.interfaces import Board, Measurements, PilotState
@@ -42,6 +43,17 @@ class PhaseSwitchSettings:
     pilot_f: bool = True
     max_switches: int = 4
     operate_s: float = 0.1
+
+    @classmethod
+    def of(cls, config: Config) -> PhaseSwitchSettings:
+        """From the `[site]` keys, with the main contactor's release time."""
+        site = config.site
+        return cls(
+            site.phase_switch_pause_s,
+            site.phase_switch_pilot == "F",
+            site.max_phase_switches,
+            config.control.contactor_release_s,
+        )
 
 
 def drawn_phases(m: Measurements | None) -> int | None:

@@ -94,17 +94,7 @@ class SafetyCore:
             board, self.supervisor, clock.monotonic, config.control.fault_retry_s
         )
         self._suspended_at: float | None = None
-        site = config.site
-        self.phases = PhaseSwitch(
-            board,
-            self.supervisor,
-            PhaseSwitchSettings(
-                site.phase_switch_pause_s,
-                site.phase_switch_pilot == "F",
-                site.max_phase_switches,
-                config.control.contactor_release_s,
-            ),
-        )
+        self.phases = PhaseSwitch(board, self.supervisor, PhaseSwitchSettings.of(config))
         self.meter = MeterWatch(
             board.meter,
             config.meter,
