@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pievse.firmware.app.run_options import firmware_version
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config, ConfigError, key
+from pievse.firmware.session.stop_reasons import StopReason
 from pievse.firmware.site.charging_mode import ChargingMode
 from pievse.firmware.site.grid_readings import GridReadings
 from pievse.firmware.site.site_share import SiteShare
 
 if TYPE_CHECKING:
+    from pievse.firmware.app.wallbox import Wallbox
     from pievse.firmware.mqtt.bridge import MqttBridge
 
 
@@ -68,4 +71,20 @@ def mqtt_bridge(
         clock.monotonic,
         parts,
         shares_site=site is not None,
+    )
+
+
+def box_mqtt_bridge(box: Wallbox) -> MqttBridge:
+    """The bridge of a box with `[mqtt] url`: its status, its mode, a local stop, and its
+    share of a site with the readings it shares."""
+    config, controller = box.config, box.controller
+    return mqtt_bridge(
+        config,
+        box.status,
+        box.charging_mode,
+        lambda: controller.sessions.stop_session(StopReason.LOCAL),
+        (config.charge_point.model or box.board.name, firmware_version()),
+        box.clock,
+        None if box.site_share is None else (box.site_share, box.grid),
+        box.grid,
     )

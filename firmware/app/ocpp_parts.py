@@ -79,6 +79,19 @@ class BoxParts:
     """The port the local API listens on, once it does: no transfer may go there."""
 
 
+def box_identity(config: Config, board: Board) -> Identity:
+    """Who the box is, within 1.6's lengths (which 2.0.1's exceed)."""
+    cp = config.charge_point
+    return Identity(
+        vendor=cp.vendor,
+        model=(cp.model or board.name)[:20],
+        serial=(cp.serial or cp.id)[:25],
+        firmware=firmware_version(),
+        meter_type=board.meter_model.upper()[:25],
+        meter_serial=cp.meter_serial,
+    )
+
+
 def csms_link(
     parts: BoxParts,
     dialect: Dialect,

@@ -1,6 +1,7 @@
-"""The site's limit sources wired onto the controller: main-fuse protection before the OCPP
-sources, the owner's mode and setpoint after them (on a tie the earlier names the limit).
-The wallbox registers them, and so do the day scenarios, from the same two functions."""
+"""The site's limit sources wired onto the controller: main-fuse protection and the site
+share before the OCPP sources, the owner's mode and setpoint after them (on a tie the earlier
+names the limit). The wallbox registers them in those two groups, and the day scenarios
+from the same functions one by one."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from pievse.firmware.clock import Clock
-from pievse.firmware.config import PHASE_ROTATIONS, SiteConfig
+from pievse.firmware.config import PHASE_ROTATIONS, Config, SiteConfig
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.persistence.store import Store
 from pievse.firmware.site.charging_mode import ChargingMode
@@ -108,3 +109,38 @@ def register_phase_planner(
     )
     controller.step_listeners.append(planner.step)
     return planner
+
+
+def register_supply_limits(
+    controller: ChargeController, config: Config, grid: GridReadings, clock: Clock
+) -> tuple[MainFuseLimit | None, SiteShare | None]:
+    """What the site's supply allows: before the OCPP sources."""
+    main_fuse = register_main_fuse(
+        controller, config.site, grid, clock.monotonic, lambda: controller.measurements
+    )
+    share = register_site_share(controller, config.site, config.charge_point.id, grid, clock)
+    return main_fuse, share
+
+
+def register_owner_limits(
+    controller: ChargeController,
+    config: SiteConfig,
+    store: Store,
+    grid: GridReadings,
+    clock: Clock,
+    ratings: Ratings,
+    main_fuse: MainFuseLimit | None,
+    requested_phases: Callable[[datetime], int | None],
+) -> ChargingMode:
+    """The owner's mode and setpoint, after the OCPP sources, and the phase planner that
+    plans from every limit; `requested_phases`: what a charging profile asks for."""
+
+    def own_power_w() -> float:
+        m = controller.measurements
+        return 0.0 if m is None or m.power_w is None else max(0.0, m.power_w)
+
+    mode = register_charging_mode(
+        controller, config, store, grid, clock.monotonic, own_power_w, ratings
+    )
+    register_phase_planner(controller, config, main_fuse, mode, requested_phases, clock)
+    return mode

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from pievse.firmware.app.run_options import firmware_version
 from pievse.firmware.control.connector_status import ConnectorStatus
 from pievse.firmware.control.controller import ChargeController
 from pievse.firmware.control.core_boundary import CoreState
@@ -17,6 +18,7 @@ from pievse.firmware.session.sessions import Session
 
 if TYPE_CHECKING:
     from pievse.firmware.app.ocpp_core import OcppServices
+    from pievse.firmware.app.wallbox import Wallbox
 
 log = logging.getLogger(__name__)
 STANDALONE = {"connected": False, "registration": "standalone", "csms_url": None}
@@ -88,6 +90,34 @@ def status_document(
             "charge_point_id": lambda: charge_point_id,
             "ocpp": lambda: STANDALONE if ocpp is None else ocpp.link.describe(),
             "site": lambda: failures.merge(site),
+        }
+    )
+
+
+def box_status(box: Wallbox, failures: PartFailures) -> dict[str, Any]:
+    """A running box's whole document: the controller's parts, the site's, and the box's
+    own (its MQTT bridge, its firmware, whether it runs on a bench)."""
+    controller, main_fuse, share, mqtt = box.controller, box.main_fuse, box.site_share, box.mqtt
+    document = status_document(
+        controller,
+        box.board.name,
+        box.config.charge_point.id,
+        box.reservations.current,
+        box.ocpp,
+        {
+            "grid": box.grid.describe,
+            "main_fuse": lambda: {"main_fuse": None if main_fuse is None else main_fuse.describe()},
+            "charging_mode": box.charging_mode.describe,
+            "phases": lambda: {"phases": controller.state.phases.describe()},
+            "sharing": lambda: {"sharing": None if share is None else share.describe()},
+        },
+        failures,
+    )
+    return document | failures.describe(
+        {
+            "mqtt": lambda: None if mqtt is None else mqtt.describe(),
+            "firmware_version": firmware_version,
+            "bench": lambda: box.board.bench is not None,
         }
     )
 

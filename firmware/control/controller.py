@@ -36,9 +36,10 @@ from pievse.firmware.control.core_boundary import (
     CoreView,
     OutsideLimit,
 )
+from pievse.firmware.control.core_publication import CorePublication
 from pievse.firmware.control.core_thread import CoreOnLoop, CoreThread
 from pievse.firmware.control.faults import Fault
-from pievse.firmware.control.limits import Limit, LimitSources
+from pievse.firmware.control.limits import LimitSources
 from pievse.firmware.control.listeners import ListenerGuard
 from pievse.firmware.control.safety_core import SETTLE_S, SafetyCore
 from pievse.firmware.control.session_keeper import (
@@ -51,7 +52,7 @@ from pievse.firmware.control.tag_reading import TagReaderWatch
 from pievse.firmware.session.reservations import ReservationBook
 from pievse.firmware.session.sessions import Session, SessionLog
 from pievse.firmware.session.stop_reasons import StopReason
-from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
+from pievse.hal.interfaces import Board, Measurements, PilotState
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,12 +60,12 @@ LED_COLOURS = {"Available": "green", "Charging": "blue", "Faulted": "red"}
 UNLOCK_CONFIRM_S = 2.0
 
 
-class ChargeController:
+class ChargeController(CorePublication):
     """The outside's handle on the charger: the session keeper, the outside limit sources
-    and the listeners, and what the core last published. Only the core (`SafetyCore`, on
-    its own thread) commands pilot and contactor; `sessions.listeners`, `step_listeners` and
-    named `limits` are where OCPP, energy management and the UI plug in, all called on the
-    outside loop."""
+    and the listeners, and what the core last published (`CorePublication`). Only the core
+    (`SafetyCore`, on its own thread) commands pilot and contactor; `sessions.listeners`,
+    `step_listeners` and named `limits` are where OCPP, energy management and the UI plug
+    in, all called on the outside loop."""
 
     def __init__(
         self,
@@ -291,11 +292,7 @@ class ChargeController:
         is silent (tests stall it so)."""
         self.core.step()
 
-    # --- what the outside sees: the core's last publication ------------------------------
-
-    @property
-    def state(self) -> CoreState:
-        return self.core.state
+    # --- what the outside sees beyond the core's publication -----------------------------
 
     @property
     def held(self) -> bool:
@@ -305,7 +302,8 @@ class ChargeController:
 
     async def run_on_core(self, work: Coroutine[Any, Any, T]) -> T:
         """Runs `work` on the core's loop, where the devices live (commissioning's checks)."""
-        return await self.core.run_coroutine(work)
+        thread = self.core.thread
+        return await (work if thread is None else thread.run_coroutine(work))
 
     async def hold(self, held: bool) -> None:
         """Sets `held` on the core's own thread, between two of its steps, and returns once
@@ -321,24 +319,6 @@ class ChargeController:
 
         self.core.call(on_core)
         await done.wait()
-
-    @property
-    def pilot_sample(self) -> PilotSample:
-        return self.core.state.pilot
-
-    @property
-    def offer(self) -> Limit:
-        """The lowest limit at the last step: what the pilot offers once the hold allows."""
-        return self.core.state.offer
-
-    @property
-    def active_limits(self) -> tuple[Limit, ...]:
-        """Every source that imposed a limit at the last step, in precedence order."""
-        return self.core.state.active_limits
-
-    @property
-    def tick_lateness_s(self) -> object:
-        return self.core.tick_lateness_s
 
     def _status_inputs(self) -> StatusInputs:
         """The core's publication, except what a trip changes inside an edge callback
@@ -405,40 +385,3 @@ class ChargeController:
         """The planner's switch request, handed to the core (the switch is its own); what
         came of it shows in `state.phases` after its next step."""
         self.core.call(lambda: self.core.phases.request(phases))
-
-    @property
-    def measurements(self) -> Measurements | None:
-        return self.core.state.measurements
-
-    @property
-    def energy_wh(self) -> float:
-        """The meter's energy register at the core's last step (0 before a reading)."""
-        m = self.core.state.measurements
-        return 0.0 if m is None or m.energy_import_wh is None else m.energy_import_wh
-
-    @property
-    def offered_a(self) -> float:
-        """What the pilot's duty offers now (0 while suspended)."""
-        return self.core.state.offered_a
-
-    @property
-    def duty(self) -> float | None:
-        """The duty the pilot runs, in percent; None for steady +12 V."""
-        return self.core.state.duty
-
-    @property
-    def contactor_closed(self) -> bool:
-        """As its mirror contact reports now (a read-only look at the device)."""
-        return self._board.contactor.is_closed()
-
-    @property
-    def temperatures_c(self) -> dict[str, float]:
-        return dict(self.core.state.temperatures_c)
-
-    @property
-    def cable_rating_a(self) -> float | None:
-        return self.core.state.cable_rating_a
-
-    @property
-    def ev_soc_percent(self) -> float | None:
-        return self.core.state.ev_soc_percent

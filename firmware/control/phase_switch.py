@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from pievse.firmware.config import Config
 from pievse.firmware.control.core_boundary import PhaseSwitchState, Stage
 from pievse.firmware.control.iec61851 import CONNECTED
 from pievse.firmware.control.safety import SafetySupervisor
@@ -32,6 +33,17 @@ class PhaseSwitchSettings:
     pilot_f: bool = True
     max_switches: int = 4
     operate_s: float = 0.1
+
+    @classmethod
+    def of(cls, config: Config) -> PhaseSwitchSettings:
+        """From the `[site]` keys, with the main contactor's release time."""
+        site = config.site
+        return cls(
+            site.phase_switch_pause_s,
+            site.phase_switch_pilot == "F",
+            site.max_phase_switches,
+            config.control.contactor_release_s,
+        )
 
 
 def drawn_phases(m: Measurements | None) -> int | None:

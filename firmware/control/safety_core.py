@@ -17,7 +17,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 from pievse.firmware.clock import Clock
 from pievse.firmware.config import Config
@@ -51,11 +51,10 @@ from pievse.firmware.control.metering import MeterWatch
 from pievse.firmware.control.phase_switch import PhaseSwitch, PhaseSwitchSettings
 from pievse.firmware.control.pilot_duty import PilotDuty
 from pievse.firmware.control.safety import SafetySupervisor
+from pievse.firmware.control.snapshot_reads import SnapshotReads
 from pievse.hal.interfaces import Board, Measurements, PilotSample, PilotState
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-UNREADABLE_LOG_EVERY_S = 60.0
 SETTLE_S = 0.1
 """How long an outside turn waits for the core to step on news (a step takes ~1 ms), so
 the listeners after it see the pilot and contactor that go with the session."""
@@ -95,17 +94,7 @@ class SafetyCore:
             board, self.supervisor, clock.monotonic, config.control.fault_retry_s
         )
         self._suspended_at: float | None = None
-        site = config.site
-        self.phases = PhaseSwitch(
-            board,
-            self.supervisor,
-            PhaseSwitchSettings(
-                site.phase_switch_pause_s,
-                site.phase_switch_pilot == "F",
-                site.max_phase_switches,
-                config.control.contactor_release_s,
-            ),
-        )
+        self.phases = PhaseSwitch(board, self.supervisor, PhaseSwitchSettings.of(config))
         self.meter = MeterWatch(
             board.meter,
             config.meter,
@@ -121,7 +110,7 @@ class SafetyCore:
         offer = Limit("board", board.ratings.max_current_a)
         self._offer = offer
         self._limits: tuple[Limit, ...] = (offer,)
-        self._unreadable_since: dict[str, float] = {}
+        self._reads = SnapshotReads(clock.monotonic)
         self.state = self._snapshot(clock.monotonic())
 
     # --- crossing in: thread-safe --------------------------------------------------------
@@ -159,12 +148,6 @@ class SafetyCore:
         thread.call_soon(hand_over)
         if settled is not None and not settled.wait(settle_s):
             log.warning("the core did not step on the outside's word within %.2f s", settle_s)
-
-    async def run_coroutine(self, work: Coroutine[Any, Any, T]) -> T:
-        """Runs `work` on the core's loop (on the caller's, when the core has not started)."""
-        if self.thread is None:
-            return await work
-        return await self.thread.run_coroutine(work)
 
     def call(self, action: Callable[[], object]) -> None:
         """Runs `action` on the core's thread (now, when there is none)."""
@@ -384,23 +367,6 @@ class SafetyCore:
     def publish(self, now: float) -> None:
         self.state = self._snapshot(now)
 
-    def _device(self, what: str, read: Callable[[], T], otherwise: T) -> T:
-        """A device read for the snapshot. One that raises gives `otherwise` and is logged
-        at most once a minute: the step's own reads of the same device trip on it, and a
-        broken input (a lock's feedback, a silent co-processor) must never end the core's
-        thread, which would leave nothing to open the contactor."""
-        try:
-            value = read()
-        except Exception:
-            now = self._clock.monotonic()
-            since = self._unreadable_since.get(what)
-            if since is None or now - since >= UNREADABLE_LOG_EVERY_S:
-                log.exception("the core's snapshot could not read the %s", what)
-                self._unreadable_since[what] = now
-            return otherwise
-        self._unreadable_since.pop(what, None)
-        return value
-
     def _snapshot(self, now: float) -> CoreState:
         ev_soc = self._board.ev_soc
         contactor = self._board.contactor
@@ -410,7 +376,7 @@ class SafetyCore:
             offered_a=self.duty.offered_a,
             offer=self._offer,
             active_limits=self._limits,
-            contactor_closed=self._device(
+            contactor_closed=self._reads.read(
                 "contactor's mirror", contactor.is_closed, contactor.commanded_closed
             ),
             ev_allowed_a=self.duty.allowed_a(now, self._meter_cfg.ev_response_s),
@@ -423,9 +389,9 @@ class SafetyCore:
             stepped_at=now,
             unplugs=self._unplugs,
             meter=self.meter.health(),
-            connector_locked=self._device("connector lock", self.lock.locked, None),
+            connector_locked=self._reads.read("connector lock", self.lock.locked, None),
             ev_soc_percent=None
             if ev_soc is None
-            else self._device("EV's SoC", ev_soc.soc_percent, None),
+            else self._reads.read("EV's SoC", ev_soc.soc_percent, None),
             phases=self.phases.snapshot(),
         )

@@ -29,12 +29,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 
 from pievse.firmware.csms.configuration_keys import ConfigurationKeys
-from pievse.firmware.csms.connection_security import ConnectionSecurity
+from pievse.firmware.csms.connection_security import ConnectionSecurity, ConnectOptions
 from pievse.firmware.csms.key_table import HEARTBEAT_INTERVAL, WEB_SOCKET_PING_INTERVAL
 from pievse.firmware.csms.outbox import Outbox
 from pievse.firmware.csms.session import CsmsSession
@@ -165,8 +165,32 @@ class CsmsLink:
         self._registered_here = False
         options = self.security.connect_options()
         self.url = options.url
+        websocket = await self._open(options)
+        self.security.connected(options)
+        self._traffic.connected()
+        async with websocket:
+            self._check_subprotocol(websocket.subprotocol)
+            self._last_sent = asyncio.get_running_loop().time()
+            connection = CsmsConnection(
+                self.settings.dialect,
+                self.settings.charge_point_id,
+                websocket,
+                self._routes,
+                options.message_timeout_s or self.settings.response_timeout_s,
+                self._note_traffic,
+                self._on_invalid_message,
+                self._traffic,
+            )
+            self.session.connection = connection
+            self.last_error = None
+            log.info("connected to %s", self.url)
+            await self._serve(websocket, connection)
+
+    async def _open(self, options: ConnectOptions) -> ClientConnection:
+        """The WebSocket handshake, offering the dialect's subprotocol first; a failure is
+        told to the connection security (its classification and fallback)."""
         try:
-            websocket = await connect(
+            return await connect(
                 options.url,
                 subprotocols=[
                     Subprotocol(d.subprotocol)
@@ -185,53 +209,44 @@ class CsmsLink:
         except (InvalidHandshake, InvalidURI, OSError, TimeoutError) as exc:
             await self.security.failed(options, exc)
             raise ConnectionError(f"cannot connect: {exc}") from exc
-        self.security.connected(options)
-        self._traffic.connected()
-        async with websocket:
-            wanted, chosen = self.settings.dialect.subprotocol, websocket.subprotocol
-            if chosen != wanted:
-                other = next(
-                    (d for d in self.settings.also_offered if d.subprotocol == chosen), None
-                )
-                if other is None:
-                    raise ConnectionError(f"CSMS did not agree to subprotocol {wanted}")
-                self._on_other_version(other.version)
-                raise ConnectionError(f"CSMS chose {other.subprotocol}: switching to it")
-            self._last_sent = asyncio.get_running_loop().time()
-            connection = CsmsConnection(
-                self.settings.dialect,
-                self.settings.charge_point_id,
-                websocket,
-                self._routes,
-                options.message_timeout_s or self.settings.response_timeout_s,
-                self._note_traffic,
-                self._on_invalid_message,
-                self._traffic,
-            )
-            self.session.connection = connection
-            self.last_error = None
-            log.info("connected to %s", self.url)
-            reader = asyncio.create_task(connection.start(), name="ocpp-reader")
-            work = [
-                asyncio.create_task(self._watch_pongs(websocket), name="ocpp-ping"),
-                asyncio.create_task(self._operate(), name="ocpp-operate"),
-                asyncio.create_task(self._reconnect_when_asked(connection), name="ocpp-renew"),
-            ]
-            try:
-                done, _ = await asyncio.wait([reader, *work], return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                self.session.connection = None
-                for task in (reader, *work):
-                    task.cancel()
-                await asyncio.gather(reader, *work, return_exceptions=True)
-            for task in done:
-                failure = None if task.cancelled() else task.exception()
-                if isinstance(failure, DeadConnection):
-                    websocket.transport.abort()  # a closing handshake would wait in vain
-                if isinstance(failure, Reconnect):
-                    await websocket.close()  # a normal closure (1000), not an error
-                if failure is not None:
-                    raise failure
+
+    def _check_subprotocol(self, chosen: str | None) -> None:
+        """The CSMS agreed to the box's dialect; one that chose another one offered ("auto")
+        switches the box over to it."""
+        wanted = self.settings.dialect.subprotocol
+        if chosen == wanted:
+            return
+        other = next((d for d in self.settings.also_offered if d.subprotocol == chosen), None)
+        if other is None:
+            raise ConnectionError(f"CSMS did not agree to subprotocol {wanted}")
+        self._on_other_version(other.version)
+        raise ConnectionError(f"CSMS chose {other.subprotocol}: switching to it")
+
+    async def _serve(self, websocket: ClientConnection, connection: CsmsConnection) -> None:
+        """The reader, the pings, the operation and a renewal asked for run until one ends;
+        its failure ends the connection: a dead one aborted (a closing handshake would wait
+        in vain), a renewal closed normally (1000, not an error)."""
+        reader = asyncio.create_task(connection.start(), name="ocpp-reader")
+        work = [
+            asyncio.create_task(self._watch_pongs(websocket), name="ocpp-ping"),
+            asyncio.create_task(self._operate(), name="ocpp-operate"),
+            asyncio.create_task(self._reconnect_when_asked(connection), name="ocpp-renew"),
+        ]
+        try:
+            done, _ = await asyncio.wait([reader, *work], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.session.connection = None
+            for task in (reader, *work):
+                task.cancel()
+            await asyncio.gather(reader, *work, return_exceptions=True)
+        for task in done:
+            failure = None if task.cancelled() else task.exception()
+            if isinstance(failure, DeadConnection):
+                websocket.transport.abort()
+            if isinstance(failure, Reconnect):
+                await websocket.close()
+            if failure is not None:
+                raise failure
 
     async def _reconnect_when_asked(self, connection: CsmsConnection) -> None:
         await self.session.reconnect_wanted.wait()

@@ -70,7 +70,7 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
             say(f"pievse demo: bench box on bench-sim, central system at {csms.url}")
             say(f"status page: http://{host}:{port}/  (and /api/status; the bench API is live)")
             if options.script:
-                await _script(box, csms, options.pause_s, say)
+                await _Script(box, csms, options.pause_s, say).run()
                 say("demo finished: every step happened")
             else:
                 say("--no-script: both keep running; Ctrl-C ends them")
@@ -80,78 +80,97 @@ async def run_demo(options: DemoOptions, say: Callable[[str], None] = print) -> 
             await csms.stop()
 
 
-async def _script(
-    box: Wallbox, csms: DemoCentralSystem, pause_s: float, say: Callable[[str], None]
-) -> None:
-    bench = box.board.bench
-    assert bench is not None
+@dataclass(frozen=True)
+class _Script:
+    """The scripted session on the bench box: each step says its title, acts, and waits
+    until the box's status shows it happened (DemoFailed after `STEP_TIMEOUT_S`)."""
 
-    async def step(
-        title: str, action: Callable[[], Any], done: Callable[[Status], bool]
+    box: Wallbox
+    csms: DemoCentralSystem
+    pause_s: float
+    say: Callable[[str], None]
+
+    async def run(self) -> None:
+        transaction = await self._start_a_session()
+        await self._steer_and_end_it(transaction)
+
+    async def _start_a_session(self) -> Any:
+        """Boot, plug-in, card, charge: the session's transaction id."""
+        bench = self.box.board.bench
+        assert bench is not None
+        await self._step(
+            "boot: the box registers", _nothing, lambda s: s["ocpp"]["registration"] == "accepted"
+        )
+        await self._step(
+            "plug in the EV",
+            lambda: bench.set_ev("B", None, None),
+            lambda s: _connector(s) == "Preparing",
+        )
+        await self._step(
+            f"present the card {CARD}",
+            lambda: bench.present_tag(CARD),
+            lambda s: s["session"] is not None,
+        )
+        charging = await self._step(
+            "the EV asks for energy",
+            lambda: bench.set_ev("C", None, None),
+            lambda s: _connector(s) == "Charging",
+        )
+        return charging["connectors"]["1"]["transaction_id"]
+
+    async def _steer_and_end_it(self, transaction: Any) -> None:
+        """Two charging profiles, a fault and its clearing, the unplug."""
+        bench, csms = self.box.board.bench, self.csms
+        assert bench is not None
+        await self._step(
+            "the CSMS limits the session to 16 A",
+            lambda: csms.set_profile(transaction, 16.0, 1),
+            _offered(16.0),
+        )
+        await self._step(
+            "mid-session the CSMS lowers it to 10 A",
+            lambda: csms.set_profile(transaction, 10.0, 1),
+            _offered(10.0),
+        )
+        await self._step(
+            "fault: the enclosure overheats",
+            lambda: bench.set_fault("overtemperature", True),
+            lambda s: s["connectors"]["0"]["error_code"] == "HighTemperature",
+        )
+        await self._step(
+            "the enclosure cools down: charging resumes",
+            lambda: bench.set_fault("overtemperature", False),
+            lambda s: _connector(s) == "Charging",
+        )
+        await self._step(
+            "unplug the EV: the transaction ends",
+            lambda: bench.set_ev("A", None, None),
+            lambda s: s["session"] is None and s["ocpp"].get("queued") == 0,
+        )
+
+    async def _step(
+        self, title: str, action: Callable[[], Any], done: Callable[[Status], bool]
     ) -> Status:
-        say(f"--- {title}")
+        self.say(f"--- {title}")
         result = action()
         if asyncio.iscoroutine(result):
             await result
         deadline = time.monotonic() + STEP_TIMEOUT_S
-        while not done(status := box.status()):
+        while not done(status := self.box.status()):
             if time.monotonic() > deadline:
                 raise DemoFailed(f"{title}: not done within {STEP_TIMEOUT_S:.0f} s")
             await asyncio.sleep(0.1)
-        await asyncio.sleep(pause_s)
+        await asyncio.sleep(self.pause_s)
         return status
 
-    def connector(status: Status) -> str:
-        return str(status["connectors"]["1"]["status"])
 
-    def nothing() -> None:
-        return None
+def _nothing() -> None:
+    return None
 
-    await step(
-        "boot: the box registers", nothing, lambda s: s["ocpp"]["registration"] == "accepted"
-    )
-    await step(
-        "plug in the EV",
-        lambda: bench.set_ev("B", None, None),
-        lambda s: connector(s) == "Preparing",
-    )
-    await step(
-        f"present the card {CARD}",
-        lambda: bench.present_tag(CARD),
-        lambda s: s["session"] is not None,
-    )
-    charging = await step(
-        "the EV asks for energy",
-        lambda: bench.set_ev("C", None, None),
-        lambda s: connector(s) == "Charging",
-    )
-    transaction = charging["connectors"]["1"]["transaction_id"]
 
-    def offered(limit: float) -> Callable[[Status], bool]:
-        return lambda s: s["pilot"]["offered_a"] == limit
+def _connector(status: Status) -> str:
+    return str(status["connectors"]["1"]["status"])
 
-    await step(
-        "the CSMS limits the session to 16 A",
-        lambda: csms.set_profile(transaction, 16.0, 1),
-        offered(16.0),
-    )
-    await step(
-        "mid-session the CSMS lowers it to 10 A",
-        lambda: csms.set_profile(transaction, 10.0, 1),
-        offered(10.0),
-    )
-    await step(
-        "fault: the enclosure overheats",
-        lambda: bench.set_fault("overtemperature", True),
-        lambda s: s["connectors"]["0"]["error_code"] == "HighTemperature",
-    )
-    await step(
-        "the enclosure cools down: charging resumes",
-        lambda: bench.set_fault("overtemperature", False),
-        lambda s: connector(s) == "Charging",
-    )
-    await step(
-        "unplug the EV: the transaction ends",
-        lambda: bench.set_ev("A", None, None),
-        lambda s: s["session"] is None and s["ocpp"].get("queued") == 0,
-    )
+
+def _offered(limit: float) -> Callable[[Status], bool]:
+    return lambda s: s["pilot"]["offered_a"] == limit

@@ -32,9 +32,11 @@ from pievse.firmware.energy.site_allocation import (
     room_a,
     turn_key,
 )
+from pievse.firmware.site.claim_publication import Published
 from pievse.firmware.site.grid_readings import GridReading, GridReadings
 from pievse.firmware.site.house_estimate import HouseEstimate
 from pievse.firmware.site.site_messages import Claim, Leave, allocated_part, claim_row, view_of
+from pievse.firmware.site.site_peers import SitePeers
 from pievse.firmware.site.taking_less import TakingLess
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,6 @@ traffic grows with the square of its boxes); a change goes at once."""
 JOIN_S = 2.5 * HEARTBEAT_S
 """Long enough to have heard every live peer's heartbeat."""
 GRACE_S = 2 * HEARTBEAT_S
-REPUBLISH_A = 0.5
-"""A view that moves a share by this much is published at once, not at the heartbeat."""
-REDRAW_A = 1.0
-"""A draw that moved this much is published at once: the house is told from the draws."""
 BEHIND_S = 5.0
 """A box hearing its own claims back this late cannot keep up with its site (its view is
 of a site that was), and takes the failsafe share."""
@@ -79,12 +77,6 @@ class OwnDemand:
     """The most its EV may draw now: the highest pilot offer of the EV's last 5 s."""
 
 
-@dataclass
-class _Peer:
-    claim: Claim
-    heard_at: float
-
-
 class SiteShare:
     def __init__(
         self,
@@ -101,7 +93,7 @@ class SiteShare:
         self._grid = grid
         self._demand = demand
         self._monotonic, self._wall = clocks
-        self._peers: dict[str, _Peer] = {}
+        self._peers = SitePeers(config.peer_timeout_s + GRACE_S)
         self._house = HouseEstimate()
         self._started = self._monotonic()
         self._echo_at: float | None = None
@@ -117,10 +109,7 @@ class SiteShare:
         """This box's last claim as the broker passed it back."""
         self._served_since: float | None = None
         self._waiting_since: float | None = None
-        self._published_view: dict[str, float] | None = None
-        self._published_demand: tuple[Any, ...] | None = None
-        self._published_draw: tuple[float | None, ...] = (None, None, None)
-        self._published_taken = 0.0
+        self._published = Published()
         self._dirty = True
         """A claim changed what the allocation is computed from."""
         self._held_stale = True
@@ -169,16 +158,14 @@ class SiteShare:
             return
         if isinstance(message, Leave):
             self._house.forget(message.box)
-            if self._peers.pop(message.box, None) is not None:
+            if self._peers.forget(message.box):
                 log.info("site %s: %s left", self._config.id, message.box)
                 self._dirty = True
             return
-        known = self._peers.get(message.box)
-        if known is None:
+        before = self._peers.hear(message, now)
+        if before is None:
             log.info("site %s: %s joined", self._config.id, message.box)
-        self._peers[message.box] = _Peer(message, now)
         self._house.draw(message.box, message.draw_at or message.at, message.draw_a)
-        before = None if known is None else known.claim
         self._dirty |= before is None or allocated_part(before) != allocated_part(message)
         self._held_stale |= before is None or view_of(before, self.box) != view_of(
             message, self.box
@@ -203,12 +190,9 @@ class SiteShare:
         own, now = self._own, self._monotonic()
         if own is None:
             return 0.0
-        reserved = [0.0] * PHASES
-        for box in self.silent(now):
-            for p in self._peers[box].claim.phases:
-                reserved[p] += self.failsafe_a
+        reserved = self._peers.held_for_silent_a(now, self.failsafe_a)
         available = available_a(self._config.main_fuse_a, self.house_a, reserved)
-        taken = [(p.claim.phases, p.claim.taken_a or 0.0) for p in self._live(now)]
+        taken = [(p.claim.phases, p.claim.taken_a or 0.0) for p in self._peers.live(now)]
         return room_a(available, taken, own.phases)
 
     def _taken_a(self) -> float:
@@ -268,7 +252,7 @@ class SiteShare:
         """This box's share in its own view and in each live peer's, the lowest, and whose."""
         assert self._view is not None
         mine, held_by = self._view.get(self.box, 0.0), self.box
-        for peer in self._live(now):
+        for peer in self._peers.live(now):
             theirs = view_of(peer.claim, self.box)
             if theirs is not None and theirs < mine:
                 mine, held_by = theirs, peer.claim.box
@@ -284,23 +268,16 @@ class SiteShare:
             return "the site's grid reading is stale"
         return None
 
-    def _live(self, now: float) -> list[_Peer]:
-        limit = self._config.peer_timeout_s + GRACE_S
-        return [p for p in self._peers.values() if now - p.heard_at <= limit]
-
     def silent(self, now: float | None = None) -> list[str]:
-        live = {p.claim.box for p in self._live(self._monotonic() if now is None else now)}
-        return sorted(box for box in self._peers if box not in live)
+        """The peers not heard for `[site] peer_timeout_s` and a grace of two heartbeats."""
+        return self._peers.silent(self._monotonic() if now is None else now)
 
     def _compute_view(self, now: float) -> dict[str, float]:
         """From the claims as the broker passed them on, this box's own too (not its live
         readings): every box computes from the same inputs, so the views agree and the
         lowest of them is everybody's share, not an intersection of different choices."""
-        live = self._live(now)
-        reserved = [0.0] * PHASES
-        for box in self.silent(now):
-            for p in self._peers[box].claim.phases:
-                reserved[p] += self.failsafe_a
+        live = self._peers.live(now)
+        reserved = self._peers.held_for_silent_a(now, self.failsafe_a)
         claims = [p.claim for p in live] + ([] if self._echoed is None else [self._echoed])
         house = None
         reading = self._grid.fresh(self._config.grid_timeout_s)
@@ -353,24 +330,19 @@ class SiteShare:
         own = self._own
         if own is None:
             return False
-        if self._demand_key(own) != self._published_demand:
-            return True
-        if abs(self._taken_a() - self._published_taken) >= REPUBLISH_A:
-            return True
-        if any(map(_moved, own.draw_a, self._published_draw)):
-            return True
-        last, view = self._published_view, self._view
-        if last is None or view is None or last.keys() != view.keys():
-            return last != view
-        return any(abs(last[box] - a) >= REPUBLISH_A for box, a in view.items())
+        return self._published.outdated_by(
+            self._demand_key(own), own.draw_a, self._taken_a(), self._view
+        )
 
     def claim(self) -> Claim:
         own = self._own or self._demand()
         self._seq += 1
-        self._published_view = None if self._view is None else dict(self._view)
-        self._published_demand = self._demand_key(own)
-        self._published_draw = own.draw_a
-        self._published_taken = self._taken_a()
+        self._published = published = Published(
+            self._demand_key(own),
+            own.draw_a,
+            self._taken_a(),
+            None if self._view is None else dict(self._view),
+        )
         return Claim(
             self.box,
             self._seq,
@@ -380,11 +352,11 @@ class SiteShare:
             own.tier,
             self._config.priority,
             own.draw_a,
-            self._published_view,
+            published.view,
             self._served_since,
             self._waiting_since,
             own.draw_at,
-            self._published_taken,
+            published.taken_a,
         )
 
     def leave(self) -> Leave:
@@ -396,7 +368,7 @@ class SiteShare:
         silent = set(self.silent(now))
         boxes = [
             claim_row(peer.claim, self._view, now - peer.heard_at, box in silent)
-            for box, peer in sorted(self._peers.items())
+            for box, peer in self._peers.by_box()
         ]
         own = self._own
         if own is not None:
@@ -414,9 +386,3 @@ class SiteShare:
             "boxes": sorted(boxes, key=lambda b: b["box"]),
             "ignored_messages": self.ignored,
         }
-
-
-def _moved(now_a: float | None, then_a: float | None) -> bool:
-    if now_a is None or then_a is None:
-        return (now_a is None) != (then_a is None)
-    return abs(now_a - then_a) >= REDRAW_A

@@ -26,25 +26,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING
 
 from pievse.firmware.clock import Clock
-from pievse.firmware.security.certificate_store import (
-    MANUFACTURER_ROOT,
-    CertificateError,
-    CertificateStore,
-)
+from pievse.firmware.security.certificate_store import CertificateError, CertificateStore
 from pievse.firmware.security.security_log import SecurityLog
 from pievse.firmware.single_job import SingleJob
 from pievse.firmware.transfer.file_transfer import FileTransfers
 from pievse.firmware.transfer.transfer_error import FINAL_FAILURES, TransferError
 from pievse.firmware.updates import update_record
+from pievse.firmware.updates.bundle_trust import BundleTrust
 from pievse.firmware.updates.release_bundle import BundleError, read_manifest
 from pievse.firmware.updates.release_guard import roll_back
 from pievse.firmware.updates.releases import ReleaseError, Releases
@@ -54,9 +49,9 @@ from pievse.firmware.updates.update_job import (
     Refusal,
     UpdateLimits,
     opened_once,
-    signature_beside,
 )
 from pievse.firmware.updates.update_record import UpdateRecord
+from pievse.firmware.updates.worker_thread import in_worker
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -81,9 +76,6 @@ UNSIGNED_EQUIVALENT = {
 NOT_DOWNLOADED = frozenset({"Idle", "DownloadScheduled", "Downloading", "DownloadPaused"})
 """Where an update the box stops ends as DownloadFailed; past them, InstallationFailed."""
 WAIT_FOR_IDLE_S = 1.0
-MAX_SIDE_FILE_BYTES = 64_000
-"""The largest signature or signing certificate (chain) fetched beside a bundle."""
-T = TypeVar("T")
 Notify = Callable[[str, bool, int | None], None]
 """(status, signed, requestId): sends (Signed)FirmwareStatusNotification."""
 
@@ -112,7 +104,7 @@ class FirmwareUpdates:
         self._releases = releases
         self._record_path = update_record.path_in(data_dir)
         self._downloads = data_dir / "firmware"
-        self._certificates = certificates
+        self._trust = BundleTrust(certificates, clock, transfers, limits.allow_unsigned)
         self._events = events
         self._clock = clock
         self.version = version
@@ -141,10 +133,7 @@ class FirmwareUpdates:
     def unsigned_allowed(self) -> bool:
         """The owner's opt-out (`[firmware] allow_unsigned`), in force only while no
         ManufacturerRootCertificate is provisioned."""
-        return self._limits.allow_unsigned and not self._has_roots()
-
-    def _has_roots(self) -> bool:
-        return self._certificates.has_roots(MANUFACTURER_ROOT)
+        return self._trust.unsigned_allowed
 
     def update(self, job: Job) -> None:
         """Starts `job`, canceling the one under way."""
@@ -166,18 +155,10 @@ class FirmwareUpdates:
         self.signed, self.request_id, self.status = job.signed, job.request_id, "Idle"
         self._unfinished = job
 
-    def _check_certificate(self, pem: str) -> x509.Certificate:
-        # cryptography (about 10 MB resident) is imported once an update comes.
-        from pievse.firmware.updates import bundle_signature
-
-        return bundle_signature.check_signing_certificate(
-            pem, self._certificates.roots(MANUFACTURER_ROOT), self._clock.now()
-        )
-
     def signing_certificate(self, pem: str) -> x509.Certificate:
         """Checked before anything is downloaded; raises CertificateError (recorded)."""
         try:
-            return self._check_certificate(pem)
+            return self._trust.check_certificate(pem)
         except CertificateError as exc:
             self._events.record("InvalidFirmwareSigningCertificate", str(exc))
             raise
@@ -214,7 +195,7 @@ class FirmwareUpdates:
             if job.signed and job.retrieve_at > self._clock.now():
                 self._report(job, "DownloadScheduled")
             await self._sleep_until(job.retrieve_at)
-            if job.certificate is None and not self._has_roots() and not self.unsigned_allowed:
+            if job.certificate is None and not (self._trust.has_roots() or self.unsigned_allowed):
                 raise Refusal(
                     "InvalidFirmwareSigningCertificate",
                     "no ManufacturerRootCertificate is provisioned (and no [firmware] "
@@ -234,32 +215,13 @@ class FirmwareUpdates:
             log.exception("firmware update failed")
             self._report(job, "InstallationFailed")
 
-    async def _signature_for(self, job: Job) -> Job:
-        """Plain UpdateFirmware: the signature and certificate beside the bundle, the
-        certificate checked before the bundle comes."""
-        if job.signed or job.certificate is not None or self.unsigned_allowed:
-            return job
-        signature_url, certificate_url = signature_beside(job.location)
-        try:
-            pem = await self._transfers.fetch(certificate_url, MAX_SIDE_FILE_BYTES)
-            signature = await self._transfers.fetch(signature_url, MAX_SIDE_FILE_BYTES)
-        except TransferError as exc:
-            raise MissingSignature(exc.status, f"no signature beside the bundle: {exc}") from exc
-        try:
-            certificate = self._check_certificate(pem.decode("utf-8", "replace"))
-        except CertificateError as exc:
-            raise Refusal(
-                "InvalidFirmwareSigningCertificate", str(exc), "InstallationFailed"
-            ) from None
-        return replace(job, certificate=certificate, signature=signature.decode("ascii", "replace"))
-
     async def _download(self, job: Job) -> tuple[Job, Path] | None:
         self._downloads.mkdir(parents=True, exist_ok=True)
         bundle = self._downloads / "update.bundle"
         for attempt in range(job.retries + 1):
             self._report(job, "Downloading")
             try:
-                job = await self._signature_for(job)
+                job = await self._trust.signature_for(job)
                 size = await self._transfers.download(
                     job.location, bundle, self._limits.max_bundle_bytes
                 )
@@ -279,42 +241,10 @@ class FirmwareUpdates:
             return job, bundle
         return None
 
-    async def _in_worker(self, work: Callable[..., T], *args: Any) -> T:
-        """`work(*args, stop)` in a thread; canceling the job sets `stop` and waits until
-        the work has stopped (nothing installs after its job was canceled)."""
-        stop = threading.Event()
-        running = asyncio.ensure_future(asyncio.to_thread(work, *args, stop))
-        try:
-            return await asyncio.shield(running)
-        except asyncio.CancelledError:
-            stop.set()
-            await asyncio.gather(running, return_exceptions=True)
-            raise
-
-    async def _check_signature(self, job: Job, bundle: BinaryIO) -> None:
-        """Raises Refusal unless the signature verifies (or the owner's opt-out holds)."""
-        if job.certificate is None:
-            if not self.unsigned_allowed:
-                raise Refusal(
-                    "InvalidFirmwareSignature", "the bundle is not signed", "InstallationFailed"
-                )
-            log.warning("installing a bundle nobody signed: [firmware] allow_unsigned is set")
-            return
-        from pievse.firmware.updates import bundle_signature
-
-        try:
-            await self._in_worker(
-                bundle_signature.verify_signature, bundle, job.signature, job.certificate
-            )
-        except BundleError as exc:
-            status = "InvalidSignature" if job.signed else "InstallationFailed"
-            raise Refusal("InvalidFirmwareSignature", str(exc), status) from None
-        if job.signed:
-            self._report(job, "SignatureVerified")
-
     async def _install(self, job: Job, path: Path) -> None:
         with opened_once(path) as bundle:
-            await self._check_signature(job, bundle)
+            if await self._trust.verify(job, bundle) and job.signed:
+                self._report(job, "SignatureVerified")
             try:
                 version = (await asyncio.to_thread(read_manifest, bundle)).version
             except BundleError as exc:
@@ -324,7 +254,7 @@ class FirmwareUpdates:
             await self._wait_until_installable(job)
             self._report(job, "Installing")
             try:
-                installed = await self._in_worker(self._releases.install, bundle)
+                installed = await in_worker(self._releases.install, bundle)
             except ReleaseError as exc:
                 log.error("firmware %s: %s", version, exc)
                 self._report(job, exc.status if job.signed else "InstallationFailed")

@@ -148,55 +148,62 @@ async def _until_stopped() -> None:
 def control_app(
     emulator: MeterEmulator, load: SetLoad, site: SiteModel | None = None
 ) -> web.Application:
-    def state() -> dict[str, Any]:
-        return {
-            **load.describe(),
-            "energy_wh": round(emulator.energy_wh(), 3),
-            "fault": emulator.fault,
-        }
+    control = _Control(emulator, load, site)
+    app = web.Application()
+    app.router.add_get("/site", control.get_site)
+    app.router.add_put("/site", control.put_site)
+    app.router.add_get("/load", control.get_load)
+    app.router.add_put("/load", control.put_load)
+    app.router.add_put("/fault", control.put_fault)
+    return app
 
-    async def get_load(_: web.Request) -> web.Response:
-        return web.json_response(state())
 
-    async def put_load(request: web.Request) -> web.Response:
-        body = await _json_object(request)
-        unknown = sorted(set(body) - set(LOAD_FIELDS))
-        if unknown:
-            raise _bad(f"unknown field {unknown[0]!r}; known: {', '.join(LOAD_FIELDS)}")
-        values: dict[str, Any] = {}
-        for name, value in body.items():
-            kind = LOAD_FIELDS[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise _bad(f"{name}: expected a number, got {value!r}")
-            if kind is int and value != int(value):
-                raise _bad(f"{name}: expected an integer, got {value!r}")
-            values[name] = kind(value)
+class _Control:
+    """The control's handlers: the load and the fault answer with the emulator's state, the
+    site (a grid meter's only) with its own."""
+
+    def __init__(self, emulator: MeterEmulator, load: SetLoad, site: SiteModel | None) -> None:
+        self._emulator = emulator
+        self._load = load
+        self._site = site
+
+    def _state(self) -> web.Response:
+        return web.json_response(
+            {
+                **self._load.describe(),
+                "energy_wh": round(self._emulator.energy_wh(), 3),
+                "fault": self._emulator.fault,
+            }
+        )
+
+    async def get_load(self, _: web.Request) -> web.Response:
+        return self._state()
+
+    async def put_load(self, request: web.Request) -> web.Response:
+        values = _load_values(await _json_object(request))
         try:
-            load.set(**values)
+            self._load.set(**values)
         except ValueError as exc:
             raise _bad(str(exc)) from exc
-        return web.json_response(state())
+        return self._state()
 
-    async def put_fault(request: web.Request) -> web.Response:
+    async def put_fault(self, request: web.Request) -> web.Response:
         body = await _json_object(request)
         fault = body.get("fault")
         if set(body) != {"fault"} or not (fault is None or isinstance(fault, str)):
             raise _bad(f'expected {{"fault": one of {", ".join(METER_FAULTS)} or null}}')
         try:
-            emulator.set_fault(fault)
+            self._emulator.set_fault(fault)
         except ValueError as exc:
             raise _bad(str(exc)) from exc
-        return web.json_response(state())
+        return self._state()
 
-    async def get_site(_: web.Request) -> web.Response:
-        if site is None:
-            raise web.HTTPNotFound(reason="no grid meter: start with --grid-device-id")
-        return web.json_response(site.describe())
+    async def get_site(self, _: web.Request) -> web.Response:
+        return web.json_response(self._site_model().describe())
 
-    async def put_site(request: web.Request) -> web.Response:
+    async def put_site(self, request: web.Request) -> web.Response:
         """{"house_a": [3 A], "pv_w": W} live, or {"scenario", "speed"?, "at_s"?}."""
-        if site is None:
-            raise web.HTTPNotFound(reason="no grid meter: start with --grid-device-id")
+        site = self._site_model()
         body = await _json_object(request)
         try:
             apply_request(site, body)
@@ -204,13 +211,27 @@ def control_app(
             raise _bad(str(exc)) from exc
         return web.json_response(site.describe())
 
-    app = web.Application()
-    app.router.add_get("/site", get_site)
-    app.router.add_put("/site", put_site)
-    app.router.add_get("/load", get_load)
-    app.router.add_put("/load", put_load)
-    app.router.add_put("/fault", put_fault)
-    return app
+    def _site_model(self) -> SiteModel:
+        if self._site is None:
+            raise web.HTTPNotFound(reason="no grid meter: start with --grid-device-id")
+        return self._site
+
+
+def _load_values(body: dict[str, Any]) -> dict[str, Any]:
+    """PUT /load's fields, each a number of its kind; HTTPBadRequest names the first that
+    is not."""
+    unknown = sorted(set(body) - set(LOAD_FIELDS))
+    if unknown:
+        raise _bad(f"unknown field {unknown[0]!r}; known: {', '.join(LOAD_FIELDS)}")
+    values: dict[str, Any] = {}
+    for name, value in body.items():
+        kind = LOAD_FIELDS[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _bad(f"{name}: expected a number, got {value!r}")
+        if kind is int and value != int(value):
+            raise _bad(f"{name}: expected an integer, got {value!r}")
+        values[name] = kind(value)
+    return values
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:

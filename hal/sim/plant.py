@@ -1,17 +1,14 @@
 """The plant: a simulated EV, cable, contactor, RCD, enclosure and grid behind the ports.
 
-It models electrical levels (pilot voltages through the 1 kOhm source resistor, the EV's
-resistors and diode; PP divider volts; sensor volts), not controller states, so that the
-real device code decides pilot states, cable ratings and faults on the bench exactly as it
-would on a Pi. Thread-safe: a bench may poke it from another thread, as a GPIO interrupt
-thread would on real hardware. Edge listeners run outside the lock.
+It models electrical levels (pilot voltages and PP divider volts from `pilot_circuit`;
+sensor volts), not controller states, so that the real device code decides pilot states,
+cable ratings and faults on the bench exactly as it would on a Pi; the EV's state outlives
+a restart in `ev_state_file`. Thread-safe: a bench may poke it from another thread, as a
+GPIO interrupt thread would on real hardware. Edge listeners run outside the lock.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,23 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from pievse.hal.interfaces import BENCH_FAULTS
+from pievse.hal.sim.ev_state_file import SavedEv, load_ev, save_ev
+from pievse.hal.sim.pilot_circuit import EV_STATES, ev_offered_current_a, pilot_levels, pp_volts
 from pievse.hal.sim.scenario import Scenario
 from pievse.hal.sim.site import SiteModel, apply_request
-
-log = logging.getLogger(__name__)
-
-SOURCE_OHM = 1000.0
-GENERATOR_V = 12.0
-DIODE_DROP_V = 0.7
-R2_OHM = 2740.0
-EV_STATE_OHM: dict[str, float | None] = {
-    "A": None,
-    "B": R2_OHM,
-    "C": 1 / (1 / R2_OHM + 1 / 1300.0),
-    "D": 1 / (1 / R2_OHM + 1 / 270.0),
-}
-CABLE_PP_OHM = {13.0: 1500.0, 20.0: 680.0, 32.0: 220.0, 63.0: 100.0}
-EV_STATES = ("A", "B", "C", "D", "E", "F")
 
 DIGITAL_INPUTS = (
     "contactor_mirror",
@@ -57,18 +41,6 @@ DIGITAL_OUTPUTS = (
     "led_blue",
 )
 ANALOG_INPUTS = ("pilot_high", "pilot_low", "pp", "enclosure_temp", "outlet_temp")
-
-
-def ev_offered_current_a(duty_fraction: float) -> float:
-    """What an EV reads from the duty cycle (IEC 61851-1 table A.8, EV side)."""
-    duty = duty_fraction * 100.0
-    if 8.0 <= duty < 10.0:
-        return 6.0
-    if 10.0 <= duty <= 85.0:
-        return duty * 0.6
-    if 85.0 < duty <= 96.5:
-        return (duty - 64.0) * 2.5
-    return 0.0
 
 
 @dataclass(frozen=True)
@@ -372,34 +344,11 @@ class Plant:
         return 3 if self._phase_contacts_closed() else 1
 
     def _pilot_levels(self) -> tuple[float, float]:
-        if self.ev_state == "E":
-            return 0.0, 0.0
-        if self.ev_state == "F":
-            return -GENERATOR_V, -GENERATOR_V
-        load = EV_STATE_OHM[self.ev_state]
-        if load is None:
-            # Nothing plugged in: the bench's diode fault stands for a pilot stage whose
-            # negative swing is lost, which only a PWM with no EV shows (commissioning).
-            high = GENERATOR_V
-            low_phase = 0.0 if self.faults["diode"] else -GENERATOR_V
-        elif self.faults["diode"]:
-            high = GENERATOR_V * load / (SOURCE_OHM + load)
-            low_phase = -high
-        else:
-            high = GENERATOR_V - SOURCE_OHM * (GENERATOR_V - DIODE_DROP_V) / (SOURCE_OHM + load)
-            low_phase = -GENERATOR_V
-        if self._duty >= 1.0:
-            return round(high, 3), round(high, 3)
-        if self._duty <= 0.0:
-            return round(low_phase, 3), round(low_phase, 3)
-        return round(high, 3), round(low_phase, 3)
+        return pilot_levels(self.ev_state, self._duty, self.faults["diode"])
 
     def _pp_volts(self) -> float:
         s = self.settings
-        if self.ev_state == "A":
-            return s.pp_supply_v
-        resistor = CABLE_PP_OHM[s.cable_rating_a]
-        return s.pp_supply_v * resistor / (resistor + s.pp_pull_up_ohm)
+        return pp_volts(self.ev_state != "A", s.cable_rating_a, s.pp_supply_v, s.pp_pull_up_ohm)
 
     def _phase_currents(self) -> list[float]:
         drawing = self._contacts_closed() and self.ev_state in ("C", "D")
@@ -436,33 +385,13 @@ class Plant:
     # --- the EV across restarts ---------------------------------------------------------
 
     def _load_ev_state(self) -> None:
-        path = self._state_file
-        if path is None or not path.exists():
-            return
-        try:
-            saved = json.loads(path.read_text())
-            state, max_a = saved["state"], float(saved["max_current_a"])
-            phases, soc = int(saved["phases"]), float(saved["soc_percent"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: not a bench EV state file ({exc})") from exc
-        if state not in EV_STATES or phases not in (1, 3) or not 0 <= max_a <= 80:
-            raise ValueError(f"{path}: EV state out of range: {saved}")
-        self.ev_state, self.ev_max_current_a = state, max_a
-        self.ev_phases, self.ev_soc_percent = phases, min(100.0, max(0.0, soc))
+        saved = load_ev(self._state_file)
+        if saved is not None:
+            self.ev_state, self.ev_max_current_a = saved.state, saved.max_current_a
+            self.ev_phases, self.ev_soc_percent = saved.phases, saved.soc_percent
 
     def _save_ev_state(self) -> None:
-        path = self._state_file
-        if path is None:
-            return
-        state = {
-            "state": self.ev_state,
-            "max_current_a": self.ev_max_current_a,
-            "phases": self.ev_phases,
-            "soc_percent": round(self.ev_soc_percent, 3),
-        }
-        tmp = path.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, path)
-        except OSError as exc:
-            log.warning("cannot keep the bench EV's state in %s: %s", path, exc)
+        ev = SavedEv(
+            self.ev_state, self.ev_max_current_a, self.ev_phases, round(self.ev_soc_percent, 3)
+        )
+        save_ev(self._state_file, ev)

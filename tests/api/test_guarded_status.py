@@ -28,7 +28,7 @@ async def next_push(bench: BenchClient) -> dict[str, object]:
 async def test_a_document_that_cannot_be_built_is_a_503_in_json(
     bench: BenchClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pievse.firmware.app.wallbox.status_document", broken)
+    monkeypatch.setattr("pievse.firmware.app.status_document.status_document", broken)
     async with bench.http.get(f"{bench.base}/api/status") as response:
         assert response.status == 503
         assert "could not be built" in (await response.json())["error"]

@@ -18,7 +18,7 @@ from pievse.firmware.csms.transaction_reporter import next_aligned
 from pievse.hal.devices.cable import rating_from_resistance
 from pievse.hal.devices.pilot import state_from_high_level
 from pievse.hal.interfaces import CableFault, Measurements, PilotState
-from pievse.hal.sim.plant import ev_offered_current_a
+from pievse.hal.sim.pilot_circuit import ev_offered_current_a
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import threading
 import time
 
 from pievse.hal.sim.meter_emulator import SetLoad
-from pievse.hal.sim.plant import ev_offered_current_a
+from pievse.hal.sim.pilot_circuit import ev_offered_current_a
 from tests.fakes.rpi_gpio import FakeGpio
 from tests.fakes.smbus import FakeAds1115
 from tests.fakes.sysfs_pwm import FakePwmChip
