@@ -26,6 +26,7 @@ import aiomqtt
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.mqtt.home_assistant import Topics
 from pievse.firmware.site.grid_readings import MQTT_ORIGIN, GridReadingError, GridReadings
+from pievse.hal.declared import FieldError, as_float, declared, read, required, rule
 
 log = logging.getLogger(__name__)
 COMMAND = "mains_meter"
@@ -75,6 +76,26 @@ def parse_grid_reading(payload: bytes, now_wall: float, max_age_s: float) -> Gri
     return GridInput((_current(currents[0]), _current(currents[1]), _current(currents[2])))
 
 
+def _three_readings(values: list[Any]) -> bool:
+    return len(values) == 3 and all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridMessage:
+    """The JSON form, declared as the local API's bodies and the config file's keys are:
+    what each field is. Its ranges are checked after it, as `out_of_range` refusals, which
+    are counted apart from messages that are no reading at all (`malformed`)."""
+
+    current_a: list[float | None] = required(
+        "per phase in A, import positive; null for a phase it does not measure",
+        rule("a list of 3 numbers (or null)", _three_readings, says_type=True),
+    )
+    export_w: float | None = declared(None, "W exported to the grid, 0..1000000")
+    time: str | None = declared(None, "when it was taken: ISO 8601 with a zone")
+
+
 def _from_json(text: str, now_wall: float, max_age_s: float) -> GridInput:
     try:
         body = json.loads(text, parse_constant=_no_constant)
@@ -82,37 +103,25 @@ def _from_json(text: str, now_wall: float, max_age_s: float) -> GridInput:
         raise GridFeedError("malformed", f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise GridFeedError("malformed", "expected a JSON object")
-    unknown = sorted(set(body) - {"current_a", "export_w", "time"})
-    if unknown:
-        raise GridFeedError("malformed", f"unknown field {unknown[0][:40]!r}")
-    currents = body.get("current_a")
-    if not isinstance(currents, list) or len(currents) != 3:
-        raise GridFeedError("malformed", "current_a: expected a list of 3 numbers (or null)")
-    checked = tuple(None if c is None else _current(_number(c, "current_a")) for c in currents)
-    export = body.get("export_w")
-    if export is not None:
-        export = _number(export, "export_w")
-        if not 0 <= export <= 1e6:
-            raise GridFeedError("out_of_range", f"export_w: {export} W is not 0..1000000")
-    if "time" in body:
-        _check_time(body["time"], now_wall, max_age_s)
-    return GridInput((checked[0], checked[1], checked[2]), export)
+    try:
+        message = read(GridMessage, body)
+    except FieldError as exc:
+        raise GridFeedError("malformed", str(exc)) from None
+    currents = [None if c is None else _current(as_float(c)) for c in message.current_a]
+    export = message.export_w
+    if export is not None and not 0 <= export <= 1e6:
+        raise GridFeedError("out_of_range", f"export_w: {export} W is not 0..1000000")
+    if message.time is not None:
+        _check_time(message.time, now_wall, max_age_s)
+    return GridInput((currents[0], currents[1], currents[2]), export)
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
-def _number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise GridFeedError("malformed", f"{name}: expected a number, got {value!r:.40}")
-    if not math.isfinite(value):
-        raise GridFeedError("out_of_range", f"{name}: {value} is not finite")
-    return float(value)
-
-
 def _current(value: float) -> float:
-    if not -MAX_CURRENT_A <= value <= MAX_CURRENT_A:
+    if not -MAX_CURRENT_A <= value <= MAX_CURRENT_A:  # also what no float holds (inf)
         raise GridFeedError("out_of_range", f"current_a: {value} A is not -1000..1000")
     return value
 
