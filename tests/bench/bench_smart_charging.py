@@ -188,9 +188,10 @@ async def main(samples: int, version: str) -> None:
         for i in range(max(3, samples // 4)):
             await asyncio.sleep(HOLD_S + 0.3)
             seen = len(probe.changes)
-            await csms.call(tx_default(version, 12.0 if i % 2 else 18.0))
-            first_at, _, _ = await probe.next_change(seen)
+            # A decrease applies at once; the raise after it waits out the hold.
             await csms.call(tx_default(version, 9.0 if i % 2 else 15.0))
+            first_at, _, _ = await probe.next_change(seen)
+            await csms.call(tx_default(version, 12.0 if i % 2 else 18.0))
             second_at, _, _ = await probe.next_change(seen + 1)
             hold_late.append((second_at - first_at - HOLD_S) * 1000)
         print(
