@@ -36,8 +36,10 @@ def notice(told_a: float | None, binding_a: float | None, significance_pct: floa
         return "notify"
     if told_a == 0:
         return None if binding_a == 0 else "notify"
-    moved_pct = abs(binding_a - told_a) / told_a * 100
-    return "notify" if moved_pct > significance_pct else None
+    # in whole tenths of an ampere, as told: 0.5 -> 0.6 A is 20 %, not 20.000000000000004
+    told_tenths, binding_tenths = round(told_a * 10), round(binding_a * 10)
+    moved = abs(binding_tenths - told_tenths) * 100 > significance_pct * told_tenths
+    return "notify" if moved else None
 
 
 class ExternalLimits:

@@ -4,6 +4,7 @@ cleared when it no longer binds."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from pathlib import Path
 
@@ -50,11 +51,18 @@ async def test_the_main_fuse_is_an_ems_limit_while_it_binds(
         # The house estimate is lowered once the box's own meter has read 2 s past the grid
         # reading that showed the fall (a fall is never taken from a skew).
         # Up to the fuse, less at most the raise hysteresis (0.5 A) an earlier cut left.
-        await box.wait_for(lambda s: s["limit"]["current_a"] >= 24.5, timeout=10)
-        last = told(csms, mark)[-1]
-        assert abs(25.0 - last) <= 0.2 * last, "told again only once it moved over 20 %"
+        status = await box.wait_for(lambda s: s["limit"]["current_a"] >= 24.5, timeout=10)
+        # The status shows the core's step; the notification follows on the outside's turn,
+        # judged against the limit in force (the fuse less a hysteresis an earlier cut left).
+        for _ in range(100):
+            in_force, last = status["limit"]["current_a"], told(csms, mark)[-1]
+            if abs(in_force - last) <= 0.2 * last:
+                break
+            await asyncio.sleep(0.05)
+            status = await box.status()
+        assert abs(in_force - last) <= 0.2 * last, "told again only once it moved over 20 %"
         steps = told(csms, mark)
-        assert all(abs(b - a) > 0.2 * a for a, b in itertools.pairwise(steps)), steps
+        assert all(abs(b - a) > 0.2 * a + 1e-9 for a, b in itertools.pairwise(steps)), steps
         station_max = charging_profile(2, "ChargingStationMaxProfile", 10.0)
         assert await csms.set_charging_profile(0, station_max) == "Accepted"
         cleared = await csms.wait_for("ClearedChargingLimit", since=mark)
@@ -62,9 +70,12 @@ async def test_the_main_fuse_is_an_ems_limit_while_it_binds(
         assert csms.protocol_errors == []
 
 
+TENTHS = st.integers(0, 800).map(lambda n: n / 10)  # limits are judged as told: 0.1 A
+
+
 @given(
-    told_a=st.one_of(st.none(), st.floats(0, 80)),
-    binding_a=st.one_of(st.none(), st.floats(0, 80)),
+    told_a=st.one_of(st.none(), TENTHS),
+    binding_a=st.one_of(st.none(), TENTHS),
     significance=st.integers(0, 100),
 )
 def test_a_limit_is_told_when_it_starts_moves_far_enough_or_ends(
@@ -77,7 +88,7 @@ def test_a_limit_is_told_when_it_starts_moves_far_enough_or_ends(
         assert what == "notify"
     elif what == "notify":
         assert binding_a != told_a
-        assert told_a == 0 or abs(binding_a - told_a) > told_a * significance / 100
+        assert told_a == 0 or abs(binding_a - told_a) > told_a * significance / 100 - 1e-9
     else:
         assert what is None
         assert abs(binding_a - told_a) <= told_a * significance / 100 + 1e-9
