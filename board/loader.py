@@ -22,6 +22,7 @@ from pievse.board.drivers import (
     Param,
 )
 from pievse.hal.declared import (
+    PLAIN_TYPE_NAMES,
     Check,
     Declaration,
     Entry,
@@ -40,7 +41,6 @@ from pievse.hal.sim.plant import PlantSettings
 from pievse.hal.sim.scenario import Scenario, ScenarioError
 
 BOARDS_DIR = Path(__file__).parent / "boards"
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 """How a board file's errors name the scalar types."""
 
 
@@ -195,7 +195,7 @@ class _BoardReader:
             value_type, check = PARAM_KINDS[kind]
             entry = Entry(key, value_type, param.default, Declaration("", check))
             try:
-                return converted(entry, raw, TYPE_NAMES, show_raw=True)
+                return converted(entry, raw, PLAIN_TYPE_NAMES, show_raw=True)
             except FieldError as exc:
                 raise self.fail(section, key, exc.message) from None
         if kind == "map":
@@ -313,11 +313,11 @@ class _BoardReader:
         assert table is not None
         self.known_keys("board", table, BOARD_KEYS)
         try:
-            return read(BoardTable, table, TYPE_NAMES, show_raw=True, in_declared_order=True)
+            return read(BoardTable, table, PLAIN_TYPE_NAMES, show_raw=True, in_declared_order=True)
         except Missing as exc:
             check = exc.entry.check()
             bounds = check.bounds if check is not None else ""
-            expected = f"{TYPE_NAMES[exc.entry.kind]} {bounds}".strip()
+            expected = f"{PLAIN_TYPE_NAMES[exc.entry.kind]} {bounds}".strip()
             raise self.fail("board", exc.name, f"missing (expected {expected})") from None
         except Unknown as exc:  # known_keys said it first, in its words
             raise AssertionError(exc) from None
@@ -361,7 +361,7 @@ class _BoardReader:
 def _describe(kind: str) -> str:
     value_type, check = PARAM_KINDS.get(kind, (None, None))
     if value_type is not None and check is None:
-        return TYPE_NAMES[value_type]
+        return PLAIN_TYPE_NAMES[value_type]
     return {
         "map": f"a meter map name ({', '.join(known_maps())})",
         "data_file": "a file name (no directory) kept in the data directory",

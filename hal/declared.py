@@ -25,7 +25,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import MISSING, Field, field, fields
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeGuard, TypeVar
 
 T = TypeVar("T")
 
@@ -245,7 +245,19 @@ def _default(f: Field[Any]) -> Any:
 
 TYPE_NAMES = {bool: "a bool", int: "a int", float: "a number", str: "a string"}
 """The kind of a scalar as the config file's errors name it ("expected a int" is what its
-users and tests have seen; the board file's errors say "an integer", see its loader)."""
+users and tests have seen; the other inputs say it as `PLAIN_TYPE_NAMES` does)."""
+PLAIN_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+"""How a board file, a request body and a site message name the kind they expected."""
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON or TOML number: an int or a float, never a bool (Python's bool is an int)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def numbers_or_null(values: list[Any]) -> bool:
+    """Each a number or null (a reading per phase where a phase may not be measured)."""
+    return all(v is None or is_number(v) for v in values)
 
 
 def converted(
@@ -265,7 +277,7 @@ def converted(
     if json_numbers and base is int and isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if base is float:
-        ok = isinstance(raw, int | float) and not isinstance(raw, bool)
+        ok = is_number(raw)
     elif base is int:
         ok = isinstance(raw, int) and not isinstance(raw, bool)
     else:

@@ -11,11 +11,13 @@ from typing import Any, TypeVar
 
 from pievse.firmware.site.charging_mode import MAX_SETPOINT_A, MIN_SETPOINT_A, MODES
 from pievse.hal.declared import (
+    PLAIN_TYPE_NAMES,
     Missing,
     Refused,
     as_float,
     declared,
     entries,
+    numbers_or_null,
     one_of,
     read,
     required,
@@ -27,7 +29,6 @@ from pievse.hal.interfaces import BENCH_FAULTS
 
 T = TypeVar("T")
 EV_STATES = ("A", "B", "C", "D", "E", "F")
-TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 MUST_BE = "{name} must be {expected}, got {value}"
 """The words of a refused body (the bench's, availability's)."""
 EXPECTED = "{name}: expected {expected}, got {value}"
@@ -118,14 +119,6 @@ class ModeBody:
     )
 
 
-def _readings(values: list[Any]) -> bool:
-    """Numbers or nulls. How many, and of what range, is `GridReadings.feed`'s check,
-    which every reading passes (from MQTT and from a site box too) and words as always."""
-    return all(
-        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
-    )
-
-
 @dataclass(frozen=True, kw_only=True)
 class GridBody:
     """`PUT /api/site/grid`: a reading of the grid connection from the site's own energy
@@ -133,7 +126,9 @@ class GridBody:
 
     current_a: list[float | None] = required(
         "per phase in A, import positive; null for a phase it does not measure",
-        rule("a list of 3 numbers (or null) in A", _readings, says_type=True),
+        # how many, and of what range, is `GridReadings.feed`'s check, which every reading
+        # passes (from MQTT and from a site box too) and words as always
+        rule("a list of 3 numbers (or null) in A", numbers_or_null, says_type=True),
     )
     export_w: float | None = declared(
         None,
@@ -160,7 +155,7 @@ def read_body(
         return read(
             cls,
             body,
-            TYPE_NAMES,
+            PLAIN_TYPE_NAMES,
             show_raw=True,
             null_is_absent=null_is_absent,
             in_declared_order=True,
@@ -168,7 +163,7 @@ def read_body(
         )
     except Missing as exc:
         check = exc.entry.check()
-        expected = TYPE_NAMES[exc.entry.kind] if check is None else check.expected
+        expected = PLAIN_TYPE_NAMES[exc.entry.kind] if check is None else check.expected
         raise BadRequest(words.format(name=exc.name, expected=expected, value=None)) from None
     except Refused as exc:
         message = words.format(name=exc.name, expected=exc.expected, value=shown(exc.value))

@@ -26,7 +26,15 @@ import aiomqtt
 from pievse.firmware.clock import parse_ocpp_datetime
 from pievse.firmware.mqtt.home_assistant import Topics
 from pievse.firmware.site.grid_readings import MQTT_ORIGIN, GridReadingError, GridReadings
-from pievse.hal.declared import FieldError, as_float, declared, read, required, rule
+from pievse.hal.declared import (
+    FieldError,
+    as_float,
+    declared,
+    numbers_or_null,
+    read,
+    required,
+    rule,
+)
 
 log = logging.getLogger(__name__)
 COMMAND = "mains_meter"
@@ -77,9 +85,7 @@ def parse_grid_reading(payload: bytes, now_wall: float, max_age_s: float) -> Gri
 
 
 def _three_readings(values: list[Any]) -> bool:
-    return len(values) == 3 and all(
-        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
-    )
+    return len(values) == 3 and numbers_or_null(values)
 
 
 @dataclass(frozen=True, kw_only=True)

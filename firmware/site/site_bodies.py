@@ -13,12 +13,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from pievse.hal.declared import declared, one_of, required, rule, within
+from pievse.hal.declared import (
+    declared,
+    is_number,
+    one_of,
+    required,
+    rule,
+    within,
+)
 
 MAX_CURRENT_A = 1000.0
 MAX_BOXES = 1000
-TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
-"""How a refused field names the kind it expected."""
 MAX_SEQ = 2**53
 """The largest integer every JSON parser reads exactly."""
 
@@ -35,11 +40,7 @@ def _time(value: float) -> bool:
 def _amperes(value: object, low: float) -> bool:
     """A number (no bool) of low..1000 A: NaN, the infinities and integers no float holds
     are not (Python compares an integer with a float exactly, without converting it)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and low <= value <= MAX_CURRENT_A
-    )
+    return is_number(value) and low <= value <= MAX_CURRENT_A
 
 
 def _per_phase(values: list[Any]) -> bool:

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pievse.firmware.site.site_bodies import TYPE_NAMES, ClaimBody, GridBody, LeaveBody, SentBody
-from pievse.hal.declared import FieldError, entries, read
+from pievse.firmware.site.site_bodies import ClaimBody, GridBody, LeaveBody, SentBody
+from pievse.hal.declared import PLAIN_TYPE_NAMES, FieldError, entries, read
 
 VERSION = 1
 MAX_BYTES = 16_384
@@ -182,7 +182,7 @@ def _read(cls: type[B], body: dict[str, Any]) -> B:
         return read(
             cls,
             {name: value for name, value in body.items() if name in known},
-            TYPE_NAMES,
+            PLAIN_TYPE_NAMES,
             show_raw=True,
             null_is_absent=True,
             in_declared_order=True,
