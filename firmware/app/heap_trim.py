@@ -42,7 +42,8 @@ def freeze_start_up_heap() -> None:
     it holds the GIL, and a flood of large frames sets one off every few frames; with the
     start-up heap in it, that walk is the longest wait the safety core's thread has. The
     price: a reference cycle among those objects is not collected (refcounts still free
-    them) until `thaw_heap`."""
+    them) until `thaw_heap`. A fleet calls it after each box it starts, and never thaws:
+    its boxes live as long as its process."""
     gc.freeze()
 
 

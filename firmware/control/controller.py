@@ -309,16 +309,12 @@ class ChargeController(CorePublication):
         """Sets `held` on the core's own thread, between two of its steps, and returns once
         it is set there: a step already past its check would otherwise still drive the
         pilot after commissioning took it over."""
-        loop = asyncio.get_running_loop()
-        done = asyncio.Event()
 
-        def on_core() -> None:
+        async def on_core() -> None:
             self.core.held = held
             self.core.wake()
-            loop.call_soon_threadsafe(done.set)
 
-        self.core.call(on_core)
-        await done.wait()
+        await self.run_on_core(on_core())
 
     def _status_inputs(self) -> StatusInputs:
         """The core's publication, except what a trip changes inside an edge callback

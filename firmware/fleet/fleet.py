@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import random
 import resource
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pievse.firmware.app.heap_trim import keep_heap_trimmed, trim_heap
+from pievse.firmware.app.heap_trim import freeze_start_up_heap, keep_heap_trimmed, trim_heap
 from pievse.firmware.app.process_share import ProcessShare
 from pievse.firmware.app.run_options import RunOptions
 from pievse.firmware.app.wallbox import Wallbox
@@ -170,7 +169,7 @@ class Fleet:
         # A started box lives as long as the fleet: out of the collector's generations, a
         # full collection over a thousand boxes' objects no longer stalls every box's loop
         # for most of a second (the lag that would mark the run overloaded).
-        gc.freeze()
+        freeze_start_up_heap()
         self.boxes.append(box)
         self._counts.started += 1
         faulty = _is_faulty(index, o.faulty_share, o.seed)
